@@ -1,0 +1,1 @@
+"""Knowledge base and Russian-aware FAQ matching."""
