@@ -1,0 +1,81 @@
+"""The sample knowledge base in kb/sample is well-formed and its evaluation cases refer to it."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+SAMPLE = Path(__file__).resolve().parents[1] / "kb" / "sample"
+ENTRY_KEYS = ("id", "category", "question", "variants", "answer")
+SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+ALLOWED_LINK_HOSTS = ("www.gosuslugi.ru", "sfr.gov.ru", "msp.midural.ru", "mfc66.ru")
+
+
+@pytest.fixture(scope="module")
+def kb() -> dict[str, Any]:
+    data = yaml.safe_load((SAMPLE / "social_protection.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[dict[str, Any]]:
+    lines = (SAMPLE / "cases.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_entry_ids_are_unique_and_enough(kb: dict[str, Any]) -> None:
+    ids = [e["id"] for e in kb["entries"]]
+    assert len(ids) >= 40
+    assert len(ids) == len(set(ids))
+
+
+def test_every_category_has_a_snake_case_queue(kb: dict[str, Any]) -> None:
+    categories = kb["categories"]
+    assert 8 <= len(categories) <= 10
+    assert len({c["id"] for c in categories}) == len(categories)
+    for category in categories:
+        assert category["title"]
+        assert SNAKE.match(category["queue"]), category
+
+
+def test_entries_have_required_keys_and_known_categories(kb: dict[str, Any]) -> None:
+    known = {c["id"] for c in kb["categories"]}
+    for entry in kb["entries"]:
+        assert all(entry.get(key) for key in ENTRY_KEYS), entry["id"]
+        assert entry["category"] in known, entry["id"]
+        assert entry["id"].startswith(entry["category"] + "."), entry["id"]
+        assert 2 <= len(entry["variants"]) <= 5, entry["id"]
+        assert 300 <= len(entry["answer"].strip()) <= 900, entry["id"]
+
+
+def test_links_point_only_to_well_known_sites(kb: dict[str, Any]) -> None:
+    for entry in kb["entries"]:
+        for link in entry.get("links", []):
+            assert link["title"], entry["id"]
+            assert link["url"].startswith(tuple(f"https://{h}/" for h in ALLOWED_LINK_HOSTS))
+
+
+def test_cases_are_enough_and_refer_to_existing_entries(
+    kb: dict[str, Any], cases: list[dict[str, Any]]
+) -> None:
+    ids = {e["id"] for e in kb["entries"]}
+    assert len(cases) >= 150
+    for case in cases:
+        assert set(case) == {"text", "expected"}
+        assert isinstance(case["text"], str) and case["text"].strip()
+        assert case["expected"] is None or case["expected"] in ids, case
+
+
+def test_cases_cover_every_entry_and_out_of_scope(
+    kb: dict[str, Any], cases: list[dict[str, Any]]
+) -> None:
+    counts = Counter(case["expected"] for case in cases)
+    assert counts[None] >= 20
+    assert all(counts[e["id"]] >= 2 for e in kb["entries"])
