@@ -1,1 +1,1 @@
-"""handlers package."""
+"""Channel-agnostic conversation core: incoming messages in, replies out."""

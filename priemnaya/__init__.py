@@ -1,1 +1,1 @@
-"""priemnaya package."""
+"""Priemnaya: the composition root and the command line."""

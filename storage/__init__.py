@@ -1,1 +1,1 @@
-"""storage package."""
+"""SQLAlchemy storage: schema, migrations and the Sql* implementations of the core's ports."""

@@ -1,0 +1,100 @@
+"""The outbox worker: delivers queued replies to their channels, retrying with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from handlers.ports import (
+    ChannelSender,
+    ConversationEvent,
+    Delivery,
+    DeliveryQueue,
+    DeliveryRefused,
+    DeliveryRetry,
+    EventKind,
+    Notifier,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12  # with the backoff below: about 2.5 hours before giving up
+MAX_BACKOFF = timedelta(minutes=30)
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    """Exponential backoff from 2 s, or the platform's retry_after when it asked for more."""
+    own = min(timedelta(seconds=2 ** attempts), MAX_BACKOFF)
+    if retry_after is not None:
+        return max(timedelta(seconds=retry_after), timedelta(seconds=0.05))
+    return own
+
+
+class OutboxWorker:
+    """Polls the outbox; wake() makes it look at once instead of at the next tick."""
+
+    def __init__(self, queue: DeliveryQueue, senders: Mapping[str, ChannelSender],
+                 notifier: Notifier, clock: Callable[[], datetime],
+                 poll_interval: float = 1.0, batch: int = 50) -> None:
+        self._queue, self._senders, self._notifier = queue, senders, notifier
+        self._clock, self._interval, self._batch = clock, poll_interval, batch
+        self._event = asyncio.Event()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                busy = await self.drain_once()
+            except Exception:  # a broken database connection must not stop delivery for good
+                log.exception("outbox pass failed")
+                busy = 0
+            if busy < self._batch:
+                await self._sleep()
+
+    async def _sleep(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), self._interval)
+        self._event.clear()
+
+    async def drain_once(self) -> int:
+        due = await self._queue.claim_due(self._clock(), self._batch)
+        if due:
+            await asyncio.gather(*(self._deliver(d) for d in due))
+        return len(due)
+
+    async def _deliver(self, d: Delivery) -> None:
+        sender = self._senders.get(d.channel)
+        if sender is None:
+            await self._fail(d, f"channel {d.channel} is not enabled", blocked=False)
+            return
+        try:
+            external_id = await sender.send(d.address, d.reply, d.key)
+        except DeliveryRefused as exc:
+            await self._fail(d, str(exc), blocked=exc.client_blocked)
+        except DeliveryRetry as exc:
+            await self._retry(d, str(exc), exc.retry_after)
+        except Exception as exc:  # an unknown failure is retried, never dropped
+            log.exception("delivery %s failed", d.id)
+            await self._retry(d, f"{type(exc).__name__}: {exc}", None)
+        else:
+            await self._queue.mark_sent(d.id, self._clock(), external_id)
+
+    async def _retry(self, d: Delivery, error: str, retry_after: float | None) -> None:
+        if d.attempts >= MAX_ATTEMPTS:
+            await self._fail(d, f"gave up after {d.attempts} attempts: {error}", blocked=False)
+            return
+        log.warning("delivery %s attempt %s failed, retrying: %s", d.id, d.attempts, error)
+        await self._queue.mark_retry(d.id, self._clock() + backoff(d.attempts, retry_after),
+                                     error)
+
+    async def _fail(self, d: Delivery, error: str, blocked: bool) -> None:
+        log.warning("delivery %s failed for good: %s", d.id, error)
+        conversation_id = await self._queue.mark_failed(d, self._clock(), error, blocked)
+        if conversation_id is not None:
+            await self._notifier.publish(ConversationEvent(
+                EventKind.DELIVERY_FAILED, conversation_id, d.message_id, error))

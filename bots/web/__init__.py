@@ -1,0 +1,1 @@
+"""The web chat: the embedded default channel, served by the project's aiohttp app."""

@@ -1,0 +1,115 @@
+"""Web chat routes: the page, sending a message and polling for replies."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from handlers.model import Action, Channel, IncomingMessage
+from handlers.ports import ClientTimeline
+from handlers.reception import Reception
+
+log = logging.getLogger(__name__)
+
+COOKIE = "priemnaya_client"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+RECEPTION = web.AppKey("reception", Reception)
+TIMELINE = web.AppKey("timeline", ClientTimeline)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLimits:
+    max_chars: int
+    cookie_secure: bool
+
+
+CHAT_LIMITS = web.AppKey("chat_limits", ChatLimits)
+
+
+def bad_request(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"ok": False, "error": message}, status=status)
+
+
+def client_token(request: web.Request) -> str | None:
+    token = request.cookies.get(COOKIE, "")
+    return token if _TOKEN.match(token) else None
+
+
+@aiohttp_jinja2.template("chat.html")
+async def chat_page(request: web.Request) -> dict[str, Any]:
+    return {"max_chars": request.app[CHAT_LIMITS].max_chars}
+
+
+@web.middleware
+async def chat_cookie(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Gives every visitor of the chat page an anonymous identity of their own."""
+    response: web.StreamResponse = await handler(request)
+    if request.path == "/" and client_token(request) is None:
+        secure = request.app[CHAT_LIMITS].cookie_secure
+        # An embedded (cross-site iframe) chat needs SameSite=None, which browsers accept
+        # only with Secure; plain HTTP on localhost keeps Lax.
+        response.set_cookie(COOKIE, secrets.token_urlsafe(24), max_age=365 * 24 * 3600,
+                            httponly=True, secure=secure,
+                            samesite="None" if secure else "Lax")
+    return response
+
+
+async def send(request: web.Request) -> web.Response:
+    token = client_token(request)
+    if token is None:
+        return bad_request("Обновите страницу чата: не удалось определить собеседника.", 403)
+    try:
+        body = await request.json()
+    except ValueError:
+        return bad_request("Ожидался JSON.")
+    if not isinstance(body, dict):
+        return bad_request("Ожидался JSON-объект.")
+    return await _accept(request, token, body)
+
+
+async def _accept(request: web.Request, token: str, body: dict[str, Any]) -> web.Response:
+    text, action_text, message_id = body.get("text", ""), body.get("action", ""), body.get("id")
+    if not isinstance(text, str) or not isinstance(action_text, str):
+        return bad_request("Поля text и action должны быть строками.")
+    if not isinstance(message_id, str) or not _MESSAGE_ID.match(message_id):
+        return bad_request("Поле id: 1–64 латинских букв, цифр, «-» или «_».")
+    limit = request.app[CHAT_LIMITS].max_chars
+    if len(text) > limit:
+        return bad_request(f"Сообщение слишком длинное: {len(text)} знаков, можно до {limit}.",
+                           413)
+    action = Action.parse(action_text) if action_text else None
+    if not text.strip() and action is None:
+        return bad_request("Сообщение пустое. Напишите, пожалуйста, ваш вопрос.")
+    msg = IncomingMessage(Channel.WEB, token, message_id, text.strip(), action=action)
+    processed = await request.app[RECEPTION].handle(msg)
+    return web.json_response({"ok": True, "duplicate": not processed})
+
+
+async def messages(request: web.Request) -> web.Response:
+    token = client_token(request)
+    if token is None:
+        return bad_request("Обновите страницу чата.", 403)
+    after_text = request.query.get("after", "0")
+    if not after_text.isdigit() or len(after_text) > 18:
+        return bad_request("Параметр after должен быть неотрицательным целым числом.")
+    items = await request.app[TIMELINE].messages_for(Channel.WEB, token, int(after_text), 100)
+    return web.json_response({"messages": [
+        {"id": i.id, "author": i.author, "text": i.text, "at": i.at.isoformat(),
+         "buttons": [[{"label": b.label, "action": b.action.to_payload()} for b in row]
+                     for row in i.buttons]}
+        for i in items]})
+
+
+def setup_chat(app: web.Application) -> None:
+    app.middlewares.append(chat_cookie)
+    app.router.add_get("/", chat_page, name="chat")
+    app.router.add_post("/api/chat/send", send)
+    app.router.add_get("/api/chat/messages", messages)

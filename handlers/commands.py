@@ -1,0 +1,42 @@
+"""Recognition of typed commands, so that clients without buttons can still steer."""
+
+from __future__ import annotations
+
+import re
+
+from handlers.model import Action, ActionKind
+
+_SPACES = re.compile(r"[\s!.?,;:«»\"'()-]+")
+
+# Typed words that mean a command only when they are the whole message; anything longer is a
+# question for the FAQ ("специалист по субсидиям принимает?" must not escalate by itself).
+_COMMANDS: dict[str, Action] = {
+    "/start": Action(ActionKind.START),
+    "start": Action(ActionKind.START),
+    "начать": Action(ActionKind.START),
+    "старт": Action(ActionKind.START),
+    "/menu": Action(ActionKind.MENU),
+    "меню": Action(ActionKind.MENU),
+    "главное меню": Action(ActionKind.MENU),
+    "/help": Action(ActionKind.MENU),
+    "помощь": Action(ActionKind.MENU),
+    "/specialist": Action(ActionKind.SPECIALIST),
+    "специалист": Action(ActionKind.SPECIALIST),
+    "оператор": Action(ActionKind.SPECIALIST),
+    "живой человек": Action(ActionKind.SPECIALIST),
+    "позовите специалиста": Action(ActionKind.SPECIALIST),
+    "задать вопрос специалисту": Action(ActionKind.SPECIALIST),
+    "/close": Action(ActionKind.CLOSE),
+    "/forget": Action(ActionKind.FORGET),
+    "удалить мои данные": Action(ActionKind.FORGET),
+}
+
+
+def parse_command(text: str) -> Action | None:
+    """The action a short typed message stands for, if it is a command at all."""
+    if len(text) > 40:
+        return None
+    key = _SPACES.sub(" ", text.lower().replace("ё", "е")).strip()
+    if key.startswith("/"):
+        key = key.split("@", 1)[0].split(" ", 1)[0]  # "/start@bot payload" in groups
+    return _COMMANDS.get(key)

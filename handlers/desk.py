@@ -1,0 +1,77 @@
+"""The specialists' side of a conversation, shared by every surface they work from."""
+
+from __future__ import annotations
+
+from handlers.model import Author, State
+from handlers.ports import ConversationEvent, EventKind
+from handlers.reception import Deps
+
+
+class SpecialistDesk:
+    """Reply, note, take, transfer and close; each returns False when nothing changed."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._d = deps
+
+    async def reply(
+        self, conversation_id: int, specialist_id: int | None, text: str,
+        origin: str, dedupe_key: str | None = None,
+    ) -> bool:
+        return await self._message(conversation_id, specialist_id, text, False, origin,
+                                   dedupe_key)
+
+    async def note(
+        self, conversation_id: int, specialist_id: int | None, text: str, origin: str
+    ) -> bool:
+        return await self._message(conversation_id, specialist_id, text, True, origin, None)
+
+    async def _message(
+        self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
+        origin: str, dedupe_key: str | None,
+    ) -> bool:
+        text = text.strip()
+        if not text:
+            return False
+        message_id = await self._d.store.record_specialist_message(
+            conversation_id, specialist_id, text, internal, self._d.clock(), dedupe_key
+        )
+        if message_id is None:
+            return False
+        if not internal:
+            self._d.outbox.wake()
+        event = ConversationEvent(EventKind.SPECIALIST_MESSAGE, conversation_id, message_id,
+                                  text, origin)
+        await self._d.notifier.publish(event)
+        return True
+
+    async def take(self, conversation_id: int, specialist_id: int) -> bool:
+        taken = await self._d.store.assign(conversation_id, specialist_id, only_if_free=True)
+        if taken:
+            await self._d.notifier.publish(ConversationEvent(EventKind.ASSIGNED, conversation_id,
+                                                             text=str(specialist_id)))
+        return taken
+
+    async def release(self, conversation_id: int) -> bool:
+        return await self._d.store.assign(conversation_id, None, only_if_free=False)
+
+    async def transfer(self, conversation_id: int, queue: str) -> bool:
+        moved = await self._d.store.transfer(conversation_id, queue)
+        if moved:
+            await self._d.notifier.publish(
+                ConversationEvent(EventKind.TRANSFERRED, conversation_id, text=queue))
+        return moved
+
+    async def close(self, conversation_id: int, origin: str) -> bool:
+        found = await self._d.store.get(conversation_id)
+        if found is None or found[0].state is State.CLOSED:
+            return False
+        conv, client = found
+        now = self._d.clock()
+        if not await self._d.store.close(conversation_id, now, Author.SPECIALIST):
+            return False
+        await self._d.store.enqueue(conv, client, self._d.replies.closed_by_specialist(),
+                                    Author.BOT, now)
+        self._d.outbox.wake()
+        await self._d.notifier.publish(
+            ConversationEvent(EventKind.CLOSED, conversation_id, origin=origin))
+        return True

@@ -1,0 +1,145 @@
+"""Value objects that cross the boundary between channel adapters and the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    TELEGRAM = "telegram"
+    VK = "vk"
+
+
+class State(StrEnum):
+    BOT = "bot"
+    WAITING = "waiting_specialist"
+    WITH_SPECIALIST = "with_specialist"
+    CLOSED = "closed"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class Author(StrEnum):
+    CLIENT = "client"
+    BOT = "bot"
+    SPECIALIST = "specialist"
+    SYSTEM = "system"
+
+
+class ActionKind(StrEnum):
+    """What a button (or a recognised command) asks the core to do."""
+
+    START = "start"
+    MENU = "menu"
+    CATEGORY = "category"
+    ENTRY = "entry"
+    SPECIALIST = "specialist"
+    CONSENT = "consent"
+    CLOSE = "close"
+    RATE = "rate"
+    FORGET = "forget"
+    FORGET_CONFIRM = "forget_confirm"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    kind: ActionKind
+    value: str = ""
+
+    def to_payload(self) -> str:
+        """Compact text form, short enough for Telegram's 64-byte callback data."""
+        return f"{self.kind}:{self.value}" if self.value else str(self.kind)
+
+    @classmethod
+    def parse(cls, payload: str) -> Action | None:
+        kind, _, value = payload.partition(":")
+        try:
+            return cls(ActionKind(kind), value[:200])
+        except ValueError:
+            return None
+
+
+class AttachmentKind(StrEnum):
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VOICE = "voice"
+    VIDEO = "video"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACT = "contact"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    kind: AttachmentKind
+    ref: str  # file_id (Telegram), URL (VK) or other channel-side reference
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """One client event, already translated from the channel's native shape."""
+
+    channel: Channel
+    user_id: str
+    event_id: str
+    text: str = ""
+    display_name: str = ""
+    action: Action | None = None
+    attachments: tuple[Attachment, ...] = ()
+    channel_message_id: str = ""
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    action: Action
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message for the client; channels render buttons within their own limits."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    faq_entry_id: str = ""
+    links: tuple[tuple[str, str], ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRef:
+    id: int
+    channel: Channel
+    user_id: str
+    display_name: str
+    consent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    id: int
+    client_id: int
+    channel: Channel
+    state: State
+    category: str
+    queue: str
+    assigned_to: int | None = None
+    urgent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The stored incoming message together with who sent it and where it belongs."""
+
+    message_id: int
+    client: ClientRef
+    conversation: ConversationRef

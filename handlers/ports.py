@@ -1,0 +1,222 @@
+"""Protocols the core depends on; storage, channels and the FAQ engine implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from faq.model import KnowledgeBase, MatchResult
+from handlers.model import (
+    Author,
+    Button,
+    Channel,
+    ClientRef,
+    ConversationRef,
+    IncomingMessage,
+    Recorded,
+    Reply,
+    State,
+)
+
+
+class Faq(Protocol):
+    @property
+    def kb(self) -> KnowledgeBase: ...
+
+    def match(self, text: str) -> MatchResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    queue: str
+    category: str
+    urgent: bool
+    due_at: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    message_id: int
+    author: Author
+    text: str
+    at: datetime
+    internal: bool = False
+
+
+class ConversationStore(Protocol):
+    """Persistence of clients, conversations and messages; each call is one unit of work."""
+
+    async def record_incoming(
+        self, msg: IncomingMessage, now: datetime, open_new: bool = True
+    ) -> Recorded | None:
+        """Store the message first of all; None when this event was already stored.
+
+        After a closed conversation a new one is opened, unless open_new is False.
+        """
+
+    async def annotate(
+        self, message_id: int, match: MatchResult | None, category: str
+    ) -> None: ...
+
+    async def escalate(self, conversation_id: int, esc: Escalation, now: datetime) -> bool: ...
+
+    async def close(self, conversation_id: int, now: datetime, by: Author) -> bool: ...
+
+    async def rate(self, conversation_id: int, rating: int, now: datetime) -> bool: ...
+
+    async def last_closed(self, client_id: int) -> ConversationRef | None: ...
+
+    async def set_consent(self, client_id: int, now: datetime) -> None: ...
+
+    async def erase_client(self, client_id: int, now: datetime) -> None: ...
+
+    async def enqueue(
+        self, conv: ConversationRef, client: ClientRef, replies: Sequence[Reply],
+        author: Author, now: datetime, specialist_id: int | None = None,
+    ) -> list[int]:
+        """Store outgoing messages and their outbox rows in one transaction."""
+
+    async def history(self, conversation_id: int, limit: int = 50) -> list[HistoryItem]: ...
+
+    async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None: ...
+
+    async def record_specialist_message(
+        self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
+        now: datetime, dedupe_key: str | None = None, deliver: bool = True,
+    ) -> int | None:
+        """Store a specialist's message; a public one moves the conversation to a human.
+
+        deliver=False records a message the specialist already sent on the platform itself.
+        """
+
+    async def assign(
+        self, conversation_id: int, specialist_id: int | None, only_if_free: bool
+    ) -> bool: ...
+
+    async def transfer(self, conversation_id: int, queue: str) -> bool: ...
+
+
+class EventKind(StrEnum):
+    ESCALATED = "escalated"
+    CLIENT_MESSAGE = "client_message"
+    SPECIALIST_MESSAGE = "specialist_message"
+    ASSIGNED = "assigned"
+    TRANSFERRED = "transferred"
+    CLOSED = "closed"
+    RATED = "rated"
+    DELIVERY_FAILED = "delivery_failed"
+    REMINDER = "reminder"
+    BREACH = "breach"
+    CRISIS = "crisis"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEvent:
+    kind: EventKind
+    conversation_id: int
+    message_id: int | None = None
+    text: str = ""
+    origin: str = ""  # where a specialist's message came from, so it is not echoed back
+
+
+class Notifier(Protocol):
+    """Tells specialists what happened; implementations must not raise."""
+
+    async def publish(self, event: ConversationEvent) -> None: ...
+
+
+class OutboxSignal(Protocol):
+    def wake(self) -> None: ...
+
+
+class Texts(Protocol):
+    def render(self, name: str, **context: object) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    queue: str
+    urgent: bool
+    due_at: datetime | None
+    expected_text: str
+
+
+class Router(Protocol):
+    """Chooses the queue and the promised reply time for an escalation."""
+
+    def route(self, queue: str, urgent: bool, now: datetime) -> Routing: ...
+
+
+class CrisisDetector(Protocol):
+    def detect(self, text: str) -> str | None:
+        """The id of the crisis rule the text triggers, if any."""
+
+
+STATES_OPEN = frozenset({State.BOT, State.WAITING, State.WITH_SPECIALIST})
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An outgoing message claimed from the outbox for one attempt."""
+
+    id: int
+    channel: str
+    address: str
+    reply: Reply
+    attempts: int
+    message_id: int | None
+    key: str  # stable per delivery, so a retried send is recognised as the same
+
+
+class DeliveryRetry(Exception):
+    """A send failed for now; retry_after is the platform's own wish when it gave one."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class DeliveryRefused(Exception):
+    """The platform will never accept this send (blocked bot, messages forbidden)."""
+
+    def __init__(self, reason: str, client_blocked: bool = False) -> None:
+        super().__init__(reason)
+        self.client_blocked = client_blocked
+
+
+class ChannelSender(Protocol):
+    async def send(self, address: str, reply: Reply, key: str) -> str:
+        """Deliver one reply; returns the platform's message id."""
+
+
+class DeliveryQueue(Protocol):
+    async def claim_due(self, now: datetime, limit: int) -> list[Delivery]: ...
+
+    async def mark_sent(self, delivery_id: int, now: datetime, external_id: str) -> None: ...
+
+    async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None: ...
+
+    async def mark_failed(
+        self, delivery: Delivery, now: datetime, error: str, client_blocked: bool
+    ) -> int | None:
+        """Record a permanent failure; returns the conversation it belonged to."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    id: int
+    author: Author
+    text: str
+    buttons: tuple[tuple[Button, ...], ...]
+    at: datetime
+    delivery: str
+
+
+class ClientTimeline(Protocol):
+    async def messages_for(
+        self, channel: Channel, user_id: str, after_id: int, limit: int
+    ) -> list[TimelineItem]: ...

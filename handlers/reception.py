@@ -1,0 +1,192 @@
+"""The conversation core: stores each client message first, then answers or hands over."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from faq.model import Decision, MatchResult
+from handlers.commands import parse_command
+from handlers.model import Action, ActionKind, Author, IncomingMessage, Recorded, Reply, State
+from handlers.ports import (
+    ConversationEvent,
+    ConversationStore,
+    CrisisDetector,
+    Escalation,
+    EventKind,
+    Faq,
+    Notifier,
+    OutboxSignal,
+    Router,
+)
+from handlers.replies import ReplyBuilder
+
+log = logging.getLogger(__name__)
+
+# Matching reads the start of a message only: a question buried after 1,000 characters of
+# story is rare, and a 50,000-character paste must not cost more than a normal message.
+MAX_MATCH_CHARS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    store: ConversationStore
+    faq: Faq
+    replies: ReplyBuilder
+    notifier: Notifier
+    outbox: OutboxSignal
+    router: Router
+    crisis: CrisisDetector
+    clock: Callable[[], datetime]
+
+
+class Reception:
+    """Handles one client message at a time; safe to call again for a re-delivered event."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._d = deps
+
+    async def handle(self, msg: IncomingMessage) -> bool:
+        """Process a message; False when it was a duplicate delivery and nothing was done."""
+        now = self._d.clock()
+        action = msg.action or parse_command(msg.text)
+        # A rating belongs to the conversation that was just closed, not to a new one.
+        reopen = action is None or action.kind is not ActionKind.RATE
+        rec = await self._d.store.record_incoming(msg, now, open_new=reopen)
+        if rec is None:
+            return False
+        replies = await self._dispatch(rec, msg, action, now)
+        if replies:
+            await self._d.store.enqueue(rec.conversation, rec.client, replies, Author.BOT, now)
+            self._d.outbox.wake()
+        return True
+
+    async def _dispatch(
+        self, rec: Recorded, msg: IncomingMessage, action: Action | None, now: datetime
+    ) -> list[Reply]:
+        if action is not None:
+            return await self._on_action(action, rec, now)
+        text = msg.text.strip()
+        crisis_rule = self._d.crisis.detect(text[:MAX_MATCH_CHARS]) if text else None
+        if crisis_rule:
+            return await self._on_crisis(rec, crisis_rule, now)
+        if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
+            return await self._while_human(rec, text)
+        if not text:
+            return [self._d.replies.attachment_only(bool(msg.attachments))]
+        return await self._answer(rec, text)
+
+    async def _answer(self, rec: Recorded, text: str) -> list[Reply]:
+        match = self._d.faq.match(text[:MAX_MATCH_CHARS])
+        await self._d.store.annotate(rec.message_id, match, self._category_of(match))
+        return [self._d.replies.for_match(match)]
+
+    async def _while_human(self, rec: Recorded, text: str) -> list[Reply]:
+        await self._d.notifier.publish(
+            ConversationEvent(EventKind.CLIENT_MESSAGE, rec.conversation.id, rec.message_id, text)
+        )
+        if rec.conversation.state is State.WITH_SPECIALIST or not text:
+            return []
+        # While waiting the bot still answers what it is sure of; the specialist sees both.
+        match = self._d.faq.match(text[:MAX_MATCH_CHARS])
+        await self._d.store.annotate(rec.message_id, match, self._category_of(match))
+        if match.decision is Decision.ANSWER:
+            return [self._d.replies.for_match(match, waiting=True)]
+        return []
+
+    def _category_of(self, match: MatchResult) -> str:
+        best = match.best
+        if best is None or match.decision not in (Decision.ANSWER, Decision.CLARIFY):
+            return ""
+        entry = self._d.faq.kb.entry(best.entry_id)
+        return entry.category if entry else ""
+
+    async def _on_action(self, action: Action, rec: Recorded, now: datetime) -> list[Reply]:
+        r = self._d.replies
+        match action.kind:
+            case ActionKind.START:
+                return [r.greeting(consented=rec.client.consent_at is not None)]
+            case ActionKind.MENU | ActionKind.CANCEL:
+                return [r.menu()]
+            case ActionKind.CATEGORY:
+                return [r.category(action.value)]
+            case ActionKind.ENTRY:
+                await self._record_choice(rec, action.value)
+                return [r.entry(action.value)]
+            case ActionKind.SPECIALIST:
+                return await self._ask_specialist(rec, now)
+            case ActionKind.CONSENT:
+                return await self._consent(rec, action.value, now)
+            case ActionKind.CLOSE:
+                return await self._close(rec, now)
+            case ActionKind.RATE:
+                return await self._rate(rec, action.value, now)
+            case ActionKind.FORGET:
+                return [r.forget_confirm()]
+            case ActionKind.FORGET_CONFIRM:
+                return await self._forget(rec, now)
+        return [r.menu()]
+
+    async def _record_choice(self, rec: Recorded, entry_id: str) -> None:
+        entry = self._d.faq.kb.entry(entry_id)
+        if entry is not None:
+            chosen = MatchResult(Decision.ANSWER, ())
+            await self._d.store.annotate(rec.message_id, chosen, entry.category)
+
+    async def _ask_specialist(self, rec: Recorded, now: datetime) -> list[Reply]:
+        if rec.client.consent_at is None:
+            return [self._d.replies.consent_notice(then_specialist=True)]
+        return await self._escalate(rec, now, urgent=False, reason="client")
+
+    async def _escalate(
+        self, rec: Recorded, now: datetime, urgent: bool, reason: str
+    ) -> list[Reply]:
+        conv = rec.conversation
+        if conv.state in (State.WAITING, State.WITH_SPECIALIST) and not urgent:
+            return [self._d.replies.already_waiting()]
+        category = self._d.faq.kb.category(conv.category)
+        routing = self._d.router.route(category.queue if category else "", urgent, now)
+        esc = Escalation(routing.queue, conv.category, urgent, routing.due_at, reason)
+        if await self._d.store.escalate(conv.id, esc, now):
+            kind = EventKind.CRISIS if urgent else EventKind.ESCALATED
+            await self._d.notifier.publish(ConversationEvent(kind, conv.id, rec.message_id))
+        return [self._d.replies.escalated(routing.expected_text)]
+
+    async def _on_crisis(self, rec: Recorded, rule: str, now: datetime) -> list[Reply]:
+        log.warning("crisis rule %s triggered in conversation %s", rule, rec.conversation.id)
+        await self._escalate(rec, now, urgent=True, reason=f"crisis:{rule}")
+        return [self._d.replies.crisis_help()]
+
+    async def _consent(self, rec: Recorded, then: str, now: datetime) -> list[Reply]:
+        await self._d.store.set_consent(rec.client.id, now)
+        if then == "specialist":
+            return await self._escalate(rec, now, urgent=False, reason="client")
+        return [self._d.replies.consent_accepted()]
+
+    async def _close(self, rec: Recorded, now: datetime) -> list[Reply]:
+        conv = rec.conversation
+        closed = await self._d.store.close(conv.id, now, Author.CLIENT)
+        if closed:
+            await self._d.notifier.publish(ConversationEvent(EventKind.CLOSED, conv.id))
+        return [self._d.replies.ask_rating()]
+
+    async def _rate(self, rec: Recorded, value: str, now: datetime) -> list[Reply]:
+        rating = int(value) if value.isdigit() else 0
+        if not 1 <= rating <= 5:
+            return [self._d.replies.ask_rating()]
+        conv = await self._d.store.last_closed(rec.client.id)
+        if conv is None or not await self._d.store.rate(conv.id, rating, now):
+            return [self._d.replies.rating_not_expected()]
+        await self._d.notifier.publish(ConversationEvent(EventKind.RATED, conv.id, text=value))
+        return [self._d.replies.rated(rating)]
+
+    async def _forget(self, rec: Recorded, now: datetime) -> list[Reply]:
+        # The confirmation is queued before erasure: the outbox keeps the address it needs.
+        await self._d.store.enqueue(
+            rec.conversation, rec.client, [self._d.replies.forgotten()], Author.BOT, now
+        )
+        self._d.outbox.wake()
+        await self._d.store.erase_client(rec.client.id, now)
+        return []

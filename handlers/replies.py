@@ -1,0 +1,132 @@
+"""Builds the client-facing replies; every word comes from a jinja2 template."""
+
+from __future__ import annotations
+
+from faq.model import Decision, Entry, MatchResult, SmallTalk
+from handlers.model import Action, ActionKind, Button, Reply
+from handlers.ports import Faq, Texts
+
+# Long category lists are paged so that every channel can show them as big buttons.
+PAGE_SIZE = 8
+
+
+class ReplyBuilder:
+    def __init__(self, texts: Texts, faq: Faq) -> None:
+        self._t = texts
+        self._faq = faq
+
+    def _button(self, label: str, kind: ActionKind, value: str = "") -> Button:
+        return Button(self._t.render(f"button_{label}"), Action(kind, value))
+
+    def _footer(self) -> tuple[tuple[Button, ...], ...]:
+        return (
+            (self._button("specialist", ActionKind.SPECIALIST),),
+            (self._button("menu", ActionKind.MENU),),
+        )
+
+    def greeting(self, consented: bool) -> Reply:
+        text = self._t.render("greeting", consented=consented,
+                              institution=self._faq.kb.institution)
+        if consented:
+            return Reply(text, self._menu_rows() + self._footer()[:1])
+        return Reply(text, ((self._button("consent", ActionKind.CONSENT),),
+                            (self._button("menu", ActionKind.MENU),)))
+
+    def consent_notice(self, then_specialist: bool) -> Reply:
+        then = "specialist" if then_specialist else ""
+        return Reply(self._t.render("consent_notice", then_specialist=then_specialist),
+                     ((self._button("consent", ActionKind.CONSENT, then),),
+                      (self._button("menu", ActionKind.MENU),)))
+
+    def consent_accepted(self) -> Reply:
+        return Reply(self._t.render("consent_accepted"), self._menu_rows())
+
+    def menu(self) -> Reply:
+        return Reply(self._t.render("menu"), self._menu_rows() + self._footer()[:1])
+
+    def _menu_rows(self) -> tuple[tuple[Button, ...], ...]:
+        return tuple((Button(c.title, Action(ActionKind.CATEGORY, c.id)),)
+                     for c in self._faq.kb.categories)
+
+    def category(self, value: str) -> Reply:
+        category_id, _, page_text = value.partition("@")
+        category = self._faq.kb.category(category_id)
+        if category is None:
+            return self.menu()
+        entries = self._faq.kb.entries_of(category_id)
+        page = int(page_text) if page_text.isdigit() else 0
+        shown = entries[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+        rows = [(Button(e.question, Action(ActionKind.ENTRY, e.id)),) for e in shown]
+        if len(entries) > (page + 1) * PAGE_SIZE:
+            rows.append((self._button("more", ActionKind.CATEGORY,
+                                      f"{category_id}@{page + 1}"),))
+        text = self._t.render("category", category=category, count=len(entries), page=page)
+        return Reply(text, (*rows, *self._footer()))
+
+    def entry(self, entry_id: str) -> Reply:
+        entry = self._faq.kb.entry(entry_id)
+        if entry is None:
+            return self.menu()
+        return self._answer(entry, waiting=False)
+
+    def _answer(self, entry: Entry, waiting: bool) -> Reply:
+        text = self._t.render("answer", entry=entry, waiting=waiting)
+        links = tuple((link.title, link.url) for link in entry.links)
+        return Reply(text, self._footer(), faq_entry_id=entry.id, links=links)
+
+    def for_match(self, match: MatchResult, waiting: bool = False) -> Reply:
+        kb = self._faq.kb
+        entries = [e for c in match.candidates if (e := kb.entry(c.entry_id)) is not None]
+        if match.decision is Decision.ANSWER and entries:
+            return self._answer(entries[0], waiting)
+        if match.decision is Decision.CLARIFY and entries:
+            return self._clarify(entries[:3])
+        if match.decision is Decision.SMALLTALK:
+            kind = match.smalltalk or SmallTalk.GREETING
+            return Reply(self._t.render(f"smalltalk_{kind}"), self._footer())
+        return Reply(self._t.render("no_match"),
+                     ((self._button("specialist", ActionKind.SPECIALIST),),
+                      (self._button("menu", ActionKind.MENU),)))
+
+    def _clarify(self, entries: list[Entry]) -> Reply:
+        rows = tuple((Button(e.question, Action(ActionKind.ENTRY, e.id)),) for e in entries)
+        return Reply(self._t.render("clarify", entries=entries),
+                     (*rows, (self._button("none_of_these", ActionKind.SPECIALIST),)))
+
+    def attachment_only(self, has_attachment: bool) -> Reply:
+        return Reply(self._t.render("attachment_only", has_attachment=has_attachment),
+                     self._footer())
+
+    def escalated(self, expected_text: str) -> Reply:
+        return Reply(self._t.render("escalated", expected=expected_text),
+                     ((self._button("close", ActionKind.CLOSE),),))
+
+    def already_waiting(self) -> Reply:
+        return Reply(self._t.render("already_waiting"))
+
+    def crisis_help(self) -> Reply:
+        return Reply(self._t.render("crisis_help"))
+
+    def ask_rating(self) -> Reply:
+        stars = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))
+        return Reply(self._t.render("ask_rating"), (stars,))
+
+    def rated(self, rating: int) -> Reply:
+        return Reply(self._t.render("rated", rating=rating), self._footer()[1:])
+
+    def rating_not_expected(self) -> Reply:
+        return Reply(self._t.render("rating_not_expected"), self._footer()[1:])
+
+    def forget_confirm(self) -> Reply:
+        return Reply(self._t.render("forget_confirm"),
+                     ((self._button("forget_yes", ActionKind.FORGET_CONFIRM),),
+                      (self._button("cancel", ActionKind.CANCEL),)))
+
+    def forgotten(self) -> Reply:
+        return Reply(self._t.render("forgotten"))
+
+    def specialist_text(self, text: str) -> Reply:
+        return Reply(text)
+
+    def closed_by_specialist(self) -> list[Reply]:
+        return [Reply(self._t.render("closed_by_specialist")), self.ask_rating()]

@@ -1,0 +1,38 @@
+"""Client-facing texts rendered from jinja2 templates an institution may override."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import jinja2
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "messages"
+
+
+class JinjaTexts:
+    """Looks for `<name>.j2` in the institution's folders first, then in the defaults."""
+
+    def __init__(self, override_dirs: Sequence[Path] = ()) -> None:
+        dirs = [*override_dirs, DEFAULT_TEMPLATES]
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+            autoescape=False,  # plain text: each channel escapes for its own markup
+            trim_blocks=True,
+            lstrip_blocks=True,
+            undefined=jinja2.StrictUndefined,
+            auto_reload=True,
+        )
+
+    def render(self, name: str, **context: object) -> str:
+        return self._env.get_template(f"{name}.j2").render(**context).strip()
+
+    def check(self) -> list[str]:
+        """Names of templates that fail to compile, for a start-up check."""
+        broken = []
+        for name in self._env.list_templates(extensions=["j2"]):
+            try:
+                self._env.get_template(name)
+            except jinja2.TemplateSyntaxError as exc:
+                broken.append(f"{name}: line {exc.lineno}: {exc.message}")
+        return broken

@@ -1,0 +1,95 @@
+"""The `priemnaya` command: run the service, migrate, and the knowledge-base tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from priemnaya.settings import Settings, SettingsError, load_settings
+
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        code: int = args.handler(args)
+    except SettingsError as exc:
+        print(f"priemnaya: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 0
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="priemnaya", description=__doc__)
+    sub = parser.add_subparsers(metavar="COMMAND")
+    run = sub.add_parser("run", help="start the web chat, desk, admin and enabled bots")
+    _settings_args(run)
+    run.add_argument("--no-migrate", action="store_true", help="do not apply migrations")
+    run.set_defaults(handler=cmd_run)
+    db = sub.add_parser("db", help="database").add_subparsers(metavar="ACTION")
+    upgrade = db.add_parser("upgrade", help="apply migrations up to the newest")
+    _settings_args(upgrade)
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+    check = sub.add_parser("settings", help="validate the settings and print them")
+    _settings_args(check)
+    check.set_defaults(handler=cmd_settings)
+    _register_optional(sub)
+    return parser
+
+
+def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from faq import cli as faq_cli
+
+    faq_cli.register(sub)
+
+
+def _settings_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--settings", type=Path, default=Path("settings.yaml"),
+                        help="settings file (default: settings.yaml)")
+    parser.add_argument("--secrets", type=Path, default=Path("secrets.yaml"),
+                        help="untracked file with tokens and passwords (default: secrets.yaml)")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    path: Path = args.settings
+    return load_settings(path if path.exists() or path != Path("settings.yaml") else None,
+                         args.secrets)
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    print(settings_from(args).model_dump_json(indent=2))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from storage.migrate import upgrade
+
+    settings = settings_from(args)
+    upgrade(settings.database.url)
+    print(f"database is up to date: {settings.database.url}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    logging.basicConfig(level=settings.logging.level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.no_migrate:
+        from storage.migrate import upgrade
+
+        upgrade(settings.database.url)
+    from priemnaya.serve import serve
+
+    asyncio.run(serve(settings))
+    return 0

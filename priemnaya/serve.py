@@ -1,0 +1,42 @@
+"""Starts the service: the aiohttp app with the web chat, and the bots that are enabled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from priemnaya.runtime import Runtime, build_runtime
+from priemnaya.settings import Settings
+from priemnaya.webapp import build_app
+
+log = logging.getLogger(__name__)
+
+
+def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
+    from priemnaya.faq_setup import build_faq
+
+    faq = build_faq(settings)
+    rt = build_runtime(settings, faq)
+    app = build_app(rt)
+    return rt, app
+
+
+async def serve(settings: Settings) -> None:
+    _rt, app = build_service(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web.host, settings.web.port)
+    await site.start()
+    print(f"Priemnaya is running: http://{settings.web.host}:{settings.web.port}/", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await runner.cleanup()

@@ -1,0 +1,196 @@
+"""Settings: settings.yaml, then an untracked secrets file, then PRIEMNAYA_* environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+# Keys that must never be committed in settings.yaml.
+SECRET_KEYS = (
+    ("telegram", "token"), ("telegram", "webhook_secret"), ("vk", "token"), ("vk", "secret"),
+    ("web", "session_secret"),
+)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InstitutionSettings(Section):
+    id: str = Field("default", pattern=r"^[a-z0-9_-]{1,64}$")
+    name: str = "Центр социальной защиты"
+    timezone: str = "Asia/Yekaterinburg"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("expected an IANA time zone such as Asia/Yekaterinburg") from exc
+        return value
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite+aiosqlite:///data/priemnaya.db"
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://...")
+        return value
+
+
+class RedisSettings(Section):
+    url: str = ""  # empty: single replica, shared state in process memory
+
+
+class WebSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    public_url: str = ""
+    cookie_secure: bool = False  # set true behind HTTPS
+    session_secret: SecretStr = SecretStr("")
+    max_message_chars: int = Field(4000, ge=100, le=100_000)
+
+
+class FaqSettings(Section):
+    paths: list[Path] = [Path("kb/sample")]
+    synonyms: list[Path] = []
+    reload_interval_s: float = Field(5.0, gt=0)
+
+
+class TemplatesSettings(Section):
+    override_dir: Path | None = None
+
+
+class TelegramSettings(Section):
+    enabled: bool = False
+    token: SecretStr = SecretStr("")
+    mode: Literal["polling", "webhook"] = "polling"
+    api_server: str = "https://api.telegram.org"
+    webhook_url: str = ""
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: SecretStr = SecretStr("")
+    specialists_chat_id: int | None = None
+    specialist_ids: list[int] = []
+
+
+class VkSettings(Section):
+    enabled: bool = False
+    token: SecretStr = SecretStr("")
+    group_id: int | None = Field(None, gt=0)
+    mode: Literal["longpoll", "callback"] = "longpoll"
+    callback_path: str = "/vk/callback"
+    confirmation: str = ""
+    secret: SecretStr = SecretStr("")
+    api_url: str = "https://api.vk.ru/method/"
+
+
+class OutboxSettings(Section):
+    poll_interval_s: float = Field(1.0, gt=0, le=60)
+
+
+class RetentionSettings(Section):
+    raw_text_days: int = Field(365, ge=1)
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PRIEMNAYA_", env_nested_delimiter="__",
+                                      extra="forbid", nested_model_default_partial_update=True)
+
+    institution: InstitutionSettings = Field(default_factory=InstitutionSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    faq: FaqSettings = Field(default_factory=FaqSettings)
+    templates: TemplatesSettings = Field(default_factory=TemplatesSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    vk: VkSettings = Field(default_factory=VkSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the files, so a deployment overrides without editing them.
+        return env_settings, init_settings
+
+
+class SettingsError(Exception):
+    """One line naming the key, the value and what is expected."""
+
+
+def load_settings(path: Path | None, secrets: Path | None = None) -> Settings:
+    data = _read_yaml(path, "settings") if path else {}
+    _refuse_committed_secrets(data, path)
+    if secrets is not None and secrets.exists():
+        _deep_merge(data, _read_yaml(secrets, "secrets"))
+    try:
+        return Settings(**data) if data else Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe(exc, data)) from None
+
+
+def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"cannot read {what} file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def _refuse_committed_secrets(data: dict[str, Any], path: Path | None) -> None:
+    for section, key in SECRET_KEYS:
+        block = data.get(section)
+        if isinstance(block, dict) and block.get(key):
+            env = f"PRIEMNAYA_{section.upper()}__{key.upper()}"
+            raise SettingsError(f"{section}.{key} is a secret and must not be in {path}: "
+                                f"set {env} in the environment or put it in secrets.yaml")
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def describe(exc: ValidationError, data: dict[str, Any]) -> str:
+    parts = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        value = err.get("input")
+        shown = "(missing)" if err["type"] == "missing" else repr(value)
+        if any(key.endswith(f"{s}.{k}") for s, k in SECRET_KEYS):
+            shown = "(hidden)"
+        reason = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+        parts.append(f"{key} = {shown[:80]}: {reason}")
+    return "invalid settings: " + "; ".join(parts)

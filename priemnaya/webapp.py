@@ -1,0 +1,71 @@
+"""The aiohttp application: web chat, and the hooks where desk, admin and webhooks join."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bots.web.chat import CHAT_LIMITS, RECEPTION, TIMELINE, ChatLimits, setup_chat
+from priemnaya.runtime import Runtime, running
+
+log = logging.getLogger(__name__)
+
+WEB_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Unexpected failures become a clear 500; the client's message was stored before."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except web.HTTPException as exc:
+        if request.path.startswith("/api/") and exc.status >= 400:
+            return web.json_response({"ok": False, "error": _reason(exc)}, status=exc.status)
+        raise
+    except Exception:
+        log.exception("request %s %s failed", request.method, request.path)
+        if request.path.startswith("/api/"):
+            return web.json_response(
+                {"ok": False, "error": "Внутренняя ошибка. Сообщение сохранено, повторите позже."},
+                status=500)
+        return web.Response(status=500, text="Внутренняя ошибка сервера.")
+
+
+def _reason(exc: web.HTTPException) -> str:
+    if exc.status == 413:
+        return "Запрос слишком большой. Напишите, пожалуйста, короче."
+    return exc.reason
+
+
+def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
+    app = web.Application(middlewares=[errors], client_max_size=1024 * 1024)
+    app[RUNTIME] = rt
+    app[RECEPTION] = rt.reception
+    app[TIMELINE] = rt.timeline
+    app[CHAT_LIMITS] = ChatLimits(rt.settings.web.max_message_chars, rt.settings.web.cookie_secure)
+    loaders = [jinja2.FileSystemLoader(str(WEB_TEMPLATES))]
+    if rt.settings.templates.override_dir:
+        loaders.insert(0, jinja2.FileSystemLoader(str(rt.settings.templates.override_dir / "web")))
+    aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders), autoescape=True)
+    setup_chat(app)
+    app.router.add_get("/healthz", healthz)
+    if start_background:
+        app.cleanup_ctx.append(_background)
+    return app
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    async with running(app[RUNTIME]):
+        yield
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})

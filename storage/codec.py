@@ -1,0 +1,43 @@
+"""Conversions between the core's value objects and JSON columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.model import Action, Button, Reply
+
+
+def to_buttons_json(rows: tuple[tuple[Button, ...], ...]) -> list[list[dict[str, str]]]:
+    return [[{"label": b.label, "action": b.action.to_payload()} for b in row] for row in rows]
+
+
+def parse_buttons(data: object) -> tuple[tuple[Button, ...], ...]:
+    rows: list[tuple[Button, ...]] = []
+    for row in data if isinstance(data, list) else []:
+        buttons = []
+        for item in row if isinstance(row, list) else []:
+            action = Action.parse(str(item.get("action", ""))) if isinstance(item, dict) else None
+            if action is not None:
+                buttons.append(Button(str(item.get("label", "")), action))
+        if buttons:
+            rows.append(tuple(buttons))
+    return tuple(rows)
+
+
+def to_payload(reply: Reply) -> dict[str, Any]:
+    return {
+        "text": reply.text,
+        "buttons": to_buttons_json(reply.buttons),
+        "faq_entry_id": reply.faq_entry_id,
+        "links": [list(link) for link in reply.links],
+    }
+
+
+def parse_payload(data: dict[str, Any]) -> Reply:
+    links = tuple((str(t), str(u)) for t, u in data.get("links") or [])
+    return Reply(
+        text=str(data.get("text", "")),
+        buttons=parse_buttons(data.get("buttons")),
+        faq_entry_id=str(data.get("faq_entry_id", "")),
+        links=links,
+    )

@@ -1,0 +1,250 @@
+"""The database schema, designed for the analytics from day one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+DEFAULT_INSTITUTION = "default"
+
+# BigInteger ids that SQLite still treats as ROWID aliases (autoincrement works there).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend; SQLite would otherwise hand back naive values."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: JSON}
+
+
+class Institution(Base):
+    __tablename__ = "institutions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Client(Base):
+    """One identity per channel: the same person in VK and Telegram is two clients."""
+
+    __tablename__ = "clients"
+    __table_args__ = (UniqueConstraint("institution_id", "channel", "user_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    institution_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_INSTITUTION)
+    channel: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(128))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    consent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    blocked_at: Mapped[datetime | None]  # the client blocked the bot or forbade messages
+    erased_at: Mapped[datetime | None]
+
+
+class Specialist(Base):
+    """A user of the desk and admin pages; role admin or specialist."""
+
+    __tablename__ = "specialists"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    institution_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_INSTITUTION)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default="specialist")
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+    telegram_user_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    vk_user_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_client_state", "client_id", "state"),
+        Index("ix_conversations_queue_state", "institution_id", "queue", "state"),
+        Index("ix_conversations_opened", "institution_id", "opened_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    institution_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_INSTITUTION)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(24), default="bot")
+    category: Mapped[str] = mapped_column(String(64), default="")
+    queue: Mapped[str] = mapped_column(String(64), default="")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_reason: Mapped[str] = mapped_column(String(64), default="")
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("specialists.id"))
+    opened_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime]
+    escalated_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    first_specialist_reply_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str] = mapped_column(String(16), default="")
+    rating: Mapped[int | None]
+    rated_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    staff_thread: Mapped[str] = mapped_column(String(64), default="")  # e.g. a forum topic id
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_conversation", "conversation_id", "id"),
+        Index("ix_messages_created", "institution_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    institution_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_INSTITUTION)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    direction: Mapped[str] = mapped_column(String(4))
+    author: Mapped[str] = mapped_column(String(16))
+    specialist_id: Mapped[int | None] = mapped_column(ForeignKey("specialists.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_message_id: Mapped[str] = mapped_column(String(64), default="")
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    text_length: Mapped[int] = mapped_column(Integer, default=0)  # survives retention
+    action: Mapped[str] = mapped_column(String(220), default="")
+    attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    buttons: Mapped[list[list[dict[str, str]]]] = mapped_column(JSON, default=list)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    faq_entry_id: Mapped[str] = mapped_column(String(128), default="")
+    match_score: Mapped[float | None] = mapped_column(Float)
+    decision: Mapped[str] = mapped_column(String(16), default="")
+    candidates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    delivery: Mapped[str] = mapped_column(String(16), default="")  # pending/sent/failed
+    created_at: Mapped[datetime]
+    redacted_at: Mapped[datetime | None]
+
+
+class OutboxItem(Base):
+    """One delivery to a channel; the worker retries it until sent or permanently failed."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    external_id: Mapped[str] = mapped_column(String(64), default="")
+
+
+class InboundEvent(Base):
+    """The raw body of every platform event, kept before any library parses it."""
+
+    __tablename__ = "inbound_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(64), default="")
+    raw: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    error: Mapped[str] = mapped_column(String(500), default="")
+    received_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    institution_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_INSTITUTION)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32), default="")
+    object_id: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[str] = mapped_column(Text, default="")
+
+
+class KnowledgeBaseSource(Base):
+    """Which knowledge-base files serve which institution (one deployment, many centres)."""
+
+    __tablename__ = "knowledge_bases"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    institution_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_INSTITUTION)
+    path: Mapped[str] = mapped_column(String(500))
+    loaded_at: Mapped[datetime | None]
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChannelAccount(Base):
+    """A channel endpoint (a VK community, a Telegram bot) and the institution it serves."""
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (UniqueConstraint("channel", "account_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    institution_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_INSTITUTION)
+    channel: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(String(64))
+
+
+class FaqSuggestion(Base):
+    """A specialist's reply proposed for the knowledge base, reviewed by an administrator."""
+
+    __tablename__ = "faq_suggestions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    institution_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_INSTITUTION)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    specialist_id: Mapped[int | None] = mapped_column(ForeignKey("specialists.id"))
+    question: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new/accepted/rejected
+    entry_id: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime]
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("specialists.id"))
+
+
+class WebSession(Base):
+    """A logged-in desk or admin session; the cookie holds a random token, the row its hash."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialists.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

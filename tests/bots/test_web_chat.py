@@ -1,0 +1,131 @@
+"""The web chat through aiohttp's test client, on a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from priemnaya.runtime import build_runtime
+from priemnaya.settings import Settings
+from priemnaya.webapp import build_app
+from storage.models import Conversation, Message
+from tests.fakes import FakeFaq
+
+SESSIONS: dict[int, object] = {}
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[TestClient]:
+    settings = Settings(database={"url": database_url}, outbox={"poll_interval_s": 0.05})
+    rt = build_runtime(settings, FakeFaq())
+    async with TestClient(TestServer(build_app(rt))) as c:
+        SESSIONS[id(c)] = rt.sessions
+        yield c
+        SESSIONS.pop(id(c))
+
+
+async def open_chat(c: TestClient) -> None:
+    page = await c.get("/")
+    assert page.status == 200
+    assert "Онлайн-приёмная" in await page.text()
+    assert "priemnaya_client" in page.cookies
+
+
+async def send(c: TestClient, body: object, **kw: object):
+    return await c.post("/api/chat/send", data=json.dumps(body),
+                        headers={"Content-Type": "application/json"}, **kw)
+
+
+async def wait_for_messages(c: TestClient, n: int) -> list[dict]:
+    for _ in range(100):
+        data = await (await c.get("/api/chat/messages?after=0")).json()
+        if len(data["messages"]) >= n:
+            return data["messages"]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {n} messages: {data}")
+
+
+async def test_question_gets_the_answer(client: TestClient) -> None:
+    await open_chat(client)
+    r = await send(client, {"id": "m1", "text": "Как оформить единое пособие?"})
+    assert (r.status, await r.json()) == (200, {"ok": True, "duplicate": False})
+    messages = await wait_for_messages(client, 2)
+    assert messages[0]["author"] == "client"
+    assert messages[1]["author"] == "bot"
+    assert messages[1]["text"].startswith("Единое пособие оформляют")
+    labels = [b["label"] for row in messages[1]["buttons"] for b in row]
+    assert labels == ["Задать вопрос специалисту", "Главное меню"]
+
+
+async def test_button_action_and_escalation_reach_database(client: TestClient) -> None:
+    await open_chat(client)
+    await send(client, {"id": "m1", "action": "consent:specialist"})
+    sessions = SESSIONS[id(client)]
+    async with sessions() as s:
+        conv = await s.scalar(select(Conversation))
+    assert conv.state == "waiting_specialist"
+    assert conv.channel == "web"
+
+
+async def test_message_delivered_twice_is_stored_once(client: TestClient) -> None:
+    await open_chat(client)
+    body = {"id": "same-id", "text": "Как оформить единое пособие?"}
+    assert (await (await send(client, body)).json())["duplicate"] is False
+    assert (await (await send(client, body)).json())["duplicate"] is True
+    await wait_for_messages(client, 2)
+    async with SESSIONS[id(client)]() as s:
+        rows = (await s.scalars(select(Message).where(Message.author == "client"))).all()
+    assert len(rows) == 1
+
+
+async def test_html_is_stored_as_text_and_served_as_json(client: TestClient) -> None:
+    await open_chat(client)
+    await send(client, {"id": "x1", "text": "<script>alert(1)</script>"})
+    messages = await wait_for_messages(client, 2)
+    assert messages[0]["text"] == "<script>alert(1)</script>"
+    page = await (await client.get("/")).text()
+    assert "<script>alert(1)</script>" not in page
+
+
+@pytest.mark.parametrize(("body", "status", "fragment"), [
+    ({"id": "e1", "text": ""}, 400, "пустое"),
+    ({"id": "e2", "text": "   "}, 400, "пустое"),
+    ({"id": "e3", "text": "я" * 50_000}, 413, "слишком длинное"),
+    ({"id": "e4", "text": 5}, 400, "строками"),
+    ({"text": "без id"}, 400, "id"),
+    ({"id": "../../etc", "text": "x"}, 400, "id"),
+    ([1, 2], 400, "JSON-объект"),
+])
+async def test_hostile_input_gets_clear_4xx(client: TestClient, body: object, status: int,
+                                            fragment: str) -> None:
+    await open_chat(client)
+    r = await send(client, body)
+    assert r.status == status
+    assert fragment in (await r.json())["error"]
+
+
+async def test_malformed_requests_are_4xx(client: TestClient) -> None:
+    await open_chat(client)
+    r = await client.post("/api/chat/send", data=b"{not json",
+                          headers={"Content-Type": "application/json"})
+    assert r.status == 400
+    r = await client.get("/api/chat/messages?after=-1")
+    assert r.status == 400
+    r = await client.post("/api/chat/send", data=io.BytesIO(b"x" * 2_000_000))
+    assert r.status == 413
+    assert "слишком большой" in (await r.json())["error"]
+
+
+async def test_api_without_cookie_is_refused(database_url: str) -> None:
+    settings = Settings(database={"url": database_url})
+    rt = build_runtime(settings, FakeFaq())
+    async with TestClient(TestServer(build_app(rt, start_background=False))) as c:
+        r = await send(c, {"id": "m1", "text": "привет"})
+        assert r.status == 403
+        assert (await c.get("/api/chat/messages")).status == 403

@@ -1,0 +1,251 @@
+"""In-memory fakes of the core's ports, for tests without network or database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from faq.model import (
+    Candidate,
+    Category,
+    Decision,
+    Entry,
+    KnowledgeBase,
+    Link,
+    MatchResult,
+    SmallTalk,
+)
+from handlers.model import (
+    Author,
+    ClientRef,
+    ConversationRef,
+    IncomingMessage,
+    Recorded,
+    Reply,
+    State,
+)
+from handlers.ports import ConversationEvent, Escalation, HistoryItem
+
+KB = KnowledgeBase(
+    categories=(Category("family", "Семьи с детьми", "family"),
+                Category("housing", "Субсидии ЖКУ", "housing")),
+    entries=(
+        Entry("family.allowance", "family", "Как оформить единое пособие?",
+              "Единое пособие оформляют через Госуслуги или МФЦ.",
+              links=(Link("Госуслуги", "https://www.gosuslugi.ru/"),)),
+        Entry("family.capital", "family", "Как получить областной материнский капитал?",
+              "Заявление подают в управление социальной политики."),
+        Entry("housing.subsidy", "housing", "Как получить субсидию на ЖКУ?",
+              "Субсидию назначают, если расходы на ЖКУ выше 22% дохода."),
+    ),
+    institution="Тестовый центр",
+)
+
+
+class FakeFaq:
+    """Answers on an exact question, clarifies on a shared word, greets on 'здравствуйте'."""
+
+    kb = KB
+
+    def match(self, text: str) -> MatchResult:
+        low = text.lower().strip(" ?!.")
+        for e in KB.entries:
+            if low == e.question.lower().strip(" ?"):
+                return MatchResult(Decision.ANSWER, (Candidate(e.id, 1.0),))
+        if low in ("здравствуйте", "спасибо"):
+            kind = SmallTalk.GREETING if low == "здравствуйте" else SmallTalk.THANKS
+            return MatchResult(Decision.SMALLTALK, (), kind)
+        hits = [Candidate(e.id, 0.5) for e in KB.entries if any(
+            w in e.question.lower() for w in low.split() if len(w) > 4)]
+        if len(hits) >= 2:
+            return MatchResult(Decision.CLARIFY, tuple(hits[:3]))
+        return MatchResult(Decision.NO_MATCH, tuple(hits))
+
+
+class Clock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@dataclass
+class _Msg:
+    id: int
+    conversation_id: int
+    client_id: int
+    author: Author
+    text: str
+    internal: bool = False
+    decision: str = ""
+    entry_id: str = ""
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class FakeStore:
+    """The ConversationStore contract in memory (the SQL store is tested separately)."""
+
+    def __init__(self) -> None:
+        self.clients: dict[int, ClientRef] = {}
+        self.conversations: dict[int, ConversationRef] = {}
+        self.messages: list[_Msg] = []
+        self.outbox: list[tuple[ClientRef, Reply]] = []
+        self.keys: set[str] = set()
+        self.escalations: dict[int, Escalation] = {}
+        self.ratings: dict[int, int] = {}
+        self.erased: set[int] = set()
+
+    def _client(self, msg: IncomingMessage) -> ClientRef:
+        for c in self.clients.values():
+            if c.channel == msg.channel and c.user_id == msg.user_id:
+                return c
+        c = ClientRef(len(self.clients) + 1, msg.channel, msg.user_id, msg.display_name, None)
+        self.clients[c.id] = c
+        return c
+
+    async def record_incoming(
+        self, msg: IncomingMessage, now: datetime, open_new: bool = True
+    ) -> Recorded | None:
+        key = f"{msg.channel}:{msg.event_id}"
+        if key in self.keys:
+            return None
+        self.keys.add(key)
+        client = self._client(msg)
+        convs = [c for c in self.conversations.values() if c.client_id == client.id]
+        conv = convs[-1] if convs else None
+        if conv is None or (conv.state is State.CLOSED and open_new):
+            conv = ConversationRef(len(self.conversations) + 1, client.id, client.channel,
+                                   State.BOT, "", "")
+            self.conversations[conv.id] = conv
+        m = _Msg(len(self.messages) + 1, conv.id, client.id, Author.CLIENT, msg.text, at=now)
+        self.messages.append(m)
+        return Recorded(m.id, client, conv)
+
+    async def annotate(self, message_id: int, match: MatchResult | None, category: str) -> None:
+        m = self.messages[message_id - 1]
+        if match is not None:
+            m.decision = match.decision
+            m.entry_id = match.best.entry_id if match.best else ""
+        conv = self.conversations[m.conversation_id]
+        if category and conv.state is not State.CLOSED:
+            self.conversations[conv.id] = replace(conv, category=category)
+
+    async def escalate(self, conversation_id: int, esc: Escalation, now: datetime) -> bool:
+        conv = self.conversations[conversation_id]
+        if conv.state is not State.BOT and not (esc.urgent and not conv.urgent
+                                                and conv.state is not State.CLOSED):
+            return False
+        state = State.WAITING if conv.state is State.BOT else conv.state
+        self.conversations[conversation_id] = replace(conv, state=state, queue=esc.queue,
+                                                      urgent=esc.urgent)
+        self.escalations[conversation_id] = esc
+        return True
+
+    async def close(self, conversation_id: int, now: datetime, by: Author) -> bool:
+        conv = self.conversations[conversation_id]
+        if conv.state is State.CLOSED:
+            return False
+        self.conversations[conversation_id] = replace(conv, state=State.CLOSED)
+        return True
+
+    async def rate(self, conversation_id: int, rating: int, now: datetime) -> bool:
+        if conversation_id in self.ratings:
+            return False
+        self.ratings[conversation_id] = rating
+        return True
+
+    async def last_closed(self, client_id: int) -> ConversationRef | None:
+        closed = [c for c in self.conversations.values()
+                  if c.client_id == client_id and c.state is State.CLOSED]
+        return closed[-1] if closed else None
+
+    async def set_consent(self, client_id: int, now: datetime) -> None:
+        self.clients[client_id] = replace(self.clients[client_id], consent_at=now)
+
+    async def erase_client(self, client_id: int, now: datetime) -> None:
+        self.erased.add(client_id)
+        for m in self.messages:
+            if m.client_id == client_id:
+                m.text = ""
+        for c in list(self.conversations.values()):
+            if c.client_id == client_id and c.state is not State.CLOSED:
+                self.conversations[c.id] = replace(c, state=State.CLOSED)
+
+    async def enqueue(
+        self, conv: ConversationRef, client: ClientRef, replies: Sequence[Reply],
+        author: Author, now: datetime, specialist_id: int | None = None,
+    ) -> list[int]:
+        ids = []
+        for r in replies:
+            m = _Msg(len(self.messages) + 1, conv.id, client.id, author, r.text, at=now)
+            self.messages.append(m)
+            self.outbox.append((client, r))
+            ids.append(m.id)
+        return ids
+
+    async def history(self, conversation_id: int, limit: int = 50) -> list[HistoryItem]:
+        return [HistoryItem(m.id, m.author, m.text, m.at, m.internal) for m in self.messages
+                if m.conversation_id == conversation_id][-limit:]
+
+    async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None:
+        conv = self.conversations.get(conversation_id)
+        return (conv, self.clients[conv.client_id]) if conv else None
+
+    async def record_specialist_message(
+        self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
+        now: datetime, dedupe_key: str | None = None, deliver: bool = True,
+    ) -> int | None:
+        if dedupe_key is not None:
+            if dedupe_key in self.keys:
+                return None
+            self.keys.add(dedupe_key)
+        conv = self.conversations[conversation_id]
+        client = self.clients[conv.client_id]
+        m = _Msg(len(self.messages) + 1, conv.id, client.id, Author.SPECIALIST, text,
+                 internal=internal, at=now)
+        self.messages.append(m)
+        if not internal:
+            if conv.state is State.CLOSED:
+                return None
+            self.conversations[conv.id] = replace(
+                conv, state=State.WITH_SPECIALIST, assigned_to=conv.assigned_to or specialist_id)
+            if deliver:
+                self.outbox.append((client, Reply(text)))
+        return m.id
+
+    async def assign(
+        self, conversation_id: int, specialist_id: int | None, only_if_free: bool
+    ) -> bool:
+        conv = self.conversations[conversation_id]
+        if conv.state is State.CLOSED or (only_if_free and conv.assigned_to is not None):
+            return False
+        self.conversations[conversation_id] = replace(conv, assigned_to=specialist_id)
+        return True
+
+    async def transfer(self, conversation_id: int, queue: str) -> bool:
+        conv = self.conversations[conversation_id]
+        if conv.state is State.CLOSED or conv.queue == queue:
+            return False
+        self.conversations[conversation_id] = replace(conv, queue=queue, assigned_to=None)
+        return True
+
+
+class FakeNotifier:
+    def __init__(self) -> None:
+        self.events: list[ConversationEvent] = []
+
+    async def publish(self, event: ConversationEvent) -> None:
+        self.events.append(event)
+
+
+class FakeOutboxSignal:
+    def __init__(self) -> None:
+        self.wakes = 0
+
+    def wake(self) -> None:
+        self.wakes += 1

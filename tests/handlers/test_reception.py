@@ -1,0 +1,228 @@
+"""The conversation core with in-memory fakes: states, commands, dedupe, consent."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from handlers.desk import SpecialistDesk
+from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage, State
+from handlers.plain import PlainRouter
+from handlers.ports import EventKind
+from handlers.reception import Deps, Reception
+from handlers.replies import ReplyBuilder
+from handlers.texts import JinjaTexts
+from tests.fakes import Clock, FakeFaq, FakeNotifier, FakeOutboxSignal, FakeStore
+
+_ids = itertools.count(1)
+
+
+class Crisis:
+    def detect(self, text: str) -> str | None:
+        return "suicide" if "не хочу жить" in text else None
+
+
+@pytest.fixture
+def world() -> tuple[Reception, SpecialistDesk, FakeStore, FakeNotifier]:
+    texts = JinjaTexts()
+    faq = FakeFaq()
+    store, notifier = FakeStore(), FakeNotifier()
+    deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
+                outbox=FakeOutboxSignal(), router=PlainRouter(texts), crisis=Crisis(),
+                clock=Clock())
+    return Reception(deps), SpecialistDesk(deps), store, notifier
+
+
+def msg(text: str = "", action: Action | None = None, user: str = "u1",
+        event: str | None = None) -> IncomingMessage:
+    return IncomingMessage(Channel.TELEGRAM, user, event or str(next(_ids)), text, "Анна",
+                           action=action)
+
+
+def last_reply(store: FakeStore) -> str:
+    return store.outbox[-1][1].text
+
+
+async def test_faq_answer_with_specialist_and_menu_buttons(world) -> None:
+    reception, _, store, _ = world
+    assert await reception.handle(msg("Как оформить единое пособие?"))
+    reply = store.outbox[-1][1]
+    assert reply.text.startswith("Единое пособие оформляют через Госуслуги")
+    assert "https://www.gosuslugi.ru/" in reply.text
+    assert reply.faq_entry_id == "family.allowance"
+    actions = [b.action.kind for row in reply.buttons for b in row]
+    assert actions == [ActionKind.SPECIALIST, ActionKind.MENU]
+    assert store.messages[0].decision == "answer"
+    assert store.conversations[1].category == "family"
+
+
+async def test_duplicate_delivery_is_stored_once_and_not_answered_twice(world) -> None:
+    reception, _, store, _ = world
+    assert await reception.handle(msg("Как оформить единое пособие?", event="e-1"))
+    assert not await reception.handle(msg("Как оформить единое пособие?", event="e-1"))
+    assert [m.author for m in store.messages] == [Author.CLIENT, Author.BOT]
+    assert len(store.outbox) == 1
+
+
+async def test_clarify_offers_candidates_as_buttons(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("оформить пособие или капитал"))
+    reply = store.outbox[-1][1]
+    entry_buttons = [b.action.value for row in reply.buttons for b in row
+                     if b.action.kind is ActionKind.ENTRY]
+    assert 2 <= len(entry_buttons) <= 3
+    assert reply.text.startswith("Уточните")
+    await reception.handle(msg(action=Action(ActionKind.ENTRY, entry_buttons[0])))
+    assert store.outbox[-1][1].faq_entry_id == entry_buttons[0]
+
+
+async def test_no_match_offers_specialist(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("где купить дрова"))
+    reply = store.outbox[-1][1]
+    assert "не нашёл" in reply.text
+    assert reply.buttons[0][0].action.kind is ActionKind.SPECIALIST
+
+
+async def test_smalltalk_is_polite_not_no_match(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("спасибо"))
+    assert last_reply(store).startswith("Пожалуйста")
+
+
+async def test_specialist_requires_consent_then_escalates(world) -> None:
+    reception, _, store, notifier = world
+    await reception.handle(msg("Как получить субсидию на ЖКУ?"))
+    await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))
+    assert store.conversations[1].state is State.BOT
+    consent = store.outbox[-1][1].buttons[0][0].action
+    assert consent == Action(ActionKind.CONSENT, "specialist")
+    await reception.handle(msg(action=consent))
+    conv = store.conversations[1]
+    assert conv.state is State.WAITING
+    assert conv.queue == "housing"
+    assert store.clients[1].consent_at is not None
+    assert "передан специалисту" in last_reply(store)
+    assert [e.kind for e in notifier.events] == [EventKind.ESCALATED]
+
+
+async def test_escalation_is_idempotent(world) -> None:
+    reception, _, store, notifier = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("специалист"))
+    await reception.handle(msg("Специалист!"))
+    assert store.conversations[1].state is State.WAITING
+    assert "уже у специалиста" in last_reply(store)
+    assert [e.kind for e in notifier.events] == [EventKind.ESCALATED]
+
+
+async def test_bot_is_silent_while_specialist_holds_conversation(world) -> None:
+    reception, desk, store, notifier = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    assert await desk.reply(1, 7, "Здравствуйте, я специалист.", origin="desk")
+    assert store.conversations[1].state is State.WITH_SPECIALIST
+    sent = len(store.outbox)
+    await reception.handle(msg("Как оформить единое пособие?"))
+    assert len(store.outbox) == sent
+    assert notifier.events[-1].kind is EventKind.CLIENT_MESSAGE
+
+
+async def test_internal_note_is_not_sent_to_client(world) -> None:
+    reception, desk, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    sent = len(store.outbox)
+    assert await desk.note(1, 7, "проверить доход", origin="desk")
+    assert len(store.outbox) == sent
+    assert store.messages[-1].internal
+
+
+async def test_close_rate_and_new_message_starts_with_bot(world) -> None:
+    reception, desk, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    await desk.reply(1, 7, "Ответ", origin="desk")
+    assert await desk.close(1, origin="desk")
+    assert not await desk.close(1, origin="desk")
+    assert store.conversations[1].state is State.CLOSED
+    rating_buttons = store.outbox[-1][1].buttons[0]
+    assert [b.label for b in rating_buttons] == ["1", "2", "3", "4", "5"]
+    await reception.handle(msg(action=rating_buttons[4].action))
+    assert store.ratings == {1: 5}
+    assert len(store.conversations) == 1  # the rating did not open a new conversation
+    await reception.handle(msg("Как оформить единое пособие?"))
+    assert store.conversations[2].state is State.BOT
+    assert store.outbox[-1][1].faq_entry_id == "family.allowance"
+
+
+async def test_rating_out_of_range_asks_again(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.RATE, "9")))
+    assert store.ratings == {}
+    assert "от 1" in last_reply(store)
+
+
+async def test_client_can_close_and_rate(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("/close"))
+    assert store.conversations[1].state is State.CLOSED
+    await reception.handle(msg(action=Action(ActionKind.RATE, "3")))
+    assert store.ratings == {1: 3}
+
+
+async def test_crisis_message_escalates_urgently_with_help_lines(world) -> None:
+    reception, _, store, notifier = world
+    await reception.handle(msg("мне очень плохо, не хочу жить"))
+    conv = store.conversations[1]
+    assert conv.state is State.WAITING and conv.urgent
+    assert "112" in last_reply(store) and "8-800-2000-122" in last_reply(store)
+    assert notifier.events[0].kind is EventKind.CRISIS
+
+
+async def test_forget_asks_confirmation_then_erases(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg("/forget"))
+    assert store.outbox[-1][1].buttons[0][0].action.kind is ActionKind.FORGET_CONFIRM
+    assert not store.erased
+    await reception.handle(msg(action=Action(ActionKind.FORGET_CONFIRM)))
+    assert store.erased == {1}
+    assert all(m.text == "" for m in store.messages if m.client_id == 1
+               and m.author is Author.CLIENT)
+    assert "удалены" in store.outbox[-1][1].text
+
+
+async def test_start_shows_consent_until_given_then_menu(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("/start"))
+    first = store.outbox[-1][1]
+    assert "согласие" in first.text
+    assert first.buttons[0][0].action.kind is ActionKind.CONSENT
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("Начать"))
+    labels = [b.label for row in store.outbox[-1][1].buttons for b in row]
+    assert "Семьи с детьми" in labels and "Субсидии ЖКУ" in labels
+
+
+async def test_category_lists_its_entries(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CATEGORY, "family")))
+    values = [b.action.value for row in store.outbox[-1][1].buttons for b in row
+              if b.action.kind is ActionKind.ENTRY]
+    assert values == ["family.allowance", "family.capital"]
+
+
+async def test_attachment_only_message_is_acknowledged(world) -> None:
+    from handlers.model import Attachment, AttachmentKind
+
+    reception, _, store, _ = world
+    photo = IncomingMessage(Channel.VK, "u9", "p1", "", attachments=(
+        Attachment(AttachmentKind.PHOTO, "https://vk.example/photo.jpg"),))
+    await reception.handle(photo)
+    assert "Файл получен" in last_reply(store)
+
+
+async def test_huge_message_is_matched_on_its_start_only(world) -> None:
+    reception, _, store, _ = world
+    assert await reception.handle(msg("а" * 50_000))
+    assert store.messages[0].text == "а" * 50_000
+    assert "не нашёл" in last_reply(store)

@@ -1,0 +1,158 @@
+"""SqlConversationStore and the outbox tables on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from faq.model import Candidate, Decision, MatchResult
+from handlers.model import Author, Channel, IncomingMessage, Reply, State
+from handlers.ports import Escalation
+from storage.conversations import SqlConversationStore
+from storage.models import Client, Conversation, Message, OutboxItem
+from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
+
+NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+
+
+def incoming(event: str, text: str = "вопрос", user: str = "42") -> IncomingMessage:
+    return IncomingMessage(Channel.VK, user, event, text, "Мария")
+
+
+async def count(sessions, model) -> int:
+    async with sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)))
+
+
+async def test_message_is_stored_once_per_event(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    first = await store.record_incoming(incoming("e1"), NOW)
+    assert first is not None and first.conversation.state is State.BOT
+    assert await store.record_incoming(incoming("e1"), NOW) is None
+    assert await count(sessions, Message) == 1
+    async with sessions() as s:
+        msg = await s.scalar(select(Message))
+        assert msg.dedupe_key == "vk:e1" and msg.created_at == NOW
+
+
+async def test_concurrent_duplicate_deliveries_store_one_row(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    results = await asyncio.gather(*(store.record_incoming(incoming("same"), NOW)
+                                     for _ in range(5)))
+    assert sum(r is not None for r in results) == 1
+    assert await count(sessions, Message) == 1
+    assert await count(sessions, Client) == 1
+
+
+async def test_annotate_escalate_and_close(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("e1"), NOW)
+    match = MatchResult(Decision.CLARIFY, (Candidate("a.b", 0.61), Candidate("a.c", 0.5)))
+    await store.annotate(rec.message_id, match, "family")
+    esc = Escalation("family", "family", False, NOW + timedelta(hours=9), "client")
+    assert await store.escalate(rec.conversation.id, esc, NOW)
+    assert not await store.escalate(rec.conversation.id, esc, NOW)
+    async with sessions() as s:
+        conv = await s.get_one(Conversation, rec.conversation.id)
+        msg = await s.get_one(Message, rec.message_id)
+    assert (conv.state, conv.queue, conv.category) == ("waiting_specialist", "family", "family")
+    assert conv.escalated_at == NOW and conv.due_at == NOW + timedelta(hours=9)
+    assert (msg.decision, msg.faq_entry_id, msg.candidates) == ("clarify", "a.b", ["a.b", "a.c"])
+    assert msg.match_score == 0.61
+    assert await store.close(rec.conversation.id, NOW, Author.CLIENT)
+    assert not await store.close(rec.conversation.id, NOW, Author.CLIENT)
+    assert await store.rate(rec.conversation.id, 4, NOW)
+    assert not await store.rate(rec.conversation.id, 5, NOW)
+
+
+async def test_new_message_after_close_opens_new_conversation(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("e1"), NOW)
+    await store.close(rec.conversation.id, NOW, Author.CLIENT)
+    rating = await store.record_incoming(incoming("e2"), NOW, open_new=False)
+    assert rating.conversation.id == rec.conversation.id
+    again = await store.record_incoming(incoming("e3"), NOW)
+    assert again.conversation.id != rec.conversation.id
+    assert again.conversation.state is State.BOT
+
+
+async def test_two_specialists_taking_at_once_exactly_one_wins(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("e1"), NOW)
+    async with sessions.begin() as s:
+        from storage.models import Specialist
+
+        s.add_all([Specialist(login=f"s{i}", created_at=NOW) for i in (1, 2, 3, 4)])
+    wins = await asyncio.gather(*(store.assign(rec.conversation.id, i, only_if_free=True)
+                                  for i in (1, 2, 3, 4)))
+    assert sum(wins) == 1
+    async with sessions() as s:
+        conv = await s.get_one(Conversation, rec.conversation.id)
+    assert conv.assigned_to == [1, 2, 3, 4][wins.index(True)]
+
+
+async def test_specialist_reply_is_queued_and_marks_first_reply(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("e1"), NOW)
+    later = NOW + timedelta(minutes=30)
+    mid = await store.record_specialist_message(rec.conversation.id, None, "Ответ", False, later)
+    assert mid is not None
+    note = await store.record_specialist_message(rec.conversation.id, None, "!нота", True, later)
+    assert note is not None
+    async with sessions() as s:
+        conv = await s.get_one(Conversation, rec.conversation.id)
+        items = (await s.scalars(select(OutboxItem))).all()
+    assert conv.state == State.WITH_SPECIALIST and conv.first_specialist_reply_at == later
+    assert [i.payload["text"] for i in items] == ["Ответ"]
+    assert items[0].address == "42" and items[0].channel == "vk"
+
+
+async def test_outbox_claim_retry_sent_and_failed(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    queue = SqlDeliveryQueue(sessions)
+    rec = await store.record_incoming(incoming("e1"), NOW)
+    await store.enqueue(rec.conversation, rec.client, [Reply("a"), Reply("b")], Author.BOT, NOW)
+    due = await queue.claim_due(NOW, 10)
+    assert [d.reply.text for d in due] == ["a", "b"]
+    assert await queue.claim_due(NOW, 10) == []  # leased: not claimed twice
+    await queue.mark_sent(due[0].id, NOW, "m-1")
+    await queue.mark_retry(due[1].id, NOW + timedelta(seconds=5), "429")
+    assert await queue.claim_due(NOW + timedelta(seconds=4), 10) == []
+    again = await queue.claim_due(NOW + timedelta(seconds=5), 10)
+    assert [(d.reply.text, d.attempts) for d in again] == [("b", 2)]
+    conv_id = await queue.mark_failed(again[0], NOW, "blocked", client_blocked=True)
+    assert conv_id == rec.conversation.id
+    async with sessions() as s:
+        deliveries = [m.delivery for m in (await s.scalars(
+            select(Message).where(Message.direction == "out").order_by(Message.id))).all()]
+        client = await s.get_one(Client, rec.client.id)
+    assert deliveries == ["sent", "failed"]
+    assert client.blocked_at == NOW
+
+
+async def test_timeline_shows_client_and_public_messages_only(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(
+        IncomingMessage(Channel.WEB, "tok", "w1", "<b>привет</b>"), NOW)
+    await store.enqueue(rec.conversation, rec.client, [Reply("ответ")], Author.BOT, NOW)
+    await store.record_specialist_message(rec.conversation.id, None, "заметка", True, NOW)
+    items = await SqlClientTimeline(sessions).messages_for(Channel.WEB, "tok", 0, 50)
+    assert [(i.author, i.text) for i in items] == [(Author.CLIENT, "<b>привет</b>"),
+                                                    (Author.BOT, "ответ")]
+    other = await SqlClientTimeline(sessions).messages_for(Channel.WEB, "other", 0, 50)
+    assert other == []
+
+
+async def test_erase_client_keeps_counts_and_drops_texts(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("e1", "мой СНИЛС 112-233-445 95"), NOW)
+    await store.erase_client(rec.client.id, NOW)
+    async with sessions() as s:
+        msg = await s.get_one(Message, rec.message_id)
+        client = await s.get_one(Client, rec.client.id)
+    assert msg.text == "" and msg.text_length == len("мой СНИЛС 112-233-445 95")
+    assert client.user_id.startswith("erased:") and client.erased_at == NOW
+    fresh = await store.record_incoming(incoming("e2"), NOW)
+    assert fresh.client.id != rec.client.id
