@@ -176,6 +176,7 @@ class WorkCalendar:
         remaining = delta
         for start, end in self._intervals_from(local):
             begin = max(start, local)
+            # Wall-clock arithmetic in `tz`: exact for Russian zones, which keep no summer time.
             if remaining <= end - begin:
                 return begin + remaining
             remaining -= end - begin
