@@ -1,0 +1,159 @@
+"""Crisis rules: realistic Russian messages that must and must not raise an alarm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+
+from handlers.crisis import (
+    CrisisKind,
+    CrisisRules,
+    CrisisRulesError,
+    load_crisis_rules,
+    normalize,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+MESSAGES = yaml.safe_load((Path(__file__).with_name("crisis_messages.yaml")).read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def rules() -> CrisisRules:
+    return load_crisis_rules(ROOT / "config" / "crisis_rules.yaml")
+
+
+def test_fixture_has_enough_messages() -> None:
+    assert len(MESSAGES["trigger"]) >= 30
+    assert len(MESSAGES["quiet"]) >= 30
+
+
+@pytest.mark.parametrize("case", MESSAGES["trigger"], ids=lambda c: c["text"])
+def test_alarm(rules: CrisisRules, case: dict[str, str]) -> None:
+    hit = rules.detect(case["text"])
+    assert hit is not None
+    assert hit.kind is CrisisKind(case["kind"])
+    assert hit.help_key == "crisis_help"
+
+
+@pytest.mark.parametrize("case", MESSAGES["quiet"], ids=lambda c: c["text"])
+def test_no_alarm(rules: CrisisRules, case: dict[str, object]) -> None:
+    assert rules.detect(str(case["text"])) is None
+    assert list(rules.flags(str(case["text"]))) == case.get("flags", [])
+
+
+def test_hit_names_rule_and_fragment(rules: CrisisRules) -> None:
+    hit = rules.detect("Помогите!!! Ребёнок один дома третий день, мать ушла")
+    assert hit is not None
+    assert (hit.rule_id, hit.kind) == ("child_alone", CrisisKind.CHILD_DANGER)
+    assert hit.fragment == "ребенок один дома третий день"
+
+
+def test_normalize() -> None:
+    assert normalize("  Ребёнок-инвалид!!! Что делать?") == "ребенок инвалид что делать"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules: [", ": cannot read: while parsing a flow node"),
+        ("- a\n- b\n", ": expected a mapping with a list under 'rules'"),
+        ("rules:\n  - kind: suicide\n", ": rule '#1': needs a text 'id'"),
+        (
+            "rules:\n  - {id: a, kind: [despair], patterns: [x]}\n",
+            ": rule 'a': kind ['despair'] is not one of suicide, violence, child_danger, "
+            "threat_to_life",
+        ),
+        ("rules:\n  - {id: a, kind: suicide}\n", ": rule 'a': needs at least one pattern"),
+        (
+            "rules:\n  - {id: a, kind: suicide, patterns: ['re:(']}\n",
+            ": rule 'a': pattern 're:(': missing ), unterminated subpattern at position 0",
+        ),
+        (
+            "rules:\n  - {id: a, kind: suicide, patterns: ['уб*ить']}\n",
+            ": rule 'a': pattern 'уб*ить': 'уб*ить' must be words, '|' and a trailing '*'",
+        ),
+        (
+            "rules:\n  - {id: a, kind: suicide, patterns: ['a||b']}\n",
+            ": rule 'a': pattern 'a||b': 'a||b' must be words, '|' and a trailing '*'",
+        ),
+        (
+            "rules:\n  - {id: a, kind: suicide, patterns: [x], gap: 9}\n",
+            ": rule 'a': gap 9 is not a whole number from 0 to 5",
+        ),
+        (
+            "rules:\n  - {id: a, kind: suicide, patterns: [x], pattern: [y]}\n",
+            ": rule 'a': unknown keys ['pattern']",
+        ),
+        (
+            "rules:\n  - {id: a, kind: suicide, patterns: x}\n",
+            ": rule 'a': 'patterns' must be a list of non-empty texts",
+        ),
+        (
+            "rules:\n  - {id: a, kind: suicide, patterns: [x]}\n"
+            "flags:\n  - {id: a, patterns: [y]}\n",
+            ": rule 'a': id is used twice",
+        ),
+    ],
+)
+def test_invalid_files_name_file_rule_and_reason(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(CrisisRulesError) as info:
+        load_crisis_rules(path)
+    assert str(info.value).startswith(str(path) + message)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(CrisisRulesError, match=r"cannot read: .*No such file") as info:
+        load_crisis_rules(tmp_path / "absent.yaml")
+    assert info.value.rule is None
+
+
+def test_gap_controls_words_in_between(tmp_path: Path) -> None:
+    text = "rules:\n  - {id: a, kind: violence, gap: 0, patterns: ['бьет меня']}\n"
+    rules = load_crisis_rules(write(tmp_path, text))
+    assert rules.detect("бьёт меня") is not None
+    assert rules.detect("бьёт и меня") is None
+
+
+def test_odd_input_never_crashes(rules: CrisisRules) -> None:
+    for text in ("", "   ", "!!!", "😀" * 500, "а" * 100_000, "\x00\n\t"):
+        assert rules.detect(text) is None
+
+
+FIRST = (
+    "Если жизни угрожает опасность прямо сейчас, звоните 112. Это бесплатно, с любого телефона,"
+    " даже если на счёте нет денег.\nСпециалист центра уже получил ваше сообщение.\n"
+)
+CHILD_LINE = (
+    "Детский телефон доверия: 8-800-2000-122. Звонок бесплатный, круглосуточно."
+    " Звонить могут дети, подростки и родители.\n"
+)
+WOMEN_LINE = (
+    "Телефон помощи женщинам, пострадавшим от насилия: 8-800-7000-600. Звонок бесплатный.\n"
+)
+LAST = "Вы не одни, мы поможем."
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("не хочу жить", FIRST + CHILD_LINE + LAST),
+        ("ребёнок один дома третий день", FIRST + CHILD_LINE + LAST),
+        ("меня бьёт муж", FIRST + WOMEN_LINE + LAST),
+        ("угрожает ножом", FIRST + LAST),
+    ],
+)
+def test_crisis_help_template(rules: CrisisRules, message: str, expected: str) -> None:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "templates"), autoescape=False)
+    hit = rules.detect(message)
+    assert hit is not None
+    assert env.get_template(f"messages/{hit.help_key}.j2").render(hit=hit) == expected
