@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from faq.model import KnowledgeBase, MatchResult
+from handlers.crisis import CrisisHit
 from handlers.model import (
     Author,
     Button,
@@ -152,8 +153,7 @@ class Router(Protocol):
 
 
 class CrisisDetector(Protocol):
-    def detect(self, text: str) -> str | None:
-        """The id of the crisis rule the text triggers, if any."""
+    def detect(self, text: str) -> CrisisHit | None: ...
 
 
 STATES_OPEN = frozenset({State.BOT, State.WAITING, State.WITH_SPECIALIST})
@@ -220,3 +220,28 @@ class ClientTimeline(Protocol):
     async def messages_for(
         self, channel: Channel, user_id: str, after_id: int, limit: int
     ) -> list[TimelineItem]: ...
+
+
+class InboundLog(Protocol):
+    """Keeps every raw platform event before any library parses it."""
+
+    async def keep(self, channel: str, key: str, kind: str, raw: str, now: datetime) -> bool:
+        """Store the raw body; False when an event with this key was already kept."""
+
+    async def mark(self, channel: str, key: str, status: str, error: str = "") -> None:
+        """Record how processing ended: processed, skipped, failed."""
+
+
+class StaffDirectory(Protocol):
+    async def ensure(self, external_id: str, display_name: str) -> int:
+        """The specialist behind a platform account ("telegram:123", "vk:456"), created if new."""
+
+
+class StaffThreads(Protocol):
+    """Where a conversation is discussed on a staff surface (e.g. a Telegram forum topic)."""
+
+    async def thread_of(self, conversation_id: int) -> str: ...
+
+    async def set_thread(self, conversation_id: int, thread: str) -> None: ...
+
+    async def conversation_of(self, thread: str) -> int | None: ...

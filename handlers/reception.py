@@ -9,6 +9,7 @@ from datetime import datetime
 
 from faq.model import Decision, MatchResult
 from handlers.commands import parse_command
+from handlers.crisis import CrisisHit
 from handlers.model import Action, ActionKind, Author, IncomingMessage, Recorded, Reply, State
 from handlers.ports import (
     ConversationEvent,
@@ -69,9 +70,9 @@ class Reception:
         if action is not None:
             return await self._on_action(action, rec, now)
         text = msg.text.strip()
-        crisis_rule = self._d.crisis.detect(text[:MAX_MATCH_CHARS]) if text else None
-        if crisis_rule:
-            return await self._on_crisis(rec, crisis_rule, now)
+        hit = self._d.crisis.detect(text[:MAX_MATCH_CHARS]) if text else None
+        if hit is not None:
+            return await self._on_crisis(rec, hit, now)
         if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
             return await self._while_human(rec, text)
         if not text:
@@ -154,10 +155,11 @@ class Reception:
             await self._d.notifier.publish(ConversationEvent(kind, conv.id, rec.message_id))
         return [self._d.replies.escalated(routing.expected_text)]
 
-    async def _on_crisis(self, rec: Recorded, rule: str, now: datetime) -> list[Reply]:
-        log.warning("crisis rule %s triggered in conversation %s", rule, rec.conversation.id)
-        await self._escalate(rec, now, urgent=True, reason=f"crisis:{rule}")
-        return [self._d.replies.crisis_help()]
+    async def _on_crisis(self, rec: Recorded, hit: CrisisHit, now: datetime) -> list[Reply]:
+        log.warning("crisis rule %s triggered in conversation %s", hit.rule_id,
+                    rec.conversation.id)
+        await self._escalate(rec, now, urgent=True, reason=f"crisis:{hit.rule_id}")
+        return [self._d.replies.crisis_help(hit)]
 
     async def _consent(self, rec: Recorded, then: str, now: datetime) -> list[Reply]:
         await self._d.store.set_consent(rec.client.id, now)

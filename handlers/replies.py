@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from faq.model import Decision, Entry, MatchResult, SmallTalk
+from handlers.crisis import CrisisHit
 from handlers.model import Action, ActionKind, Button, Reply
 from handlers.ports import Faq, Texts
 
@@ -104,8 +105,8 @@ class ReplyBuilder:
     def already_waiting(self) -> Reply:
         return Reply(self._t.render("already_waiting"))
 
-    def crisis_help(self) -> Reply:
-        return Reply(self._t.render("crisis_help"))
+    def crisis_help(self, hit: CrisisHit) -> Reply:
+        return Reply(self._t.render("crisis_help", hit=hit))
 
     def ask_rating(self) -> Reply:
         stars = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))

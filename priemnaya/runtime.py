@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -13,18 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bots.notify import FanoutNotifier, LogNotifier
 from bots.outbox import OutboxWorker
+from bots.plugin import ChannelContext, ChannelPlugin
 from bots.web.sender import WebChatSender
+from handlers.crisis import load_crisis_rules
 from handlers.desk import SpecialistDesk
+from handlers.escalation import CalendarRouter
 from handlers.model import Channel
-from handlers.plain import NoCrisisRules, PlainRouter
 from handlers.ports import ChannelSender, CrisisDetector, Faq, Router
 from handlers.reception import Deps, Reception
 from handlers.replies import ReplyBuilder
 from handlers.texts import JinjaTexts
 from priemnaya.settings import Settings
+from priemnaya.settings_work import build_queue_directory
 from storage.conversations import SqlConversationStore
 from storage.engine import build_engine, build_sessions
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
+from storage.staff import SqlInboundLog, SqlStaffDirectory, SqlStaffThreads
 
 
 def utc_now() -> datetime:
@@ -46,7 +50,16 @@ class Runtime:
     timeline: SqlClientTimeline
     senders: dict[str, ChannelSender]
     clock: Callable[[], datetime]
-    background: list[Callable[[], Any]] = field(default_factory=list)
+    context: ChannelContext
+    channels: list[ChannelPlugin] = field(default_factory=list)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+
+    def add_channel(self, plugin: ChannelPlugin) -> None:
+        self.channels.append(plugin)
+        if plugin.sender is not None:
+            self.senders[plugin.channel] = plugin.sender
+        if plugin.notifier is not None:
+            self.notifier.add(plugin.notifier)
 
 
 def build_runtime(
@@ -63,10 +76,21 @@ def build_runtime(
                           poll_interval=settings.outbox.poll_interval_s)
     store = SqlConversationStore(sessions, settings.institution.id)
     deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
-                outbox=worker, router=router or PlainRouter(texts),
-                crisis=crisis or NoCrisisRules(), clock=clock)
-    return Runtime(settings, engine, sessions, faq, texts, notifier, worker, Reception(deps),
-                   SpecialistDesk(deps), store, SqlClientTimeline(sessions), senders, clock)
+                outbox=worker, router=router or build_router(settings, texts),
+                crisis=crisis or load_crisis_rules(settings.crisis.rules_path), clock=clock)
+    reception, desk = Reception(deps), SpecialistDesk(deps)
+    ctx = ChannelContext(reception=reception, desk=desk, store=store,
+                         inbound=SqlInboundLog(sessions), staff=SqlStaffDirectory(sessions, clock),
+                         threads=SqlStaffThreads(sessions), faq=faq, texts=texts,
+                         notifier=notifier, clock=clock)
+    return Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
+                   store, SqlClientTimeline(sessions), senders, clock, ctx)
+
+
+def build_router(settings: Settings, texts: JinjaTexts) -> CalendarRouter:
+    directory = build_queue_directory(settings.calendar, settings.queues, settings.default_queue,
+                                      settings.crisis.urgent_queue)
+    return CalendarRouter(directory, texts)
 
 
 @contextlib.asynccontextmanager
@@ -75,10 +99,13 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
     tasks = [asyncio.create_task(rt.worker.run(), name="outbox")]
     tasks += [asyncio.create_task(job(), name=getattr(job, "__name__", "job"))
               for job in rt.background]
+    tasks += [asyncio.create_task(ch.run(), name=ch.channel) for ch in rt.channels]
     try:
         yield rt
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for channel in rt.channels:
+            await channel.close()
         await rt.engine.dispose()

@@ -8,6 +8,7 @@ import signal
 
 from aiohttp import web
 
+from priemnaya.channels import build_channels
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
@@ -20,6 +21,8 @@ def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
 
     faq = build_faq(settings)
     rt = build_runtime(settings, faq)
+    for plugin in build_channels(settings, rt.context):
+        rt.add_channel(plugin)
     app = build_app(rt)
     return rt, app
 

@@ -7,12 +7,22 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from priemnaya.settings_work import CalendarSettings, CrisisSettings, QueueSettings
 
 # Keys that must never be committed in settings.yaml.
 SECRET_KEYS = (
@@ -109,6 +119,11 @@ class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+def default_queues() -> list[QueueSettings]:
+    return [QueueSettings(id="general", title="Общие вопросы"),
+            QueueSettings(id="urgent", title="Срочные обращения")]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PRIEMNAYA_", env_nested_delimiter="__",
                                       extra="forbid", nested_model_default_partial_update=True)
@@ -124,6 +139,26 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    queues: list[QueueSettings] = Field(default_factory=default_queues)
+    default_queue: str = "general"
+    crisis: CrisisSettings = Field(default_factory=CrisisSettings)
+
+    @model_validator(mode="after")
+    def _one_timezone(self) -> Settings:
+        # Working hours follow the institution's zone unless the calendar names its own.
+        if "timezone" not in self.calendar.model_fields_set:
+            self.calendar.timezone = self.institution.timezone
+        return self
+
+    @model_validator(mode="after")
+    def _queues_known(self) -> Settings:
+        ids = [q.id for q in self.queues]
+        for key, value in (("default_queue", self.default_queue),
+                           ("crisis.urgent_queue", self.crisis.urgent_queue)):
+            if value not in ids:
+                raise ValueError(f"{key} = {value!r} is not a queue id; known: {', '.join(ids)}")
+        return self
 
     @classmethod
     def settings_customise_sources(

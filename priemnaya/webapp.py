@@ -56,6 +56,8 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
         loaders.insert(0, jinja2.FileSystemLoader(str(rt.settings.templates.override_dir / "web")))
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders), autoescape=True)
     setup_chat(app)
+    for channel in rt.channels:
+        channel.setup_routes(app)
     app.router.add_get("/healthz", healthz)
     if start_background:
         app.cleanup_ctx.append(_background)

@@ -6,12 +6,14 @@ import itertools
 
 import pytest
 
+from handlers.crisis import CrisisHit, CrisisKind
 from handlers.desk import SpecialistDesk
+from handlers.escalation import CalendarRouter
 from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage, State
-from handlers.plain import PlainRouter
 from handlers.ports import EventKind
 from handlers.reception import Deps, Reception
 from handlers.replies import ReplyBuilder
+from handlers.routing import QueueDirectory
 from handlers.texts import JinjaTexts
 from tests.fakes import Clock, FakeFaq, FakeNotifier, FakeOutboxSignal, FakeStore
 
@@ -19,8 +21,20 @@ _ids = itertools.count(1)
 
 
 class Crisis:
-    def detect(self, text: str) -> str | None:
-        return "suicide" if "не хочу жить" in text else None
+    def detect(self, text: str) -> CrisisHit | None:
+        if "не хочу жить" not in text:
+            return None
+        return CrisisHit("suicide", CrisisKind.SUICIDE, "crisis_help", "не хочу жить")
+
+
+def router(texts: JinjaTexts) -> CalendarRouter:
+    from priemnaya.settings import Settings
+    from priemnaya.settings_work import build_queue_directory
+
+    settings = Settings(queues=[{"id": q, "title": q} for q in ("general", "urgent", "housing")])
+    directory: QueueDirectory = build_queue_directory(
+        settings.calendar, settings.queues, "general", "urgent")
+    return CalendarRouter(directory, texts)
 
 
 @pytest.fixture
@@ -29,7 +43,7 @@ def world() -> tuple[Reception, SpecialistDesk, FakeStore, FakeNotifier]:
     faq = FakeFaq()
     store, notifier = FakeStore(), FakeNotifier()
     deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
-                outbox=FakeOutboxSignal(), router=PlainRouter(texts), crisis=Crisis(),
+                outbox=FakeOutboxSignal(), router=router(texts), crisis=Crisis(),
                 clock=Clock())
     return Reception(deps), SpecialistDesk(deps), store, notifier
 

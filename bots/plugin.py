@@ -1,0 +1,56 @@
+"""What a channel adapter hands to the composition root, and what it is given."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from aiohttp import web
+
+from handlers.desk import SpecialistDesk
+from handlers.ports import (
+    ChannelSender,
+    ConversationStore,
+    Faq,
+    InboundLog,
+    Notifier,
+    StaffDirectory,
+    StaffThreads,
+    Texts,
+)
+from handlers.reception import Reception
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContext:
+    """Everything an adapter may use; it gets nothing else from the rest of the system."""
+
+    reception: Reception
+    desk: SpecialistDesk
+    store: ConversationStore
+    inbound: InboundLog
+    staff: StaffDirectory
+    threads: StaffThreads
+    faq: Faq
+    texts: Texts
+    notifier: Notifier  # all surfaces, for events an adapter itself raises
+    clock: Callable[[], datetime]
+
+
+class ChannelPlugin(Protocol):
+    channel: str
+    sender: ChannelSender | None  # None for a staff-only surface
+
+    @property
+    def notifier(self) -> Notifier | None:
+        """Shows conversation events to specialists on this platform, if it does."""
+
+    def setup_routes(self, app: web.Application) -> None:
+        """Webhook or callback routes on the project's aiohttp app."""
+
+    async def run(self) -> None:
+        """Long-running work (polling); returns at once in webhook mode."""
+
+    async def close(self) -> None: ...
