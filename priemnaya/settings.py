@@ -227,5 +227,6 @@ def describe(exc: ValidationError, data: dict[str, Any]) -> str:
         reason = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             reason = "unknown key"
-        parts.append(f"{key} = {shown[:80]}: {reason}")
+        # A check across keys (model validator) names its keys in the reason itself.
+        parts.append(f"{key} = {shown[:80]}: {reason}" if key else reason)
     return "invalid settings: " + "; ".join(parts)
