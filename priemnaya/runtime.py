@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -29,6 +30,8 @@ from storage.conversations import SqlConversationStore
 from storage.engine import build_engine, build_sessions
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
 from storage.staff import SqlInboundLog, SqlStaffDirectory, SqlStaffThreads
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -83,8 +86,23 @@ def build_runtime(
                          inbound=SqlInboundLog(sessions), staff=SqlStaffDirectory(sessions, clock),
                          threads=SqlStaffThreads(sessions), faq=faq, texts=texts,
                          notifier=notifier, clock=clock)
-    return Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
-                   store, SqlClientTimeline(sessions), senders, clock, ctx)
+    rt = Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
+                 store, SqlClientTimeline(sessions), senders, clock, ctx)
+    rt.background.append(lambda: close_idle_conversations(rt))
+    return rt
+
+
+async def close_idle_conversations(rt: Runtime, interval_s: float = 300.0) -> None:
+    idle = timedelta(hours=rt.settings.conversations.idle_close_hours)
+    while True:
+        try:
+            now = rt.clock()
+            closed = await rt.store.close_idle(now - idle, now)
+            if closed:
+                log.info("closed %s idle bot conversations", closed)
+        except Exception:  # the database may be briefly unavailable; try again later
+            log.exception("closing idle conversations failed")
+        await asyncio.sleep(interval_s)
 
 
 def build_router(settings: Settings, texts: JinjaTexts) -> CalendarRouter:

@@ -111,6 +111,12 @@ class OutboxSettings(Section):
     poll_interval_s: float = Field(1.0, gt=0, le=60)
 
 
+class ConversationSettings(Section):
+    # A conversation only the bot took part in ends after this much silence, so that the
+    # analytics can count it as resolved (or not) by the FAQ.
+    idle_close_hours: float = Field(24.0, gt=0)
+
+
 class RetentionSettings(Section):
     raw_text_days: int = Field(365, ge=1)
 
@@ -137,6 +143,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     vk: VkSettings = Field(default_factory=VkSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    conversations: ConversationSettings = Field(default_factory=ConversationSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
