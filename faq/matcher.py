@@ -1,0 +1,121 @@
+"""Score entries for a message and decide: answer, clarify, no match or small talk."""
+
+from __future__ import annotations
+
+from collections.abc import KeysView, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from faq.analyzer import Analyzer, load_stopwords
+from faq.index import FieldWeights, Index, build_index
+from faq.model import Candidate, Decision, KnowledgeBase, MatchResult
+from faq.morph import Lemmatizer, default_lemmatizer
+from faq.query import Query, QueryParser, QuerySettings
+from faq.smalltalk import detect_smalltalk
+from faq.synonyms import build_synonyms, load_synonyms
+
+
+@dataclass(frozen=True, slots=True)
+class MatcherConfig:
+    """Decision thresholds; defaults come from the grid search in docs/faq-matching.md."""
+
+    answer_threshold: float = 0.55
+    margin: float = 0.1
+    clarify_threshold: float = 0.3
+    clarify_ratio: float = 0.7
+    max_options: int = 3
+    # Share of "how much of the message the entry explains" against "how much of the entry's
+    # best question the message covers".
+    query_share: float = 0.5
+    keyword_bonus: float = 0.1
+    # Terms the knowledge base never uses weigh less than its rarest term: names, places, story.
+    unknown_weight: float = 0.5
+    shortlist: int = 40
+    fields: FieldWeights = field(default_factory=FieldWeights)
+    query: QuerySettings = field(default_factory=QuerySettings)
+
+
+class Matcher:
+    def __init__(self, kb: KnowledgeBase, analyzer: Analyzer, config: MatcherConfig) -> None:
+        self.kb = kb
+        self.config = config
+        self.index = build_index(kb, analyzer, config.fields)
+        self._parser = QueryParser(analyzer, self.index, config.query)
+
+    def match(self, text: str) -> MatchResult:
+        smalltalk = detect_smalltalk(text)
+        if smalltalk is not None:
+            return MatchResult(Decision.SMALLTALK, smalltalk=smalltalk)
+        query = self._parser.parse(text)
+        exact = next((self.index.exact[k] for k in query.keys if k in self.index.exact), None)
+        ranked = self.rank(query)
+        if exact is not None:
+            # Near-duplicate questions leave no margin: an exact wording answers outright.
+            rest = tuple(c for c in ranked if c.entry_id != self.index.ids[exact])
+            top = Candidate(self.index.ids[exact], 1.0)
+            return MatchResult(Decision.ANSWER, (top, *rest[: self.config.max_options - 1]))
+        return decide(ranked, self.config)
+
+    def rank(self, query: Query) -> list[Candidate]:
+        weights = {t: w * self._idf(t) for t, w in query.weights.items()}
+        total = sum(weights.values())
+        if total <= 0:
+            return []
+        mass = _accumulate(weights, self.index)
+        shortlist = sorted(mass, key=mass.__getitem__, reverse=True)[: self.config.shortlist]
+        scored = [
+            Candidate(self.index.ids[d], round(self._score(d, mass[d] / total, query), 4))
+            for d in shortlist
+        ]
+        return sorted(scored, key=lambda c: (-c.score, c.entry_id))
+
+    def _idf(self, term: str) -> float:
+        idf = self.index.idf.get(term)
+        return idf if idf is not None else self.index.unknown_idf * self.config.unknown_weight
+
+    def _score(self, doc: int, coverage: float, query: Query) -> float:
+        present = query.weights.keys()
+        best_unit = max((self._unit_cover(u, present) for u in self.index.units[doc]), default=0.0)
+        share = self.config.query_share
+        score = share * coverage + (1 - share) * best_unit
+        if any(k and k <= present for k in self.index.keyphrases[doc]):
+            score += self.config.keyword_bonus
+        return min(score, 1.0)
+
+    def _unit_cover(self, unit: frozenset[str], present: KeysView[str]) -> float:
+        idf = self.index.idf
+        whole = sum(idf[t] for t in unit)
+        if whole <= 0:
+            return 0.0
+        return sum(idf[t] for t in unit if t in present) / whole
+
+
+def _accumulate(weights: Mapping[str, float], index: Index) -> dict[int, float]:
+    mass: dict[int, float] = {}
+    for term, weight in weights.items():
+        for doc, field_weight in index.postings.get(term, ()):
+            mass[doc] = mass.get(doc, 0.0) + weight * field_weight
+    return mass
+
+
+def decide(ranked: Sequence[Candidate], config: MatcherConfig) -> MatchResult:
+    if not ranked or ranked[0].score < config.clarify_threshold:
+        return MatchResult(Decision.NO_MATCH, tuple(ranked[: config.max_options]))
+    top = ranked[0].score
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    if top >= config.answer_threshold and top - runner_up >= config.margin:
+        return MatchResult(Decision.ANSWER, tuple(ranked[: config.max_options]))
+    options = [c for c in ranked[: config.max_options] if c.score >= top * config.clarify_ratio]
+    return MatchResult(Decision.CLARIFY, tuple(options if len(options) > 1 else ranked[:2]))
+
+
+def build_matcher(
+    kb: KnowledgeBase,
+    config: MatcherConfig | None = None,
+    synonym_files: Sequence[Path] = (),
+    lemmatizer: Lemmatizer | None = None,
+) -> Matcher:
+    lemmatizer = lemmatizer or default_lemmatizer()
+    synonyms = build_synonyms(load_synonyms(synonym_files), lemmatizer)
+    analyzer = Analyzer(lemmatizer, synonyms, load_stopwords())
+    return Matcher(kb, analyzer, config or MatcherConfig())
