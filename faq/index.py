@@ -27,7 +27,7 @@ class Index:
     ids: tuple[str, ...]
     postings: Mapping[str, tuple[tuple[int, float], ...]]
     idf: Mapping[str, float]
-    # Per entry: the term sets of its question, each variant and each keyword phrase.
+    # Per entry: the term sets of its question and of each variant.
     units: tuple[tuple[frozenset[str], ...], ...]
     keyphrases: tuple[tuple[frozenset[str], ...], ...]
     exact: Mapping[str, int]

@@ -26,14 +26,16 @@ def to_latin(text: str) -> str:
 
 def _reading(token: str, is_known: Callable[[str], bool]) -> str | None:
     """The Cyrillic reading of a Latin-looking token when it yields a known word."""
-    if not _LATIN_TOKEN.match(token) or not any(c.isalpha() for c in token):
+    # Two-letter readings are too often accidental words ("vk" reads as "мл").
+    if not _LATIN_TOKEN.match(token) or sum(c.isalpha() for c in token) < 3:
         return None
-    # Trailing "?" or "!" are usually real punctuation, not the keys for "," or "1".
-    for candidate in (token, token.rstrip("!?")):
+    # Trailing "?" or "!" are usually real punctuation, not the keys for "," or "&".
+    stripped = token.rstrip("!?")
+    for candidate, tail in ((stripped, token[len(stripped) :]), (token, "")):
         converted = to_cyrillic(candidate).lower()
         word = converted.strip(_EDGE_PUNCT)
         if word and word.isalpha() and is_known(word):
-            return converted
+            return converted + tail
     return None
 
 
@@ -56,7 +58,8 @@ def fix_layout(text: str, is_known: Callable[[str], bool]) -> str:
         if reading is not None:
             out.append(reading)
         elif convert_all and token in readings:
-            out.append(to_cyrillic(token.rstrip("!?")).lower())
+            stripped = token.rstrip("!?")
+            out.append(to_cyrillic(stripped).lower() + token[len(stripped) :])
         else:
             out.append(token)
     return " ".join(out)

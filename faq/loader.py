@@ -42,7 +42,8 @@ def kb_files(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found = [*path.rglob("*.yaml"), *path.rglob("*.yml")]
-            files.extend(sorted(found))
+            # Dot-files are editors' swap files and our own atomic-write temporaries.
+            files.extend(sorted(p for p in found if not p.name.startswith(".")))
         else:
             files.append(path)
     return files
@@ -66,6 +67,9 @@ class _Collector:
         self.problems: list[Problem] = []
         self.categories: dict[str, Category] = {}
         self.entries: dict[str, tuple[str, Entry]] = {}
+        # Every entry's id and category, valid or not, so that all problems surface at once.
+        self.seen: dict[str, str] = {}
+        self.references: list[tuple[str, str, str]] = []
         self.institution = ""
 
     def run(self, paths: Sequence[Path]) -> tuple[KnowledgeBase, list[Problem]]:
@@ -76,9 +80,9 @@ class _Collector:
             )
         for file in files:
             self._file(file)
-        for origin, entry in self.entries.values():
-            if entry.category not in self.categories:
-                self._note(origin, entry.id, f"unknown category {entry.category!r}")
+        for origin, label, category in self.references:
+            if category not in self.categories:
+                self._note(origin, label, f"unknown category {category!r}")
         kb = KnowledgeBase(
             categories=tuple(self.categories.values()),
             entries=tuple(entry for _, entry in self.entries.values()),
@@ -175,16 +179,20 @@ class _Collector:
             if key in raw and raw[key] is not None and not isinstance(raw[key], str):
                 self._note(file, label, f"{key} must be text")
                 ok = False
+        if label and label in self.seen:
+            self._note(file, label, f"duplicate id (first in {self.seen[label]})")
+            ok = False
+        self.seen.setdefault(label, file)
+        if isinstance(raw.get("category"), str) and raw["category"].strip():
+            self.references.append((file, label, raw["category"].strip()))
         variants = self._texts(file, label, raw, "variants")
         keywords = self._texts(file, label, raw, "keywords")
         links = self._links(file, label, raw.get("links"))
-        if not ok or variants is None or keywords is None or links is None:
-            return
-        if not raw["answer"].strip():
+        answer = raw.get("answer")
+        if isinstance(answer, str) and answer and not answer.strip():
             self._note(file, label, "empty answer")
-            return
-        if label in self.entries:
-            self._note(file, label, f"duplicate id (first in {self.entries[label][0]})")
+            ok = False
+        if not ok or variants is None or keywords is None or links is None:
             return
         entry = Entry(
             id=label,

@@ -19,18 +19,21 @@ from faq.synonyms import build_synonyms, load_synonyms
 class MatcherConfig:
     """Decision thresholds; defaults come from the grid search in docs/faq-matching.md."""
 
-    answer_threshold: float = 0.55
+    answer_threshold: float = 0.5
     margin: float = 0.1
-    clarify_threshold: float = 0.3
-    clarify_ratio: float = 0.7
+    clarify_threshold: float = 0.15
+    clarify_ratio: float = 0.5
     max_options: int = 3
     # Share of "how much of the message the entry explains" against "how much of the entry's
     # best question the message covers".
-    query_share: float = 0.5
-    keyword_bonus: float = 0.1
-    # Terms the knowledge base never uses weigh less than its rarest term: names, places, story.
-    unknown_weight: float = 0.5
+    query_share: float = 0.7
+    keyword_bonus: float = 0.0
+    # Weight of terms the knowledge base never uses, relative to its rarest term.
+    unknown_weight: float = 1.0
     shortlist: int = 40
+    # Share of the highest IDF that at least one shared term must reach.
+    min_term_idf: float = 0.35
+    min_known_share: float = 0.2
     fields: FieldWeights = field(default_factory=FieldWeights)
     query: QuerySettings = field(default_factory=QuerySettings)
 
@@ -47,7 +50,7 @@ class Matcher:
         if smalltalk is not None:
             return MatchResult(Decision.SMALLTALK, smalltalk=smalltalk)
         query = self._parser.parse(text)
-        exact = next((self.index.exact[k] for k in query.keys if k in self.index.exact), None)
+        exact = self._exact(query)
         ranked = self.rank(query)
         if exact is not None:
             # Near-duplicate questions leave no margin: an exact wording answers outright.
@@ -56,12 +59,27 @@ class Matcher:
             return MatchResult(Decision.ANSWER, (top, *rest[: self.config.max_options - 1]))
         return decide(ranked, self.config)
 
+    def parse(self, text: str) -> Query:
+        return self._parser.parse(text)
+
+    def exact_entry(self, text: str) -> str | None:
+        doc = self._exact(self._parser.parse(text))
+        return None if doc is None else self.index.ids[doc]
+
+    def _exact(self, query: Query) -> int | None:
+        return next((self.index.exact[k] for k in query.keys if k in self.index.exact), None)
+
     def rank(self, query: Query) -> list[Candidate]:
         weights = {t: w * self._idf(t) for t, w in query.weights.items()}
         total = sum(weights.values())
-        if total <= 0:
+        known = sum(w for t, w in weights.items() if t in self.index.idf)
+        # Mostly words the knowledge base never uses: the message is about something else.
+        if total <= 0 or known < self.config.min_known_share * total:
             return []
-        mass = _accumulate(weights, self.index)
+        # An entry that shares only common words ("какой", "получить") is not a candidate.
+        floor = self.config.min_term_idf * self.index.unknown_idf
+        strong = {t for t in weights if self.index.idf.get(t, 0.0) >= floor}
+        mass = _accumulate(weights, self.index, strong)
         shortlist = sorted(mass, key=mass.__getitem__, reverse=True)[: self.config.shortlist]
         scored = [
             Candidate(self.index.ids[d], round(self._score(d, mass[d] / total, query), 4))
@@ -76,8 +94,9 @@ class Matcher:
     def _score(self, doc: int, coverage: float, query: Query) -> float:
         present = query.weights.keys()
         best_unit = max((self._unit_cover(u, present) for u in self.index.units[doc]), default=0.0)
+        # A geometric mean: an entry must explain the message and match one of its questions.
         share = self.config.query_share
-        score = share * coverage + (1 - share) * best_unit
+        score = float(coverage**share * best_unit ** (1 - share))
         if any(k and k <= present for k in self.index.keyphrases[doc]):
             score += self.config.keyword_bonus
         return min(score, 1.0)
@@ -90,12 +109,17 @@ class Matcher:
         return sum(idf[t] for t in unit if t in present) / whole
 
 
-def _accumulate(weights: Mapping[str, float], index: Index) -> dict[int, float]:
+def _accumulate(
+    weights: Mapping[str, float], index: Index, strong: set[str]
+) -> dict[int, float]:
     mass: dict[int, float] = {}
+    anchored: set[int] = set()
     for term, weight in weights.items():
         for doc, field_weight in index.postings.get(term, ()):
             mass[doc] = mass.get(doc, 0.0) + weight * field_weight
-    return mass
+            if term in strong:
+                anchored.add(doc)
+    return {doc: m for doc, m in mass.items() if doc in anchored}
 
 
 def decide(ranked: Sequence[Candidate], config: MatcherConfig) -> MatchResult:

@@ -60,10 +60,21 @@ class Synonyms:
     longest: int
 
     def concepts(self, lemmas: Sequence[str]) -> list[str]:
-        found: list[str] = []
-        for start in range(len(lemmas)):
-            for size in range(1, min(self.longest, len(lemmas) - start) + 1):
-                found.extend(self.phrases.get(tuple(lemmas[start : start + size]), ()))
+        return [c for _, _, concepts in self.spans(lemmas) for c in concepts]
+
+    def spans(self, lemmas: Sequence[str]) -> list[tuple[int, int, tuple[str, ...]]]:
+        """Non-overlapping phrase occurrences, longest first: (start, end, concepts)."""
+        found: list[tuple[int, int, tuple[str, ...]]] = []
+        start = 0
+        while start < len(lemmas):
+            for size in range(min(self.longest, len(lemmas) - start), 0, -1):
+                concepts = self.phrases.get(tuple(lemmas[start : start + size]))
+                if concepts:
+                    found.append((start, start + size, concepts))
+                    start += size
+                    break
+            else:
+                start += 1
         return found
 
 
