@@ -25,7 +25,7 @@ class FieldWeights:
 @dataclass(frozen=True, slots=True)
 class Index:
     ids: tuple[str, ...]
-    postings: Mapping[str, tuple[tuple[int, float], ...]]
+    postings: Mapping[str, Mapping[int, float]]
     idf: Mapping[str, float]
     # Per entry: the term sets of its question and of each variant.
     units: tuple[tuple[frozenset[str], ...], ...]
@@ -60,7 +60,7 @@ def build_index(kb: KnowledgeBase, analyzer: Analyzer, weights: FieldWeights) ->
     total = len(kb.entries)
     return Index(
         ids=tuple(e.id for e in kb.entries),
-        postings={t: tuple(d.items()) for t, d in postings.items()},
+        postings=dict(postings),
         idf={t: _idf(total, len(d)) for t, d in postings.items()},
         units=tuple(units),
         keyphrases=tuple(keyphrases),

@@ -31,6 +31,7 @@ class MatcherConfig:
     # Weight of terms the knowledge base never uses, relative to its rarest term.
     unknown_weight: float = 1.0
     shortlist: int = 40
+    pool: int = 300
     # Share of the highest IDF that at least one shared term must reach.
     min_term_idf: float = 0.35
     min_known_share: float = 0.2
@@ -79,7 +80,7 @@ class Matcher:
         # An entry that shares only common words ("какой", "получить") is not a candidate.
         floor = self.config.min_term_idf * self.index.unknown_idf
         strong = {t for t in weights if self.index.idf.get(t, 0.0) >= floor}
-        mass = _accumulate(weights, self.index, strong)
+        mass = _accumulate(weights, self.index, strong, self.config.pool)
         shortlist = sorted(mass, key=mass.__getitem__, reverse=True)[: self.config.shortlist]
         scored = [
             Candidate(self.index.ids[d], round(self._score(d, mass[d] / total, query), 4))
@@ -110,16 +111,26 @@ class Matcher:
 
 
 def _accumulate(
-    weights: Mapping[str, float], index: Index, strong: set[str]
+    weights: Mapping[str, float], index: Index, strong: set[str], pool: int
 ) -> dict[int, float]:
+    """Mass per entry: rare terms pick the entries, common terms only add to those.
+
+    Common terms have postings as long as the knowledge base; walking them would make a
+    decision linear in its size.
+    """
     mass: dict[int, float] = {}
-    anchored: set[int] = set()
-    for term, weight in weights.items():
-        for doc, field_weight in index.postings.get(term, ()):
+    for term in strong:
+        weight = weights[term]
+        for doc, field_weight in index.postings.get(term, {}).items():
             mass[doc] = mass.get(doc, 0.0) + weight * field_weight
-            if term in strong:
-                anchored.add(doc)
-    return {doc: m for doc, m in mass.items() if doc in anchored}
+    if len(mass) > pool:
+        mass = dict(sorted(mass.items(), key=lambda item: -item[1])[:pool])
+    for term in weights.keys() - strong:
+        postings = index.postings.get(term)
+        if postings:
+            for doc in mass:
+                mass[doc] += weights[term] * postings.get(doc, 0.0)
+    return mass
 
 
 def decide(ranked: Sequence[Candidate], config: MatcherConfig) -> MatchResult:
