@@ -21,6 +21,7 @@ def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
 
     faq = build_faq(settings)
     rt = build_runtime(settings, faq)
+    rt.background.append(lambda: faq.watch(settings.faq.reload_interval_s))
     for plugin in build_channels(settings, rt.context):
         rt.add_channel(plugin)
     app = build_app(rt)

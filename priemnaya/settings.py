@@ -74,10 +74,21 @@ class WebSettings(Section):
     max_message_chars: int = Field(4000, ge=100, le=100_000)
 
 
+class FaqThresholds(Section):
+    """Empty keys keep the defaults tuned on development data (docs/faq-matching.md)."""
+
+    answer_threshold: float | None = Field(None, ge=0, le=1)
+    margin: float | None = Field(None, ge=0, le=1)
+    clarify_threshold: float | None = Field(None, ge=0, le=1)
+    clarify_ratio: float | None = Field(None, ge=0, le=1)
+    max_options: int | None = Field(None, ge=2, le=3)
+
+
 class FaqSettings(Section):
     paths: list[Path] = [Path("kb/sample")]
     synonyms: list[Path] = []
     reload_interval_s: float = Field(5.0, gt=0)
+    thresholds: FaqThresholds = Field(default_factory=FaqThresholds)
 
 
 class TemplatesSettings(Section):
