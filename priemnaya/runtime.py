@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bots.notify import FanoutNotifier, LogNotifier
 from bots.outbox import OutboxWorker
 from bots.plugin import ChannelContext, ChannelPlugin
+from bots.redis_bus import RedisEventBus
 from bots.web.sender import WebChatSender
 from handlers.crisis import load_crisis_rules
 from handlers.desk import SpecialistDesk
@@ -54,6 +55,9 @@ class Runtime:
     senders: dict[str, ChannelSender]
     clock: Callable[[], datetime]
     context: ChannelContext
+    # Surfaces every replica serves (the desk's live view): fed locally and, when Redis is
+    # configured, with the events other replicas raise.
+    replica_surfaces: FanoutNotifier = field(default_factory=FanoutNotifier)
     channels: list[ChannelPlugin] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
@@ -89,6 +93,11 @@ def build_runtime(
     rt = Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
                  store, SqlClientTimeline(sessions), senders, clock, ctx)
     rt.background.append(lambda: close_idle_conversations(rt))
+    notifier.add(rt.replica_surfaces)
+    if settings.redis.url:
+        bus = RedisEventBus(settings.redis.url, rt.replica_surfaces)
+        notifier.add(bus)
+        rt.background.append(bus.run)
     return rt
 
 
