@@ -11,6 +11,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bots.web.auth import setup_auth
 from bots.web.chat import CHAT_LIMITS, RECEPTION, TIMELINE, ChatLimits, setup_chat
 from priemnaya.runtime import Runtime, running
 
@@ -56,6 +57,8 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
         loaders.insert(0, jinja2.FileSystemLoader(str(rt.settings.templates.override_dir / "web")))
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders), autoescape=True)
     setup_chat(app)
+    setup_auth(app, rt.sessions, rt.settings.web, clock=rt.clock,
+               institution_id=rt.settings.institution.id)
     for channel in rt.channels:
         channel.setup_routes(app)
     app.router.add_get("/healthz", healthz)
