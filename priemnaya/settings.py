@@ -111,6 +111,11 @@ class OutboxSettings(Section):
     poll_interval_s: float = Field(1.0, gt=0, le=60)
 
 
+class DeskSettings(Section):
+    # How often waiting hand-overs are checked for the 80% reminder and for a missed target.
+    reminder_interval_s: float = Field(60.0, gt=0, le=3600)
+
+
 class RetentionSettings(Section):
     raw_text_days: int = Field(365, ge=1)
 
@@ -137,6 +142,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     vk: VkSettings = Field(default_factory=VkSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    desk: DeskSettings = Field(default_factory=DeskSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
