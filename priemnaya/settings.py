@@ -128,6 +128,11 @@ class ConversationSettings(Section):
     idle_close_hours: float = Field(24.0, gt=0)
 
 
+class DeskSettings(Section):
+    # How often waiting hand-overs are checked for the 80% reminder and for a missed target.
+    reminder_interval_s: float = Field(60.0, gt=0, le=3600)
+
+
 class RetentionSettings(Section):
     raw_text_days: int = Field(365, ge=1)
 
@@ -155,6 +160,7 @@ class Settings(BaseSettings):
     vk: VkSettings = Field(default_factory=VkSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     conversations: ConversationSettings = Field(default_factory=ConversationSettings)
+    desk: DeskSettings = Field(default_factory=DeskSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
