@@ -17,11 +17,12 @@ from analytics.pii import mask
 SIMILARITY = 70
 MAX_EXAMPLES = 3
 _WORD = re.compile(r"[а-яёa-z]+")
-_STOP = frozenset("""  # noqa: SIM905 - a word list reads best as text
+_STOP_WORDS = """
 и в во на с со к ко по о об от до за из у а но да же ли не ни то как что где когда мне
 меня мой моя мое мои я вы мы он она они это этот эта там тут или для при про нужно надо
 можно здравствуйте добрый день пожалуйста спасибо подскажите скажите
-""".split())
+"""
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import signal
 
 from aiohttp import web
 
+from priemnaya.analytics_setup import add_retention
 from priemnaya.channels import build_channels
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
@@ -21,6 +22,7 @@ def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
 
     faq = build_faq(settings)
     rt = build_runtime(settings, faq)
+    add_retention(rt)
     for plugin in build_channels(settings, rt.context):
         rt.add_channel(plugin)
     app = build_app(rt)

@@ -11,7 +11,10 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from analytics.web import setup_admin
+from bots.web.auth import setup_auth
 from bots.web.chat import CHAT_LIMITS, RECEPTION, TIMELINE, ChatLimits, setup_chat
+from priemnaya.analytics_setup import build_admin_deps
 from priemnaya.runtime import Runtime, running
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,9 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
         loaders.insert(0, jinja2.FileSystemLoader(str(rt.settings.templates.override_dir / "web")))
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders), autoescape=True)
     setup_chat(app)
+    setup_auth(app, rt.sessions, rt.settings.web, clock=rt.clock,
+               institution_id=rt.settings.institution.id)
+    setup_admin(app, build_admin_deps(rt))
     for channel in rt.channels:
         channel.setup_routes(app)
     app.router.add_get("/healthz", healthz)

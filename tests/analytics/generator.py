@@ -99,9 +99,11 @@ AS_OF = t("12-01 12:00")
 async def write_log(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
     """Writes the log; returns conversation ids by key."""
     async with sessions.begin() as s:
-        for sid, name in SPECIALISTS.items():
-            s.add(Specialist(id=sid, login=f"s{sid}", display_name=name,
-                             created_at=t("2026-01-01 00:00")))
+        staff = {}
+        for key, name in SPECIALISTS.items():
+            staff[key] = Specialist(login=f"gen{key}", display_name=name,
+                                    created_at=t("2026-01-01 00:00"))
+            s.add(staff[key])
         clients = {}
         for key, created in CLIENTS.items():
             client = Client(channel="web", user_id=f"user-{key}", display_name=f"Клиент {key}",
@@ -109,10 +111,11 @@ async def write_log(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int
             s.add(client)
             clients[key] = client
         await s.flush()
-        return {c.key: await _conversation(s, c, clients[c.client].id) for c in LOG}
+        ids = {k: v.id for k, v in staff.items()}
+        return {c.key: await _conversation(s, c, clients[c.client].id, ids) for c in LOG}
 
 
-async def _conversation(s: AsyncSession, c: C, client_id: int) -> int:
+async def _conversation(s: AsyncSession, c: C, client_id: int, staff: dict[int, int]) -> int:
     last = max(t(m.at) for m in c.messages)
     conv = Conversation(
         client_id=client_id, channel=c.channel, category=c.category, queue=c.queue,
@@ -121,13 +124,15 @@ async def _conversation(s: AsyncSession, c: C, client_id: int) -> int:
         opened_at=t(c.opened), last_activity_at=last,
         escalated_at=t(c.escalated) if c.escalated else None,
         first_specialist_reply_at=t(c.first_reply) if c.first_reply else None,
-        closed_at=t(c.closed) if c.closed else None, rating=c.rating, assigned_to=c.assigned)
+        closed_at=t(c.closed) if c.closed else None, rating=c.rating,
+        assigned_to=staff[c.assigned] if c.assigned else None)
     s.add(conv)
     await s.flush()
     for m in c.messages:
         s.add(Message(conversation_id=conv.id, client_id=client_id,
                       direction="in" if m.author == "client" else "out", author=m.author,
-                      specialist_id=m.specialist, channel=c.channel, text=m.text,
+                      specialist_id=staff[m.specialist] if m.specialist else None,
+                      channel=c.channel, text=m.text,
                       text_length=len(m.text), decision=m.decision, faq_entry_id=m.entry,
                       internal=m.internal, created_at=t(m.at)))
     return conv.id
