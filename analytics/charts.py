@@ -70,7 +70,7 @@ def render_bars(chart: Chart) -> str:
             x = _LEFT + i * slot + slot * 0.1 + j * bar
             out.append(f'<rect x="{x:.1f}" y="{_TOP + plot_h - h:.1f}" width="{bar:.1f}" '
                        f'height="{h:.1f}" fill="{colour}"/>')
-    step = max(1, n // 16)
+    step = max(1, -(-n // 12))  # at most a dozen labels, or they overlap
     for i in range(0, n, step):
         x = _LEFT + i * slot + slot / 2
         out.append(f'<text x="{x:.1f}" y="{HEIGHT - _BOTTOM + 14}" text-anchor="middle">'

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from analytics.pii import mask
 
@@ -59,17 +59,25 @@ def normalize(text: str) -> str:
 
 
 def cluster(messages: Iterable[GapMessage]) -> list[Cluster]:
-    """Greedy: each question joins the first cluster similar enough, else starts its own."""
+    """Greedy: each question joins the most similar cluster above the threshold, else starts
+    its own. Identical normalised forms join without any comparison."""
     clusters: list[Cluster] = []
+    keys: list[str] = []
+    by_key: dict[str, Cluster] = {}
     for msg in messages:
         key = normalize(msg.text)
         if not key:
             continue
-        found = next((c for c in clusters if fuzz.token_set_ratio(key, c.key) >= SIMILARITY),
-                     None)
+        found = by_key.get(key)
+        if found is None:
+            best = process.extractOne(key, keys, scorer=fuzz.token_set_ratio,
+                                      score_cutoff=SIMILARITY)
+            found = clusters[best[2]] if best else None
         if found is None:
             found = Cluster(key)
             clusters.append(found)
+            keys.append(key)
+        by_key[key] = found
         _add(found, msg)
     return sorted(clusters, key=lambda c: (-c.size, c.key))
 

@@ -24,6 +24,9 @@ from storage.models import (
 PAGE_SIZE = 50
 SNIPPET_CHARS = 160
 MAX_QUERY_CHARS = 200
+# The gaps page clusters at most this many of the latest questions: enough for a month of a
+# regional centre, and bounded in time (bench/analytics.py).
+MAX_GAP_MESSAGES = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class TranscriptLine:
     internal: bool
     decision: str
     redacted: bool
+    action: str = ""  # the button pressed, for a message without text
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +171,8 @@ async def transcript(
                                     .order_by(Message.id))).all()
         names = await _names(s)
     lines = tuple(TranscriptLine(m.id, m.author, m.created_at, mask(m.text), m.internal,
-                                 m.decision, m.redacted_at is not None) for m in messages)
+                                 m.decision, m.redacted_at is not None, mask(m.action))
+                  for m in messages)
     return Transcript(c.id, c.client_id, c.channel, c.state, c.queue, c.category, c.opened_at,
                       c.closed_at, c.rating, names.get(c.assigned_to or 0, ""),
                       client.erased_at is not None, lines)
@@ -189,8 +194,9 @@ async def gap_messages(
     async with sessions() as s:
         rows = await s.execute(select(Message.text, Message.decision)
                                .join(Conversation, Conversation.id == Message.conversation_id)
-                               .where(*where).order_by(Message.id))
-        return [GapMessage(text, decision) for text, decision in rows]
+                               .where(*where).order_by(Message.id.desc())
+                               .limit(MAX_GAP_MESSAGES))
+        return [GapMessage(text, decision) for text, decision in reversed(rows.all())]
 
 
 async def audit(

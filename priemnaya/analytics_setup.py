@@ -21,11 +21,10 @@ def build_queues(settings: Settings) -> QueueDirectory:
 
 def build_admin_deps(rt: Runtime) -> AdminDeps:
     settings = rt.settings
-    categories = {c.id: c.title for c in rt.faq.kb.categories}
     return AdminDeps(sessions=rt.sessions, queues=build_queues(settings),
                      tz=ZoneInfo(settings.institution.timezone), clock=rt.clock,
                      erase_client=rt.store.erase_client, institution=settings.institution.id,
-                     categories=categories)
+                     faq=rt.faq)
 
 
 def add_retention(rt: Runtime) -> None:

@@ -25,7 +25,7 @@ async def _report(request: web.Request) -> tuple[Selection, Dataset, Report]:
     now = deps.clock()
     sel = parse_selection(request.query, deps.tz, now)
     data = await load_dataset(deps.sessions, sel.period, sel.filters, now, deps.institution,
-                              dict(deps.categories))
+                              deps.categories())
     # Working-time arithmetic over thousands of conversations must not stall the event loop.
     report = await asyncio.to_thread(compute, data, deps.queues)
     return sel, data, report
@@ -34,7 +34,7 @@ async def _report(request: web.Request) -> tuple[Selection, Dataset, Report]:
 async def _page_context(request: web.Request, sel: Selection) -> dict[str, Any]:
     deps = request.app[ADMIN]
     return {"sel": sel, "choices": await filter_choices(deps.sessions, deps.institution),
-            "categories": deps.categories, "tz": deps.tz}
+            "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz}
 
 
 @require(Role.ADMIN)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.records import Filters, Period
+from handlers.ports import Faq
 from handlers.routing import QueueDirectory
 
 MAX_PERIOD_DAYS = 400
@@ -26,7 +27,13 @@ class AdminDeps:
     clock: Callable[[], datetime]
     erase_client: Callable[[int, datetime], Awaitable[None]]
     institution: str = "default"
-    categories: Mapping[str, str] = field(default_factory=dict)
+    faq: Faq | None = None  # read on every request: the knowledge base reloads while running
+
+    def categories(self) -> dict[str, str]:
+        return {c.id: c.title for c in self.faq.kb.categories} if self.faq else {}
+
+    def entries(self) -> dict[str, str]:
+        return {e.id: e.question for e in self.faq.kb.entries} if self.faq else {}
 
 
 ADMIN = web.AppKey("admin", AdminDeps)

@@ -65,7 +65,7 @@ async def transcript_page(request: web.Request) -> web.StreamResponse:
     await audit(deps.sessions, deps.clock(), _actor(request), "view_transcript",
                 "conversation", str(found.id), "", deps.institution)
     return aiohttp_jinja2.render_template("admin_transcript.html", request, {
-        "t": found, "tz": deps.tz, "categories": deps.categories,
+        "t": found, "tz": deps.tz, "categories": deps.categories(),
         "erased": request.query.get("erased") == "1", "error": request.query.get("error", "")})
 
 

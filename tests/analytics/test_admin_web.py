@@ -171,5 +171,5 @@ async def test_gaps_group_similar_questions(admin_site) -> None:
     await log_in(staff.client, "boss")
     html = await (await staff.client.get(f"/admin/gaps?{NOV}")).text()
     assert 'id="gap-count">3<' in html
-    assert "<strong>2</strong> вопросов" in html
+    assert "<strong>2</strong> вопроса" in html
     assert "[телефон]" in html
