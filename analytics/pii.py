@@ -26,7 +26,7 @@ _PASSPORT = re.compile(
 )
 # Digits joined by single spaces, dashes or brackets form one number token: "+7 (912) 345-67-89".
 _NUMBER = re.compile(r"(?<!\w)(?<!\d[.,])\+?\(?\d(?:[ \-()\u00a0]{0,2}\d)*(?![\w]|[.,]\d)")
-_SNILS_SHAPE = re.compile(r"^\d{3}-\d{3}-\d{3}[ -]\d{2}$")
+_SNILS_SHAPE = re.compile(r"^\d{3}[- ]\d{3}[- ]\d{3}[- ]\d{2}$")
 _PRINTED_PASSPORT = re.compile(r"^\d{2} \d{2} \d{6}$")
 _CONTEXT_CHARS = 40
 _OMS_WORDS = ("полис", "омс")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from analytics.exports import conversation_table, daily_table, to_csv, to_xlsx
+from analytics.logbook import audit
 from analytics.metrics import compute
 from analytics.queries import load_dataset
 from analytics.records import Filters, Period
@@ -69,8 +71,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 async def build_report(settings: Settings, period: Period, fmt: str, now: datetime) -> bytes:
     engine = build_engine(settings.database.url)
     try:
-        data = await load_dataset(build_sessions(engine), period, Filters(), now,
-                                  settings.institution.id)
+        sessions = build_sessions(engine)
+        data = await load_dataset(sessions, period, Filters(), now, settings.institution.id)
+        await audit(sessions, now, f"cli:{getpass.getuser()}"[:64], "export", "report",
+                    fmt, f"from={period.first} to={period.last}", settings.institution.id)
     finally:
         await engine.dispose()
     report = compute(data, build_queues(settings))

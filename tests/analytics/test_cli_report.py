@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from priemnaya import cli_reports
 from storage.engine import build_engine, build_sessions
-from storage.models import Message
+from storage.models import AuditEntry, Message
 from tests.analytics.generator import t, write_log
 
 
@@ -41,6 +41,19 @@ def settings_file(tmp_path: Path, sqlite_template: Path) -> Path:
     return path
 
 
+def audit_rows(settings_file: Path) -> list[tuple[str, str, str]]:
+    url = settings_file.read_text().split("url: ")[1].splitlines()[0]
+
+    async def read() -> list[tuple[str, str, str]]:
+        engine = build_engine(url)
+        async with build_sessions(engine)() as s:
+            rows = (await s.scalars(select(AuditEntry))).all()
+        await engine.dispose()
+        return [(r.actor, r.action, r.object_id) for r in rows]
+
+    return asyncio.run(read())
+
+
 def month(fmt: str, out: Path, settings: Path) -> list[str]:
     return ["report", "--from", "2026-11-01", "--to", "2026-11-30", "--format", fmt,
             "--out", str(out), "--settings", str(settings)]
@@ -51,6 +64,7 @@ def test_html_report_is_standalone_with_figures_charts_and_definitions(
 ) -> None:
     out = tmp_path / "report.html"
     assert run_cli(month("html", out, settings_file)) == 0
+    assert [a[1:] for a in audit_rows(settings_file)] == [("export", "html")]
     html = out.read_text(encoding="utf-8")
     assert "<th>Обращений</th><td>6</td>" in html
     assert "33.3 % <span class=\"muted\">(2 из 6)</span>" in html

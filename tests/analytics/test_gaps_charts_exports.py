@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import logging
 from datetime import UTC, datetime, timedelta
 
-from analytics.charts import Chart, Series
-from analytics.exports import Table, to_csv
+from analytics.charts import Chart, Series, build_charts
+from analytics.exports import Table, daily_table, to_csv
 from analytics.gaps import GapMessage, cluster, normalize
+from analytics.metrics import compute
+from analytics.pii import MaskingFilter
 from analytics.retention import build_retention_job
+from priemnaya.analytics_setup import install_log_masking
+from tests.analytics.conftest import november
 
 
 def test_normalize_ignores_case_order_and_stop_words() -> None:
@@ -72,3 +78,27 @@ async def test_retention_job_runs_and_survives_a_failure() -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await task
     assert len(calls) >= 2
+
+
+
+async def test_daily_export_is_the_daily_chart(sessions, logged, queues) -> None:
+    report = compute(await november(sessions), queues)
+    daily = next(c for c in build_charts(report) if c.id == "daily")
+    table = daily_table(report)
+    assert [row[1] for row in table.rows] == list(daily.series[0].values)
+    assert [row[3] for row in table.rows] == list(daily.series[1].values)
+    assert [row[4] for row in table.rows] == list(daily.series[2].values)
+
+
+def test_log_masking_is_installed_on_the_root_handlers() -> None:
+    handler = logging.StreamHandler(io.StringIO())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        install_log_masking()
+        install_log_masking()
+        assert sum(isinstance(f, MaskingFilter) for f in handler.filters) == 1
+        logging.getLogger("some.child").warning("from ivan@mail.ru")
+        assert handler.stream.getvalue() == "from [e-mail]\n"
+    finally:
+        root.removeHandler(handler)
