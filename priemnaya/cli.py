@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from priemnaya import users_cli
 from priemnaya.settings import Settings, SettingsError, load_settings
 
 EXIT_USAGE = 2
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("settings", help="validate the settings and print them")
     _settings_args(check)
     check.set_defaults(handler=cmd_settings)
+    users_cli.register(sub, _settings_args)
     _register_optional(sub)
     return parser
 

@@ -106,9 +106,9 @@ def current_user(request: web.Request) -> StaffUser | None:
 
 def csrf_token(request: web.Request) -> str:
     """The session's token; before login, one bound to a pre-session cookie."""
-    token = request.get(_SESSION_CSRF) or request.get(_LOGIN_CSRF)
-    if token:
-        return token
+    known: str | None = request.get(_SESSION_CSRF) or request.get(_LOGIN_CSRF)
+    if known:
+        return known
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if _TOKEN.match(cookie):
         token = cookie
@@ -224,7 +224,8 @@ def setup_auth(
 
 
 def _add_context_processor(app: web.Application) -> None:
-    processors = list(app.get(aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY, ()))
+    key = aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY
+    processors: list[Any] = list(cast(Any, app).get(key, ()))
     if aiohttp_jinja2.context_processors_middleware in app.middlewares:
         app.middlewares.remove(aiohttp_jinja2.context_processors_middleware)
     else:
