@@ -142,6 +142,21 @@ async def search(
     return LogPage(rows, total, page, pages)
 
 
+async def staff_names(sessions: async_sessionmaker[AsyncSession]) -> dict[int, str]:
+    async with sessions() as s:
+        return await _names(s)
+
+
+async def audit_entries(
+    sessions: async_sessionmaker[AsyncSession], limit: int,
+    institution: str = DEFAULT_INSTITUTION,
+) -> list[AuditEntry]:
+    async with sessions() as s:
+        return list((await s.scalars(select(AuditEntry).where(
+            AuditEntry.institution_id == institution)
+            .order_by(AuditEntry.id.desc()).limit(limit))).all())
+
+
 async def _names(s: AsyncSession) -> dict[int, str]:
     rows = await s.execute(select(Specialist.id, Specialist.display_name, Specialist.login))
     return {i: name or login for i, name, login in rows}

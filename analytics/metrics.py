@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -200,9 +200,12 @@ def _top(values: Iterable[str]) -> tuple[tuple[str, int], ...]:
 
 def _daily(data: Dataset) -> tuple[DailyRow, ...]:
     tz = data.period.tz
+    by_day: dict[date, list[ConversationRecord]] = defaultdict(list)
+    for c in data.conversations:
+        by_day[c.opened_at.astimezone(tz).date()].append(c)
     rows = []
     for day in data.period.days():
-        convs = [c for c in data.conversations if c.opened_at.astimezone(tz).date() == day]
+        convs = by_day.get(day, [])
         rows.append(DailyRow(
             day, len(convs), sum(_client_count(c.messages) for c in convs),
             sum(c.escalated_at is not None for c in convs),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -12,9 +11,9 @@ from analytics.charts import build_charts, table_rows
 from analytics.exports import conversation_table, daily_table, to_csv, to_xlsx
 from analytics.logbook import audit
 from analytics.metrics import Report, compute
-from analytics.queries import filter_choices, load_dataset
+from analytics.queries import load_dataset
 from analytics.records import Dataset
-from analytics.web.deps import ADMIN, Selection, parse_selection
+from analytics.web.deps import ADMIN, Selection, page_context, parse_selection
 from bots.web.auth import Role, current_user, require
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -31,16 +30,10 @@ async def _report(request: web.Request) -> tuple[Selection, Dataset, Report]:
     return sel, data, report
 
 
-async def _page_context(request: web.Request, sel: Selection) -> dict[str, Any]:
-    deps = request.app[ADMIN]
-    return {"sel": sel, "choices": await filter_choices(deps.sessions, deps.institution),
-            "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz}
-
-
 @require(Role.ADMIN)
 async def dashboard(request: web.Request) -> web.StreamResponse:
     sel, data, report = await _report(request)
-    context = await _page_context(request, sel)
+    context = await page_context(request, sel)
     context.update(report=report, charts=build_charts(report), table_rows=table_rows,
                    specialists=data.specialists)
     return aiohttp_jinja2.render_template("admin_dashboard.html", request, context)
@@ -51,7 +44,7 @@ async def export_page(request: web.Request) -> web.StreamResponse:
     deps = request.app[ADMIN]
     sel = parse_selection(request.query, deps.tz, deps.clock())
     return aiohttp_jinja2.render_template("admin_export.html", request,
-                                          await _page_context(request, sel))
+                                          await page_context(request, sel))
 
 
 @require(Role.ADMIN)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from analytics.queries import filter_choices
 from analytics.records import Filters, Period
 from handlers.ports import Faq
 from handlers.routing import QueueDirectory
@@ -79,3 +81,10 @@ def parse_selection(query: Mapping[str, str], tz: ZoneInfo, now: datetime) -> Se
     filters = Filters(*(query.get(k, "").strip()[:_FILTER_CHARS]
                         for k in ("channel", "queue", "category")))
     return Selection(Period(first, last, tz), filters, tuple(errors))
+
+
+async def page_context(request: web.Request, sel: Selection) -> dict[str, Any]:
+    """What every page with the filter form shows: choices, titles and the time zone."""
+    deps = request.app[ADMIN]
+    return {"sel": sel, "choices": await filter_choices(deps.sessions, deps.institution),
+            "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz}

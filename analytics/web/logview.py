@@ -7,14 +7,20 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
 
 from analytics.gaps import cluster
-from analytics.logbook import LogQuery, audit, gap_messages, search, searchable, transcript
-from analytics.web.dashboard import _page_context
-from analytics.web.deps import ADMIN, parse_selection
+from analytics.logbook import (
+    LogQuery,
+    audit,
+    audit_entries,
+    gap_messages,
+    search,
+    searchable,
+    staff_names,
+    transcript,
+)
+from analytics.web.deps import ADMIN, page_context, parse_selection
 from bots.web.auth import Role, current_user, render_error, require, see_other
-from storage.models import AuditEntry, Specialist
 
 STATES = ("bot", "waiting_specialist", "with_specialist", "closed")
 AUDIT_PAGE = 200
@@ -44,10 +50,8 @@ async def log_page(request: web.Request) -> web.StreamResponse:
     if q.text:
         await audit(deps.sessions, deps.clock(), _actor(request), "search_log", "log", "",
                     f"{sel.query()} q={q.text}", deps.institution)
-    context = await _page_context(request, sel)
-    async with deps.sessions() as s:
-        staff = (await s.execute(select(Specialist.id, Specialist.display_name)
-                                 .order_by(Specialist.display_name))).all()
+    context = await page_context(request, sel)
+    staff = sorted((await staff_names(deps.sessions)).items(), key=lambda kv: kv[1])
     context.update(page=page, q=q, text=text, refused=refused, states=STATES, staff=staff,
                    base_query=sel.query(q=text, state=q.state,
                                         specialist=str(q.specialist_id or "")))
@@ -93,7 +97,7 @@ async def gaps_page(request: web.Request) -> web.StreamResponse:
     sel = parse_selection(request.query, deps.tz, deps.clock())
     messages = await gap_messages(deps.sessions, sel.period, sel.filters, deps.institution)
     clusters = await asyncio.to_thread(cluster, messages)
-    context: dict[str, Any] = await _page_context(request, sel)
+    context: dict[str, Any] = await page_context(request, sel)
     context.update(clusters=clusters, total=len(messages))
     return aiohttp_jinja2.render_template("admin_gaps.html", request, context)
 
@@ -101,10 +105,7 @@ async def gaps_page(request: web.Request) -> web.StreamResponse:
 @require(Role.ADMIN)
 async def audit_page(request: web.Request) -> web.StreamResponse:
     deps = request.app[ADMIN]
-    async with deps.sessions() as s:
-        rows = (await s.scalars(select(AuditEntry).where(
-            AuditEntry.institution_id == deps.institution)
-            .order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE))).all()
+    rows = await audit_entries(deps.sessions, AUDIT_PAGE, deps.institution)
     return aiohttp_jinja2.render_template("admin_audit.html", request,
                                           {"rows": rows, "tz": deps.tz})
 
