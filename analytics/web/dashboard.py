@@ -16,6 +16,7 @@ from analytics.records import Dataset
 from analytics.web.deps import ADMIN, Selection, page_context, parse_selection
 from bots.web.auth import Role, current_user, require
 
+EXPORTS = ("conversations.csv", "daily.csv", "report.xlsx")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -50,6 +51,8 @@ async def export_page(request: web.Request) -> web.StreamResponse:
 @require(Role.ADMIN)
 async def export_file(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
+    if name not in EXPORTS:
+        raise web.HTTPNotFound()
     sel, data, report = await _report(request)
     tables = {"conversations.csv": conversation_table(data, report),
               "daily.csv": daily_table(report)}

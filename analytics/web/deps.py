@@ -18,6 +18,8 @@ from handlers.ports import Faq
 from handlers.routing import QueueDirectory
 
 MAX_PERIOD_DAYS = 400
+# Far years would overflow date arithmetic (9999-12-31 + 1 day) and mean nothing here.
+MIN_YEAR, MAX_YEAR = 2000, 2100
 _FILTER_CHARS = 64
 
 
@@ -60,10 +62,14 @@ def _date(text: str, name: str, errors: list[str]) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text[:10])
+        day = date.fromisoformat(text[:10])
     except ValueError:
         errors.append(f"{name}: ожидалась дата ГГГГ-ММ-ДД, получено «{text[:20]}»")
         return None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        errors.append(f"{name}: год должен быть от {MIN_YEAR} до {MAX_YEAR}")
+        return None
+    return day
 
 
 def parse_selection(query: Mapping[str, str], tz: ZoneInfo, now: datetime) -> Selection:

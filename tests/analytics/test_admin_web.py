@@ -75,12 +75,23 @@ async def test_dashboard_shows_the_figures_and_charts(admin_site) -> None:
     assert 'alt="Обращения по дням.' in html
 
 
-async def test_bad_period_is_reported_not_fatal(admin_site) -> None:
+@pytest.mark.parametrize(("path", "status", "shown"), [
+    ("/admin/?from=2026-13-01&to=x", 200, "ожидалась дата"),
+    ("/admin/?from=9999-12-31&to=9999-12-31", 200, "год должен быть"),
+    ("/admin/?from=2026-11-30&to=2026-11-01", 200, "Конец периода раньше начала"),
+    ("/admin/?from=2020-01-01&to=2026-01-01", 200, "сокращён"),
+    ("/admin/?channel=%27%3B--&queue=" + "x" * 500, 200, "Показатели"),
+    ("/admin/log?page=-1&specialist=x&state=nonsense&q=%25", 200, "Найдено обращений"),
+    ("/admin/conversations/abc", 404, "Не найдено"),
+    ("/admin/export/secrets.txt", 404, ""),
+])
+async def test_bad_input_gets_a_clear_answer(admin_site, path: str, status: int,
+                                             shown: str) -> None:
     staff, _ = admin_site
     await log_in(staff.client, "boss")
-    r = await staff.client.get("/admin/?from=2026-13-01&to=x")
-    assert r.status == 200
-    assert "ожидалась дата" in await r.text()
+    r = await staff.client.get(path)
+    assert r.status == status
+    assert shown in await r.text()
 
 
 async def test_transcript_is_masked_and_its_viewing_audited(admin_site) -> None:
