@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import DBAPIError
+
 from analytics.exports import conversation_table, daily_table, to_csv, to_xlsx
 from analytics.logbook import audit
 from analytics.metrics import compute
@@ -23,6 +25,7 @@ from storage.engine import build_engine, build_sessions
 
 WEB_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
 FORMATS = ("html", "csv", "xlsx")
+MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,9 +48,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise argparse.ArgumentTypeError(f"{text!r}: the year must be {MIN_YEAR}-{MAX_YEAR}")
+    return day
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -59,7 +65,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     period = Period(args.first, args.last, ZoneInfo(settings.institution.timezone))
     out: Path = args.out or Path(f"priemnaya-{args.first}-{args.last}.{args.format}")
-    body = asyncio.run(build_report(settings, period, args.format, datetime.now(UTC)))
+    try:
+        body = asyncio.run(build_report(settings, period, args.format, datetime.now(UTC)))
+    except (DBAPIError, OSError) as exc:
+        print(f"priemnaya: cannot read {settings.database.url}: {_first_line(exc)} "
+              "(is the database migrated? `priemnaya db upgrade`)", file=sys.stderr)
+        return 1
     if str(out) == "-":
         sys.stdout.buffer.write(body)
     else:
@@ -91,11 +102,20 @@ async def build_report(settings: Settings, period: Period, fmt: str, now: dateti
     return html.encode("utf-8")
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+
+
 def cmd_retention(args: argparse.Namespace) -> int:
     from priemnaya.cli import settings_from
 
     settings = settings_from(args)
-    purged = asyncio.run(run_retention(settings, datetime.now(UTC)))
+    try:
+        purged = asyncio.run(run_retention(settings, datetime.now(UTC)))
+    except (DBAPIError, OSError) as exc:
+        print(f"priemnaya: cannot update {settings.database.url}: {_first_line(exc)}",
+              file=sys.stderr)
+        return 1
     print(f"erased texts: {purged.messages} messages, {purged.inbound_events} raw events, "
           f"{purged.deliveries} delivered payloads")
     return 0

@@ -92,6 +92,18 @@ def test_a_bad_date_is_a_clear_usage_error(settings_file: Path, capsys) -> None:
         run_cli(["report", "--from", "2026-13-01", "--to", "2026-11-30"])
     assert exc.value.code == 2
     assert "is not a date YYYY-MM-DD" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_cli(["report", "--from", "9999-12-31", "--to", "9999-12-31"])
+    assert "the year must be" in capsys.readouterr().err
+
+
+def test_an_unmigrated_database_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    settings = tmp_path / "s.yaml"
+    settings.write_text(f"database:\n  url: sqlite+aiosqlite:///{tmp_path}/empty.db\n",
+                        encoding="utf-8")
+    assert run_cli(month("html", tmp_path / "r.html", settings)) == 1
+    assert "is the database migrated?" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_retention_run_erases_old_texts(settings_file: Path, capsys) -> None:
