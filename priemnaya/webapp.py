@@ -11,10 +11,12 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from analytics.web import setup_admin
 from bots.web.auth import setup_auth
 from bots.web.chat import CHAT_LIMITS, RECEPTION, TIMELINE, ChatLimits, setup_chat
 from bots.web.desk import DeskServices, setup_desk
 from bots.web.desk.canned import CannedResponses
+from priemnaya.analytics_setup import build_admin_deps
 from priemnaya.runtime import Runtime, running
 from storage.desk_queries import SqlDeskQueries
 from storage.faq_suggestions import SqlFaqSuggestions
@@ -65,6 +67,7 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     auth = setup_auth(app, rt.sessions, rt.settings.web, clock=rt.clock,
                       institution_id=rt.settings.institution.id)
     setup_desk(app, build_desk_services(rt, auth.audit))
+    setup_admin(app, build_admin_deps(rt))
     for channel in rt.channels:
         channel.setup_routes(app)
     app.router.add_get("/healthz", healthz)
