@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,7 +24,14 @@ from handlers.model import (
 )
 from handlers.ports import Escalation, HistoryItem
 from storage.codec import to_buttons_json, to_payload
-from storage.models import DEFAULT_INSTITUTION, Client, Conversation, Message, OutboxItem
+from storage.models import (
+    DEFAULT_INSTITUTION,
+    Client,
+    Conversation,
+    InboundEvent,
+    Message,
+    OutboxItem,
+)
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
 
@@ -190,6 +197,7 @@ class SqlConversationStore:
     async def erase_client(self, client_id: int, now: datetime) -> None:
         async with self._sessions.begin() as s:
             client = await s.get_one(Client, client_id)
+            await self._erase_raw_events(s, client)
             client.display_name = ""
             client.user_id = f"erased:{client.id}"
             client.consent_at = None
@@ -202,7 +210,21 @@ class SqlConversationStore:
             await s.execute(update(OutboxItem).where(
                 OutboxItem.status != "pending",
                 OutboxItem.message_id.in_(select(Message.id).where(
-                    Message.client_id == client_id))).values(payload={}))
+                    Message.client_id == client_id))).values(payload={}, address=""))
+
+    @staticmethod
+    async def _erase_raw_events(s: AsyncSession, client: Client) -> None:
+        """Raw platform bodies hold the client's id and texts; processed ones can go.
+
+        Bodies are matched by the platform user id appearing in them, which may also catch
+        another user whose id contains it: only raw copies of already-processed events are
+        lost then, never a message (those live in the messages table).
+        """
+        if client.channel == Channel.WEB or not client.user_id:
+            return
+        await s.execute(delete(InboundEvent).where(
+            InboundEvent.channel == client.channel, InboundEvent.status != "received",
+            InboundEvent.raw.contains(client.user_id, autoescape=True)))
 
     async def enqueue(
         self, conv: ConversationRef, client: ClientRef, replies: Sequence[Reply],

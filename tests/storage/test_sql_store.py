@@ -11,8 +11,9 @@ from faq.model import Candidate, Decision, MatchResult
 from handlers.model import Author, Channel, IncomingMessage, Reply, State
 from handlers.ports import Escalation
 from storage.conversations import SqlConversationStore
-from storage.models import Client, Conversation, Message, OutboxItem
+from storage.models import Client, Conversation, InboundEvent, Message, OutboxItem
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
+from storage.staff import SqlInboundLog
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 
@@ -148,12 +149,21 @@ async def test_timeline_shows_client_and_public_messages_only(sessions) -> None:
 async def test_erase_client_keeps_counts_and_drops_texts(sessions) -> None:
     store = SqlConversationStore(sessions)
     rec = await store.record_incoming(incoming("e1", "мой СНИЛС 112-233-445 95"), NOW)
+    inbound = SqlInboundLog(sessions)
+    await inbound.keep("vk", "mine", "message_new", '{"from_id": 42, "text": "СНИЛС"}', NOW)
+    await inbound.mark("vk", "mine", "processed")
+    await inbound.keep("vk", "other", "message_new", '{"from_id": 7, "text": "x"}', NOW)
+    await inbound.mark("vk", "other", "processed")
+    await inbound.keep("vk", "pending", "message_new", '{"from_id": 42}', NOW)
     await store.erase_client(rec.client.id, NOW)
     async with sessions() as s:
         msg = await s.get_one(Message, rec.message_id)
         client = await s.get_one(Client, rec.client.id)
     assert msg.text == "" and msg.text_length == len("мой СНИЛС 112-233-445 95")
     assert client.user_id.startswith("erased:") and client.erased_at == NOW
+    async with sessions() as s:
+        raws = {e.dedupe_key for e in (await s.scalars(select(InboundEvent))).all()}
+    assert raws == {"vk:other", "vk:pending"}
     fresh = await store.record_incoming(incoming("e2"), NOW)
     assert fresh.client.id != rec.client.id
 
