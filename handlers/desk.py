@@ -15,29 +15,31 @@ class SpecialistDesk:
 
     async def reply(
         self, conversation_id: int, specialist_id: int | None, text: str,
-        origin: str, dedupe_key: str | None = None,
+        origin: str, dedupe_key: str | None = None, deliver: bool = True,
     ) -> bool:
+        """deliver=False records what the specialist already sent on the platform itself."""
         return await self._message(conversation_id, specialist_id, text, False, origin,
-                                   dedupe_key)
+                                   dedupe_key, deliver)
 
     async def note(
         self, conversation_id: int, specialist_id: int | None, text: str, origin: str
     ) -> bool:
-        return await self._message(conversation_id, specialist_id, text, True, origin, None)
+        return await self._message(conversation_id, specialist_id, text, True, origin, None,
+                                   deliver=False)
 
     async def _message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
-        origin: str, dedupe_key: str | None,
+        origin: str, dedupe_key: str | None, deliver: bool,
     ) -> bool:
         text = text.strip()
         if not text:
             return False
         message_id = await self._d.store.record_specialist_message(
-            conversation_id, specialist_id, text, internal, self._d.clock(), dedupe_key
+            conversation_id, specialist_id, text, internal, self._d.clock(), dedupe_key, deliver
         )
         if message_id is None:
             return False
-        if not internal:
+        if deliver:
             self._d.outbox.wake()
         event = ConversationEvent(EventKind.SPECIALIST_MESSAGE, conversation_id, message_id,
                                   text, origin)

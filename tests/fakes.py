@@ -18,6 +18,7 @@ from faq.model import (
 )
 from handlers.model import (
     Author,
+    Channel,
     ClientRef,
     ConversationRef,
     IncomingMessage,
@@ -195,6 +196,15 @@ class FakeStore:
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None:
         conv = self.conversations.get(conversation_id)
         return (conv, self.clients[conv.client_id]) if conv else None
+
+    async def open_conversation_of(
+        self, channel: Channel, user_id: str
+    ) -> ConversationRef | None:
+        client = next((c for c in self.clients.values()
+                       if c.channel == channel and c.user_id == user_id), None)
+        found = [c for c in self.conversations.values() if client is not None
+                 and c.client_id == client.id and c.state is not State.CLOSED]
+        return found[-1] if found else None
 
     async def record_specialist_message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
