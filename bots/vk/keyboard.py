@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
-from handlers.model import ActionKind, Button, Reply
+from handlers.model import ActionKind, Button
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,3 @@ def _button(button: Button, kind: str) -> dict[str, Any] | None:
     color = "primary" if button.action.kind in _PRIMARY else "secondary"
     action = {"type": kind, "label": to_label(button.label), "payload": payload}
     return {"action": action, "color": color}
-
-
-def to_text(reply: Reply) -> str:
-    """Plain text: VK renders no Markdown or HTML; links go on lines of their own."""
-    lines = [f"{title}: {url}" for title, url in reply.links]
-    return "\n\n".join([reply.text, "\n".join(lines)]) if lines else reply.text

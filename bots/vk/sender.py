@@ -9,7 +9,7 @@ from vkbottle import API
 
 from bots.text import split_text
 from bots.vk.api import to_delivery_error
-from bots.vk.keyboard import to_keyboard, to_text
+from bots.vk.keyboard import to_keyboard
 from handlers.model import Reply
 from handlers.ports import DeliveryRefused
 
@@ -30,7 +30,8 @@ class VkSender:
     async def send(self, address: str, reply: Reply, key: str) -> str:
         if not address.lstrip("-").isdigit():
             raise DeliveryRefused(f"not a VK peer id: {address[:40]!r}")
-        parts = split_text(to_text(reply), MAX_TEXT)
+        # Plain text: VK renders no Markdown or HTML; the templates write links out in full.
+        parts = split_text(reply.text, MAX_TEXT)
         keyboard = to_keyboard(reply.buttons)
         sent = ""
         for number, text in enumerate(parts):

@@ -25,7 +25,7 @@ class Call:
 class FakeVk:
     calls: list[Call] = field(default_factory=list)
     delivered: list[dict[str, str]] = field(default_factory=list)  # what a client would see
-    refuse: dict[int, int] = field(default_factory=dict)  # peer_id -> VK error code
+    refuse: dict[int, int] = field(default_factory=dict)  # peer_id -> VK error code, 0: HTML
     slow_sends: int = 0  # this many sends are delivered but answered too late
     slow_s: float = 2.0
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -68,6 +68,9 @@ class FakeVk:
 
     async def _send(self, params: dict[str, str]) -> web.Response:
         peer = int(params["peer_id"])
+        if self.refuse.get(peer) == 0:
+            return web.Response(status=502, text="<html>Bad Gateway</html>",
+                                content_type="text/html")
         if peer in self.refuse:
             return _error(self.refuse[peer], "Can't send messages for users without permission")
         # Like VK: a random_id already used for this peer returns the first message's id.

@@ -63,7 +63,7 @@ async def test_question_gets_the_faq_answer(callback: World) -> None:
     [sent] = callback.fake.delivered
     assert sent["peer_id"] == str(USER)
     assert sent["message"].startswith("Единое пособие оформляют")
-    assert "Госуслуги: https://www.gosuslugi.ru/" in sent["message"]
+    assert "https://www.gosuslugi.ru/" in sent["message"]
     keyboard = json.loads(sent["keyboard"])
     assert keyboard["inline"] is True
     actions = [b["action"] for row in keyboard["buttons"] for b in row]
