@@ -34,9 +34,10 @@ RawHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
-    """A vkbottle model back to VK's JSON shape (its API client is not data)."""
+    """A vkbottle model back to VK's JSON shape; the API client it carries (also inside
+    forwarded messages) is not data and becomes None."""
     return model.model_dump(mode="json", exclude_none=True, by_alias=True,
-                            exclude={"unprepared_ctx_api", "ctx_api", "state_peer"})
+                            fallback=lambda _value: None)
 
 
 class VkEvents:
