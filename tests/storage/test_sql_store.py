@@ -156,3 +156,31 @@ async def test_erase_client_keeps_counts_and_drops_texts(sessions) -> None:
     assert client.user_id.startswith("erased:") and client.erased_at == NOW
     fresh = await store.record_incoming(incoming("e2"), NOW)
     assert fresh.client.id != rec.client.id
+
+
+async def test_open_conversation_of_a_platform_user(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    assert await store.open_conversation_of(Channel.VK, "42") is None
+    rec = await store.record_incoming(incoming("e1"), NOW)
+    await store.record_incoming(IncomingMessage(Channel.WEB, "42", "w1", "x"), NOW)
+    found = await store.open_conversation_of(Channel.VK, "42")
+    assert found is not None and found.id == rec.conversation.id
+    await store.close(rec.conversation.id, NOW, Author.CLIENT)
+    assert await store.open_conversation_of(Channel.VK, "42") is None
+    other = SqlConversationStore(sessions, institution_id="other")
+    await other.record_incoming(incoming("e2"), NOW)
+    assert await store.open_conversation_of(Channel.VK, "42") is None
+
+
+async def test_specialist_message_sent_on_the_platform_is_not_queued(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("e1"), NOW)
+    first = await store.record_specialist_message(rec.conversation.id, None, "Ответ", False,
+                                                  NOW, dedupe_key="vk:reply:9", deliver=False)
+    again = await store.record_specialist_message(rec.conversation.id, None, "Ответ", False,
+                                                  NOW, dedupe_key="vk:reply:9", deliver=False)
+    assert first is not None and again is None
+    assert await count(sessions, OutboxItem) == 0
+    async with sessions() as s:
+        conv = await s.get_one(Conversation, rec.conversation.id)
+    assert conv.state == "with_specialist" and conv.first_specialist_reply_at == NOW
