@@ -1,5 +1,6 @@
 """The VK channel: Bots Long Poll or the Callback API, on vkbottle."""
 
+import logging
 import warnings
 
 # vkbottle replaces Python's warning display when first imported (shared/STACK.md); the
@@ -9,3 +10,6 @@ _showwarning = warnings.showwarning
 import vkbottle  # noqa: E402, F401
 
 warnings.showwarning = _showwarning
+# It also gives its logger a coloured stderr handler of its own; without it, vkbottle's
+# records follow the application's logging configuration like everyone else's.
+logging.getLogger("vkbottle").handlers.clear()

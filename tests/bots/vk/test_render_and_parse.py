@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -128,3 +130,12 @@ def test_message_with_everything_the_specialist_needs() -> None:
         (AttachmentKind.OTHER, "https://vk.com/poll1_2"),
         (AttachmentKind.LOCATION, "https://yandex.ru/maps/?pt=60.6,56.8&z=16"),
     ]
+
+
+def test_importing_the_adapter_keeps_the_warning_display_and_logging() -> None:
+    code = ("import logging, warnings; shown = warnings.showwarning; import bots.vk.plugin; "
+            "assert warnings.showwarning is shown, warnings.showwarning; "
+            "assert not logging.getLogger('vkbottle').handlers")
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
