@@ -135,3 +135,16 @@ async def stored(rt: Runtime, text: str) -> bool:
         found = await s.scalar(select(Message.id).where(Message.author == "client",
                                                         Message.text == text))
     return found is not None
+
+
+@pytest.mark.parametrize(("vk", "fragment"), [
+    ({"enabled": True, "group_id": 1}, "PRIEMNAYA_VK__TOKEN"),
+    ({"enabled": True, "token": "t"}, "vk.group_id"),
+    ({"enabled": True, "token": "t", "group_id": 1, "mode": "callback"}, "vk.confirmation"),
+])
+def test_incomplete_vk_settings_are_named(vk: dict[str, object], fragment: str) -> None:
+    from priemnaya.settings import Settings, SettingsError
+
+    settings = Settings(vk=vk)
+    with pytest.raises(SettingsError, match=fragment):
+        build_channels(settings, None)  # type: ignore[arg-type]
