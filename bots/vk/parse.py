@@ -42,7 +42,10 @@ def event_key(event: Mapping[str, Any]) -> str:
     obj = event.get("object") or {}
     msg = obj.get("message", obj) if isinstance(obj, dict) else {}
     msg = msg if isinstance(msg, dict) else {}
-    number = msg.get("id") or msg.get("conversation_message_id") or obj.get("event_id", "")
+    if event["type"] == "message_event":  # several presses may concern one message
+        number = obj.get("event_id", "")
+    else:
+        number = msg.get("id") or msg.get("conversation_message_id") or ""
     peer = msg.get("peer_id") or obj.get("peer_id") or obj.get("user_id") or ""
     return f"{event['type']}:{peer}:{number}"
 

@@ -162,3 +162,28 @@ async def test_refused_send_is_failed_and_reported(callback: World) -> None:
     [client] = await callback.rows(Client)
     assert client.blocked_at is not None
     assert callback.fake.delivered == []
+
+
+async def test_closing_asks_for_a_rating_and_takes_it(callback: World) -> None:
+    await escalate(callback)
+    assert await callback.rt.desk.close((await callback.conversation()).id, origin="desk")
+    await until(lambda: len(callback.fake.delivered) == 3)
+    stars = json.loads(callback.fake.delivered[2]["keyboard"])
+    assert stars["inline"] is True
+    assert [b["action"]["label"] for b in stars["buttons"][0]] == ["1", "2", "3", "4", "5"]
+    await callback.post(message_event(USER, {"a": "rate:5"}, 9, SECRET))
+    await until(lambda: len(callback.fake.delivered) == 4)
+    assert (await callback.conversation()).rating == 5
+
+
+async def test_forget_erases_the_client_after_confirming(callback: World) -> None:
+    await callback.post(message_new(USER, "/forget", 1, secret=SECRET))
+    await until(lambda: callback.fake.delivered)
+    keyboard = json.loads(callback.fake.delivered[0]["keyboard"])
+    assert {"a": "forget_confirm"} in [json.loads(b["action"]["payload"])
+                                       for row in keyboard["buttons"] for b in row]
+    await callback.post(message_event(USER, {"a": "forget_confirm"}, 2, SECRET))
+    await until(lambda: len(callback.fake.delivered) == 2)
+    assert callback.fake.delivered[1]["peer_id"] == str(USER)
+    [client] = await callback.rows(Client)
+    assert client.erased_at is not None and client.user_id.startswith("erased:")

@@ -107,6 +107,9 @@ def test_event_key_without_event_id() -> None:
                                                             "conversation_message_id": 9}}}
     assert event_key(update) == "message_new:5:9"
     assert event_key({"type": "message_deny", "object": {"user_id": 3}}) == "message_deny:3:"
+    press = {"type": "message_event", "object": {"user_id": 5, "peer_id": 5,
+                                                 "event_id": "p1", "conversation_message_id": 9}}
+    assert event_key(press) == "message_event:5:p1"
 
 
 def test_message_with_everything_the_specialist_needs() -> None:
