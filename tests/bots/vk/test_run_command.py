@@ -49,12 +49,12 @@ async def start(settings_file: Path, port: int) -> asyncio.subprocess.Process:
     raise AssertionError(f"priemnaya run did not start: {out.decode()[-2000:]}")
 
 
-async def state(database_url: str) -> str:
+async def state_is(database_url: str, expected: str) -> bool:
     engine = build_engine(database_url)
     try:
         async with build_sessions(engine)() as s:
             conv = await s.scalar(select(Conversation).order_by(Conversation.id.desc()))
-        return conv.state if conv else ""
+        return conv is not None and conv.state == expected
     finally:
         await engine.dispose()
 
@@ -84,9 +84,9 @@ async def test_priemnaya_run_answers_escalates_and_stays_silent(
             await deliver(start_press)  # delivered again by VK
             await deliver(message_event(USER, {"a": "consent:specialist"}, 2))
             await until(lambda: len(fake.delivered) == 2)
-            await until(lambda: _is(state(database_url), "waiting_specialist"))
+            await until(lambda: state_is(database_url, "waiting_specialist"))
             await deliver(message_reply(USER, "Здравствуйте, это Мария.", 3, admin=100000009))
-            await until(lambda: _is(state(database_url), "with_specialist"))
+            await until(lambda: state_is(database_url, "with_specialist"))
             await deliver(message_new(USER, "Спасибо, жду", 4))
             await asyncio.sleep(0.5)  # time in which a wrong answer would have gone out
     finally:
@@ -97,6 +97,3 @@ async def test_priemnaya_run_answers_escalates_and_stays_silent(
     assert len(sends) == 2
     assert max(Counter((c.params["peer_id"], c.params["random_id"]) for c in sends).values()) == 1
 
-
-async def _is(value: object, expected: str) -> bool:
-    return await value == expected  # type: ignore[misc]
