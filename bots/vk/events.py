@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from vkbottle import API, ErrorHandler, GroupEventType, VKAPIError
+from vkbottle import API, ErrorHandler, GroupEventType
 from vkbottle.dispatch import BuiltinStateDispenser, Router
 from vkbottle.framework.labeler import BotLabeler
 from vkbottle.tools.mini_types.bot import MessageMin
@@ -123,8 +123,8 @@ class VkEvents:
         try:
             await self._api.messages.send_message_event_answer(
                 event_id=str(obj["event_id"]), user_id=user_id, peer_id=peer_id)
-        except VKAPIError as exc:  # an expired press still counts
-            log.warning("sendMessageEventAnswer failed: %s", exc)
+        except Exception as exc:  # an expired press, or VK unreachable: the press still counts
+            log.warning("sendMessageEventAnswer failed: %s: %s", type(exc).__name__, exc)
         action = parse_payload(obj.get("payload"))
         if action is None:
             log.info("VK button with a payload not ours: %r", obj.get("payload"))

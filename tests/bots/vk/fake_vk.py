@@ -26,6 +26,7 @@ class FakeVk:
     calls: list[Call] = field(default_factory=list)
     delivered: list[dict[str, str]] = field(default_factory=list)  # what a client would see
     refuse: dict[int, int] = field(default_factory=dict)  # peer_id -> VK error code, 0: HTML
+    expired_presses: bool = False  # sendMessageEventAnswer fails as for an old press
     slow_sends: int = 0  # this many sends are delivered but answered too late
     slow_s: float = 2.0
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -63,7 +64,7 @@ class FakeVk:
         if name == "groups.getLongPollServer":
             return self._server()
         if name == "messages.sendMessageEventAnswer":
-            return _ok(1)
+            return _error(100, "event_id is expired") if self.expired_presses else _ok(1)
         return _error(3, "Unknown method passed")
 
     async def _send(self, params: dict[str, str]) -> web.Response:

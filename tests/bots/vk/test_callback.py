@@ -187,3 +187,12 @@ async def test_forget_erases_the_client_after_confirming(callback: World) -> Non
     assert callback.fake.delivered[1]["peer_id"] == str(USER)
     [client] = await callback.rows(Client)
     assert client.erased_at is not None and client.user_id.startswith("erased:")
+
+
+async def test_press_counts_even_when_its_answer_fails(callback: World) -> None:
+    callback.fake.expired_presses = True
+    await callback.post(message_event(USER, {"a": "menu"}, 1, SECRET))
+    await until(lambda: callback.fake.delivered)
+    assert callback.fake.method_calls("messages.sendMessageEventAnswer")
+    await callback.settled()
+    assert [e.status for e in await callback.rows(InboundEvent)] == ["processed"]
