@@ -185,6 +185,7 @@ async def test_forget_erases_the_client_after_confirming(callback: World) -> Non
     await callback.post(message_event(USER, {"a": "forget_confirm"}, 2, SECRET))
     await until(lambda: len(callback.fake.delivered) == 2)
     assert callback.fake.delivered[1]["peer_id"] == str(USER)
+    await callback.settled()  # the goodbye is queued before the erasure
     [client] = await callback.rows(Client)
     assert client.erased_at is not None and client.user_id.startswith("erased:")
 
