@@ -249,6 +249,14 @@ class SqlConversationStore:
                 .order_by(Conversation.id.desc()).limit(1))
             return to_conversation_ref(conv) if conv else None
 
+    async def set_blocked(
+        self, channel: Channel, user_id: str, blocked: bool, now: datetime
+    ) -> None:
+        async with self._sessions.begin() as s:
+            await s.execute(update(Client).where(
+                Client.institution_id == self._institution, Client.channel == channel,
+                Client.user_id == user_id).values(blocked_at=now if blocked else None))
+
     async def record_specialist_message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
         now: datetime, dedupe_key: str | None = None, deliver: bool = True,

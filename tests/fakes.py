@@ -100,6 +100,7 @@ class FakeStore:
         self.escalations: dict[int, Escalation] = {}
         self.ratings: dict[int, int] = {}
         self.erased: set[int] = set()
+        self.blocked: set[str] = set()
 
     def _client(self, msg: IncomingMessage) -> ClientRef:
         for c in self.clients.values():
@@ -205,6 +206,15 @@ class FakeStore:
         found = [c for c in self.conversations.values() if client is not None
                  and c.client_id == client.id and c.state is not State.CLOSED]
         return found[-1] if found else None
+
+    async def set_blocked(
+        self, channel: Channel, user_id: str, blocked: bool, now: datetime
+    ) -> None:
+        key = f"{channel}:{user_id}"
+        if blocked:
+            self.blocked.add(key)
+        else:
+            self.blocked.discard(key)
 
     async def record_specialist_message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,

@@ -12,7 +12,7 @@ from vkbottle import API, ErrorHandler, GroupEventType
 from vkbottle.dispatch import BuiltinStateDispenser, Router
 from vkbottle.framework.labeler import BotLabeler
 from vkbottle.tools.mini_types.bot import MessageMin
-from vkbottle_types.events.bot_events import MessageEvent, MessageReply
+from vkbottle_types.events.bot_events import MessageAllow, MessageDeny, MessageEvent, MessageReply
 
 from bots.plugin import ChannelContext
 from bots.vk.parse import (
@@ -52,7 +52,8 @@ class VkEvents:
         self._router = Router().construct(labeler.views(), dispenser, errors)
         self._raw: dict[str, RawHandler] = {
             "message_new": self._raw_message, "message_event": self.on_button,
-            "message_reply": self.on_reply,
+            "message_reply": self.on_reply, "message_deny": self.on_deny,
+            "message_allow": self.on_allow,
         }
 
     def _register(self, labeler: BotLabeler) -> None:
@@ -67,6 +68,14 @@ class VkEvents:
         @labeler.raw_event(GroupEventType.MESSAGE_REPLY, dataclass=MessageReply)
         async def on_reply(event: MessageReply) -> None:
             await self.on_reply(dump(event.object))
+
+        @labeler.raw_event(GroupEventType.MESSAGE_DENY, dataclass=MessageDeny)
+        async def on_deny(event: MessageDeny) -> None:
+            await self.on_deny(dump(event.object))
+
+        @labeler.raw_event(GroupEventType.MESSAGE_ALLOW, dataclass=MessageAllow)
+        async def on_allow(event: MessageAllow) -> None:
+            await self.on_allow(dump(event.object))
 
     async def keep(self, event: Mapping[str, Any], raw: str) -> bool:
         """Stores the raw event; False when VK delivered it before."""
@@ -149,3 +158,12 @@ class VkEvents:
         number = obj.get("id") or f"{peer}:{obj.get('conversation_message_id', '')}"
         await self._ctx.desk.reply(conv.id, specialist_id, text, origin=Channel.VK,
                                    dedupe_key=f"vk:reply:{number}", deliver=False)
+
+    async def on_deny(self, obj: Mapping[str, Any]) -> None:
+        """The client forbade messages from the community: sends would fail with error 901."""
+        await self._ctx.store.set_blocked(Channel.VK, str(obj["user_id"]), True,
+                                          self._ctx.clock())
+
+    async def on_allow(self, obj: Mapping[str, Any]) -> None:
+        await self._ctx.store.set_blocked(Channel.VK, str(obj["user_id"]), False,
+                                          self._ctx.clock())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 import pytest
 
@@ -265,3 +266,11 @@ async def test_open_conversation_of_finds_the_clients_open_one(world) -> None:
     assert await store.open_conversation_of(Channel.VK, "u1") is None
     await desk.close(1, origin="desk")
     assert await store.open_conversation_of(Channel.TELEGRAM, "u1") is None
+
+
+async def test_fake_store_keeps_the_blocked_state(world) -> None:
+    _, _, store, _ = world
+    await store.set_blocked(Channel.VK, "7", True, datetime(2026, 1, 1, tzinfo=UTC))
+    assert store.blocked == {"vk:7"}
+    await store.set_blocked(Channel.VK, "7", False, datetime(2026, 1, 1, tzinfo=UTC))
+    assert store.blocked == set()

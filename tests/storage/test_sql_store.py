@@ -184,3 +184,15 @@ async def test_specialist_message_sent_on_the_platform_is_not_queued(sessions) -
     async with sessions() as s:
         conv = await s.get_one(Conversation, rec.conversation.id)
     assert conv.state == "with_specialist" and conv.first_specialist_reply_at == NOW
+
+
+async def test_client_blocks_and_allows_messages(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    await store.record_incoming(incoming("e1"), NOW)
+    await store.set_blocked(Channel.VK, "42", True, NOW)
+    await store.set_blocked(Channel.TELEGRAM, "42", True, NOW)  # someone else: no effect
+    async with sessions() as s:
+        assert (await s.scalar(select(Client))).blocked_at == NOW
+    await store.set_blocked(Channel.VK, "42", False, NOW)
+    async with sessions() as s:
+        assert (await s.scalar(select(Client))).blocked_at is None

@@ -197,3 +197,19 @@ async def test_press_counts_even_when_its_answer_fails(callback: World) -> None:
     assert callback.fake.method_calls("messages.sendMessageEventAnswer")
     await callback.settled()
     assert [e.status for e in await callback.rows(InboundEvent)] == ["processed"]
+
+
+async def test_message_deny_and_allow_mark_the_client(callback: World) -> None:
+    await callback.post(message_new(USER, QUESTION, 1, secret=SECRET))
+    await callback.settled(kept=1)
+    deny = {"type": "message_deny", "group_id": GROUP_ID, "event_id": "d1", "v": "5.199",
+            "object": {"user_id": USER}, "secret": SECRET}
+    await callback.post(deny)
+    await callback.settled(kept=2)
+    [client] = await callback.rows(Client)
+    assert client.blocked_at is not None
+    await callback.post({**deny, "type": "message_allow", "event_id": "a1",
+                         "object": {"user_id": USER, "key": "x"}})
+    await callback.settled(kept=3)
+    [client] = await callback.rows(Client)
+    assert client.blocked_at is None
