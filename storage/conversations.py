@@ -269,6 +269,25 @@ class SqlConversationStore:
             client = await s.get_one(Client, conv.client_id)
             return to_conversation_ref(conv), to_client_ref(client)
 
+    async def open_conversation_of(
+        self, channel: Channel, user_id: str
+    ) -> ConversationRef | None:
+        async with self._sessions() as s:
+            conv = await s.scalar(
+                select(Conversation).join(Client, Client.id == Conversation.client_id).where(
+                    Client.institution_id == self._institution, Client.channel == channel,
+                    Client.user_id == user_id, Conversation.state.in_(OPEN_STATES))
+                .order_by(Conversation.id.desc()).limit(1))
+            return to_conversation_ref(conv) if conv else None
+
+    async def set_blocked(
+        self, channel: Channel, user_id: str, blocked: bool, now: datetime
+    ) -> None:
+        async with self._sessions.begin() as s:
+            await s.execute(update(Client).where(
+                Client.institution_id == self._institution, Client.channel == channel,
+                Client.user_id == user_id).values(blocked_at=now if blocked else None))
+
     async def record_specialist_message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
         now: datetime, dedupe_key: str | None = None, deliver: bool = True,
