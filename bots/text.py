@@ -1,0 +1,52 @@
+"""Text helpers shared by channel adapters: platform-length measuring and splitting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# Preferred cut points, best first: a paragraph, a line, a sentence, a word.
+_SEPARATORS = ("\n\n", "\n", ". ", " ")
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP is 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """Cut text into parts of at most `limit` units, at the most natural boundary available."""
+    if limit <= 0:
+        raise ValueError("limit must be positive")
+    parts: list[str] = []
+    rest = text
+    while measure(rest) > limit:
+        cut = _cut_point(rest, limit, measure)
+        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
+        if head:
+            parts.append(head)
+    if rest.strip() or not parts:
+        parts.append(rest)
+    return parts
+
+
+def _cut_point(text: str, limit: int, measure: Callable[[str], int]) -> int:
+    fit = _longest_prefix(text, limit, measure)
+    window = text[:fit]
+    for sep in _SEPARATORS:
+        at = window.rfind(sep)
+        # A cut in the first quarter would leave a tiny part; a hard cut reads better then.
+        if at > fit // 4:
+            return at + len(sep)
+    return fit
+
+
+def _longest_prefix(text: str, limit: int, measure: Callable[[str], int]) -> int:
+    """The largest n with measure(text[:n]) <= limit, never splitting a surrogate pair."""
+    lo, hi = 1, min(len(text), limit)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if measure(text[:mid]) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return max(lo, 1)
