@@ -24,8 +24,10 @@ def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> li
         head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
         if head:
             parts.append(head)
-    if rest.strip() or not parts:
-        parts.append(rest)
+    if not parts:
+        return [rest]
+    if rest.strip():
+        parts.append(rest.rstrip())
     return parts
 
 

@@ -50,7 +50,7 @@ def to_incoming(kind: str, msg: Mapping[str, Any]) -> IncomingMessage:
     chat = msg["chat"]
     sender = msg.get("from") if isinstance(msg.get("from"), Mapping) else chat
     message_id = _int(msg.get("message_id")) or 0
-    event_id = f"{chat['id']}:{message_id}"
+    event_id = f"{address_of(msg)}:{message_id}"
     if kind.startswith("edited_"):
         event_id += f":e{_int(msg.get('edit_date')) or 0}"
     text = msg.get("text") or msg.get("caption") or ""

@@ -12,6 +12,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import Update
+from aiogram.types.update import UpdateTypeLookupError
 from pydantic import ValidationError
 
 from bots.telegram.client import handle_raw_client_message
@@ -65,6 +66,12 @@ class UpdateIntake:
             update = Update.model_validate(raw, context={"bot": self._bot})
         except ValidationError as exc:
             return await self._rejected(raw, exc)
+        try:
+            update.event_type  # noqa: B018 - raises for kinds newer than this aiogram
+        except UpdateTypeLookupError:
+            log.info("telegram update %s of unknown kind %s: kept, skipped",
+                     raw.get("update_id"), update_kind(raw))
+            return "skipped", f"unknown update kind {update_kind(raw)}"
         try:
             result = await self._dp.feed_update(self._bot, update, raw_update=raw)
         except Exception as exc:

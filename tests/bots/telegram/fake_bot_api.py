@@ -19,6 +19,7 @@ BOT_ID = 7000000001
 class Call:
     method: str
     params: dict[str, Any]
+    ok: bool = True
 
 
 @dataclass
@@ -65,7 +66,11 @@ class FakeBotApi:
         self._arrived.set()
 
     def sent(self, method: str = "sendMessage", **match: Any) -> list[dict[str, Any]]:
-        return [c.params for c in self.calls if c.method == method
+        """Calls the fake accepted (refused ones are in `attempts`)."""
+        return [c.params for c in self.attempts(method, **match) if c.ok]
+
+    def attempts(self, method: str = "sendMessage", **match: Any) -> list[Call]:
+        return [c for c in self.calls if c.method == method
                 and all(str(c.params.get(k)) == str(v) for k, v in match.items())]
 
     def fail(self, failure: Failure) -> None:
@@ -74,12 +79,15 @@ class FakeBotApi:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await _params(request)
-        if method == "getUpdates":
-            return await self._get_updates(params)
-        self.calls.append(Call(method, params))
+        call = Call(method, params)
         failure = self._failure_for(method, params)
         if failure is not None:
+            self.calls.append(call)
+            call.ok = False
             return failure
+        if method == "getUpdates":
+            return await self._get_updates(params)
+        self.calls.append(call)
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
     def _failure_for(self, method: str, params: dict[str, Any]) -> web.Response | None:
