@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from bench import telegram_bench
+from bench import faq_bench, startup_bench, telegram_bench
 
 
 def main() -> None:
+    faq_bench.main()
+    startup_bench.main()
     telegram_bench.main()
 
 

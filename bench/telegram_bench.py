@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.docs import write_section  # noqa: E402
 from tests.bots.telegram.fake_bot_api import FakeBotApi  # noqa: E402
 from tests.bots.telegram.harness import SECRET, TOKEN, Harness  # noqa: E402
 
@@ -35,7 +35,6 @@ QUESTION = "Как оформить единое пособие?"
 # postgresql+asyncpg://postgres@127.0.0.1:5432/bench
 PG_URL = os.environ.get("PRIEMNAYA_BENCH_PG", "")
 DOCS = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- telegram-bench:start -->", "<!-- telegram-bench:end -->"
 
 
 def make_updates(n: int, first_id: int) -> list[dict[str, Any]]:
@@ -163,23 +162,11 @@ async def run_both() -> tuple[float, float]:
     return results[0], results[1]
 
 
-def write_docs(text: str) -> None:
-    block = f"{START}\n{text}\n{END}"
-    old = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    if START in old and END in old:
-        new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _m: block, old,
-                     flags=re.S)
-    else:
-        new = old.rstrip() + "\n\n" + block + "\n"
-    DOCS.write_text(new, encoding="utf-8")
-
-
 def main() -> None:
     echo, pipeline = asyncio.run(run_both())
     ratio = pipeline / echo
     verdict = "meets" if ratio >= 0.5 else "misses"
-    text = (f"## Telegram updates per second\n\n"
-            f"{UPDATES} private text updates, {CONCURRENCY} concurrent webhook POSTs, "
+    text = (f"{UPDATES} private text updates, {CONCURRENCY} concurrent webhook POSTs, "
             f"{USERS} clients, real HTTP on 127.0.0.1 to a fake Bot API, "
             f"{'PostgreSQL' if PG_URL else 'SQLite (WAL)'}, one process.\n\n"
             f"| bot | updates/s |\n|---|---|\n"
@@ -187,7 +174,7 @@ def main() -> None:
             f"| Priemnaya pipeline (store, match, outbox, reply) | {pipeline:.0f} |\n\n"
             f"Pipeline / echo = {ratio:.2f}: {verdict} the target of 0.5.")
     print(text)
-    write_docs(text)
+    write_section("telegram-bench", "Telegram updates per second", text, DOCS)
 
 
 if __name__ == "__main__":

@@ -17,32 +17,41 @@ class SpecialistDesk:
         self, conversation_id: int, specialist_id: int | None, text: str,
         origin: str, dedupe_key: str | None = None,
     ) -> bool:
+        return await self.reply_message(conversation_id, specialist_id, text, origin,
+                                        dedupe_key) is not None
+
+    async def reply_message(
+        self, conversation_id: int, specialist_id: int | None, text: str,
+        origin: str, dedupe_key: str | None = None,
+    ) -> int | None:
+        """Like reply, returning the stored message's id (None when nothing was sent)."""
         return await self._message(conversation_id, specialist_id, text, False, origin,
                                    dedupe_key)
 
     async def note(
         self, conversation_id: int, specialist_id: int | None, text: str, origin: str
     ) -> bool:
-        return await self._message(conversation_id, specialist_id, text, True, origin, None)
+        return await self._message(conversation_id, specialist_id, text, True, origin,
+                                   None) is not None
 
     async def _message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
         origin: str, dedupe_key: str | None,
-    ) -> bool:
+    ) -> int | None:
         text = text.strip()
         if not text:
-            return False
+            return None
         message_id = await self._d.store.record_specialist_message(
             conversation_id, specialist_id, text, internal, self._d.clock(), dedupe_key
         )
         if message_id is None:
-            return False
+            return None
         if not internal:
             self._d.outbox.wake()
         event = ConversationEvent(EventKind.SPECIALIST_MESSAGE, conversation_id, message_id,
                                   text, origin)
         await self._d.notifier.publish(event)
-        return True
+        return message_id
 
     async def take(self, conversation_id: int, specialist_id: int) -> bool:
         taken = await self._d.store.assign(conversation_id, specialist_id, only_if_free=True)

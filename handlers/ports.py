@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from faq.model import KnowledgeBase, MatchResult
+from faq.model import Entry, KnowledgeBase, MatchResult
 from handlers.crisis import CrisisHit
 from handlers.model import (
     Attachment,
@@ -247,3 +247,36 @@ class StaffThreads(Protocol):
     async def set_thread(self, conversation_id: int, thread: str) -> None: ...
 
     async def conversation_of(self, thread: str) -> int | None: ...
+
+
+class KnowledgeBaseEditor(Protocol):
+    """Adds an entry to the knowledge base, which serves it without a restart."""
+
+    async def add_entry(self, entry: Entry) -> None:
+        """Raises ValueError when the entry cannot be added (e.g. its id is taken)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingTarget:
+    """A handed-over conversation that still waits for its first specialist reply."""
+
+    conversation_id: int
+    queue: str
+    urgent: bool
+    escalated_at: datetime
+    reminded: bool
+
+
+class ReplyTargets(Protocol):
+    async def waiting(self) -> list[WaitingTarget]: ...
+
+    async def mark_reminded(self, conversation_id: int, now: datetime) -> bool:
+        """True only for the first caller, so the reminder goes out once."""
+
+    async def mark_breached(self, conversation_id: int, now: datetime) -> bool:
+        """True only for the first caller, so the breach is recorded once."""
+
+
+class StaffLoad(Protocol):
+    async def open_load(self, logins: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Active accounts among logins: login -> (specialist id, open conversations)."""

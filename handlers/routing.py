@@ -23,6 +23,7 @@ class Queue:
     calendar: WorkCalendar
     first_reply_target: timedelta = DEFAULT_FIRST_REPLY_TARGET
     urgent_target: timedelta = DEFAULT_URGENT_TARGET
+    auto_assign: bool = False  # hand new conversations to the least-loaded member on duty
 
     def __post_init__(self) -> None:
         for name in ("first_reply_target", "urgent_target"):

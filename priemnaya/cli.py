@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from priemnaya import users_cli
 from priemnaya.settings import Settings, SettingsError, load_settings
 
 EXIT_USAGE = 2
@@ -17,11 +18,12 @@ EXIT_USAGE = 2
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not hasattr(args, "handler"):
+    handler = getattr(args, "handler", None) or getattr(args, "func", None)
+    if handler is None:
         parser.print_help()
         return EXIT_USAGE
     try:
-        code: int = args.handler(args)
+        code: int = handler(args)
     except SettingsError as exc:
         print(f"priemnaya: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("settings", help="validate the settings and print them")
     _settings_args(check)
     check.set_defaults(handler=cmd_settings)
+    users_cli.register(sub, _settings_args)
     _register_optional(sub)
     return parser
 
@@ -85,6 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     logging.basicConfig(level=settings.logging.level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if not args.no_migrate:
         from storage.migrate import upgrade
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -14,21 +15,30 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bots.notify import FanoutNotifier, LogNotifier
 from bots.outbox import OutboxWorker
 from bots.plugin import ChannelContext, ChannelPlugin
+from bots.redis_bus import RedisEventBus
+from bots.web.desk.hub import DeskHub
 from bots.web.sender import WebChatSender
+from handlers.assign import AutoAssigner
 from handlers.crisis import load_crisis_rules
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
 from handlers.model import Channel
-from handlers.ports import ChannelSender, CrisisDetector, Faq, Router
+from handlers.ports import ChannelSender, CrisisDetector, Faq, KnowledgeBaseEditor, Router
 from handlers.reception import Deps, Reception
+from handlers.reminders import ReminderJob
 from handlers.replies import ReplyBuilder
+from handlers.routing import QueueDirectory
 from handlers.texts import JinjaTexts
 from priemnaya.settings import Settings
 from priemnaya.settings_work import build_queue_directory
 from storage.conversations import SqlConversationStore
+from storage.desk_queries import SqlReplyTargets
 from storage.engine import build_engine, build_sessions
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
 from storage.staff import SqlInboundLog, SqlStaffDirectory, SqlStaffThreads
+from storage.users import SqlStaffAccounts
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -51,6 +61,13 @@ class Runtime:
     senders: dict[str, ChannelSender]
     clock: Callable[[], datetime]
     context: ChannelContext
+    directory: QueueDirectory
+    desk_hub: DeskHub
+    # Surfaces every replica serves (the desk's live view): fed locally and, when Redis is
+    # configured, with the events other replicas raise.
+    replica_surfaces: FanoutNotifier = field(default_factory=FanoutNotifier)
+    # The FAQ's live editor, adapted by the composition root; None: suggestions only rejected.
+    kb_editor: KnowledgeBaseEditor | None = None
     channels: list[ChannelPlugin] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
@@ -75,22 +92,49 @@ def build_runtime(
     worker = OutboxWorker(SqlDeliveryQueue(sessions), senders, notifier, clock,
                           poll_interval=settings.outbox.poll_interval_s)
     store = SqlConversationStore(sessions, settings.institution.id)
+    directory = build_directory(settings)
     deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
-                outbox=worker, router=router or build_router(settings, texts),
+                outbox=worker, router=router or CalendarRouter(directory, texts),
                 crisis=crisis or load_crisis_rules(settings.crisis.rules_path), clock=clock)
     reception, desk = Reception(deps), SpecialistDesk(deps)
+    hub = DeskHub()
+    if any(q.auto_assign for q in directory.queues):
+        notifier.add(AutoAssigner(store, directory, SqlStaffAccounts(sessions), desk, clock))
+    reminders = ReminderJob(SqlReplyTargets(sessions), directory, notifier, clock,
+                            settings.desk.reminder_interval_s)
     ctx = ChannelContext(reception=reception, desk=desk, store=store,
                          inbound=SqlInboundLog(sessions), staff=SqlStaffDirectory(sessions, clock),
                          threads=SqlStaffThreads(sessions), faq=faq, texts=texts,
                          notifier=notifier, clock=clock)
-    return Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
-                   store, SqlClientTimeline(sessions), senders, clock, ctx)
+    rt = Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
+                 store, SqlClientTimeline(sessions), senders, clock, ctx, directory, hub)
+    rt.background.append(reminders.run)
+    rt.background.append(lambda: close_idle_conversations(rt))
+    rt.replica_surfaces.add(hub)
+    notifier.add(rt.replica_surfaces)
+    if settings.redis.url:
+        bus = RedisEventBus(settings.redis.url, rt.replica_surfaces)
+        notifier.add(bus)
+        rt.background.append(bus.run)
+    return rt
 
 
-def build_router(settings: Settings, texts: JinjaTexts) -> CalendarRouter:
-    directory = build_queue_directory(settings.calendar, settings.queues, settings.default_queue,
-                                      settings.crisis.urgent_queue)
-    return CalendarRouter(directory, texts)
+async def close_idle_conversations(rt: Runtime, interval_s: float = 300.0) -> None:
+    idle = timedelta(hours=rt.settings.conversations.idle_close_hours)
+    while True:
+        try:
+            now = rt.clock()
+            closed = await rt.store.close_idle(now - idle, now)
+            if closed:
+                log.info("closed %s idle bot conversations", closed)
+        except Exception:  # the database may be briefly unavailable; try again later
+            log.exception("closing idle conversations failed")
+        await asyncio.sleep(interval_s)
+
+
+def build_directory(settings: Settings) -> QueueDirectory:
+    return build_queue_directory(settings.calendar, settings.queues, settings.default_queue,
+                                 settings.crisis.urgent_queue)
 
 
 @contextlib.asynccontextmanager

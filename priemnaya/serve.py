@@ -11,16 +11,29 @@ from aiohttp import web
 from priemnaya.channels import build_channels
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
+from priemnaya.users_cli import FIRST_ADMIN, ensure_first_admin
 from priemnaya.webapp import build_app
+from storage.users import SqlStaffAccounts
 
 log = logging.getLogger(__name__)
 
 
+async def announce_first_admin(rt: Runtime) -> None:
+    """Printed to the console only, never logged: the operator copies it and changes it."""
+    password = await ensure_first_admin(SqlStaffAccounts(rt.sessions))
+    if password is not None:
+        print(f"An administrator account was created: login {FIRST_ADMIN!r}, "
+              f"password {password!r} (shown once; change it with "
+              f"`priemnaya user passwd {FIRST_ADMIN}`).", flush=True)
+
+
 def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
-    from priemnaya.faq_setup import build_faq
+    from priemnaya.faq_setup import LiveFaqEditor, added_entries_file, build_faq
 
     faq = build_faq(settings)
     rt = build_runtime(settings, faq)
+    rt.kb_editor = LiveFaqEditor(faq, added_entries_file(settings))
+    rt.background.append(lambda: faq.watch(settings.faq.reload_interval_s))
     for plugin in build_channels(settings, rt.context):
         rt.add_channel(plugin)
     app = build_app(rt)
@@ -28,7 +41,8 @@ def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
 
 
 async def serve(settings: Settings) -> None:
-    _rt, app = build_service(settings)
+    rt, app = build_service(settings)
+    await announce_first_admin(rt)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.web.host, settings.web.port)

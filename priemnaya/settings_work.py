@@ -82,6 +82,8 @@ class QueueSettings(BaseModel):
     hours: dict[str, str] | None = None
     first_reply_hours: float = Field(default=9, gt=0)
     urgent_hours: float = Field(default=4, gt=0)
+    # New hand-overs go to the least-loaded member on duty (working time of this queue).
+    auto_assign: bool = False
 
     @field_validator("hours")
     @classmethod
@@ -150,4 +152,5 @@ def _build_queue(settings: QueueSettings, calendar: WorkCalendar) -> Queue:
         calendar=calendar,
         first_reply_target=timedelta(hours=settings.first_reply_hours),
         urgent_target=timedelta(hours=settings.urgent_hours),
+        auto_assign=settings.auto_assign,
     )

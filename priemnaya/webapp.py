@@ -11,8 +11,14 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bots.web.auth import setup_auth
 from bots.web.chat import CHAT_LIMITS, RECEPTION, TIMELINE, ChatLimits, setup_chat
+from bots.web.desk import DeskServices, setup_desk
+from bots.web.desk.canned import CannedResponses
 from priemnaya.runtime import Runtime, running
+from storage.desk_queries import SqlDeskQueries
+from storage.faq_suggestions import SqlFaqSuggestions
+from storage.users import SqlAuditLog
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +62,25 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
         loaders.insert(0, jinja2.FileSystemLoader(str(rt.settings.templates.override_dir / "web")))
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders), autoescape=True)
     setup_chat(app)
+    auth = setup_auth(app, rt.sessions, rt.settings.web, clock=rt.clock,
+                      institution_id=rt.settings.institution.id)
+    setup_desk(app, build_desk_services(rt, auth.audit))
     for channel in rt.channels:
         channel.setup_routes(app)
     app.router.add_get("/healthz", healthz)
     if start_background:
         app.cleanup_ctx.append(_background)
     return app
+
+
+def build_desk_services(rt: Runtime, audit: SqlAuditLog) -> DeskServices:
+    institution = rt.settings.institution.id
+    override = rt.settings.templates.override_dir
+    return DeskServices(
+        desk=rt.desk, queries=SqlDeskQueries(rt.sessions, institution),
+        suggestions=SqlFaqSuggestions(rt.sessions, institution), directory=rt.directory,
+        hub=rt.desk_hub, canned=CannedResponses([override / "canned"] if override else []),
+        audit=audit, faq=rt.faq, clock=rt.clock, kb_editor=rt.kb_editor)
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:

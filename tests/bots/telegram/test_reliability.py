@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from priemnaya.runtime import Runtime
 from priemnaya.webapp import build_app
-from storage.models import Client, Message, OutboxItem
+from storage.models import Client, Conversation, Message, OutboxItem
 from tests.bots.telegram.conftest import build_service
 from tests.bots.telegram.fake_bot_api import Failure, FakeBotApi
 from tests.bots.telegram.harness import (
@@ -163,3 +163,40 @@ async def test_client_attachments_are_shown_in_the_topic(service: Service) -> No
     await wait_for(lambda: h.api.sent("sendPhoto", photo="BIG-PHOTO"))
     await wait_for(lambda: h.api.sent("sendVoice", voice="VOICE-1"))
     assert [p for p in topic_posts(h) if "Вот справка" in p["text"]]
+
+
+async def test_only_listed_specialists_are_heard(database_url: str, api: FakeBotApi) -> None:
+    rt = build_service(database_url, telegram_settings(api.url, specialist_ids=[100000009]))
+    h = Harness(api)
+    async with TestClient(TestServer(build_app(rt))) as http:
+        h.http = http
+        topic = await open_topic(h)
+        await h.post(h.staff("Я не специалист", topic=topic, user=100000005))
+        await h.post(h.staff("Я специалист", topic=topic))
+        await wait_for(lambda: h.api.sent(chat_id=CLIENT, text="Я специалист"))
+        assert not h.api.sent(chat_id=CLIENT, text="Я не специалист")
+
+
+async def test_take_and_transfer_from_the_topic(service: Service) -> None:
+    h, rt = service
+    topic = await open_topic(h)
+    await h.post(h.staff("/take", topic=topic))
+    await h.post(h.staff("/transfer@example_support_bot urgent", topic=topic))
+    await h.post(h.staff("/transfer", topic=topic))
+    await wait_for(lambda: [p for p in topic_posts(h) if "«urgent»" in p["text"]])
+    await wait_for(lambda: [p for p in topic_posts(h) if "/transfer ОЧЕРЕДЬ" in p["text"]])
+    async with rt.sessions() as s:
+        conv = await s.scalar(select(Conversation))
+    assert conv is not None and conv.queue == "urgent"
+    assert not h.api.sent(chat_id=CLIENT, text="/take")
+
+
+async def test_business_message_is_answered_through_the_connection(service: Service) -> None:
+    h, _rt = service
+    person = {"id": 100000004, "is_bot": False, "first_name": "Ольга"}
+    chat = {"id": 100000004, "type": "private", "first_name": "Ольга"}
+    message = h.message(chat, person, text="Как оформить единое пособие?",
+                        business_connection_id="conn-1")
+    await h.post(h.update(business_message=message))
+    [sent] = await wait_for(lambda: h.api.sent(chat_id=100000004))
+    assert sent["business_connection_id"] == "conn-1"

@@ -1,0 +1,57 @@
+"""The specialists' web desk: queues, conversations, live updates, FAQ suggestions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiohttp import web
+
+from bots.web.auth import StaffUser
+from bots.web.desk.canned import CannedResponses
+from bots.web.desk.hub import DeskHub
+from handlers.desk import SpecialistDesk
+from handlers.ports import Faq, KnowledgeBaseEditor
+from handlers.routing import QueueDirectory
+from storage.desk_queries import DeskRow, SqlDeskQueries
+from storage.faq_suggestions import SqlFaqSuggestions
+from storage.users import SqlAuditLog
+
+
+@dataclass(frozen=True, slots=True)
+class DeskServices:
+    desk: SpecialistDesk
+    queries: SqlDeskQueries
+    suggestions: SqlFaqSuggestions
+    directory: QueueDirectory
+    hub: DeskHub
+    canned: CannedResponses
+    audit: SqlAuditLog
+    faq: Faq
+    clock: Callable[[], datetime]
+    kb_editor: KnowledgeBaseEditor | None = None
+
+    async def log(self, user: StaffUser, action: str, conversation_id: int,
+                  details: str = "") -> None:
+        await self.audit.write(user.login, action, self.clock(), "conversation",
+                               str(conversation_id), details)
+
+
+DESK = web.AppKey("desk", DeskServices)
+
+
+def works_on(user: StaffUser, row: DeskRow) -> bool:
+    """Who may act on a conversation and read it unmasked: its assignee, anyone while it is
+    free, and administrators."""
+    return user.role == "admin" or row.assigned_to in (None, user.id)
+
+
+def setup_desk(app: web.Application, services: DeskServices) -> None:
+    from bots.web.desk import actions, events, suggestions, views
+
+    app[DESK] = services
+    views.setup_routes(app)
+    actions.setup_routes(app)
+    events.setup_routes(app)
+    suggestions.setup_routes(app)

@@ -1,0 +1,124 @@
+"""Desk actions: take, release, transfer, close, reply, note and suggest for the FAQ."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from bots.web.auth import Role, StaffUser, current_user, render_error, require, see_other
+from bots.web.desk import DESK, DeskServices, works_on
+from bots.web.desk.views import MAX_REPLY_CHARS, conversation_id
+from handlers.ports import ConversationEvent, EventKind
+from storage.desk_queries import DeskRow
+
+Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
+# What an action does, given everything it may need; returns the outcome code for the page.
+Act = Callable[[DeskServices, StaffUser, DeskRow, Form], Awaitable[str]]
+
+
+def _result(row_id: int, outcome: str) -> web.Response:
+    key = "error" if outcome.startswith("!") else "done"
+    return see_other(f"/desk/c/{row_id}?{key}={outcome.lstrip('!')}")
+
+
+def action(act: Act, needs_work: bool = True) -> Callable[[web.Request], Awaitable[
+        web.StreamResponse]]:
+    @require(Role.SPECIALIST)
+    async def handler(request: web.Request) -> web.StreamResponse:
+        d, user = request.app[DESK], current_user(request)
+        assert user is not None
+        row = await d.queries.conversation(conversation_id(request))
+        if row is None:
+            return render_error(request, 404, "not_found")
+        if needs_work and not works_on(user, row):
+            return _result(row.id, "!not_yours")
+        return _result(row.id, await act(d, user, row, await request.post()))
+
+    return handler
+
+
+def _text(form: Form, name: str = "text") -> str:
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def take(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
+    if not await d.desk.take(row.id, user.id):
+        return "!taken"
+    await d.log(user, "desk_take", row.id)
+    return "taken"
+
+
+async def release(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
+    if row.assigned_to is None or not await d.desk.release(row.id):
+        return "!not_assigned"
+    await d.log(user, "desk_release", row.id)
+    await d.hub.publish(ConversationEvent(EventKind.ASSIGNED, row.id))
+    return "released"
+
+
+async def transfer(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
+    queue = _text(form, "queue")
+    if queue not in {q.id for q in d.directory.queues}:
+        return "!unknown_queue"
+    if not await d.desk.transfer(row.id, queue):
+        return "!not_transferred"
+    await d.log(user, "desk_transfer", row.id, f"{row.queue} -> {queue}")
+    return "transferred"
+
+
+async def close(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
+    if not await d.desk.close(row.id, origin="desk"):
+        return "!closed"
+    await d.log(user, "desk_close", row.id)
+    return "closed"
+
+
+async def reply(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
+    text = _text(form)
+    if not text:
+        return "!empty"
+    if len(text) > MAX_REPLY_CHARS:
+        return "!too_long"
+    message_id = await d.desk.reply_message(row.id, user.id, text, origin="desk")
+    if message_id is None:
+        return "!closed"
+    await d.log(user, "desk_reply", row.id, f"message {message_id}")
+    if form.get("suggest_faq") and await d.suggestions.suggest(message_id, user.id, d.clock()):
+        await d.log(user, "faq_suggest", row.id, f"message {message_id}")
+        return "replied_suggested"
+    return "replied"
+
+
+async def note(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
+    text = _text(form)
+    if not text or len(text) > MAX_REPLY_CHARS:
+        return "!empty" if not text else "!too_long"
+    if not await d.desk.note(row.id, user.id, text, origin="desk"):
+        return "!empty"
+    await d.log(user, "desk_note", row.id)
+    return "noted"
+
+
+async def suggest(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
+    value = _text(form, "message_id")
+    message = await d.queries.message(int(value)) if value.isdigit() and len(value) < 18 \
+        else None
+    if message is None or message.conversation_id != row.id:
+        return "!not_suggestable"
+    if await d.suggestions.suggest(message.id, user.id, d.clock()) is None:
+        return "!not_suggestable"
+    await d.log(user, "faq_suggest", row.id, f"message {message.id}")
+    return "suggested"
+
+
+def setup_routes(app: web.Application) -> None:
+    base = r"/desk/c/{id:\d{1,18}}/"
+    for name, act, needs_work in (
+        ("take", take, False), ("release", release, True), ("transfer", transfer, True),
+        ("close", close, True), ("reply", reply, True), ("note", note, True),
+        ("suggest", suggest, False),
+    ):
+        app.router.add_post(base + name, action(act, needs_work))

@@ -1,0 +1,102 @@
+"""Administrators review specialists' replies proposed for the knowledge base."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from bots.web.auth import Role, StaffUser, current_user, render_error, require, see_other
+from bots.web.desk import DESK, DeskServices
+from faq.model import Entry
+from storage.faq_suggestions import Suggestion, SuggestionStatus
+
+log = logging.getLogger(__name__)
+
+ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
+MAX_FIELD = 4000
+
+
+def default_entry_id(s: Suggestion) -> str:
+    return s.entry_id or f"{s.category or 'suggested'}.suggested-{s.id}"
+
+
+@require(Role.ADMIN)
+async def suggestions_page(request: web.Request) -> web.StreamResponse:
+    d = request.app[DESK]
+    pending = await d.suggestions.pending()
+    return aiohttp_jinja2.render_template("desk_suggestions.html", request, {
+        "suggestions": [(s, default_entry_id(s)) for s in pending],
+        "categories": d.faq.kb.categories, "editor": d.kb_editor is not None,
+        "done": request.query.get("done", ""), "error": request.query.get("error", ""),
+        "error_id": request.query.get("id", "")})
+
+
+def _field(form: object, name: str) -> str:
+    value = form.get(name, "") if hasattr(form, "get") else ""
+    return value.strip()[:MAX_FIELD] if isinstance(value, str) else ""
+
+
+def _result(outcome: str, suggestion_id: int) -> web.Response:
+    key = "error" if outcome.startswith("!") else "done"
+    return see_other(f"/desk/suggestions?{key}={outcome.lstrip('!')}&id={suggestion_id}")
+
+
+@require(Role.ADMIN)
+async def accept(request: web.Request) -> web.StreamResponse:
+    d, user = request.app[DESK], current_user(request)
+    assert user is not None
+    found = await d.suggestions.get(int(request.match_info["id"]))
+    if found is None:
+        return render_error(request, 404, "not_found")
+    form = await request.post()
+    edited = Suggestion(found.id, found.conversation_id, found.message_id,
+                        _field(form, "question"), _field(form, "answer"),
+                        _field(form, "category"), _field(form, "entry_id"), found.status,
+                        found.suggested_by, found.created_at)
+    return _result(await _accept(d, user, edited), found.id)
+
+
+async def _accept(d: DeskServices, user: StaffUser, s: Suggestion) -> str:
+    if d.kb_editor is None:
+        return "!no_editor"
+    if not s.question or not s.answer:
+        return "!empty"
+    if d.faq.kb.category(s.category) is None:
+        return "!unknown_category"
+    if not ENTRY_ID.match(s.entry_id):
+        return "!bad_entry_id"
+    if d.faq.kb.entry(s.entry_id) is not None:
+        return "!entry_exists"
+    if not await d.suggestions.review(s.id, SuggestionStatus.ACCEPTED, user.id, d.clock(), s):
+        return "!reviewed"
+    try:
+        await d.kb_editor.add_entry(Entry(s.entry_id, s.category, s.question, s.answer))
+    except Exception:
+        log.exception("suggestion %s could not be added to the knowledge base", s.id)
+        await d.suggestions.reopen(s.id)
+        return "!add_failed"
+    await d.audit.write(user.login, "faq_accept", d.clock(), "faq_suggestion", str(s.id),
+                        s.entry_id)
+    return "accepted"
+
+
+@require(Role.ADMIN)
+async def reject(request: web.Request) -> web.StreamResponse:
+    d, user = request.app[DESK], current_user(request)
+    assert user is not None
+    suggestion_id = int(request.match_info["id"])
+    if not await d.suggestions.review(suggestion_id, SuggestionStatus.REJECTED, user.id,
+                                      d.clock()):
+        return _result("!reviewed", suggestion_id)
+    await d.audit.write(user.login, "faq_reject", d.clock(), "faq_suggestion",
+                        str(suggestion_id))
+    return _result("rejected", suggestion_id)
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/desk/suggestions", suggestions_page)
+    app.router.add_post(r"/desk/suggestions/{id:\d{1,18}}/accept", accept)
+    app.router.add_post(r"/desk/suggestions/{id:\d{1,18}}/reject", reject)

@@ -1,0 +1,102 @@
+"""Desk pages: the queues' open conversations and one conversation with its history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from bots.web.auth import Role, StaffUser, current_user, render_error, require
+from bots.web.desk import DESK, DeskServices, works_on
+from bots.web.desk.timing import Timing, mask_numbers, timing_of
+from handlers.model import State
+from storage.desk_queries import DeskMessage, DeskRow
+
+STATE_FILTERS = ("", State.WAITING, State.WITH_SPECIALIST, "mine")
+MAX_REPLY_CHARS = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class ListItem:
+    row: DeskRow
+    timing: Timing
+    queue_title: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShownMessage:
+    message: DeskMessage
+    text: str
+    new_conversation: bool  # the first message of another conversation of this client
+
+
+def conversation_id(request: web.Request) -> int:
+    return int(request.match_info["id"])
+
+
+def _keep(row: DeskRow, state: str, user: StaffUser) -> bool:
+    if state == "mine":
+        return row.assigned_to == user.id
+    return not state or row.state == state
+
+
+@require(Role.SPECIALIST)
+async def queue_list(request: web.Request) -> web.StreamResponse:
+    d, user = request.app[DESK], current_user(request)
+    assert user is not None
+    known = {q.id for q in d.directory.queues}
+    queue = request.query.get("queue", "")
+    queue = queue if queue in known else ""
+    state = request.query.get("state", "")
+    state = state if state in STATE_FILTERS else ""
+    now = d.clock()
+    items = [ListItem(r, timing_of(r, d.directory, now), d.directory.queue_for(r.queue).title)
+             for r in await d.queries.open_conversations(queue) if _keep(r, state, user)]
+    context = {"items": items, "queues": d.directory.queues, "queue": queue, "state": state}
+    partial = request.query.get("partial") == "1"
+    return aiohttp_jinja2.render_template(
+        "desk_list_live.html" if partial else "desk_list.html", request, context)
+
+
+@require(Role.SPECIALIST)
+async def conversation(request: web.Request) -> web.StreamResponse:
+    d, user = request.app[DESK], current_user(request)
+    assert user is not None
+    row = await d.queries.conversation(conversation_id(request))
+    if row is None:
+        return render_error(request, 404, "not_found")
+    context = await _conversation_context(d, user, row)
+    context.update(done=request.query.get("done", ""), error=request.query.get("error", ""))
+    partial = request.query.get("partial") == "1"
+    return aiohttp_jinja2.render_template(
+        "desk_conversation_live.html" if partial else "desk_conversation.html", request,
+        context)
+
+
+async def _conversation_context(d: DeskServices, user: StaffUser,
+                                row: DeskRow) -> dict[str, Any]:
+    raw = works_on(user, row)
+    shown, previous = [], None
+    for m in await d.queries.messages(row.client_id):
+        text = m.text if raw else mask_numbers(m.text)
+        shown.append(ShownMessage(m, text, previous is not None and m.conversation_id != previous))
+        previous = m.conversation_id
+    canned = d.canned.render_all(client_name=row.client_name,
+                                 specialist_name=user.display_name) if raw else []
+    return {"row": row, "messages": shown, "may_act": raw, "canned": canned,
+            "timing": timing_of(row, d.directory, d.clock()),
+            "queue_title": d.directory.queue_for(row.queue).title,
+            "queues": d.directory.queues, "max_chars": MAX_REPLY_CHARS,
+            "open": row.state != State.CLOSED}
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/desk", to_desk)
+    app.router.add_get("/desk/", queue_list)
+    app.router.add_get(r"/desk/c/{id:\d{1,18}}", conversation)
+
+
+async def to_desk(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther("/desk/")

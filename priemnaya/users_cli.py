@@ -1,0 +1,111 @@
+"""`priemnaya user add|passwd`: staff accounts of the desk and the admin pages."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime
+
+from bots.web.auth import Role
+from bots.web.passwords import MIN_LENGTH, hash_password, random_password
+from storage.engine import build_engine, build_sessions
+from storage.users import LoginTaken, SqlStaffAccounts, SqlWebSessions
+
+EXIT_FAILED = 1
+FIRST_ADMIN = "admin"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+             settings_args: object) -> None:
+    user = sub.add_parser("user", help="staff accounts").add_subparsers(metavar="ACTION")
+    add = user.add_parser("add", help="create an account")
+    add.add_argument("login")
+    add.add_argument("--role", choices=[r.value for r in Role], required=True)
+    add.add_argument("--name", default="", help="name shown to colleagues")
+    passwd = user.add_parser("passwd", help="set a new password (ends the account's sessions)")
+    passwd.add_argument("login")
+    for parser in (add, passwd):
+        parser.add_argument("--password-stdin", action="store_true",
+                            help="read the password from standard input instead of a random one")
+        if callable(settings_args):
+            settings_args(parser)
+    add.set_defaults(handler=cmd_user_add)
+    passwd.set_defaults(handler=cmd_user_passwd)
+
+
+def read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """The password and whether it was generated (and so must be shown once)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n"), False
+    return random_password(), True
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from priemnaya.cli import settings_from
+
+    return asyncio.run(user_add(settings_from(args).database.url, args))
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    from priemnaya.cli import settings_from
+
+    return asyncio.run(user_passwd(settings_from(args).database.url, args))
+
+
+async def user_add(url: str, args: argparse.Namespace) -> int:
+    password, generated = read_password(args)
+    try:
+        hashed = hash_password(password)
+    except ValueError:
+        print(f"priemnaya: the password needs at least {MIN_LENGTH} characters", file=sys.stderr)
+        return EXIT_FAILED
+    engine = build_engine(url)
+    try:
+        await SqlStaffAccounts(build_sessions(engine)).create(
+            args.login, args.name, args.role, hashed, datetime.now(UTC))
+    except LoginTaken:
+        print(f"priemnaya: login {args.login!r} is taken", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await engine.dispose()
+    print(f"created {args.role} {args.login!r}")
+    if generated:
+        print(f"password (shown once): {password}")
+    return 0
+
+
+async def user_passwd(url: str, args: argparse.Namespace) -> int:
+    password, generated = read_password(args)
+    try:
+        hashed = hash_password(password)
+    except ValueError:
+        print(f"priemnaya: the password needs at least {MIN_LENGTH} characters", file=sys.stderr)
+        return EXIT_FAILED
+    engine = build_engine(url)
+    try:
+        accounts = SqlStaffAccounts(build_sessions(engine))
+        account = await accounts.by_login(args.login)
+        if account is None or not await accounts.set_password(args.login, hashed):
+            print(f"priemnaya: no account {args.login!r}", file=sys.stderr)
+            return EXIT_FAILED
+        await SqlWebSessions(build_sessions(engine)).drop_all_of(account.id)
+    finally:
+        await engine.dispose()
+    print(f"password of {args.login!r} changed")
+    if generated:
+        print(f"password (shown once): {password}")
+    return 0
+
+
+async def ensure_first_admin(accounts: SqlStaffAccounts) -> str | None:
+    """On the very first start, an `admin` account; its random password is returned once."""
+    if await accounts.has_admin():
+        return None
+    password = random_password()
+    try:
+        await accounts.create(FIRST_ADMIN, "Администратор", Role.ADMIN, hash_password(password),
+                              datetime.now(UTC))
+    except LoginTaken:
+        return None  # another replica made it, or a non-admin took the login
+    return password

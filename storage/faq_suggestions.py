@@ -1,0 +1,106 @@
+"""Specialists' replies proposed for the knowledge base, and their review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from handlers.model import Author, Direction
+from storage.models import Conversation, FaqSuggestion, Message, Specialist
+
+
+class SuggestionStatus:
+    NEW = "new"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    id: int
+    conversation_id: int | None
+    message_id: int | None
+    question: str
+    answer: str
+    category: str
+    entry_id: str
+    status: str
+    suggested_by: str
+    created_at: datetime
+
+
+class SqlFaqSuggestions:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 institution_id: str = "default") -> None:
+        self._sessions = sessions
+        self._institution = institution_id
+
+    async def suggest(self, message_id: int, specialist_id: int | None,
+                      now: datetime) -> int | None:
+        """A public specialist reply becomes a suggestion; the question is the client's last
+        message before it. None when the message is not such a reply."""
+        async with self._sessions.begin() as s:
+            msg = await s.get(Message, message_id)
+            if msg is None or msg.author != Author.SPECIALIST or msg.internal or not msg.text:
+                return None
+            existing = await s.scalar(select(FaqSuggestion.id).where(
+                FaqSuggestion.message_id == message_id))
+            if existing is not None:
+                return int(existing)
+            conv = await s.get_one(Conversation, msg.conversation_id)
+            question = await s.scalar(
+                select(Message.text).where(Message.client_id == msg.client_id,
+                                           Message.direction == Direction.IN,
+                                           Message.id < msg.id, Message.text != "")
+                .order_by(Message.id.desc()).limit(1))
+            row = FaqSuggestion(institution_id=self._institution, conversation_id=conv.id,
+                                message_id=msg.id, specialist_id=specialist_id,
+                                question=question or "", answer=msg.text,
+                                category=conv.category, created_at=now)
+            s.add(row)
+            await s.flush()
+            return int(row.id)
+
+    async def pending(self, limit: int = 200) -> list[Suggestion]:
+        return await self._list(FaqSuggestion.status == SuggestionStatus.NEW, limit)
+
+    async def get(self, suggestion_id: int) -> Suggestion | None:
+        found = await self._list(FaqSuggestion.id == suggestion_id, 1)
+        return found[0] if found else None
+
+    async def _list(self, condition: ColumnElement[bool], limit: int) -> list[Suggestion]:
+        author = aliased(Specialist)
+        query = (select(FaqSuggestion, author.display_name)
+                 .outerjoin(author, author.id == FaqSuggestion.specialist_id)
+                 .where(condition, FaqSuggestion.institution_id == self._institution)
+                 .order_by(FaqSuggestion.id).limit(limit))
+        async with self._sessions() as s:
+            rows = (await s.execute(query)).all()
+        return [Suggestion(f.id, f.conversation_id, f.message_id, f.question, f.answer,
+                           f.category, f.entry_id, f.status, name or "", f.created_at)
+                for f, name in rows]
+
+    async def review(self, suggestion_id: int, status: str, reviewer: int, now: datetime,
+                     edited: Suggestion | None = None) -> bool:
+        """Only a new suggestion can be reviewed: of two administrators, one wins."""
+        values: dict[str, object] = {"status": status, "reviewed_by": reviewer,
+                                     "reviewed_at": now}
+        if edited is not None:
+            values.update(question=edited.question, answer=edited.answer,
+                          category=edited.category, entry_id=edited.entry_id)
+        async with self._sessions.begin() as s:
+            result = await s.execute(update(FaqSuggestion).where(
+                FaqSuggestion.id == suggestion_id,
+                FaqSuggestion.status == SuggestionStatus.NEW).values(values))
+            return bool(getattr(result, "rowcount", 0))
+
+    async def reopen(self, suggestion_id: int) -> None:
+        """Undoes an acceptance whose entry could not be added to the knowledge base."""
+        async with self._sessions.begin() as s:
+            await s.execute(update(FaqSuggestion).where(FaqSuggestion.id == suggestion_id)
+                            .values(status=SuggestionStatus.NEW, reviewed_by=None,
+                                    reviewed_at=None))

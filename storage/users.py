@@ -1,0 +1,148 @@
+"""Staff accounts, their web sessions and the audit log on SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.conversations import OPEN_STATES
+from storage.models import AuditEntry, Conversation, Specialist, WebSession
+
+
+@dataclass(frozen=True, slots=True)
+class StaffAccount:
+    id: int
+    login: str
+    display_name: str
+    role: str
+    password_hash: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    account: StaffAccount
+    csrf_token: str
+    expires_at: datetime
+
+
+class LoginTaken(Exception):
+    """An account with this login already exists."""
+
+
+def to_account(row: Specialist) -> StaffAccount:
+    return StaffAccount(row.id, row.login, row.display_name, row.role, row.password_hash,
+                        row.active)
+
+
+class SqlStaffAccounts:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def by_login(self, login: str) -> StaffAccount | None:
+        async with self._sessions() as s:
+            row = await s.scalar(select(Specialist).where(Specialist.login == login))
+            return to_account(row) if row else None
+
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, StaffAccount]:
+        if not ids:
+            return {}
+        async with self._sessions() as s:
+            rows = await s.scalars(select(Specialist).where(Specialist.id.in_(ids)))
+            return {r.id: to_account(r) for r in rows}
+
+    async def create(
+        self, login: str, display_name: str, role: str, password_hash: str, now: datetime
+    ) -> int:
+        try:
+            async with self._sessions.begin() as s:
+                row = Specialist(login=login, display_name=display_name or login, role=role,
+                                 password_hash=password_hash, created_at=now)
+                s.add(row)
+                await s.flush()
+                return int(row.id)
+        except IntegrityError:
+            raise LoginTaken(login) from None
+
+    async def set_password(self, login: str, password_hash: str) -> bool:
+        async with self._sessions.begin() as s:
+            result = await s.execute(update(Specialist).where(Specialist.login == login)
+                                     .values(password_hash=password_hash))
+            return bool(getattr(result, "rowcount", 0))
+
+    async def has_admin(self) -> bool:
+        async with self._sessions() as s:
+            found = await s.scalar(select(Specialist.id).where(
+                Specialist.role == "admin", Specialist.active.is_(True)).limit(1))
+            return found is not None
+
+    async def open_load(self, logins: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Active accounts among logins: login -> (id, open conversations assigned)."""
+        if not logins:
+            return {}
+        count = (select(func.count(Conversation.id))
+                 .where(Conversation.assigned_to == Specialist.id,
+                        Conversation.state.in_(OPEN_STATES))
+                 .scalar_subquery())
+        async with self._sessions() as s:
+            rows = await s.execute(select(Specialist.login, Specialist.id, count).where(
+                Specialist.login.in_(logins), Specialist.active.is_(True)))
+            return {login: (int(sid), int(n)) for login, sid, n in rows}
+
+
+class SqlWebSessions:
+    """The cookie holds a random token; only its sha256 is stored."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def create(self, specialist_id: int, token_hash: str, csrf_token: str,
+                     now: datetime, expires_at: datetime) -> None:
+        async with self._sessions.begin() as s:
+            await s.execute(delete(WebSession).where(WebSession.expires_at < now))
+            s.add(WebSession(token_hash=token_hash, specialist_id=specialist_id,
+                             csrf_token=csrf_token, created_at=now, expires_at=expires_at))
+
+    async def find(self, token_hash: str, now: datetime) -> SessionRow | None:
+        async with self._sessions() as s:
+            row = (await s.execute(
+                select(WebSession, Specialist)
+                .join(Specialist, Specialist.id == WebSession.specialist_id)
+                .where(WebSession.token_hash == token_hash, WebSession.expires_at > now,
+                       Specialist.active.is_(True)))).first()
+            if row is None:
+                return None
+            session, account = row
+            return SessionRow(to_account(account), session.csrf_token, session.expires_at)
+
+    async def extend(self, token_hash: str, expires_at: datetime) -> None:
+        async with self._sessions.begin() as s:
+            await s.execute(update(WebSession).where(WebSession.token_hash == token_hash)
+                            .values(expires_at=expires_at))
+
+    async def drop(self, token_hash: str) -> None:
+        async with self._sessions.begin() as s:
+            await s.execute(delete(WebSession).where(WebSession.token_hash == token_hash))
+
+    async def drop_all_of(self, specialist_id: int) -> None:
+        async with self._sessions.begin() as s:
+            await s.execute(delete(WebSession).where(WebSession.specialist_id == specialist_id))
+
+
+class SqlAuditLog:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 institution_id: str = "default") -> None:
+        self._sessions = sessions
+        self._institution = institution_id
+
+    async def write(self, actor: str, action: str, now: datetime, object_type: str = "",
+                    object_id: str = "", details: str = "") -> None:
+        async with self._sessions.begin() as s:
+            s.add(AuditEntry(institution_id=self._institution, at=now, actor=actor[:64],
+                             action=action[:64], object_type=object_type[:32],
+                             object_id=object_id[:64], details=details))

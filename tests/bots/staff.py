@@ -1,0 +1,54 @@
+"""Helpers for tests of staff pages: an app on a real database and logging in through HTTP."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+
+from bots.web.passwords import hash_password
+from priemnaya.runtime import Runtime
+from storage.users import SqlStaffAccounts
+from tests.fakes import Clock
+
+PASSWORDS = {"anna": "anna-password", "oleg": "oleg-password", "boss": "boss-password"}
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Staff:
+    client: TestClient
+    rt: Runtime
+    clock: Clock
+
+
+async def add_staff(rt: Runtime, clock: Clock) -> dict[str, int]:
+    accounts = SqlStaffAccounts(rt.sessions)
+    ids = {}
+    for login, role in (("anna", "specialist"), ("oleg", "specialist"), ("boss", "admin")):
+        ids[login] = await accounts.create(login, login.capitalize(), role,
+                                           hash_password(PASSWORDS[login]), clock())
+    return ids
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found is not None, html[:500]
+    return found.group(1)
+
+
+async def log_in(c: TestClient, login: str, password: str | None = None,
+                 next_url: str = "/desk/") -> ClientResponse:
+    page = await c.get("/login")
+    token = csrf_of(await page.text())
+    return await c.post("/login", allow_redirects=False, data={
+        "login": login, "password": password or PASSWORDS[login], "next": next_url,
+        "csrf_token": token})
+
+
+async def page_csrf(c: TestClient, path: str = "/desk/") -> str:
+    page = await c.get(path)
+    assert page.status == 200, await page.text()
+    return csrf_of(await page.text())

@@ -1,0 +1,295 @@
+"""The specialists' web desk over HTTP on a real database: list, take, reply, notes, events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from aiohttp import ClientSession, CookieJar
+from aiohttp.test_utils import TestServer
+from sqlalchemy import func, select
+
+from faq.model import Entry
+from handlers.model import Channel, IncomingMessage
+from priemnaya.runtime import Runtime, build_runtime
+from priemnaya.settings import Settings
+from priemnaya.webapp import build_app
+from storage.models import AuditEntry, Conversation, FaqSuggestion, Message
+from tests.bots.staff import add_staff, log_in, page_csrf
+from tests.fakes import Clock, FakeFaq
+
+
+class FakeEditor:
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+
+    async def add_entry(self, entry: Entry) -> None:
+        if any(e.id == entry.id for e in self.entries):
+            raise ValueError("duplicate id")
+        self.entries.append(entry)
+
+
+@dataclass
+class Desk:
+    server: TestServer
+    rt: Runtime
+    clock: Clock
+    ids: dict[str, int]
+    editor: FakeEditor
+
+    def client(self) -> Browser:
+        return Browser(self.server)
+
+
+class Browser:
+    """One visitor with a cookie jar of its own; closing it leaves the shared server up."""
+
+    def __init__(self, server: TestServer) -> None:
+        self.server = server
+        self.session = ClientSession(cookie_jar=CookieJar(unsafe=True))
+
+    def get(self, path: str, **kw: object):
+        return self.session.get(self.server.make_url(path), **kw)
+
+    def post(self, path: str, **kw: object):
+        return self.session.post(self.server.make_url(path), **kw)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+@pytest.fixture
+async def desk(database_url: str) -> AsyncIterator[Desk]:
+    clock = Clock()  # Monday 2026-11-23 15:00 in Yekaterinburg: working time
+    settings = Settings(database={"url": database_url})
+    rt = build_runtime(settings, FakeFaq(), clock=clock)
+    rt.kb_editor = editor = FakeEditor()
+    ids = await add_staff(rt, clock)
+    server = TestServer(build_app(rt, start_background=False))
+    await server.start_server()
+    yield Desk(server, rt, clock, ids, editor)
+    await server.close()
+    await rt.engine.dispose()
+
+
+async def waiting_conversation(rt: Runtime, user: str = "client-token-0001",
+                               name: str = "Мария Ивановна") -> int:
+    for n, (text, action) in enumerate((("Как получить путёвку в санаторий?", None),
+                                        ("", "consent:specialist"))):
+        from handlers.model import Action
+
+        await rt.reception.handle(IncomingMessage(
+            Channel.WEB, user, f"{user}-{n}", text, display_name=name,
+            action=Action.parse(action) if action else None))
+    async with rt.sessions() as s:
+        conv = await s.scalar(select(Conversation).order_by(Conversation.id.desc()))
+    assert conv.state == "waiting_specialist"
+    return conv.id
+
+
+async def staff_client(desk: Desk, login: str) -> Browser:
+    c = desk.client()
+    assert (await log_in(c, login)).status == 303
+    return c
+
+
+async def post(c: Browser, path: str, **data: str):
+    token = await page_csrf(c, "/desk/")
+    return await c.post(path, data={"csrf_token": token, **data}, allow_redirects=False)
+
+
+async def audit(desk: Desk, action: str) -> list[str]:
+    async with desk.rt.sessions() as s:
+        rows = (await s.scalars(select(AuditEntry).where(AuditEntry.action == action))).all()
+    return [r.actor for r in rows]
+
+
+async def test_list_shows_waiting_conversation_with_time_left(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt)
+    c = await staff_client(desk, "anna")
+    desk.clock.advance(hours=1)
+    page = await (await c.get("/desk/")).text()
+    assert f'href="/desk/c/{conv}"' in page
+    assert "Мария Ивановна" in page
+    assert "ждёт специалиста" in page
+    assert "1 ч 00 мин" in page  # waiting
+    assert "осталось 8 ч 00 мин" in page  # of the 9-hour target, in working time
+    desk.clock.advance(hours=24)
+    await c.close()
+    c = await staff_client(desk, "anna")  # the session ended after 12 idle hours
+    partial = await (await c.get("/desk/?partial=1")).text()
+    assert "row-late" in partial and "просрочено" in partial
+    assert "<nav" not in partial
+    await c.close()
+
+
+async def test_anonymous_desk_goes_to_login(desk: Desk) -> None:
+    c = desk.client()
+    r = await c.get("/desk/", allow_redirects=False)
+    assert r.status == 303
+    assert r.headers["Location"].startswith("/login?next=")
+    await c.close()
+
+
+async def test_two_specialists_take_at_once_and_exactly_one_wins(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt)
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    tokens = [await page_csrf(c, f"/desk/c/{conv}") for c in (anna, oleg)]
+    results = await asyncio.gather(*(
+        c.post(f"/desk/c/{conv}/take", data={"csrf_token": t}, allow_redirects=False)
+        for c, t in zip((anna, oleg), tokens, strict=True)))
+    outcomes = sorted(r.headers["Location"].split("?")[1] for r in results)
+    assert outcomes == ["done=taken", "error=taken"]
+    winner = "anna" if "done" in results[0].headers["Location"] else "oleg"
+    async with desk.rt.sessions() as s:
+        assert (await s.get(Conversation, conv)).assigned_to == desk.ids[winner]
+    assert await audit(desk, "desk_take") == [winner]
+    await anna.close()
+    await oleg.close()
+
+
+async def test_reply_reaches_the_web_chat_and_notes_do_not(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0002")
+    anna = await staff_client(desk, "anna")
+    r = await post(anna, f"/desk/c/{conv}/reply", text="Здравствуйте! Путёвку дают раз в год.")
+    assert r.headers["Location"] == f"/desk/c/{conv}?done=replied"
+    r = await post(anna, f"/desk/c/{conv}/note", text="Проверить очередь на путёвки")
+    assert r.headers["Location"] == f"/desk/c/{conv}?done=noted"
+    client = desk.client()
+    client.session.cookie_jar.update_cookies({"priemnaya_client": "client-token-0002"})
+    messages = (await (await client.get("/api/chat/messages?after=0")).json())["messages"]
+    assert messages[-1]["author"] == "specialist"
+    assert messages[-1]["text"] == "Здравствуйте! Путёвку дают раз в год."
+    assert all("Проверить очередь" not in m["text"] for m in messages)
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert "Внутренняя заметка" in page and "Проверить очередь на путёвки" in page
+    assert "Как получить путёвку в санаторий?" in page
+    async with desk.rt.sessions() as s:
+        row = await s.get(Conversation, conv)
+        assert (row.state, row.assigned_to) == ("with_specialist", desk.ids["anna"])
+    assert await audit(desk, "desk_reply") == ["anna"]
+    await anna.close()
+    await client.close()
+
+
+async def test_colleague_sees_masked_numbers_and_cannot_act(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0003")
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.WEB, "client-token-0003", "snils", "Мой СНИЛС 11223344595"))
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    await post(anna, f"/desk/c/{conv}/take")
+    assert "11223344595" in await (await anna.get(f"/desk/c/{conv}")).text()
+    page = await (await oleg.get(f"/desk/c/{conv}")).text()
+    assert "11223344595" not in page and "•••••••••••" in page
+    assert 'id="reply-form"' not in page
+    r = await post(oleg, f"/desk/c/{conv}/reply", text="Чужой ответ")
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=not_yours"
+    await anna.close()
+    await oleg.close()
+
+
+async def test_release_transfer_and_close(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0004")
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/take")
+    r = await post(anna, f"/desk/c/{conv}/release")
+    assert r.headers["Location"].endswith("done=released")
+    r = await post(anna, f"/desk/c/{conv}/transfer", queue="nowhere")
+    assert r.headers["Location"].endswith("error=unknown_queue")
+    r = await post(anna, f"/desk/c/{conv}/transfer", queue="urgent")
+    assert r.headers["Location"].endswith("done=transferred")
+    r = await post(anna, f"/desk/c/{conv}/close")
+    assert r.headers["Location"].endswith("done=closed")
+    async with desk.rt.sessions() as s:
+        row = await s.get(Conversation, conv)
+    assert (row.queue, row.state, row.assigned_to) == ("urgent", "closed", None)
+    page = await (await anna.get("/desk/")).text()
+    assert f'href="/desk/c/{conv}"' not in page
+    assert [a for a in await audit(desk, "desk_release")] == ["anna"]
+    await anna.close()
+
+
+async def test_desk_post_without_csrf_is_refused(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0005")
+    anna = await staff_client(desk, "anna")
+    r = await anna.post(f"/desk/c/{conv}/take", allow_redirects=False)
+    assert r.status == 403
+    async with desk.rt.sessions() as s:
+        assert (await s.get(Conversation, conv)).assigned_to is None
+    await anna.close()
+
+
+async def test_canned_response_uses_the_client_name(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0006", name="Пётр")
+    anna = await staff_client(desk, "anna")
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert 'data-text="Здравствуйте, Пётр! Меня зовут Anna' in page
+    assert ">Приветствие</option>" in page
+    await anna.close()
+
+
+async def test_events_stream_tells_about_a_take(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0007")
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    stream = await anna.get("/desk/events")
+    assert stream.headers["Content-Type"].startswith("text/event-stream")
+    assert await stream.content.readline() == b"retry: 3000\n"
+    await post(oleg, f"/desk/c/{conv}/take")
+    lines = []
+    while not lines or not lines[-1].startswith(b"data:"):
+        lines.append((await asyncio.wait_for(stream.content.readline(), 5)).strip())
+    assert json.loads(lines[-1][5:]) == {"kind": "assigned", "id": conv}
+    stream.close()
+    await anna.close()
+    await oleg.close()
+
+
+async def test_suggest_for_faq_and_admin_accepts(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0008")
+    anna, boss = await staff_client(desk, "anna"), await staff_client(desk, "boss")
+    r = await post(anna, f"/desk/c/{conv}/reply", text="Путёвку выдают раз в год.",
+                   suggest_faq="1")
+    assert r.headers["Location"].endswith("done=replied_suggested")
+    assert (await anna.get("/desk/suggestions")).status == 403
+    page = await (await boss.get("/desk/suggestions")).text()
+    assert "Как получить путёвку в санаторий?" in page and "Путёвку выдают раз в год." in page
+    async with desk.rt.sessions() as s:
+        suggestion = await s.scalar(select(FaqSuggestion))
+    r = await post(boss, f"/desk/suggestions/{suggestion.id}/accept",
+                   question="Как получить путёвку?", answer="Раз в год по заявлению.",
+                   category="family", entry_id="family.voucher")
+    assert r.headers["Location"].startswith("/desk/suggestions?done=accepted")
+    assert desk.editor.entries == [Entry("family.voucher", "family", "Как получить путёвку?",
+                                         "Раз в год по заявлению.")]
+    r = await post(boss, f"/desk/suggestions/{suggestion.id}/reject")
+    assert "error=reviewed" in r.headers["Location"]
+    assert await audit(desk, "faq_accept") == ["boss"]
+    await anna.close()
+    await boss.close()
+
+
+async def test_bad_suggestion_fields_are_refused(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0009")
+    anna, boss = await staff_client(desk, "anna"), await staff_client(desk, "boss")
+    await post(anna, f"/desk/c/{conv}/reply", text="Ответ")
+    async with desk.rt.sessions() as s:
+        message_id = await s.scalar(select(func.max(Message.id)))
+    r = await post(anna, f"/desk/c/{conv}/suggest", message_id=str(message_id))
+    assert r.headers["Location"].endswith("done=suggested")
+    async with desk.rt.sessions() as s:
+        suggestion = await s.scalar(select(FaqSuggestion))
+    for fields, error in (({"category": "nope", "entry_id": "a.b"}, "unknown_category"),
+                          ({"category": "family", "entry_id": "Плохой id"}, "bad_entry_id"),
+                          ({"category": "family", "entry_id": "family.allowance"},
+                           "entry_exists")):
+        r = await post(boss, f"/desk/suggestions/{suggestion.id}/accept",
+                       question="В", answer="О", **fields)
+        assert f"error={error}" in r.headers["Location"]
+    assert desk.editor.entries == []
+    r = await post(boss, f"/desk/suggestions/{suggestion.id}/reject")
+    assert "done=rejected" in r.headers["Location"]
+    await anna.close()
+    await boss.close()

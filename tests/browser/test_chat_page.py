@@ -1,0 +1,40 @@
+"""Open the web chat in a real browser, ask a question and see the answer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from priemnaya.runtime import build_runtime
+from priemnaya.settings import Settings
+from priemnaya.webapp import build_app
+from tests.fakes import FakeFaq
+
+
+@pytest.fixture
+async def server(tmp_path, sqlite_template) -> AsyncIterator[TestServer]:
+    import shutil
+
+    db = tmp_path / "chat.db"
+    shutil.copy(sqlite_template, db)
+    settings = Settings(database={"url": f"sqlite+aiosqlite:///{db}"},
+                        outbox={"poll_interval_s": 0.05})
+    async with TestServer(build_app(build_runtime(settings, FakeFaq())), host="127.0.0.1") as s:
+        yield s
+
+
+async def test_ask_and_see_the_answer(browser, server: TestServer) -> None:
+    page = await browser.new_page()
+    await page.goto(str(server.make_url("/")))
+    await page.wait_for_selector(".msg.bot >> text=Здравствуйте")
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")
+    await answer.wait_for(timeout=10_000)
+    assert await page.locator(".msg.client").last.inner_text() == "Как оформить единое пособие?"
+    await answer.get_by_role("button", name="Задать вопрос специалисту").click()
+    await page.locator(".msg.bot", has_text="согласие").last.wait_for(timeout=10_000)
+    await page.locator(".msg.bot").last.get_by_role("button", name="Согласен(на)").click()
+    await page.locator(".msg.bot", has_text="передан специалисту").wait_for(timeout=10_000)
