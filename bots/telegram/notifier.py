@@ -19,6 +19,7 @@ from handlers.ports import (
     ConversationStore,
     EventKind,
     Faq,
+    HistoryItem,
     StaffThreads,
     Texts,
 )
@@ -47,6 +48,8 @@ class TelegramNotifier:
             # One conversation at a time: two events must not open two topics.
             async with self._locks.setdefault(event.conversation_id, asyncio.Lock()):
                 await self._on(event)
+            if event.kind is EventKind.CLOSED:
+                self._locks.pop(event.conversation_id, None)
         except Exception:
             log.exception("telegram notifier failed on %s of conversation %s",
                           event.kind, event.conversation_id)
@@ -62,8 +65,10 @@ class TelegramNotifier:
             case EventKind.CLIENT_MESSAGE:
                 await self._client_message(cid, event)
             case EventKind.SPECIALIST_MESSAGE if event.origin != ORIGIN:
+                item = await self._item(cid, event.message_id)
                 await self._post(cid, self._texts.render(
-                    "staff_mirror", text=event.text, origin=event.origin))
+                    "staff_mirror", text=event.text, origin=event.origin,
+                    internal=bool(item and item.internal)))
             case EventKind.DELIVERY_FAILED:
                 await self._post(cid, self._texts.render("staff_delivery_failed",
                                                          error=event.text))
@@ -74,13 +79,17 @@ class TelegramNotifier:
     async def _client_message(self, cid: int, event: ConversationEvent) -> None:
         if not await self._threads.thread_of(cid):
             return  # not escalated into the group (yet): nothing to show
-        items = await self._store.history(cid, limit=10)
-        item = next((i for i in items if i.message_id == event.message_id), None)
+        item = await self._item(cid, event.message_id)
         attachments = item.attachments if item else ()
         text = self._texts.render("staff_client_message", text=event.text,
                                   attachments=attachments)
         if await self._post(cid, text):
             await self._resend(cid, attachments)
+
+    async def _item(self, cid: int, message_id: int | None) -> HistoryItem | None:
+        """The stored message behind an event (attachments, internal flag), if still recent."""
+        items = await self._store.history(cid, limit=10)
+        return next((i for i in items if i.message_id == message_id), None)
 
     async def open_thread(self, cid: int) -> Thread | None:
         """Creates the topic (or tags in a plain group) and posts the history so far."""

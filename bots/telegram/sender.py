@@ -78,10 +78,14 @@ class TelegramSender:
         chat_id, connection = parse_address(address)
         parts = parts_of(reply)
         done = self._sent_parts.setdefault(key, [])
-        for index in range(len(done), len(parts)):
-            markup = keyboard(reply, self._codec) if index == len(parts) - 1 else None
-            sent = await guarded(self._bot.send_message(
-                chat_id, parts[index], parse_mode="HTML", reply_markup=markup,
-                business_connection_id=connection, link_preview_options=None))
-            done.append(str(sent.message_id))
+        try:
+            for index in range(len(done), len(parts)):
+                markup = keyboard(reply, self._codec) if index == len(parts) - 1 else None
+                sent = await guarded(self._bot.send_message(
+                    chat_id, parts[index], parse_mode="HTML", reply_markup=markup,
+                    business_connection_id=connection))
+                done.append(str(sent.message_id))
+        except DeliveryRefused:
+            self._sent_parts.pop(key, None)  # never retried: forget its progress
+            raise
         return self._sent_parts.pop(key)[-1]

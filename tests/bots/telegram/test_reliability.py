@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from handlers.ports import ConversationEvent, EventKind
 from priemnaya.runtime import Runtime
 from priemnaya.webapp import build_app
 from storage.models import Client, Conversation, Message, OutboxItem
@@ -148,7 +149,10 @@ async def test_web_desk_reply_is_mirrored_into_the_topic(service: Service) -> No
         cid = (await s.scalar(select(Message.conversation_id)))
     assert cid is not None
     await rt.desk.reply(cid, None, "Ответ из кабинета", origin="desk")
+    await rt.desk.note(cid, None, "Заметка коллегам", origin="desk")
     await wait_for(lambda: [p for p in topic_posts(h) if "Ответ из кабинета" in p["text"]])
+    [note] = [p for p in topic_posts(h) if "Заметка коллегам" in p["text"]]
+    assert "не видит" in note["text"]
     await wait_for(lambda: h.api.sent(chat_id=CLIENT, text="Ответ из кабинета"))
 
 
@@ -200,3 +204,34 @@ async def test_business_message_is_answered_through_the_connection(service: Serv
     await h.post(h.update(business_message=message))
     [sent] = await wait_for(lambda: h.api.sent(chat_id=100000004))
     assert sent["business_connection_id"] == "conn-1"
+
+
+async def test_service_notes_and_crisis_reach_the_topic(service: Service) -> None:
+    h, rt = service
+    topic = await open_topic(h)
+    async with rt.sessions() as s:
+        cid = await s.scalar(select(Conversation.id))
+    assert cid is not None
+    for kind in (EventKind.REMINDER, EventKind.BREACH, EventKind.CRISIS):
+        await rt.notifier.publish(ConversationEvent(kind, cid))
+    texts = [p["text"] for p in topic_posts(h) if int(p["message_thread_id"]) == topic]
+    assert any("Напоминание" in t for t in texts)
+    assert any("истёк" in t for t in texts)
+    assert any("срочное" in t for t in texts)
+    assert len(h.api.sent("createForumTopic")) == 1
+
+
+async def test_forget_asks_then_erases(service: Service) -> None:
+    h, rt = service
+    await h.post(h.private("Как оформить единое пособие?"))
+    await h.post(h.private("/forget"))
+    ask = await wait_for(lambda: [m for m in h.api.sent(chat_id=CLIENT)
+                                  if "forget_confirm" in json.dumps(m.get("reply_markup"))])
+    assert ask
+    await h.post(h.button("forget_confirm"))
+    await wait_for(lambda: len(h.api.sent(chat_id=CLIENT)) >= 3)
+    async with rt.sessions() as s:
+        client = await s.scalar(select(Client))
+        texts = (await s.scalars(select(Message.text).where(Message.author == "client"))).all()
+    assert client is not None and client.erased_at is not None
+    assert set(texts) == {""}
