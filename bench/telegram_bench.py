@@ -147,6 +147,25 @@ async def _reset_pg(url: str) -> None:
     await engine.dispose()
 
 
+async def sql_transaction_rate(db: Path, n: int = 300) -> float:
+    """The floor under the pipeline: one-row write transactions per second, same stack."""
+    from sqlalchemy import text
+
+    from storage.engine import build_engine, build_sessions
+
+    engine = build_engine(f"sqlite+aiosqlite:///{db}")
+    sessions = build_sessions(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    started = time.perf_counter()
+    for i in range(n):
+        async with sessions.begin() as s:
+            await s.execute(text("INSERT INTO t VALUES (:x)"), {"x": i})
+    rate = n / (time.perf_counter() - started)
+    await engine.dispose()
+    return rate
+
+
 async def run_both() -> tuple[float, float]:
     results = []
     for job in (echo_rate, pipeline_rate):
@@ -164,6 +183,8 @@ async def run_both() -> tuple[float, float]:
 
 def main() -> None:
     echo, pipeline = asyncio.run(run_both())
+    with tempfile.TemporaryDirectory() as tmp:
+        txn = asyncio.run(sql_transaction_rate(Path(tmp) / "txn.db"))
     ratio = pipeline / echo
     verdict = "meets" if ratio >= 0.5 else "misses"
     text = (f"{UPDATES} private text updates, {CONCURRENCY} concurrent webhook POSTs, "
@@ -172,7 +193,16 @@ def main() -> None:
             f"| bot | updates/s |\n|---|---|\n"
             f"| bare aiogram echo bot (SimpleRequestHandler) | {echo:.0f} |\n"
             f"| Priemnaya pipeline (store, match, outbox, reply) | {pipeline:.0f} |\n\n"
-            f"Pipeline / echo = {ratio:.2f}: {verdict} the target of 0.5.")
+            f"Pipeline / echo = {ratio:.2f}: {verdict} the target of 0.5.\n\n"
+            f"Where the time goes: one update costs about 8 write transactions (raw update "
+            f"kept and marked; message stored, annotated, reply queued; outbox claimed and "
+            f"marked sent), and SQLAlchemy + aiosqlite manage {txn:.0f} one-row transactions "
+            f"per second on this machine, so even if each cost no more than that the ceiling "
+            f"would be about {txn / 8:.0f} updates/s; with the 20-odd statements inside them "
+            f"it is the rate above. The echo bot touches no database. Closing "
+            f"the gap needs fewer round trips in the core (e.g. storing, annotating and "
+            f"queueing in one transaction, batching outbox marks) or PostgreSQL with several "
+            f"worker processes; the Telegram adapter itself adds two of the eight.")
     print(text)
     write_section("telegram-bench", "Telegram updates per second", text, DOCS)
 
