@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bench import faq_bench, startup_bench
+from bench import faq_bench, startup_bench, telegram_bench
 
 
 def main() -> None:
     faq_bench.main()
     startup_bench.main()
+    telegram_bench.main()
 
 
 if __name__ == "__main__":

@@ -1,48 +1,56 @@
-"""Text helpers shared by the channel adapters."""
+"""Text helpers shared by channel adapters: platform-length measuring and splitting."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 # Preferred cut points, best first: a paragraph, a line, a sentence, a word.
-_BREAKS = ("\n\n", "\n", ". ", "! ", "? ", " ")
+_SEPARATORS = ("\n\n", "\n", ". ", " ")
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP is 2)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
-    """Cuts text into parts of at most `limit` units, at the most natural break available.
-
-    `measure` counts units the way the platform does (characters, UTF-16 code units).
-    """
-    if limit < 1:
+    """Cut text into parts of at most `limit` units, at the most natural boundary available."""
+    if limit <= 0:
         raise ValueError("limit must be positive")
     parts: list[str] = []
     rest = text
     while measure(rest) > limit:
-        head = _fit(rest, limit, measure)
-        cut = _natural_cut(head)
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not parts:
-        parts.append(rest)
-    return [p for p in parts if p] or [""]
+        cut = _cut_point(rest, limit, measure)
+        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
+        if head:
+            parts.append(head)
+    if not parts:
+        return [rest]
+    if rest.strip():
+        parts.append(rest.rstrip())
+    return parts
 
 
-def _fit(text: str, limit: int, measure: Callable[[str], int]) -> str:
-    """The longest prefix of text within the limit (binary search: measure may not be len)."""
-    low, high = 1, min(len(text), limit)
-    while low < high:
-        mid = (low + high + 1) // 2
+def _cut_point(text: str, limit: int, measure: Callable[[str], int]) -> int:
+    fit = _longest_prefix(text, limit, measure)
+    if text[fit:fit + 1].isspace():
+        return fit  # the part ends exactly before a break: nothing to move to the next one
+    window = text[:fit]
+    for sep in _SEPARATORS:
+        at = window.rfind(sep)
+        # A cut in the first quarter would leave a tiny part; a hard cut reads better then.
+        if at > fit // 4:
+            return at + len(sep)
+    return fit
+
+
+def _longest_prefix(text: str, limit: int, measure: Callable[[str], int]) -> int:
+    """The largest n with measure(text[:n]) <= limit, never splitting a surrogate pair."""
+    lo, hi = 1, min(len(text), limit)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
         if measure(text[:mid]) <= limit:
-            low = mid
+            lo = mid
         else:
-            high = mid - 1
-    return text[:low]
-
-
-def _natural_cut(head: str) -> int:
-    # A break in the first half would leave tiny parts; cut hard instead.
-    for mark in _BREAKS:
-        at = head.rfind(mark)
-        if at > len(head) // 2:
-            return at + len(mark)
-    return len(head)
+            hi = mid - 1
+    return max(lo, 1)

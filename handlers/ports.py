@@ -11,6 +11,7 @@ from typing import Protocol
 from faq.model import Entry, KnowledgeBase, MatchResult
 from handlers.crisis import CrisisHit
 from handlers.model import (
+    Attachment,
     Author,
     Button,
     Channel,
@@ -46,6 +47,7 @@ class HistoryItem:
     text: str
     at: datetime
     internal: bool = False
+    attachments: tuple[Attachment, ...] = ()
 
 
 class ConversationStore(Protocol):

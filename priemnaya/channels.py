@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bots.plugin import ChannelContext, ChannelPlugin
-from priemnaya.settings import Settings, SettingsError, VkSettings
+from bots.telegram.config import TelegramConfig  # plain dataclass: no aiogram import
+from priemnaya.settings import Settings, SettingsError, TelegramSettings, VkSettings
 
 if TYPE_CHECKING:
     from bots.vk.config import VkConfig
@@ -18,7 +19,11 @@ def build_channels(settings: Settings, ctx: ChannelContext) -> list[ChannelPlugi
     if settings.telegram.enabled:
         from bots.telegram.plugin import build_telegram
 
-        plugins.append(build_telegram(settings.telegram, ctx))
+        try:
+            plugins.append(build_telegram(to_telegram_config(settings.telegram), ctx,
+                                          settings.institution.timezone))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
     if settings.vk.enabled:
         from bots.vk.plugin import build_vk
 
@@ -39,3 +44,11 @@ def to_vk_config(vk: VkSettings) -> VkConfig:
     return VkConfig(token=vk.token.get_secret_value(), group_id=vk.group_id, mode=vk.mode,
                     callback_path=vk.callback_path, confirmation=vk.confirmation,
                     secret=vk.secret.get_secret_value(), api_url=vk.api_url)
+
+
+def to_telegram_config(s: TelegramSettings) -> TelegramConfig:
+    return TelegramConfig(
+        token=s.token.get_secret_value(), mode=s.mode, api_server=s.api_server,
+        webhook_url=s.webhook_url, webhook_path=s.webhook_path,
+        webhook_secret=s.webhook_secret.get_secret_value(),
+        specialists_chat_id=s.specialists_chat_id, specialist_ids=frozenset(s.specialist_ids))

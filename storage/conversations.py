@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from faq.model import MatchResult
 from handlers.model import (
+    Attachment,
+    AttachmentKind,
     Author,
     Channel,
     ClientRef,
@@ -43,6 +45,15 @@ def to_client_ref(c: Client) -> ClientRef:
 def to_conversation_ref(c: Conversation) -> ConversationRef:
     return ConversationRef(c.id, c.client_id, Channel(c.channel), State(c.state), c.category,
                            c.queue, c.assigned_to, c.urgent)
+
+
+def parse_attachments(data: object) -> tuple[Attachment, ...]:
+    found = []
+    for item in data if isinstance(data, list) else []:
+        if isinstance(item, dict) and item.get("kind") in set(AttachmentKind):
+            found.append(Attachment(AttachmentKind(item["kind"]), str(item.get("ref", "")),
+                                    str(item.get("name", ""))))
+    return tuple(found)
 
 
 def attachments_json(msg: IncomingMessage) -> list[dict[str, str]]:
@@ -258,8 +269,8 @@ class SqlConversationStore:
                 return []
             rows = (await s.scalars(select(Message).where(Message.client_id == conv.client_id)
                                     .order_by(Message.id.desc()).limit(limit))).all()
-            return [HistoryItem(m.id, Author(m.author), m.text, m.created_at, m.internal)
-                    for m in reversed(rows)]
+            return [HistoryItem(m.id, Author(m.author), m.text, m.created_at, m.internal,
+                                parse_attachments(m.attachments)) for m in reversed(rows)]
 
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None:
         async with self._sessions() as s:

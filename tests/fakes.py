@@ -17,6 +17,7 @@ from faq.model import (
     SmallTalk,
 )
 from handlers.model import (
+    Attachment,
     Author,
     Channel,
     ClientRef,
@@ -86,6 +87,7 @@ class _Msg:
     decision: str = ""
     entry_id: str = ""
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    attachments: tuple[Attachment, ...] = ()
 
 
 class FakeStore:
@@ -124,7 +126,8 @@ class FakeStore:
             conv = ConversationRef(len(self.conversations) + 1, client.id, client.channel,
                                    State.BOT, "", "")
             self.conversations[conv.id] = conv
-        m = _Msg(len(self.messages) + 1, conv.id, client.id, Author.CLIENT, msg.text, at=now)
+        m = _Msg(len(self.messages) + 1, conv.id, client.id, Author.CLIENT, msg.text, at=now,
+                 attachments=msg.attachments)
         self.messages.append(m)
         return Recorded(m.id, client, conv)
 
@@ -191,7 +194,8 @@ class FakeStore:
         return ids
 
     async def history(self, conversation_id: int, limit: int = 50) -> list[HistoryItem]:
-        return [HistoryItem(m.id, m.author, m.text, m.at, m.internal) for m in self.messages
+        return [HistoryItem(m.id, m.author, m.text, m.at, m.internal, m.attachments)
+                for m in self.messages
                 if m.conversation_id == conversation_id][-limit:]
 
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None:

@@ -1,18 +1,51 @@
-"""split_text: parts within the limit, cut where a reader expects it."""
+"""Splitting long texts at natural boundaries within a platform's limit."""
 
 from __future__ import annotations
 
 import pytest
 
-from bots.text import split_text
+from bots.text import split_text, utf16_len
 
 
-def utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+def test_utf16_counts_astral_emoji_twice() -> None:
+    assert utf16_len("Лол 😂") == 6
+    assert utf16_len("👨‍👩‍👧") == 8
 
 
 def test_short_text_is_one_part() -> None:
-    assert split_text("Добрый день", 4096) == ["Добрый день"]
+    assert split_text("Здравствуйте!", 4096) == ["Здравствуйте!"]
+    assert split_text("", 10) == [""]
+
+
+def test_splits_at_paragraphs_first() -> None:
+    text = "Первый абзац про пособие.\n\nВторой абзац про субсидию."
+    assert split_text(text, 30) == ["Первый абзац про пособие.", "Второй абзац про субсидию."]
+
+
+def test_splits_at_spaces_when_no_line_breaks() -> None:
+    parts = split_text("слово " * 100, 50)
+    assert all(len(p) <= 50 for p in parts)
+    assert all(not p.startswith(" ") and not p.endswith(" ") for p in parts)
+    assert " ".join(parts).split() == ["слово"] * 100
+
+
+def test_limit_is_measured_in_utf16_units() -> None:
+    text = "😂" * 3000  # 6000 UTF-16 units, 3000 code points
+    parts = split_text(text, 4096, utf16_len)
+    assert [utf16_len(p) for p in parts] == [4096, 1904]
+    assert "".join(parts) == text
+
+
+def test_hard_cut_without_any_boundary() -> None:
+    assert split_text("а" * 25, 10) == ["а" * 10, "а" * 10, "а" * 5]
+
+
+def test_nonpositive_limit_is_refused() -> None:
+    with pytest.raises(ValueError):
+        split_text("x", 0)
+
+
+def test_empty_text_is_one_empty_part() -> None:
     assert split_text("", 10) == [""]
 
 
@@ -37,7 +70,7 @@ def test_every_part_fits_and_nothing_is_lost() -> None:
 
 def test_measure_counts_platform_units() -> None:
     text = "😀" * 10  # two UTF-16 units each
-    parts = split_text(text, 6, measure=utf16)
+    parts = split_text(text, 6, measure=utf16_len)
     assert parts == ["😀😀😀", "😀😀😀", "😀😀😀", "😀"]
 
 

@@ -1,0 +1,1 @@
+"""Telegram channel: clients in private chats, specialists in a forum supergroup."""

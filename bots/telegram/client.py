@@ -1,0 +1,68 @@
+"""Client side: private messages and button presses go to the core as IncomingMessage."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
+
+from bots.telegram.callbacks import CallbackCodec
+from bots.telegram.convert import client_message_of, to_incoming
+from handlers.model import Action, ActionKind, Channel, IncomingMessage
+from handlers.reception import Reception
+
+log = logging.getLogger(__name__)
+
+
+async def handle_raw_client_message(raw: Mapping[str, Any], reception: Reception) -> bool:
+    """Stores and answers a client's private message; False when it is none (or a duplicate)."""
+    found = client_message_of(raw)
+    if found is None:
+        return False
+    return await reception.handle(to_incoming(*found))
+
+
+async def on_private_message(
+    message: Message, raw_update: Mapping[str, Any], reception: Reception
+) -> None:
+    # The raw JSON rather than aiogram's model: one converter serves updates aiogram parses
+    # and those it rejects, so both are stored the same way.
+    await handle_raw_client_message(raw_update, reception)
+
+
+async def on_button(query: CallbackQuery, reception: Reception, codec: CallbackCodec) -> None:
+    # Answered first: the client's button spinner stops at once, whatever happens next.
+    with contextlib.suppress(TelegramAPIError):
+        await query.answer()
+    message = query.message
+    if message is None or message.chat.type != ChatType.PRIVATE:
+        return
+    action = codec.decode(query.data or "") or Action(ActionKind.MENU)
+    user = query.from_user
+    await reception.handle(IncomingMessage(
+        Channel.TELEGRAM, str(message.chat.id), f"cb:{query.id}",
+        display_name=user.full_name, action=action))
+
+
+async def on_membership(update: ChatMemberUpdated) -> None:
+    # A block shows up as a refused delivery later; here it is only worth a log line.
+    log.info("telegram chat %s: bot is now %s", update.chat.id, update.new_chat_member.status)
+
+
+def build_client_router() -> Router:
+    """A fresh router per Dispatcher: an aiogram Router can join only one."""
+    router = Router(name="telegram-clients")
+    private = F.chat.type == ChatType.PRIVATE
+    router.message.register(on_private_message, private)
+    router.edited_message.register(on_private_message, private)
+    router.business_message.register(on_private_message, private)
+    router.edited_business_message.register(on_private_message, private)
+    router.callback_query.register(on_button)
+    router.my_chat_member.register(on_membership)
+    return router

@@ -1,0 +1,23 @@
+"""The adapter's own view of its settings, so that bots never import the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# Update kinds the bot asks Telegram for; everything else is never delivered.
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "business_message",
+                   "edited_business_message", "my_chat_member")
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    token: str
+    mode: Literal["polling", "webhook"] = "polling"
+    api_server: str = "https://api.telegram.org"
+    webhook_url: str = ""
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: str = ""
+    specialists_chat_id: int | None = None
+    specialist_ids: frozenset[int] = frozenset()
+    poll_timeout_s: int = 25  # long-poll wait Telegram holds the request open for

@@ -1,0 +1,91 @@
+"""Every update, from the webhook or from polling: keep the raw JSON, dedupe, then route."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import Update
+from aiogram.types.update import UpdateTypeLookupError
+from pydantic import ValidationError
+
+from bots.telegram.client import handle_raw_client_message
+from bots.telegram.convert import update_kind
+from handlers.ports import InboundLog
+from handlers.reception import Reception
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+
+
+def key_of(raw: object, body: str) -> str:
+    """update_id when there is one; otherwise the body's hash (a retry still dedupes)."""
+    update_id = raw.get("update_id") if isinstance(raw, Mapping) else None
+    if isinstance(update_id, int) and not isinstance(update_id, bool):
+        return str(update_id)
+    return "body:" + hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
+class UpdateIntake:
+    def __init__(self, bot: Bot, dp: Dispatcher, inbound: InboundLog, reception: Reception,
+                 clock: Callable[[], datetime]) -> None:
+        self._bot, self._dp, self._inbound = bot, dp, inbound
+        self._reception, self._clock = reception, clock
+
+    async def accept_body(self, body: str) -> bool:
+        """One webhook body; False when it was a re-delivery (or unreadable)."""
+        try:
+            raw: object = json.loads(body)
+        except ValueError:
+            raw = None
+        return await self.accept(raw, body)
+
+    async def accept(self, raw: object, body: str) -> bool:
+        key = key_of(raw, body)
+        kind = update_kind(raw) if isinstance(raw, Mapping) else "malformed"
+        if not await self._inbound.keep(CHANNEL, key, kind, body, self._clock()):
+            log.info("telegram update %s was already received: skipped", key)
+            return False
+        if not isinstance(raw, Mapping):
+            log.warning("telegram update %s is not a JSON object: kept, skipped", key)
+            await self._inbound.mark(CHANNEL, key, "skipped", "not a JSON object")
+            return True
+        status, error = await self._route(raw)
+        await self._inbound.mark(CHANNEL, key, status, error)
+        return True
+
+    async def _route(self, raw: Mapping[str, Any]) -> tuple[str, str]:
+        try:
+            update = Update.model_validate(raw, context={"bot": self._bot})
+        except ValidationError as exc:
+            return await self._rejected(raw, exc)
+        try:
+            update.event_type  # noqa: B018 - raises for kinds newer than this aiogram
+        except UpdateTypeLookupError:
+            log.info("telegram update %s of unknown kind %s: kept, skipped",
+                     raw.get("update_id"), update_kind(raw))
+            return "skipped", f"unknown update kind {update_kind(raw)}"
+        try:
+            result = await self._dp.feed_update(self._bot, update, raw_update=raw)
+        except Exception as exc:
+            log.exception("telegram update %s failed", raw.get("update_id"))
+            return "failed", f"{type(exc).__name__}: {exc}"
+        return ("skipped", "") if result is UNHANDLED else ("processed", "")
+
+    async def _rejected(self, raw: Mapping[str, Any], exc: ValidationError) -> tuple[str, str]:
+        """aiogram cannot parse an old or odd shape: a client's words are saved all the same."""
+        reason = f"aiogram rejected: {exc.error_count()} errors: {exc.errors()[0]['loc']}"
+        log.warning("telegram update %s: %s", raw.get("update_id"), reason)
+        try:
+            handled = await handle_raw_client_message(raw, self._reception)
+        except Exception as failure:
+            log.exception("telegram update %s failed", raw.get("update_id"))
+            return "failed", f"{type(failure).__name__}: {failure}"
+        return ("processed" if handled else "skipped"), reason

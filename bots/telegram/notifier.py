@@ -1,0 +1,169 @@
+"""TelegramNotifier: every escalated conversation, from any channel, gets a forum topic."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import tzinfo
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+
+from bots.telegram.media import resend
+from bots.telegram.topics import NOT_A_FORUM, TAG, THREAD_NOT_FOUND, Thread, means
+from bots.text import split_text, utf16_len
+from handlers.model import Attachment, Channel
+from handlers.ports import (
+    ConversationEvent,
+    ConversationStore,
+    EventKind,
+    Faq,
+    HistoryItem,
+    StaffThreads,
+    Texts,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_TOPIC_NAME = 128  # createForumTopic limit
+MAX_TEXT = 4096
+ORIGIN = "telegram"
+_NOTES = {EventKind.CLOSED: "staff_closed", EventKind.TRANSFERRED: "staff_transferred",
+          EventKind.ASSIGNED: "staff_assigned", EventKind.RATED: "staff_rated",
+          EventKind.REMINDER: "staff_reminder", EventKind.BREACH: "staff_breach"}
+
+
+class TelegramNotifier:
+    """Posts conversation events into the specialists' supergroup; never raises."""
+
+    def __init__(self, bot: Bot, chat_id: int, store: ConversationStore, threads: StaffThreads,
+                 texts: Texts, faq: Faq, timezone: tzinfo) -> None:
+        self._bot, self._chat_id, self._store, self._threads = bot, chat_id, store, threads
+        self._texts, self._faq, self._tz = texts, faq, timezone
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def publish(self, event: ConversationEvent) -> None:
+        try:
+            # One conversation at a time: two events must not open two topics.
+            async with self._locks.setdefault(event.conversation_id, asyncio.Lock()):
+                await self._on(event)
+            if event.kind is EventKind.CLOSED:
+                self._locks.pop(event.conversation_id, None)
+        except Exception:
+            log.exception("telegram notifier failed on %s of conversation %s",
+                          event.kind, event.conversation_id)
+
+    async def _on(self, event: ConversationEvent) -> None:
+        cid = event.conversation_id
+        match event.kind:
+            case EventKind.ESCALATED | EventKind.CRISIS:
+                if not await self._threads.thread_of(cid):
+                    await self.open_thread(cid)
+                elif event.kind is EventKind.CRISIS:
+                    await self._post(cid, self._texts.render("staff_crisis"))
+            case EventKind.CLIENT_MESSAGE:
+                await self._client_message(cid, event)
+            case EventKind.SPECIALIST_MESSAGE if event.origin != ORIGIN:
+                item = await self._item(cid, event.message_id)
+                await self._post(cid, self._texts.render(
+                    "staff_mirror", text=event.text, origin=event.origin,
+                    internal=bool(item and item.internal)))
+            case EventKind.DELIVERY_FAILED:
+                await self._post(cid, self._texts.render("staff_delivery_failed",
+                                                         error=event.text))
+            case kind if kind in _NOTES:
+                await self._post(cid, self._texts.render(
+                    _NOTES[kind], queue=event.text, rating=event.text))
+
+    async def _client_message(self, cid: int, event: ConversationEvent) -> None:
+        if not await self._threads.thread_of(cid):
+            return  # not escalated into the group (yet): nothing to show
+        item = await self._item(cid, event.message_id)
+        attachments = item.attachments if item else ()
+        text = self._texts.render("staff_client_message", text=event.text,
+                                  attachments=attachments)
+        if await self._post(cid, text):
+            await self._resend(cid, attachments)
+
+    async def _item(self, cid: int, message_id: int | None) -> HistoryItem | None:
+        """The stored message behind an event (attachments, internal flag), if still recent."""
+        items = await self._store.history(cid, limit=10)
+        return next((i for i in items if i.message_id == message_id), None)
+
+    async def open_thread(self, cid: int) -> Thread | None:
+        """Creates the topic (or tags in a plain group) and posts the history so far."""
+        found = await self._store.get(cid)
+        if found is None:
+            return None
+        conv, client = found
+        category = self._faq.kb.category(conv.category)
+        about = {"client_name": client.display_name, "channel": str(conv.channel),
+                 "category": category.title if category else conv.category,
+                 "urgent": conv.urgent, "conversation_id": cid}
+        thread = await self._create(self._texts.render("staff_topic_name", **about))
+        await self._threads.set_thread(cid, str(thread))
+        items = await self._store.history(cid)
+        text = self._texts.render("staff_history", **about, queue=conv.queue, reason="",
+                                  items=items, timezone=self._tz, plain=not thread.topic_id)
+        await self._send(thread, cid, text)
+        if conv.channel is Channel.TELEGRAM:
+            for item in items:
+                await self._resend(cid, item.attachments, thread)
+        return thread
+
+    async def _create(self, name: str) -> Thread:
+        try:
+            topic = await self._bot.create_forum_topic(self._chat_id, name[:MAX_TOPIC_NAME])
+        except TelegramBadRequest as exc:
+            if not means(exc.message, NOT_A_FORUM):
+                raise
+            log.warning("chat %s has no topics: conversations are tagged instead",
+                        self._chat_id)
+            return Thread(self._chat_id, 0)
+        return Thread(self._chat_id, topic.message_thread_id)
+
+    async def _post(self, cid: int, text: str) -> bool:
+        """Sends into the conversation's thread, recreating a topic someone deleted."""
+        thread = Thread.parse(await self._threads.thread_of(cid))
+        if thread is None:
+            return False
+        try:
+            await self._send(thread, cid, text)
+        except TelegramBadRequest as exc:
+            if not means(exc.message, THREAD_NOT_FOUND):
+                raise
+            log.warning("topic of conversation %s is gone (%s): opening a new one", cid,
+                        exc.message)
+            new = await self.open_thread(cid)
+            if new is not None:
+                await self._send(new, cid, text)
+        return True
+
+    async def _send(self, thread: Thread, cid: int, text: str) -> None:
+        if not thread.topic_id:
+            text = f"{TAG.format(cid)}\n{text}"
+        for part in split_text(text, MAX_TEXT, utf16_len):
+            await self._send_part(thread.chat_id, part, thread.message_thread_id)
+
+    async def _resend(self, cid: int, attachments: Sequence[Attachment],
+                      thread: Thread | None = None) -> None:
+        thread = thread or Thread.parse(await self._threads.thread_of(cid))
+        if thread is None:
+            return
+        for attachment in attachments:
+            try:
+                await resend(self._bot, thread.chat_id, thread.message_thread_id, attachment)
+            except (TelegramAPIError, ValueError) as exc:
+                log.warning("cannot show %s of conversation %s: %s", attachment.kind, cid, exc)
+
+    async def _send_part(self, chat_id: int, text: str, topic: int | None) -> None:
+        """One polite retry on flood control; staff notes are not worth a queue of their own."""
+        for attempt in range(2):
+            try:
+                await self._bot.send_message(chat_id, text, message_thread_id=topic)
+                return
+            except TelegramRetryAfter as exc:
+                if attempt:
+                    raise
+                await asyncio.sleep(min(exc.retry_after, 30))

@@ -1,0 +1,103 @@
+"""build_telegram: the Telegram channel plugin (client bot, staff topics, webhook/polling)."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
+from aiohttp import web
+
+from bots.plugin import ChannelContext
+from bots.telegram.callbacks import CallbackCodec
+from bots.telegram.client import build_client_router
+from bots.telegram.config import ALLOWED_UPDATES, TelegramConfig
+from bots.telegram.intake import UpdateIntake
+from bots.telegram.notifier import TelegramNotifier
+from bots.telegram.polling import Poller
+from bots.telegram.sender import TelegramSender
+from bots.telegram.staff import build_staff_router
+from handlers.ports import ChannelSender, Notifier
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SET_WEBHOOK_ATTEMPTS = 5
+
+
+class TelegramPlugin:
+    channel = "telegram"
+
+    def __init__(self, config: TelegramConfig, ctx: ChannelContext, timezone: str) -> None:
+        self._config = config
+        self._api = TelegramAPIServer.from_base(config.api_server)
+        self.bot = Bot(config.token, session=AiohttpSession(api=self._api))
+        codec = CallbackCodec(ctx.faq)
+        self.sender: ChannelSender | None = TelegramSender(self.bot, codec)
+        self._notifier = None if config.specialists_chat_id is None else TelegramNotifier(
+            self.bot, config.specialists_chat_id, ctx.store, ctx.threads, ctx.texts, ctx.faq,
+            ZoneInfo(timezone))
+        # Staff router first: its catch-all for groups must see group messages before anyone.
+        self.dp = Dispatcher(config=config, codec=codec, reception=ctx.reception,
+                             desk=ctx.desk, threads=ctx.threads, staff=ctx.staff,
+                             texts=ctx.texts)
+        self.dp.include_routers(build_staff_router(config.specialists_chat_id),
+                                build_client_router())
+        self.intake = UpdateIntake(self.bot, self.dp, ctx.inbound, ctx.reception, ctx.clock)
+
+    @property
+    def notifier(self) -> Notifier | None:
+        return self._notifier
+
+    def setup_routes(self, app: web.Application) -> None:
+        if self._config.mode == "webhook":
+            app.router.add_post(self._config.webhook_path, self.on_webhook)
+
+    async def on_webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self._config.webhook_secret.encode()):
+            return web.json_response({"ok": False, "error": "wrong secret token"}, status=403)
+        body = (await request.read()).decode("utf-8", errors="replace")
+        # Answered 200 even when processing failed: the raw update is kept and marked, and
+        # a non-2xx answer would only make Telegram send it again and again.
+        await self.intake.accept_body(body)
+        return web.json_response({"ok": True})
+
+    async def run(self) -> None:
+        if self._config.mode == "webhook":
+            await self._set_webhook()
+            return
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        url = self._api.api_url(self._config.token, "getUpdates")
+        await Poller(url, self.intake, self._config.poll_timeout_s).run()
+
+    async def _set_webhook(self) -> None:
+        for attempt in range(1, SET_WEBHOOK_ATTEMPTS + 1):
+            try:
+                await self.bot.set_webhook(
+                    self._config.webhook_url, secret_token=self._config.webhook_secret,
+                    allowed_updates=list(ALLOWED_UPDATES))
+                log.info("telegram webhook set to %s", self._config.webhook_url)
+                return
+            except TelegramAPIError as exc:
+                log.warning("setWebhook attempt %s failed: %s", attempt, exc)
+                await asyncio.sleep(2 ** attempt)
+        log.error("telegram webhook could not be set: updates will not arrive")
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+
+def build_telegram(config: TelegramConfig, ctx: ChannelContext,
+                   timezone: str = "UTC") -> TelegramPlugin:
+    if not config.token:
+        raise ValueError("telegram.token is empty: set PRIEMNAYA_TELEGRAM__TOKEN")
+    if config.mode == "webhook" and not (config.webhook_url and config.webhook_secret):
+        raise ValueError("telegram webhook mode needs telegram.webhook_url and "
+                         "PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET")
+    return TelegramPlugin(config, ctx, timezone)

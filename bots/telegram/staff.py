@@ -1,0 +1,96 @@
+"""Specialists' side: messages in a conversation's topic reach the client via the desk."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message
+
+from bots.telegram.config import TelegramConfig
+from bots.telegram.topics import TAG, Thread, tag_of
+from handlers.desk import SpecialistDesk
+from handlers.ports import StaffDirectory, StaffThreads, Texts
+
+log = logging.getLogger(__name__)
+
+ORIGIN = "telegram"
+NOTE_PREFIX = "!"
+
+
+async def conversation_of(message: Message, threads: StaffThreads) -> int | None:
+    """The topic names the conversation; without topics, the tag in the replied-to message."""
+    if message.is_topic_message and message.message_thread_id:
+        thread = Thread(message.chat.id, message.message_thread_id)
+        return await threads.conversation_of(str(thread))
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+        return None
+    cid = tag_of(replied.text or replied.caption or "")
+    if cid is None or not (await threads.thread_of(cid)).startswith(f"tg:{message.chat.id}:"):
+        return None
+    return cid
+
+
+async def on_staff_message(
+    message: Message, bot: Bot, config: TelegramConfig, desk: SpecialistDesk,
+    threads: StaffThreads, staff: StaffDirectory, texts: Texts,
+) -> None:
+    user = message.from_user
+    if user is None or user.is_bot:
+        return
+    if config.specialist_ids and user.id not in config.specialist_ids:
+        return
+    cid = await conversation_of(message, threads)
+    if cid is None:
+        return  # chatter between specialists: never answered
+    specialist_id = await staff.ensure(f"telegram:{user.id}", user.full_name)
+    problem = await act(message, cid, specialist_id, desk)
+    if problem:
+        text = texts.render("staff_not_sent", reason=problem)
+        if not message.message_thread_id or not message.is_topic_message:
+            text = f"{TAG.format(cid)}\n{text}"
+        await bot.send_message(message.chat.id, text, reply_to_message_id=message.message_id,
+                               message_thread_id=message.message_thread_id
+                               if message.is_topic_message else None)
+
+
+async def act(message: Message, cid: int, specialist_id: int, desk: SpecialistDesk) -> str:
+    """Carries out a specialist's message; returns what went wrong, or "" when all went well."""
+    text = (message.text or message.caption or "").strip()
+    command, _, argument = text.partition(" ")
+    match command.split("@", 1)[0].lower():
+        case "/close":
+            await desk.close(cid, origin=ORIGIN)
+        case "/take":
+            await desk.take(cid, specialist_id)
+        case "/transfer":
+            if not argument.strip():
+                return "transfer_usage"
+            await desk.transfer(cid, argument.strip())
+        case _ if text.startswith(NOTE_PREFIX):
+            await desk.note(cid, specialist_id, text[len(NOTE_PREFIX):], origin=ORIGIN)
+        case _ if not text:
+            return "attachment"
+        case _:
+            key = f"telegram:{message.chat.id}:{message.message_id}"
+            sent = await desk.reply(cid, specialist_id, text, origin=ORIGIN, dedupe_key=key)
+            if not sent:
+                return "closed"
+    return ""
+
+
+async def swallow(event: Message | CallbackQuery) -> None:
+    """Catches everything in groups, so no router below ever answers it with an FAQ."""
+
+
+def build_staff_router(chat_id: int | None) -> Router:
+    """Specialists' group first; then a catch-all for every other non-private chat."""
+    router = Router(name="telegram-staff")
+    if chat_id is not None:
+        router.message.register(on_staff_message, F.chat.id == chat_id)
+    groups = F.chat.type != ChatType.PRIVATE
+    router.message.register(swallow, groups)
+    router.edited_message.register(swallow, groups)
+    return router

@@ -1,0 +1,160 @@
+"""A fake Telegram Bot API on 127.0.0.1 that records every call aiogram makes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7000000001
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    ok: bool = True
+
+
+@dataclass
+class Failure:
+    method: str
+    status: int
+    description: str
+    retry_after: int | None = None
+    when: Callable[[dict[str, Any]], bool] = lambda params: True
+    times: int = 1
+
+
+@dataclass
+class FakeBotApi:
+    """Answers like the Bot API; `forum=False` makes createForumTopic fail as in a plain group."""
+
+    forum: bool = True
+    calls: list[Call] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    deleted_topics: set[int] = field(default_factory=set)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+    _next_id: int = 1000
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        self.updates.append(update)
+        self._arrived.set()
+
+    def sent(self, method: str = "sendMessage", **match: Any) -> list[dict[str, Any]]:
+        """Calls the fake accepted (refused ones are in `attempts`)."""
+        return [c.params for c in self.attempts(method, **match) if c.ok]
+
+    def attempts(self, method: str = "sendMessage", **match: Any) -> list[Call]:
+        return [c for c in self.calls if c.method == method
+                and all(str(c.params.get(k)) == str(v) for k, v in match.items())]
+
+    def fail(self, failure: Failure) -> None:
+        self.failures.append(failure)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await _params(request)
+        call = Call(method, params)
+        failure = self._failure_for(method, params)
+        if failure is not None:
+            self.calls.append(call)
+            call.ok = False
+            return failure
+        if method == "getUpdates":
+            return await self._get_updates(params)
+        self.calls.append(call)
+        return web.json_response({"ok": True, "result": self._result(method, params)})
+
+    def _failure_for(self, method: str, params: dict[str, Any]) -> web.Response | None:
+        topic = params.get("message_thread_id")
+        if topic is not None and int(topic) in self.deleted_topics:
+            return _error(400, "Bad Request: message thread not found")
+        if method == "createForumTopic" and not self.forum:
+            return _error(400, "Bad Request: the chat is not a forum")
+        for f in self.failures:
+            if f.times > 0 and f.method == method and f.when(params):
+                f.times -= 1
+                return _error(f.status, f.description, f.retry_after)
+        return None
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {"id": BOT_ID, "is_bot": True, "first_name": "Бот",
+                    "username": "example_support_bot"}
+        if method == "createForumTopic":
+            self._next_id += 1
+            return {"message_thread_id": self._next_id, "name": params.get("name", ""),
+                    "icon_color": 7322096}
+        if method.startswith(("send", "copy")):
+            self._next_id += 1
+            chat_id = int(params.get("chat_id", 0))
+            message = {"message_id": self._next_id, "date": int(time.time()),
+                       "chat": {"id": chat_id, "type": "private" if chat_id > 0
+                                else "supergroup"},
+                       "from": {"id": BOT_ID, "is_bot": True, "first_name": "Бот"},
+                       "text": params.get("text", "")}
+            if params.get("message_thread_id"):
+                message["message_thread_id"] = int(params["message_thread_id"])
+                message["is_topic_message"] = True
+            return message
+        return True
+
+    async def _get_updates(self, params: dict[str, Any]) -> web.Response:
+        offset = int(params.get("offset") or 0)
+        timeout = min(float(params.get("timeout") or 0), 0.5)
+        due = [u for u in self.updates if u["update_id"] >= offset]
+        if not due and timeout > 0:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), timeout)
+            due = [u for u in self.updates if u["update_id"] >= offset]
+        self.calls.append(Call("getUpdates", params))
+        return web.json_response({"ok": True, "result": due[:100]})
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        data = await request.json()
+        return dict(data) if isinstance(data, dict) else {}
+    form = await request.post()
+    params: dict[str, Any] = {}
+    for key, value in form.items():
+        text = value if isinstance(value, str) else ""
+        # aiogram sends objects (reply_markup, ...) as JSON strings inside the form.
+        if key in ("reply_markup", "allowed_updates", "link_preview_options") and text:
+            params[key] = json.loads(text)
+        else:
+            params[key] = text
+    return params
+
+
+def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=status)

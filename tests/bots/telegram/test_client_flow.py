@@ -1,0 +1,164 @@
+"""Clients and specialists through real aiogram against a fake Bot API (webhook mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from priemnaya.runtime import Runtime
+from storage.models import Conversation, Message
+from tests.bots.telegram.harness import CLIENT, SPECIALIST, STAFF_CHAT, Harness, wait_for
+
+Service = tuple[Harness, Runtime]
+
+
+def buttons(call: dict[str, Any]) -> list[str]:
+    markup = call.get("reply_markup") or {"inline_keyboard": []}
+    return [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+
+
+async def to_client(h: Harness, n: int) -> list[dict[str, Any]]:
+    return await wait_for(lambda: (s := h.api.sent(chat_id=CLIENT)) and len(s) >= n and s)
+
+
+async def test_start_shows_consent_with_a_button(service: Service) -> None:
+    h, _rt = service
+    assert await h.post(h.private("/start")) == 200
+    [greeting] = await to_client(h, 1)
+    assert "согласие на обработку персональных данных" in greeting["text"]
+    assert greeting["parse_mode"] == "HTML"
+    assert "consent" in buttons(greeting)
+    assert "menu" in buttons(greeting)
+
+
+async def test_question_gets_the_faq_answer_and_clarify_buttons(service: Service) -> None:
+    h, _rt = service
+    await h.post(h.private("Как оформить единое пособие?"))
+    [answer] = await to_client(h, 1)
+    assert answer["text"].startswith("Единое пособие оформляют")
+    assert buttons(answer) == ["specialist", "menu"]
+    await h.post(h.private("получить"))
+    clarify = (await to_client(h, 2))[1]
+    assert "entry:family.capital" in buttons(clarify)
+    assert "entry:housing.subsidy" in buttons(clarify)
+    await h.post(h.button("entry:housing.subsidy"))
+    chosen = (await to_client(h, 3))[2]
+    assert chosen["text"].startswith("Субсидию назначают")
+    assert h.api.sent("answerCallbackQuery")
+
+
+async def test_user_text_is_escaped_for_html(service: Service) -> None:
+    h, rt = service
+    await h.post(h.button("consent:specialist"))
+    topic = await wait_for(lambda: h.api.sent("createForumTopic"))
+    assert topic
+    cid = await _conversation_id(rt)
+    await rt.desk.reply(cid, None, "Пишите <b>сюда</b> & ждите", origin="desk")
+    sent = await wait_for(lambda: h.api.sent(chat_id=CLIENT, text="Пишите &lt;b&gt;сюда&lt;/b&gt;"
+                                             " &amp; ждите"))
+    assert sent[0]["parse_mode"] == "HTML"
+
+
+async def test_escalation_opens_a_topic_and_relays_both_ways(service: Service) -> None:
+    h, rt = service
+    await h.post(h.private("Как получить субсидию на ЖКУ?"))
+    await h.post(h.button("consent:specialist"))
+    [topic] = await wait_for(lambda: h.api.sent("createForumTopic"))
+    assert topic["chat_id"] == str(STAFF_CHAT)
+    assert "Анна Петрова" in topic["name"]
+    assert "Telegram" in topic["name"]
+    assert len(topic["name"]) <= 128
+    thread = await wait_for(lambda: _topic_posts(h))
+    topic_id = int(thread[0]["message_thread_id"])
+    assert "Как получить субсидию на ЖКУ?" in thread[0]["text"]
+    assert "Субсидию назначают" in thread[0]["text"]
+
+    await h.post(h.private("Мне 80 лет, пенсия маленькая"))
+    await wait_for(lambda: any("пенсия маленькая" in p["text"] for p in _topic_posts(h)))
+
+    assert await h.post(h.staff("Здравствуйте! Сейчас посмотрю.", topic=topic_id)) == 200
+    await wait_for(lambda: h.api.sent(chat_id=CLIENT, text="Здравствуйте! Сейчас посмотрю."))
+
+    await h.post(h.staff("!проверить доход за 3 месяца", topic=topic_id))
+    await h.post(h.staff("/close", topic=topic_id))
+    rating = await wait_for(lambda: [m for m in h.api.sent(chat_id=CLIENT)
+                                     if "rate:5" in buttons(m)])
+    assert rating
+    assert not h.api.sent(chat_id=CLIENT, text="проверить доход за 3 месяца")
+    assert not [m for m in h.api.sent(chat_id=CLIENT) if "проверить" in m["text"]]
+    await h.post(h.button("rate:5"))
+    async with rt.sessions() as s:
+        conv = await s.scalar(select(Conversation))
+        notes = (await s.scalars(select(Message).where(Message.internal.is_(True)))).all()
+    assert conv is not None and conv.state == "closed"
+    assert conv.rating == 5
+    assert [n.text for n in notes] == ["проверить доход за 3 месяца"]
+    await wait_for(lambda: any("закрыто" in p["text"] for p in _topic_posts(h)))
+
+
+async def test_any_group_member_counts_when_no_list_is_set(service: Service) -> None:
+    h, _rt = service
+    await h.post(h.button("consent:specialist"))
+    thread = await wait_for(lambda: _topic_posts(h))
+    topic_id = int(thread[0]["message_thread_id"])
+    # Everyone in the group counts when specialist_ids is empty (the default here).
+    await h.post(h.staff("Ответ от коллеги", topic=topic_id, user=SPECIALIST + 1))
+    await wait_for(lambda: h.api.sent(chat_id=CLIENT, text="Ответ от коллеги"))
+
+
+async def test_group_chatter_gets_no_answer(service: Service) -> None:
+    h, _rt = service
+    before = len(h.api.calls)
+    for text in ("Как оформить единое пособие?", "/start", "здравствуйте"):
+        assert await h.post(h.staff(text)) == 200
+        assert await h.post(h.staff(text, topic=999)) == 200
+    group = {"id": -4000000001, "type": "group", "title": "Соседи"}
+    person = {"id": 100000004, "is_bot": False, "first_name": "Пётр"}
+    await h.post(h.update(message=h.message(group, person, text="Как оформить единое пособие?")))
+    await h.post(h.private("Как оформить единое пособие?"))  # a sentinel the outbox sends
+    await to_client(h, 1)
+    said = [c for c in h.api.calls[before:] if c.method.startswith("send")]
+    assert [c.params["chat_id"] for c in said] == [str(CLIENT)]
+
+
+async def test_duplicate_update_is_handled_once(service: Service) -> None:
+    h, rt = service
+    update = h.private("Как оформить единое пособие?")
+    assert await h.post(update) == 200
+    assert await h.post(update) == 200
+    await to_client(h, 1)
+    await h.post(h.private("Как получить субсидию на ЖКУ?"))
+    await to_client(h, 2)
+    async with rt.sessions() as s:
+        stored = (await s.scalars(select(Message).where(Message.author == "client"))).all()
+    assert [m.text for m in stored] == ["Как оформить единое пособие?",
+                                        "Как получить субсидию на ЖКУ?"]
+    assert len(h.api.sent(chat_id=CLIENT)) == 2
+
+
+async def test_wrong_webhook_secret_is_refused(service: Service) -> None:
+    h, rt = service
+    assert await h.post(h.private("Как оформить единое пособие?"), secret="wrong") == 403
+    assert await h.post(h.private("Как оформить единое пособие?"), secret="") == 403
+    async with rt.sessions() as s:
+        assert (await s.scalars(select(Message))).all() == []
+
+
+async def test_webhook_is_set_with_secret_and_allowed_updates(service: Service) -> None:
+    h, _rt = service
+    [call] = await wait_for(lambda: h.api.sent("setWebhook"))
+    assert call["secret_token"] == "s3cret-token_value"
+    assert "callback_query" in call["allowed_updates"]
+    assert call["url"] == "https://bot.example.org/telegram/webhook"
+
+
+def _topic_posts(h: Harness) -> list[dict[str, Any]]:
+    return [p for p in h.api.sent(chat_id=STAFF_CHAT) if p.get("message_thread_id")]
+
+
+async def _conversation_id(rt: Runtime) -> int:
+    async with rt.sessions() as s:
+        conv = await s.scalar(select(Conversation))
+    assert conv is not None
+    return conv.id
