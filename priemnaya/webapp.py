@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
@@ -80,7 +81,8 @@ def build_desk_services(rt: Runtime, audit: SqlAuditLog) -> DeskServices:
         desk=rt.desk, queries=SqlDeskQueries(rt.sessions, institution),
         suggestions=SqlFaqSuggestions(rt.sessions, institution), directory=rt.directory,
         hub=rt.desk_hub, canned=CannedResponses([override / "canned"] if override else []),
-        audit=audit, faq=rt.faq, clock=rt.clock, kb_editor=rt.kb_editor)
+        audit=audit, faq=rt.faq, clock=rt.clock, kb_editor=rt.kb_editor,
+        zone=ZoneInfo(rt.settings.institution.timezone))
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
