@@ -165,6 +165,8 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
         return response
     auth = request.app[AUTH]
     token = request.cookies.get(COOKIE, "")
+    if not token and _cross_site_get(request):
+        return aiohttp_jinja2.render_template("staff_reload.html", request, {})
     found = await auth.sessions.find(hash_token(token), auth.clock()) if token else None
     if found is not None:
         set_str_key(request, "user", to_staff_user(found.account))
@@ -174,6 +176,13 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     if not response.prepared:
         await _refresh_cookies(request, auth, response)
     return response
+
+
+def _cross_site_get(request: web.Request) -> bool:
+    """A link followed from elsewhere (a Telegram topic, an e-mail) arrives without the
+    SameSite=Strict cookie; reloading from our own page sends it."""
+    return (request.method == "GET" and request.headers.get("Sec-Fetch-Site") == "cross-site"
+            and request.headers.get("Sec-Fetch-Mode") == "navigate")
 
 
 async def _refresh_cookies(request: web.Request, auth: Auth,

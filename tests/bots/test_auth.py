@@ -165,3 +165,15 @@ async def test_session_slides_and_expires_after_twelve_idle_hours(staff: Staff) 
         assert (await c.get("/admin/ping")).status == 200
     staff.clock.advance(hours=12, seconds=1)
     assert (await c.get("/admin/ping", allow_redirects=False)).status == 303
+
+
+async def test_link_from_another_site_reloads_to_send_the_strict_cookie(staff: Staff) -> None:
+    c = staff.client
+    await log_in(c, "boss")
+    headers = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    c.session.cookie_jar.clear()  # as a browser would: Strict cookies stay home
+    r = await c.get("/admin/ping", headers=headers, allow_redirects=False)
+    assert r.status == 200
+    assert "location.replace(location.href)" in await r.text()
+    r = await c.get("/admin/ping", allow_redirects=False)
+    assert r.status == 303  # without the cookie and not cross-site: the login page

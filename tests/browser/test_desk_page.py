@@ -66,3 +66,18 @@ async def test_specialist_takes_and_answers_the_web_chat(browser, server: TestSe
     await client.fill("#text", "Спасибо, а какие документы?")
     await client.click("#send")
     await staff.locator(".msg.client", has_text="какие документы").wait_for(timeout=10_000)
+
+
+async def test_link_from_another_site_opens_the_desk_logged_in(browser, server) -> None:
+    context = await browser.new_context()
+    staff = await context.new_page()
+    await staff.goto(str(server.make_url("/login")))
+    await staff.fill("#login", "anna")
+    await staff.fill("#password", PASSWORDS["anna"])
+    await staff.click("button[type=submit]")
+    await staff.wait_for_selector("text=Открытых обращений нет.")
+    elsewhere = await context.new_page()  # e.g. a link in a Telegram topic
+    await elsewhere.set_content(f'<a id="go" href="{server.make_url("/desk/")}">обращения</a>')
+    await elsewhere.click("#go")
+    await elsewhere.wait_for_selector("text=Открытых обращений нет.", timeout=10_000)
+    assert "/login" not in elsewhere.url
