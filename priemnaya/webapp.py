@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bots.web.auth import setup_auth
 from bots.web.chat import CHAT_LIMITS, RECEPTION, TIMELINE, ChatLimits, setup_chat
 from bots.web.desk import DeskServices, setup_desk
 from bots.web.desk.canned import CannedResponses
+from bots.web.ratelimit import LoginLimiter, RedisLoginLimiter
 from priemnaya.runtime import Runtime, running
 from storage.desk_queries import SqlDeskQueries
 from storage.faq_suggestions import SqlFaqSuggestions
@@ -64,6 +66,7 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders), autoescape=True)
     setup_chat(app)
     auth = setup_auth(app, rt.sessions, rt.settings.web, clock=rt.clock,
+                      limiter=build_login_limiter(app, rt),
                       institution_id=rt.settings.institution.id)
     setup_desk(app, build_desk_services(rt, auth.audit))
     for channel in rt.channels:
@@ -72,6 +75,19 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     if start_background:
         app.cleanup_ctx.append(_background)
     return app
+
+
+def build_login_limiter(app: web.Application, rt: Runtime) -> LoginLimiter | None:
+    """Shared by every replica through Redis when it is configured; else in process."""
+    if not rt.settings.redis.url:
+        return None
+    redis = Redis.from_url(rt.settings.redis.url)
+
+    async def close(_app: web.Application) -> None:
+        await redis.aclose()
+
+    app.on_cleanup.append(close)
+    return RedisLoginLimiter(redis, rt.clock)
 
 
 def build_desk_services(rt: Runtime, audit: SqlAuditLog) -> DeskServices:

@@ -19,7 +19,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bots.web.ratelimit import LoginLimiter
+from bots.web.ratelimit import LoginLimiter, MemoryLoginLimiter
 from storage.users import SqlAuditLog, SqlStaffAccounts, SqlWebSessions, StaffAccount
 
 COOKIE = "priemnaya_staff"
@@ -222,7 +222,7 @@ def setup_auth(
     from bots.web import login
 
     auth = Auth(SqlStaffAccounts(sessions), SqlWebSessions(sessions),
-                SqlAuditLog(sessions, institution_id), limiter or LoginLimiter(clock), clock,
+                SqlAuditLog(sessions, institution_id), limiter or MemoryLoginLimiter(clock), clock,
                 config.cookie_secure)
     app[AUTH] = auth
     _add_context_processor(app)

@@ -177,3 +177,19 @@ async def test_link_from_another_site_reloads_to_send_the_strict_cookie(staff: S
     assert "location.replace(location.href)" in await r.text()
     r = await c.get("/admin/ping", allow_redirects=False)
     assert r.status == 303  # without the cookie and not cross-site: the login page
+
+
+async def test_login_limiter_is_shared_through_redis_when_configured(tmp_path) -> None:
+    from aiohttp import web
+
+    from bots.web.ratelimit import RedisLoginLimiter
+    from priemnaya.webapp import build_login_limiter
+
+    for url, kind in (("", type(None)), ("redis://127.0.0.1:6379/15", RedisLoginLimiter)):
+        db = {"url": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"}
+        rt = build_runtime(Settings(redis={"url": url}, database=db), FakeFaq())
+        app = web.Application()
+        before = len(app.on_cleanup)
+        assert isinstance(build_login_limiter(app, rt), kind)
+        assert len(app.on_cleanup) - before == (1 if url else 0)  # closes the client
+        await rt.engine.dispose()
