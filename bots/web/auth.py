@@ -163,7 +163,7 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     if not request.path.startswith(STAFF_PREFIXES):
         response: web.StreamResponse = await handler(request)
         return response
-    auth = request.app[AUTH]
+    auth = request.config_dict[AUTH]
     token = request.cookies.get(COOKIE, "")
     if not token and _cross_site_get(request):
         return aiohttp_jinja2.render_template("staff_reload.html", request, {})

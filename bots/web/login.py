@@ -47,7 +47,7 @@ async def show_login(request: web.Request) -> web.StreamResponse:
 
 
 async def do_login(request: web.Request) -> web.StreamResponse:
-    auth = request.app[AUTH]
+    auth = request.config_dict[AUTH]
     form = await request.post()
     login = str(form.get("login", "")).strip()[:MAX_FIELD]
     password = str(form.get("password", ""))[:MAX_FIELD]
@@ -79,7 +79,7 @@ async def _start_session(auth: Auth, specialist_id: int, response: web.StreamRes
 
 
 async def do_logout(request: web.Request) -> web.StreamResponse:
-    auth = request.app[AUTH]
+    auth = request.config_dict[AUTH]
     token = request.cookies.get(COOKIE, "")
     if token:
         await auth.sessions.drop(hash_token(token))

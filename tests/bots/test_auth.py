@@ -193,3 +193,32 @@ async def test_login_limiter_is_shared_through_redis_when_configured(tmp_path) -
         assert isinstance(build_login_limiter(app, rt), kind)
         assert len(app.on_cleanup) - before == (1 if url else 0)  # closes the client
         await rt.engine.dispose()
+
+
+async def test_admin_pages_in_a_sub_application_are_protected(database_url: str) -> None:
+    from aiohttp import web
+
+    from bots.web.auth import Role, current_user, require
+
+    @require(Role.ADMIN)
+    async def report(request: web.Request) -> web.Response:
+        return web.json_response({"login": current_user(request).login})
+
+    s = await build_staff(database_url)
+    admin = web.Application()
+    admin.router.add_get("/report", report)
+    s.client.server.app.add_subapp("/admin/reports", admin)
+    async with s.client as c:
+        await log_in(c, "anna")
+        r = await c.get("/admin/reports/report")
+        assert r.status == 403 and "Нет доступа" in await r.text()
+        await c.post("/logout", headers={"X-CSRF-Token": await session_csrf(s)})
+        await log_in(c, "boss")
+        r = await c.get("/admin/reports/report")
+        assert (r.status, await r.json()) == (200, {"login": "boss"})
+    await s.rt.engine.dispose()
+
+
+async def session_csrf(s: Staff) -> str:
+    async with s.rt.sessions() as db:
+        return (await db.scalar(select(WebSession))).csrf_token
