@@ -18,11 +18,12 @@ EXIT_USAGE = 2
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not hasattr(args, "handler"):
+    handler = getattr(args, "handler", None) or getattr(args, "func", None)
+    if handler is None:
         parser.print_help()
         return EXIT_USAGE
     try:
-        code: int = args.handler(args)
+        code: int = handler(args)
     except SettingsError as exc:
         print(f"priemnaya: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -87,6 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     logging.basicConfig(level=settings.logging.level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if not args.no_migrate:
         from storage.migrate import upgrade
 

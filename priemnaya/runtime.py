@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bots.notify import FanoutNotifier, LogNotifier
 from bots.outbox import OutboxWorker
 from bots.plugin import ChannelContext, ChannelPlugin
+from bots.redis_bus import RedisEventBus
 from bots.web.desk.hub import DeskHub
 from bots.web.sender import WebChatSender
 from handlers.assign import AutoAssigner
@@ -35,6 +37,8 @@ from storage.engine import build_engine, build_sessions
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
 from storage.staff import SqlInboundLog, SqlStaffDirectory, SqlStaffThreads
 from storage.users import SqlStaffAccounts
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -59,6 +63,9 @@ class Runtime:
     context: ChannelContext
     directory: QueueDirectory
     desk_hub: DeskHub
+    # Surfaces every replica serves (the desk's live view): fed locally and, when Redis is
+    # configured, with the events other replicas raise.
+    replica_surfaces: FanoutNotifier = field(default_factory=FanoutNotifier)
     # The FAQ's live editor, adapted by the composition root; None: suggestions only rejected.
     kb_editor: KnowledgeBaseEditor | None = None
     channels: list[ChannelPlugin] = field(default_factory=list)
@@ -91,7 +98,6 @@ def build_runtime(
                 crisis=crisis or load_crisis_rules(settings.crisis.rules_path), clock=clock)
     reception, desk = Reception(deps), SpecialistDesk(deps)
     hub = DeskHub()
-    notifier.add(hub)
     if any(q.auto_assign for q in directory.queues):
         notifier.add(AutoAssigner(store, directory, SqlStaffAccounts(sessions), desk, clock))
     reminders = ReminderJob(SqlReplyTargets(sessions), directory, notifier, clock,
@@ -103,16 +109,32 @@ def build_runtime(
     rt = Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
                  store, SqlClientTimeline(sessions), senders, clock, ctx, directory, hub)
     rt.background.append(reminders.run)
+    rt.background.append(lambda: close_idle_conversations(rt))
+    rt.replica_surfaces.add(hub)
+    notifier.add(rt.replica_surfaces)
+    if settings.redis.url:
+        bus = RedisEventBus(settings.redis.url, rt.replica_surfaces)
+        notifier.add(bus)
+        rt.background.append(bus.run)
     return rt
+
+
+async def close_idle_conversations(rt: Runtime, interval_s: float = 300.0) -> None:
+    idle = timedelta(hours=rt.settings.conversations.idle_close_hours)
+    while True:
+        try:
+            now = rt.clock()
+            closed = await rt.store.close_idle(now - idle, now)
+            if closed:
+                log.info("closed %s idle bot conversations", closed)
+        except Exception:  # the database may be briefly unavailable; try again later
+            log.exception("closing idle conversations failed")
+        await asyncio.sleep(interval_s)
 
 
 def build_directory(settings: Settings) -> QueueDirectory:
     return build_queue_directory(settings.calendar, settings.queues, settings.default_queue,
                                  settings.crisis.urgent_queue)
-
-
-def build_router(settings: Settings, texts: JinjaTexts) -> CalendarRouter:
-    return CalendarRouter(build_directory(settings), texts)
 
 
 @contextlib.asynccontextmanager

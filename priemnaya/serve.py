@@ -28,10 +28,12 @@ async def announce_first_admin(rt: Runtime) -> None:
 
 
 def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
-    from priemnaya.faq_setup import build_faq
+    from priemnaya.faq_setup import LiveFaqEditor, added_entries_file, build_faq
 
     faq = build_faq(settings)
     rt = build_runtime(settings, faq)
+    rt.kb_editor = LiveFaqEditor(faq, added_entries_file(settings))
+    rt.background.append(lambda: faq.watch(settings.faq.reload_interval_s))
     for plugin in build_channels(settings, rt.context):
         rt.add_channel(plugin)
     app = build_app(rt)

@@ -74,10 +74,21 @@ class WebSettings(Section):
     max_message_chars: int = Field(4000, ge=100, le=100_000)
 
 
+class FaqThresholds(Section):
+    """Empty keys keep the defaults tuned on development data (docs/faq-matching.md)."""
+
+    answer_threshold: float | None = Field(None, ge=0, le=1)
+    margin: float | None = Field(None, ge=0, le=1)
+    clarify_threshold: float | None = Field(None, ge=0, le=1)
+    clarify_ratio: float | None = Field(None, ge=0, le=1)
+    max_options: int | None = Field(None, ge=2, le=3)
+
+
 class FaqSettings(Section):
     paths: list[Path] = [Path("kb/sample")]
     synonyms: list[Path] = []
     reload_interval_s: float = Field(5.0, gt=0)
+    thresholds: FaqThresholds = Field(default_factory=FaqThresholds)
 
 
 class TemplatesSettings(Section):
@@ -111,6 +122,12 @@ class OutboxSettings(Section):
     poll_interval_s: float = Field(1.0, gt=0, le=60)
 
 
+class ConversationSettings(Section):
+    # A conversation only the bot took part in ends after this much silence, so that the
+    # analytics can count it as resolved (or not) by the FAQ.
+    idle_close_hours: float = Field(24.0, gt=0)
+
+
 class DeskSettings(Section):
     # How often waiting hand-overs are checked for the 80% reminder and for a missed target.
     reminder_interval_s: float = Field(60.0, gt=0, le=3600)
@@ -142,6 +159,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     vk: VkSettings = Field(default_factory=VkSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    conversations: ConversationSettings = Field(default_factory=ConversationSettings)
     desk: DeskSettings = Field(default_factory=DeskSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
@@ -233,5 +251,6 @@ def describe(exc: ValidationError, data: dict[str, Any]) -> str:
         reason = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             reason = "unknown key"
-        parts.append(f"{key} = {shown[:80]}: {reason}")
+        # A check across keys (model validator) names its keys in the reason itself.
+        parts.append(f"{key} = {shown[:80]}: {reason}" if key else reason)
     return "invalid settings: " + "; ".join(parts)

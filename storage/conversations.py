@@ -151,6 +151,15 @@ class SqlConversationStore:
                 setattr(conv, name, value)
             return True
 
+    async def close_idle(self, idle_since: datetime, now: datetime) -> int:
+        """Close bot-only conversations nobody wrote in since idle_since; returns how many."""
+        async with self._sessions.begin() as s:
+            result = await s.execute(update(Conversation).where(
+                Conversation.state == State.BOT, Conversation.last_activity_at < idle_since,
+            ).values(state=State.CLOSED, closed_at=Conversation.last_activity_at,
+                     closed_by=Author.SYSTEM))
+            return int(getattr(result, "rowcount", 0))
+
     async def close(self, conversation_id: int, now: datetime, by: Author) -> bool:
         async with self._sessions.begin() as s:
             result = await s.execute(update(Conversation).where(

@@ -156,3 +156,21 @@ async def test_erase_client_keeps_counts_and_drops_texts(sessions) -> None:
     assert client.user_id.startswith("erased:") and client.erased_at == NOW
     fresh = await store.record_incoming(incoming("e2"), NOW)
     assert fresh.client.id != rec.client.id
+
+
+async def test_idle_bot_conversations_close_at_their_last_activity(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    old = await store.record_incoming(incoming("e1", user="1"), NOW)
+    waiting = await store.record_incoming(incoming("e2", user="2"), NOW)
+    await store.escalate(waiting.conversation.id,
+                         Escalation("general", "", False, None, "client"), NOW)
+    fresh = await store.record_incoming(incoming("e3", user="3"), NOW + timedelta(hours=23))
+    later = NOW + timedelta(hours=25)
+    assert await store.close_idle(later - timedelta(hours=24), later) == 1
+    async with sessions() as s:
+        rows = {c.id: c for c in (await s.scalars(select(Conversation))).all()}
+    assert rows[old.conversation.id].state == "closed"
+    assert rows[old.conversation.id].closed_at == NOW
+    assert rows[old.conversation.id].closed_by == "system"
+    assert rows[waiting.conversation.id].state == "waiting_specialist"
+    assert rows[fresh.conversation.id].state == "bot"

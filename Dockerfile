@@ -1,0 +1,19 @@
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY pyproject.toml README.md ./
+COPY priemnaya priemnaya
+COPY handlers handlers
+COPY faq faq
+COPY bots bots
+COPY analytics analytics
+COPY storage storage
+RUN pip install --no-cache-dir .
+COPY templates templates
+COPY config config
+COPY kb kb
+COPY settings.yaml ./
+RUN useradd --system --uid 10001 priemnaya && mkdir -p data && chown priemnaya data
+USER priemnaya
+EXPOSE 8080
+CMD ["priemnaya", "run", "--settings", "settings.yaml"]

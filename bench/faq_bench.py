@@ -1,0 +1,139 @@
+"""FAQ benchmark: quality on the eval sets, latency and memory at scale, peer baselines."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.faq_baselines import evaluate_baseline, rapidfuzz_scorer, tfidf_scorer
+from bench.faq_synthetic import synthetic_kb, synthetic_queries
+from faq.evaluate import EvalCase, evaluate, load_cases, percentile
+from faq.loader import load_kb
+from faq.matcher import build_matcher
+from faq.model import KnowledgeBase
+from faq.morph import default_lemmatizer
+
+START, END = "<!-- faq-bench:start -->", "<!-- faq-bench:end -->"
+SIZES = (100, 1_000, 10_000)
+DOCS = Path("docs/benchmarks.md")
+
+
+def find_eval_dir() -> Path | None:
+    candidates = [os.environ.get("FAQ_EVAL_DIR", ""), "../shared/eval", "../../shared/eval"]
+    return next(
+        (Path(c) for c in candidates if c and (Path(c) / "dev_cases.jsonl").exists()), None
+    )
+
+
+def quality(name: str, kb: KnowledgeBase, cases: list[EvalCase], lines: list[str]) -> None:
+    report = evaluate(build_matcher(kb).match, cases)
+    lines.append(
+        f"### {name}\n\n```json\n{json.dumps(report.to_dict(), ensure_ascii=False)}\n```\n"
+    )
+    rows = [evaluate_baseline("rapidfuzz token_set_ratio", rapidfuzz_scorer(kb), cases)]
+    rows.append(evaluate_baseline("TF-IDF char 2–5-grams", tfidf_scorer(kb), cases))
+    lines.append(
+        "| method | top-1 always answering | threshold | answer_accuracy | wrong_answer_rate "
+        "| oos_false_answer_rate | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|---|"
+    )
+    ours = (
+        f"| priemnaya faq (defaults) | – | – | {report.answer_accuracy} | "
+        f"{report.wrong_answer_rate} | {report.oos_false_answer_rate} | "
+        f"{report.latency_p50_ms} | {report.latency_p99_ms} |"
+    )
+    lines.append(ours)
+    for r in rows:
+        lines.append(
+            f"| {r.name} | {r.top1} | {r.threshold} | {r.answer_accuracy} | "
+            f"{r.wrong_answer_rate} | {r.oos_false_answer_rate} | {r.latency_p50_ms} | "
+            f"{r.latency_p99_ms} |"
+        )
+    lines.append("")
+
+
+def _timed(build: Callable[[], object]) -> tuple[object, float]:
+    started = time.perf_counter()
+    built = build()
+    return built, time.perf_counter() - started
+
+
+def scale(base: KnowledgeBase | None, lines: list[str]) -> None:
+    default_lemmatizer()  # the dictionaries load once per process; not part of a build
+    lines.append(
+        "| entries | build s | peak build memory MB | p50 ms | p99 ms | rapidfuzz p50 ms | "
+        "speed-up (p50) |\n|---|---|---|---|---|---|---|"
+    )
+    for size in SIZES:
+        kb = synthetic_kb(size, base)
+        matcher, build_s = _timed(lambda kb=kb: build_matcher(kb))  # type: ignore[misc]
+        queries = synthetic_queries(kb, 300)
+        ours = _latencies(matcher.match, queries)  # type: ignore[attr-defined]
+        theirs = _latencies(rapidfuzz_scorer(kb), queries[:60])
+        tracemalloc.start()
+        build_matcher(kb)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        p50, p99, rf50 = percentile(ours, 0.5), percentile(ours, 0.99), percentile(theirs, 0.5)
+        lines.append(
+            f"| {size:,} | {build_s:.2f} | {peak:.0f} | {p50:.3f} | {p99:.3f} | {rf50:.3f} | "
+            f"{rf50 / p50:.0f}× |"
+        )
+    lines.append("")
+
+
+def _latencies(match: Callable[[str], object], queries: list[str]) -> list[float]:
+    match(queries[0])  # warm caches, as in a running bot
+    out = []
+    for query in queries:
+        started = time.perf_counter()
+        match(query)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def write_section(text: str, path: Path = DOCS) -> None:
+    block = f"{START}\n{text.rstrip()}\n{END}"
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if START in old and END in old:
+        head, rest = old.split(START, 1)
+        new = head + block + rest.split(END, 1)[1]
+    else:
+        new = old.rstrip() + "\n\n## FAQ matching\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new, encoding="utf-8")
+
+
+def main() -> None:
+    lines = ["Written by `make bench` (bench/faq_bench.py); one run on the machine at hand.\n"]
+    eval_dir = find_eval_dir()
+    base = None
+    if eval_dir is None:
+        lines.append("_shared eval set not found (set FAQ_EVAL_DIR): skipped._\n")
+    else:
+        base = load_kb([eval_dir / "kb_social_protection.yaml"])
+        quality(
+            "Dev set (shared/eval, 70 entries)",
+            base,
+            load_cases(eval_dir / "dev_cases.jsonl"),
+            lines,
+        )
+    sample = Path(os.environ.get("FAQ_SAMPLE_DIR", "kb/sample"))
+    if (sample / "cases.jsonl").exists():
+        kb = load_kb([sample])
+        base = base or kb
+        quality("Sample KB (kb/sample)", kb, load_cases(sample / "cases.jsonl"), lines)
+    else:
+        lines.append(f"_{sample} not found: skipped._\n")
+    lines.append("### Scale (synthetic entries recombining the real vocabulary, seed fixed)\n")
+    scale(base, lines)
+    text = "\n".join(lines)
+    write_section(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""`faq` commands: check, ask, eval, import, export; argparse only, runnable standalone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from faq.csv_io import export_csv, import_csv
+from faq.evaluate import evaluate, load_cases
+from faq.loader import KbError, check_kb, load_kb
+from faq.matcher import Matcher, build_matcher
+from faq.model import KnowledgeBase, MatchResult
+from faq.writer import to_yaml
+
+
+def register(subparsers: Any) -> None:
+    """Add `faq ...` under the caller's subparsers; each command sets `func(args) -> int`."""
+    parser = subparsers.add_parser("faq", help="knowledge base tools")
+    add_commands(parser)
+
+
+def add_commands(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="faq_command", required=True)
+    check = commands.add_parser("check", help="report every problem of a knowledge base")
+    check.add_argument("paths", nargs="+", type=Path)
+    check.set_defaults(func=run_check)
+
+    ask = commands.add_parser("ask", help="show the decision for one message")
+    _kb_options(ask)
+    ask.add_argument("text")
+    ask.set_defaults(func=run_ask)
+
+    evaluation = commands.add_parser("eval", help="metrics on labelled cases (JSON Lines)")
+    _kb_options(evaluation)
+    evaluation.add_argument("--cases", type=Path, required=True)
+    evaluation.set_defaults(func=run_eval)
+
+    importer = commands.add_parser("import", help="CSV → YAML knowledge base")
+    importer.add_argument("--kb", type=Path, required=True, help="YAML file to write")
+    importer.add_argument("csv", type=Path)
+    importer.add_argument(
+        "--categories", type=Path, help="YAML whose categories to keep (default: --kb if present)"
+    )
+    importer.set_defaults(func=run_import)
+
+    exporter = commands.add_parser("export", help="YAML knowledge base → CSV")
+    exporter.add_argument("--kb", type=Path, action="append", required=True)
+    exporter.add_argument("csv", type=Path)
+    exporter.set_defaults(func=run_export)
+
+
+def _kb_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kb", type=Path, action="append", required=True, help="YAML file or folder; repeatable"
+    )
+    parser.add_argument("--synonyms", type=Path, action="append", default=[])
+
+
+def _fail(error: KbError) -> int:
+    for problem in error.problems:
+        print(problem, file=sys.stderr)
+    return 2
+
+
+def _matcher(args: argparse.Namespace) -> Matcher:
+    return build_matcher(load_kb(args.kb), synonym_files=args.synonyms)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    problems = check_kb(args.paths)
+    for problem in problems:
+        print(problem)
+    if problems:
+        return 2
+    kb = load_kb(args.paths)
+    print(f"ok: {len(kb.entries)} entries in {len(kb.categories)} categories")
+    return 0
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    try:
+        matcher = _matcher(args)
+    except KbError as error:
+        return _fail(error)
+    print(describe(matcher.match(args.text), matcher.kb))
+    return 0
+
+
+def describe(result: MatchResult, kb: KnowledgeBase) -> str:
+    head = f"decision: {result.decision.value}"
+    if result.smalltalk is not None:
+        head += f" ({result.smalltalk.value})"
+    lines = [head]
+    for number, candidate in enumerate(result.candidates, 1):
+        entry = kb.entry(candidate.entry_id)
+        question = entry.question if entry else ""
+        lines.append(f"  {number}. {candidate.score:.3f}  {candidate.entry_id}  {question}")
+    return "\n".join(lines)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    try:
+        matcher = _matcher(args)
+    except KbError as error:
+        return _fail(error)
+    report = evaluate(matcher.match, load_cases(args.cases))
+    print(json.dumps(report.to_dict(), ensure_ascii=False))
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    base_path = args.categories or (args.kb if args.kb.exists() else None)
+    try:
+        base = load_kb([base_path]) if base_path else None
+        kb = import_csv(args.csv, base)
+    except KbError as error:
+        return _fail(error)
+    args.kb.write_text(to_yaml(kb), encoding="utf-8")
+    problems = check_kb([args.kb])
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"wrote {len(kb.entries)} entries to {args.kb}")
+    return 2 if problems else 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    try:
+        kb = load_kb(args.kb)
+    except KbError as error:
+        return _fail(error)
+    export_csv(kb, args.csv)
+    print(f"wrote {len(kb.entries)} entries to {args.csv}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="faq", description=__doc__)
+    add_commands(parser)
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Inverted index over the knowledge base: term → entries, IDF, question units, exact keys."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from faq.analyzer import Analyzer
+from faq.model import Entry, KnowledgeBase
+from faq.normalize import canonical, tokenize
+
+
+@dataclass(frozen=True, slots=True)
+class FieldWeights:
+    """How much a term found in each field counts; questions are what clients paraphrase."""
+
+    question: float = 1.0
+    keyword: float = 1.0
+    category: float = 0.4
+    answer: float = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    ids: tuple[str, ...]
+    postings: Mapping[str, Mapping[int, float]]
+    idf: Mapping[str, float]
+    # Per entry: the term sets of its question and of each variant.
+    units: tuple[tuple[frozenset[str], ...], ...]
+    keyphrases: tuple[tuple[frozenset[str], ...], ...]
+    exact: Mapping[str, int]
+    # Surface words by first letter: typo correction compares only within a bucket.
+    surface: Mapping[str, tuple[str, ...]]
+    vocabulary: frozenset[str]
+    unknown_idf: float
+
+
+def build_index(kb: KnowledgeBase, analyzer: Analyzer, weights: FieldWeights) -> Index:
+    postings: dict[str, dict[int, float]] = defaultdict(dict)
+    units: list[tuple[frozenset[str], ...]] = []
+    keyphrases: list[tuple[frozenset[str], ...]] = []
+    exact: dict[str, int] = {}
+    words: set[str] = set()
+    titles = {c.id: c.title for c in kb.categories}
+    for doc, entry in enumerate(kb.entries):
+        fields = _fields(entry, titles.get(entry.category, ""), weights)
+        for text, weight in fields:
+            words.update(tokenize(text))
+            for term in analyzer.text_terms(text):
+                postings[term][doc] = max(postings[term].get(doc, 0.0), weight)
+        questions = (entry.question, *entry.variants)
+        units.append(
+            tuple(frozenset(analyzer.text_terms(q)) for q in (*questions, *entry.keywords))
+        )
+        keyphrases.append(tuple(frozenset(analyzer.text_terms(k)) for k in entry.keywords))
+        for question in questions:
+            exact.setdefault(canonical(question), doc)
+    total = len(kb.entries)
+    return Index(
+        ids=tuple(e.id for e in kb.entries),
+        postings=dict(postings),
+        idf={t: _idf(total, len(d)) for t, d in postings.items()},
+        units=tuple(units),
+        keyphrases=tuple(keyphrases),
+        exact=exact,
+        surface=_buckets(words),
+        vocabulary=frozenset(words),
+        unknown_idf=_idf(total, 0),
+    )
+
+
+def _fields(entry: Entry, category_title: str, w: FieldWeights) -> list[tuple[str, float]]:
+    return [
+        (entry.question, w.question),
+        *((v, w.question) for v in entry.variants),
+        *((k, w.keyword) for k in entry.keywords),
+        (category_title, w.category),
+        (entry.answer, w.answer),
+    ]
+
+
+def _idf(total: int, df: int) -> float:
+    """BM25's IDF, never negative: a term in every entry still counts a little."""
+    return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+
+
+def _buckets(words: set[str]) -> dict[str, tuple[str, ...]]:
+    buckets: dict[str, list[str]] = defaultdict(list)
+    for word in sorted(words):
+        if word.isalpha():
+            buckets[word[0]].append(word)
+    return {k: tuple(v) for k, v in buckets.items()}

@@ -1,0 +1,149 @@
+"""The knowledge base in service: hot reload on file changes, admin-approved additions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from faq.loader import KbError, Problem, check_kb, kb_files, load_kb
+from faq.matcher import Matcher, MatcherConfig, build_matcher
+from faq.model import Entry, KnowledgeBase, MatchResult
+from faq.morph import Lemmatizer
+from faq.writer import dump_yaml, entry_data
+
+_log = logging.getLogger(__name__)
+_Stamp = tuple[tuple[str, int, int], ...]
+
+
+class LiveFaq:
+    """Answers from the current knowledge base; a broken edit keeps the last good one."""
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        config: MatcherConfig | None = None,
+        synonym_files: Sequence[Path] = (),
+        lemmatizer: Lemmatizer | None = None,
+    ) -> None:
+        self._paths = tuple(paths)
+        self._config = config or MatcherConfig()
+        self._synonym_files = tuple(synonym_files)
+        self._lemmatizer = lemmatizer
+        self._stamp = self._fingerprint()
+        # A broken knowledge base at start-up is an error: there is nothing old to keep.
+        self._matcher = self._build(load_kb(self._paths))
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._matcher.kb
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._matcher
+
+    def match(self, text: str) -> MatchResult:
+        return self._matcher.match(text)
+
+    def reload_if_changed(self) -> bool:
+        stamp = self._fingerprint()
+        if stamp == self._stamp:
+            return False
+        # Remember the stamp even on failure, so a broken file is logged once, not every tick.
+        self._stamp = stamp
+        try:
+            kb = load_kb(self._paths)
+        except KbError as error:
+            _log_problems(error.problems)
+            return False
+        self._matcher = self._build(kb)
+        _log.info("knowledge base reloaded: %d entries", len(kb.entries))
+        return True
+
+    async def watch(self, interval_s: float) -> None:
+        """Poll the files until cancelled; loading runs in a thread to keep the loop free."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await asyncio.to_thread(self.reload_if_changed)
+            except Exception:
+                _log.exception("knowledge base reload failed; keeping the current one")
+
+    def add_entry(self, entry: Entry, path: Path) -> None:
+        """Append an entry to a YAML file atomically and reload; raises KbError if invalid."""
+        if self.kb.entry(entry.id) is not None:
+            raise KbError([Problem(str(path), entry.id, "duplicate id")])
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        new = _appended(old, entry)
+        others = [p for p in kb_files(self._paths) if p.resolve() != path.resolve()]
+        _write_checked(path, new, others)
+        self.reload_if_changed()
+        if self.kb.entry(entry.id) is None:
+            self._paths = (*self._paths, path)
+            self._stamp = ()
+            self.reload_if_changed()
+
+    def _build(self, kb: KnowledgeBase) -> Matcher:
+        return build_matcher(kb, self._config, self._synonym_files, self._lemmatizer)
+
+    def _fingerprint(self) -> _Stamp:
+        stamps: list[tuple[str, int, int]] = []
+        for path in (*kb_files(self._paths), *self._synonym_files):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            stamps.append((str(path), info.st_mtime_ns, info.st_size))
+        return tuple(stamps)
+
+
+def _log_problems(problems: Sequence[Problem]) -> None:
+    _log.error("knowledge base not reloaded, keeping the previous one: %d problems", len(problems))
+    for problem in problems:
+        _log.error("%s", problem)
+
+
+_LAST_ENTRIES = re.compile(r"^entries:[ \t]*(#.*)?$", re.MULTILINE)
+
+
+def _appended(old: str, entry: Entry) -> str:
+    """The file with the entry added, keeping its comments when `entries:` is its last key."""
+    item = dump_yaml([entry_data(entry)])
+    found = list(_LAST_ENTRIES.finditer(old))
+    tail = old[found[-1].end() :] if found else ""
+    if found and not re.search(r"^\S", tail, re.MULTILINE):
+        indent = _item_indent(tail)
+        lines = (indent + line if line else line for line in item.splitlines())
+        return old.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+    # Otherwise rewrite the whole file: valid beats pretty, comments are lost.
+    data = yaml.safe_load(old) if old.strip() else {}
+    data = data if isinstance(data, dict) else {}
+    data["entries"] = [*(data.get("entries") or []), entry_data(entry)]
+    return dump_yaml(data)
+
+
+def _item_indent(tail: str) -> str:
+    match = re.search(r"^([ \t]*)- ", tail, re.MULTILINE)
+    return match.group(1) if match else "  "
+
+
+def _write_checked(path: Path, text: str, others: Sequence[Path]) -> None:
+    """Write via a temporary file in the same folder, replacing only if the result is valid."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".yaml", dir=path.parent)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        problems = check_kb([*others, temp])
+        if problems:
+            raise KbError([Problem(str(path), p.entry_id, p.reason) for p in problems])
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)

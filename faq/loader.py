@@ -1,0 +1,249 @@
+"""Load and check YAML knowledge bases: every problem reported with file, entry id and reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from faq.model import Category, Entry, KnowledgeBase, Link
+
+_TOP_KEYS = frozenset({"institution", "categories", "entries"})
+_CATEGORY_KEYS = frozenset({"id", "title", "queue"})
+_ENTRY_REQUIRED = ("id", "category", "question", "answer")
+_ENTRY_KEYS = frozenset({*_ENTRY_REQUIRED, "variants", "keywords", "links"})
+_LINK_KEYS = frozenset({"title", "url"})
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    entry_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.entry_id or '-'}: {self.reason}"
+
+
+class KbError(Exception):
+    """A knowledge base that cannot be used; `problems` lists all that was found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems[:5]))
+
+
+def kb_files(paths: Iterable[Path]) -> list[Path]:
+    """The YAML files named directly or found in the given folders, in a stable order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = [*path.rglob("*.yaml"), *path.rglob("*.yml")]
+            # Dot-files are editors' swap files and our own atomic-write temporaries.
+            files.extend(sorted(p for p in found if not p.name.startswith(".")))
+        else:
+            files.append(path)
+    return files
+
+
+def check_kb(paths: Sequence[Path]) -> list[Problem]:
+    return _Collector().run(paths)[1]
+
+
+def load_kb(paths: Sequence[Path]) -> KnowledgeBase:
+    kb, problems = _Collector().run(paths)
+    if problems:
+        raise KbError(problems)
+    return kb
+
+
+class _Collector:
+    """Walks the files once, keeping what is valid and noting every problem."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.categories: dict[str, Category] = {}
+        self.entries: dict[str, tuple[str, Entry]] = {}
+        # Every entry's id and category, valid or not, so that all problems surface at once.
+        self.seen: dict[str, str] = {}
+        self.references: list[tuple[str, str, str]] = []
+        self.institution = ""
+
+    def run(self, paths: Sequence[Path]) -> tuple[KnowledgeBase, list[Problem]]:
+        files = kb_files(paths)
+        if not files:
+            self.problems.append(
+                Problem(", ".join(map(str, paths)), "", "no knowledge-base files")
+            )
+        for file in files:
+            self._file(file)
+        for origin, label, category in self.references:
+            if category not in self.categories:
+                self._note(origin, label, f"unknown category {category!r}")
+        kb = KnowledgeBase(
+            categories=tuple(self.categories.values()),
+            entries=tuple(entry for _, entry in self.entries.values()),
+            institution=self.institution,
+        )
+        return kb, self.problems
+
+    def _note(self, file: str, entry_id: str, reason: str) -> None:
+        self.problems.append(Problem(file, entry_id, reason))
+
+    def _file(self, path: Path) -> None:
+        file = str(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            self._note(file, "", f"cannot read: {exc}")
+            return
+        except yaml.YAMLError as exc:
+            self._note(file, "", f"bad YAML: {' '.join(str(exc).split())}")
+            return
+        if data is None:
+            return
+        if not isinstance(data, Mapping):
+            self._note(file, "", "top level must be a mapping")
+            return
+        for key in sorted(set(map(str, data)) - _TOP_KEYS):
+            self._note(file, "", f"unknown key {key!r}")
+        self._institution(file, data.get("institution"))
+        for raw in self._items(file, data, "categories"):
+            self._category(file, raw)
+        for raw in self._items(file, data, "entries"):
+            self._entry(file, raw)
+
+    def _institution(self, file: str, value: object) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str):
+            self._note(file, "", "institution must be text")
+        elif not self.institution:
+            self.institution = value.strip()
+
+    def _items(self, file: str, data: Mapping[str, Any], key: str) -> Iterator[Mapping[str, Any]]:
+        items = data.get(key)
+        if items is None:
+            return
+        if not isinstance(items, list):
+            self._note(file, "", f"{key} must be a list")
+            return
+        for position, item in enumerate(items, 1):
+            if isinstance(item, Mapping):
+                yield item
+            else:
+                self._note(file, "", f"{key} item {position} must be a mapping")
+
+    def _category(self, file: str, raw: Mapping[str, Any]) -> None:
+        cid = raw.get("id")
+        label = cid if isinstance(cid, str) else ""
+        ok = self._keys(file, label, raw, _CATEGORY_KEYS, ("id", "title"), "category ")
+        texts = {key: raw.get(key, "") for key in ("id", "title", "queue")}
+        for key, value in texts.items():
+            if not isinstance(value, str):
+                self._note(file, label, f"category {key} must be text")
+                ok = False
+        if not ok:
+            return
+        if label in self.categories:
+            self._note(file, label, f"duplicate category id {label!r}")
+            return
+        self.categories[label] = Category(label, texts["title"].strip(), texts["queue"].strip())
+
+    def _keys(
+        self,
+        file: str,
+        label: str,
+        raw: Mapping[str, Any],
+        allowed: frozenset[str],
+        required: Sequence[str],
+        what: str = "",
+    ) -> bool:
+        ok = True
+        for key in sorted(set(map(str, raw)) - allowed):
+            self._note(file, label, f"unknown {what}key {key!r}")
+        for key in required:
+            if raw.get(key) in (None, ""):
+                self._note(file, label, f"missing {what}field {key!r}")
+                ok = False
+        return ok
+
+    def _entry(self, file: str, raw: Mapping[str, Any]) -> None:
+        eid = raw.get("id")
+        label = eid if isinstance(eid, str) else ""
+        ok = self._keys(file, label, raw, _ENTRY_KEYS, _ENTRY_REQUIRED)
+        for key in _ENTRY_REQUIRED:
+            if key in raw and raw[key] is not None and not isinstance(raw[key], str):
+                self._note(file, label, f"{key} must be text")
+                ok = False
+        if label and label in self.seen:
+            self._note(file, label, f"duplicate id (first in {self.seen[label]})")
+            ok = False
+        self.seen.setdefault(label, file)
+        if isinstance(raw.get("category"), str) and raw["category"].strip():
+            self.references.append((file, label, raw["category"].strip()))
+        variants = self._texts(file, label, raw, "variants")
+        keywords = self._texts(file, label, raw, "keywords")
+        links = self._links(file, label, raw.get("links"))
+        answer = raw.get("answer")
+        if isinstance(answer, str) and answer and not answer.strip():
+            self._note(file, label, "empty answer")
+            ok = False
+        if not ok or variants is None or keywords is None or links is None:
+            return
+        entry = Entry(
+            id=label,
+            category=raw["category"].strip(),
+            question=raw["question"].strip(),
+            answer=raw["answer"].strip(),
+            variants=variants,
+            keywords=keywords,
+            links=links,
+        )
+        self.entries[label] = (file, entry)
+
+    def _texts(
+        self, file: str, label: str, raw: Mapping[str, Any], key: str
+    ) -> tuple[str, ...] | None:
+        value = raw.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self._note(file, label, f"{key} must be a list of texts")
+            return None
+        return tuple(v.strip() for v in value if v.strip())
+
+    def _links(self, file: str, label: str, value: object) -> tuple[Link, ...] | None:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self._note(file, label, "links must be a list")
+            return None
+        links: list[Link] = []
+        for position, item in enumerate(value, 1):
+            link = _parse_link(item)
+            if isinstance(link, str):
+                self._note(file, label, f"bad link {position}: {link}")
+            else:
+                links.append(link)
+        return tuple(links) if len(links) == len(value) else None
+
+
+def _parse_link(item: object) -> Link | str:
+    """A Link, or the reason it is not one."""
+    if not isinstance(item, Mapping):
+        return "must be a mapping with title and url"
+    unknown = sorted(set(map(str, item)) - _LINK_KEYS)
+    if unknown:
+        return f"unknown key {unknown[0]!r}"
+    title, url = item.get("title"), item.get("url")
+    if not isinstance(title, str) or not title.strip():
+        return "missing title"
+    if not isinstance(url, str) or not url.startswith(("https://", "http://", "tel:", "mailto:")):
+        return f"url must start with https://, http://, tel: or mailto: (got {url!r})"
+    if len(url.split("//", 1)[-1].strip()) < 3 or " " in url.strip():
+        return f"malformed url {url!r}"
+    return Link(title.strip(), url.strip())

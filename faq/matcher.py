@@ -1,0 +1,156 @@
+"""Score entries for a message and decide: answer, clarify, no match or small talk."""
+
+from __future__ import annotations
+
+from collections.abc import KeysView, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from faq.analyzer import Analyzer, load_stopwords
+from faq.index import FieldWeights, Index, build_index
+from faq.model import Candidate, Decision, KnowledgeBase, MatchResult
+from faq.morph import Lemmatizer, default_lemmatizer
+from faq.query import Query, QueryParser, QuerySettings
+from faq.smalltalk import detect_smalltalk
+from faq.synonyms import build_synonyms, load_synonyms
+
+
+@dataclass(frozen=True, slots=True)
+class MatcherConfig:
+    """Decision thresholds; defaults come from the grid search in docs/faq-matching.md."""
+
+    answer_threshold: float = 0.5
+    margin: float = 0.1
+    clarify_threshold: float = 0.15
+    clarify_ratio: float = 0.5
+    max_options: int = 3
+    # Share of "how much of the message the entry explains" against "how much of the entry's
+    # best question the message covers".
+    query_share: float = 0.7
+    keyword_bonus: float = 0.0
+    # Weight of terms the knowledge base never uses, relative to its rarest term.
+    unknown_weight: float = 1.0
+    shortlist: int = 40
+    pool: int = 300
+    # Share of the highest IDF that at least one shared term must reach.
+    min_term_idf: float = 0.35
+    min_known_share: float = 0.2
+    fields: FieldWeights = field(default_factory=FieldWeights)
+    query: QuerySettings = field(default_factory=QuerySettings)
+
+
+class Matcher:
+    def __init__(self, kb: KnowledgeBase, analyzer: Analyzer, config: MatcherConfig) -> None:
+        self.kb = kb
+        self.config = config
+        self.index = build_index(kb, analyzer, config.fields)
+        self._parser = QueryParser(analyzer, self.index, config.query)
+
+    def match(self, text: str) -> MatchResult:
+        smalltalk = detect_smalltalk(text)
+        if smalltalk is not None:
+            return MatchResult(Decision.SMALLTALK, smalltalk=smalltalk)
+        query = self._parser.parse(text)
+        exact = self._exact(query)
+        ranked = self.rank(query)
+        if exact is not None:
+            # Near-duplicate questions leave no margin: an exact wording answers outright.
+            rest = tuple(c for c in ranked if c.entry_id != self.index.ids[exact])
+            top = Candidate(self.index.ids[exact], 1.0)
+            return MatchResult(Decision.ANSWER, (top, *rest[: self.config.max_options - 1]))
+        return decide(ranked, self.config)
+
+    def parse(self, text: str) -> Query:
+        return self._parser.parse(text)
+
+    def exact_entry(self, text: str) -> str | None:
+        doc = self._exact(self._parser.parse(text))
+        return None if doc is None else self.index.ids[doc]
+
+    def _exact(self, query: Query) -> int | None:
+        return next((self.index.exact[k] for k in query.keys if k in self.index.exact), None)
+
+    def rank(self, query: Query) -> list[Candidate]:
+        weights = {t: w * self._idf(t) for t, w in query.weights.items()}
+        total = sum(weights.values())
+        known = sum(w for t, w in weights.items() if t in self.index.idf)
+        # Mostly words the knowledge base never uses: the message is about something else.
+        if total <= 0 or known < self.config.min_known_share * total:
+            return []
+        # An entry that shares only common words ("какой", "получить") is not a candidate.
+        floor = self.config.min_term_idf * self.index.unknown_idf
+        strong = {t for t in weights if self.index.idf.get(t, 0.0) >= floor}
+        mass = _accumulate(weights, self.index, strong, self.config.pool)
+        shortlist = sorted(mass, key=mass.__getitem__, reverse=True)[: self.config.shortlist]
+        scored = [
+            Candidate(self.index.ids[d], round(self._score(d, mass[d] / total, query), 4))
+            for d in shortlist
+        ]
+        return sorted(scored, key=lambda c: (-c.score, c.entry_id))
+
+    def _idf(self, term: str) -> float:
+        idf = self.index.idf.get(term)
+        return idf if idf is not None else self.index.unknown_idf * self.config.unknown_weight
+
+    def _score(self, doc: int, coverage: float, query: Query) -> float:
+        present = query.weights.keys()
+        best_unit = max((self._unit_cover(u, present) for u in self.index.units[doc]), default=0.0)
+        # A geometric mean: an entry must explain the message and match one of its questions.
+        share = self.config.query_share
+        score = float(coverage**share * best_unit ** (1 - share))
+        if any(k and k <= present for k in self.index.keyphrases[doc]):
+            score += self.config.keyword_bonus
+        return min(score, 1.0)
+
+    def _unit_cover(self, unit: frozenset[str], present: KeysView[str]) -> float:
+        idf = self.index.idf
+        whole = sum(idf[t] for t in unit)
+        if whole <= 0:
+            return 0.0
+        return sum(idf[t] for t in unit if t in present) / whole
+
+
+def _accumulate(
+    weights: Mapping[str, float], index: Index, strong: set[str], pool: int
+) -> dict[int, float]:
+    """Mass per entry: rare terms pick the entries, common terms only add to those.
+
+    Common terms have postings as long as the knowledge base; walking them would make a
+    decision linear in its size.
+    """
+    mass: dict[int, float] = {}
+    for term in strong:
+        weight = weights[term]
+        for doc, field_weight in index.postings.get(term, {}).items():
+            mass[doc] = mass.get(doc, 0.0) + weight * field_weight
+    if len(mass) > pool:
+        mass = dict(sorted(mass.items(), key=lambda item: -item[1])[:pool])
+    for term in weights.keys() - strong:
+        postings = index.postings.get(term)
+        if postings:
+            for doc in mass:
+                mass[doc] += weights[term] * postings.get(doc, 0.0)
+    return mass
+
+
+def decide(ranked: Sequence[Candidate], config: MatcherConfig) -> MatchResult:
+    if not ranked or ranked[0].score < config.clarify_threshold:
+        return MatchResult(Decision.NO_MATCH, tuple(ranked[: config.max_options]))
+    top = ranked[0].score
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    if top >= config.answer_threshold and top - runner_up >= config.margin:
+        return MatchResult(Decision.ANSWER, tuple(ranked[: config.max_options]))
+    options = [c for c in ranked[: config.max_options] if c.score >= top * config.clarify_ratio]
+    return MatchResult(Decision.CLARIFY, tuple(options if len(options) > 1 else ranked[:2]))
+
+
+def build_matcher(
+    kb: KnowledgeBase,
+    config: MatcherConfig | None = None,
+    synonym_files: Sequence[Path] = (),
+    lemmatizer: Lemmatizer | None = None,
+) -> Matcher:
+    lemmatizer = lemmatizer or default_lemmatizer()
+    synonyms = build_synonyms(load_synonyms(synonym_files), lemmatizer)
+    analyzer = Analyzer(lemmatizer, synonyms, load_stopwords())
+    return Matcher(kb, analyzer, config or MatcherConfig())

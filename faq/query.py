@@ -1,0 +1,74 @@
+"""A client's message → weighted terms: layout fixed, typos mapped onto the KB vocabulary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from faq.analyzer import Analyzer
+from faq.index import Index
+from faq.layout import fix_layout
+from faq.normalize import canonical, split_sentences, tokenize
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySettings:
+    # Sentences without "?" in a message that has one: background of a story, not the ask.
+    story_weight: float = 0.5
+    # fuzz.ratio a misspelt word needs to be read as a word of the knowledge base.
+    typo_cutoff: float = 80.0
+    typo_min_length: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    weights: Mapping[str, float]
+    keys: tuple[str, ...]
+
+
+class QueryParser:
+    def __init__(self, analyzer: Analyzer, index: Index, settings: QuerySettings) -> None:
+        self._analyzer = analyzer
+        self._index = index
+        self._settings = settings
+        self._corrections: dict[str, str] = {}
+
+    def parse(self, text: str) -> Query:
+        fixed = fix_layout(text, self._is_known)
+        sentences = split_sentences(fixed) or [fixed]
+        asks = [s for s in sentences if "?" in s]
+        weights: dict[str, float] = {}
+        for sentence in sentences:
+            weight = self._settings.story_weight if asks and sentence not in asks else 1.0
+            words = [self.correct(w) for w in tokenize(sentence)]
+            for term in self._analyzer.terms(words):
+                weights[term] = max(weights.get(term, 0.0), weight)
+        keys = tuple(dict.fromkeys(canonical(s) for s in (fixed, *sentences)))
+        return Query(weights, keys)
+
+    def _is_known(self, word: str) -> bool:
+        return word in self._index.vocabulary or self._analyzer.lemmatizer.is_known(word)
+
+    def correct(self, word: str) -> str:
+        """The KB word an unknown, misspelt word most likely stands for, or the word itself."""
+        if (
+            len(word) < self._settings.typo_min_length
+            or word in self._index.vocabulary
+            or self._analyzer.lemmatizer.is_known(word)
+        ):
+            return word
+        cached = self._corrections.get(word)
+        if cached is None:
+            cached = self._closest(word)
+            if len(self._corrections) < 100_000:
+                self._corrections[word] = cached
+        return cached
+
+    def _closest(self, word: str) -> str:
+        choices = self._index.surface.get(word[0], ())
+        found = process.extractOne(
+            word, choices, scorer=fuzz.ratio, score_cutoff=self._settings.typo_cutoff
+        )
+        return str(found[0]) if found else word

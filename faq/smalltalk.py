@@ -1,0 +1,117 @@
+"""Greetings, thanks and goodbyes on their own: answered politely, never as a no-match."""
+
+from __future__ import annotations
+
+from faq.model import SmallTalk
+from faq.normalize import tokenize
+
+_PHRASES: dict[SmallTalk, tuple[str, ...]] = {
+    SmallTalk.THANKS: (
+        "спасибо",
+        "спс",
+        "благодарю",
+        "благодарим",
+        "спасибки",
+        "мерси",
+        "thanks",
+        "thank you",
+        "огромное спасибо",
+        "большое спасибо",
+        "спасибо большое",
+        "спасибо огромное",
+    ),
+    SmallTalk.GOODBYE: (
+        "до свидания",
+        "досвидания",
+        "пока",
+        "всего доброго",
+        "всего хорошего",
+        "до встречи",
+        "хорошего дня",
+        "удачи",
+        "bye",
+    ),
+    SmallTalk.GREETING: (
+        "здравствуйте",
+        "здраствуйте",
+        "здравствуй",
+        "привет",
+        "приветствую",
+        "добрый день",
+        "доброе утро",
+        "добрый вечер",
+        "доброго дня",
+        "доброго времени суток",
+        "день добрый",
+        "hello",
+        "как дела",
+        "как жизнь",
+        "как поживаете",
+        "hi",
+        "алло",
+        "ау",
+        "здрасте",
+        "хай",
+    ),
+}
+# Words that may surround a greeting without turning it into a question.
+_FILLER = frozenset(
+    [
+        "и",
+        "а",
+        "вам",
+        "вас",
+        "тебе",
+        "вы",
+        "ты",
+        "всем",
+        "очень",
+        "уважаемые",
+        "ребята",
+        "девушки",
+        "коллеги",
+        "у",
+        "меня",
+        "есть",
+        "вопрос",
+        "можно",
+        "задать",
+        "ок",
+        "хорошо",
+        "понятно",
+        "ясно",
+        "понял",
+        "поняла",
+    ]
+)
+
+
+def _phrase_tokens() -> list[tuple[SmallTalk, tuple[str, ...]]]:
+    pairs = [(kind, tuple(p.split())) for kind, ps in _PHRASES.items() for p in ps]
+    return sorted(pairs, key=lambda pair: -len(pair[1]))
+
+
+_BY_LENGTH = _phrase_tokens()
+
+
+def detect_smalltalk(text: str) -> SmallTalk | None:
+    """The kind of small talk when the message holds nothing else; thanks win over greetings."""
+    tokens = tokenize(text)
+    found: set[SmallTalk] = set()
+    i = 0
+    while i < len(tokens):
+        step = _match_at(tokens, i, found)
+        if step == 0:
+            if tokens[i] not in _FILLER:
+                return None
+            step = 1
+        i += step
+    return next((kind for kind in _PHRASES if kind in found), None)
+
+
+def _match_at(tokens: list[str], i: int, found: set[SmallTalk]) -> int:
+    for kind, phrase in _BY_LENGTH:
+        if tuple(tokens[i : i + len(phrase)]) == phrase:
+            found.add(kind)
+            return len(phrase)
+    return 0

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from faq import cli
+
+from .conftest import REHAB
+
+KEYS = {
+    "cases",
+    "in_scope",
+    "out_of_scope",
+    "answer_accuracy",
+    "clarify_hit_rate",
+    "resolution_rate",
+    "wrong_answer_rate",
+    "oos_false_answer_rate",
+    "oos_clarify_rate",
+    "latency_p50_ms",
+    "latency_p99_ms",
+}
+
+
+def test_check_ok_prints_a_summary(capsys) -> None:
+    assert cli.main(["check", str(REHAB)]) == 0
+    assert capsys.readouterr().out == "ok: 13 entries in 3 categories\n"
+
+
+def test_check_prints_each_problem_and_exits_2(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("entries:\n  - {id: a, category: c, question: Q}\n", encoding="utf-8")
+    assert cli.main(["check", str(bad)]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        f"{bad}: a: missing field 'answer'",
+        f"{bad}: a: unknown category 'c'",
+    ]
+
+
+def test_ask_prints_decision_and_candidates(capsys) -> None:
+    assert cli.main(["ask", "--kb", str(REHAB), "какой телефон регистратуры"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "decision: answer"
+    assert "center.phone" in lines[1] and "Какой телефон регистратуры?" in lines[1]
+
+
+def test_eval_prints_one_json_object_with_exact_keys(tmp_path: Path, capsys) -> None:
+    cases = tmp_path / "cases.jsonl"
+    rows = [
+        {"text": "какой телефон регистратуры", "expected": "center.phone"},
+        {"text": "рецепт борща с фасолью", "expected": None},
+    ]
+    cases.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    assert cli.main(["eval", "--kb", str(REHAB), "--cases", str(cases)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == KEYS
+    assert (report["answer_accuracy"], report["oos_false_answer_rate"]) == (1.0, 0.0)
+
+
+def test_export_then_import_round_trip(tmp_path: Path, capsys) -> None:
+    out_csv, out_yaml = tmp_path / "faq.csv", tmp_path / "faq.yaml"
+    assert cli.main(["export", "--kb", str(REHAB), str(out_csv)]) == 0
+    assert (
+        cli.main(["import", "--kb", str(out_yaml), "--categories", str(REHAB), str(out_csv)]) == 0
+    )
+    assert cli.main(["check", str(out_yaml)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "ok: 13 entries in 3 categories"
+
+
+def test_register_adds_a_faq_command_to_a_host_cli() -> None:
+    parser = argparse.ArgumentParser(prog="priemnaya")
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["faq", "check", str(REHAB)])
+    assert args.func(args) == 0

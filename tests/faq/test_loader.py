@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from faq.loader import KbError, check_kb, load_kb
+
+from .conftest import REHAB
+
+GOOD_CATEGORY = "categories:\n  - {id: c, title: C}\n"
+
+
+def _write(tmp_path: Path, text: str, name: str = "kb.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _reasons(tmp_path: Path, entries: str) -> list[tuple[str, str]]:
+    path = _write(tmp_path, GOOD_CATEGORY + "entries:\n" + entries)
+    return [(p.entry_id, p.reason) for p in check_kb([path])]
+
+
+def test_sample_kb_loads_with_all_fields(rehab_kb) -> None:
+    entry = rehab_kb.entry("center.address")
+    assert len(rehab_kb.entries) == 13
+    assert rehab_kb.category("equipment").title == "Технические средства"
+    assert entry.links[0].url == "https://example.org/map"
+    assert rehab_kb.institution.startswith("Реабилитационный")
+
+
+def test_folder_is_merged_and_ids_across_files_must_be_unique(tmp_path: Path) -> None:
+    _write(tmp_path, REHAB.read_text(encoding="utf-8"), "a.yaml")
+    _write(
+        tmp_path,
+        "entries:\n  - {id: center.phone, category: center, question: Q, answer: A}\n",
+        "b.yml",
+    )
+    problems = check_kb([tmp_path])
+    assert [(Path(p.file).name, p.entry_id, p.reason[:12]) for p in problems] == [
+        ("b.yml", "center.phone", "duplicate id")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        (
+            "  - {id: a, category: c, question: Q, answer: A, colour: red}\n",
+            ("a", "unknown key 'colour'"),
+        ),
+        ("  - {id: a, category: c, answer: A}\n", ("a", "missing field 'question'")),
+        (
+            "  - {id: a, category: nope, question: Q, answer: A}\n",
+            ("a", "unknown category 'nope'"),
+        ),
+        ("  - {id: a, category: c, question: Q, answer: '  '}\n", ("a", "empty answer")),
+        (
+            "  - {id: a, category: c, question: Q, answer: A, variants: x}\n",
+            ("a", "variants must be a list of texts"),
+        ),
+        ("  - {id: a, category: c, question: [Q], answer: A}\n", ("a", "question must be text")),
+    ],
+)
+def test_each_kind_of_entry_problem(
+    tmp_path: Path, entries: str, expected: tuple[str, str]
+) -> None:
+    assert _reasons(tmp_path, entries) == [expected]
+
+
+def test_bad_link_is_reported_with_the_entry(tmp_path: Path) -> None:
+    entries = "  - {id: a, category: c, question: Q, answer: A, links: [{title: T, url: ftp:x}]}\n"
+    [(entry_id, reason)] = _reasons(tmp_path, entries)
+    assert entry_id == "a" and reason.startswith("bad link 1: url must start with")
+
+
+def test_every_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
+    entries = (
+        "  - {id: a, category: c, question: Q, answer: A}\n"
+        "  - {id: a, category: c, question: Q, answer: A}\n"
+        "  - {id: b, category: zz, question: Q, answer: ''}\n"
+        "  - {id: d, category: c, question: Q, answer: A, extra: 1}\n"
+    )
+    assert len(_reasons(tmp_path, entries)) == 4
+
+
+def test_bad_yaml_and_unknown_top_key(tmp_path: Path) -> None:
+    broken = _write(tmp_path, "entries: [\n", "broken.yaml")
+    odd = _write(tmp_path, GOOD_CATEGORY + "faq: []\n", "odd.yaml")
+    reasons = [p.reason for p in check_kb([broken, odd])]
+    assert reasons[0].startswith("bad YAML")
+    assert reasons[1] == "unknown key 'faq'"
+
+
+def test_load_kb_raises_with_all_problems(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD_CATEGORY + "entries:\n  - {id: a, category: x, question: Q}\n")
+    with pytest.raises(KbError) as caught:
+        load_kb([path])
+    assert {p.reason for p in caught.value.problems} == {
+        "missing field 'answer'",
+        "unknown category 'x'",
+    }
+    assert str(caught.value.problems[0]).startswith(f"{path}: a: ")

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import pytest
+
+from faq.layout import fix_layout, to_cyrillic, to_latin
+from faq.matcher import Matcher, MatcherConfig, build_matcher, decide
+from faq.model import Candidate, Decision, SmallTalk
+from faq.morph import default_lemmatizer
+from faq.normalize import normalize, tokenize
+
+
+def _answer(matcher: Matcher, text: str) -> str | None:
+    result = matcher.match(text)
+    return result.best.entry_id if result.decision is Decision.ANSWER and result.best else None
+
+
+def test_normalisation_of_case_yo_punctuation_emoji_and_repeats() -> None:
+    assert tokenize("ЁЛКИ!!! Пожааалуйста 🙏, кресло-коляска…") == [
+        "елки",
+        "пожалуйста",
+        "кресло",
+        "коляска",
+    ]
+    assert normalize("Ванна") == "ванна"
+
+
+def test_layout_conversion_both_ways() -> None:
+    assert to_cyrillic("gjcj,bt") == "пособие"
+    assert to_latin("пособие") == "gjcj,bt"
+    known = default_lemmatizer().is_known
+    assert fix_layout("ult yf[jlbncz wtynh?", known) == "где находится центр?"
+    assert fix_layout("пособие на vk", known) == "пособие на vk"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ult yf[jlbncz wtynh", "center.address"),  # wrong layout
+        ("rfr gjkexbnm bydfkblye. rjkzcre", "equipment.wheelchair"),  # wrong layout, typo
+        ("лгопед после инсульта", "rehab.speech-therapist"),  # typo
+        ("слуховые аппараты бесплатно получить", "equipment.hearing-aid"),  # morphology
+        ("компенсация за технические средства реабилитации", "equipment.compensation"),  # synonym
+        ("ТСР купила сама, вернут деньги?", "equipment.compensation"),  # abbreviation
+        ("ЗДРАВСТВУЙТЕ! какой телефон регистратуры", "center.phone"),  # greeting + question
+    ],
+)
+def test_answers_despite_noise(matcher: Matcher, text: str, expected: str) -> None:
+    assert _answer(matcher, text) == expected
+
+
+def test_long_story_with_a_buried_question(matcher: Matcher) -> None:
+    story = (
+        "Добрый день. У мамы был инсульт полгода назад, она плохо говорит, мы живём далеко, "
+        "ездить тяжело, врач сказал, что нужны занятия. Принимает ли у вас логопед?"
+    )
+    result = matcher.match(story)
+    assert result.best is not None and result.best.entry_id == "rehab.speech-therapist"
+    assert result.decision in (Decision.ANSWER, Decision.CLARIFY)
+
+
+def test_exact_match_answers_before_the_margin_rule(matcher: Matcher) -> None:
+    result = matcher.match("Есть ли парковка для инвалидов у центра?")
+    assert result.decision is Decision.ANSWER
+    assert [c.entry_id for c in result.candidates[:2]] == ["center.parking", "center.parking-copy"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Здравствуйте!", SmallTalk.GREETING),
+        ("спасибо", SmallTalk.THANKS),
+        ("Спасибо большое, до свидания", SmallTalk.THANKS),
+        ("до свидания", SmallTalk.GOODBYE),
+        ("добрый день, у меня вопрос", SmallTalk.GREETING),
+    ],
+)
+def test_smalltalk_alone(matcher: Matcher, text: str, kind: SmallTalk) -> None:
+    result = matcher.match(text)
+    assert (result.decision, result.smalltalk) == (Decision.SMALLTALK, kind)
+
+
+@pytest.mark.parametrize("text", ["какая погода завтра", "посоветуйте рецепт борща с фасолью"])
+def test_off_topic_is_no_match(matcher: Matcher, text: str) -> None:
+    assert matcher.match(text).decision is Decision.NO_MATCH
+
+
+def test_ambiguous_question_clarifies_with_two_or_three_options(matcher: Matcher) -> None:
+    result = matcher.match("реабилитация документы курс дети")
+    assert result.decision is Decision.CLARIFY
+    assert 2 <= len(result.candidates) <= 3
+    assert {c.entry_id for c in result.candidates} <= {
+        "rehab.course",
+        "rehab.documents",
+        "rehab.children",
+    }
+
+
+def test_decision_rules_on_given_scores() -> None:
+    config = MatcherConfig(answer_threshold=0.6, margin=0.1, clarify_threshold=0.3)
+    close = [Candidate("a", 0.7), Candidate("b", 0.65), Candidate("c", 0.6), Candidate("d", 0.1)]
+    assert decide(close, config).decision is Decision.CLARIFY
+    assert [c.entry_id for c in decide(close, config).candidates] == ["a", "b", "c"]
+    clear = [Candidate("a", 0.9), Candidate("b", 0.5)]
+    assert decide(clear, config).decision is Decision.ANSWER
+    assert decide([Candidate("a", 0.2)], config).decision is Decision.NO_MATCH
+
+
+def test_institution_synonyms_extend_the_shipped_ones(rehab_kb, tmp_path) -> None:
+    extra = tmp_path / "syn.yaml"
+    extra.write_text("groups:\n  - [логопед, дефектолог]\n", encoding="utf-8")
+    plain = build_matcher(rehab_kb)
+    extended = build_matcher(rehab_kb, synonym_files=[extra])
+    assert _answer(plain, "дефектолог для взрослых") != "rehab.speech-therapist"
+    assert _answer(extended, "дефектолог для взрослых") == "rehab.speech-therapist"

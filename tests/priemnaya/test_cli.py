@@ -1,0 +1,59 @@
+"""The `priemnaya` command as a user runs it: exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from priemnaya.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "priemnaya", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=120)
+
+
+def test_invalid_settings_exit_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    settings = tmp_path / "bad.yaml"
+    settings.write_text("web:\n  port: 99999\n", encoding="utf-8")
+    result = run_cli("run", "--settings", str(settings))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["priemnaya: invalid settings: web.port = 99999: "
+                     "Input should be less than or equal to 65535"]
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "x" / "p.db"
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", f"sqlite+aiosqlite:///{db}")
+    assert main(["db", "upgrade", "--settings", str(ROOT / "settings.yaml")]) == 0
+    assert "up to date" in capsys.readouterr().out
+    import sqlite3
+
+    tables = {r[0] for r in sqlite3.connect(db).execute(
+        "select name from sqlite_master where type='table'")}
+    assert {"clients", "conversations", "messages", "outbox", "audit_log"} <= tables
+
+
+def test_broken_knowledge_base_stops_start_with_a_clear_reason(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_text("categories: []\nentries:\n  - id: x\n", encoding="utf-8")
+    monkeypatch.setenv("PRIEMNAYA_FAQ__PATHS", f'["{kb}"]')
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    assert main(["run", "--no-migrate", "--settings", str(ROOT / "settings.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("priemnaya: knowledge base faq.paths is not usable:")
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "run" in capsys.readouterr().out

@@ -1,0 +1,84 @@
+"""Settings: defaults, YAML, environment overrides, secrets and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from priemnaya.settings import SettingsError, load_settings
+
+
+def write(tmp_path: Path, text: str, name: str = "settings.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_a_file() -> None:
+    s = load_settings(None)
+    assert s.database.url == "sqlite+aiosqlite:///data/priemnaya.db"
+    assert (s.web.host, s.web.port) == ("127.0.0.1", 8080)
+    assert s.institution.timezone == "Asia/Yekaterinburg"
+    assert s.calendar.timezone == "Asia/Yekaterinburg"
+    assert s.telegram.enabled is False and s.vk.enabled is False
+
+
+def test_committed_settings_file_is_valid() -> None:
+    s = load_settings(Path(__file__).resolve().parents[2] / "settings.yaml")
+    assert [str(p) for p in s.faq.paths] == ["kb/sample"]
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "web:\n  port: 9000\ninstitution:\n  name: Центр\n")
+    monkeypatch.setenv("PRIEMNAYA_WEB__PORT", "9100")
+    monkeypatch.setenv("PRIEMNAYA_TELEGRAM__TOKEN", "123:abc")
+    s = load_settings(path)
+    assert s.web.port == 9100
+    assert s.institution.name == "Центр"
+    assert s.telegram.token.get_secret_value() == "123:abc"
+
+
+def test_secrets_in_the_committed_file_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "telegram:\n  token: '123:abc'\n")
+    with pytest.raises(SettingsError) as exc:
+        load_settings(path)
+    assert "telegram.token is a secret" in str(exc.value)
+    assert "PRIEMNAYA_TELEGRAM__TOKEN" in str(exc.value)
+
+
+def test_secrets_file_is_merged(tmp_path: Path) -> None:
+    path = write(tmp_path, "vk:\n  enabled: true\n  group_id: 5\n")
+    secrets = write(tmp_path, "vk:\n  token: vk-secret-token\n", "secrets.yaml")
+    s = load_settings(path, secrets)
+    assert s.vk.token.get_secret_value() == "vk-secret-token"
+    assert s.vk.group_id == 5
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("web:\n  port: abc\n", "web.port = 'abc': Input should be a valid integer"),
+    ("web:\n  port: 70000\n", "web.port = 70000: Input should be less than or equal to 65535"),
+    ("telegram:\n  mode: push\n", "telegram.mode = 'push': Input should be 'polling' or"),
+    ("institution:\n  timezone: Mars/Olympus\n", "institution.timezone = 'Mars/Olympus': "
+     "expected an IANA time zone"),
+    ("database:\n  url: mysql://x\n", "database.url = 'mysql://x': expected sqlite+aiosqlite"),
+    ("web:\n  colour: red\n", "web.colour = 'red': unknown key"),
+    ("default_queue: nowhere\n", "settings: default_queue = 'nowhere' is not a queue id"),
+])
+def test_invalid_settings_name_key_value_and_expectation(tmp_path: Path, text: str,
+                                                          expected: str) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(write(tmp_path, text))
+    message = str(exc.value)
+    assert message.startswith("invalid settings: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_broken_yaml_and_wrong_shape(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="not valid YAML"):
+        load_settings(write(tmp_path, "web: [unclosed\n"))
+    with pytest.raises(SettingsError, match="expected a mapping of sections"):
+        load_settings(write(tmp_path, "- a\n- b\n"))
+    with pytest.raises(SettingsError, match="cannot read settings file"):
+        load_settings(tmp_path / "missing.yaml")
