@@ -222,3 +222,14 @@ async def test_admin_pages_in_a_sub_application_are_protected(database_url: str)
 async def session_csrf(s: Staff) -> str:
     async with s.rt.sessions() as db:
         return (await db.scalar(select(WebSession))).csrf_token
+
+
+async def test_disabled_account_is_refused_and_its_session_ends(staff: Staff) -> None:
+    from storage.users import SqlStaffAccounts
+
+    c = staff.client
+    await log_in(c, "boss")
+    assert (await c.get("/admin/ping")).status == 200
+    await SqlStaffAccounts(staff.rt.sessions).set_active("boss", False)
+    assert (await c.get("/admin/ping", allow_redirects=False)).status == 303
+    assert (await log_in(c, "boss")).status == 401
