@@ -104,6 +104,15 @@ def current_user(request: web.Request) -> StaffUser | None:
     return user if isinstance(user, StaffUser) else None
 
 
+async def still_signed_in(request: web.Request) -> bool:
+    """For long-lived responses: the session may have ended (logout, disabled) meanwhile."""
+    session = request.get(_SESSION)
+    if session is None:
+        return False
+    auth = request.config_dict[AUTH]
+    return await auth.sessions.find(hash_token(session[0]), auth.clock()) is not None
+
+
 def csrf_token(request: web.Request) -> str:
     """The session's token; before login, one bound to a pre-session cookie."""
     known: str | None = request.get(_SESSION_CSRF) or request.get(_LOGIN_CSRF)

@@ -325,3 +325,19 @@ async def test_shutdown_ends_open_event_streams(desk: Desk) -> None:
     await asyncio.wait_for(desk.server.close(), 10)
     assert desk.rt.desk_hub.subscribers == 0
     await anna.close()
+
+
+async def test_event_stream_ends_after_logout(desk: Desk, monkeypatch) -> None:
+    from bots.web.desk import events
+
+    monkeypatch.setattr(events, "HEARTBEAT_S", 0.05)
+    anna = await staff_client(desk, "anna")
+    stream = await anna.get("/desk/events")
+    assert await stream.content.readline() == b"retry: 3000\n"
+    assert await stream.content.readline() == b"\n"
+    assert await asyncio.wait_for(stream.content.readline(), 5) == b": ping\n"
+    token = await page_csrf(anna)
+    await anna.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    rest = await asyncio.wait_for(stream.content.read(), 5)  # the server closes the stream
+    assert rest.count(b": ping") <= 2
+    await anna.close()
