@@ -35,6 +35,7 @@ class MatcherConfig:
     # Share of the highest IDF that at least one shared term must reach.
     min_term_idf: float = 0.35
     min_known_share: float = 0.2
+    anchors: int = 3
     fields: FieldWeights = field(default_factory=FieldWeights)
     query: QuerySettings = field(default_factory=QuerySettings)
 
@@ -79,7 +80,12 @@ class Matcher:
             return []
         # An entry that shares only common words ("какой", "получить") is not a candidate.
         floor = self.config.min_term_idf * self.index.unknown_idf
-        strong = {t for t in weights if self.index.idf.get(t, 0.0) >= floor}
+        known_terms = sorted(
+            (t for t in weights if t in self.index.idf), key=self.index.idf.__getitem__
+        )
+        strong = {t for t in known_terms if self.index.idf[t] >= floor}
+        # The message's rarest known words anchor candidates even when they are common ones.
+        strong.update(known_terms[-self.config.anchors :])
         mass = _accumulate(weights, self.index, strong, self.config.pool)
         shortlist = sorted(mass, key=mass.__getitem__, reverse=True)[: self.config.shortlist]
         scored = [

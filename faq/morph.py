@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -53,6 +54,23 @@ class StemLemmatizer:
     def is_known(self, word: str) -> bool:
         # Without a dictionary, any Cyrillic word of two letters or more may be real.
         return len(word) > 1 and all("а" <= c <= "я" for c in word)
+
+
+@functools.cache
+def _russian_stemmer() -> Callable[[str], str]:
+    import Stemmer
+
+    stem: Callable[[str], str] = Stemmer.Stemmer("russian").stemWord
+    return stem
+
+
+STEM_KEY_LENGTH = 7
+
+
+def stem_key(word: str) -> str | None:
+    """A derivation-blind key: "волонтерский" and "волонтер" share "волонте"; None if short."""
+    stem = _russian_stemmer()(word)
+    return stem[:STEM_KEY_LENGTH] if len(stem) >= 5 else None
 
 
 @functools.cache
