@@ -19,8 +19,10 @@ from faq.synonyms import build_synonyms, load_synonyms
 class MatcherConfig:
     """Decision thresholds; defaults come from the grid search in docs/faq-matching.md."""
 
-    answer_threshold: float = 0.5
-    margin: float = 0.1
+    answer_threshold: float = 0.55
+    margin: float = 0.05
+    long_terms: int = 8
+    length_power: float = 1.0
     clarify_threshold: float = 0.15
     clarify_ratio: float = 0.5
     max_options: int = 3
@@ -59,7 +61,7 @@ class Matcher:
             rest = tuple(c for c in ranked if c.entry_id != self.index.ids[exact])
             top = Candidate(self.index.ids[exact], 1.0)
             return MatchResult(Decision.ANSWER, (top, *rest[: self.config.max_options - 1]))
-        return decide(ranked, self.config)
+        return decide(ranked, self.config, len(query.weights))
 
     def parse(self, text: str) -> Query:
         return self._parser.parse(text)
@@ -139,15 +141,29 @@ def _accumulate(
     return mass
 
 
-def decide(ranked: Sequence[Candidate], config: MatcherConfig) -> MatchResult:
+def answer_threshold(config: MatcherConfig, terms: int) -> float:
+    """The answer threshold for a message of `terms` terms.
+
+    Coverage of a long message by any one entry is lower by construction (the story around the
+    question is not in the knowledge base), so the bar drops with length past `long_terms`.
+    """
+    if terms <= config.long_terms or config.length_power == 0:
+        return config.answer_threshold
+    return float(config.answer_threshold * (config.long_terms / terms) ** config.length_power)
+
+
+def decide(ranked: Sequence[Candidate], config: MatcherConfig, terms: int = 0) -> MatchResult:
     if not ranked or ranked[0].score < config.clarify_threshold:
         return MatchResult(Decision.NO_MATCH, tuple(ranked[: config.max_options]))
     top = ranked[0].score
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-    if top >= config.answer_threshold and top - runner_up >= config.margin:
+    if top >= answer_threshold(config, terms) and top - runner_up >= config.margin:
         return MatchResult(Decision.ANSWER, tuple(ranked[: config.max_options]))
     options = [c for c in ranked[: config.max_options] if c.score >= top * config.clarify_ratio]
-    return MatchResult(Decision.CLARIFY, tuple(options if len(options) > 1 else ranked[:2]))
+    if len(options) == 1 and len(ranked) > 1 and ranked[1].score > 0:
+        options.append(ranked[1])
+    # A single option left is a "did you mean…?" confirmation, still a clarification.
+    return MatchResult(Decision.CLARIFY, tuple(options))
 
 
 def build_matcher(
