@@ -84,7 +84,9 @@ def best_decision(ranked: Ranked, base: MatcherConfig) -> tuple[MatcherConfig, E
 
 def main(eval_dir: Path = Path("../shared/eval")) -> None:
     kb = load_kb([eval_dir / "kb_social_protection.yaml"])
-    tune, hold = split(load_cases(eval_dir / "dev_cases.jsonl"))
+    cases = load_cases(eval_dir / "dev_cases.jsonl")
+    tune, hold = split(cases)
+    winner: tuple[tuple[float, float, float], MatcherConfig] | None = None
     for values in itertools.product(*SCORING_GRID.values()):
         base = with_values(MatcherConfig(), dict(zip(SCORING_GRID, values, strict=True)))
         matcher = build_matcher(kb, base)
@@ -99,6 +101,12 @@ def main(eval_dir: Path = Path("../shared/eval")) -> None:
         print(chosen)
         print("  tune", _short(rep))
         print("  hold", _short(held))
+        key = (rep.answer_accuracy, rep.resolution_rate, -rep.oos_clarify_rate)
+        if winner is None or key > winner[0]:
+            winner = (key, config)
+    if winner is not None:
+        print("chosen:", winner[1])
+        print("  all ", _short(report(rank_all(build_matcher(kb, winner[1]), cases), winner[1])))
 
 
 def _short(rep: EvalReport) -> str:

@@ -30,6 +30,8 @@ class Analyzer:
         return word in self.stopwords or len(word) < 2 or word.isdigit()
 
     def terms(self, words: Sequence[str]) -> list[str]:
+        # A prefix written apart ("соц работник") stands for its full word, as when glued.
+        words = [self.synonyms.prefixes.get(w, w) for w in words]
         lemmas = [self.lemmatizer.lemma(w) for w in words]
         # Concepts join the words rather than replace them: measured on the dev set, replacing
         # lost 5 points of top-1 (a lone "ветеран" must still find "ветеран труда").
