@@ -31,6 +31,7 @@ class Index:
     idf: Mapping[str, float]
     # Per entry: the term sets of its question and of each variant.
     units: tuple[tuple[frozenset[str], ...], ...]
+    unit_idf: tuple[tuple[float, ...], ...]
     keyphrases: tuple[tuple[frozenset[str], ...], ...]
     exact: Mapping[str, int]
     # Surface words by first letter: typo correction compares only within a bucket.
@@ -66,11 +67,13 @@ def build_index(kb: KnowledgeBase, analyzer: Analyzer, weights: FieldWeights) ->
         for question in questions:
             exact.setdefault(canonical(question), doc)
     total = len(kb.entries)
+    idf = {t: _idf(total, len(d)) for t, d in postings.items()}
     return Index(
         ids=tuple(e.id for e in kb.entries),
         postings=dict(postings),
-        idf={t: _idf(total, len(d)) for t, d in postings.items()},
+        idf=idf,
         units=tuple(units),
+        unit_idf=tuple(tuple(sum(idf[t] for t in u) for u in doc_units) for doc_units in units),
         keyphrases=tuple(keyphrases),
         exact=exact,
         surface=_buckets(words),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import KeysView, Mapping, Sequence
+import heapq
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from faq.analyzer import Analyzer, load_stopwords
@@ -89,7 +92,7 @@ class Matcher:
         # The message's rarest known words anchor candidates even when they are common ones.
         strong.update(known_terms[-self.config.anchors :])
         mass = _accumulate(weights, self.index, strong, self.config.pool)
-        shortlist = sorted(mass, key=mass.__getitem__, reverse=True)[: self.config.shortlist]
+        shortlist = heapq.nlargest(self.config.shortlist, mass, key=mass.__getitem__)
         scored = [
             Candidate(self.index.ids[d], round(self._score(d, mass[d] / total, query), 4))
             for d in shortlist
@@ -102,20 +105,25 @@ class Matcher:
 
     def _score(self, doc: int, coverage: float, query: Query) -> float:
         present = query.weights.keys()
-        best_unit = max((self._unit_cover(u, present) for u in self.index.units[doc]), default=0.0)
+        idf = self.index.idf
+        best_unit = max(
+            (
+                sum(idf[t] for t in unit & present) / whole
+                for unit, whole in zip(
+                    self.index.units[doc], self.index.unit_idf[doc], strict=True
+                )
+                if whole > 0
+            ),
+            default=0.0,
+        )
         # A geometric mean: an entry must explain the message and match one of its questions.
         share = self.config.query_share
         score = float(coverage**share * best_unit ** (1 - share))
-        if any(k and k <= present for k in self.index.keyphrases[doc]):
+        if self.config.keyword_bonus and any(
+            k and k <= present for k in self.index.keyphrases[doc]
+        ):
             score += self.config.keyword_bonus
         return min(score, 1.0)
-
-    def _unit_cover(self, unit: frozenset[str], present: KeysView[str]) -> float:
-        idf = self.index.idf
-        whole = sum(idf[t] for t in unit)
-        if whole <= 0:
-            return 0.0
-        return sum(idf[t] for t in unit if t in present) / whole
 
 
 def _accumulate(
@@ -126,13 +134,13 @@ def _accumulate(
     Common terms have postings as long as the knowledge base; walking them would make a
     decision linear in its size.
     """
-    mass: dict[int, float] = {}
+    mass: defaultdict[int, float] = defaultdict(float)
     for term in strong:
         weight = weights[term]
         for doc, field_weight in index.postings.get(term, {}).items():
-            mass[doc] = mass.get(doc, 0.0) + weight * field_weight
+            mass[doc] += weight * field_weight
     if len(mass) > pool:
-        mass = dict(sorted(mass.items(), key=lambda item: -item[1])[:pool])
+        mass = defaultdict(float, heapq.nlargest(pool, mass.items(), key=itemgetter(1)))
     for term in weights.keys() - strong:
         postings = index.postings.get(term)
         if postings:
