@@ -37,6 +37,7 @@ class MatcherConfig:
     unknown_weight: float = 1.0
     shortlist: int = 40
     pool: int = 300
+    reach: int = 1000
     # Share of the highest IDF that at least one shared term must reach.
     min_term_idf: float = 0.35
     min_known_share: float = 0.2
@@ -91,7 +92,7 @@ class Matcher:
         strong = {t for t in known_terms if self.index.idf[t] >= floor}
         # The message's rarest known words anchor candidates even when they are common ones.
         strong.update(known_terms[-self.config.anchors :])
-        mass = _accumulate(weights, self.index, strong, self.config.pool)
+        mass = _accumulate(weights, self.index, strong, self.config.pool, self.config.reach)
         shortlist = heapq.nlargest(self.config.shortlist, mass, key=mass.__getitem__)
         scored = [
             Candidate(self.index.ids[d], round(self._score(d, mass[d] / total, query), 4))
@@ -127,7 +128,7 @@ class Matcher:
 
 
 def _accumulate(
-    weights: Mapping[str, float], index: Index, strong: set[str], pool: int
+    weights: Mapping[str, float], index: Index, strong: set[str], pool: int, reach: int
 ) -> dict[int, float]:
     """Mass per entry: rare terms pick the entries, common terms only add to those.
 
@@ -135,17 +136,21 @@ def _accumulate(
     decision linear in its size.
     """
     mass: defaultdict[int, float] = defaultdict(float)
-    for term in strong:
-        weight = weights[term]
-        for doc, field_weight in index.postings.get(term, {}).items():
+    # Rarest first: once `reach` entries are picked, commoner terms only add to them.
+    for term in sorted(strong, key=index.idf.__getitem__, reverse=True):
+        weight, postings = weights[term], index.postings.get(term, {})
+        if len(mass) >= reach and len(postings) > len(mass):
+            for doc in mass:
+                mass[doc] += weight * postings.get(doc, 0.0)
+            continue
+        for doc, field_weight in postings.items():
             mass[doc] += weight * field_weight
     if len(mass) > pool:
         mass = defaultdict(float, heapq.nlargest(pool, mass.items(), key=itemgetter(1)))
     for term in weights.keys() - strong:
-        postings = index.postings.get(term)
-        if postings:
-            for doc in mass:
-                mass[doc] += weights[term] * postings.get(doc, 0.0)
+        common = index.postings.get(term, {})
+        for doc in mass if common else ():
+            mass[doc] += weights[term] * common.get(doc, 0.0)
     return mass
 
 
