@@ -54,7 +54,7 @@ class Matcher:
         self._parser = QueryParser(analyzer, self.index, config.query)
 
     def match(self, text: str) -> MatchResult:
-        smalltalk = detect_smalltalk(text)
+        smalltalk = detect_smalltalk(self._parser.fix_layout(text))
         if smalltalk is not None:
             return MatchResult(Decision.SMALLTALK, smalltalk=smalltalk)
         query = self._parser.parse(text)

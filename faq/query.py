@@ -37,8 +37,11 @@ class QueryParser:
         self._settings = settings
         self._corrections: dict[str, str] = {}
 
+    def fix_layout(self, text: str) -> str:
+        return fix_layout(text, self._is_known)
+
     def parse(self, text: str) -> Query:
-        fixed = fix_layout(text, self._is_known)
+        fixed = self.fix_layout(text)
         sentences = split_sentences(fixed) or [fixed]
         asks = [s for s in sentences if "?" in s]
         weights: dict[str, float] = {}

@@ -72,6 +72,8 @@ def test_exact_match_answers_before_the_margin_rule(matcher: Matcher) -> None:
         ("Спасибо большое, до свидания", SmallTalk.THANKS),
         ("до свидания", SmallTalk.GOODBYE),
         ("добрый день, у меня вопрос", SmallTalk.GREETING),
+        ("спасибо за ответ, всё понятно", SmallTalk.THANKS),
+        ("ghbdtn", SmallTalk.GREETING),  # "привет" on the wrong layout
     ],
 )
 def test_smalltalk_alone(matcher: Matcher, text: str, kind: SmallTalk) -> None:
@@ -79,7 +81,9 @@ def test_smalltalk_alone(matcher: Matcher, text: str, kind: SmallTalk) -> None:
     assert (result.decision, result.smalltalk) == (Decision.SMALLTALK, kind)
 
 
-@pytest.mark.parametrize("text", ["какая погода завтра", "посоветуйте рецепт борща с фасолью"])
+@pytest.mark.parametrize(
+    "text", ["какая погода завтра", "посоветуйте рецепт борща с фасолью", "", "😀😀", "123 456"]
+)
 def test_off_topic_is_no_match(matcher: Matcher, text: str) -> None:
     assert matcher.match(text).decision is Decision.NO_MATCH
 
