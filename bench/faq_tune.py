@@ -21,7 +21,7 @@ WRONG_MAX = 0.03
 OOS_MAX = 0.05
 SCORING_GRID: dict[str, tuple[float, ...]] = {
     "query_share": (0.6, 0.7),
-    "long_terms": (6, 8, 10),
+    "fields.answer_df": (0.0, 0.25, 0.5, 1.0),
 }
 DECISION_GRID = {
     "answer_threshold": tuple(x / 100 for x in range(40, 100, 5)),

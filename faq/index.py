@@ -22,6 +22,7 @@ class FieldWeights:
     category: float = 0.4
     answer: float = 0.3
     answer_length_power: float = 0.5
+    answer_df: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ def build_index(kb: KnowledgeBase, analyzer: Analyzer, weights: FieldWeights) ->
         for question in questions:
             exact.setdefault(canonical(question), doc)
     total = len(kb.entries)
-    idf = {t: _idf(total, len(d)) for t, d in postings.items()}
+    idf = {t: _idf(total, _df(docs, weights)) for t, docs in postings.items()}
     return Index(
         ids=tuple(e.id for e in kb.entries),
         postings=dict(postings),
@@ -95,7 +96,16 @@ def _fields(
     ]
 
 
-def _idf(total: int, df: int) -> float:
+def _df(docs: Mapping[int, float], weights: FieldWeights) -> float:
+    """Document frequency where a mention only in an answer counts `answer_df` of one.
+
+    A word most answers use in passing ("область", "заявление") can still tell questions apart.
+    """
+    head = sum(1 for w in docs.values() if w > weights.answer)
+    return head + weights.answer_df * (len(docs) - head) if head else len(docs)
+
+
+def _idf(total: int, df: float) -> float:
     """BM25's IDF, never negative: a term in every entry still counts a little."""
     return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
 
