@@ -34,10 +34,17 @@ class PymorphyLemmatizer:
     def _lemma(self, word: str) -> str:
         if not word.isalpha():
             return word
-        return str(self._morph.parse(word)[0].normal_form).replace("ё", "е")
+        return strip_reflexive(str(self._morph.parse(word)[0].normal_form).replace("ё", "е"))
 
     def _is_known(self, word: str) -> bool:
         return bool(self._morph.word_is_known(word))
+
+
+def strip_reflexive(lemma: str) -> str:
+    """"записаться" → "записать": clients and answers pick either voice for the same act."""
+    if lemma.endswith(("ться", "тись", "чься")):
+        return lemma[:-2]
+    return lemma
 
 
 class StemLemmatizer:

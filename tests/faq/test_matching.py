@@ -14,6 +14,12 @@ def _answer(matcher: Matcher, text: str) -> str | None:
     return result.best.entry_id if result.decision is Decision.ANSWER and result.best else None
 
 
+def test_lemmas_ignore_the_reflexive_voice() -> None:
+    lemma = default_lemmatizer().lemma
+    assert lemma("запишите") == lemma("записаться") == "записать"
+    assert lemma("получите") == "получить"
+
+
 def test_normalisation_of_case_yo_punctuation_emoji_and_repeats() -> None:
     assert tokenize("ЁЛКИ!!! Пожааалуйста 🙏, кресло-коляска…") == [
         "елки",
