@@ -45,9 +45,9 @@ class Analyzer:
         return self.terms(tokenize(text))
 
     def _prefix_parts(self, word: str) -> list[str]:
-        """ "соцпособие" → социальный, пособие: clients glue abbreviations to the noun."""
+        """ "соцпособие" → социальный, пособие; a 5-letter rest keeps "медведь" whole."""
         for prefix, full in self.synonyms.prefixes.items():
             rest = word[len(prefix) :]
-            if word.startswith(prefix) and len(rest) >= 4 and self.lemmatizer.is_known(rest):
+            if word.startswith(prefix) and len(rest) >= 5 and self.lemmatizer.is_known(rest):
                 return [self.lemmatizer.lemma(full), self.lemmatizer.lemma(rest)]
         return []

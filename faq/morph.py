@@ -41,7 +41,7 @@ class PymorphyLemmatizer:
 
 
 def strip_reflexive(lemma: str) -> str:
-    """"записаться" → "записать": clients and answers pick either voice for the same act."""
+    """ "записаться" → "записать": clients and answers pick either voice for the same act."""
     if lemma.endswith(("ться", "тись", "чься")):
         return lemma[:-2]
     return lemma
