@@ -30,7 +30,7 @@ class Index:
     ids: tuple[str, ...]
     postings: Mapping[str, Mapping[int, float]]
     idf: Mapping[str, float]
-    # Per entry: the term sets of its question and of each variant.
+    # Per entry: the term sets of its question, each variant and each keyword phrase.
     units: tuple[tuple[frozenset[str], ...], ...]
     unit_idf: tuple[tuple[float, ...], ...]
     keyphrases: tuple[tuple[frozenset[str], ...], ...]
