@@ -9,7 +9,7 @@ from rapidfuzz import fuzz, process
 
 from faq.analyzer import Analyzer
 from faq.index import Index
-from faq.layout import fix_layout
+from faq.layout import fix_latin_words, fix_layout
 from faq.morph import stem_key
 from faq.normalize import canonical, split_sentences, tokenize
 
@@ -38,7 +38,11 @@ class QueryParser:
         self._corrections: dict[str, str] = {}
 
     def fix_layout(self, text: str) -> str:
-        return fix_layout(text, self._is_known)
+        latin_ok = fix_latin_words(text, self._is_known, self._is_latin_word)
+        return fix_layout(latin_ok, self._is_known)
+
+    def _is_latin_word(self, word: str) -> bool:
+        return len(word) > 2 and word.isascii() and word in self._index.vocabulary
 
     def parse(self, text: str) -> Query:
         fixed = self.fix_layout(text)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from faq.layout import fix_layout, to_cyrillic, to_latin
+from faq.layout import fix_latin_words, fix_layout, to_cyrillic, to_latin
 from faq.matcher import Matcher, MatcherConfig, build_matcher, decide
 from faq.model import Candidate, Decision, SmallTalk
 from faq.morph import default_lemmatizer
@@ -36,6 +36,9 @@ def test_layout_conversion_both_ways() -> None:
     known = default_lemmatizer().is_known
     assert fix_layout("ult yf[jlbncz wtynh?", known) == "где находится центр?"
     assert fix_layout("пособие на vk", known) == "пособие на vk"
+    latin = {"email"}.__contains__
+    assert fix_latin_words("пишите на уьфшд", known, latin) == "пишите на email"
+    assert fix_latin_words("мама", known, lambda word: True) == "мама"
 
 
 @pytest.mark.parametrize(
