@@ -4,7 +4,7 @@ import pytest
 
 from faq.layout import fix_latin_words, fix_layout, to_cyrillic, to_latin
 from faq.matcher import Matcher, MatcherConfig, build_matcher, decide
-from faq.model import Candidate, Decision, SmallTalk
+from faq.model import Candidate, Category, Decision, Entry, KnowledgeBase, SmallTalk
 from faq.morph import default_lemmatizer
 from faq.normalize import normalize, tokenize
 
@@ -123,3 +123,14 @@ def test_institution_synonyms_extend_the_shipped_ones(rehab_kb, tmp_path) -> Non
     extended = build_matcher(rehab_kb, synonym_files=[extra]).match("дефектолог для взрослых")
     assert extended.best is not None and extended.best.entry_id == "rehab.speech-therapist"
     assert plain.best is None or extended.best.score > plain.best.score + 0.1
+
+
+def test_empty_and_single_entry_knowledge_bases() -> None:
+    empty = build_matcher(KnowledgeBase((), ()))
+    assert empty.match("как получить справку").decision is Decision.NO_MATCH
+    single = build_matcher(
+        KnowledgeBase((Category("c", "C"),), (Entry("a", "c", "Как получить справку?", "Так."),))
+    )
+    assert single.match("справка").best == Candidate("a", single.match("справка").best.score)
+    assert single.match("справка").decision is Decision.ANSWER
+    assert single.match("погода").decision is Decision.NO_MATCH
