@@ -64,16 +64,18 @@ class OutboxWorker:
     async def drain_once(self) -> int:
         due = await self._queue.claim_due(self._clock(), self._batch)
         if due:
-            await asyncio.gather(*(self._deliver(d) for d in due))
+            results = await asyncio.gather(*(self._deliver(d) for d in due))
+            # Successes are recorded together: one transaction per pass, not per message.
+            await self._queue.mark_sent([r for r in results if r is not None], self._clock())
         return len(due)
 
-    async def _deliver(self, d: Delivery) -> None:
+    async def _deliver(self, d: Delivery) -> tuple[int, str] | None:
         sender = self._senders.get(d.channel)
         if sender is None:
             await self._fail(d, f"channel {d.channel} is not enabled", blocked=False)
-            return
+            return None
         try:
-            external_id = await sender.send(d.address, d.reply, d.key)
+            return d.id, await sender.send(d.address, d.reply, d.key)
         except DeliveryRefused as exc:
             await self._fail(d, str(exc), blocked=exc.client_blocked)
         except DeliveryRetry as exc:
@@ -81,8 +83,7 @@ class OutboxWorker:
         except Exception as exc:  # an unknown failure is retried, never dropped
             log.exception("delivery %s failed", d.id)
             await self._retry(d, f"{type(exc).__name__}: {exc}", None)
-        else:
-            await self._queue.mark_sent(d.id, self._clock(), external_id)
+        return None
 
     async def _retry(self, d: Delivery, error: str, retry_after: float | None) -> None:
         if d.attempts >= MAX_ATTEMPTS:

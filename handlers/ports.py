@@ -41,6 +41,15 @@ class Escalation:
 
 
 @dataclass(frozen=True, slots=True)
+class Annotation:
+    """How the FAQ judged an incoming message, stored with the replies it led to."""
+
+    message_id: int
+    match: MatchResult | None
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryItem:
     message_id: int
     author: Author
@@ -80,8 +89,9 @@ class ConversationStore(Protocol):
     async def enqueue(
         self, conv: ConversationRef, client: ClientRef, replies: Sequence[Reply],
         author: Author, now: datetime, specialist_id: int | None = None,
+        annotation: Annotation | None = None,
     ) -> list[int]:
-        """Store outgoing messages and their outbox rows in one transaction."""
+        """Store outgoing messages and their outbox rows (and the annotation) at once."""
 
     async def history(self, conversation_id: int, limit: int = 50) -> list[HistoryItem]: ...
 
@@ -208,7 +218,8 @@ class ChannelSender(Protocol):
 class DeliveryQueue(Protocol):
     async def claim_due(self, now: datetime, limit: int) -> list[Delivery]: ...
 
-    async def mark_sent(self, delivery_id: int, now: datetime, external_id: str) -> None: ...
+    async def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Record deliveries (id, platform message id) as sent, all in one transaction."""
 
     async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None: ...
 

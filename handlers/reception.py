@@ -12,6 +12,7 @@ from handlers.commands import parse_command
 from handlers.crisis import CrisisHit
 from handlers.model import Action, ActionKind, Author, IncomingMessage, Recorded, Reply, State
 from handlers.ports import (
+    Annotation,
     ConversationEvent,
     ConversationStore,
     CrisisDetector,
@@ -60,9 +61,14 @@ class Reception:
             return False
         replies = await self._dispatch(rec, msg, action, now)
         if replies:
-            await self._d.store.enqueue(rec.conversation, rec.client, replies, Author.BOT, now)
-            self._d.outbox.wake()
+            await self._send(rec, replies, now)
         return True
+
+    async def _send(self, rec: Recorded, replies: list[Reply], now: datetime,
+                    annotation: Annotation | None = None) -> None:
+        await self._d.store.enqueue(rec.conversation, rec.client, replies, Author.BOT, now,
+                                    annotation=annotation)
+        self._d.outbox.wake()
 
     async def _dispatch(
         self, rec: Recorded, msg: IncomingMessage, action: Action | None, now: datetime
@@ -77,12 +83,14 @@ class Reception:
             return await self._while_human(rec, text)
         if not text:
             return [self._d.replies.attachment_only(bool(msg.attachments))]
-        return await self._answer(rec, text)
+        await self._answer(rec, text, now)
+        return []
 
-    async def _answer(self, rec: Recorded, text: str) -> list[Reply]:
+    async def _answer(self, rec: Recorded, text: str, now: datetime) -> None:
+        # The hot path: the judgement and the reply are written in one transaction.
         match = self._d.faq.match(text[:MAX_MATCH_CHARS])
-        await self._d.store.annotate(rec.message_id, match, self._category_of(match))
-        return [self._d.replies.for_match(match)]
+        annotation = Annotation(rec.message_id, match, self._category_of(match))
+        await self._send(rec, [self._d.replies.for_match(match)], now, annotation)
 
     async def _while_human(self, rec: Recorded, text: str) -> list[Reply]:
         await self._d.notifier.publish(

@@ -24,7 +24,7 @@ from handlers.model import (
     Reply,
     State,
 )
-from handlers.ports import Escalation, HistoryItem
+from handlers.ports import Annotation, Escalation, HistoryItem
 from storage.codec import to_buttons_json, to_payload
 from storage.models import (
     DEFAULT_INSTITUTION,
@@ -138,17 +138,22 @@ class SqlConversationStore:
 
     async def annotate(self, message_id: int, match: MatchResult | None, category: str) -> None:
         async with self._sessions.begin() as s:
-            msg = await s.get_one(Message, message_id)
-            if match is not None:
-                best = match.best
-                msg.decision = match.decision
-                msg.faq_entry_id = best.entry_id if best else ""
-                msg.match_score = best.score if best else None
-                msg.candidates = [c.entry_id for c in match.candidates[:3]]
-            if category:
-                await s.execute(update(Conversation).where(
-                    Conversation.id == msg.conversation_id,
-                    Conversation.state.in_(OPEN_STATES)).values(category=category))
+            await self._annotate(s, Annotation(message_id, match, category))
+
+    @staticmethod
+    async def _annotate(s: AsyncSession, annotation: Annotation) -> None:
+        msg = await s.get_one(Message, annotation.message_id)
+        match = annotation.match
+        if match is not None:
+            best = match.best
+            msg.decision = match.decision
+            msg.faq_entry_id = best.entry_id if best else ""
+            msg.match_score = best.score if best else None
+            msg.candidates = [c.entry_id for c in match.candidates[:3]]
+        if annotation.category:
+            await s.execute(update(Conversation).where(
+                Conversation.id == msg.conversation_id,
+                Conversation.state.in_(OPEN_STATES)).values(category=annotation.category))
 
     async def escalate(self, conversation_id: int, esc: Escalation, now: datetime) -> bool:
         allowed = [State.BOT] if not esc.urgent else list(OPEN_STATES)
@@ -240,8 +245,11 @@ class SqlConversationStore:
     async def enqueue(
         self, conv: ConversationRef, client: ClientRef, replies: Sequence[Reply],
         author: Author, now: datetime, specialist_id: int | None = None,
+        annotation: Annotation | None = None,
     ) -> list[int]:
         async with self._sessions.begin() as s:
+            if annotation is not None:
+                await self._annotate(s, annotation)
             return [await self._add_outgoing(s, conv, client, r, author, now, specialist_id)
                     for r in replies]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -35,11 +36,14 @@ class SqlDeliveryQueue:
             return [Delivery(i.id, i.channel, i.address, parse_payload(i.payload), i.attempts,
                              i.message_id, f"out-{i.id}") for i in items]
 
-    async def mark_sent(self, delivery_id: int, now: datetime, external_id: str) -> None:
+    async def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
+        if not sent:
+            return
         async with self._sessions.begin() as s:
-            item = await s.get_one(OutboxItem, delivery_id)
-            item.status, item.sent_at, item.external_id = "sent", now, external_id[:64]
-            await self._set_message(s, item.message_id, "sent", external_id)
+            for delivery_id, external_id in sent:
+                item = await s.get_one(OutboxItem, delivery_id)
+                item.status, item.sent_at, item.external_id = "sent", now, external_id[:64]
+                await self._set_message(s, item.message_id, "sent", external_id)
 
     async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None:
         async with self._sessions.begin() as s:

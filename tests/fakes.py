@@ -27,7 +27,7 @@ from handlers.model import (
     Reply,
     State,
 )
-from handlers.ports import ConversationEvent, Escalation, HistoryItem
+from handlers.ports import Annotation, ConversationEvent, Escalation, HistoryItem
 
 KB = KnowledgeBase(
     categories=(Category("family", "Семьи с детьми", "family"),
@@ -184,7 +184,10 @@ class FakeStore:
     async def enqueue(
         self, conv: ConversationRef, client: ClientRef, replies: Sequence[Reply],
         author: Author, now: datetime, specialist_id: int | None = None,
+        annotation: Annotation | None = None,
     ) -> list[int]:
+        if annotation is not None:
+            await self.annotate(annotation.message_id, annotation.match, annotation.category)
         ids = []
         for r in replies:
             m = _Msg(len(self.messages) + 1, conv.id, client.id, author, r.text, at=now)

@@ -118,7 +118,7 @@ async def test_outbox_claim_retry_sent_and_failed(sessions) -> None:
     due = await queue.claim_due(NOW, 10)
     assert [d.reply.text for d in due] == ["a", "b"]
     assert await queue.claim_due(NOW, 10) == []  # leased: not claimed twice
-    await queue.mark_sent(due[0].id, NOW, "m-1")
+    await queue.mark_sent([(due[0].id, "m-1")], NOW)
     await queue.mark_retry(due[1].id, NOW + timedelta(seconds=5), "429")
     assert await queue.claim_due(NOW + timedelta(seconds=4), 10) == []
     again = await queue.claim_due(NOW + timedelta(seconds=5), 10)

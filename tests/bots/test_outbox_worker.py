@@ -1,0 +1,82 @@
+"""The outbox worker with an in-memory queue: retry-after, backoff, refusals, batching."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bots.outbox import MAX_ATTEMPTS, OutboxWorker, backoff
+from handlers.model import Reply
+from handlers.ports import Delivery, DeliveryRefused, DeliveryRetry, EventKind
+from tests.fakes import Clock, FakeNotifier
+
+
+class FakeQueue:
+    def __init__(self, deliveries: list[Delivery]) -> None:
+        self.due = deliveries
+        self.sent_batches: list[list[tuple[int, str]]] = []
+        self.retries: dict[int, tuple[datetime, str]] = {}
+        self.failed: dict[int, tuple[str, bool]] = {}
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
+        taken, self.due = self.due[:limit], self.due[limit:]
+        return taken
+
+    async def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
+        self.sent_batches.append(list(sent))
+
+    async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None:
+        self.retries[delivery_id] = (at, error)
+
+    async def mark_failed(self, delivery: Delivery, now: datetime, error: str,
+                          client_blocked: bool) -> int | None:
+        self.failed[delivery.id] = (error, client_blocked)
+        return 100 + delivery.id
+
+
+class ScriptedSender:
+    """Behaves per address: ok, 429 with retry_after 7, blocked, or a crash."""
+
+    async def send(self, address: str, reply: Reply, key: str) -> str:
+        if address == "flood":
+            raise DeliveryRetry("429 Too Many Requests", retry_after=7)
+        if address == "blocked":
+            raise DeliveryRefused("403 bot was blocked by the user", client_blocked=True)
+        if address == "crash":
+            raise RuntimeError("connection reset")
+        return f"ext-{key}"
+
+
+def delivery(i: int, address: str, attempts: int = 1, channel: str = "telegram") -> Delivery:
+    return Delivery(i, channel, address, Reply("текст"), attempts, i, f"out-{i}")
+
+
+async def test_each_outcome_is_recorded_and_successes_in_one_batch() -> None:
+    clock, notifier = Clock(), FakeNotifier()
+    queue = FakeQueue([delivery(1, "ok"), delivery(2, "flood"), delivery(3, "blocked"),
+                       delivery(4, "crash"), delivery(5, "ok"), delivery(6, "x", channel="vk")])
+    worker = OutboxWorker(queue, {"telegram": ScriptedSender()}, notifier, clock)
+    assert await worker.drain_once() == 6
+    assert queue.sent_batches == [[(1, "ext-out-1"), (5, "ext-out-5")]]
+    assert queue.retries[2] == (clock.now + timedelta(seconds=7), "429 Too Many Requests")
+    assert queue.retries[4][0] == clock.now + timedelta(seconds=2)
+    assert "RuntimeError: connection reset" in queue.retries[4][1]
+    assert queue.failed[3] == ("403 bot was blocked by the user", True)
+    assert queue.failed[6] == ("channel vk is not enabled", False)
+    failed_events = [(e.kind, e.conversation_id) for e in notifier.events]
+    assert failed_events == [(EventKind.DELIVERY_FAILED, 103), (EventKind.DELIVERY_FAILED, 106)]
+
+
+async def test_gives_up_visibly_after_the_last_attempt() -> None:
+    queue = FakeQueue([delivery(9, "crash", attempts=MAX_ATTEMPTS)])
+    notifier = FakeNotifier()
+    await OutboxWorker(queue, {"telegram": ScriptedSender()}, notifier, Clock()).drain_once()
+    assert queue.failed[9][0].startswith(f"gave up after {MAX_ATTEMPTS} attempts")
+    assert notifier.events[0].kind is EventKind.DELIVERY_FAILED
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert [backoff(n, None).total_seconds() for n in (1, 2, 3)] == [2, 4, 8]
+    assert backoff(20, None) == timedelta(minutes=30)
+    assert backoff(1, 0.0) == timedelta(seconds=0.05)
+    assert backoff(1, 120) == timedelta(seconds=120)
