@@ -17,5 +17,5 @@ def test_history_lists_vk_attachment_links_under_the_message() -> None:
                                queue="general", urgent=True, reason="", conversation_id=3,
                                items=[item], timezone=UTC, plain=False)
     assert text.startswith("❗ СРОЧНО. Обращение №3: Иван, ВКонтакте")
-    assert "[23.11 05:00] Клиент: вот справка\n  [документ: справка.pdf https://vk.example/doc.pdf]" \
-        in text
+    expected = "[23.11 05:00] Клиент: вот справка\n  [документ: справка.pdf https://vk.example/doc.pdf]"
+    assert expected in text
