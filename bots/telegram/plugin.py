@@ -90,6 +90,8 @@ class TelegramPlugin:
         log.error("telegram webhook could not be set: updates will not arrive")
 
     async def close(self) -> None:
+        if self._notifier is not None:
+            await self._notifier.drain()
         await self.bot.session.close()
 
 

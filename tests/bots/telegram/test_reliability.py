@@ -212,12 +212,12 @@ async def test_service_notes_and_crisis_reach_the_topic(service: Service) -> Non
     async with rt.sessions() as s:
         cid = await s.scalar(select(Conversation.id))
     assert cid is not None
+    before = len(topic_posts(h))
     for kind in (EventKind.REMINDER, EventKind.BREACH, EventKind.CRISIS):
         await rt.notifier.publish(ConversationEvent(kind, cid))
-    texts = [p["text"] for p in topic_posts(h) if int(p["message_thread_id"]) == topic]
-    assert any("Напоминание" in t for t in texts)
-    assert any("истёк" in t for t in texts)
-    assert any("срочное" in t for t in texts)
+    posts = await wait_for(lambda: len(topic_posts(h)) >= before + 3 and topic_posts(h))
+    texts = [p["text"] for p in posts[before:] if int(p["message_thread_id"]) == topic]
+    assert ["Напоминание" in texts[0], "истёк" in texts[1], "срочное" in texts[2]] == [True] * 3
     assert len(h.api.sent("createForumTopic")) == 1
 
 
