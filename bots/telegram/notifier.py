@@ -134,8 +134,8 @@ class TelegramNotifier:
         except TelegramBadRequest as exc:
             if not means(exc.message, NOT_A_FORUM):
                 raise
-            log.warning("chat %s has no topics: conversations are tagged instead",
-                        self._chat_id)
+            log.warning("cannot open a topic in chat %s (%s): conversations are tagged instead",
+                        self._chat_id, exc.message)
             return Thread(self._chat_id, 0)
         return Thread(self._chat_id, topic.message_thread_id)
 

@@ -151,7 +151,8 @@ async def test_web_desk_reply_is_mirrored_into_the_topic(service: Service) -> No
     await rt.desk.reply(cid, None, "Ответ из кабинета", origin="desk")
     await rt.desk.note(cid, None, "Заметка коллегам", origin="desk")
     await wait_for(lambda: [p for p in topic_posts(h) if "Ответ из кабинета" in p["text"]])
-    [note] = [p for p in topic_posts(h) if "Заметка коллегам" in p["text"]]
+    [note] = await wait_for(lambda: [p for p in topic_posts(h)
+                                     if "Заметка коллегам" in p["text"]])
     assert "не видит" in note["text"]
     await wait_for(lambda: h.api.sent(chat_id=CLIENT, text="Ответ из кабинета"))
 
