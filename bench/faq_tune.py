@@ -19,21 +19,32 @@ from faq.model import Candidate, Decision, MatchResult
 
 WRONG_MAX = 0.03
 OOS_MAX = 0.05
-SCORING_GRID = {
-    "query_share": (0.7,),
-    "unknown_weight": (1.0,),
-    "min_term_idf": (0.35,),
-    "min_known_share": (0.0, 0.2, 0.3, 0.4),
+SCORING_GRID: dict[str, tuple[float, ...]] = {
+    "query_share": (0.6, 0.7),
+    "fields.answer_df": (0.0, 0.25, 0.5, 1.0),
 }
 DECISION_GRID = {
     "answer_threshold": tuple(x / 100 for x in range(40, 100, 5)),
-    "margin": tuple(x / 100 for x in range(0, 35, 5)),
+    # No zero margin: two near-equal entries must be offered, not guessed between.
+    "margin": tuple(x / 100 for x in range(5, 35, 5)),
     "clarify_threshold": tuple(x / 100 for x in range(10, 45, 5)),
     "clarify_ratio": (0.5, 0.6, 0.7, 0.8),
+    "length_power": (0.0, 0.5, 1.0, 1.5),
 }
 # Per case: the ranked candidates, and the matcher's own result when thresholds cannot change
 # it (small talk, exact wording).
-Ranked = list[tuple[EvalCase, list[Candidate], MatchResult | None]]
+Ranked = list[tuple[EvalCase, list[Candidate], int, MatchResult | None]]
+
+
+def with_values(config: MatcherConfig, values: dict[str, float]) -> MatcherConfig:
+    """Replace fields, "fields.x" and "query.x" reaching into the nested settings."""
+    for key, value in values.items():
+        group, _, name = key.rpartition(".")
+        if group:
+            config = replace(config, **{group: replace(getattr(config, group), **{name: value})})
+        else:
+            config = replace(config, **{name: value})
+    return config
 
 
 def split(cases: list[EvalCase]) -> tuple[list[EvalCase], list[EvalCase]]:
@@ -49,12 +60,13 @@ def rank_all(matcher: Matcher, cases: list[EvalCase]) -> Ranked:
     for case in cases:
         direct = matcher.match(case.text)
         fixed = direct.decision is Decision.SMALLTALK or matcher.exact_entry(case.text) is not None
-        ranked.append((case, matcher.rank(matcher.parse(case.text)), direct if fixed else None))
+        query = matcher.parse(case.text)
+        ranked.append((case, matcher.rank(query), len(query.weights), direct if fixed else None))
     return ranked
 
 
 def report(ranked: Ranked, config: MatcherConfig) -> EvalReport:
-    return score([(c, fixed or decide(cands, config)) for c, cands, fixed in ranked])
+    return score([(c, fixed or decide(cands, config, n)) for c, cands, n, fixed in ranked])
 
 
 def best_decision(ranked: Ranked, base: MatcherConfig) -> tuple[MatcherConfig, EvalReport] | None:
@@ -72,9 +84,11 @@ def best_decision(ranked: Ranked, base: MatcherConfig) -> tuple[MatcherConfig, E
 
 def main(eval_dir: Path = Path("../shared/eval")) -> None:
     kb = load_kb([eval_dir / "kb_social_protection.yaml"])
-    tune, hold = split(load_cases(eval_dir / "dev_cases.jsonl"))
+    cases = load_cases(eval_dir / "dev_cases.jsonl")
+    tune, hold = split(cases)
+    winner: tuple[tuple[float, float, float], MatcherConfig] | None = None
     for values in itertools.product(*SCORING_GRID.values()):
-        base = replace(MatcherConfig(), **dict(zip(SCORING_GRID, values, strict=True)))
+        base = with_values(MatcherConfig(), dict(zip(SCORING_GRID, values, strict=True)))
         matcher = build_matcher(kb, base)
         found = best_decision(rank_all(matcher, tune), base)
         if found is None:
@@ -82,10 +96,17 @@ def main(eval_dir: Path = Path("../shared/eval")) -> None:
             continue
         config, rep = found
         held = report(rank_all(matcher, hold), config)
-        chosen = {k: getattr(config, k) for k in (*SCORING_GRID, *DECISION_GRID)}
+        chosen = dict(zip(SCORING_GRID, values, strict=True))
+        chosen.update({k: getattr(config, k) for k in DECISION_GRID})
         print(chosen)
         print("  tune", _short(rep))
         print("  hold", _short(held))
+        key = (rep.answer_accuracy, rep.resolution_rate, -rep.oos_clarify_rate)
+        if winner is None or key > winner[0]:
+            winner = (key, config)
+    if winner is not None:
+        print("chosen:", winner[1])
+        print("  all ", _short(report(rank_all(build_matcher(kb, winner[1]), cases), winner[1])))
 
 
 def _short(rep: EvalReport) -> str:

@@ -33,6 +33,8 @@ def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> li
 
 def _cut_point(text: str, limit: int, measure: Callable[[str], int]) -> int:
     fit = _longest_prefix(text, limit, measure)
+    if text[fit:fit + 1].isspace():
+        return fit  # the part ends exactly before a break: nothing to move to the next one
     window = text[:fit]
     for sep in _SEPARATORS:
         at = window.rfind(sep)

@@ -30,6 +30,8 @@ class Analyzer:
         return word in self.stopwords or len(word) < 2 or word.isdigit()
 
     def terms(self, words: Sequence[str]) -> list[str]:
+        # A prefix written apart ("соц работник") stands for its full word, as when glued.
+        words = [self.synonyms.prefixes.get(w, w) for w in words]
         lemmas = [self.lemmatizer.lemma(w) for w in words]
         # Concepts join the words rather than replace them: measured on the dev set, replacing
         # lost 5 points of top-1 (a lone "ветеран" must still find "ветеран труда").
@@ -43,9 +45,9 @@ class Analyzer:
         return self.terms(tokenize(text))
 
     def _prefix_parts(self, word: str) -> list[str]:
-        """ "соцпособие" → социальный, пособие: clients glue abbreviations to the noun."""
+        """ "соцпособие" → социальный, пособие; a 5-letter rest keeps "медведь" whole."""
         for prefix, full in self.synonyms.prefixes.items():
             rest = word[len(prefix) :]
-            if word.startswith(prefix) and len(rest) >= 4 and self.lemmatizer.is_known(rest):
+            if word.startswith(prefix) and len(rest) >= 5 and self.lemmatizer.is_known(rest):
                 return [self.lemmatizer.lemma(full), self.lemmatizer.lemma(rest)]
         return []

@@ -65,10 +65,16 @@ def fix_layout(text: str, is_known: Callable[[str], bool]) -> str:
     return " ".join(out)
 
 
-def fix_latin_words(text: str, is_known_latin: Callable[[str], bool]) -> str:
-    """Convert Cyrillic-layout tokens to Latin when only the Latin reading is a known word."""
+def fix_latin_words(
+    text: str, is_known: Callable[[str], bool], is_known_latin: Callable[[str], bool]
+) -> str:
+    """Convert Cyrillic-layout tokens to Latin when only the Latin reading is a known word.
+
+    Matters for the few Latin words a knowledge base uses ("email", "gosuslugi", "vk").
+    """
     out: list[str] = []
     for token in text.split():
-        latin = to_latin(token).lower() if _CYRILLIC_TOKEN.match(token) else ""
+        word = token.lower().strip(_EDGE_PUNCT)
+        latin = to_latin(word) if _CYRILLIC_TOKEN.match(token) and not is_known(word) else ""
         out.append(latin if latin and is_known_latin(latin) else token)
     return " ".join(out)

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class LiveFaq:
         self._config = config or MatcherConfig()
         self._synonym_files = tuple(synonym_files)
         self._lemmatizer = lemmatizer
+        self._lock = threading.Lock()
         self._stamp = self._fingerprint()
         # A broken knowledge base at start-up is an error: there is nothing old to keep.
         self._matcher = self._build(load_kb(self._paths))
@@ -52,17 +54,19 @@ class LiveFaq:
         return self._matcher.match(text)
 
     def reload_if_changed(self) -> bool:
-        stamp = self._fingerprint()
-        if stamp == self._stamp:
-            return False
-        # Remember the stamp even on failure, so a broken file is logged once, not every tick.
-        self._stamp = stamp
-        try:
-            kb = load_kb(self._paths)
-        except KbError as error:
-            _log_problems(error.problems)
-            return False
-        self._matcher = self._build(kb)
+        # The watcher's thread and add_entry may both get here; one reload at a time.
+        with self._lock:
+            stamp = self._fingerprint()
+            if stamp == self._stamp:
+                return False
+            # Remember the stamp even on failure: a broken file is logged once, not every tick.
+            self._stamp = stamp
+            try:
+                kb = load_kb(self._paths)
+            except KbError as error:
+                _log_problems(error.problems)
+                return False
+            self._matcher = self._build(kb)
         _log.info("knowledge base reloaded: %d entries", len(kb.entries))
         return True
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import KeysView, Mapping, Sequence
+import heapq
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from faq.analyzer import Analyzer, load_stopwords
@@ -19,8 +22,10 @@ from faq.synonyms import build_synonyms, load_synonyms
 class MatcherConfig:
     """Decision thresholds; defaults come from the grid search in docs/faq-matching.md."""
 
-    answer_threshold: float = 0.5
-    margin: float = 0.1
+    answer_threshold: float = 0.55
+    margin: float = 0.05
+    long_terms: int = 8
+    length_power: float = 1.0
     clarify_threshold: float = 0.15
     clarify_ratio: float = 0.5
     max_options: int = 3
@@ -32,9 +37,11 @@ class MatcherConfig:
     unknown_weight: float = 1.0
     shortlist: int = 40
     pool: int = 300
+    reach: int = 1000
     # Share of the highest IDF that at least one shared term must reach.
     min_term_idf: float = 0.35
     min_known_share: float = 0.2
+    anchors: int = 3
     fields: FieldWeights = field(default_factory=FieldWeights)
     query: QuerySettings = field(default_factory=QuerySettings)
 
@@ -47,7 +54,7 @@ class Matcher:
         self._parser = QueryParser(analyzer, self.index, config.query)
 
     def match(self, text: str) -> MatchResult:
-        smalltalk = detect_smalltalk(text)
+        smalltalk = detect_smalltalk(self._parser.fix_layout(text))
         if smalltalk is not None:
             return MatchResult(Decision.SMALLTALK, smalltalk=smalltalk)
         query = self._parser.parse(text)
@@ -58,7 +65,7 @@ class Matcher:
             rest = tuple(c for c in ranked if c.entry_id != self.index.ids[exact])
             top = Candidate(self.index.ids[exact], 1.0)
             return MatchResult(Decision.ANSWER, (top, *rest[: self.config.max_options - 1]))
-        return decide(ranked, self.config)
+        return decide(ranked, self.config, len(query.weights))
 
     def parse(self, text: str) -> Query:
         return self._parser.parse(text)
@@ -79,9 +86,14 @@ class Matcher:
             return []
         # An entry that shares only common words ("какой", "получить") is not a candidate.
         floor = self.config.min_term_idf * self.index.unknown_idf
-        strong = {t for t in weights if self.index.idf.get(t, 0.0) >= floor}
-        mass = _accumulate(weights, self.index, strong, self.config.pool)
-        shortlist = sorted(mass, key=mass.__getitem__, reverse=True)[: self.config.shortlist]
+        known_terms = sorted(
+            (t for t in weights if t in self.index.idf), key=self.index.idf.__getitem__
+        )
+        strong = {t for t in known_terms if self.index.idf[t] >= floor}
+        # The message's rarest known words anchor candidates even when they are common ones.
+        strong.update(known_terms[-self.config.anchors :])
+        mass = _accumulate(weights, self.index, strong, self.config.pool, self.config.reach)
+        shortlist = heapq.nlargest(self.config.shortlist, mass, key=mass.__getitem__)
         scored = [
             Candidate(self.index.ids[d], round(self._score(d, mass[d] / total, query), 4))
             for d in shortlist
@@ -94,54 +106,77 @@ class Matcher:
 
     def _score(self, doc: int, coverage: float, query: Query) -> float:
         present = query.weights.keys()
-        best_unit = max((self._unit_cover(u, present) for u in self.index.units[doc]), default=0.0)
+        idf = self.index.idf
+        best_unit = max(
+            (
+                sum(idf[t] for t in unit & present) / whole
+                for unit, whole in zip(
+                    self.index.units[doc], self.index.unit_idf[doc], strict=True
+                )
+                if whole > 0
+            ),
+            default=0.0,
+        )
         # A geometric mean: an entry must explain the message and match one of its questions.
         share = self.config.query_share
         score = float(coverage**share * best_unit ** (1 - share))
-        if any(k and k <= present for k in self.index.keyphrases[doc]):
+        if self.config.keyword_bonus and any(
+            k and k <= present for k in self.index.keyphrases[doc]
+        ):
             score += self.config.keyword_bonus
         return min(score, 1.0)
 
-    def _unit_cover(self, unit: frozenset[str], present: KeysView[str]) -> float:
-        idf = self.index.idf
-        whole = sum(idf[t] for t in unit)
-        if whole <= 0:
-            return 0.0
-        return sum(idf[t] for t in unit if t in present) / whole
-
 
 def _accumulate(
-    weights: Mapping[str, float], index: Index, strong: set[str], pool: int
+    weights: Mapping[str, float], index: Index, strong: set[str], pool: int, reach: int
 ) -> dict[int, float]:
     """Mass per entry: rare terms pick the entries, common terms only add to those.
 
     Common terms have postings as long as the knowledge base; walking them would make a
     decision linear in its size.
     """
-    mass: dict[int, float] = {}
-    for term in strong:
-        weight = weights[term]
-        for doc, field_weight in index.postings.get(term, {}).items():
-            mass[doc] = mass.get(doc, 0.0) + weight * field_weight
-    if len(mass) > pool:
-        mass = dict(sorted(mass.items(), key=lambda item: -item[1])[:pool])
-    for term in weights.keys() - strong:
-        postings = index.postings.get(term)
-        if postings:
+    mass: defaultdict[int, float] = defaultdict(float)
+    # Rarest first: once `reach` entries are picked, commoner terms only add to them.
+    for term in sorted(strong, key=index.idf.__getitem__, reverse=True):
+        weight, postings = weights[term], index.postings.get(term, {})
+        if len(mass) >= reach and len(postings) > len(mass):
             for doc in mass:
-                mass[doc] += weights[term] * postings.get(doc, 0.0)
+                mass[doc] += weight * postings.get(doc, 0.0)
+            continue
+        for doc, field_weight in postings.items():
+            mass[doc] += weight * field_weight
+    if len(mass) > pool:
+        mass = defaultdict(float, heapq.nlargest(pool, mass.items(), key=itemgetter(1)))
+    for term in weights.keys() - strong:
+        common = index.postings.get(term, {})
+        for doc in mass if common else ():
+            mass[doc] += weights[term] * common.get(doc, 0.0)
     return mass
 
 
-def decide(ranked: Sequence[Candidate], config: MatcherConfig) -> MatchResult:
+def answer_threshold(config: MatcherConfig, terms: int) -> float:
+    """The answer threshold for a message of `terms` terms.
+
+    Coverage of a long message by any one entry is lower by construction (the story around the
+    question is not in the knowledge base), so the bar drops with length past `long_terms`.
+    """
+    if terms <= config.long_terms or config.length_power == 0:
+        return config.answer_threshold
+    return float(config.answer_threshold * (config.long_terms / terms) ** config.length_power)
+
+
+def decide(ranked: Sequence[Candidate], config: MatcherConfig, terms: int = 0) -> MatchResult:
     if not ranked or ranked[0].score < config.clarify_threshold:
         return MatchResult(Decision.NO_MATCH, tuple(ranked[: config.max_options]))
     top = ranked[0].score
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-    if top >= config.answer_threshold and top - runner_up >= config.margin:
+    if top >= answer_threshold(config, terms) and top - runner_up >= config.margin:
         return MatchResult(Decision.ANSWER, tuple(ranked[: config.max_options]))
     options = [c for c in ranked[: config.max_options] if c.score >= top * config.clarify_ratio]
-    return MatchResult(Decision.CLARIFY, tuple(options if len(options) > 1 else ranked[:2]))
+    if len(options) == 1 and len(ranked) > 1 and ranked[1].score > 0:
+        options.append(ranked[1])
+    # A single option left is a "did you mean…?" confirmation, still a clarification.
+    return MatchResult(Decision.CLARIFY, tuple(options))
 
 
 def build_matcher(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -33,10 +34,17 @@ class PymorphyLemmatizer:
     def _lemma(self, word: str) -> str:
         if not word.isalpha():
             return word
-        return str(self._morph.parse(word)[0].normal_form).replace("ё", "е")
+        return strip_reflexive(str(self._morph.parse(word)[0].normal_form).replace("ё", "е"))
 
     def _is_known(self, word: str) -> bool:
         return bool(self._morph.word_is_known(word))
+
+
+def strip_reflexive(lemma: str) -> str:
+    """ "записаться" → "записать": clients and answers pick either voice for the same act."""
+    if lemma.endswith(("ться", "тись", "чься")):
+        return lemma[:-2]
+    return lemma
 
 
 class StemLemmatizer:
@@ -53,6 +61,23 @@ class StemLemmatizer:
     def is_known(self, word: str) -> bool:
         # Without a dictionary, any Cyrillic word of two letters or more may be real.
         return len(word) > 1 and all("а" <= c <= "я" for c in word)
+
+
+@functools.cache
+def _russian_stemmer() -> Callable[[str], str]:
+    import Stemmer
+
+    stem: Callable[[str], str] = Stemmer.Stemmer("russian").stemWord
+    return stem
+
+
+STEM_KEY_LENGTH = 7
+
+
+def stem_key(word: str) -> str | None:
+    """A derivation-blind key: "волонтерский" and "волонтер" share "волонте"; None if short."""
+    stem = _russian_stemmer()(word)
+    return stem[:STEM_KEY_LENGTH] if len(stem) >= 5 else None
 
 
 @functools.cache

@@ -9,7 +9,8 @@ from rapidfuzz import fuzz, process
 
 from faq.analyzer import Analyzer
 from faq.index import Index
-from faq.layout import fix_layout
+from faq.layout import fix_latin_words, fix_layout
+from faq.morph import stem_key
 from faq.normalize import canonical, split_sentences, tokenize
 
 
@@ -20,6 +21,7 @@ class QuerySettings:
     # fuzz.ratio a misspelt word needs to be read as a word of the knowledge base.
     typo_cutoff: float = 80.0
     typo_min_length: int = 4
+    related_weight: float = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,15 @@ class QueryParser:
         self._settings = settings
         self._corrections: dict[str, str] = {}
 
+    def fix_layout(self, text: str) -> str:
+        latin_ok = fix_latin_words(text, self._is_known, self._is_latin_word)
+        return fix_layout(latin_ok, self._is_known)
+
+    def _is_latin_word(self, word: str) -> bool:
+        return len(word) > 2 and word.isascii() and word in self._index.vocabulary
+
     def parse(self, text: str) -> Query:
-        fixed = fix_layout(text, self._is_known)
+        fixed = self.fix_layout(text)
         sentences = split_sentences(fixed) or [fixed]
         asks = [s for s in sentences if "?" in s]
         weights: dict[str, float] = {}
@@ -44,9 +53,19 @@ class QueryParser:
             weight = self._settings.story_weight if asks and sentence not in asks else 1.0
             words = [self.correct(w) for w in tokenize(sentence)]
             for term in self._analyzer.terms(words):
-                weights[term] = max(weights.get(term, 0.0), weight)
+                related = self._relate(term)
+                # A root-only match is weaker evidence than the same lemma.
+                scale = 1.0 if related == term else self._settings.related_weight
+                weights[related] = max(weights.get(related, 0.0), weight * scale)
         keys = tuple(dict.fromkeys(canonical(s) for s in (fixed, *sentences)))
         return Query(weights, keys)
+
+    def _relate(self, term: str) -> str:
+        """A term the KB lacks, read as a KB term of the same root ("волонтерский" → волонтер)."""
+        if term in self._index.idf or not term.isalpha():
+            return term
+        key = stem_key(term)
+        return self._index.related.get(key, term) if key else term
 
     def _is_known(self, word: str) -> bool:
         return word in self._index.vocabulary or self._analyzer.lemmatizer.is_known(word)

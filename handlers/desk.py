@@ -15,38 +15,39 @@ class SpecialistDesk:
 
     async def reply(
         self, conversation_id: int, specialist_id: int | None, text: str,
-        origin: str, dedupe_key: str | None = None,
+        origin: str, dedupe_key: str | None = None, deliver: bool = True,
     ) -> bool:
+        """deliver=False records what the specialist already sent on the platform itself."""
         return await self.reply_message(conversation_id, specialist_id, text, origin,
-                                        dedupe_key) is not None
+                                        dedupe_key, deliver) is not None
 
     async def reply_message(
         self, conversation_id: int, specialist_id: int | None, text: str,
-        origin: str, dedupe_key: str | None = None,
+        origin: str, dedupe_key: str | None = None, deliver: bool = True,
     ) -> int | None:
         """Like reply, returning the stored message's id (None when nothing was sent)."""
         return await self._message(conversation_id, specialist_id, text, False, origin,
-                                   dedupe_key)
+                                   dedupe_key, deliver)
 
     async def note(
         self, conversation_id: int, specialist_id: int | None, text: str, origin: str
     ) -> bool:
-        return await self._message(conversation_id, specialist_id, text, True, origin,
-                                   None) is not None
+        return await self._message(conversation_id, specialist_id, text, True, origin, None,
+                                   deliver=False) is not None
 
     async def _message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
-        origin: str, dedupe_key: str | None,
+        origin: str, dedupe_key: str | None, deliver: bool,
     ) -> int | None:
         text = text.strip()
         if not text:
             return None
         message_id = await self._d.store.record_specialist_message(
-            conversation_id, specialist_id, text, internal, self._d.clock(), dedupe_key
+            conversation_id, specialist_id, text, internal, self._d.clock(), dedupe_key, deliver
         )
         if message_id is None:
             return None
-        if not internal:
+        if deliver:
             self._d.outbox.wake()
         event = ConversationEvent(EventKind.SPECIALIST_MESSAGE, conversation_id, message_id,
                                   text, origin)

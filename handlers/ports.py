@@ -87,6 +87,16 @@ class ConversationStore(Protocol):
 
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None: ...
 
+    async def open_conversation_of(
+        self, channel: Channel, user_id: str
+    ) -> ConversationRef | None:
+        """The client's conversation that is not closed, if any (e.g. for a platform inbox)."""
+
+    async def set_blocked(
+        self, channel: Channel, user_id: str, blocked: bool, now: datetime
+    ) -> None:
+        """The client forbade (or allowed again) messages from us on their platform."""
+
     async def record_specialist_message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
         now: datetime, dedupe_key: str | None = None, deliver: bool = True,

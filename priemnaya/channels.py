@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bots.plugin import ChannelContext, ChannelPlugin
 from bots.telegram.config import TelegramConfig  # plain dataclass: no aiogram import
-from priemnaya.settings import Settings, SettingsError, TelegramSettings
+from priemnaya.settings import Settings, SettingsError, TelegramSettings, VkSettings
+
+if TYPE_CHECKING:
+    from bots.vk.config import VkConfig
 
 
 def build_channels(settings: Settings, ctx: ChannelContext) -> list[ChannelPlugin]:
@@ -22,8 +27,23 @@ def build_channels(settings: Settings, ctx: ChannelContext) -> list[ChannelPlugi
     if settings.vk.enabled:
         from bots.vk.plugin import build_vk
 
-        plugins.append(build_vk(settings.vk, ctx))
+        plugins.append(build_vk(to_vk_config(settings.vk), ctx))
     return plugins
+
+
+def to_vk_config(vk: VkSettings) -> VkConfig:
+    from bots.vk.config import VkConfig
+
+    if not vk.token.get_secret_value():
+        raise SettingsError("vk.token is empty: set PRIEMNAYA_VK__TOKEN in the environment")
+    if vk.group_id is None:
+        raise SettingsError("vk.group_id is required when vk.enabled is true")
+    if vk.mode == "callback" and not vk.confirmation:
+        raise SettingsError("vk.confirmation is required in callback mode: copy the string "
+                            "from the community's Callback API settings")
+    return VkConfig(token=vk.token.get_secret_value(), group_id=vk.group_id, mode=vk.mode,
+                    callback_path=vk.callback_path, confirmation=vk.confirmation,
+                    secret=vk.secret.get_secret_value(), api_url=vk.api_url)
 
 
 def to_telegram_config(s: TelegramSettings) -> TelegramConfig:

@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from priemnaya import cli_reports
+
+    cli_reports.register(sub)
     from faq import cli as faq_cli
 
     faq_cli.register(sub)
@@ -89,6 +92,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.logging.level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from priemnaya.analytics_setup import install_log_masking
+
+    install_log_masking()
     if not args.no_migrate:
         from storage.migrate import upgrade
 

@@ -8,6 +8,7 @@ import signal
 
 from aiohttp import web
 
+from priemnaya.analytics_setup import add_retention
 from priemnaya.channels import build_channels
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
@@ -34,6 +35,7 @@ def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
     rt = build_runtime(settings, faq)
     rt.kb_editor = LiveFaqEditor(faq, added_entries_file(settings))
     rt.background.append(lambda: faq.watch(settings.faq.reload_interval_s))
+    add_retention(rt)
     for plugin in build_channels(settings, rt.context):
         rt.add_channel(plugin)
     app = build_app(rt)

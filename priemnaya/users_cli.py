@@ -1,4 +1,4 @@
-"""`priemnaya user add|passwd`: staff accounts of the desk and the admin pages."""
+"""`priemnaya user add|passwd|disable|enable`: staff accounts of the desk and admin pages."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     add.add_argument("--name", default="", help="name shown to colleagues")
     passwd = user.add_parser("passwd", help="set a new password (ends the account's sessions)")
     passwd.add_argument("login")
+    disable = user.add_parser("disable", help="stop an account signing in (ends its sessions)")
+    enable = user.add_parser("enable", help="let a disabled account sign in again")
+    for parser in (disable, enable):
+        parser.add_argument("login")
+        if callable(settings_args):
+            settings_args(parser)
+    disable.set_defaults(handler=cmd_user_disable)
+    enable.set_defaults(handler=cmd_user_enable)
     for parser in (add, passwd):
         parser.add_argument("--password-stdin", action="store_true",
                             help="read the password from standard input instead of a random one")
@@ -51,6 +59,34 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
     from priemnaya.cli import settings_from
 
     return asyncio.run(user_passwd(settings_from(args).database.url, args))
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    from priemnaya.cli import settings_from
+
+    return asyncio.run(user_set_active(settings_from(args).database.url, args.login, False))
+
+
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    from priemnaya.cli import settings_from
+
+    return asyncio.run(user_set_active(settings_from(args).database.url, args.login, True))
+
+
+async def user_set_active(url: str, login: str, active: bool) -> int:
+    engine = build_engine(url)
+    try:
+        accounts = SqlStaffAccounts(build_sessions(engine))
+        account = await accounts.by_login(login)
+        if account is None or not await accounts.set_active(login, active):
+            print(f"priemnaya: no account {login!r}", file=sys.stderr)
+            return EXIT_FAILED
+        if not active:
+            await SqlWebSessions(build_sessions(engine)).drop_all_of(account.id)
+    finally:
+        await engine.dispose()
+    print(f"{login!r} {'enabled' if active else 'disabled'}")
+    return 0
 
 
 async def user_add(url: str, args: argparse.Namespace) -> int:

@@ -6,15 +6,20 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from redis.asyncio import Redis
 
+from analytics.web import setup_admin
 from bots.web.auth import setup_auth
 from bots.web.chat import CHAT_LIMITS, RECEPTION, TIMELINE, ChatLimits, setup_chat
 from bots.web.desk import DeskServices, setup_desk
 from bots.web.desk.canned import CannedResponses
+from bots.web.ratelimit import LoginLimiter, RedisLoginLimiter
+from priemnaya.analytics_setup import build_admin_deps
 from priemnaya.runtime import Runtime, running
 from storage.desk_queries import SqlDeskQueries
 from storage.faq_suggestions import SqlFaqSuggestions
@@ -63,14 +68,29 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders), autoescape=True)
     setup_chat(app)
     auth = setup_auth(app, rt.sessions, rt.settings.web, clock=rt.clock,
+                      limiter=build_login_limiter(app, rt),
                       institution_id=rt.settings.institution.id)
     setup_desk(app, build_desk_services(rt, auth.audit))
+    setup_admin(app, build_admin_deps(rt))
     for channel in rt.channels:
         channel.setup_routes(app)
     app.router.add_get("/healthz", healthz)
     if start_background:
         app.cleanup_ctx.append(_background)
     return app
+
+
+def build_login_limiter(app: web.Application, rt: Runtime) -> LoginLimiter | None:
+    """Shared by every replica through Redis when it is configured; else in process."""
+    if not rt.settings.redis.url:
+        return None
+    redis = Redis.from_url(rt.settings.redis.url)
+
+    async def close(_app: web.Application) -> None:
+        await redis.aclose()
+
+    app.on_cleanup.append(close)
+    return RedisLoginLimiter(redis, rt.clock)
 
 
 def build_desk_services(rt: Runtime, audit: SqlAuditLog) -> DeskServices:
@@ -80,7 +100,8 @@ def build_desk_services(rt: Runtime, audit: SqlAuditLog) -> DeskServices:
         desk=rt.desk, queries=SqlDeskQueries(rt.sessions, institution),
         suggestions=SqlFaqSuggestions(rt.sessions, institution), directory=rt.directory,
         hub=rt.desk_hub, canned=CannedResponses([override / "canned"] if override else []),
-        audit=audit, faq=rt.faq, clock=rt.clock, kb_editor=rt.kb_editor)
+        audit=audit, faq=rt.faq, clock=rt.clock, kb_editor=rt.kb_editor,
+        zone=ZoneInfo(rt.settings.institution.timezone))
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:

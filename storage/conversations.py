@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,7 +26,14 @@ from handlers.model import (
 )
 from handlers.ports import Escalation, HistoryItem
 from storage.codec import to_buttons_json, to_payload
-from storage.models import DEFAULT_INSTITUTION, Client, Conversation, Message, OutboxItem
+from storage.models import (
+    DEFAULT_INSTITUTION,
+    Client,
+    Conversation,
+    InboundEvent,
+    Message,
+    OutboxItem,
+)
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
 
@@ -201,6 +208,7 @@ class SqlConversationStore:
     async def erase_client(self, client_id: int, now: datetime) -> None:
         async with self._sessions.begin() as s:
             client = await s.get_one(Client, client_id)
+            await self._erase_raw_events(s, client)
             client.display_name = ""
             client.user_id = f"erased:{client.id}"
             client.consent_at = None
@@ -213,7 +221,21 @@ class SqlConversationStore:
             await s.execute(update(OutboxItem).where(
                 OutboxItem.status != "pending",
                 OutboxItem.message_id.in_(select(Message.id).where(
-                    Message.client_id == client_id))).values(payload={}))
+                    Message.client_id == client_id))).values(payload={}, address=""))
+
+    @staticmethod
+    async def _erase_raw_events(s: AsyncSession, client: Client) -> None:
+        """Raw platform bodies hold the client's id and texts; processed ones can go.
+
+        Bodies are matched by the platform user id appearing in them, which may also catch
+        another user whose id contains it: only raw copies of already-processed events are
+        lost then, never a message (those live in the messages table).
+        """
+        if client.channel == Channel.WEB or not client.user_id:
+            return
+        await s.execute(delete(InboundEvent).where(
+            InboundEvent.channel == client.channel, InboundEvent.status != "received",
+            InboundEvent.raw.contains(client.user_id, autoescape=True)))
 
     async def enqueue(
         self, conv: ConversationRef, client: ClientRef, replies: Sequence[Reply],
@@ -257,6 +279,25 @@ class SqlConversationStore:
                 return None
             client = await s.get_one(Client, conv.client_id)
             return to_conversation_ref(conv), to_client_ref(client)
+
+    async def open_conversation_of(
+        self, channel: Channel, user_id: str
+    ) -> ConversationRef | None:
+        async with self._sessions() as s:
+            conv = await s.scalar(
+                select(Conversation).join(Client, Client.id == Conversation.client_id).where(
+                    Client.institution_id == self._institution, Client.channel == channel,
+                    Client.user_id == user_id, Conversation.state.in_(OPEN_STATES))
+                .order_by(Conversation.id.desc()).limit(1))
+            return to_conversation_ref(conv) if conv else None
+
+    async def set_blocked(
+        self, channel: Channel, user_id: str, blocked: bool, now: datetime
+    ) -> None:
+        async with self._sessions.begin() as s:
+            await s.execute(update(Client).where(
+                Client.institution_id == self._institution, Client.channel == channel,
+                Client.user_id == user_id).values(blocked_at=now if blocked else None))
 
     async def record_specialist_message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,

@@ -48,6 +48,7 @@ class DeskMessage:
     delivery: str
     created_at: datetime
     redacted: bool
+    action: str = ""
 
 
 def _select_rows() -> Select[Conversation, str, str, str]:
@@ -105,7 +106,7 @@ class SqlDeskQueries:
             rows = (await s.execute(query)).all()
         return [DeskMessage(m.id, m.conversation_id, m.direction, m.author, name or "",
                             m.channel, m.text, m.internal, _attachments(m.attachments),
-                            m.delivery, m.created_at, m.redacted_at is not None)
+                            m.delivery, m.created_at, m.redacted_at is not None, m.action)
                 for m, name in reversed(rows)]
 
     async def message(self, message_id: int) -> DeskMessage | None:

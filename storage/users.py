@@ -75,6 +75,12 @@ class SqlStaffAccounts:
                                      .values(password_hash=password_hash))
             return bool(getattr(result, "rowcount", 0))
 
+    async def set_active(self, login: str, active: bool) -> bool:
+        async with self._sessions.begin() as s:
+            result = await s.execute(update(Specialist).where(Specialist.login == login)
+                                     .values(active=active))
+            return bool(getattr(result, "rowcount", 0))
+
     async def has_admin(self) -> bool:
         async with self._sessions() as s:
             found = await s.scalar(select(Specialist.id).where(

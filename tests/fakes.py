@@ -19,6 +19,7 @@ from faq.model import (
 from handlers.model import (
     Attachment,
     Author,
+    Channel,
     ClientRef,
     ConversationRef,
     IncomingMessage,
@@ -101,6 +102,7 @@ class FakeStore:
         self.escalations: dict[int, Escalation] = {}
         self.ratings: dict[int, int] = {}
         self.erased: set[int] = set()
+        self.blocked: set[str] = set()
 
     def _client(self, msg: IncomingMessage) -> ClientRef:
         for c in self.clients.values():
@@ -199,6 +201,24 @@ class FakeStore:
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None:
         conv = self.conversations.get(conversation_id)
         return (conv, self.clients[conv.client_id]) if conv else None
+
+    async def open_conversation_of(
+        self, channel: Channel, user_id: str
+    ) -> ConversationRef | None:
+        client = next((c for c in self.clients.values()
+                       if c.channel == channel and c.user_id == user_id), None)
+        found = [c for c in self.conversations.values() if client is not None
+                 and c.client_id == client.id and c.state is not State.CLOSED]
+        return found[-1] if found else None
+
+    async def set_blocked(
+        self, channel: Channel, user_id: str, blocked: bool, now: datetime
+    ) -> None:
+        key = f"{channel}:{user_id}"
+        if blocked:
+            self.blocked.add(key)
+        else:
+            self.blocked.discard(key)
 
     async def record_specialist_message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,

@@ -81,3 +81,17 @@ def test_cli_registers_user_commands() -> None:
     parsed = parser.parse_args(["user", "add", "anna", "--role", "admin", "--name", "Анна"])
     assert (parsed.login, parsed.role, parsed.name) == ("anna", "admin", "Анна")
     assert parsed.handler is users_cli.cmd_user_add
+
+
+async def test_disabled_account_cannot_sign_in_until_enabled(database_url: str, monkeypatch,
+                                                            capsys) -> None:
+    from priemnaya.users_cli import user_set_active
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("anna-password\n"))
+    await user_add(database_url, args(login="anna", password_stdin=True))
+    assert await user_set_active(database_url, "anna", False) == 0
+    assert (await account(database_url, "anna")).active is False
+    assert await user_set_active(database_url, "anna", True) == 0
+    assert (await account(database_url, "anna")).active is True
+    assert await user_set_active(database_url, "ghost", False) == 1
+    assert "no account" in capsys.readouterr().err

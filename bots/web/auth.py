@@ -19,7 +19,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bots.web.ratelimit import LoginLimiter
+from bots.web.ratelimit import LoginLimiter, MemoryLoginLimiter
 from storage.users import SqlAuditLog, SqlStaffAccounts, SqlWebSessions, StaffAccount
 
 COOKIE = "priemnaya_staff"
@@ -104,6 +104,15 @@ def current_user(request: web.Request) -> StaffUser | None:
     return user if isinstance(user, StaffUser) else None
 
 
+async def still_signed_in(request: web.Request) -> bool:
+    """For long-lived responses: the session may have ended (logout, disabled) meanwhile."""
+    session = request.get(_SESSION)
+    if session is None:
+        return False
+    auth = request.config_dict[AUTH]
+    return await auth.sessions.find(hash_token(session[0]), auth.clock()) is not None
+
+
 def csrf_token(request: web.Request) -> str:
     """The session's token; before login, one bound to a pre-session cookie."""
     known: str | None = request.get(_SESSION_CSRF) or request.get(_LOGIN_CSRF)
@@ -163,8 +172,10 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     if not request.path.startswith(STAFF_PREFIXES):
         response: web.StreamResponse = await handler(request)
         return response
-    auth = request.app[AUTH]
+    auth = request.config_dict[AUTH]
     token = request.cookies.get(COOKIE, "")
+    if not token and _cross_site_get(request):
+        return aiohttp_jinja2.render_template("staff_reload.html", request, {})
     found = await auth.sessions.find(hash_token(token), auth.clock()) if token else None
     if found is not None:
         set_str_key(request, "user", to_staff_user(found.account))
@@ -174,6 +185,13 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     if not response.prepared:
         await _refresh_cookies(request, auth, response)
     return response
+
+
+def _cross_site_get(request: web.Request) -> bool:
+    """A link followed from elsewhere (a Telegram topic, an e-mail) arrives without the
+    SameSite=Strict cookie; reloading from our own page sends it."""
+    return (request.method == "GET" and request.headers.get("Sec-Fetch-Site") == "cross-site"
+            and request.headers.get("Sec-Fetch-Mode") == "navigate")
 
 
 async def _refresh_cookies(request: web.Request, auth: Auth,
@@ -213,7 +231,7 @@ def setup_auth(
     from bots.web import login
 
     auth = Auth(SqlStaffAccounts(sessions), SqlWebSessions(sessions),
-                SqlAuditLog(sessions, institution_id), limiter or LoginLimiter(clock), clock,
+                SqlAuditLog(sessions, institution_id), limiter or MemoryLoginLimiter(clock), clock,
                 config.cookie_secure)
     app[AUTH] = auth
     _add_context_processor(app)

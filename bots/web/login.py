@@ -47,22 +47,22 @@ async def show_login(request: web.Request) -> web.StreamResponse:
 
 
 async def do_login(request: web.Request) -> web.StreamResponse:
-    auth = request.app[AUTH]
+    auth = request.config_dict[AUTH]
     form = await request.post()
     login = str(form.get("login", "")).strip()[:MAX_FIELD]
     password = str(form.get("password", ""))[:MAX_FIELD]
     next_url = safe_next(str(form.get("next", DEFAULT_NEXT)))
     address = request.remote or "unknown"
-    if auth.limiter.blocked(login, address):
+    if await auth.limiter.blocked(login, address):
         await auth.audit.write(login or "?", "login_blocked", auth.clock(), details=address)
         return render_error(request, 429, "rate_limited")
     account = await auth.accounts.by_login(login) if login else None
     stored = account.password_hash if account and account.active else ""
     if not await verify_password(stored, password) or account is None:
-        auth.limiter.failed(login, address)
+        await auth.limiter.failed(login, address)
         await auth.audit.write(login or "?", "login_failed", auth.clock(), details=address)
         return login_page(request, 401, "wrong", login, next_url)
-    auth.limiter.succeeded(login)
+    await auth.limiter.succeeded(login)
     response = see_other(next_url)
     await _start_session(auth, account.id, response)
     await auth.audit.write(account.login, "login", auth.clock(), details=address)
@@ -79,7 +79,7 @@ async def _start_session(auth: Auth, specialist_id: int, response: web.StreamRes
 
 
 async def do_logout(request: web.Request) -> web.StreamResponse:
-    auth = request.app[AUTH]
+    auth = request.config_dict[AUTH]
     token = request.cookies.get(COOKIE, "")
     if token:
         await auth.sessions.drop(hash_token(token))

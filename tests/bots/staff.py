@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -24,12 +25,18 @@ class Staff:
     clock: Clock
 
 
+@functools.cache
+def hashed(login: str) -> str:
+    """argon2 is slow on purpose; each test password is hashed once per run."""
+    return hash_password(PASSWORDS[login])
+
+
 async def add_staff(rt: Runtime, clock: Clock) -> dict[str, int]:
     accounts = SqlStaffAccounts(rt.sessions)
     ids = {}
     for login, role in (("anna", "specialist"), ("oleg", "specialist"), ("boss", "admin")):
         ids[login] = await accounts.create(login, login.capitalize(), role,
-                                           hash_password(PASSWORDS[login]), clock())
+                                           hashed(login), clock())
     return ids
 
 

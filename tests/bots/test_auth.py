@@ -165,3 +165,71 @@ async def test_session_slides_and_expires_after_twelve_idle_hours(staff: Staff) 
         assert (await c.get("/admin/ping")).status == 200
     staff.clock.advance(hours=12, seconds=1)
     assert (await c.get("/admin/ping", allow_redirects=False)).status == 303
+
+
+async def test_link_from_another_site_reloads_to_send_the_strict_cookie(staff: Staff) -> None:
+    c = staff.client
+    await log_in(c, "boss")
+    headers = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    c.session.cookie_jar.clear()  # as a browser would: Strict cookies stay home
+    r = await c.get("/admin/ping", headers=headers, allow_redirects=False)
+    assert r.status == 200
+    assert "location.replace(location.href)" in await r.text()
+    r = await c.get("/admin/ping", allow_redirects=False)
+    assert r.status == 303  # without the cookie and not cross-site: the login page
+
+
+async def test_login_limiter_is_shared_through_redis_when_configured(tmp_path) -> None:
+    from aiohttp import web
+
+    from bots.web.ratelimit import RedisLoginLimiter
+    from priemnaya.webapp import build_login_limiter
+
+    for url, kind in (("", type(None)), ("redis://127.0.0.1:6379/15", RedisLoginLimiter)):
+        db = {"url": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"}
+        rt = build_runtime(Settings(redis={"url": url}, database=db), FakeFaq())
+        app = web.Application()
+        before = len(app.on_cleanup)
+        assert isinstance(build_login_limiter(app, rt), kind)
+        assert len(app.on_cleanup) - before == (1 if url else 0)  # closes the client
+        await rt.engine.dispose()
+
+
+async def test_admin_pages_in_a_sub_application_are_protected(database_url: str) -> None:
+    from aiohttp import web
+
+    from bots.web.auth import Role, current_user, require
+
+    @require(Role.ADMIN)
+    async def report(request: web.Request) -> web.Response:
+        return web.json_response({"login": current_user(request).login})
+
+    s = await build_staff(database_url)
+    admin = web.Application()
+    admin.router.add_get("/report", report)
+    s.client.server.app.add_subapp("/admin/reports", admin)
+    async with s.client as c:
+        await log_in(c, "anna")
+        r = await c.get("/admin/reports/report")
+        assert r.status == 403 and "Нет доступа" in await r.text()
+        await c.post("/logout", headers={"X-CSRF-Token": await session_csrf(s)})
+        await log_in(c, "boss")
+        r = await c.get("/admin/reports/report")
+        assert (r.status, await r.json()) == (200, {"login": "boss"})
+    await s.rt.engine.dispose()
+
+
+async def session_csrf(s: Staff) -> str:
+    async with s.rt.sessions() as db:
+        return (await db.scalar(select(WebSession))).csrf_token
+
+
+async def test_disabled_account_is_refused_and_its_session_ends(staff: Staff) -> None:
+    from storage.users import SqlStaffAccounts
+
+    c = staff.client
+    await log_in(c, "boss")
+    assert (await c.get("/admin/ping")).status == 200
+    await SqlStaffAccounts(staff.rt.sessions).set_active("boss", False)
+    assert (await c.get("/admin/ping", allow_redirects=False)).status == 303
+    assert (await log_in(c, "boss")).status == 401

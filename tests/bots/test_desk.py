@@ -293,3 +293,51 @@ async def test_bad_suggestion_fields_are_refused(desk: Desk) -> None:
     assert "done=rejected" in r.headers["Location"]
     await anna.close()
     await boss.close()
+
+
+async def test_hostile_input_gets_clear_answers(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0010")
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.WEB, "client-token-0010", "xss", "<script>alert(1)</script>"))
+    anna = await staff_client(desk, "anna")
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    missing = await anna.get("/desk/c/999999")
+    assert missing.status == 404 and "Не найдено" in await missing.text()
+    assert (await anna.get("/desk/c/abc")).status == 404
+    r = await post(anna, f"/desk/c/{conv}/reply", text="я" * 5000)
+    assert r.headers["Location"].endswith("error=too_long")
+    r = await post(anna, f"/desk/c/{conv}/reply", text="   ")
+    assert r.headers["Location"].endswith("error=empty")
+    for bad in ("", "x", "99999999999999999999", "1"):
+        r = await post(anna, f"/desk/c/{conv}/suggest", message_id=bad)
+        assert r.headers["Location"].endswith("error=not_suggestable")
+    page = await (await anna.get("/desk/?queue=<x>&state=nonsense")).text()
+    assert "Обращения к специалистам" in page
+    await anna.close()
+
+
+async def test_shutdown_ends_open_event_streams(desk: Desk) -> None:
+    anna = await staff_client(desk, "anna")
+    stream = await anna.get("/desk/events")
+    assert await stream.content.readline() == b"retry: 3000\n"
+    await asyncio.wait_for(desk.server.close(), 10)
+    assert desk.rt.desk_hub.subscribers == 0
+    await anna.close()
+
+
+async def test_event_stream_ends_after_logout(desk: Desk, monkeypatch) -> None:
+    from bots.web.desk import events
+
+    monkeypatch.setattr(events, "HEARTBEAT_S", 0.05)
+    anna = await staff_client(desk, "anna")
+    stream = await anna.get("/desk/events")
+    assert await stream.content.readline() == b"retry: 3000\n"
+    assert await stream.content.readline() == b"\n"
+    assert await asyncio.wait_for(stream.content.readline(), 5) == b": ping\n"
+    token = await page_csrf(anna)
+    await anna.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    rest = await asyncio.wait_for(stream.content.read(), 5)  # the server closes the stream
+    assert rest.count(b": ping") <= 2
+    await anna.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 import pytest
 
@@ -240,3 +241,36 @@ async def test_huge_message_is_matched_on_its_start_only(world) -> None:
     assert await reception.handle(msg("а" * 50_000))
     assert store.messages[0].text == "а" * 50_000
     assert "не нашёл" in last_reply(store)
+
+
+async def test_reply_already_sent_on_the_platform_is_recorded_not_delivered(world) -> None:
+    reception, desk, store, notifier = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    sent = len(store.outbox)
+    assert await desk.reply(1, 7, "Ответ из сообщений сообщества", origin="vk",
+                            dedupe_key="vk:reply:1", deliver=False)
+    assert not await desk.reply(1, 7, "Ответ из сообщений сообщества", origin="vk",
+                                dedupe_key="vk:reply:1", deliver=False)
+    assert len(store.outbox) == sent
+    assert store.conversations[1].state is State.WITH_SPECIALIST
+    assert (notifier.events[-1].kind, notifier.events[-1].origin) == (
+        EventKind.SPECIALIST_MESSAGE, "vk")
+
+
+async def test_open_conversation_of_finds_the_clients_open_one(world) -> None:
+    reception, desk, store, _ = world
+    assert await store.open_conversation_of(Channel.TELEGRAM, "u1") is None
+    await reception.handle(msg("Как оформить единое пособие?"))
+    found = await store.open_conversation_of(Channel.TELEGRAM, "u1")
+    assert found is not None and found.id == 1
+    assert await store.open_conversation_of(Channel.VK, "u1") is None
+    await desk.close(1, origin="desk")
+    assert await store.open_conversation_of(Channel.TELEGRAM, "u1") is None
+
+
+async def test_fake_store_keeps_the_blocked_state(world) -> None:
+    _, _, store, _ = world
+    await store.set_blocked(Channel.VK, "7", True, datetime(2026, 1, 1, tzinfo=UTC))
+    assert store.blocked == {"vk:7"}
+    await store.set_blocked(Channel.VK, "7", False, datetime(2026, 1, 1, tzinfo=UTC))
+    assert store.blocked == set()

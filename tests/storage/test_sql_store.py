@@ -11,8 +11,9 @@ from faq.model import Candidate, Decision, MatchResult
 from handlers.model import Author, Channel, IncomingMessage, Reply, State
 from handlers.ports import Escalation
 from storage.conversations import SqlConversationStore
-from storage.models import Client, Conversation, Message, OutboxItem
+from storage.models import Client, Conversation, InboundEvent, Message, OutboxItem
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
+from storage.staff import SqlInboundLog
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 
@@ -148,12 +149,21 @@ async def test_timeline_shows_client_and_public_messages_only(sessions) -> None:
 async def test_erase_client_keeps_counts_and_drops_texts(sessions) -> None:
     store = SqlConversationStore(sessions)
     rec = await store.record_incoming(incoming("e1", "мой СНИЛС 112-233-445 95"), NOW)
+    inbound = SqlInboundLog(sessions)
+    await inbound.keep("vk", "mine", "message_new", '{"from_id": 42, "text": "СНИЛС"}', NOW)
+    await inbound.mark("vk", "mine", "processed")
+    await inbound.keep("vk", "other", "message_new", '{"from_id": 7, "text": "x"}', NOW)
+    await inbound.mark("vk", "other", "processed")
+    await inbound.keep("vk", "pending", "message_new", '{"from_id": 42}', NOW)
     await store.erase_client(rec.client.id, NOW)
     async with sessions() as s:
         msg = await s.get_one(Message, rec.message_id)
         client = await s.get_one(Client, rec.client.id)
     assert msg.text == "" and msg.text_length == len("мой СНИЛС 112-233-445 95")
     assert client.user_id.startswith("erased:") and client.erased_at == NOW
+    async with sessions() as s:
+        raws = {e.dedupe_key for e in (await s.scalars(select(InboundEvent))).all()}
+    assert raws == {"vk:other", "vk:pending"}
     fresh = await store.record_incoming(incoming("e2"), NOW)
     assert fresh.client.id != rec.client.id
 
@@ -174,3 +184,43 @@ async def test_idle_bot_conversations_close_at_their_last_activity(sessions) -> 
     assert rows[old.conversation.id].closed_by == "system"
     assert rows[waiting.conversation.id].state == "waiting_specialist"
     assert rows[fresh.conversation.id].state == "bot"
+
+
+async def test_open_conversation_of_a_platform_user(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    assert await store.open_conversation_of(Channel.VK, "42") is None
+    rec = await store.record_incoming(incoming("e1"), NOW)
+    await store.record_incoming(IncomingMessage(Channel.WEB, "42", "w1", "x"), NOW)
+    found = await store.open_conversation_of(Channel.VK, "42")
+    assert found is not None and found.id == rec.conversation.id
+    await store.close(rec.conversation.id, NOW, Author.CLIENT)
+    assert await store.open_conversation_of(Channel.VK, "42") is None
+    other = SqlConversationStore(sessions, institution_id="other")
+    await other.record_incoming(incoming("e2"), NOW)
+    assert await store.open_conversation_of(Channel.VK, "42") is None
+
+
+async def test_specialist_message_sent_on_the_platform_is_not_queued(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("e1"), NOW)
+    first = await store.record_specialist_message(rec.conversation.id, None, "Ответ", False,
+                                                  NOW, dedupe_key="vk:reply:9", deliver=False)
+    again = await store.record_specialist_message(rec.conversation.id, None, "Ответ", False,
+                                                  NOW, dedupe_key="vk:reply:9", deliver=False)
+    assert first is not None and again is None
+    assert await count(sessions, OutboxItem) == 0
+    async with sessions() as s:
+        conv = await s.get_one(Conversation, rec.conversation.id)
+    assert conv.state == "with_specialist" and conv.first_specialist_reply_at == NOW
+
+
+async def test_client_blocks_and_allows_messages(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    await store.record_incoming(incoming("e1"), NOW)
+    await store.set_blocked(Channel.VK, "42", True, NOW)
+    await store.set_blocked(Channel.TELEGRAM, "42", True, NOW)  # someone else: no effect
+    async with sessions() as s:
+        assert (await s.scalar(select(Client))).blocked_at == NOW
+    await store.set_blocked(Channel.VK, "42", False, NOW)
+    async with sessions() as s:
+        assert (await s.scalar(select(Client))).blocked_at is None

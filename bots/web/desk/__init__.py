@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from aiohttp import web
 
@@ -31,6 +31,7 @@ class DeskServices:
     faq: Faq
     clock: Callable[[], datetime]
     kb_editor: KnowledgeBaseEditor | None = None
+    zone: tzinfo = UTC  # times on the pages: the institution's
 
     async def log(self, user: StaffUser, action: str, conversation_id: int,
                   details: str = "") -> None:

@@ -7,7 +7,7 @@ import json
 
 from aiohttp import web
 
-from bots.web.auth import Role, require
+from bots.web.auth import Role, require, still_signed_in
 from bots.web.desk import DESK
 
 # Proxies close idle connections (nginx after 60 s by default); a comment keeps it open.
@@ -28,6 +28,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                 try:
                     event = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
                 except TimeoutError:
+                    if not await still_signed_in(request):
+                        break
                     await response.write(b": ping\n\n")
                     continue
                 if event is None:

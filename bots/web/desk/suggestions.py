@@ -20,7 +20,9 @@ MAX_FIELD = 4000
 
 
 def default_entry_id(s: Suggestion) -> str:
-    return s.entry_id or f"{s.category or 'suggested'}.suggested-{s.id}"
+    if s.entry_id:
+        return s.entry_id
+    return f"{s.category}.suggested-{s.id}" if s.category else f"suggested-{s.id}"
 
 
 @require(Role.ADMIN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -30,6 +31,7 @@ class ShownMessage:
     message: DeskMessage
     text: str
     new_conversation: bool  # the first message of another conversation of this client
+    at: datetime  # in the institution's time zone
 
 
 def conversation_id(request: web.Request) -> int:
@@ -81,7 +83,8 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
     shown, previous = [], None
     for m in await d.queries.messages(row.client_id):
         text = m.text if raw else mask_numbers(m.text)
-        shown.append(ShownMessage(m, text, previous is not None and m.conversation_id != previous))
+        shown.append(ShownMessage(m, text, previous is not None and m.conversation_id != previous,
+                                  m.created_at.astimezone(d.zone)))
         previous = m.conversation_id
     canned = d.canned.render_all(client_name=row.client_name,
                                  specialist_name=user.display_name) if raw else []

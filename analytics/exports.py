@@ -1,0 +1,92 @@
+"""CSV and XLSX exports: one row per conversation, and the daily series behind the charts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from analytics.metrics import Report
+from analytics.records import Dataset
+
+CONVERSATION_COLUMNS = (
+    "id", "channel", "category", "queue", "urgent", "opened", "first_reply", "closed",
+    "first_response_min", "first_response_working_min", "resolution_min", "rating",
+    "specialist", "within_target",
+)
+DAILY_COLUMNS = ("day", "conversations", "client_messages", "escalated", "resolved_by_faq")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+Cell = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+
+def _local(at: datetime | None, tz: ZoneInfo) -> str:
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def _minutes(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def conversation_table(data: Dataset, report: Report) -> Table:
+    tz = data.period.tz
+    rows = []
+    for c in data.conversations:
+        t = report.timings[c.id]
+        rows.append((
+            c.id, c.channel, data.categories.get(c.category, c.category), c.queue, c.urgent,
+            _local(c.opened_at, tz), _local(c.first_reply_at, tz), _local(c.closed_at, tz),
+            _minutes(t.first_response), _minutes(t.first_response_working),
+            _minutes(t.resolution), c.rating,
+            data.specialists.get(c.assigned_to, "") if c.assigned_to else "", t.within_target,
+        ))
+    return Table("conversations", CONVERSATION_COLUMNS, tuple(rows))
+
+
+def daily_table(report: Report) -> Table:
+    return Table("daily", DAILY_COLUMNS, tuple(
+        (d.day.isoformat(), d.conversations, d.client_messages, d.escalated, d.resolved_by_faq)
+        for d in report.daily))
+
+
+def _text(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    text = str(value)
+    # A text cell starting like a formula would run in the spreadsheet (CSV injection).
+    return f"'{text}" if isinstance(value, str) and text.startswith(_FORMULA) else text
+
+
+def to_csv(table: Table) -> str:
+    """Semicolon-separated with a BOM: what Excel in a Russian locale opens correctly."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(table.columns)
+    writer.writerows([_text(v) for v in row] for row in table.rows)
+    return out.getvalue()
+
+
+def to_xlsx(tables: Sequence[Table]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    for table in tables:
+        sheet = book.create_sheet(table.name)
+        sheet.append(list(table.columns))
+        for row in table.rows:
+            sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,225 @@
+"""The interaction log: search conversations, read a transcript (masked), keep an audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+
+from analytics.gaps import GapMessage
+from analytics.pii import mask
+from analytics.records import Filters, Period
+from storage.models import (
+    DEFAULT_INSTITUTION,
+    AuditEntry,
+    Client,
+    Conversation,
+    Message,
+    Specialist,
+)
+
+PAGE_SIZE = 50
+SNIPPET_CHARS = 160
+MAX_QUERY_CHARS = 200
+# The gaps page clusters at most this many of the latest questions: enough for a month of a
+# regional centre, and bounded in time (bench/analytics.py).
+MAX_GAP_MESSAGES = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    period: Period
+    filters: Filters
+    state: str = ""
+    specialist_id: int | None = None
+    text: str = ""
+    page: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    id: int
+    opened_at: datetime
+    channel: str
+    state: str
+    queue: str
+    category: str
+    specialist: str
+    snippet: str  # masked
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    rows: tuple[LogRow, ...]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptLine:
+    id: int
+    author: str
+    at: datetime
+    text: str  # masked
+    internal: bool
+    decision: str
+    redacted: bool
+    action: str = ""  # the button pressed, for a message without text
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    id: int
+    client_id: int
+    channel: str
+    state: str
+    queue: str
+    category: str
+    opened_at: datetime
+    closed_at: datetime | None
+    rating: int | None
+    specialist: str
+    client_erased: bool
+    lines: tuple[TranscriptLine, ...]
+
+
+def searchable(text: str) -> bool:
+    """A query that itself holds personal data is refused: the log is searched as masked."""
+    return mask(text) == text
+
+
+def _where(q: LogQuery, institution: str) -> list[ColumnElement[bool]]:
+    f = q.filters
+    where = [Conversation.institution_id == institution,
+             Conversation.opened_at >= q.period.start, Conversation.opened_at < q.period.end]
+    for column, value in ((Conversation.channel, f.channel), (Conversation.queue, f.queue),
+                          (Conversation.category, f.category), (Conversation.state, q.state)):
+        if value:
+            where.append(column == value)
+    if q.specialist_id is not None:
+        where.append(Conversation.assigned_to == q.specialist_id)
+    if q.text:
+        # icontains lowercases with the database's lower(): SQLite's folds ASCII only, so the
+        # query is also tried as typed and capitalised for Cyrillic.
+        variants = {q.text, q.text.lower(), q.text.capitalize()}
+        hits = select(Message.conversation_id).where(
+            Message.internal.is_(False),
+            Message.text.icontains(q.text, autoescape=True) | _any_contains(variants))
+        where.append(Conversation.id.in_(hits))
+    return where
+
+
+def _any_contains(variants: set[str]) -> ColumnElement[bool]:
+    clauses = [Message.text.contains(v, autoescape=True) for v in sorted(variants)]
+    combined = clauses[0]
+    for clause in clauses[1:]:
+        combined = combined | clause
+    return combined
+
+
+async def search(
+    sessions: async_sessionmaker[AsyncSession], q: LogQuery,
+    institution: str = DEFAULT_INSTITUTION,
+) -> LogPage:
+    where = _where(q, institution)
+    async with sessions() as s:
+        total = int(await s.scalar(select(func.count()).select_from(Conversation)
+                                   .where(*where)) or 0)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(1, q.page), pages)
+        convs = (await s.scalars(select(Conversation).where(*where)
+                                 .order_by(Conversation.opened_at.desc(), Conversation.id.desc())
+                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))).all()
+        names = await _names(s)
+        firsts = await _first_texts(s, [c.id for c in convs])
+    rows = tuple(LogRow(c.id, c.opened_at, c.channel, c.state, c.queue, c.category,
+                        names.get(c.assigned_to or 0, ""),
+                        mask(firsts.get(c.id, ""))[:SNIPPET_CHARS]) for c in convs)
+    return LogPage(rows, total, page, pages)
+
+
+async def staff_names(sessions: async_sessionmaker[AsyncSession]) -> dict[int, str]:
+    async with sessions() as s:
+        return await _names(s)
+
+
+async def audit_entries(
+    sessions: async_sessionmaker[AsyncSession], limit: int,
+    institution: str = DEFAULT_INSTITUTION,
+) -> list[AuditEntry]:
+    async with sessions() as s:
+        return list((await s.scalars(select(AuditEntry).where(
+            AuditEntry.institution_id == institution)
+            .order_by(AuditEntry.id.desc()).limit(limit))).all())
+
+
+async def _names(s: AsyncSession) -> dict[int, str]:
+    rows = await s.execute(select(Specialist.id, Specialist.display_name, Specialist.login))
+    return {i: name or login for i, name, login in rows}
+
+
+async def _first_texts(s: AsyncSession, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    first = (select(func.min(Message.id)).where(
+        Message.conversation_id.in_(ids), Message.author == "client", Message.text != "")
+        .group_by(Message.conversation_id))
+    rows = await s.execute(select(Message.conversation_id, Message.text)
+                           .where(Message.id.in_(first)))
+    return {i: text for i, text in rows}
+
+
+async def transcript(
+    sessions: async_sessionmaker[AsyncSession], conversation_id: int,
+    institution: str = DEFAULT_INSTITUTION,
+) -> Transcript | None:
+    async with sessions() as s:
+        c = await s.get(Conversation, conversation_id)
+        if c is None or c.institution_id != institution:
+            return None
+        client = await s.get_one(Client, c.client_id)
+        messages = (await s.scalars(select(Message).where(Message.conversation_id == c.id)
+                                    .order_by(Message.id))).all()
+        names = await _names(s)
+    lines = tuple(TranscriptLine(m.id, m.author, m.created_at, mask(m.text), m.internal,
+                                 m.decision, m.redacted_at is not None, mask(m.action))
+                  for m in messages)
+    return Transcript(c.id, c.client_id, c.channel, c.state, c.queue, c.category, c.opened_at,
+                      c.closed_at, c.rating, names.get(c.assigned_to or 0, ""),
+                      client.erased_at is not None, lines)
+
+
+async def gap_messages(
+    sessions: async_sessionmaker[AsyncSession], period: Period, filters: Filters,
+    institution: str = DEFAULT_INSTITUTION,
+) -> list[GapMessage]:
+    """Client messages of the period the bot could not answer or had to clarify."""
+    where = [Message.institution_id == institution, Message.author == "client",
+             Message.decision.in_(("no_match", "clarify")), Message.text != "",
+             Message.created_at >= period.start, Message.created_at < period.end]
+    for column, value in ((Conversation.channel, filters.channel),
+                          (Conversation.queue, filters.queue),
+                          (Conversation.category, filters.category)):
+        if value:
+            where.append(column == value)
+    async with sessions() as s:
+        rows = await s.execute(select(Message.text, Message.decision)
+                               .join(Conversation, Conversation.id == Message.conversation_id)
+                               .where(*where).order_by(Message.id.desc())
+                               .limit(MAX_GAP_MESSAGES))
+        return [GapMessage(text, decision) for text, decision in reversed(rows.all())]
+
+
+async def audit(
+    sessions: async_sessionmaker[AsyncSession], now: datetime, actor: str, action: str,
+    object_type: str = "", object_id: str = "", details: str = "",
+    institution: str = DEFAULT_INSTITUTION,
+) -> None:
+    async with sessions.begin() as s:
+        s.add(AuditEntry(institution_id=institution, at=now, actor=actor[:64],
+                         action=action[:64], object_type=object_type[:32],
+                         object_id=object_id[:64], details=mask(details)[:2000]))

@@ -1,0 +1,217 @@
+"""Every dashboard figure computed from plain records, exactly as docs/metrics.md defines it."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from analytics.records import ConversationRecord, Dataset, MessageRecord
+from analytics.stats import Durations, Ratio, median, to_minutes
+from handlers.routing import QueueDirectory
+
+# A conversation the bot answered and nobody touched for a day is over, even if never closed.
+IDLE_AFTER = timedelta(hours=24)
+TOP_N = 10
+MATCHED = frozenset({"answer", "clarify", "no_match", "smalltalk"})
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Per-conversation times; working minutes follow the calendar of the conversation's queue."""
+
+    first_response: float | None
+    first_response_working: float | None
+    resolution: float | None
+    resolution_working: float | None
+    within_target: bool | None  # None: not escalated, or not answered and not yet due
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialistLoad:
+    specialist_id: int
+    name: str
+    conversations: int
+    closed: int
+    replies: int
+    first_response_working_median: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DailyRow:
+    day: date
+    conversations: int
+    client_messages: int
+    escalated: int
+    resolved_by_faq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ratings:
+    average: float | None
+    distribution: tuple[int, int, int, int, int]  # how many 1, 2, 3, 4, 5
+    response: Ratio  # rated closed conversations / closed conversations
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    conversations: int
+    client_messages: int
+    outgoing_messages: int
+    clients: Ratio  # part: new clients, whole: unique clients
+    resolved_by_faq: Ratio
+    clarify: Ratio
+    no_match: Ratio
+    escalated: Ratio
+    first_response: Durations
+    first_response_working: Durations
+    awaiting_reply: int
+    resolution: Durations
+    resolution_working: Durations
+    within_target: Ratio
+    ratings: Ratings
+    specialists: tuple[SpecialistLoad, ...]
+    by_hour: tuple[int, ...]
+    by_weekday: tuple[int, ...]
+    top_entries: tuple[tuple[str, int], ...]
+    top_categories: tuple[tuple[str, int], ...]
+    daily: tuple[DailyRow, ...]
+    timings: dict[int, Timing]
+
+    @property
+    def new_clients(self) -> int:
+        return self.clients.part
+
+    @property
+    def returning_clients(self) -> int:
+        return self.clients.whole - self.clients.part
+
+
+def timing_of(c: ConversationRecord, queues: QueueDirectory, as_of: datetime) -> Timing:
+    queue = queues.queue_for(c.queue)
+    work = queue.calendar.working_between
+    frt = frt_w = res = res_w = None
+    within: bool | None = None
+    if c.escalated_at is not None and c.first_reply_at is not None:
+        frt = to_minutes(c.first_reply_at - c.escalated_at)
+        spent = work(c.escalated_at, c.first_reply_at)
+        frt_w, within = to_minutes(spent), spent <= queue.target(c.urgent)
+    elif c.escalated_at is not None and work(c.escalated_at, as_of) > queue.target(c.urgent):
+        within = False  # the deadline passed without a reply
+    if c.closed_at is not None:
+        res = to_minutes(c.closed_at - c.opened_at)
+        res_w = to_minutes(work(c.opened_at, c.closed_at))
+    return Timing(frt, frt_w, res, res_w, within)
+
+
+def is_resolved_by_faq(c: ConversationRecord, as_of: datetime) -> bool:
+    answered = any(m.author == "client" and m.decision == "answer" for m in c.messages)
+    over = c.closed_at is not None or c.last_activity_at <= as_of - IDLE_AFTER
+    return answered and c.escalated_at is None and over
+
+
+def compute(data: Dataset, queues: QueueDirectory) -> Report:
+    convs = data.conversations
+    timings = {c.id: timing_of(c, queues, data.as_of) for c in convs}
+    client_msgs = [m for c in convs for m in c.messages if m.author == "client"]
+    matched = [m for m in client_msgs if m.decision in MATCHED]
+    return Report(
+        conversations=len(convs),
+        client_messages=len(client_msgs),
+        outgoing_messages=sum(1 for c in convs for m in c.messages
+                              if m.author in ("bot", "specialist") and not m.internal),
+        clients=_clients(convs, data),
+        resolved_by_faq=Ratio(sum(is_resolved_by_faq(c, data.as_of) for c in convs), len(convs)),
+        clarify=Ratio(sum(m.decision == "clarify" for m in matched), len(matched)),
+        no_match=Ratio(sum(m.decision == "no_match" for m in matched), len(matched)),
+        escalated=Ratio(sum(c.escalated_at is not None for c in convs), len(convs)),
+        first_response=_durations(t.first_response for t in timings.values()),
+        first_response_working=_durations(t.first_response_working for t in timings.values()),
+        awaiting_reply=sum(c.escalated_at is not None and c.first_reply_at is None
+                           for c in convs),
+        resolution=_durations(t.resolution for t in timings.values()),
+        resolution_working=_durations(t.resolution_working for t in timings.values()),
+        within_target=_within(timings.values()),
+        ratings=_ratings(convs),
+        specialists=_specialists(convs, timings, data.specialists),
+        by_hour=_histogram((m.created_at.astimezone(data.period.tz).hour for m in client_msgs),
+                           24),
+        by_weekday=_histogram(
+            (m.created_at.astimezone(data.period.tz).weekday() for m in client_msgs), 7),
+        top_entries=_top(m.faq_entry_id for m in client_msgs
+                         if m.decision == "answer" and m.faq_entry_id),
+        top_categories=_top(c.category for c in convs if c.category),
+        daily=_daily(data),
+        timings=timings,
+    )
+
+
+def _durations(values: Iterable[float | None]) -> Durations:
+    return Durations.of([v for v in values if v is not None])
+
+
+def _within(timings: Iterable[Timing]) -> Ratio:
+    judged = [t.within_target for t in timings if t.within_target is not None]
+    return Ratio(sum(judged), len(judged))
+
+
+def _clients(convs: tuple[ConversationRecord, ...], data: Dataset) -> Ratio:
+    first_seen = {c.client_id: c.client_first_seen for c in convs}
+    new = sum(1 for seen in first_seen.values()
+              if seen is not None and data.period.start <= seen < data.period.end)
+    return Ratio(new, len(first_seen))
+
+
+def _ratings(convs: tuple[ConversationRecord, ...]) -> Ratings:
+    closed = [c for c in convs if c.closed_at is not None]
+    rated = [c.rating for c in closed if c.rating is not None and 1 <= c.rating <= 5]
+    counts = Counter(rated)
+    dist = (counts[1], counts[2], counts[3], counts[4], counts[5])
+    average = round(sum(rated) / len(rated), 2) if rated else None
+    return Ratings(average, dist, Ratio(len(rated), len(closed)))
+
+
+def _specialists(
+    convs: tuple[ConversationRecord, ...], timings: dict[int, Timing], names: dict[int, str]
+) -> tuple[SpecialistLoad, ...]:
+    replies = Counter(m.specialist_id for c in convs for m in c.messages
+                      if m.author == "specialist" and not m.internal and m.specialist_id)
+    ids = sorted({c.assigned_to for c in convs if c.assigned_to} | set(replies))
+    loads = []
+    for sid in ids:
+        mine = [c for c in convs if c.assigned_to == sid]
+        frts = [t for c in mine if (t := timings[c.id].first_response_working) is not None]
+        loads.append(SpecialistLoad(
+            sid, names.get(sid, f"#{sid}"), len(mine),
+            sum(c.closed_at is not None for c in mine), replies[sid], median(frts)))
+    return tuple(sorted(loads, key=lambda s: (-s.conversations, s.name)))
+
+
+def _histogram(values: Iterable[int], size: int) -> tuple[int, ...]:
+    counts = Counter(values)
+    return tuple(counts[i] for i in range(size))
+
+
+def _top(values: Iterable[str]) -> tuple[tuple[str, int], ...]:
+    counted = Counter(values)
+    return tuple(sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_N])
+
+
+def _daily(data: Dataset) -> tuple[DailyRow, ...]:
+    tz = data.period.tz
+    by_day: dict[date, list[ConversationRecord]] = defaultdict(list)
+    for c in data.conversations:
+        by_day[c.opened_at.astimezone(tz).date()].append(c)
+    rows = []
+    for day in data.period.days():
+        convs = by_day.get(day, [])
+        rows.append(DailyRow(
+            day, len(convs), sum(_client_count(c.messages) for c in convs),
+            sum(c.escalated_at is not None for c in convs),
+            sum(is_resolved_by_faq(c, data.as_of) for c in convs)))
+    return tuple(rows)
+
+
+def _client_count(messages: tuple[MessageRecord, ...]) -> int:
+    return sum(1 for m in messages if m.author == "client")

@@ -1,0 +1,123 @@
+"""Detect and mask personal data (152-ФЗ) in every text that analytics shows or exports."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from stdnum import luhn
+from stdnum.ru import inn
+
+SNILS = "[СНИЛС]"
+PASSPORT = "[паспорт]"
+INN = "[ИНН]"
+OMS = "[полис ОМС]"
+PHONE = "[телефон]"
+EMAIL = "[e-mail]"
+CARD = "[карта]"
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A passport written with its words around it: "серия 65 12 № 123456", "паспорт 6512123456".
+_PASSPORT = re.compile(
+    r"(?P<word>паспорт\w*|серия|серии)(?P<gap>[^\d]{0,25}?)"
+    r"(?<!\d)\d{2} ?\d{2}(?:\s*(?:№|N|номер)?\s*)\d{6}(?!\d)",
+    re.IGNORECASE,
+)
+# Digits joined by single spaces, dashes or brackets form one number token: "+7 (912) 345-67-89".
+_NUMBER = re.compile(r"(?<!\w)(?<!\d[.,])\+?\(?\d(?:[ \-()\u00a0]{0,2}\d)*(?![\w]|[.,]\d)")
+_SNILS_SHAPE = re.compile(r"^\d{3}[- ]\d{3}[- ]\d{3}[- ]\d{2}$")
+_PRINTED_PASSPORT = re.compile(r"^\d{2} \d{2} \d{6}$")
+_CONTEXT_CHARS = 40
+_OMS_WORDS = ("полис", "омс")
+_PASSPORT_WORDS = ("паспорт", "серия", "серии")
+# Numbers at or below 001-001-998 were issued before the check number existed.
+_SNILS_UNCHECKED_MAX = 1001998
+# Toll-free lines (8-800, 8-804) belong to organisations, not to people: kept readable.
+_HELP_LINE_PREFIXES = ("800", "804")
+
+
+def snils_is_valid(digits: str) -> bool:
+    """The Pension Fund's check: weights 9..1 over the first nine digits, modulo 101."""
+    if len(digits) != 11 or not digits.isdigit():
+        return False
+    if int(digits[:9]) <= _SNILS_UNCHECKED_MAX:
+        return True
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(9, 0, -1), strict=True))
+    check = total % 101
+    return (0 if check == 100 else check) == int(digits[9:])
+
+
+def mask(text: str) -> str:
+    """The text with every detected personal datum replaced by a label such as «[СНИЛС]»."""
+    if not text:
+        return text
+    text = _EMAIL.sub(EMAIL, text)
+    text = _PASSPORT.sub(lambda m: f"{m['word']}{m['gap']}{PASSPORT}", text)
+    return _NUMBER.sub(lambda m: _classify(m, text) or m.group(0), text)
+
+
+def _classify(m: re.Match[str], text: str) -> str | None:
+    token = m.group(0)
+    digits = re.sub(r"\D", "", token)
+    before = text[max(0, m.start() - _CONTEXT_CHARS):m.start()].lower()
+    for rule in _RULES:
+        label = rule(token, digits, before)
+        if label:
+            return label
+    return None
+
+
+def _snils(token: str, digits: str, before: str) -> str | None:
+    shaped = _SNILS_SHAPE.match(token) is not None or token.isdigit() or "снилс" in before
+    return SNILS if len(digits) == 11 and shaped and snils_is_valid(digits) else None
+
+
+def _phone(token: str, digits: str, before: str) -> str | None:
+    if len(digits) == 11 and digits[0] in "78":
+        local = digits[1:]
+    elif len(digits) == 10 and digits[0] == "9" and token != digits:
+        local = digits  # "912 345-67-89": a mobile written without the country code
+    else:
+        return None
+    return None if local.startswith(_HELP_LINE_PREFIXES) else PHONE
+
+
+def _oms(token: str, digits: str, before: str) -> str | None:
+    return OMS if len(digits) == 16 and any(w in before for w in _OMS_WORDS) else None
+
+
+def _card(token: str, digits: str, before: str) -> str | None:
+    return CARD if 13 <= len(digits) <= 19 and luhn.is_valid(digits) else None
+
+
+def _passport(token: str, digits: str, before: str) -> str | None:
+    if len(digits) != 10:
+        return None
+    near = any(w in before for w in _PASSPORT_WORDS)
+    return PASSPORT if near or _PRINTED_PASSPORT.match(token) else None
+
+
+def _inn(token: str, digits: str, before: str) -> str | None:
+    return INN if len(digits) in (10, 12) and inn.is_valid(digits) else None
+
+
+# Order matters where shapes overlap: a checked СНИЛС wins over a phone of 11 digits, a policy
+# named as such over a card, a passport named as such over an ИНН.
+_RULES: tuple[Callable[[str, str, str], str | None], ...] = (
+    _snils, _phone, _oms, _card, _passport, _inn,
+)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks personal data in every log record's final message; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # a broken format string is logging's own error to report
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True

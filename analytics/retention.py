@@ -1,0 +1,67 @@
+"""Retention: raw texts are erased after a number of days while every metric stays."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import InboundEvent, Message, OutboxItem
+
+log = logging.getLogger(__name__)
+RUN_EVERY = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    messages: int
+    inbound_events: int
+    deliveries: int
+
+
+def _count(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_raw_texts(
+    sessions: async_sessionmaker[AsyncSession], now: datetime, days: int
+) -> Purged:
+    """Blank texts older than `days`; text_length, decisions and timestamps are kept."""
+    cutoff = now - timedelta(days=days)
+    async with sessions.begin() as s:
+        messages = await s.execute(update(Message).where(
+            Message.created_at < cutoff, Message.redacted_at.is_(None),
+        ).values(text="", attachments=[], redacted_at=now))
+        # Raw platform events and delivered payloads hold the same texts.
+        events = await s.execute(update(InboundEvent).where(
+            InboundEvent.received_at < cutoff, InboundEvent.raw != "").values(raw=""))
+        deliveries = await s.execute(update(OutboxItem).where(
+            OutboxItem.created_at < cutoff, OutboxItem.status != "pending",
+        ).values(payload={}))
+    return Purged(_count(messages), _count(events), _count(deliveries))
+
+
+def build_retention_job(
+    sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime], days: int,
+    every: timedelta = RUN_EVERY,
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """A coroutine factory for Runtime.background: purges now, then once per `every`."""
+
+    async def retention() -> None:
+        while True:
+            try:
+                purged = await purge_raw_texts(sessions, clock(), days)
+                if purged.messages:
+                    log.info("retention: erased the text of %d messages", purged.messages)
+            except Exception:
+                # A failed run (database briefly away) is retried at the next tick.
+                log.exception("retention run failed")
+            await asyncio.sleep(every.total_seconds())
+
+    return retention

@@ -1,0 +1,96 @@
+"""What the admin pages need, and parsing of their period and filter parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from analytics.queries import filter_choices
+from analytics.records import Filters, Period
+from handlers.ports import Faq
+from handlers.routing import QueueDirectory
+
+MAX_PERIOD_DAYS = 400
+# Far years would overflow date arithmetic (9999-12-31 + 1 day) and mean nothing here.
+MIN_YEAR, MAX_YEAR = 2000, 2100
+_FILTER_CHARS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class AdminDeps:
+    sessions: async_sessionmaker[AsyncSession]
+    queues: QueueDirectory
+    tz: ZoneInfo
+    clock: Callable[[], datetime]
+    erase_client: Callable[[int, datetime], Awaitable[None]]
+    institution: str = "default"
+    faq: Faq | None = None  # read on every request: the knowledge base reloads while running
+
+    def categories(self) -> dict[str, str]:
+        return {c.id: c.title for c in self.faq.kb.categories} if self.faq else {}
+
+    def entries(self) -> dict[str, str]:
+        return {e.id: e.question for e in self.faq.kb.entries} if self.faq else {}
+
+
+ADMIN = web.AppKey("admin", AdminDeps)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The period and filters of a page, with what was wrong in the request (if anything)."""
+
+    period: Period
+    filters: Filters
+    errors: tuple[str, ...] = ()
+
+    def query(self, **extra: str) -> str:
+        params = {"from": self.period.first.isoformat(), "to": self.period.last.isoformat(),
+                  "channel": self.filters.channel, "queue": self.filters.queue,
+                  "category": self.filters.category, **extra}
+        return urlencode({k: v for k, v in params.items() if v})
+
+
+def _date(text: str, name: str, errors: list[str]) -> date | None:
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text[:10])
+    except ValueError:
+        errors.append(f"{name}: ожидалась дата ГГГГ-ММ-ДД, получено «{text[:20]}»")
+        return None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        errors.append(f"{name}: год должен быть от {MIN_YEAR} до {MAX_YEAR}")
+        return None
+    return day
+
+
+def parse_selection(query: Mapping[str, str], tz: ZoneInfo, now: datetime) -> Selection:
+    """Defaults to the current month up to today; a bad value is reported, never fatal."""
+    today = now.astimezone(tz).date()
+    errors: list[str] = []
+    first = _date(query.get("from", ""), "Начало периода", errors) or today.replace(day=1)
+    last = _date(query.get("to", ""), "Конец периода", errors) or today
+    if last < first:
+        errors.append("Конец периода раньше начала: показан один день начала.")
+        last = first
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        errors.append(f"Период длиннее {MAX_PERIOD_DAYS} дней сокращён.")
+        last = first + timedelta(days=MAX_PERIOD_DAYS - 1)
+    filters = Filters(*(query.get(k, "").strip()[:_FILTER_CHARS]
+                        for k in ("channel", "queue", "category")))
+    return Selection(Period(first, last, tz), filters, tuple(errors))
+
+
+async def page_context(request: web.Request, sel: Selection) -> dict[str, Any]:
+    """What every page with the filter form shows: choices, titles and the time zone."""
+    deps = request.app[ADMIN]
+    return {"sel": sel, "choices": await filter_choices(deps.sessions, deps.institution),
+            "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz}

@@ -1,0 +1,118 @@
+"""The interaction log, transcripts (masked), erasure on request, knowledge gaps and the audit."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from analytics.gaps import cluster
+from analytics.logbook import (
+    LogQuery,
+    audit,
+    audit_entries,
+    gap_messages,
+    search,
+    searchable,
+    staff_names,
+    transcript,
+)
+from analytics.web.deps import ADMIN, page_context, parse_selection
+from bots.web.auth import Role, current_user, render_error, require, see_other
+
+STATES = ("bot", "waiting_specialist", "with_specialist", "closed")
+AUDIT_PAGE = 200
+_MAX_QUERY = 200
+
+
+def _actor(request: web.Request) -> str:
+    user = current_user(request)
+    return user.login if user else "?"
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+@require(Role.ADMIN)
+async def log_page(request: web.Request) -> web.StreamResponse:
+    deps = request.app[ADMIN]
+    sel = parse_selection(request.query, deps.tz, deps.clock())
+    text = request.query.get("q", "").strip()[:_MAX_QUERY]
+    refused = bool(text) and not searchable(text)
+    state = request.query.get("state", "")
+    q = LogQuery(sel.period, sel.filters, state if state in STATES else "",
+                 _int(request.query.get("specialist", "")), "" if refused else text,
+                 _int(request.query.get("page", "1")) or 1)
+    page = await search(deps.sessions, q, deps.institution)
+    if q.text:
+        await audit(deps.sessions, deps.clock(), _actor(request), "search_log", "log", "",
+                    f"{sel.query()} q={q.text}", deps.institution)
+    context = await page_context(request, sel)
+    staff = sorted((await staff_names(deps.sessions)).items(), key=lambda kv: kv[1])
+    context.update(page=page, q=q, text=text, refused=refused, states=STATES, staff=staff,
+                   base_query=sel.query(q=text, state=q.state,
+                                        specialist=str(q.specialist_id or "")))
+    return aiohttp_jinja2.render_template("admin_log.html", request, context)
+
+
+@require(Role.ADMIN)
+async def transcript_page(request: web.Request) -> web.StreamResponse:
+    deps = request.app[ADMIN]
+    conversation_id = _int(request.match_info["id"])
+    found = await transcript(deps.sessions, conversation_id, deps.institution) \
+        if conversation_id else None
+    if found is None:
+        return render_error(request, 404, "not_found")
+    await audit(deps.sessions, deps.clock(), _actor(request), "view_transcript",
+                "conversation", str(found.id), "", deps.institution)
+    return aiohttp_jinja2.render_template("admin_transcript.html", request, {
+        "t": found, "tz": deps.tz, "categories": deps.categories(),
+        "erased": request.query.get("erased") == "1", "error": request.query.get("error", "")})
+
+
+@require(Role.ADMIN)
+async def erase(request: web.Request) -> web.StreamResponse:
+    """Erase the client's data on their request; the figures of the dashboard stay."""
+    deps = request.app[ADMIN]
+    conversation_id = _int(request.match_info["id"])
+    found = await transcript(deps.sessions, conversation_id, deps.institution) \
+        if conversation_id else None
+    if found is None:
+        return render_error(request, 404, "not_found")
+    form = await request.post()
+    if form.get("confirm") != "yes":
+        return see_other(f"/admin/conversations/{found.id}?error=confirm")
+    await deps.erase_client(found.client_id, deps.clock())
+    await audit(deps.sessions, deps.clock(), _actor(request), "erase_client", "client",
+                str(found.client_id), f"from conversation {found.id}", deps.institution)
+    return see_other(f"/admin/conversations/{found.id}?erased=1")
+
+
+@require(Role.ADMIN)
+async def gaps_page(request: web.Request) -> web.StreamResponse:
+    deps = request.app[ADMIN]
+    sel = parse_selection(request.query, deps.tz, deps.clock())
+    messages = await gap_messages(deps.sessions, sel.period, sel.filters, deps.institution)
+    clusters = await asyncio.to_thread(cluster, messages)
+    context: dict[str, Any] = await page_context(request, sel)
+    context.update(clusters=clusters, total=len(messages))
+    return aiohttp_jinja2.render_template("admin_gaps.html", request, context)
+
+
+@require(Role.ADMIN)
+async def audit_page(request: web.Request) -> web.StreamResponse:
+    deps = request.app[ADMIN]
+    rows = await audit_entries(deps.sessions, AUDIT_PAGE, deps.institution)
+    return aiohttp_jinja2.render_template("admin_audit.html", request,
+                                          {"rows": rows, "tz": deps.tz})
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/admin/log", log_page)
+    app.router.add_get("/admin/conversations/{id}", transcript_page)
+    app.router.add_post("/admin/conversations/{id}/erase", erase)
+    app.router.add_get("/admin/gaps", gaps_page)
+    app.router.add_get("/admin/audit", audit_page)

@@ -1,0 +1,169 @@
+"""VK events: each kept raw first, then routed through vkbottle's labeler to the core."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from vkbottle import API, ErrorHandler, GroupEventType
+from vkbottle.dispatch import BuiltinStateDispenser, Router
+from vkbottle.framework.labeler import BotLabeler
+from vkbottle.tools.mini_types.bot import MessageMin
+from vkbottle_types.events.bot_events import MessageAllow, MessageDeny, MessageEvent, MessageReply
+
+from bots.plugin import ChannelContext
+from bots.vk.parse import (
+    attachments_of,
+    event_key,
+    is_chat,
+    message_of,
+    parse_payload,
+    to_incoming,
+)
+from handlers.model import Channel, IncomingMessage
+
+log = logging.getLogger(__name__)
+
+# The key of the event being handled, for handlers that vkbottle calls with its model only.
+_KEY: ContextVar[str] = ContextVar("vk_event_key")
+
+RawHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """A vkbottle model back to VK's JSON shape; the API client it carries (also inside
+    forwarded messages) is not data and becomes None."""
+    return model.model_dump(mode="json", exclude_none=True, by_alias=True,
+                            fallback=lambda _value: None)
+
+
+class VkEvents:
+    def __init__(self, ctx: ChannelContext, api: API) -> None:
+        self._ctx, self._api = ctx, api
+        # Errors must reach us: vkbottle's default handler logs a rejected model and drops
+        # the message, which is exactly the case the raw JSON has to cover.
+        errors = ErrorHandler(raise_exceptions=True)
+        labeler = BotLabeler(error_handler=errors)
+        self._register(labeler)
+        dispenser = BuiltinStateDispenser()  # type: ignore[no-untyped-call]
+        self._router = Router().construct(labeler.views(), dispenser, errors)
+        self._raw: dict[str, RawHandler] = {
+            "message_new": self._raw_message, "message_event": self.on_button,
+            "message_reply": self.on_reply, "message_deny": self.on_deny,
+            "message_allow": self.on_allow,
+        }
+
+    def _register(self, labeler: BotLabeler) -> None:
+        @labeler.message()
+        async def on_message(message: MessageMin) -> None:
+            await self.on_message(dump(message))
+
+        @labeler.raw_event(GroupEventType.MESSAGE_EVENT, dataclass=MessageEvent)
+        async def on_button(event: MessageEvent) -> None:
+            await self.on_button(dump(event.object))
+
+        @labeler.raw_event(GroupEventType.MESSAGE_REPLY, dataclass=MessageReply)
+        async def on_reply(event: MessageReply) -> None:
+            await self.on_reply(dump(event.object))
+
+        @labeler.raw_event(GroupEventType.MESSAGE_DENY, dataclass=MessageDeny)
+        async def on_deny(event: MessageDeny) -> None:
+            await self.on_deny(dump(event.object))
+
+        @labeler.raw_event(GroupEventType.MESSAGE_ALLOW, dataclass=MessageAllow)
+        async def on_allow(event: MessageAllow) -> None:
+            await self.on_allow(dump(event.object))
+
+    async def keep(self, event: Mapping[str, Any], raw: str) -> bool:
+        """Stores the raw event; False when VK delivered it before."""
+        return await self._ctx.inbound.keep(Channel.VK, event_key(event), str(event["type"]),
+                                            raw, self._ctx.clock())
+
+    async def process(self, event: Mapping[str, Any]) -> None:
+        """Handles a kept event; never raises, the outcome is recorded with the raw event."""
+        key = event_key(event)
+        token = _KEY.set(key)
+        try:
+            status = await self._route(event)
+        except Exception as exc:
+            log.exception("VK event %s (%s) failed", key, event.get("type"))
+            await self._ctx.inbound.mark(Channel.VK, key, "failed", f"{type(exc).__name__}: {exc}")
+        else:
+            await self._ctx.inbound.mark(Channel.VK, key, status)
+        finally:
+            _KEY.reset(token)
+
+    async def _route(self, event: Mapping[str, Any]) -> str:
+        raw_handler = self._raw.get(str(event["type"]))
+        if raw_handler is None:
+            return "skipped"  # joins, typing, wall events and types newer than this code
+        try:
+            await self._router.route(dict(event), self._api)
+        except ValidationError as exc:
+            log.warning("vkbottle rejected %s %s, reading the raw JSON: %s",
+                        event["type"], _KEY.get(), str(exc).replace("\n", " ")[:300])
+            await raw_handler(event)
+        return "processed"
+
+    async def _raw_message(self, event: Mapping[str, Any]) -> None:
+        msg = message_of(event)
+        if msg is None:
+            raise ValueError("message_new without a message object with peer_id")
+        await self.on_message(msg)
+
+    async def on_message(self, msg: Mapping[str, Any]) -> None:
+        incoming = to_incoming(msg, _KEY.get())
+        await self._deliver(incoming)
+
+    async def _deliver(self, incoming: IncomingMessage) -> None:
+        if is_chat(int(incoming.user_id)):
+            # A chat the community was invited to: kept for the record, not answered, or
+            # every line of a group conversation would get an FAQ reply.
+            await self._ctx.store.record_incoming(incoming, self._ctx.clock())
+            return
+        await self._ctx.reception.handle(incoming)
+
+    async def on_button(self, obj: Mapping[str, Any]) -> None:
+        """A callback button: VK shows a spinner until the press is answered."""
+        peer_id, user_id = int(obj["peer_id"]), int(obj["user_id"])
+        try:
+            await self._api.messages.send_message_event_answer(
+                event_id=str(obj["event_id"]), user_id=user_id, peer_id=peer_id)
+        except Exception as exc:  # an expired press, or VK unreachable: the press still counts
+            log.warning("sendMessageEventAnswer failed: %s: %s", type(exc).__name__, exc)
+        action = parse_payload(obj.get("payload"))
+        if action is None:
+            log.info("VK button with a payload not ours: %r", obj.get("payload"))
+            return
+        number = obj.get("conversation_message_id") or ""
+        await self._deliver(IncomingMessage(Channel.VK, str(peer_id), _KEY.get(),
+                                            action=action, channel_message_id=str(number)))
+
+    async def on_reply(self, obj: Mapping[str, Any]) -> None:
+        """A community manager answered in VK's own inbox; the bot's sends come back too."""
+        admin = obj.get("admin_author_id")
+        if not isinstance(admin, int) or admin <= 0:
+            return  # our own messages.send, echoed: admin_author_id is set only for humans
+        peer = str(obj["peer_id"])
+        conv = await self._ctx.store.open_conversation_of(Channel.VK, peer)
+        if conv is None:
+            log.info("VK manager %s wrote to %s, who has no open conversation", admin, peer)
+            return
+        text = str(obj.get("text") or "").strip() or "\n".join(
+            a.ref for a in attachments_of(obj, depth=0))
+        specialist_id = await self._ctx.staff.ensure(f"vk:{admin}", "")
+        number = obj.get("id") or f"{peer}:{obj.get('conversation_message_id', '')}"
+        await self._ctx.desk.reply(conv.id, specialist_id, text, origin=Channel.VK,
+                                   dedupe_key=f"vk:reply:{number}", deliver=False)
+
+    async def on_deny(self, obj: Mapping[str, Any]) -> None:
+        """The client forbade messages from the community: sends would fail with error 901."""
+        await self._ctx.store.set_blocked(Channel.VK, str(obj["user_id"]), True,
+                                          self._ctx.clock())
+
+    async def on_allow(self, obj: Mapping[str, Any]) -> None:
+        await self._ctx.store.set_blocked(Channel.VK, str(obj["user_id"]), False,
+                                          self._ctx.clock())

@@ -1,0 +1,49 @@
+"""The VK channel plugin: Long Poll or Callback in, messages.send out."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bots.plugin import ChannelContext
+from bots.vk.api import build_api, close_api
+from bots.vk.callback import CallbackEndpoint
+from bots.vk.config import VkConfig
+from bots.vk.events import VkEvents
+from bots.vk.longpoll import LongPoll
+from bots.vk.sender import VkSender
+from handlers.model import Channel
+from handlers.ports import ChannelSender, Notifier
+
+
+class VkPlugin:
+    channel: str = Channel.VK
+    sender: ChannelSender | None
+
+    def __init__(self, config: VkConfig, ctx: ChannelContext) -> None:
+        self._config = config
+        self._api = build_api(config)
+        self.sender = VkSender(self._api)
+        self.events = VkEvents(ctx, self._api)
+        self._callback = CallbackEndpoint(self.events, config.confirmation, config.secret,
+                                          config.group_id)
+
+    @property
+    def notifier(self) -> Notifier | None:
+        return None  # specialists see VK conversations on the desk and in Telegram
+
+    def setup_routes(self, app: web.Application) -> None:
+        if self._config.mode == "callback":
+            app.router.add_post(self._config.callback_path, self._callback.handle)
+
+    async def run(self) -> None:
+        if self._config.mode == "longpoll":
+            await LongPoll(self._api, self.events, self._config.group_id,
+                           self._config.wait_s).run()
+
+    async def close(self) -> None:
+        await self._callback.drain()
+        await close_api(self._api)
+
+
+def build_vk(config: VkConfig, ctx: ChannelContext) -> VkPlugin:
+    return VkPlugin(config, ctx)

@@ -1,0 +1,51 @@
+"""Delivery of replies to VK clients; a retried delivery never shows up twice."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from vkbottle import API
+
+from bots.text import split_text
+from bots.vk.api import to_delivery_error
+from bots.vk.keyboard import to_keyboard
+from handlers.model import Reply
+from handlers.ports import DeliveryRefused
+
+MAX_TEXT = 4096  # characters per message (messages.send)
+
+
+def random_id(key: str, part: int) -> int:
+    """VK drops a send whose random_id it has already seen from us for this peer: derive it
+    from the outbox delivery key, stable across retries, so a retry cannot duplicate."""
+    digest = hashlib.sha256(f"{key}#{part}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFF_FFFF or 1
+
+
+class VkSender:
+    def __init__(self, api: API) -> None:
+        self._api = api
+
+    async def send(self, address: str, reply: Reply, key: str) -> str:
+        if not address.lstrip("-").isdigit():
+            raise DeliveryRefused(f"not a VK peer id: {address[:40]!r}")
+        # Plain text: VK renders no Markdown or HTML; the templates write links out in full.
+        parts = split_text(reply.text, MAX_TEXT)
+        keyboard = to_keyboard(reply.buttons)
+        sent = ""
+        for number, text in enumerate(parts):
+            last = number == len(parts) - 1
+            sent = await self._send_one(int(address), text, random_id(key, number),
+                                        keyboard if last else None)
+        return sent
+
+    async def _send_one(self, peer_id: int, text: str, rid: int, keyboard: str | None) -> str:
+        params: dict[str, Any] = {"peer_id": peer_id, "random_id": rid, "message": text}
+        if keyboard:
+            params["keyboard"] = keyboard
+        try:
+            message_id = await self._api.messages.send(**params)
+        except Exception as exc:
+            raise to_delivery_error(exc) from exc
+        return str(message_id)

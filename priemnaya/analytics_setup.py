@@ -1,0 +1,39 @@
+"""Wiring of the analytics part: admin pages, the retention job and masked logging."""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from analytics.pii import MaskingFilter
+from analytics.retention import build_retention_job
+from analytics.web.deps import AdminDeps
+from handlers.routing import QueueDirectory
+from priemnaya.runtime import Runtime
+from priemnaya.settings import Settings
+from priemnaya.settings_work import build_queue_directory
+
+
+def build_queues(settings: Settings) -> QueueDirectory:
+    return build_queue_directory(settings.calendar, settings.queues, settings.default_queue,
+                                 settings.crisis.urgent_queue)
+
+
+def build_admin_deps(rt: Runtime) -> AdminDeps:
+    settings = rt.settings
+    return AdminDeps(sessions=rt.sessions, queues=build_queues(settings),
+                     tz=ZoneInfo(settings.institution.timezone), clock=rt.clock,
+                     erase_client=rt.store.erase_client, institution=settings.institution.id,
+                     faq=rt.faq)
+
+
+def add_retention(rt: Runtime) -> None:
+    rt.background.append(build_retention_job(rt.sessions, rt.clock,
+                                             rt.settings.retention.raw_text_days))
+
+
+def install_log_masking() -> None:
+    """On the handlers: a filter on a logger would miss records propagated from its children."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(MaskingFilter())

@@ -1,0 +1,130 @@
+"""CLI commands of the analytics part: `priemnaya report` and `priemnaya retention run`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import DBAPIError
+
+from analytics.exports import conversation_table, daily_table, to_csv, to_xlsx
+from analytics.logbook import audit
+from analytics.metrics import compute
+from analytics.queries import load_dataset
+from analytics.records import Filters, Period
+from analytics.report import build_environment, render_html
+from analytics.retention import Purged, purge_raw_texts
+from priemnaya.analytics_setup import build_queues
+from priemnaya.settings import Settings
+from storage.engine import build_engine, build_sessions
+
+WEB_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
+FORMATS = ("html", "csv", "xlsx")
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from priemnaya.cli import _settings_args
+
+    report = sub.add_parser("report", help="the report for a period: html, csv or xlsx")
+    _settings_args(report)
+    report.add_argument("--from", dest="first", required=True, type=_day, metavar="DATE")
+    report.add_argument("--to", dest="last", required=True, type=_day, metavar="DATE")
+    report.add_argument("--format", choices=FORMATS, default="html")
+    report.add_argument("--out", type=Path, default=None,
+                        help="file to write (default: priemnaya-FROM-TO.FORMAT; '-' stdout)")
+    report.set_defaults(handler=cmd_report)
+    retention = sub.add_parser("retention", help="erasure of old message texts")
+    run = retention.add_subparsers(metavar="ACTION").add_parser(
+        "run", help="erase texts older than retention.raw_text_days now")
+    _settings_args(run)
+    run.set_defaults(handler=cmd_retention)
+
+
+def _day(text: str) -> date:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise argparse.ArgumentTypeError(f"{text!r}: the year must be {MIN_YEAR}-{MAX_YEAR}")
+    return day
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from priemnaya.cli import settings_from
+
+    settings = settings_from(args)
+    if args.last < args.first:
+        print("priemnaya: --to is before --from", file=sys.stderr)
+        return 2
+    period = Period(args.first, args.last, ZoneInfo(settings.institution.timezone))
+    out: Path = args.out or Path(f"priemnaya-{args.first}-{args.last}.{args.format}")
+    try:
+        body = asyncio.run(build_report(settings, period, args.format, datetime.now(UTC)))
+    except (DBAPIError, OSError) as exc:
+        print(f"priemnaya: cannot read {settings.database.url}: {_first_line(exc)} "
+              "(is the database migrated? `priemnaya db upgrade`)", file=sys.stderr)
+        return 1
+    if str(out) == "-":
+        sys.stdout.buffer.write(body)
+    else:
+        out.write_bytes(body)
+        print(f"report written: {out}", file=sys.stderr)
+    return 0
+
+
+async def build_report(settings: Settings, period: Period, fmt: str, now: datetime) -> bytes:
+    engine = build_engine(settings.database.url)
+    try:
+        sessions = build_sessions(engine)
+        data = await load_dataset(sessions, period, Filters(), now, settings.institution.id)
+        await audit(sessions, now, f"cli:{getpass.getuser()}"[:64], "export", "report",
+                    fmt, f"from={period.first} to={period.last}", settings.institution.id)
+    finally:
+        await engine.dispose()
+    report = compute(data, build_queues(settings))
+    if fmt == "xlsx":
+        return to_xlsx([conversation_table(data, report), daily_table(report)])
+    if fmt == "csv":
+        # One file: the conversations, an empty line, then the daily series.
+        daily = to_csv(daily_table(report)).lstrip("\ufeff")
+        return (to_csv(conversation_table(data, report)) + "\r\n" + daily).encode("utf-8")
+    dirs = [WEB_TEMPLATES]
+    if settings.templates.override_dir:
+        dirs.insert(0, settings.templates.override_dir / "web")
+    html = render_html(build_environment(dirs), data, report, settings.institution.name, now)
+    return html.encode("utf-8")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from priemnaya.cli import settings_from
+
+    settings = settings_from(args)
+    try:
+        purged = asyncio.run(run_retention(settings, datetime.now(UTC)))
+    except (DBAPIError, OSError) as exc:
+        print(f"priemnaya: cannot update {settings.database.url}: {_first_line(exc)}",
+              file=sys.stderr)
+        return 1
+    print(f"erased texts: {purged.messages} messages, {purged.inbound_events} raw events, "
+          f"{purged.deliveries} delivered payloads")
+    return 0
+
+
+async def run_retention(settings: Settings, now: datetime) -> Purged:
+    engine = build_engine(settings.database.url)
+    try:
+        return await purge_raw_texts(build_sessions(engine), now,
+                                     settings.retention.raw_text_days)
+    finally:
+        await engine.dispose()

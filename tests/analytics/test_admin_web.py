@@ -1,0 +1,186 @@
+"""The admin pages through aiohttp's test client: roles, CSRF, figures, masking, audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from analytics.metrics import compute
+from analytics.retention import purge_raw_texts
+from priemnaya.analytics_setup import build_queues
+from priemnaya.runtime import build_runtime
+from priemnaya.settings import Settings
+from priemnaya.webapp import build_app
+from storage.models import AuditEntry, Message
+from tests.analytics.conftest import november
+from tests.analytics.generator import AS_OF, write_log
+from tests.bots.staff import Staff, add_staff, csrf_of, log_in, page_csrf
+from tests.fakes import Clock, FakeFaq
+
+NOV = "from=2026-11-01&to=2026-11-30"
+
+
+@pytest.fixture
+async def admin_site(database_url: str) -> AsyncIterator[tuple[Staff, dict[str, int]]]:
+    clock = Clock(AS_OF)
+    rt = build_runtime(Settings(database={"url": database_url}), FakeFaq(), clock=clock)
+    ids = await write_log(rt.sessions)
+    await add_staff(rt, clock)
+    staff = Staff(TestClient(TestServer(build_app(rt, start_background=False))), rt, clock)
+    async with staff.client:
+        yield staff, ids
+    await rt.engine.dispose()
+
+
+async def audit_actions(staff: Staff) -> list[tuple[str, str, str]]:
+    async with staff.rt.sessions() as s:
+        rows = (await s.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()
+    return [(r.actor, r.action, r.object_id) for r in rows]
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/log", "/admin/gaps", "/admin/audit",
+                                  "/admin/export", "/admin/conversations/1",
+                                  "/admin/export/daily.csv"])
+async def test_anonymous_is_sent_to_login(admin_site, path: str) -> None:
+    staff, _ = admin_site
+    r = await staff.client.get(path, allow_redirects=False)
+    assert r.status == 303
+    assert r.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/log", "/admin/gaps",
+                                  "/admin/export/conversations.csv"])
+async def test_specialist_is_forbidden(admin_site, path: str) -> None:
+    staff, _ = admin_site
+    await log_in(staff.client, "anna")
+    r = await staff.client.get(path, allow_redirects=False)
+    assert r.status == 403
+
+
+async def test_dashboard_shows_the_figures_and_charts(admin_site) -> None:
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    r = await staff.client.get(f"/admin/?{NOV}")
+    html = await r.text()
+    assert r.status == 200
+    assert '<div class="value">6</div>' in html
+    assert "33.3 %" in html and "(2 из 6)" in html  # resolved by the FAQ
+    assert "медиана 2 ч 10 мин, p90 5 ч 0 мин" in html  # working first response
+    assert html.count('src="data:image/svg+xml;base64,') == 4
+    assert 'alt="Обращения по дням.' in html
+
+
+@pytest.mark.parametrize(("path", "status", "shown"), [
+    ("/admin/?from=2026-13-01&to=x", 200, "ожидалась дата"),
+    ("/admin/?from=9999-12-31&to=9999-12-31", 200, "год должен быть"),
+    ("/admin/?from=2026-11-30&to=2026-11-01", 200, "Конец периода раньше начала"),
+    ("/admin/?from=2020-01-01&to=2026-01-01", 200, "сокращён"),
+    ("/admin/?channel=%27%3B--&queue=" + "x" * 500, 200, "Показатели"),
+    ("/admin/log?page=-1&specialist=x&state=nonsense&q=%25", 200, "Найдено обращений"),
+    ("/admin/conversations/abc", 404, "Не найдено"),
+    ("/admin/export/secrets.txt", 404, ""),
+])
+async def test_bad_input_gets_a_clear_answer(admin_site, path: str, status: int,
+                                             shown: str) -> None:
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    r = await staff.client.get(path)
+    assert r.status == status
+    assert shown in await r.text()
+
+
+async def test_transcript_is_masked_and_its_viewing_audited(admin_site) -> None:
+    staff, ids = admin_site
+    await log_in(staff.client, "boss")
+    r = await staff.client.get(f"/admin/conversations/{ids['c3']}")
+    html = await r.text()
+    assert "Мой телефон [телефон]" in html
+    assert "345-67-89" not in html
+    assert ("boss", "view_transcript", str(ids["c3"])) in await audit_actions(staff)
+    assert (await staff.client.get("/admin/conversations/999999")).status == 404
+
+
+async def test_log_search_filters_and_refuses_personal_data(admin_site) -> None:
+    staff, ids = admin_site
+    await log_in(staff.client, "boss")
+    html = await (await staff.client.get(f"/admin/log?{NOV}&q=Справк")).text()
+    assert 'id="log-total">2<' in html
+    assert f"/admin/conversations/{ids['c3']}" in html
+    html = await (await staff.client.get(f"/admin/log?{NOV}&channel=telegram")).text()
+    assert 'id="log-total">2<' in html
+    html = await (await staff.client.get(f"/admin/log?{NOV}&q=%2B79123456789")).text()
+    assert "персональные данные" in html
+    assert ("boss", "search_log", "") in await audit_actions(staff)
+
+
+async def test_export_csv_has_one_row_per_conversation(admin_site) -> None:
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    r = await staff.client.get(f"/admin/export/conversations.csv?{NOV}")
+    assert r.status == 200
+    rows = list(csv.reader(io.StringIO((await r.text()).lstrip("\ufeff")), delimiter=";"))
+    assert len(rows) == 7
+    by_id = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert sorted(row["first_response_working_min"] for row in by_id.values()
+                  if row["first_response_working_min"]) == ["130.0", "300.0", "60.0"]
+    xlsx = await staff.client.get(f"/admin/export/report.xlsx?{NOV}")
+    assert (await xlsx.read())[:2] == b"PK"
+    assert [a[1] for a in await audit_actions(staff)].count("export") == 2
+
+
+async def test_erase_needs_csrf_and_confirmation(admin_site) -> None:
+    staff, ids = admin_site
+    await log_in(staff.client, "boss")
+    url = f"/admin/conversations/{ids['c1']}"
+    r = await staff.client.post(f"{url}/erase", data={"confirm": "yes"}, allow_redirects=False)
+    assert r.status == 403
+    token = await page_csrf(staff.client, url)
+    r = await staff.client.post(f"{url}/erase", data={"csrf_token": token},
+                                allow_redirects=False)
+    assert r.headers["Location"].endswith("error=confirm")
+
+
+async def test_specialist_cannot_erase_even_with_a_valid_token(admin_site) -> None:
+    staff, ids = admin_site
+    await log_in(staff.client, "anna")
+    forbidden = await staff.client.get("/admin/")
+    token = csrf_of(await forbidden.text())  # the 403 page is a staff page with the token
+    r = await staff.client.post(f"/admin/conversations/{ids['c1']}/erase",
+                                data={"csrf_token": token, "confirm": "yes"},
+                                allow_redirects=False)
+    assert r.status == 403
+    assert ("anna", "erase_client") not in [a[:2] for a in await audit_actions(staff)]
+
+
+async def test_erasure_and_retention_keep_every_figure(admin_site) -> None:
+    staff, ids = admin_site
+    queues = build_queues(staff.rt.settings)
+    before = compute(await november(staff.rt.sessions), queues)
+    await log_in(staff.client, "boss")
+    url = f"/admin/conversations/{ids['c1']}"
+    token = await page_csrf(staff.client, url)
+    r = await staff.client.post(f"{url}/erase", data={"csrf_token": token, "confirm": "yes"},
+                                allow_redirects=False)
+    assert r.status == 303
+    assert "Данные клиента удалены" in await (await staff.client.get(r.headers["Location"])).text()
+    purged = await purge_raw_texts(staff.rt.sessions, AS_OF, days=1)
+    assert purged.messages > 0
+    async with staff.rt.sessions() as s:
+        texts = (await s.scalars(select(Message.text))).all()
+    assert set(texts) == {"", "y"}  # "y" is younger than a day at AS_OF
+    assert compute(await november(staff.rt.sessions), queues) == before
+    assert ("boss", "erase_client") in [a[:2] for a in await audit_actions(staff)]
+
+
+async def test_gaps_group_similar_questions(admin_site) -> None:
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    html = await (await staff.client.get(f"/admin/gaps?{NOV}")).text()
+    assert 'id="gap-count">3<' in html
+    assert "<strong>2</strong> вопроса" in html
+    assert "[телефон]" in html

@@ -1,0 +1,123 @@
+"""`priemnaya report` and `priemnaya retention run` on a generated log in a SQLite file."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from priemnaya import cli_reports
+from storage.engine import build_engine, build_sessions
+from storage.models import AuditEntry, Message
+from tests.analytics.generator import t, write_log
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    cli_reports.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+async def _fill(url: str) -> None:
+    engine = build_engine(url)
+    await write_log(build_sessions(engine))
+    await engine.dispose()
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path, sqlite_template: Path) -> Path:
+    db = tmp_path / "report.db"
+    shutil.copy(sqlite_template, db)
+    asyncio.run(_fill(f"sqlite+aiosqlite:///{db}"))
+    path = tmp_path / "settings.yaml"
+    path.write_text(f"database:\n  url: sqlite+aiosqlite:///{db}\n"
+                    "retention:\n  raw_text_days: 1\n", encoding="utf-8")
+    return path
+
+
+def audit_rows(settings_file: Path) -> list[tuple[str, str, str]]:
+    url = settings_file.read_text().split("url: ")[1].splitlines()[0]
+
+    async def read() -> list[tuple[str, str, str]]:
+        engine = build_engine(url)
+        async with build_sessions(engine)() as s:
+            rows = (await s.scalars(select(AuditEntry))).all()
+        await engine.dispose()
+        return [(r.actor, r.action, r.object_id) for r in rows]
+
+    return asyncio.run(read())
+
+
+def month(fmt: str, out: Path, settings: Path) -> list[str]:
+    return ["report", "--from", "2026-11-01", "--to", "2026-11-30", "--format", fmt,
+            "--out", str(out), "--settings", str(settings)]
+
+
+def test_html_report_is_standalone_with_figures_charts_and_definitions(
+    tmp_path: Path, settings_file: Path
+) -> None:
+    out = tmp_path / "report.html"
+    assert run_cli(month("html", out, settings_file)) == 0
+    assert [a[1:] for a in audit_rows(settings_file)] == [("export", "html")]
+    html = out.read_text(encoding="utf-8")
+    assert "<th>Обращений</th><td>6</td>" in html
+    assert "33.3 % <span class=\"muted\">(2 из 6)</span>" in html
+    assert html.count('src="data:image/svg+xml;base64,') == 4
+    assert "<h2>Определения</h2>" in html
+    assert "<link" not in html and "<script" not in html  # nothing to fetch
+
+
+def test_csv_and_xlsx_reports(tmp_path: Path, settings_file: Path) -> None:
+    csv_out, xlsx_out = tmp_path / "r.csv", tmp_path / "r.xlsx"
+    assert run_cli(month("csv", csv_out, settings_file)) == 0
+    lines = csv_out.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("id;channel;category")
+    assert lines[8].startswith("day;conversations")
+    assert len(lines) == 1 + 6 + 1 + 1 + 30
+    assert run_cli(month("xlsx", xlsx_out, settings_file)) == 0
+    book = load_workbook(xlsx_out, read_only=True)
+    assert book.sheetnames == ["conversations", "daily"]
+    daily = list(book["daily"].iter_rows(values_only=True))
+    assert daily[2] == ("2026-11-02", 2, 4, 0, 2)
+
+
+def test_a_bad_date_is_a_clear_usage_error(settings_file: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run_cli(["report", "--from", "2026-13-01", "--to", "2026-11-30"])
+    assert exc.value.code == 2
+    assert "is not a date YYYY-MM-DD" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_cli(["report", "--from", "9999-12-31", "--to", "9999-12-31"])
+    assert "the year must be" in capsys.readouterr().err
+
+
+def test_an_unmigrated_database_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    settings = tmp_path / "s.yaml"
+    settings.write_text(f"database:\n  url: sqlite+aiosqlite:///{tmp_path}/empty.db\n",
+                        encoding="utf-8")
+    assert run_cli(month("html", tmp_path / "r.html", settings)) == 1
+    assert "is the database migrated?" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_retention_run_erases_old_texts(settings_file: Path, capsys) -> None:
+    assert run_cli(["retention", "run", "--settings", str(settings_file)]) == 0
+    assert "erased texts: " in capsys.readouterr().out
+
+    url = settings_file.read_text().split("url: ")[1].splitlines()[0]
+
+    async def remaining() -> int:
+        engine = build_engine(url)
+        async with build_sessions(engine)() as s:
+            n = await s.scalar(select(func.count()).where(
+                Message.text != "", Message.created_at < t("11-20 00:00")))
+        await engine.dispose()
+        return int(n or 0)
+
+    assert asyncio.run(remaining()) == 0  # the machine's clock is past 2026-11-20

@@ -1,0 +1,48 @@
+"""Searching the interaction log and reading transcripts straight from the database."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics import logbook
+from analytics.logbook import LogQuery, search, searchable, transcript
+from analytics.records import Filters
+from tests.analytics.conftest import NOVEMBER
+
+
+async def test_pages_are_newest_first_and_cover_everything(
+    sessions, logged, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logbook, "PAGE_SIZE", 4)
+    first = await search(sessions, LogQuery(NOVEMBER, Filters()))
+    second = await search(sessions, LogQuery(NOVEMBER, Filters(), page=2))
+    beyond = await search(sessions, LogQuery(NOVEMBER, Filters(), page=99))
+    assert (first.total, first.pages) == (6, 2)
+    assert [r.id for r in first.rows] == [logged[k] for k in ("c6", "c5", "c3", "c4")]
+    assert [r.id for r in second.rows] == [logged["c2"], logged["c1"]]
+    assert beyond.page == 2
+
+
+async def test_filters_state_and_text(sessions, logged) -> None:
+    async def ids(**kw: object) -> set[int]:
+        page = await search(sessions, LogQuery(NOVEMBER, Filters(), **kw))  # type: ignore[arg-type]
+        return {r.id for r in page.rows}
+
+    assert await ids(state="closed") == {logged["c1"], logged["c3"], logged["c5"]}
+    c3 = await transcript(sessions, logged["c3"])
+    assert c3 is not None
+    assert c3.specialist == "Иванова"
+    # SQLite's lower() folds ASCII only: the query is also tried lowercased and capitalised.
+    assert await ids(text="ОТОПЛЕНИЕ") == {logged["c5"]}
+    assert await ids(text="отопление") == {logged["c5"]}
+    assert await ids(text="Отопление") == {logged["c5"]}
+    assert await ids(text="100%_") == set()  # LIKE wildcards are escaped
+    assert await ids(text="заметка") == set()  # internal notes are not searched
+
+
+async def test_snippets_and_transcripts_are_masked(sessions, logged) -> None:
+    page = await search(sessions, LogQuery(NOVEMBER, Filters(channel="vk")))
+    assert page.rows[0].snippet.endswith("Мой телефон [телефон]")
+    assert not searchable("звоните 89123456789")
+    assert searchable("справка")
+    assert await transcript(sessions, 999_999) is None

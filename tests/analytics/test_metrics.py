@@ -1,0 +1,104 @@
+"""Every figure of the dashboard against the hand-computed truth of tests/analytics/generator."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from analytics.metrics import compute
+from analytics.records import Filters
+from analytics.stats import Durations, Ratio, median, nearest_rank
+from tests.analytics.conftest import november
+
+
+def test_percentiles_follow_the_documented_definitions() -> None:
+    assert nearest_rank([5, 1, 3], 90) == 5
+    assert nearest_rank(list(range(1, 11)), 90) == 9
+    assert nearest_rank(list(range(1, 21)), 90) == 18
+    assert nearest_rank([], 90) is None
+    assert median([1, 2, 3, 10]) == 2.5
+    assert Ratio(1, 0).share is None
+    assert Ratio(1, 3).percent == 33.3
+
+
+async def test_volumes_and_clients(sessions, logged, queues) -> None:
+    r = compute(await november(sessions), queues)
+    assert (r.conversations, r.client_messages, r.outgoing_messages) == (6, 10, 11)
+    assert r.clients == Ratio(4, 5)
+    assert (r.new_clients, r.returning_clients) == (4, 1)
+
+
+async def test_bot_outcomes(sessions, logged, queues) -> None:
+    r = compute(await november(sessions), queues)
+    assert r.resolved_by_faq == Ratio(2, 6)
+    assert r.clarify == Ratio(2, 7)
+    assert r.no_match == Ratio(2, 7)
+    assert r.escalated == Ratio(4, 6)
+
+
+async def test_first_response_in_calendar_and_working_time(sessions, logged, queues) -> None:
+    r = compute(await november(sessions), queues)
+    timings = r.timings
+    # c3: Fri 15:05 -> Mon 09:30 across the weekend: 70 min on Friday + 60 on Monday.
+    # c4: Tue 16:00 (shortened to 16:30) -> holiday Wed -> Thu 09:00: 30 + 30 min.
+    working = sorted(t.first_response_working for t in timings.values()
+                     if t.first_response_working is not None)
+    assert working == [60, 130, 300]
+    assert r.first_response == Durations(3, 2460, 3985)
+    assert r.first_response_working == Durations(3, 130, 300)
+    assert r.awaiting_reply == 1
+
+
+async def test_resolution_and_targets(sessions, logged, queues) -> None:
+    r = compute(await november(sessions), queues)
+    assert r.resolution == Durations(3, 330, 4020)
+    assert r.resolution_working == Durations(3, 165, 330)
+    # c3 and c4 in time; c5 (urgent, 300 > 240 min) late; c6 never answered and overdue.
+    assert r.within_target == Ratio(2, 4)
+
+
+async def test_satisfaction_and_specialists(sessions, logged, queues) -> None:
+    r = compute(await november(sessions), queues)
+    assert r.ratings.average == 4.5
+    assert r.ratings.distribution == (0, 0, 0, 1, 1)
+    assert r.ratings.response == Ratio(2, 3)
+    loads = {s.name: (s.conversations, s.closed, s.replies, s.first_response_working_median)
+             for s in r.specialists}
+    assert loads == {"Иванова": (2, 2, 2, 215), "Петров": (1, 0, 1, 60)}
+
+
+async def test_activity_and_tops(sessions, logged, queues) -> None:
+    r = compute(await november(sessions), queues)
+    hours = {h: n for h, n in enumerate(r.by_hour) if n}
+    assert hours == {9: 2, 10: 3, 11: 2, 15: 2, 16: 1}
+    assert r.by_weekday == (5, 2, 1, 0, 2, 0, 0)
+    assert r.top_entries == (("e1", 2), ("e2", 1))
+    assert r.top_categories == (("benefits", 2), ("housing", 1))
+
+
+async def test_daily_series(sessions, logged, queues) -> None:
+    r = compute(await november(sessions), queues)
+    assert len(r.daily) == 30
+    busy = {d.day: (d.conversations, d.client_messages, d.escalated, d.resolved_by_faq)
+            for d in r.daily if d.conversations}
+    assert busy == {date(2026, 11, 2): (2, 4, 0, 2), date(2026, 11, 3): (1, 1, 1, 0),
+                    date(2026, 11, 6): (1, 3, 1, 0), date(2026, 11, 10): (1, 1, 1, 0),
+                    date(2026, 11, 11): (1, 1, 1, 0)}
+
+
+@pytest.mark.parametrize(("filters", "conversations"), [
+    (Filters(channel="telegram"), 2), (Filters(queue="general"), 3),
+    (Filters(category="benefits"), 2), (Filters(channel="vk", queue="urgent"), 0),
+])
+async def test_filters(sessions, logged, queues, filters: Filters, conversations: int) -> None:
+    r = compute(await november(sessions, filters), queues)
+    assert r.conversations == conversations
+
+
+async def test_empty_period_has_no_data_not_zeroes(sessions, queues) -> None:
+    r = compute(await november(sessions), queues)
+    assert r.conversations == 0
+    assert r.resolved_by_faq.share is None
+    assert r.first_response == Durations(0, None, None)
+    assert r.ratings.average is None

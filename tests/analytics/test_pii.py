@@ -1,0 +1,68 @@
+"""Masking of personal data on realistic client messages."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from analytics.pii import MaskingFilter, mask, snils_is_valid
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Мой СНИЛС 112-233-445 95, помогите", "Мой СНИЛС [СНИЛС], помогите"),
+    ("снилс 11223344595", "снилс [СНИЛС]"),
+    ("карта 4111 1111 1111 1111 не проходит", "карта [карта] не проходит"),
+    ("номер карты 4111111111111111", "номер карты [карта]"),
+    ("паспорт серия 65 12 № 123456 выдан", "паспорт серия [паспорт] выдан"),
+    ("Паспорт 6512123456", "Паспорт [паспорт]"),
+    ("данные: 65 12 123456", "данные: [паспорт]"),
+    ("ИНН 7707083893", "ИНН [ИНН]"),
+    ("мой инн 500100732259", "мой инн [ИНН]"),
+    ("полис ОМС 6652030876001234", "полис ОМС [полис ОМС]"),
+    ("пишите на ivanova.m@mail.ru или ivan_2@yandex.ru",
+     "пишите на [e-mail] или [e-mail]"),
+    ("звоните +7 (912) 345-67-89 или 8 912 345 67 89", "звоните [телефон] или [телефон]"),
+    ("тел.89123456789, домашний 8(343)371-00-00", "тел.[телефон], домашний [телефон]"),
+    ("мобильный 912 345-67-89", "мобильный [телефон]"),
+    ("Телефон: 8-912-345-67-89.", "Телефон: [телефон]."),
+    ("+79123456789", "[телефон]"),
+    ("т. 8 (34345) 2-12-34", "т. [телефон]"),
+    ("номер 112 233 445 95", "номер [СНИЛС]"),
+    ("серия 6512 номер 123456", "серия [паспорт]"),
+    ("иван@почта.рф", "[e-mail]"),
+    ("карта 4276-1600-0000-0001, ИНН 7707083893", "карта [карта], ИНН [ИНН]"),
+])
+def test_personal_data_is_masked(text: str, expected: str) -> None:
+    assert mask(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Позвоните по 112 или на горячую линию 8-800-2000-122",
+    "Приём 27.11.2026 с 9:00, выплата 15 000 рублей, справка № 45",
+    "СНИЛС 112-233-445 96 (ошибка в контрольном числе)",
+    "карта 4111 1111 1111 1112",
+    "ИНН 7707083894",
+    "Как оформить единое пособие на ребёнка?",
+    "",
+])
+def test_text_without_personal_data_is_unchanged(text: str) -> None:
+    assert mask(text) == text
+
+
+def test_snils_checksum() -> None:
+    assert snils_is_valid("11223344595")
+    assert not snils_is_valid("11223344596")
+    assert snils_is_valid("00100199800")  # issued before the check number: not checked
+    assert not snils_is_valid("1122334459")
+
+
+def test_log_filter_masks_the_formatted_message(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.pii")
+    logger.addFilter(MaskingFilter())
+    try:
+        with caplog.at_level(logging.INFO, logger="test.pii"):
+            logger.info("client wrote %s", "мой телефон +7 912 345-67-89")
+    finally:
+        logger.filters.clear()
+    assert caplog.records[0].getMessage() == "client wrote мой телефон [телефон]"

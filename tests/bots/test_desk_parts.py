@@ -1,0 +1,139 @@
+"""The desk's small parts: login limiter, event hub, timing, masking and canned responses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bots.web.desk.canned import CannedResponses
+from bots.web.desk.hub import MAX_QUEUED, DeskHub
+from bots.web.desk.timing import mask_numbers, timing_of
+from bots.web.ratelimit import LoginLimiter, MemoryLoginLimiter, RedisLoginLimiter
+from handlers.ports import ConversationEvent, EventKind
+from priemnaya.settings_work import CalendarSettings, QueueSettings, build_queue_directory
+from storage.desk_queries import DeskRow
+from tests.fakes import Clock
+
+REDIS_URL = os.environ.get("PRIEMNAYA_TEST_REDIS", "redis://127.0.0.1:6379/15")
+MONDAY_9 = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # 09:00 in Yekaterinburg
+
+
+async def check_limiter(limiter: LoginLimiter, clock: Clock) -> None:
+    await limiter.failed("Anna", "10.0.0.1")
+    assert not await limiter.blocked("anna", "10.0.0.2")
+    await limiter.failed("anna", "10.0.0.2")
+    assert await limiter.blocked("ANNA", "10.0.0.3")  # per login, whatever its case
+    assert not await limiter.blocked("oleg", "10.0.0.3")
+    await limiter.succeeded("anna")  # clears the login's count, not the address's
+    assert not await limiter.blocked("anna", "10.0.0.3")
+    await limiter.failed("oleg", "10.0.0.2")
+    assert await limiter.blocked("boss", "10.0.0.2")
+    clock.advance(minutes=14, seconds=59)
+    assert await limiter.blocked("boss", "10.0.0.2")
+    clock.advance(seconds=1)
+    assert not await limiter.blocked("boss", "10.0.0.2")
+
+
+async def test_memory_limiter_window_and_keys() -> None:
+    clock = Clock()
+    await check_limiter(MemoryLoginLimiter(clock, max_failures=2), clock)
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except RedisError:
+        await client.aclose()
+        pytest.skip(f"no Redis at {REDIS_URL} (set PRIEMNAYA_TEST_REDIS)")
+    yield client
+    await client.aclose()
+
+
+async def test_redis_limiter_is_shared_between_replicas(redis: Redis) -> None:
+    clock = Clock()
+    prefix = f"priemnaya-test:{uuid.uuid4().hex}:"
+    replicas = [RedisLoginLimiter(redis, clock, max_failures=2, prefix=prefix)
+                for _ in range(2)]
+    await replicas[0].failed("boss", "10.0.0.9")
+    await replicas[1].failed("boss", "10.0.0.8")
+    assert await replicas[0].blocked("boss", "10.0.0.7")
+    await redis.delete(*[k async for k in redis.scan_iter(f"{prefix}*")])
+    await check_limiter(RedisLoginLimiter(redis, clock, max_failures=2, prefix=prefix), clock)
+    await redis.delete(*[k async for k in redis.scan_iter(f"{prefix}*")])
+
+
+async def test_redis_limiter_counts_in_process_when_redis_is_away() -> None:
+    clock = Clock()
+    away = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
+    limiter = RedisLoginLimiter(away, clock, max_failures=2)
+    await check_limiter(limiter, clock)
+    await away.aclose()
+
+
+async def test_hub_delivers_to_every_subscriber_and_closes() -> None:
+    hub = DeskHub()
+    event = ConversationEvent(EventKind.REMINDER, 7)
+    with hub.subscribe() as first, hub.subscribe() as second:
+        assert hub.subscribers == 2
+        await hub.publish(event)
+        assert (first.get_nowait(), second.get_nowait()) == (event, event)
+        for _ in range(MAX_QUEUED + 5):  # a stalled page drops events, never blocks others
+            await hub.publish(event)
+        assert first.qsize() == MAX_QUEUED
+        while not second.empty():
+            second.get_nowait()
+        hub.close()
+        assert await asyncio.wait_for(second.get(), 1) is None
+    assert hub.subscribers == 0
+
+
+def row(escalated_at: datetime | None, urgent: bool = False, **kw: object) -> DeskRow:
+    base = dict(id=1, client_id=1, client_name="", channel="web", state="waiting_specialist",
+                queue="general", category="", urgent=urgent, assigned_to=None, assignee="",
+                escalated_at=escalated_at, first_reply_at=None, breached_at=None,
+                last_activity_at=MONDAY_9)
+    return DeskRow(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_timing_levels_in_working_time() -> None:
+    directory = build_queue_directory(
+        CalendarSettings(), [QueueSettings(id="general", title="Общие")], "general")
+    hour = timedelta(hours=1)
+    assert timing_of(row(None), directory, MONDAY_9).level == ""
+    ok = timing_of(row(MONDAY_9), directory, MONDAY_9 + hour)
+    assert (ok.level, ok.waiting_minutes, ok.left_minutes) == ("ok", 60, 8 * 60)
+    assert timing_of(row(MONDAY_9), directory, MONDAY_9 + 7.5 * hour).level == "warn"
+    # 23 hours later but only 8 h 30 min of working time (Monday 17:30 to Tuesday 08:30 off).
+    overnight = timing_of(row(MONDAY_9), directory, MONDAY_9 + 23 * hour)
+    assert (overnight.level, overnight.left_minutes) == ("warn", 30)
+    late = timing_of(row(MONDAY_9), directory, MONDAY_9 + 26 * hour)
+    assert (late.level, late.left_minutes) == ("late", -120)  # 11 h used of 9
+    answered = timing_of(row(MONDAY_9, first_reply_at=MONDAY_9 + 2 * hour), directory,
+                         MONDAY_9 + 30 * hour)
+    assert (answered.level, answered.waiting_minutes) == ("answered", 120)
+
+
+def test_mask_numbers_hides_long_digit_runs_only() -> None:
+    assert mask_numbers("СНИЛС 112-233-445 95, тел 89001234567, дом 12") == \
+        "СНИЛС 112-233-445 95, тел •••••••••••, дом 12"
+
+
+def test_canned_override_wins_and_broken_files_are_skipped(tmp_path) -> None:
+    source = "{# Наше приветствие #}\nДобрый день, {{ client_name }}!"
+    (tmp_path / "greeting.j2").write_text(source, encoding="utf-8")
+    (tmp_path / "broken.j2").write_text("{% if %}", encoding="utf-8")
+    found = {c.name: c for c in CannedResponses([tmp_path]).render_all(
+        client_name="Анна", specialist_name="Олег")}
+    assert found["greeting.j2"].title == "Наше приветствие"
+    assert found["greeting.j2"].text == "Добрый день, Анна!"
+    assert "broken.j2" not in found
+    assert "goodbye.j2" in found  # defaults stay available

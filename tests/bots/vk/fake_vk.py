@@ -1,0 +1,167 @@
+"""A fake VK API and Bots Long Poll server on 127.0.0.1 that records every call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+GROUP_ID = 200000001
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, str]
+
+
+@dataclass
+class FakeVk:
+    calls: list[Call] = field(default_factory=list)
+    delivered: list[dict[str, str]] = field(default_factory=list)  # what a client would see
+    refuse: dict[int, int] = field(default_factory=dict)  # peer_id -> VK error code, 0: HTML
+    expired_presses: bool = False  # sendMessageEventAnswer fails as for an old press
+    slow_sends: int = 0  # this many sends are delivered but answered too late
+    slow_s: float = 2.0
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    lp_replies: list[dict[str, Any]] = field(default_factory=list)  # served before updates
+    key_number: int = 1
+    url: str = ""
+    _random_ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    _new: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def method_calls(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def texts(self, peer: int | None = None) -> list[str]:
+        return [d["message"] for d in self.delivered
+                if peer is None or d["peer_id"] == str(peer)]
+
+    def push(self, *updates: dict[str, Any]) -> None:
+        self.updates.extend(updates)
+        self._new.set()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/method/{name}", self._method)
+        app.router.add_get("/lp", self._long_poll)
+        return app
+
+    async def _method(self, request: web.Request) -> web.Response:
+        params = {**request.query, **{k: str(v) for k, v in (await request.post()).items()}}
+        name = request.match_info["name"]
+        self.calls.append(Call(name, params))
+        if params.get("access_token") != "test-token":
+            return _error(5, "User authorization failed")
+        if name == "messages.send":
+            return await self._send(params)
+        if name == "groups.getLongPollServer":
+            return self._server()
+        if name == "messages.sendMessageEventAnswer":
+            return _error(100, "event_id is expired") if self.expired_presses else _ok(1)
+        return _error(3, "Unknown method passed")
+
+    async def _send(self, params: dict[str, str]) -> web.Response:
+        peer = int(params["peer_id"])
+        if self.refuse.get(peer) == 0:
+            return web.Response(status=502, text="<html>Bad Gateway</html>",
+                                content_type="text/html")
+        if peer in self.refuse:
+            return _error(self.refuse[peer], "Can't send messages for users without permission")
+        # Like VK: a random_id already used for this peer returns the first message's id.
+        seen = (params["peer_id"], params["random_id"])
+        if seen not in self._random_ids:
+            self.delivered.append(params)
+            self._random_ids[seen] = len(self.delivered)
+        if self.slow_sends:
+            self.slow_sends -= 1
+            await asyncio.sleep(self.slow_s)
+        return _ok(self._random_ids[seen])
+
+    def _server(self) -> web.Response:
+        return _ok({"key": f"key{self.key_number}", "server": f"{self.url}/lp",
+                    "ts": str(len(self.updates))})
+
+    async def _long_poll(self, request: web.Request) -> web.Response:
+        q = request.query
+        self.calls.append(Call("a_check", dict(q)))
+        if self.lp_replies:
+            return web.json_response(self.lp_replies.pop(0))
+        if q.get("key") != f"key{self.key_number}":
+            return web.json_response({"failed": 2})
+        ts = int(q["ts"])
+        if ts >= len(self.updates):
+            self._new.clear()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._new.wait(), float(q.get("wait", "1")))
+        return web.json_response({"ts": str(len(self.updates)), "updates": self.updates[ts:]})
+
+
+def _ok(response: object) -> web.Response:
+    return web.json_response({"response": response})
+
+
+def _error(code: int, message: str) -> web.Response:
+    return web.json_response({"error": {"error_code": code, "error_msg": message,
+                                        "request_params": []}})
+
+
+@asynccontextmanager
+async def running_fake_vk() -> AsyncIterator[FakeVk]:
+    fake = FakeVk()
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    fake.url = str(server.make_url("")).rstrip("/")
+    try:
+        yield fake
+    finally:
+        fake._new.set()
+        await server.close()
+
+
+def event(kind: str, obj: dict[str, Any], event_id: str, secret: str | None = None
+          ) -> dict[str, Any]:
+    body: dict[str, Any] = {"group_id": GROUP_ID, "type": kind, "event_id": event_id,
+                            "v": "5.199", "object": obj}
+    if secret is not None:
+        body["secret"] = secret
+    return body
+
+
+def message_new(peer: int, text: str, number: int, payload: dict[str, str] | None = None,
+                secret: str | None = None) -> dict[str, Any]:
+    msg: dict[str, Any] = {"date": 1760000000 + number, "from_id": peer, "id": number,
+                           "out": 0, "attachments": [], "conversation_message_id": number,
+                           "fwd_messages": [], "important": False, "is_hidden": False,
+                           "peer_id": peer, "random_id": 0, "text": text, "version": number}
+    if payload is not None:
+        msg["payload"] = json.dumps(payload)
+    return event("message_new", {"message": msg, "client_info": {
+        "button_actions": ["text", "callback"], "keyboard": True, "inline_keyboard": True,
+        "carousel": True, "lang_id": 0}}, f"ev-new-{peer}-{number}", secret)
+
+
+def message_event(peer: int, payload: dict[str, str], number: int,
+                  secret: str | None = None) -> dict[str, Any]:
+    return event("message_event", {"user_id": peer, "peer_id": peer,
+                                   "event_id": f"press{number}", "payload": payload,
+                                   "conversation_message_id": number},
+                 f"ev-press-{peer}-{number}", secret)
+
+
+def message_reply(peer: int, text: str, number: int, admin: int | None,
+                  secret: str | None = None) -> dict[str, Any]:
+    obj: dict[str, Any] = {"date": 1760000000 + number, "from_id": -GROUP_ID, "id": number,
+                           "out": 1, "attachments": [], "conversation_message_id": number,
+                           "fwd_messages": [], "important": False, "is_hidden": False,
+                           "peer_id": peer, "random_id": 0 if admin else 12345,
+                           "text": text, "version": number}
+    if admin:
+        obj["admin_author_id"] = admin
+    return event("message_reply", obj, f"ev-reply-{peer}-{number}", secret)

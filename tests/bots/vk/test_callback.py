@@ -1,0 +1,215 @@
+"""The Callback API through the project's web app, real vkbottle, a fake VK API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from handlers.ports import EventKind
+from storage.models import Client, InboundEvent, Message
+from tests.bots.vk.conftest import CONFIRMATION, SECRET, World, until
+from tests.bots.vk.fake_vk import GROUP_ID, message_event, message_new, message_reply
+
+USER = 100000001
+QUESTION = "Как оформить единое пособие?"
+
+
+async def test_confirmation_is_answered_with_the_string(callback: World) -> None:
+    body = {"type": "confirmation", "group_id": GROUP_ID, "secret": SECRET}
+    assert await callback.post(body) == (200, CONFIRMATION)
+
+
+async def test_wrong_secret_is_refused_and_nothing_kept(callback: World) -> None:
+    status, _ = await callback.post(message_new(USER, QUESTION, 1, secret="guess"))
+    assert status == 403
+    status, _ = await callback.post(message_new(USER, QUESTION, 2))  # no secret at all
+    assert status == 403
+    assert await callback.rows(InboundEvent) == []
+
+
+async def test_other_community_is_refused(callback: World) -> None:
+    body = message_new(USER, QUESTION, 1, secret=SECRET) | {"group_id": 1}
+    assert (await callback.post(body))[0] == 403
+
+
+@pytest.mark.parametrize(("raw", "fragment"), [
+    (b"{not json", "Expecting"),
+    (b"[1, 2]", "JSON object"),
+    (b"{}", "type"),
+    (b'{"type": 5}', "type"),
+    (b'{"type": "message_new", "object": [1]}', "object"),
+    (b'{"type": "message_new", "event_id": 7}', "event_id"),
+    (b'{"type": "message_new", "group_id": "x"}', "group_id"),
+])
+async def test_malformed_bodies_get_400(callback: World, raw: bytes, fragment: str) -> None:
+    status, text = await callback.post(None, raw=raw)
+    assert status == 400
+    assert fragment in text
+
+
+async def test_unknown_type_is_acknowledged_and_skipped(callback: World) -> None:
+    body = {"type": "message_summary_ready", "group_id": GROUP_ID, "event_id": "x1",
+            "secret": SECRET, "object": {"peer_id": USER}}
+    assert await callback.post(body) == (200, "ok")
+    await callback.settled()
+    [kept] = await callback.rows(InboundEvent)
+    assert (kept.kind, kept.status) == ("message_summary_ready", "skipped")
+
+
+async def test_question_gets_the_faq_answer(callback: World) -> None:
+    assert await callback.post(message_new(USER, QUESTION, 1, secret=SECRET)) == (200, "ok")
+    await until(lambda: callback.fake.delivered)
+    [sent] = callback.fake.delivered
+    assert sent["peer_id"] == str(USER)
+    assert sent["message"].startswith("Единое пособие оформляют")
+    assert "https://www.gosuslugi.ru/" in sent["message"]
+    keyboard = json.loads(sent["keyboard"])
+    assert keyboard["inline"] is True
+    actions = [b["action"] for row in keyboard["buttons"] for b in row]
+    assert [json.loads(a["payload"]) for a in actions] == [{"a": "specialist"}, {"a": "menu"}]
+    assert {a["type"] for a in actions} == {"callback"}
+    await callback.settled()
+    [stored] = await callback.client_messages()
+    assert (stored.text, stored.channel, stored.channel_message_id) == (QUESTION, "vk", "1")
+
+
+async def test_duplicate_delivery_is_stored_and_answered_once(callback: World) -> None:
+    body = message_new(USER, QUESTION, 1, secret=SECRET)
+    for _ in range(3):
+        assert await callback.post(body) == (200, "ok")
+    await callback.settled()
+    assert len(await callback.client_messages()) == 1
+    assert len(await callback.rows(InboundEvent)) == 1
+    assert len(callback.fake.method_calls("messages.send")) == 1
+
+
+async def test_start_button_and_clarify_by_payload(callback: World) -> None:
+    await callback.post(message_new(USER, "Начать", 1, {"command": "start"}, SECRET))
+    await until(lambda: len(callback.fake.delivered) == 1)
+    assert "Тестовый центр" in callback.fake.delivered[0]["message"]
+    await callback.post(message_new(USER, "Как получить?", 2, secret=SECRET))
+    await until(lambda: len(callback.fake.delivered) == 2)
+    keyboard = json.loads(callback.fake.delivered[1]["keyboard"])
+    payloads = [json.loads(b["action"]["payload"])["a"] for row in keyboard["buttons"]
+                for b in row]
+    assert "entry:housing.subsidy" in payloads
+    # The press of an inline button arrives as message_event and must be answered.
+    await callback.post(message_event(USER, {"a": "entry:housing.subsidy"}, 3, SECRET))
+    await until(lambda: len(callback.fake.delivered) == 3)
+    assert callback.fake.delivered[2]["message"].startswith("Субсидию назначают")
+    [answer] = callback.fake.method_calls("messages.sendMessageEventAnswer")
+    assert answer.params["event_id"] == "press3"
+    # The same choice from a text button with a payload (regular keyboards).
+    await callback.post(message_new(USER, "Как получить субсидию…", 4,
+                                    {"a": "entry:family.allowance"}, SECRET))
+    await until(lambda: len(callback.fake.delivered) == 4)
+    assert callback.fake.delivered[3]["message"].startswith("Единое пособие")
+
+
+async def escalate(w: World) -> None:
+    await w.post(message_event(USER, {"a": "consent:specialist"}, 1, SECRET))
+    await until(lambda: w.fake.delivered)
+    assert "специалист" in w.fake.delivered[-1]["message"]
+    assert (await w.conversation()).state == "waiting_specialist"
+
+
+async def test_escalation_by_button(callback: World) -> None:
+    await escalate(callback)
+    assert EventKind.ESCALATED in [e.kind for e in callback.notified.events]
+
+
+async def test_manager_reply_in_the_inbox_silences_the_bot(callback: World) -> None:
+    await escalate(callback)
+    sent_before = len(callback.fake.delivered)
+    reply = message_reply(USER, "Иван, записали вас на вторник.", 50, admin=100000009,
+                          secret=SECRET)
+    assert await callback.post(reply) == (200, "ok")
+    await callback.post(reply)  # redelivered
+    await callback.settled()
+    conv = await callback.conversation()
+    assert conv.state == "with_specialist"
+    assert conv.first_specialist_reply_at is not None
+    [recorded] = await callback.rows(Message, Message.author == "specialist")
+    assert (recorded.text, recorded.delivery) == ("Иван, записали вас на вторник.", "sent")
+    # The bot's own send echoed back as message_reply is ignored.
+    await callback.post(message_reply(USER, "эхо", 51, admin=None, secret=SECRET))
+    await callback.post(message_new(USER, QUESTION, 60, secret=SECRET))
+    await callback.settled()
+    assert len(callback.fake.delivered) == sent_before  # nothing sent by the bot
+    assert len(await callback.rows(Message, Message.author == "specialist")) == 1
+    kinds = [e.kind for e in callback.notified.events]
+    assert EventKind.SPECIALIST_MESSAGE in kinds and EventKind.CLIENT_MESSAGE in kinds
+
+
+async def test_specialist_reply_from_another_surface_is_sent(callback: World) -> None:
+    await escalate(callback)
+    conv = await callback.conversation()
+    assert await callback.rt.desk.reply(conv.id, None, "Ответ специалиста", origin="desk")
+    await until(lambda: "Ответ специалиста" in callback.fake.texts(USER))
+    await callback.settled()
+    [msg] = await callback.rows(Message, Message.author == "specialist")
+    assert msg.delivery == "sent" and msg.channel_message_id
+
+
+async def test_refused_send_is_failed_and_reported(callback: World) -> None:
+    callback.fake.refuse[USER] = 901
+    await callback.post(message_new(USER, QUESTION, 1, secret=SECRET))
+    await until(lambda: any(e.kind is EventKind.DELIVERY_FAILED
+                            for e in callback.notified.events))
+    [bot] = await callback.rows(Message, Message.author == "bot")
+    assert bot.delivery == "failed"
+    [client] = await callback.rows(Client)
+    assert client.blocked_at is not None
+    assert callback.fake.delivered == []
+
+
+async def test_closing_asks_for_a_rating_and_takes_it(callback: World) -> None:
+    await escalate(callback)
+    assert await callback.rt.desk.close((await callback.conversation()).id, origin="desk")
+    await until(lambda: len(callback.fake.delivered) == 3)
+    stars = json.loads(callback.fake.delivered[2]["keyboard"])
+    assert stars["inline"] is True
+    assert [b["action"]["label"] for b in stars["buttons"][0]] == ["1", "2", "3", "4", "5"]
+    await callback.post(message_event(USER, {"a": "rate:5"}, 9, SECRET))
+    await until(lambda: len(callback.fake.delivered) == 4)
+    assert (await callback.conversation()).rating == 5
+
+
+async def test_forget_erases_the_client_after_confirming(callback: World) -> None:
+    await callback.post(message_new(USER, "/forget", 1, secret=SECRET))
+    await until(lambda: callback.fake.delivered)
+    keyboard = json.loads(callback.fake.delivered[0]["keyboard"])
+    assert {"a": "forget_confirm"} in [json.loads(b["action"]["payload"])
+                                       for row in keyboard["buttons"] for b in row]
+    await callback.post(message_event(USER, {"a": "forget_confirm"}, 2, SECRET))
+    await until(lambda: len(callback.fake.delivered) == 2)
+    assert callback.fake.delivered[1]["peer_id"] == str(USER)
+    await callback.settled()  # the goodbye is queued before the erasure
+    [client] = await callback.rows(Client)
+    assert client.erased_at is not None and client.user_id.startswith("erased:")
+
+
+async def test_press_counts_even_when_its_answer_fails(callback: World) -> None:
+    callback.fake.expired_presses = True
+    await callback.post(message_event(USER, {"a": "menu"}, 1, SECRET))
+    await until(lambda: callback.fake.delivered)
+    assert callback.fake.method_calls("messages.sendMessageEventAnswer")
+    await callback.settled()
+    assert [e.status for e in await callback.rows(InboundEvent)] == ["processed"]
+
+
+async def test_message_deny_and_allow_mark_the_client(callback: World) -> None:
+    await callback.post(message_new(USER, QUESTION, 1, secret=SECRET))
+    await callback.settled(kept=1)
+    deny = {"type": "message_deny", "group_id": GROUP_ID, "event_id": "d1", "v": "5.199",
+            "object": {"user_id": USER}, "secret": SECRET}
+    await callback.post(deny)
+    await callback.settled(kept=2)
+    [client] = await callback.rows(Client)
+    assert client.blocked_at is not None
+    await callback.post({**deny, "type": "message_allow", "event_id": "a1",
+                         "object": {"user_id": USER, "key": "x"}})
+    await callback.settled(kept=3)
+    [client] = await callback.rows(Client)
+    assert client.blocked_at is None

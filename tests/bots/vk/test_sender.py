@@ -1,0 +1,100 @@
+"""VkSender against the fake VK API: idempotent retries, long texts, error mapping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bots.vk.api import build_api, close_api
+from bots.vk.config import VkConfig
+from bots.vk.sender import VkSender, random_id
+from handlers.model import Action, ActionKind, Button, Reply
+from handlers.ports import DeliveryRefused, DeliveryRetry
+from tests.bots.vk.fake_vk import GROUP_ID, FakeVk
+
+USER = 100000001
+
+
+@pytest.fixture
+async def sender(fake: FakeVk) -> AsyncIterator[VkSender]:
+    api = build_api(VkConfig(token="test-token", group_id=GROUP_ID,
+                             api_url=f"{fake.url}/method", request_timeout_s=0.3))
+    yield VkSender(api)
+    await close_api(api)
+
+
+async def test_retry_after_a_timeout_does_not_duplicate(fake: FakeVk,
+                                                        sender: VkSender) -> None:
+    fake.slow_sends, fake.slow_s = 1, 1.0
+    with pytest.raises(DeliveryRetry):
+        await sender.send(str(USER), Reply("Запись подтверждена"), "out-1")
+    assert fake.texts() == ["Запись подтверждена"]  # VK got it; our client timed out
+    await sender.send(str(USER), Reply("Запись подтверждена"), "out-1")
+    assert fake.texts() == ["Запись подтверждена"]
+    assert len(fake.method_calls("messages.send")) == 2
+    await sender.send(str(USER), Reply("Запись подтверждена"), "out-2")
+    assert len(fake.delivered) == 2
+
+
+async def test_long_text_is_split_with_the_keyboard_on_the_last_part(
+        fake: FakeVk, sender: VkSender) -> None:
+    text = ("Абзац о льготах. " * 150 + "\n\n") * 4
+    buttons = ((Button("Главное меню", Action(ActionKind.MENU)),),)
+    external = await sender.send(str(USER), Reply(text, buttons), "out-7")
+    parts = fake.delivered
+    assert len(parts) == 4  # one paragraph of 2,550 characters each: cut between them
+    assert parts[0]["message"] == text.split("\n\n")[0].strip()
+    assert all(len(p["message"]) <= 4096 for p in parts)
+    assert "".join(p["message"] for p in parts).replace("\n", "").replace(" ", "") == \
+        text.replace("\n", "").replace(" ", "")
+    assert ["keyboard" in p for p in parts] == [False, False, False, True]
+    assert json.loads(parts[-1]["keyboard"])["buttons"][0][0]["action"]["label"] == \
+        "Главное меню"
+    assert len({p["random_id"] for p in parts}) == 4
+    assert external == "4"
+
+
+@pytest.mark.parametrize(("code", "error", "blocked"), [
+    (901, DeliveryRefused, True),
+    (900, DeliveryRefused, True),
+    (902, DeliveryRefused, True),
+    (100, DeliveryRefused, False),
+    (6, DeliveryRetry, None),
+    (10, DeliveryRetry, None),
+    (0, DeliveryRetry, None),  # an HTML error page instead of VK's JSON
+])
+async def test_vk_errors_map_to_delivery_outcomes(
+        fake: FakeVk, sender: VkSender, code: int, error: type[Exception],
+        blocked: bool | None) -> None:
+    fake.refuse[USER] = code
+    with pytest.raises(error) as caught:
+        await sender.send(str(USER), Reply("текст"), "out-1")
+    if isinstance(caught.value, DeliveryRefused):
+        assert caught.value.client_blocked is blocked
+    if code == 6:
+        assert isinstance(caught.value, DeliveryRetry) and caught.value.retry_after == 1.0
+
+
+async def test_network_failure_is_retried(sender: VkSender, fake: FakeVk) -> None:
+    api = build_api(VkConfig(token="test-token", group_id=GROUP_ID,
+                             api_url="http://127.0.0.1:9/method/"))
+    try:
+        with pytest.raises(DeliveryRetry):
+            await VkSender(api).send(str(USER), Reply("текст"), "out-1")
+    finally:
+        await close_api(api)
+
+
+async def test_address_that_is_not_a_peer_is_refused(sender: VkSender, fake: FakeVk) -> None:
+    with pytest.raises(DeliveryRefused):
+        await sender.send("erased:5", Reply("текст"), "out-1")
+    assert fake.calls == []
+
+
+def test_random_id_is_stable_31_bit_and_distinct() -> None:
+    ids = {random_id(f"out-{n}", part) for n in range(500) for part in range(3)}
+    assert len(ids) == 1500
+    assert all(0 < i < 2**31 for i in ids)
+    assert random_id("out-1", 0) == random_id("out-1", 0)

@@ -1,0 +1,51 @@
+"""Log in as administrator in a real browser and see the dashboard's figures and charts."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from priemnaya.runtime import build_runtime
+from priemnaya.settings import Settings
+from priemnaya.webapp import build_app
+from tests.analytics.generator import AS_OF, write_log
+from tests.bots.staff import PASSWORDS, add_staff
+from tests.fakes import Clock, FakeFaq
+
+
+@pytest.fixture
+async def server(tmp_path, sqlite_template) -> AsyncIterator[TestServer]:
+    db = tmp_path / "admin.db"
+    shutil.copy(sqlite_template, db)
+    clock = Clock(AS_OF)
+    rt = build_runtime(Settings(database={"url": f"sqlite+aiosqlite:///{db}"}), FakeFaq(),
+                       clock=clock)
+    await write_log(rt.sessions)
+    await add_staff(rt, clock)
+    async with TestServer(build_app(rt, start_background=False), host="127.0.0.1") as s:
+        yield s
+    await rt.engine.dispose()
+
+
+async def test_admin_sees_figures_and_charts(browser, server: TestServer) -> None:
+    page = await browser.new_page()
+    await page.goto(str(server.make_url("/admin/?from=2026-11-01&to=2026-11-30")))
+    await page.fill("#login", "boss")
+    await page.fill("#password", PASSWORDS["boss"])
+    await page.click("button[type=submit] >> text=Войти")
+    await page.wait_for_selector("#m-conversations", timeout=10_000)
+    assert await page.inner_text("#m-conversations .value") == "6"
+    assert "2 из 6" in await page.inner_text("#m-faq .value")
+    images = page.locator("figure.chart img")
+    assert await images.count() == 4
+    loaded = await page.evaluate(
+        "Array.from(document.querySelectorAll('figure.chart img'))"
+        ".map(i => i.complete && i.naturalWidth > 0)")
+    assert loaded == [True, True, True, True]
+    alt = await images.first.get_attribute("alt")
+    assert alt is not None and alt.startswith("Обращения по дням")
+    await page.get_by_text("Данные графика").first.click()
+    assert await page.locator("figure.chart table.data").first.is_visible()

@@ -1,0 +1,83 @@
+"""A specialist in one browser page answers a client in another, through the real desk."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from priemnaya.runtime import build_runtime
+from priemnaya.settings import Settings
+from priemnaya.webapp import build_app
+from tests.bots.staff import PASSWORDS, add_staff
+from tests.fakes import Clock, FakeFaq
+
+
+@pytest.fixture
+async def server(tmp_path, sqlite_template) -> AsyncIterator[TestServer]:
+    db = tmp_path / "desk.db"
+    shutil.copy(sqlite_template, db)
+    settings = Settings(database={"url": f"sqlite+aiosqlite:///{db}"},
+                        outbox={"poll_interval_s": 0.05})
+    rt = build_runtime(settings, FakeFaq())
+    await add_staff(rt, Clock())
+    async with TestServer(build_app(rt), host="127.0.0.1") as s:
+        yield s
+
+
+async def test_specialist_takes_and_answers_the_web_chat(browser, server: TestServer) -> None:
+    staff = await (await browser.new_context()).new_page()
+    await staff.goto(str(server.make_url("/desk/")))
+    await staff.fill("#login", "anna")
+    await staff.fill("#password", PASSWORDS["anna"])
+    await staff.click("button[type=submit]")
+    await staff.wait_for_selector("text=Открытых обращений нет.")
+
+    client = await (await browser.new_context()).new_page()
+    await client.goto(str(server.make_url("/")))
+    await client.wait_for_selector(".msg.bot >> text=Здравствуйте")
+    await client.fill("#text", "Нужна путёвка в санаторий")
+    await client.click("#send")
+    await client.locator(".msg.bot", has_text="не нашёл точного ответа").get_by_role(
+        "button", name="Задать вопрос специалисту").click()
+    await client.locator(".msg.bot", has_text="согласие").last.wait_for(timeout=10_000)
+    await client.locator(".msg.bot").last.get_by_role("button", name="Согласен(на)").click()
+    await client.locator(".msg.bot", has_text="передан специалисту").wait_for(timeout=10_000)
+
+    # The list updates itself (Server-Sent Events), no reload.
+    row = staff.locator("#live tbody tr")
+    await row.wait_for(timeout=10_000)
+    assert "ждёт специалиста" in await row.inner_text()
+    await row.locator("a").first.click()
+    await staff.wait_for_selector("text=Нужна путёвка в санаторий")
+    await staff.click("#take")
+    await staff.wait_for_selector("text=Вы взяли обращение в работу.")
+    await staff.select_option("#canned", label="Приветствие")
+    assert (await staff.input_value("#reply-text")).startswith("Здравствуйте! Меня зовут Anna")
+    await staff.fill("#reply-text", "Путёвку в санаторий дают раз в год, приходите с паспортом.")
+    await staff.click("#reply-send")
+    await staff.wait_for_selector("text=Ответ отправлен клиенту.")
+
+    answer = client.locator(".msg.specialist", has_text="Путёвку в санаторий дают раз в год")
+    await answer.wait_for(timeout=10_000)
+    # The client's next message reaches the open conversation page live.
+    await client.fill("#text", "Спасибо, а какие документы?")
+    await client.click("#send")
+    await staff.locator(".msg.client", has_text="какие документы").wait_for(timeout=10_000)
+
+
+async def test_link_from_another_site_opens_the_desk_logged_in(browser, server) -> None:
+    context = await browser.new_context()
+    staff = await context.new_page()
+    await staff.goto(str(server.make_url("/login")))
+    await staff.fill("#login", "anna")
+    await staff.fill("#password", PASSWORDS["anna"])
+    await staff.click("button[type=submit]")
+    await staff.wait_for_selector("text=Открытых обращений нет.")
+    elsewhere = await context.new_page()  # e.g. a link in a Telegram topic
+    await elsewhere.set_content(f'<a id="go" href="{server.make_url("/desk/")}">обращения</a>')
+    await elsewhere.click("#go")
+    await elsewhere.wait_for_selector("text=Открытых обращений нет.", timeout=10_000)
+    assert "/login" not in elsewhere.url
