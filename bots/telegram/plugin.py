@@ -45,7 +45,7 @@ class TelegramPlugin:
         # Staff router first: its catch-all for groups must see group messages before anyone.
         self.dp = Dispatcher(config=config, codec=codec, reception=ctx.reception,
                              desk=ctx.desk, threads=ctx.threads, staff=ctx.staff,
-                             texts=ctx.texts)
+                             texts=ctx.texts, store=ctx.store, clock=ctx.clock)
         self.dp.include_routers(build_staff_router(config.specialists_chat_id),
                                 build_client_router())
         self.intake = UpdateIntake(self.bot, self.dp, ctx.inbound, ctx.reception, ctx.clock)
