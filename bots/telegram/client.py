@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.enums import ChatType
+from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from bots.telegram.callbacks import CallbackCodec
 from bots.telegram.convert import client_message_of, to_incoming
 from handlers.model import Action, ActionKind, Channel, IncomingMessage
+from handlers.ports import ConversationStore
 from handlers.reception import Reception
 
 log = logging.getLogger(__name__)
@@ -50,9 +52,14 @@ async def on_button(query: CallbackQuery, reception: Reception, codec: CallbackC
         display_name=user.full_name, action=action))
 
 
-async def on_membership(update: ChatMemberUpdated) -> None:
-    # A block shows up as a refused delivery later; here it is only worth a log line.
-    log.info("telegram chat %s: bot is now %s", update.chat.id, update.new_chat_member.status)
+async def on_membership(update: ChatMemberUpdated, store: ConversationStore,
+                        clock: Callable[[], datetime]) -> None:
+    """A client blocked the bot (kicked) or started it again: remembered for the desk."""
+    status = update.new_chat_member.status
+    log.info("telegram chat %s: bot is now %s", update.chat.id, status)
+    if update.chat.type == ChatType.PRIVATE:
+        await store.set_blocked(Channel.TELEGRAM, str(update.chat.id),
+                                status == ChatMemberStatus.KICKED, clock())
 
 
 def build_client_router() -> Router:

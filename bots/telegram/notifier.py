@@ -42,8 +42,24 @@ class TelegramNotifier:
         self._bot, self._chat_id, self._store, self._threads = bot, chat_id, store, threads
         self._texts, self._faq, self._tz = texts, faq, timezone
         self._locks: dict[int, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def publish(self, event: ConversationEvent) -> None:
+        # In the background: a slow or unreachable Telegram must not hold up the client's
+        # message (from any channel) that raised the event. Order per conversation is kept by
+        # its lock, which tasks take in the order they were created.
+        task = asyncio.create_task(self._handle(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, seconds: float = 5.0) -> None:
+        """Lets pending posts finish at shutdown, for a bounded time."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=seconds)
+        for task in set(self._tasks):
+            task.cancel()
+
+    async def _handle(self, event: ConversationEvent) -> None:
         try:
             # One conversation at a time: two events must not open two topics.
             async with self._locks.setdefault(event.conversation_id, asyncio.Lock()):
@@ -118,8 +134,8 @@ class TelegramNotifier:
         except TelegramBadRequest as exc:
             if not means(exc.message, NOT_A_FORUM):
                 raise
-            log.warning("chat %s has no topics: conversations are tagged instead",
-                        self._chat_id)
+            log.warning("cannot open a topic in chat %s (%s): conversations are tagged instead",
+                        self._chat_id, exc.message)
             return Thread(self._chat_id, 0)
         return Thread(self._chat_id, topic.message_thread_id)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import logging
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SET_WEBHOOK_ATTEMPTS = 5
+MAX_RETRY_WAIT_S = 60
 
 
 class TelegramPlugin:
@@ -45,7 +47,7 @@ class TelegramPlugin:
         # Staff router first: its catch-all for groups must see group messages before anyone.
         self.dp = Dispatcher(config=config, codec=codec, reception=ctx.reception,
                              desk=ctx.desk, threads=ctx.threads, staff=ctx.staff,
-                             texts=ctx.texts)
+                             texts=ctx.texts, store=ctx.store, clock=ctx.clock)
         self.dp.include_routers(build_staff_router(config.specialists_chat_id),
                                 build_client_router())
         self.intake = UpdateIntake(self.bot, self.dp, ctx.inbound, ctx.reception, ctx.clock)
@@ -72,9 +74,20 @@ class TelegramPlugin:
         if self._config.mode == "webhook":
             await self._set_webhook()
             return
-        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self._delete_webhook()
         url = self._api.api_url(self._config.token, "getUpdates")
         await Poller(url, self.intake, self._config.poll_timeout_s).run()
+
+    async def _delete_webhook(self) -> None:
+        """getUpdates is refused while a webhook is set; retried until Telegram answers."""
+        for attempt in itertools.count(1):
+            try:
+                await self.bot.delete_webhook(drop_pending_updates=False)
+                return
+            except TelegramAPIError as exc:
+                wait = min(2 ** attempt, MAX_RETRY_WAIT_S)
+                log.warning("deleteWebhook failed (%s): retrying in %s s", exc, wait)
+                await asyncio.sleep(wait)
 
     async def _set_webhook(self) -> None:
         for attempt in range(1, SET_WEBHOOK_ATTEMPTS + 1):
@@ -90,6 +103,8 @@ class TelegramPlugin:
         log.error("telegram webhook could not be set: updates will not arrive")
 
     async def close(self) -> None:
+        if self._notifier is not None:
+            await self._notifier.drain()
         await self.bot.session.close()
 
 

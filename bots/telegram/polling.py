@@ -41,16 +41,22 @@ class Poller:
                     delay = min(delay * 2, MAX_BACKOFF_S)
                     continue
                 delay = 1.0
-                await self.process(updates)
+                try:
+                    await self.process(updates)
+                except Exception:  # the database is down: keep the updates with Telegram
+                    log.exception("telegram updates could not be kept: retrying in %.0f s",
+                                  delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, MAX_BACKOFF_S)
 
     async def process(self, updates: list[Any]) -> None:
         for raw in updates:
+            await self._intake.accept(raw, json.dumps(raw, ensure_ascii=False))
             update_id = raw.get("update_id") if isinstance(raw, dict) else None
             if isinstance(update_id, int):
-                # Confirmed before processing: the raw update is kept first, so a crash in
-                # processing never makes Telegram deliver it again and again.
+                # Confirmed once the raw update is kept (processing errors are caught and
+                # recorded inside accept), so a failing handler is not delivered forever.
                 self._offset = max(self._offset or 0, update_id + 1)
-            await self._intake.accept(raw, json.dumps(raw, ensure_ascii=False))
 
     async def _fetch(self, http: aiohttp.ClientSession) -> list[Any]:
         body: dict[str, Any] = {"timeout": self._timeout, "allowed_updates": ALLOWED_UPDATES}

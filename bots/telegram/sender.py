@@ -67,7 +67,11 @@ async def guarded(call: Awaitable[T]) -> T:
 
 
 class TelegramSender:
-    """Sends each part once even when a later part is retried (parts sent are remembered)."""
+    """Sends each part once even when a later part is retried.
+
+    The parts already sent are remembered in memory only: after a restart in the middle of a
+    long answer, the answer is sent whole again (at-least-once, like the outbox itself).
+    """
 
     def __init__(self, bot: Bot, codec: CallbackCodec) -> None:
         self._bot = bot

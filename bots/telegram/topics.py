@@ -12,7 +12,8 @@ _THREAD = re.compile(r"^tg:(-?\d{1,20}):(\d{1,20})$")
 
 THREAD_NOT_FOUND = ("message thread not found", "topic_deleted", "topic_closed",
                     "thread not found")
-NOT_A_FORUM = ("not a forum", "chat_not_forum", "topics are disabled")
+# Also a group where the bot may not manage topics: tagged messages still reach specialists.
+NOT_A_FORUM = ("not a forum", "chat_not_forum", "topics are disabled", "not enough rights")
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,3 +127,20 @@ def _key_of(path: Path) -> str:
         address += "@" + msg["business_connection_id"]
     key = f"telegram:{address}:{msg['message_id']}"
     return key + (f":e{msg['edit_date']}" if kind.startswith("edited_") else "")
+
+
+async def test_blocking_and_unblocking_the_bot_is_remembered(service: Service) -> None:
+    h, rt = service
+    await h.post((FIXTURES / "business_message.json").read_text(encoding="utf-8"))
+    await h.post(h.private("Как оформить единое пособие?", user=100000004))
+    await h.post((FIXTURES / "my_chat_member_user_blocked_bot.json").read_text(encoding="utf-8"))
+    async with rt.sessions() as s:
+        blocked = (await s.scalars(select(Client.blocked_at)
+                                   .where(Client.user_id == "100000004"))).all()
+    assert [b is not None for b in blocked] == [True]
+    await h.post((FIXTURES / "my_chat_member_user_unblocked_bot.json")
+                 .read_text(encoding="utf-8"))
+    async with rt.sessions() as s:
+        blocked = (await s.scalars(select(Client.blocked_at)
+                                   .where(Client.user_id == "100000004"))).all()
+    assert blocked == [None]

@@ -151,7 +151,8 @@ async def test_web_desk_reply_is_mirrored_into_the_topic(service: Service) -> No
     await rt.desk.reply(cid, None, "Ответ из кабинета", origin="desk")
     await rt.desk.note(cid, None, "Заметка коллегам", origin="desk")
     await wait_for(lambda: [p for p in topic_posts(h) if "Ответ из кабинета" in p["text"]])
-    [note] = [p for p in topic_posts(h) if "Заметка коллегам" in p["text"]]
+    [note] = await wait_for(lambda: [p for p in topic_posts(h)
+                                     if "Заметка коллегам" in p["text"]])
     assert "не видит" in note["text"]
     await wait_for(lambda: h.api.sent(chat_id=CLIENT, text="Ответ из кабинета"))
 
@@ -212,12 +213,12 @@ async def test_service_notes_and_crisis_reach_the_topic(service: Service) -> Non
     async with rt.sessions() as s:
         cid = await s.scalar(select(Conversation.id))
     assert cid is not None
+    before = len(topic_posts(h))
     for kind in (EventKind.REMINDER, EventKind.BREACH, EventKind.CRISIS):
         await rt.notifier.publish(ConversationEvent(kind, cid))
-    texts = [p["text"] for p in topic_posts(h) if int(p["message_thread_id"]) == topic]
-    assert any("Напоминание" in t for t in texts)
-    assert any("истёк" in t for t in texts)
-    assert any("срочное" in t for t in texts)
+    posts = await wait_for(lambda: len(topic_posts(h)) >= before + 3 and topic_posts(h))
+    texts = [p["text"] for p in posts[before:] if int(p["message_thread_id"]) == topic]
+    assert ["Напоминание" in texts[0], "истёк" in texts[1], "срочное" in texts[2]] == [True] * 3
     assert len(h.api.sent("createForumTopic")) == 1
 
 
