@@ -89,13 +89,21 @@ async def user_set_active(url: str, login: str, active: bool) -> int:
     return 0
 
 
-async def user_add(url: str, args: argparse.Namespace) -> int:
+def _new_password(args: argparse.Namespace) -> tuple[str, bool, str] | None:
+    """The password (given or generated), whether it was generated, and its hash."""
     password, generated = read_password(args)
     try:
-        hashed = hash_password(password)
+        return password, generated, hash_password(password)
     except ValueError:
         print(f"priemnaya: the password needs at least {MIN_LENGTH} characters", file=sys.stderr)
+        return None
+
+
+async def user_add(url: str, args: argparse.Namespace) -> int:
+    chosen = _new_password(args)
+    if chosen is None:
         return EXIT_FAILED
+    password, generated, hashed = chosen
     engine = build_engine(url)
     try:
         await SqlStaffAccounts(build_sessions(engine)).create(
@@ -112,12 +120,10 @@ async def user_add(url: str, args: argparse.Namespace) -> int:
 
 
 async def user_passwd(url: str, args: argparse.Namespace) -> int:
-    password, generated = read_password(args)
-    try:
-        hashed = hash_password(password)
-    except ValueError:
-        print(f"priemnaya: the password needs at least {MIN_LENGTH} characters", file=sys.stderr)
+    chosen = _new_password(args)
+    if chosen is None:
         return EXIT_FAILED
+    password, generated, hashed = chosen
     engine = build_engine(url)
     try:
         accounts = SqlStaffAccounts(build_sessions(engine))
