@@ -40,3 +40,17 @@ def parse_command(text: str) -> Action | None:
     if key.startswith("/"):
         key = key.split("@", 1)[0].split(" ", 1)[0]  # "/start@bot payload" in groups
     return _COMMANDS.get(key)
+
+
+# Asking for a person inside a longer message ("хочу поговорить с живым человеком про
+# субсидию") is honoured: the client said what they want, a FAQ answer would be a guess.
+_HUMAN = re.compile(
+    r"жив(ой|ым|ого)\s+(человек|оператор|специалист)"
+    r"|(позов|соедин|свяж|переключ)\w*\s+(\w+\s+)?(с\s+)?(оператор|специалист|сотрудник)"
+    r"|(поговорить|связаться|пообщаться)\s+(\w+\s+)?(с|со)\s+(оператор|специалист|сотрудник)"
+    r"|\bоператор[ау]?\b",
+)
+
+
+def wants_human(text: str) -> bool:
+    return bool(_HUMAN.search(text.lower().replace("ё", "е")))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from faq.model import Decision, MatchResult
-from handlers.commands import parse_command
+from handlers.commands import parse_command, wants_human
 from handlers.crisis import CrisisHit
 from handlers.model import Action, ActionKind, Author, IncomingMessage, Recorded, Reply, State
 from handlers.ports import (
@@ -83,6 +83,8 @@ class Reception:
             return await self._while_human(rec, text)
         if not text:
             return [self._d.replies.attachment_only(bool(msg.attachments))]
+        if wants_human(text[:MAX_MATCH_CHARS]):
+            return await self._ask_specialist(rec, now)
         await self._answer(rec, text, now)
         return []
 

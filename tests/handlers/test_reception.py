@@ -274,3 +274,29 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     assert store.blocked == {"vk:7"}
     await store.set_blocked(Channel.VK, "7", False, datetime(2026, 1, 1, tzinfo=UTC))
     assert store.blocked == set()
+
+
+@pytest.mark.parametrize("text", [
+    "хочу поговорить с живым человеком про субсидию, у меня долг за квартиру",
+    "Соедините со специалистом пожалуйста по пенсии",
+    "можно связаться со специалистом по инвалидности?",
+    "ОПЕРАТОРА позовите",
+])
+async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg(text))
+    assert store.conversations[1].state is State.WAITING
+
+
+@pytest.mark.parametrize("text", [
+    "Как получить субсидию на ЖКУ?",
+    "специалист по субсидиям принимает по вторникам?",
+    "кооператив не платит, что делать",
+])
+async def test_ordinary_questions_are_not_taken_for_a_request_for_a_person(world,
+                                                                         text: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg(text))
+    assert store.conversations[1].state is State.BOT
