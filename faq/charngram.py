@@ -7,8 +7,9 @@ two agree on the best entry is one of the signals of the answer decision (docs/f
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,9 @@ import numpy.typing as npt
 
 from faq.model import Entry, KnowledgeBase
 from faq.normalize import canonical
+
+# Per word: (n-gram id, count) of the n-grams the knowledge base has, and the others' counts.
+WordGrams = tuple[tuple[tuple[int, int], ...], tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,26 +30,33 @@ class CharSettings:
 
 @dataclass(frozen=True, slots=True)
 class CharQuery:
-    """A message's known n-grams (sorted ids) with their weights, L2-normalised over all."""
+    """A message's known n-grams → weight, L2-normalised over all its n-grams."""
 
-    ids: npt.NDArray[np.int32]
-    weights: npt.NDArray[np.float32]
+    weights: Mapping[int, float]
+
+    def arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        ids = np.fromiter(self.weights.keys(), np.int64, len(self.weights))
+        return ids, np.fromiter(self.weights.values(), np.float64, len(self.weights))
 
 
 def ngrams(text: str, settings: CharSettings) -> Counter[str]:
     """Character n-grams of each word padded with spaces, so word starts and ends count."""
-    padded = [f" {word} " for word in canonical(text).split()]
+    grams: Counter[str] = Counter()
+    for word in canonical(text).split():
+        grams.update(_word_ngrams(word, settings))
+    return grams
+
+
+def _word_ngrams(word: str, settings: CharSettings) -> Counter[str]:
+    padded = f" {word} "
     sizes = range(settings.low, settings.high + 1)
-    return Counter(
-        p[i : i + size] for p in padded for size in sizes for i in range(len(p) - size + 1)
-    )
+    return Counter(padded[i : i + n] for n in sizes for i in range(len(padded) - n + 1))
 
 
 class CharRanker:
     """Cosine of a message against each entry's question, variants and keywords as one text.
 
-    Rows live in one CSR-like pair of arrays: a dict per entry would cost hundreds of MB at
-    10,000 entries.
+    Rows live in two flat arrays: a dict per entry would cost hundreds of MB at 10,000 entries.
     """
 
     def __init__(self, kb: KnowledgeBase, settings: CharSettings | None = None) -> None:
@@ -59,52 +70,61 @@ class CharRanker:
         del df
         # An n-gram no entry has is the rarest kind: it weighs in the message's norm as such.
         self._unseen_idf = math.log(total + 1) + 1.0
-        # Counted twice rather than kept: all entries' Counters at once cost 10× the arrays.
-        rows = [self._row(ngrams(_text(e), self._settings)) for e in kb.entries]
-        self._starts: list[int] = np.cumsum([0, *(len(r[0]) for r in rows)]).tolist()
-        self._ids = np.concatenate([r[0] for r in rows] or [np.zeros(0, np.int32)])
-        self._weights = np.concatenate([r[1] for r in rows] or [np.zeros(0, np.float32)])
+        self._words: dict[str, WordGrams] = {}
+        ids, weights, self._starts = array("i"), array("d"), [0]
+        for entry in kb.entries:
+            row = self.query(_text(entry)).weights
+            ids.extend(row.keys())
+            weights.extend(row.values())
+            self._starts.append(len(ids))
+        self._ids = np.frombuffer(ids, np.int32) if ids else np.zeros(0, np.int32)
+        self._weights = np.frombuffer(weights, np.float64) if weights else np.zeros(0)
+        self._words.clear()  # the entries' words are not the clients'
         self._docs = {e.id: d for d, e in enumerate(kb.entries)}
 
     def query(self, text: str) -> CharQuery:
-        ids, weights = self._row(ngrams(text, self._settings))
-        return CharQuery(ids, weights)
+        counts: Counter[int] = Counter()
+        unseen: list[int] = []
+        for word in canonical(text).split():
+            known, others = self._word(word)
+            for index, count in known:
+                counts[index] += count
+            unseen.extend(others)
+        idf = self._idf
+        weights = {i: idf[i] * (1.0 + math.log(c)) for i, c in counts.items()}
+        norm = sum(w * w for w in weights.values())
+        norm += sum(((1.0 + math.log(c)) * self._unseen_idf) ** 2 for c in unseen)
+        scale = 1.0 / math.sqrt(norm) if norm else 0.0
+        return CharQuery({i: w * scale for i, w in weights.items()})
 
     def scores(self, query: CharQuery, entry_ids: Sequence[str]) -> list[float]:
         """Cosine of the message with each entry, in the order given."""
-        if not entry_ids:
-            return []
         docs = [self._docs[e] for e in entry_ids]
         spans = [(self._starts[d], self._starts[d + 1]) for d in docs]
-        ids = np.concatenate([self._ids[a:b] for a, b in spans])
-        if not len(ids) or not len(query.ids):
-            return [0.0] * len(docs)
-        weights = np.concatenate([self._weights[a:b] for a, b in spans])
-        # Every candidate's n-grams at once: one lookup into the message's sorted ids.
-        found = np.searchsorted(query.ids, ids).clip(max=len(query.ids) - 1)
-        products = np.where(query.ids[found] == ids, query.weights[found] * weights, 0.0)
-        totals = np.cumsum(np.concatenate(([0.0], products)))
+        if not spans or not query.weights:
+            return [0.0] * len(spans)
+        # A dense copy of the message (calloc'd, so only touched pages cost) lets all the
+        # candidates' rows be looked up in one gather instead of one dict lookup per n-gram.
+        dense = np.zeros(len(self._idf))
+        ids, weights = query.arrays()
+        dense[ids] = weights
+        rows = np.concatenate([self._ids[a:b] for a, b in spans])
+        products = dense[rows] * np.concatenate([self._weights[a:b] for a, b in spans])
+        totals = np.concatenate(([0.0], np.cumsum(products)))
         ends = np.cumsum([b - a for a, b in spans])
-        starts = ends - [b - a for a, b in spans]
-        return [round(float(x), 4) for x in totals[ends] - totals[starts]]
+        sums = totals[ends] - totals[ends - [b - a for a, b in spans]]
+        return [round(float(x), 4) for x in sums]
 
-    def _row(self, grams: Counter[str]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
-        vocab, idf, unseen = self._vocab, self._idf, self._unseen_idf
-        known: list[tuple[int, float]] = []
-        norm = 0.0
-        for gram, count in grams.items():
-            index = vocab.get(gram)
-            weight = unseen if index is None else idf[index]
-            if count > 1:
-                weight *= 1.0 + math.log(count)
-            norm += weight * weight
-            if index is not None:
-                known.append((index, weight))
-        known.sort()
-        scale = 1.0 / math.sqrt(norm) if norm else 0.0
-        ids = np.fromiter((i for i, _ in known), np.int32, len(known))
-        weights = np.fromiter((w * scale for _, w in known), np.float32, len(known))
-        return ids, weights
+    def _word(self, word: str) -> WordGrams:
+        cached = self._words.get(word)
+        if cached is None:
+            grams = _word_ngrams(word, self._settings)
+            vocab = self._vocab
+            known = tuple((vocab[g], c) for g, c in grams.items() if g in vocab)
+            cached = (known, tuple(c for g, c in grams.items() if g not in vocab))
+            if len(self._words) < 100_000:
+                self._words[word] = cached
+        return cached
 
 
 def _text(entry: Entry) -> str:
