@@ -12,6 +12,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from faq.confidence import Signals
 from faq.evaluate import EvalCase, EvalReport, load_cases, score
 from faq.loader import load_kb
 from faq.matcher import Matcher, MatcherConfig, build_matcher, decide
@@ -24,16 +25,16 @@ SCORING_GRID: dict[str, tuple[float, ...]] = {
     "fields.answer_df": (0.0, 0.25, 0.5, 1.0),
 }
 DECISION_GRID = {
-    "answer_threshold": tuple(x / 100 for x in range(40, 100, 5)),
+    "answer_confidence": tuple(x / 100 for x in range(30, 100, 5)),
     # No zero margin: two near-equal entries must be offered, not guessed between.
     "margin": tuple(x / 100 for x in range(5, 35, 5)),
     "clarify_threshold": tuple(x / 100 for x in range(10, 45, 5)),
     "clarify_ratio": (0.5, 0.6, 0.7, 0.8),
     "length_power": (0.0, 0.5, 1.0, 1.5),
 }
-# Per case: the ranked candidates, and the matcher's own result when thresholds cannot change
-# it (small talk, exact wording).
-Ranked = list[tuple[EvalCase, list[Candidate], int, MatchResult | None]]
+# Per case: the ranked candidates, the other signals, and the matcher's own result when
+# thresholds cannot change it (small talk, exact wording).
+Ranked = list[tuple[EvalCase, list[Candidate], Signals, MatchResult | None]]
 
 
 def with_values(config: MatcherConfig, values: dict[str, float]) -> MatcherConfig:
@@ -61,12 +62,14 @@ def rank_all(matcher: Matcher, cases: list[EvalCase]) -> Ranked:
         direct = matcher.match(case.text)
         fixed = direct.decision is Decision.SMALLTALK or matcher.exact_entry(case.text) is not None
         query = matcher.parse(case.text)
-        ranked.append((case, matcher.rank(query), len(query.weights), direct if fixed else None))
+        candidates = matcher.rank(query)
+        signals = matcher.signals(query, candidates)
+        ranked.append((case, candidates, signals, direct if fixed else None))
     return ranked
 
 
 def report(ranked: Ranked, config: MatcherConfig) -> EvalReport:
-    return score([(c, fixed or decide(cands, config, n)) for c, cands, n, fixed in ranked])
+    return score([(c, fixed or decide(cands, config, sig)) for c, cands, sig, fixed in ranked])
 
 
 def best_decision(ranked: Ranked, base: MatcherConfig) -> tuple[MatcherConfig, EvalReport] | None:

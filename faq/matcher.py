@@ -10,6 +10,8 @@ from operator import itemgetter
 from pathlib import Path
 
 from faq.analyzer import Analyzer, load_stopwords
+from faq.charngram import CharRanker
+from faq.confidence import ConfidenceWeights, Signals, char_best, confidence, features
 from faq.index import FieldWeights, Index, build_index
 from faq.model import Candidate, Decision, KnowledgeBase, MatchResult
 from faq.morph import Lemmatizer, default_lemmatizer
@@ -23,6 +25,9 @@ class MatcherConfig:
     """Decision thresholds; defaults come from the grid search in docs/faq-matching.md."""
 
     answer_threshold: float = 0.55
+    # The answer decision: a logistic confidence over the signals (faq/confidence.py) must
+    # reach this, and the best entry must lead the runner-up by `margin`.
+    answer_confidence: float = 0.55
     margin: float = 0.05
     long_terms: int = 8
     length_power: float = 1.0
@@ -42,6 +47,9 @@ class MatcherConfig:
     min_term_idf: float = 0.35
     min_known_share: float = 0.2
     anchors: int = 3
+    # Candidates of the lemma ranking that the character n-gram ranker re-reads.
+    char_shortlist: int = 10
+    weights: ConfidenceWeights = field(default_factory=ConfidenceWeights)
     fields: FieldWeights = field(default_factory=FieldWeights)
     query: QuerySettings = field(default_factory=QuerySettings)
 
@@ -52,6 +60,7 @@ class Matcher:
         self.config = config
         self.index = build_index(kb, analyzer, config.fields)
         self._parser = QueryParser(analyzer, self.index, config.query)
+        self._chars = CharRanker(kb)
 
     def match(self, text: str) -> MatchResult:
         smalltalk = detect_smalltalk(self._parser.fix_layout(text))
@@ -65,7 +74,7 @@ class Matcher:
             rest = tuple(c for c in ranked if c.entry_id != self.index.ids[exact])
             top = Candidate(self.index.ids[exact], 1.0)
             return MatchResult(Decision.ANSWER, (top, *rest[: self.config.max_options - 1]))
-        return decide(ranked, self.config, len(query.weights))
+        return decide(ranked, self.config, self.signals(query, ranked))
 
     def parse(self, text: str) -> Query:
         return self._parser.parse(text)
@@ -76,6 +85,18 @@ class Matcher:
 
     def _exact(self, query: Query) -> int | None:
         return next((self.index.exact[k] for k in query.keys if k in self.index.exact), None)
+
+    def signals(self, query: Query, ranked: Sequence[Candidate]) -> Signals:
+        weights = {t: w * self._idf(t) for t, w in query.weights.items()}
+        unknown = [w for t, w in weights.items() if t not in self.index.idf]
+        shortlist = [c.entry_id for c in ranked[: self.config.char_shortlist]]
+        chars = self._chars.scores(self._chars.query(query.text), shortlist) if ranked else []
+        return Signals(
+            terms=len(weights),
+            unknown_share=sum(unknown) / (sum(weights.values()) or 1.0),
+            unknown_terms=len(unknown),
+            char=tuple(chars),
+        )
 
     def rank(self, query: Query) -> list[Candidate]:
         weights = {t: w * self._idf(t) for t, w in query.weights.items()}
@@ -165,18 +186,34 @@ def answer_threshold(config: MatcherConfig, terms: int) -> float:
     return float(config.answer_threshold * (config.long_terms / terms) ** config.length_power)
 
 
-def decide(ranked: Sequence[Candidate], config: MatcherConfig, terms: int = 0) -> MatchResult:
+def decide(
+    ranked: Sequence[Candidate], config: MatcherConfig, signals: Signals | None = None
+) -> MatchResult:
+    signals = signals or Signals()
     if not ranked or ranked[0].score < config.clarify_threshold:
         return MatchResult(Decision.NO_MATCH, tuple(ranked[: config.max_options]))
     top = ranked[0].score
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-    if top >= answer_threshold(config, terms) and top - runner_up >= config.margin:
+    threshold = answer_threshold(config, signals.terms)
+    sure = confidence(features(ranked, signals, threshold), config.weights)
+    if sure >= config.answer_confidence and top - runner_up >= config.margin:
         return MatchResult(Decision.ANSWER, tuple(ranked[: config.max_options]))
+    return MatchResult(Decision.CLARIFY, tuple(_options(ranked, config, signals)))
+
+
+def _options(
+    ranked: Sequence[Candidate], config: MatcherConfig, signals: Signals
+) -> list[Candidate]:
+    top = ranked[0].score
     options = [c for c in ranked[: config.max_options] if c.score >= top * config.clarify_ratio]
     if len(options) == 1 and len(ranked) > 1 and ranked[1].score > 0:
         options.append(ranked[1])
+    # When the rankers disagree, the character ranker's choice is offered too.
+    other = char_best(signals)
+    if other is not None and ranked[other] not in options:
+        options = [*options[: config.max_options - 1], ranked[other]]
     # A single option left is a "did you mean…?" confirmation, still a clarification.
-    return MatchResult(Decision.CLARIFY, tuple(options))
+    return options
 
 
 def build_matcher(

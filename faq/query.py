@@ -28,6 +28,8 @@ class QuerySettings:
 class Query:
     weights: Mapping[str, float]
     keys: tuple[str, ...]
+    # The message with its keyboard layout fixed, for the character n-gram ranker.
+    text: str = ""
 
 
 class QueryParser:
@@ -58,7 +60,7 @@ class QueryParser:
                 scale = 1.0 if related == term else self._settings.related_weight
                 weights[related] = max(weights.get(related, 0.0), weight * scale)
         keys = tuple(dict.fromkeys(canonical(s) for s in (fixed, *sentences)))
-        return Query(weights, keys)
+        return Query(weights, keys, fixed)
 
     def _relate(self, term: str) -> str:
         """A term the KB lacks, read as a KB term of the same root ("волонтерский" → волонтер)."""

@@ -77,6 +77,7 @@ class WebSettings(Section):
 class FaqThresholds(Section):
     """Empty keys keep the defaults tuned on development data (docs/faq-matching.md)."""
 
+    answer_confidence: float | None = Field(None, ge=0, le=1)
     answer_threshold: float | None = Field(None, ge=0, le=1)
     margin: float | None = Field(None, ge=0, le=1)
     clarify_threshold: float | None = Field(None, ge=0, le=1)

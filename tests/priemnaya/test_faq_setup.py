@@ -43,7 +43,8 @@ async def test_editor_appends_entry_and_it_is_matched(tmp_path: Path) -> None:
 
 
 def test_threshold_overrides_reach_the_matcher() -> None:
-    settings = Settings(faq={"thresholds": {"answer_threshold": 0.9}})
+    settings = Settings(faq={"thresholds": {"answer_threshold": 0.9, "answer_confidence": 0.8}})
     assert matcher_config(settings).answer_threshold == 0.9
+    assert matcher_config(settings).answer_confidence == 0.8
     assert matcher_config(settings).margin == MatcherConfig().margin
     assert matcher_config(Settings()) == MatcherConfig()
