@@ -9,6 +9,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.docs import write_section
 from bench.faq_baselines import evaluate_baseline, rapidfuzz_scorer, tfidf_scorer
 from bench.faq_synthetic import synthetic_kb, synthetic_queries
 from faq.evaluate import EvalCase, evaluate, load_cases, percentile
@@ -17,9 +18,7 @@ from faq.matcher import build_matcher
 from faq.model import KnowledgeBase
 from faq.morph import default_lemmatizer
 
-START, END = "<!-- faq-bench:start -->", "<!-- faq-bench:end -->"
 SIZES = (100, 1_000, 10_000)
-DOCS = Path("docs/benchmarks.md")
 
 
 def find_eval_dir() -> Path | None:
@@ -102,18 +101,6 @@ def _latencies(
     return wall, cpu
 
 
-def write_section(text: str, path: Path = DOCS) -> None:
-    block = f"{START}\n{text.rstrip()}\n{END}"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in old and END in old:
-        head, rest = old.split(START, 1)
-        new = head + block + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip() + "\n\n## FAQ matching\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, encoding="utf-8")
-
-
 def main() -> None:
     lines = ["Written by `make bench` (bench/faq_bench.py); one run on the machine at hand.\n"]
     eval_dir = find_eval_dir()
@@ -138,7 +125,7 @@ def main() -> None:
     lines.append("### Scale (synthetic entries recombining the real vocabulary, seed fixed)\n")
     scale(base, lines)
     text = "\n".join(lines)
-    write_section(text)
+    write_section("faq-bench", "FAQ matching", text)
     print(text)
 
 
