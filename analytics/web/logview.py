@@ -11,6 +11,7 @@ from aiohttp import web
 from analytics.gaps import cluster
 from analytics.logbook import (
     LogQuery,
+    Transcript,
     audit,
     audit_entries,
     gap_messages,
@@ -58,12 +59,19 @@ async def log_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("admin_log.html", request, context)
 
 
+async def _requested_transcript(request: web.Request) -> Transcript | None:
+    """The transcript named in the URL, if it exists and belongs to this institution."""
+    deps = request.app[ADMIN]
+    conversation_id = _int(request.match_info["id"])
+    if not conversation_id:
+        return None
+    return await transcript(deps.sessions, conversation_id, deps.institution)
+
+
 @require(Role.ADMIN)
 async def transcript_page(request: web.Request) -> web.StreamResponse:
     deps = request.app[ADMIN]
-    conversation_id = _int(request.match_info["id"])
-    found = await transcript(deps.sessions, conversation_id, deps.institution) \
-        if conversation_id else None
+    found = await _requested_transcript(request)
     if found is None:
         return render_error(request, 404, "not_found")
     await audit(deps.sessions, deps.clock(), _actor(request), "view_transcript",
@@ -77,9 +85,7 @@ async def transcript_page(request: web.Request) -> web.StreamResponse:
 async def erase(request: web.Request) -> web.StreamResponse:
     """Erase the client's data on their request; the figures of the dashboard stay."""
     deps = request.app[ADMIN]
-    conversation_id = _int(request.match_info["id"])
-    found = await transcript(deps.sessions, conversation_id, deps.institution) \
-        if conversation_id else None
+    found = await _requested_transcript(request)
     if found is None:
         return render_error(request, 404, "not_found")
     form = await request.post()
