@@ -126,8 +126,5 @@ class ReplyBuilder:
     def forgotten(self) -> Reply:
         return Reply(self._t.render("forgotten"))
 
-    def specialist_text(self, text: str) -> Reply:
-        return Reply(text)
-
     def closed_by_specialist(self) -> list[Reply]:
         return [Reply(self._t.render("closed_by_specialist")), self.ask_rating()]

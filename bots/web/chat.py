@@ -12,7 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from handlers.model import Action, Channel, IncomingMessage
-from handlers.ports import ClientTimeline
+from handlers.ports import ClientTimeline, Texts
 from handlers.reception import Reception
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ class ChatLimits:
 
 
 CHAT_LIMITS = web.AppKey("chat_limits", ChatLimits)
+TEXTS = web.AppKey("texts", Texts)
 
 
 def bad_request(message: str, status: int = 400) -> web.Response:
@@ -82,12 +83,12 @@ async def _accept(request: web.Request, token: str, body: dict[str, Any]) -> web
     if not isinstance(message_id, str) or not _MESSAGE_ID.match(message_id):
         return bad_request("Поле id: 1–64 латинских букв, цифр, «-» или «_».")
     limit = request.app[CHAT_LIMITS].max_chars
+    texts = request.app[TEXTS]
     if len(text) > limit:
-        return bad_request(f"Сообщение слишком длинное: {len(text)} знаков, можно до {limit}.",
-                           413)
+        return bad_request(texts.render("message_too_long", length=len(text), limit=limit), 413)
     action = Action.parse(action_text) if action_text else None
     if not text.strip() and action is None:
-        return bad_request("Сообщение пустое. Напишите, пожалуйста, ваш вопрос.")
+        return bad_request(texts.render("empty_message"))
     msg = IncomingMessage(Channel.WEB, token, message_id, text.strip(), action=action)
     processed = await request.app[RECEPTION].handle(msg)
     return web.json_response({"ok": True, "duplicate": not processed})
