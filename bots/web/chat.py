@@ -66,7 +66,7 @@ async def chat_cookie(request: web.Request, handler: Any) -> web.StreamResponse:
 async def send(request: web.Request) -> web.Response:
     token = client_token(request)
     if token is None:
-        return bad_request("Обновите страницу чата: не удалось определить собеседника.", 403)
+        return bad_request(request.app[TEXTS].render("chat_reload"), 403)
     try:
         body = await request.json()
     except ValueError:
@@ -97,7 +97,7 @@ async def _accept(request: web.Request, token: str, body: dict[str, Any]) -> web
 async def messages(request: web.Request) -> web.Response:
     token = client_token(request)
     if token is None:
-        return bad_request("Обновите страницу чата.", 403)
+        return bad_request(request.app[TEXTS].render("chat_reload"), 403)
     after_text = request.query.get("after", "0")
     if not after_text.isdigit() or len(after_text) > 18:
         return bad_request("Параметр after должен быть неотрицательным целым числом.")
