@@ -205,9 +205,28 @@ def load_settings(path: Path | None, secrets: Path | None = None) -> Settings:
     if secrets is not None and secrets.exists():
         _deep_merge(data, _read_yaml(secrets, "secrets"))
     try:
-        return Settings(**data) if data else Settings()
+        settings = Settings(**data) if data else Settings()
     except ValidationError as exc:
         raise SettingsError(describe(exc, data)) from None
+    return anchored(settings, path.resolve().parent) if path else settings
+
+
+def anchored(settings: Settings, base: Path) -> Settings:
+    """Relative paths in a settings file mean "beside that file", wherever the service starts."""
+
+    def at(p: Path) -> Path:
+        return p if p.is_absolute() else base / p
+
+    settings.faq.paths = [at(p) for p in settings.faq.paths]
+    settings.faq.synonyms = [at(p) for p in settings.faq.synonyms]
+    settings.crisis.rules_path = at(settings.crisis.rules_path)
+    if settings.templates.override_dir is not None:
+        settings.templates.override_dir = at(settings.templates.override_dir)
+    prefix = "sqlite+aiosqlite:///"
+    url = settings.database.url
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        settings.database.url = prefix + str(at(Path(url.removeprefix(prefix))))
+    return settings
 
 
 def _read_yaml(path: Path, what: str) -> dict[str, Any]:

@@ -25,8 +25,21 @@ def test_defaults_without_a_file() -> None:
 
 
 def test_committed_settings_file_is_valid() -> None:
-    s = load_settings(Path(__file__).resolve().parents[2] / "settings.yaml")
-    assert [str(p) for p in s.faq.paths] == ["kb/sample"]
+    root = Path(__file__).resolve().parents[2]
+    s = load_settings(root / "settings.yaml")
+    assert s.faq.paths == [root / "kb" / "sample"]
+    assert s.crisis.rules_path == root / "config" / "crisis_rules.yaml"
+    assert s.database.url == f"sqlite+aiosqlite:///{root}/data/priemnaya.db"
+
+
+def test_relative_paths_are_read_beside_the_settings_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "faq:\n  paths: [my_kb, /srv/kb]\n"
+                           "database:\n  url: sqlite+aiosqlite:///db/p.db\n")
+    s = load_settings(path)
+    assert s.faq.paths == [tmp_path / "my_kb", Path("/srv/kb")]
+    assert s.database.url == f"sqlite+aiosqlite:///{tmp_path}/db/p.db"
+    absolute = write(tmp_path, "database:\n  url: sqlite+aiosqlite:////var/p.db\n", "b.yaml")
+    assert load_settings(absolute).database.url == "sqlite+aiosqlite:////var/p.db"
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
