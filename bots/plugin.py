@@ -53,4 +53,7 @@ class ChannelPlugin(Protocol):
     async def run(self) -> None:
         """Long-running work (polling); returns at once in webhook mode."""
 
+    async def replay(self, raw: str) -> None:
+        """Process a kept raw event again; its messages are deduplicated as on delivery."""
+
     async def close(self) -> None: ...

@@ -254,6 +254,9 @@ class InboundLog(Protocol):
     async def mark(self, channel: str, key: str, status: str, error: str = "") -> None:
         """Record how processing ended: processed, skipped, failed."""
 
+    async def unfinished(self, channel: str, before: datetime, limit: int) -> list[str]:
+        """Raw bodies kept before `before` whose processing never ended (a crash, a restart)."""
+
 
 class StaffDirectory(Protocol):
     async def ensure(self, external_id: str, display_name: str) -> int:

@@ -110,6 +110,7 @@ def build_runtime(
                  store, SqlClientTimeline(sessions), senders, clock, ctx, directory, hub)
     rt.background.append(reminders.run)
     rt.background.append(lambda: close_idle_conversations(rt))
+    rt.background.append(lambda: replay_unfinished_events(rt))
     rt.replica_surfaces.add(hub)
     notifier.add(rt.replica_surfaces)
     if settings.redis.url:
@@ -129,6 +130,33 @@ async def close_idle_conversations(rt: Runtime, interval_s: float = 300.0) -> No
                 log.info("closed %s idle bot conversations", closed)
         except Exception:  # the database may be briefly unavailable; try again later
             log.exception("closing idle conversations failed")
+        await asyncio.sleep(interval_s)
+
+
+# An event still unfinished this long after it arrived was cut off by a stop or a crash.
+REPLAY_AFTER = timedelta(minutes=2)
+
+
+async def replay_unfinished(rt: Runtime) -> int:
+    """Process again the raw events kept but never finished; returns how many were replayed."""
+    before, replayed = rt.clock() - REPLAY_AFTER, 0
+    for channel in rt.channels:
+        for raw in await rt.context.inbound.unfinished(channel.channel, before, 100):
+            try:
+                await channel.replay(raw)
+                replayed += 1
+            except Exception:  # one bad body must not stop the others
+                log.exception("replaying a %s event failed", channel.channel)
+    return replayed
+
+
+async def replay_unfinished_events(rt: Runtime, interval_s: float = 60.0) -> None:
+    while True:
+        try:
+            if replayed := await replay_unfinished(rt):
+                log.warning("replayed %s events left unfinished by an earlier stop", replayed)
+        except Exception:
+            log.exception("replaying unfinished events failed")
         await asyncio.sleep(interval_s)
 
 

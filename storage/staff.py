@@ -32,6 +32,14 @@ class SqlInboundLog:
                             .values(status=status[:16], error=error[:500]))
 
 
+    async def unfinished(self, channel: str, before: datetime, limit: int) -> list[str]:
+        async with self._sessions() as s:
+            rows = await s.scalars(select(InboundEvent.raw).where(
+                InboundEvent.channel == channel, InboundEvent.status == "received",
+                InboundEvent.received_at < before).order_by(InboundEvent.id).limit(limit))
+            return list(rows)
+
+
 class SqlStaffDirectory:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  clock: Callable[[], datetime]) -> None:

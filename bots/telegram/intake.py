@@ -61,6 +61,12 @@ class UpdateIntake:
         await self._inbound.mark(CHANNEL, key, status, error)
         return True
 
+    async def replay(self, body: str) -> None:
+        """Finish an update that was kept but never processed (the process stopped)."""
+        raw = json.loads(body)
+        status, error = await self._route(raw)
+        await self._inbound.mark(CHANNEL, key_of(raw, body), status, error)
+
     async def _route(self, raw: Mapping[str, Any]) -> tuple[str, str]:
         try:
             update = Update.model_validate(raw, context={"bot": self._bot})

@@ -56,6 +56,9 @@ class TelegramPlugin:
     def notifier(self) -> Notifier | None:
         return self._notifier
 
+    async def replay(self, raw: str) -> None:
+        await self.intake.replay(raw)
+
     def setup_routes(self, app: web.Application) -> None:
         if self._config.mode == "webhook":
             app.router.add_post(self._config.webhook_path, self.on_webhook)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
 from bots.plugin import ChannelContext
@@ -30,6 +32,9 @@ class VkPlugin:
     @property
     def notifier(self) -> Notifier | None:
         return None  # specialists see VK conversations on the desk and in Telegram
+
+    async def replay(self, raw: str) -> None:
+        await self.events.process(json.loads(raw))
 
     def setup_routes(self, app: web.Application) -> None:
         if self._config.mode == "callback":
