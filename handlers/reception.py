@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from faq.model import Decision, MatchResult
+from faq.model import Candidate, Decision, MatchResult
 from handlers.commands import parse_command, wants_human
 from handlers.crisis import CrisisHit
 from handlers.model import Action, ActionKind, Author, IncomingMessage, Recorded, Reply, State
@@ -143,7 +143,8 @@ class Reception:
     async def _record_choice(self, rec: Recorded, entry_id: str) -> None:
         entry = self._d.faq.kb.entry(entry_id)
         if entry is not None:
-            chosen = MatchResult(Decision.ANSWER, ())
+            # Recorded as an answer for that entry (docs/metrics.md): the client chose it.
+            chosen = MatchResult(Decision.ANSWER, (Candidate(entry.id, 1.0),))
             await self._d.store.annotate(rec.message_id, chosen, entry.category)
 
     async def _ask_specialist(self, rec: Recorded, now: datetime) -> list[Reply]:

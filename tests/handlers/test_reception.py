@@ -90,6 +90,8 @@ async def test_clarify_offers_candidates_as_buttons(world) -> None:
     assert reply.text.startswith("Уточните")
     await reception.handle(msg(action=Action(ActionKind.ENTRY, entry_buttons[0])))
     assert store.outbox[-1][1].faq_entry_id == entry_buttons[0]
+    choice = store.messages[-2]
+    assert (choice.decision, choice.entry_id) == ("answer", entry_buttons[0])
 
 
 async def test_no_match_offers_specialist(world) -> None:
