@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -201,6 +202,7 @@ class SettingsError(Exception):
 
 def load_settings(path: Path | None, secrets: Path | None = None) -> Settings:
     data = _read_yaml(path, "settings") if path else {}
+    file_data = copy.deepcopy(data)
     _refuse_committed_secrets(data, path)
     if secrets is not None and secrets.exists():
         _deep_merge(data, _read_yaml(secrets, "secrets"))
@@ -208,23 +210,35 @@ def load_settings(path: Path | None, secrets: Path | None = None) -> Settings:
         settings = Settings(**data) if data else Settings()
     except ValidationError as exc:
         raise SettingsError(describe(exc, data)) from None
-    return anchored(settings, path.resolve().parent) if path else settings
+    return anchored(settings, path.resolve().parent, file_data) if path else settings
 
 
-def anchored(settings: Settings, base: Path) -> Settings:
-    """Relative paths in a settings file mean "beside that file", wherever the service starts."""
+def anchored(settings: Settings, base: Path, given: dict[str, Any]) -> Settings:
+    """Relative paths written in a settings file mean "beside that file".
+
+    Defaults and environment values stay relative to the working directory (the checkout for
+    `make run`, /app in the container).
+    """
+
+    def written(section: str, key: str) -> bool:
+        block = given.get(section)
+        return isinstance(block, dict) and key in block
 
     def at(p: Path) -> Path:
         return p if p.is_absolute() else base / p
 
-    settings.faq.paths = [at(p) for p in settings.faq.paths]
-    settings.faq.synonyms = [at(p) for p in settings.faq.synonyms]
-    settings.crisis.rules_path = at(settings.crisis.rules_path)
-    if settings.templates.override_dir is not None:
+    if written("faq", "paths"):
+        settings.faq.paths = [at(p) for p in settings.faq.paths]
+    if written("faq", "synonyms"):
+        settings.faq.synonyms = [at(p) for p in settings.faq.synonyms]
+    if written("crisis", "rules_path"):
+        settings.crisis.rules_path = at(settings.crisis.rules_path)
+    if written("templates", "override_dir") and settings.templates.override_dir is not None:
         settings.templates.override_dir = at(settings.templates.override_dir)
-    prefix = "sqlite+aiosqlite:///"
-    url = settings.database.url
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+    prefix, url = "sqlite+aiosqlite:///", settings.database.url
+    if written("database", "url") and url == given["database"]["url"] \
+            and url.startswith(prefix) and not url.startswith(prefix + "/") \
+            and ":memory:" not in url:
         settings.database.url = prefix + str(at(Path(url.removeprefix(prefix))))
     return settings
 

@@ -28,8 +28,9 @@ def test_committed_settings_file_is_valid() -> None:
     root = Path(__file__).resolve().parents[2]
     s = load_settings(root / "settings.yaml")
     assert s.faq.paths == [root / "kb" / "sample"]
-    assert s.crisis.rules_path == root / "config" / "crisis_rules.yaml"
     assert s.database.url == f"sqlite+aiosqlite:///{root}/data/priemnaya.db"
+    # Not written in the file: the default stays relative to the working directory.
+    assert s.crisis.rules_path == Path("config/crisis_rules.yaml")
 
 
 def test_relative_paths_are_read_beside_the_settings_file(tmp_path: Path) -> None:
@@ -40,6 +41,9 @@ def test_relative_paths_are_read_beside_the_settings_file(tmp_path: Path) -> Non
     assert s.database.url == f"sqlite+aiosqlite:///{tmp_path}/db/p.db"
     absolute = write(tmp_path, "database:\n  url: sqlite+aiosqlite:////var/p.db\n", "b.yaml")
     assert load_settings(absolute).database.url == "sqlite+aiosqlite:////var/p.db"
+    defaults_only = load_settings(write(tmp_path, "web:\n  port: 9000\n", "c.yaml"))
+    assert defaults_only.faq.paths == [Path("kb/sample")]
+    assert defaults_only.database.url == "sqlite+aiosqlite:///data/priemnaya.db"
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
