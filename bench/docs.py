@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DOCS = Path("docs/benchmarks.md")
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
 def write_section(name: str, title: str, text: str, path: Path = DOCS) -> None:

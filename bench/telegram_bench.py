@@ -34,7 +34,6 @@ QUESTION = "Как оформить единое пособие?"
 # A scratch PostgreSQL database (emptied!) instead of SQLite, e.g.
 # postgresql+asyncpg://postgres@127.0.0.1:5432/bench
 PG_URL = os.environ.get("PRIEMNAYA_BENCH_PG", "")
-DOCS = ROOT / "docs" / "benchmarks.md"
 
 
 def make_updates(n: int, first_id: int) -> list[dict[str, Any]]:
@@ -204,7 +203,7 @@ def main() -> None:
             f"needs write batching across updates (group commit) or Core statements instead "
             f"of the ORM on the hot path, or PostgreSQL with several worker processes.")
     print(text)
-    write_section("telegram-bench", "Telegram updates per second", text, DOCS)
+    write_section("telegram-bench", "Telegram updates per second", text)
 
 
 if __name__ == "__main__":
