@@ -103,22 +103,12 @@ def _where(q: LogQuery, institution: str) -> list[ColumnElement[bool]]:
     if q.specialist_id is not None:
         where.append(Conversation.assigned_to == q.specialist_id)
     if q.text:
-        # icontains lowercases with the database's lower(): SQLite's folds ASCII only, so the
-        # query is also tried as typed and capitalised for Cyrillic.
-        variants = {q.text, q.text.lower(), q.text.capitalize()}
+        # icontains lowercases with the database's lower(), Unicode-aware on SQLite too
+        # (storage/engine.py).
         hits = select(Message.conversation_id).where(
-            Message.internal.is_(False),
-            Message.text.icontains(q.text, autoescape=True) | _any_contains(variants))
+            Message.internal.is_(False), Message.text.icontains(q.text, autoescape=True))
         where.append(Conversation.id.in_(hits))
     return where
-
-
-def _any_contains(variants: set[str]) -> ColumnElement[bool]:
-    clauses = [Message.text.contains(v, autoescape=True) for v in sorted(variants)]
-    combined = clauses[0]
-    for clause in clauses[1:]:
-        combined = combined | clause
-    return combined
 
 
 async def search(

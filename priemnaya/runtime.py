@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bots.notify import FanoutNotifier, LogNotifier
@@ -35,6 +36,7 @@ from storage.conversations import SqlConversationStore
 from storage.desk_queries import SqlReplyTargets
 from storage.engine import build_engine, build_sessions
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
+from storage.sqlite_inline import checkpoint
 from storage.staff import SqlInboundLog, SqlStaffDirectory, SqlStaffThreads
 from storage.users import SqlStaffAccounts
 
@@ -111,6 +113,8 @@ def build_runtime(
     rt.background.append(reminders.run)
     rt.background.append(lambda: close_idle_conversations(rt))
     rt.background.append(lambda: replay_unfinished_events(rt))
+    if (wal := sqlite_file(settings.database.url)) is not None:
+        rt.background.append(lambda: checkpoint_wal(wal))
     rt.replica_surfaces.add(hub)
     notifier.add(rt.replica_surfaces)
     if settings.redis.url:
@@ -158,6 +162,27 @@ async def replay_unfinished_events(rt: Runtime, interval_s: float = 60.0) -> Non
         except Exception:
             log.exception("replaying unfinished events failed")
         await asyncio.sleep(interval_s)
+
+
+def sqlite_file(url: str) -> str | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
+async def checkpoint_wal(path: str, interval_s: float = 10.0) -> None:
+    """Moves SQLite's WAL into the database file in a worker thread, off the event loop.
+
+    The inline driver turns automatic checkpoints off (storage/sqlite_inline.py): they would
+    write and fsync the database file inside a commit on the loop's thread.
+    """
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await asyncio.to_thread(checkpoint, path)
+        except Exception:  # a busy or missing file: the next round tries again
+            log.exception("SQLite checkpoint failed")
 
 
 def build_directory(settings: Settings) -> QueueDirectory:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import JSON, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from faq.model import MatchResult
 from handlers.model import (
@@ -26,6 +26,7 @@ from handlers.model import (
 )
 from handlers.ports import Annotation, Escalation, HistoryItem
 from storage.codec import to_buttons_json, to_payload
+from storage.engine import core_transaction
 from storage.models import (
     DEFAULT_INSTITUTION,
     Client,
@@ -36,6 +37,41 @@ from storage.models import (
 )
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
+
+# Prebuilt Core statements of the per-message path: an ORM round trip costs several times the
+# SQLite work here (docs/benchmarks.md, "Telegram updates per second").
+_clients, _conversations = cast(Table, Client.__table__), cast(Table, Conversation.__table__)
+_messages, _outbox = cast(Table, Message.__table__), cast(Table, OutboxItem.__table__)
+_last_conversation = (select(func.max(_conversations.c.id))
+                      .where(_conversations.c.client_id == _clients.c.id)
+                      .correlate(_clients).scalar_subquery())
+_CLIENT_WITH_LAST_CONVERSATION = (
+    select(_clients.c.id, _clients.c.display_name, _clients.c.consent_at,
+           _conversations.c.id.label("conv_id"), _conversations.c.state,
+           _conversations.c.category, _conversations.c.queue, _conversations.c.assigned_to,
+           _conversations.c.urgent)
+    .select_from(_clients.outerjoin(_conversations,
+                                    _conversations.c.id == _last_conversation))
+    .where(_clients.c.institution_id == bindparam("inst"),
+           _clients.c.channel == bindparam("channel"),
+           _clients.c.user_id == bindparam("user")))
+_INSERT_CLIENT = insert(_clients).returning(_clients.c.id)
+_TOUCH_CLIENT = (update(_clients).where(_clients.c.id == bindparam("b_id"))
+                 .values(last_seen_at=bindparam("now"), blocked_at=None,
+                         display_name=bindparam("name")))
+_INSERT_CONVERSATION = insert(_conversations).returning(_conversations.c.id)
+_TOUCH_CONVERSATION = (update(_conversations).where(_conversations.c.id == bindparam("b_id"))
+                       .values(last_activity_at=bindparam("now")))
+_INSERT_MESSAGE = insert(_messages).returning(_messages.c.id)
+_INSERT_OUTBOX = insert(_outbox)
+_ANNOTATE_MESSAGE = (update(_messages).where(_messages.c.id == bindparam("b_id"))
+                     .values(decision=bindparam("decision"),
+                             faq_entry_id=bindparam("entry"), match_score=bindparam("score"),
+                             candidates=bindparam("candidates", type_=JSON)))
+_SET_CATEGORY = (update(_conversations).where(
+    _conversations.c.id == select(_messages.c.conversation_id)
+    .where(_messages.c.id == bindparam("b_id")).scalar_subquery(),
+    _conversations.c.state.in_(OPEN_STATES)).values(category=bindparam("category")))
 
 
 def to_client_ref(c: Client) -> ClientRef:
@@ -88,72 +124,67 @@ class SqlConversationStore:
     async def _record(
         self, msg: IncomingMessage, key: str, now: datetime, open_new: bool
     ) -> Recorded | None:
-        async with self._sessions.begin() as s:
-            if await s.scalar(select(Message.id).where(Message.dedupe_key == key)):
-                return None
-            client = await self._client(s, msg, now)
-            conv = await self._conversation(s, client, now, open_new)
-            row = Message(
-                institution_id=self._institution, conversation_id=conv.id, client_id=client.id,
-                direction=Direction.IN, author=Author.CLIENT, channel=msg.channel,
-                channel_message_id=msg.channel_message_id, dedupe_key=key, text=msg.text,
-                text_length=len(msg.text), attachments=attachments_json(msg),
-                action=msg.action.to_payload() if msg.action else "", created_at=now,
-            )
-            s.add(row)
-            conv.last_activity_at = now
-            await s.flush()
-            return Recorded(row.id, to_client_ref(client), to_conversation_ref(conv))
+        # The hot path: four Core statements in one transaction (docs/benchmarks.md). A
+        # re-delivery fails on the unique dedupe key and is told apart in record_incoming.
+        async with core_transaction(self._sessions) as conn:
+            found = (await conn.execute(_CLIENT_WITH_LAST_CONVERSATION, {
+                "inst": self._institution, "channel": msg.channel, "user": msg.user_id,
+            })).first()
+            name = msg.display_name[:200]
+            if found is None:
+                client_id = (await conn.execute(_INSERT_CLIENT, {
+                    "institution_id": self._institution, "channel": msg.channel,
+                    "user_id": msg.user_id, "display_name": name, "created_at": now,
+                    "last_seen_at": now})).scalar_one()
+            else:
+                client_id, name = found.id, name or found.display_name
+                await conn.execute(_TOUCH_CLIENT, {"b_id": client_id, "name": name,
+                                                   "now": now})
+            client = ClientRef(client_id, Channel(msg.channel), msg.user_id, name,
+                               found.consent_at if found is not None else None)
+            conv = await self._conversation_core(conn, client, found, now, open_new)
+            message_id = (await conn.execute(_INSERT_MESSAGE, {
+                "institution_id": self._institution, "conversation_id": conv.id,
+                "client_id": client_id, "direction": Direction.IN, "author": Author.CLIENT,
+                "channel": msg.channel, "channel_message_id": msg.channel_message_id,
+                "dedupe_key": key, "text": msg.text, "text_length": len(msg.text),
+                "attachments": attachments_json(msg),
+                "action": msg.action.to_payload() if msg.action else "", "created_at": now,
+            })).scalar_one()
+            return Recorded(message_id, client, conv)
 
-    async def _client(self, s: AsyncSession, msg: IncomingMessage, now: datetime) -> Client:
-        client = await s.scalar(select(Client).where(
-            Client.institution_id == self._institution, Client.channel == msg.channel,
-            Client.user_id == msg.user_id))
-        if client is None:
-            client = Client(institution_id=self._institution, channel=msg.channel,
-                            user_id=msg.user_id, display_name=msg.display_name[:200],
-                            created_at=now, last_seen_at=now)
-            s.add(client)
-            await s.flush()
-        else:
-            client.last_seen_at = now
-            client.blocked_at = None
-            if msg.display_name:
-                client.display_name = msg.display_name[:200]
-        return client
-
-    async def _conversation(
-        self, s: AsyncSession, client: Client, now: datetime, open_new: bool
-    ) -> Conversation:
-        conv = await s.scalar(select(Conversation).where(Conversation.client_id == client.id)
-                              .order_by(Conversation.id.desc()).limit(1))
-        if conv is not None and (conv.state != State.CLOSED or not open_new):
-            return conv
-        conv = Conversation(institution_id=self._institution, client_id=client.id,
-                            channel=client.channel, state=State.BOT, opened_at=now,
-                            last_activity_at=now)
-        s.add(conv)
-        await s.flush()
-        return conv
+    async def _conversation_core(
+        self, conn: AsyncConnection, client: ClientRef, found: Any,
+        now: datetime, open_new: bool,
+    ) -> ConversationRef:
+        if found is not None and found.conv_id is not None and (
+                found.state != State.CLOSED or not open_new):
+            await conn.execute(_TOUCH_CONVERSATION, {"b_id": found.conv_id, "now": now})
+            return ConversationRef(found.conv_id, client.id, client.channel, State(found.state),
+                                   found.category, found.queue, found.assigned_to,
+                                   bool(found.urgent))
+        conv_id = (await conn.execute(_INSERT_CONVERSATION, {
+            "institution_id": self._institution, "client_id": client.id,
+            "channel": client.channel, "state": State.BOT, "opened_at": now,
+            "last_activity_at": now})).scalar_one()
+        return ConversationRef(conv_id, client.id, client.channel, State.BOT, "", "")
 
     async def annotate(self, message_id: int, match: MatchResult | None, category: str) -> None:
-        async with self._sessions.begin() as s:
-            await self._annotate(s, Annotation(message_id, match, category))
+        async with core_transaction(self._sessions) as conn:
+            await self._annotate(conn, Annotation(message_id, match, category))
 
     @staticmethod
-    async def _annotate(s: AsyncSession, annotation: Annotation) -> None:
-        msg = await s.get_one(Message, annotation.message_id)
+    async def _annotate(conn: AsyncConnection, annotation: Annotation) -> None:
         match = annotation.match
         if match is not None:
             best = match.best
-            msg.decision = match.decision
-            msg.faq_entry_id = best.entry_id if best else ""
-            msg.match_score = best.score if best else None
-            msg.candidates = [c.entry_id for c in match.candidates[:3]]
+            await conn.execute(_ANNOTATE_MESSAGE, {
+                "b_id": annotation.message_id, "decision": match.decision,
+                "entry": best.entry_id if best else "", "score": best.score if best else None,
+                "candidates": [c.entry_id for c in match.candidates[:3]]})
         if annotation.category:
-            await s.execute(update(Conversation).where(
-                Conversation.id == msg.conversation_id,
-                Conversation.state.in_(OPEN_STATES)).values(category=annotation.category))
+            await conn.execute(_SET_CATEGORY, {"b_id": annotation.message_id,
+                                               "category": annotation.category})
 
     async def escalate(self, conversation_id: int, esc: Escalation, now: datetime) -> bool:
         allowed = [State.BOT] if not esc.urgent else list(OPEN_STATES)
@@ -247,28 +278,27 @@ class SqlConversationStore:
         author: Author, now: datetime, specialist_id: int | None = None,
         annotation: Annotation | None = None,
     ) -> list[int]:
-        async with self._sessions.begin() as s:
+        async with core_transaction(self._sessions) as conn:
             if annotation is not None:
-                await self._annotate(s, annotation)
-            return [await self._add_outgoing(s, conv, client, r, author, now, specialist_id)
+                await self._annotate(conn, annotation)
+            return [await self._add_outgoing(conn, conv, client, r, author, now, specialist_id)
                     for r in replies]
 
     async def _add_outgoing(
-        self, s: AsyncSession, conv: ConversationRef, client: ClientRef, reply: Reply,
+        self, conn: AsyncConnection, conv: ConversationRef, client: ClientRef, reply: Reply,
         author: Author, now: datetime, specialist_id: int | None,
     ) -> int:
-        msg = Message(
-            institution_id=self._institution, conversation_id=conv.id, client_id=client.id,
-            direction=Direction.OUT, author=author, specialist_id=specialist_id,
-            channel=client.channel, text=reply.text, text_length=len(reply.text),
-            buttons=to_buttons_json(reply.buttons), faq_entry_id=reply.faq_entry_id,
-            delivery="pending", created_at=now,
-        )
-        s.add(msg)
-        await s.flush()
-        s.add(OutboxItem(message_id=msg.id, channel=client.channel, address=client.user_id,
-                         payload=to_payload(reply), next_attempt_at=now, created_at=now))
-        return msg.id
+        message_id: int = (await conn.execute(_INSERT_MESSAGE, {
+            "institution_id": self._institution, "conversation_id": conv.id,
+            "client_id": client.id, "direction": Direction.OUT, "author": author,
+            "specialist_id": specialist_id, "channel": client.channel, "text": reply.text,
+            "text_length": len(reply.text), "buttons": to_buttons_json(reply.buttons),
+            "faq_entry_id": reply.faq_entry_id, "delivery": "pending", "created_at": now,
+        })).scalar_one()
+        await conn.execute(_INSERT_OUTBOX, {
+            "message_id": message_id, "channel": client.channel, "address": client.user_id,
+            "payload": to_payload(reply), "next_attempt_at": now, "created_at": now})
+        return message_id
 
     async def history(self, conversation_id: int, limit: int = 50) -> list[HistoryItem]:
         async with self._sessions() as s:
@@ -342,7 +372,7 @@ class SqlConversationStore:
             return None
         self._mark_human_reply(conv, specialist_id, now)
         message_id = await self._add_outgoing(
-            s, to_conversation_ref(conv), to_client_ref(client), Reply(text),
+            await s.connection(), to_conversation_ref(conv), to_client_ref(client), Reply(text),
             Author.SPECIALIST, now, specialist_id)
         if dedupe_key:
             await s.execute(update(Message).where(Message.id == message_id)

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.model import Author, Channel, Direction
 from handlers.ports import Delivery, TimelineItem
 from storage.codec import parse_buttons, parse_payload
+from storage.engine import core_transaction
 from storage.models import Client, Message, OutboxItem
 
 # A claimed delivery is invisible to other workers for this long; if the process dies in the
 # middle of a send, the delivery becomes due again after it (at-least-once, keyed per send).
 LEASE = timedelta(seconds=60)
+
+# Prebuilt Core statements: the outbox is on every reply's path (docs/benchmarks.md).
+_outbox, _messages = cast(Table, OutboxItem.__table__), cast(Table, Message.__table__)
+_DUE = (select(_outbox.c.id, _outbox.c.channel, _outbox.c.address, _outbox.c.payload,
+               _outbox.c.attempts, _outbox.c.message_id)
+        .where(_outbox.c.status == "pending", _outbox.c.next_attempt_at <= bindparam("now"))
+        .order_by(_outbox.c.id))
+_LEASE = update(_outbox).values(attempts=_outbox.c.attempts + 1,
+                                next_attempt_at=bindparam("until"))
+_SENT = (update(_outbox).where(_outbox.c.id == bindparam("b_id"))
+         .values(status="sent", sent_at=bindparam("now"), external_id=bindparam("ext")))
+_MESSAGE_SENT = (update(_messages).where(
+    _messages.c.id == select(_outbox.c.message_id).where(_outbox.c.id == bindparam("b_id"))
+    .scalar_subquery()).values(delivery="sent", channel_message_id=bindparam("ext")))
 
 
 class SqlDeliveryQueue:
@@ -23,27 +39,23 @@ class SqlDeliveryQueue:
         self._sessions = sessions
 
     async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
-        async with self._sessions.begin() as s:
-            query = (select(OutboxItem).where(OutboxItem.status == "pending",
-                                              OutboxItem.next_attempt_at <= now)
-                     .order_by(OutboxItem.id).limit(limit))
-            if s.get_bind().dialect.name == "postgresql":
+        async with core_transaction(self._sessions) as conn:
+            query = _DUE.limit(limit)
+            if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            items = (await s.scalars(query)).all()
-            for item in items:
-                item.attempts += 1
-                item.next_attempt_at = now + LEASE
-            return [Delivery(i.id, i.channel, i.address, parse_payload(i.payload), i.attempts,
-                             i.message_id, f"out-{i.id}") for i in items]
+            rows = (await conn.execute(query, {"now": now})).all()
+            if rows:
+                await conn.execute(_LEASE.where(_outbox.c.id.in_([r.id for r in rows])),
+                                   {"until": now + LEASE})
+            return [Delivery(r.id, r.channel, r.address, parse_payload(r.payload),
+                             r.attempts + 1, r.message_id, f"out-{r.id}") for r in rows]
 
     async def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
         if not sent:
             return
-        async with self._sessions.begin() as s:
-            for delivery_id, external_id in sent:
-                item = await s.get_one(OutboxItem, delivery_id)
-                item.status, item.sent_at, item.external_id = "sent", now, external_id[:64]
-                await self._set_message(s, item.message_id, "sent", external_id)
+        async with core_transaction(self._sessions) as conn:
+            await conn.execute(_SENT, [{"b_id": i, "ext": e[:64], "now": now} for i, e in sent])
+            await conn.execute(_MESSAGE_SENT, [{"b_id": i, "ext": e[:64]} for i, e in sent])
 
     async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None:
         async with self._sessions.begin() as s:

@@ -2,35 +2,77 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.engine import core_transaction
+from storage.group_commit import GroupCommit
 from storage.models import Conversation, InboundEvent, Specialist
+
+_events = cast(Table, InboundEvent.__table__)
+_KEEP = insert(_events)
+_KNOWN = select(_events.c.dedupe_key).where(
+    _events.c.dedupe_key.in_(bindparam("keys", expanding=True)))
+_MARK = (update(_events).where(_events.c.dedupe_key == bindparam("key"))
+         .values(status=bindparam("status"), error=bindparam("error")))
 
 
 class SqlInboundLog:
+    """Keeps raw platform events before anything else, and their processing status.
+
+    Concurrent keeps (and marks) share a transaction (storage/group_commit.py); each caller
+    still returns only after its own row is committed.
+    """
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._keeps: GroupCommit[dict[str, Any], bool] = GroupCommit(self._keep_batch)
+        self._marks: GroupCommit[dict[str, str], None] = GroupCommit(self._mark_batch)
 
     async def keep(self, channel: str, key: str, kind: str, raw: str, now: datetime) -> bool:
+        """False when an event with this key was kept before (a re-delivery)."""
+        return await self._keeps.submit({
+            "channel": channel, "dedupe_key": f"{channel}:{key}", "kind": kind[:64],
+            "raw": raw, "received_at": now})
+
+    async def mark(self, channel: str, key: str, status: str, error: str = "") -> None:
+        await self._marks.submit({"key": f"{channel}:{key}", "status": status[:16],
+                                  "error": error[:500]})
+
+    async def _keep_batch(self, rows: Sequence[dict[str, Any]]) -> list[bool]:
+        keys = [r["dedupe_key"] for r in rows]
         try:
-            async with self._sessions.begin() as s:
-                s.add(InboundEvent(channel=channel, dedupe_key=f"{channel}:{key}",
-                                   kind=kind[:64], raw=raw, received_at=now))
+            async with core_transaction(self._sessions) as conn:
+                seen = set((await conn.execute(_KNOWN, {"keys": keys})).scalars())
+                fresh = []
+                for row in rows:
+                    fresh.append(row["dedupe_key"] not in seen)
+                    seen.add(row["dedupe_key"])  # a key twice in one batch: the first wins
+                new_rows = [row for row, new in zip(rows, fresh, strict=True) if new]
+                if new_rows:
+                    await conn.execute(_KEEP, new_rows)
+                return fresh
+        except IntegrityError:
+            # Another process kept one of these keys in the meantime: one at a time.
+            return [await self._keep_one(row) for row in rows]
+
+    async def _keep_one(self, row: dict[str, Any]) -> bool:
+        try:
+            async with core_transaction(self._sessions) as conn:
+                await conn.execute(_KEEP, row)
             return True
         except IntegrityError:
             return False
 
-    async def mark(self, channel: str, key: str, status: str, error: str = "") -> None:
-        async with self._sessions.begin() as s:
-            await s.execute(update(InboundEvent)
-                            .where(InboundEvent.dedupe_key == f"{channel}:{key}")
-                            .values(status=status[:16], error=error[:500]))
-
+    async def _mark_batch(self, rows: Sequence[dict[str, str]]) -> list[None]:
+        async with core_transaction(self._sessions) as conn:
+            await conn.execute(_MARK, list(rows))
+        return [None] * len(rows)
 
     async def unfinished(self, channel: str, before: datetime, limit: int) -> list[str]:
         async with self._sessions() as s:

@@ -12,6 +12,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
+from aiogram.methods.base import Response
+from aiogram.types import ForumTopic, Message
 from aiohttp import web
 
 from bots.plugin import ChannelContext
@@ -26,6 +28,11 @@ from bots.telegram.staff import build_staff_router
 from handlers.ports import ChannelSender, Notifier
 
 log = logging.getLogger(__name__)
+
+# aiogram parses every Bot API answer with Response[T]; pydantic keeps parametrised models in
+# a WeakValueDictionary, so a garbage-collected one is rebuilt, ~10 ms of schema generation on
+# the event loop each time. The models of the answers this adapter gets are held here.
+RESPONSE_MODELS = (Response[Message], Response[bool], Response[ForumTopic])
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SET_WEBHOOK_ATTEMPTS = 5

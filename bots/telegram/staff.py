@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
@@ -89,8 +89,15 @@ def build_staff_router(chat_id: int | None) -> Router:
     """Specialists' group first; then a catch-all for every other non-private chat."""
     router = Router(name="telegram-staff")
     if chat_id is not None:
-        router.message.register(on_staff_message, F.chat.id == chat_id)
-    groups = F.chat.type != ChatType.PRIVATE
-    router.message.register(swallow, groups)
-    router.edited_message.register(swallow, groups)
+        async def in_staff_chat(event: Message) -> bool:
+            return event.chat.id == chat_id
+
+        router.message.register(on_staff_message, in_staff_chat)
+    router.message.register(swallow, in_a_group)
+    router.edited_message.register(swallow, in_a_group)
     return router
+
+
+async def in_a_group(event: Message) -> bool:
+    # Filters are coroutines: aiogram runs plain callables (MagicFilter too) in a thread.
+    return event.chat.type != ChatType.PRIVATE

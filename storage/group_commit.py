@@ -1,0 +1,55 @@
+"""Group commit: concurrent small writes of one kind share one transaction.
+
+A caller still waits until its own row is committed, so nothing it was promised changes; what
+changes is that eight webhook deliveries arriving together cost one transaction instead of
+eight (a transaction costs 0.4 ms of Python around the 0.05 ms SQLite needs,
+docs/benchmarks.md). With one caller at a time a batch is that caller alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MAX_BATCH = 200
+
+
+class GroupCommit(Generic[T, R]):
+    def __init__(self, write: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
+                 max_batch: int = MAX_BATCH) -> None:
+        """write(items) stores items in one transaction and returns one result per item."""
+        self._write = write
+        self._max_batch = max_batch
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        # shield: a caller that gives up (a closed webhook connection) must not cancel the
+        # batch that carries other callers' rows.
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the callers that are ready now join this batch
+        while self._pending:
+            batch = self._pending[:self._max_batch]
+            del self._pending[:len(batch)]
+            try:
+                results = await self._write([item for item, _ in batch])
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)

@@ -1,0 +1,84 @@
+"""GroupCommit batches concurrent writes; SqlInboundLog keeps and marks through it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from storage.group_commit import GroupCommit
+from storage.models import InboundEvent
+from storage.staff import SqlInboundLog
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+class Recorder:
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.batches: list[list[int]] = []
+        self.fail_on = fail_on
+
+    async def write(self, items: Sequence[int]) -> list[int]:
+        self.batches.append(list(items))
+        await asyncio.sleep(0.01)  # a write that takes time: later callers queue up
+        if self.fail_on in items:
+            raise RuntimeError("disk full")
+        return [i * 10 for i in items]
+
+
+async def test_callers_ready_together_share_one_write_and_get_their_own_result() -> None:
+    rec = Recorder()
+    group = GroupCommit(rec.write)
+    results = await asyncio.gather(*(group.submit(i) for i in range(8)))
+    assert results == [i * 10 for i in range(8)]
+    assert rec.batches == [list(range(8))]
+
+
+async def test_callers_arriving_during_a_write_go_in_the_next_batch() -> None:
+    rec = Recorder()
+    group = GroupCommit(rec.write, max_batch=3)
+    first = asyncio.create_task(group.submit(1))
+    await asyncio.sleep(0.002)  # the first batch is being written
+    later = await asyncio.gather(*(group.submit(i) for i in range(2, 7)))
+    assert await first == 10 and later == [20, 30, 40, 50, 60]
+    assert rec.batches == [[1], [2, 3, 4], [5, 6]]
+
+
+async def test_a_failed_write_fails_its_callers_only() -> None:
+    rec = Recorder(fail_on=2)
+    group = GroupCommit(rec.write, max_batch=2)
+    results = await asyncio.gather(*(group.submit(i) for i in (1, 2, 3)),
+                                   return_exceptions=True)
+    assert isinstance(results[0], RuntimeError) and isinstance(results[1], RuntimeError)
+    assert results[2] == 30
+
+
+async def test_a_caller_that_gives_up_does_not_cancel_the_batch() -> None:
+    rec = Recorder()
+    group = GroupCommit(rec.write)
+    impatient = asyncio.create_task(group.submit(1))
+    patient = asyncio.create_task(group.submit(2))
+    await asyncio.sleep(0.002)
+    impatient.cancel()
+    assert await patient == 20
+    with pytest.raises(asyncio.CancelledError):
+        await impatient
+    assert rec.batches == [[1, 2]]
+
+
+async def test_concurrent_keeps_of_one_event_store_it_once(sessions) -> None:
+    log = SqlInboundLog(sessions)
+    kept = await asyncio.gather(
+        *(log.keep("telegram", key, "message", "{}", NOW) for key in ("1", "2", "1", "1")))
+    assert kept == [True, True, False, False]
+    assert not await log.keep("telegram", "2", "message", "{}", NOW)
+    await asyncio.gather(log.mark("telegram", "1", "processed"),
+                         log.mark("telegram", "2", "failed", "boom"))
+    async with sessions() as s:
+        rows = (await s.execute(select(InboundEvent.dedupe_key, InboundEvent.status,
+                                       InboundEvent.error).order_by(InboundEvent.id))).all()
+    assert [tuple(r) for r in rows] == [("telegram:1", "processed", ""),
+                                        ("telegram:2", "failed", "boom")]
