@@ -11,11 +11,19 @@ from pathlib import Path
 
 from faq.analyzer import Analyzer, load_stopwords
 from faq.charngram import CharRanker
-from faq.confidence import ConfidenceWeights, Signals, char_best, confidence, features
+from faq.confidence import (
+    LEXICAL_WEIGHTS,
+    ConfidenceWeights,
+    Signals,
+    char_best,
+    confidence,
+    features,
+)
 from faq.index import FieldWeights, Index, build_index
 from faq.model import Candidate, Decision, KnowledgeBase, MatchResult
 from faq.morph import Lemmatizer, default_lemmatizer
 from faq.query import Query, QueryParser, QuerySettings
+from faq.semantic import SemanticIndex, WordVectors, default_word_vectors
 from faq.smalltalk import detect_smalltalk
 from faq.synonyms import build_synonyms, load_synonyms
 
@@ -50,17 +58,27 @@ class MatcherConfig:
     # Candidates of the lemma ranking that the character n-gram ranker re-reads.
     char_shortlist: int = 10
     weights: ConfidenceWeights = field(default_factory=ConfidenceWeights)
+    # The answer decision's weights when no word vectors are installed.
+    lexical_weights: ConfidenceWeights = LEXICAL_WEIGHTS
     fields: FieldWeights = field(default_factory=FieldWeights)
     query: QuerySettings = field(default_factory=QuerySettings)
 
 
 class Matcher:
-    def __init__(self, kb: KnowledgeBase, analyzer: Analyzer, config: MatcherConfig) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        analyzer: Analyzer,
+        config: MatcherConfig,
+        vectors: WordVectors | None = None,
+    ) -> None:
         self.kb = kb
         self.config = config
         self.index = build_index(kb, analyzer, config.fields)
         self._parser = QueryParser(analyzer, self.index, config.query)
         self._chars = CharRanker(kb)
+        self._semantic = SemanticIndex(self.index, vectors) if vectors is not None else None
+        self._docs = {e: d for d, e in enumerate(self.index.ids)}
 
     def match(self, text: str) -> MatchResult:
         smalltalk = detect_smalltalk(self._parser.fix_layout(text))
@@ -96,7 +114,16 @@ class Matcher:
             unknown_share=sum(unknown) / (sum(weights.values()) or 1.0),
             unknown_terms=len(unknown),
             char=tuple(chars),
+            # Only the best entry is re-read: its share is what the answer decision weighs.
+            semantic=tuple(self._meaning(weights, ranked[:1])),
         )
+
+    def _meaning(self, weights: Mapping[str, float], ranked: Sequence[Candidate]) -> list[float]:
+        """How much of the message each entry explains by word vectors; [] without vectors."""
+        if self._semantic is None or not ranked:
+            return []
+        message = self._semantic.message(weights)
+        return self._semantic.scores(message, [self._docs[c.entry_id] for c in ranked])
 
     def rank(self, query: Query) -> list[Candidate]:
         weights = {t: w * self._idf(t) for t, w in query.weights.items()}
@@ -195,7 +222,8 @@ def decide(
     top = ranked[0].score
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
     threshold = answer_threshold(config, signals.terms)
-    sure = confidence(features(ranked, signals, threshold), config.weights)
+    weights = config.weights if signals.semantic else config.lexical_weights
+    sure = confidence(features(ranked, signals, threshold), weights)
     if sure >= config.answer_confidence and top - runner_up >= config.margin:
         return MatchResult(Decision.ANSWER, tuple(ranked[: config.max_options]))
     return MatchResult(Decision.CLARIFY, tuple(_options(ranked, config, signals)))
@@ -221,8 +249,13 @@ def build_matcher(
     config: MatcherConfig | None = None,
     synonym_files: Sequence[Path] = (),
     lemmatizer: Lemmatizer | None = None,
+    vectors: WordVectors | None = None,
+    semantic: bool = True,
 ) -> Matcher:
+    """A matcher; word vectors default to navec's when installed, else lexical signals only."""
     lemmatizer = lemmatizer or default_lemmatizer()
     synonyms = build_synonyms(load_synonyms(synonym_files), lemmatizer)
     analyzer = Analyzer(lemmatizer, synonyms, load_stopwords())
-    return Matcher(kb, analyzer, config or MatcherConfig())
+    if semantic and vectors is None:
+        vectors = default_word_vectors()
+    return Matcher(kb, analyzer, config or MatcherConfig(), vectors if semantic else None)
