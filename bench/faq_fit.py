@@ -19,7 +19,16 @@ from pathlib import Path
 
 from sklearn.linear_model import LogisticRegression
 
-from bench.faq_tune import OOS_MAX, WRONG_MAX, Ranked, _short, rank_all, report, split
+from bench.faq_tune import (
+    OOS_MAX,
+    WRONG_MAX,
+    Ranked,
+    _short,
+    rank_all,
+    report,
+    split,
+    with_values,
+)
 from faq.confidence import ConfidenceWeights, Features, features
 from faq.evaluate import EvalReport, load_cases
 from faq.loader import load_kb
@@ -87,11 +96,16 @@ def main(eval_dir: Path, lexical: bool = False, sample_dir: Path = Path("kb/samp
     kb = load_kb([eval_dir / "kb_social_protection.yaml"])
     tune, hold = split(load_cases(eval_dir / "dev_cases.jsonl"))
     semantic = not lexical
-    tuned = rank_all(build_matcher(kb, semantic=semantic), tune)
+    base = MatcherConfig()
+    for arg in sys.argv[1:]:
+        if arg.startswith("--set="):
+            name, _, value = arg[6:].partition("=")
+            base = with_values(base, {name: float(value)})
+    tuned = rank_all(build_matcher(kb, base, semantic=semantic), tune)
     names = tuple(n for n in ALL_NAMES if semantic or n != "semantic")
-    weights = fit(tuned, MatcherConfig(), names)
+    weights = fit(tuned, base, names)
     key = "lexical_weights" if lexical else "weights"
-    config, rep = best_confidence(tuned, replace(MatcherConfig(), **{key: weights}))
+    config, rep = best_confidence(tuned, replace(base, **{key: weights}))
     print("fitted answer_confidence:", config.answer_confidence)
     config = to_default_cut(config, lexical)
     print("weights:", asdict(getattr(config, key)))
