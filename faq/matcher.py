@@ -185,8 +185,10 @@ def _accumulate(
     decision linear in its size.
     """
     mass: defaultdict[int, float] = defaultdict(float)
-    # Rarest first: once `reach` entries are picked, commoner terms only add to them.
-    for term in sorted(strong, key=index.idf.__getitem__, reverse=True):
+    # Rarest first: once `reach` entries are picked, commoner terms only add to them. Terms
+    # of equal IDF go by name: in a set's order, the entries picked (and so a decision) could
+    # change with the process's hash seed.
+    for term in sorted(strong, key=lambda t: (index.idf[t], t), reverse=True):
         weight, postings = weights[term], index.postings.get(term, {})
         if len(mass) >= reach and len(postings) > len(mass):
             for doc in mass:
@@ -197,7 +199,7 @@ def _accumulate(
     if len(mass) > pool:
         kept = sorted(mass.items(), key=itemgetter(1), reverse=True)[:pool]
         mass = defaultdict(float, kept)
-    for term in weights.keys() - strong:
+    for term in sorted(weights.keys() - strong):
         common = index.postings.get(term, {})
         for doc in mass if common else ():
             mass[doc] += weights[term] * common.get(doc, 0.0)
