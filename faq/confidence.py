@@ -19,20 +19,27 @@ class Signals:
     unknown_terms: int = 0
     # Character n-gram cosine of the first candidates of the lemma ranking, in its order.
     char: tuple[float, ...] = ()
+    # Word-vector share of the message that the best candidate explains (faq/semantic.py);
+    # empty without word vectors.
+    semantic: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class ConfidenceWeights:
-    """Logistic coefficients fitted by `python -m bench.faq_fit` on the tuning half of dev."""
+    """Logistic coefficients fitted by `python -m bench.faq_fit` on the tuning half of dev.
 
-    intercept: float = -4.99
-    margin: float = 1.51
-    char: float = 0.86
-    agreement: float = 0.76
-    relative: float = 3.68
-    log_terms: float = 0.39
-    unknown_share: float = -3.24
-    unknown_terms: float = 0.41
+    The defaults need word vectors; LEXICAL_WEIGHTS serve when there are none.
+    """
+
+    intercept: float = -7.89
+    margin: float = 1.46
+    char: float = 0.89
+    agreement: float = 0.77
+    relative: float = 3.12
+    log_terms: float = 0.86
+    unknown_share: float = -2.36
+    unknown_terms: float = 0.42
+    semantic: float = 3.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +51,23 @@ class Features:
     log_terms: float
     unknown_share: float
     unknown_terms: float
+    semantic: float
 
 
 _NAMES = tuple(f.name for f in fields(Features))
+
+# Fitted the same way without the word-vector feature: the matcher's weights when navec is
+# not installed (`python -m bench.faq_fit --lexical`).
+LEXICAL_WEIGHTS = ConfidenceWeights(
+    intercept=-4.99,
+    margin=1.51,
+    char=0.86,
+    agreement=0.76,
+    relative=3.68,
+    log_terms=0.39,
+    unknown_share=-3.24,
+    unknown_terms=0.41,
+)
 
 
 def char_best(signals: Signals) -> int | None:
@@ -67,6 +88,7 @@ def features(ranked: Sequence[Candidate], signals: Signals, threshold: float) ->
         log_terms=math.log(signals.terms + 1),
         unknown_share=signals.unknown_share,
         unknown_terms=float(signals.unknown_terms),
+        semantic=signals.semantic[0] if signals.semantic else 0.0,
     )
 
 

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faq.confidence import ConfidenceWeights, Signals, confidence, features
+from faq.matcher import Matcher, MatcherConfig, build_matcher, decide
+from faq.model import Candidate, Category, Decision, Entry, KnowledgeBase
+from faq.semantic import DictVectors, SemanticIndex, load_navec
+
+KB = KnowledgeBase(
+    categories=(Category("family", "Семьи"), Category("crisis", "Помощь")),
+    entries=(
+        Entry("family.allowance", "family", "Как оформить пособие на ребенка?", "В МФЦ."),
+        Entry("crisis.shelter", "crisis", "Где переночевать бездомному человеку?", "В приюте."),
+    ),
+)
+# Four directions: money, children, shelter and animals; "выплата" leans on "пособие".
+VECTORS = DictVectors(
+    {
+        "пособие": [1.0, 0.0, 0.0, 0.0],
+        "выплата": [0.9, 0.1, 0.0, 0.0],
+        "ребенок": [0.0, 1.0, 0.0, 0.0],
+        "сын": [0.1, 0.9, 0.0, 0.0],
+        "бездомный": [0.0, 0.0, 1.0, 0.0],
+        "приют": [0.0, 0.0, 0.9, 0.1],
+        "щенок": [0.0, 0.0, 0.1, 1.0],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return build_matcher(KB, vectors=VECTORS)
+
+
+def _share(matcher: Matcher, text: str, entry_id: str) -> float:
+    query = matcher.parse(text)
+    ranked = [Candidate(entry_id, 1.0)]
+    return matcher.signals(query, ranked).semantic[0]
+
+
+def test_vectors_are_unit_length_and_unknown_words_have_none() -> None:
+    vector = VECTORS.vector("выплата")
+    assert vector is not None
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-6
+    assert VECTORS.vector("трактор") is None
+    assert VECTORS.dim == 4
+
+
+def test_a_paraphrase_is_explained_by_meaning(matcher: Matcher) -> None:
+    exact = _share(matcher, "пособие на ребенка", "family.allowance")
+    paraphrase = _share(matcher, "выплата на сына", "family.allowance")
+    elsewhere = _share(matcher, "выплата на сына", "crisis.shelter")
+    assert exact > paraphrase > 0.8 * exact
+    assert elsewhere < 0.2 * exact
+
+
+def test_an_odd_word_out_lowers_the_share(matcher: Matcher) -> None:
+    plain = _share(matcher, "бездомный приют", "crisis.shelter")
+    puppy = _share(matcher, "бездомный щенок приют", "crisis.shelter")
+    assert puppy < 0.75 * plain
+
+
+def test_words_without_a_vector_count_as_unexplained(matcher: Matcher) -> None:
+    alone = _share(matcher, "пособие", "family.allowance")
+    assert _share(matcher, "пособие трактор", "family.allowance") < 0.6 * alone
+
+
+def test_scores_several_entries_in_the_order_given(matcher: Matcher) -> None:
+    semantic = SemanticIndex(matcher.index, VECTORS)
+    message = semantic.message({"выплата": 1.0, "сын": 1.0})
+    shares = semantic.scores(message, [1, 0])
+    assert shares[0] < 0.2 < 0.8 < shares[1]
+    assert semantic.scores(semantic.message({"трактор": 1.0}), [0, 1]) == [0.0, 0.0]
+
+
+def test_without_vectors_the_lexical_weights_decide() -> None:
+    lexical = build_matcher(KB, semantic=False)
+    query = lexical.parse("пособие на ребенка")
+    assert lexical.signals(query, lexical.rank(query)).semantic == ()
+    ranked = [Candidate("a", 0.9), Candidate("b", 0.1)]
+    never = ConfidenceWeights(intercept=-50.0)
+    config = MatcherConfig(weights=never, lexical_weights=ConfidenceWeights(intercept=50.0))
+    blind = Signals(terms=2, char=(0.9, 0.1))
+    assert decide(ranked, config, blind).decision is Decision.ANSWER
+    seen = Signals(terms=2, char=(0.9, 0.1), semantic=(1.0,))
+    assert decide(ranked, config, seen).decision is Decision.CLARIFY
+
+
+def test_the_fitted_confidence_rises_with_meaning_explained() -> None:
+    ranked = [Candidate("a", 0.5), Candidate("b", 0.3)]
+    low, high = (Signals(terms=4, char=(0.3, 0.1), semantic=(s,)) for s in (0.3, 0.9))
+    weights = MatcherConfig().weights
+    assert confidence(features(ranked, high, 0.55), weights) > confidence(
+        features(ranked, low, 0.55), weights
+    )
+
+
+def test_a_missing_embedding_file_means_no_vectors(tmp_path: Path) -> None:
+    assert load_navec(tmp_path / "absent.tar") is None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("navec") is None, reason="navec not installed")
+def test_navec_from_the_natasha_wheel_knows_the_sector_vocabulary() -> None:
+    vectors = load_navec()
+    assert vectors is not None
+    allowance, payment, tractor = (vectors.vector(w) for w in ("пособие", "выплата", "трактор"))
+    assert allowance is not None and payment is not None and tractor is not None
+    assert float(allowance @ payment) > float(allowance @ tractor)
