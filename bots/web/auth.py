@@ -19,6 +19,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bots.web.client_address import Network, client_address, parse_networks
 from bots.web.ratelimit import LoginLimiter, MemoryLoginLimiter
 from storage.users import SqlAuditLog, SqlStaffAccounts, SqlWebSessions, StaffAccount
 
@@ -64,6 +65,9 @@ class CookieSettings(Protocol):
     @property
     def cookie_secure(self) -> bool: ...
 
+    @property
+    def trusted_proxies(self) -> list[str]: ...
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -78,6 +82,12 @@ class Auth:
     clock: Callable[[], datetime]
     cookie_secure: bool
     ttl: timedelta = SESSION_TTL
+    trusted_proxies: tuple[Network, ...] = ()
+
+    def address_of(self, request: web.Request) -> str:
+        """The client's address, read past trusted reverse proxies (web.trusted_proxies)."""
+        return client_address(request.remote, request.headers.get("X-Forwarded-For", ""),
+                              self.trusted_proxies)
 
     def set_cookie(self, response: web.StreamResponse, name: str, value: str) -> None:
         response.set_cookie(name, value, max_age=int(self.ttl.total_seconds()), path="/",
@@ -232,7 +242,7 @@ def setup_auth(
 
     auth = Auth(SqlStaffAccounts(sessions), SqlWebSessions(sessions),
                 SqlAuditLog(sessions, institution_id), limiter or MemoryLoginLimiter(clock), clock,
-                config.cookie_secure)
+                config.cookie_secure, trusted_proxies=parse_networks(config.trusted_proxies))
     app[AUTH] = auth
     _add_context_processor(app)
     # Order: auth (who is it), context processors (see the user), CSRF (its error page too).

@@ -52,7 +52,7 @@ async def do_login(request: web.Request) -> web.StreamResponse:
     login = str(form.get("login", "")).strip()[:MAX_FIELD]
     password = str(form.get("password", ""))[:MAX_FIELD]
     next_url = safe_next(str(form.get("next", DEFAULT_NEXT)))
-    address = request.remote or "unknown"
+    address = auth.address_of(request)
     if await auth.limiter.blocked(login, address):
         await auth.audit.write(login or "?", "login_blocked", auth.clock(), details=address)
         return render_error(request, 429, "rate_limited")
