@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from aiogram import Bot, Router
 from aiogram.enums import ChatType
@@ -56,6 +57,35 @@ async def on_staff_message(
                                if message.is_topic_message else None)
 
 
+async def on_staff_edit(
+    message: Message, config: TelegramConfig, desk: SpecialistDesk, threads: StaffThreads,
+    staff: StaffDirectory, texts: Texts,
+) -> None:
+    """A specialist corrected a reply: the client gets the corrected text as a new message.
+
+    Telegram cannot edit the copy the client already has in another channel, so the
+    correction is sent, marked as one (template staff_correction). Edited commands and notes
+    change nothing.
+    """
+    user = message.from_user
+    if user is None or user.is_bot:
+        return
+    if config.specialist_ids and user.id not in config.specialist_ids:
+        return
+    text = (message.text or message.caption or "").strip()
+    if not text or text.startswith((NOTE_PREFIX, "/")):
+        return
+    cid = await conversation_of(message, threads)
+    if cid is None:
+        return
+    specialist_id = await staff.ensure(f"telegram:{user.id}", user.full_name)
+    stamp: object = message.edit_date  # a datetime, or the raw Unix time in some paths
+    edited = int(stamp.timestamp()) if isinstance(stamp, datetime) else int(str(stamp or 0))
+    key = f"telegram:{message.chat.id}:{message.message_id}:e{edited}"
+    await desk.reply(cid, specialist_id, texts.render("staff_correction", text=text),
+                     origin=ORIGIN, dedupe_key=key)
+
+
 async def act(message: Message, cid: int, specialist_id: int, desk: SpecialistDesk) -> str:
     """Carries out a specialist's message; returns what went wrong, or "" when all went well."""
     text = (message.text or message.caption or "").strip()
@@ -93,6 +123,7 @@ def build_staff_router(chat_id: int | None) -> Router:
             return event.chat.id == chat_id
 
         router.message.register(on_staff_message, in_staff_chat)
+        router.edited_message.register(on_staff_edit, in_staff_chat)
     router.message.register(swallow, in_a_group)
     router.edited_message.register(swallow, in_a_group)
     return router

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import select
@@ -95,6 +96,28 @@ async def test_escalation_opens_a_topic_and_relays_both_ways(service: Service) -
     assert conv.rating == 5
     assert [n.text for n in notes] == ["проверить доход за 3 месяца"]
     await wait_for(lambda: any("закрыто" in p["text"] for p in _topic_posts(h)))
+
+
+async def test_a_corrected_reply_reaches_the_client_once(service: Service) -> None:
+    h, _rt = service
+    await h.post(h.button("consent:specialist"))
+    thread = await wait_for(lambda: _topic_posts(h))
+    topic_id = int(thread[0]["message_thread_id"])
+    original = h.staff("Приходите в среду", topic=topic_id)
+    await h.post(original)
+    await wait_for(lambda: h.api.sent(chat_id=CLIENT, text="Приходите в среду"))
+    fixed = {**original["message"], "text": "Приходите в четверг",
+             "edit_date": original["message"]["date"] + 60}
+    await h.post(h.update(edited_message=fixed))
+    await h.post(h.update(edited_message=fixed))  # the same edit delivered again
+    note = {**h.staff("!позвонить", topic=topic_id)["message"], "edit_date": fixed["edit_date"]}
+    await h.post(h.update(edited_message={**note, "text": "!позвонить завтра"}))
+    correction = ("Исправление к предыдущему сообщению специалиста:\n"
+                  "Приходите в четверг")
+    await wait_for(lambda: h.api.sent(chat_id=CLIENT, text=correction))
+    await asyncio.sleep(0.3)  # time for a duplicate or a leaked note to arrive, if any would
+    assert len(h.api.sent(chat_id=CLIENT, text=correction)) == 1
+    assert not [m for m in h.api.sent(chat_id=CLIENT) if "позвонить" in m["text"]]
 
 
 async def test_any_group_member_counts_when_no_list_is_set(service: Service) -> None:
