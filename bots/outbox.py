@@ -57,8 +57,11 @@ class OutboxWorker:
                 await self._sleep()
 
     async def _sleep(self) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation that
+        # arrives as its timeout fires, and the worker then never stops (seen at shutdown).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), self._interval)
+            async with asyncio.timeout(self._interval):
+                await self._event.wait()
         self._event.clear()
 
     async def drain_once(self) -> int:

@@ -43,13 +43,17 @@ class GroupCommit(Generic[T, R]):
             del self._pending[:len(batch)]
             try:
                 results = await self._write([item for item, _ in batch])
-            except BaseException as exc:
+            except Exception as exc:
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
                 continue
+            except BaseException:
+                # Cancelled (the loop is stopping): nobody will write the rest either.
+                for _, future in batch + self._pending:
+                    future.cancel()
+                self._pending.clear()
+                raise
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)

@@ -80,3 +80,18 @@ def test_backoff_grows_and_is_capped() -> None:
     assert backoff(20, None) == timedelta(minutes=30)
     assert backoff(1, 0.0) == timedelta(seconds=0.05)
     assert backoff(1, 120) == timedelta(seconds=120)
+
+
+async def test_the_worker_stops_when_cancelled_as_it_is_woken() -> None:
+    """A wake-up and a stop in the same instant (a reply queued at shutdown) must stop it."""
+    import asyncio
+
+    clock, notifier = Clock(), FakeNotifier()
+    for attempt in range(20):
+        worker = OutboxWorker(FakeQueue([]), {}, notifier, clock, poll_interval=0.05)
+        task = asyncio.create_task(worker.run())
+        await asyncio.sleep(0.005)  # idle, waiting to be woken
+        worker.wake()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=1)
+        assert task in done, f"the worker ignored cancellation (attempt {attempt})"

@@ -82,3 +82,20 @@ async def test_concurrent_keeps_of_one_event_store_it_once(sessions) -> None:
                                        InboundEvent.error).order_by(InboundEvent.id))).all()
     assert [tuple(r) for r in rows] == [("telegram:1", "processed", ""),
                                         ("telegram:2", "failed", "boom")]
+
+
+async def test_a_cancelled_writer_leaves_no_caller_waiting_for_ever() -> None:
+    started = asyncio.Event()
+
+    async def stuck(items: Sequence[int]) -> list[int]:
+        started.set()
+        await asyncio.sleep(3600)
+        return list(items)
+
+    group = GroupCommit(stuck, max_batch=1)
+    callers = [asyncio.create_task(group.submit(i)) for i in range(3)]
+    await started.wait()
+    assert group._flusher is not None
+    group._flusher.cancel()
+    done, pending = await asyncio.wait(callers, timeout=1)
+    assert not pending and all(t.cancelled() for t in done)

@@ -26,7 +26,9 @@ async def events(request: web.Request) -> web.StreamResponse:
         with hub.subscribe() as queue:
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+                    # asyncio.timeout keeps a shutdown's cancellation (wait_for may lose it).
+                    async with asyncio.timeout(HEARTBEAT_S):
+                        event = await queue.get()
                 except TimeoutError:
                     if not await still_signed_in(request):
                         break
