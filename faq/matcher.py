@@ -191,8 +191,9 @@ def _accumulate(
     for term in sorted(strong, key=lambda t: (index.idf[t], t), reverse=True):
         weight, postings = weights[term], index.postings.get(term, {})
         if len(mass) >= reach and len(postings) > len(mass):
-            for doc in mass:
-                mass[doc] += weight * postings.get(doc, 0.0)
+            # Only the entries already picked; the intersection runs in C (same sums).
+            for doc in mass.keys() & postings.keys():
+                mass[doc] += weight * postings[doc]
             continue
         for doc, field_weight in postings.items():
             mass[doc] += weight * field_weight
@@ -201,8 +202,8 @@ def _accumulate(
         mass = defaultdict(float, kept)
     for term in sorted(weights.keys() - strong):
         common = index.postings.get(term, {})
-        for doc in mass if common else ():
-            mass[doc] += weights[term] * common.get(doc, 0.0)
+        for doc in mass.keys() & common.keys():
+            mass[doc] += weights[term] * common[doc]
     return mass
 
 
