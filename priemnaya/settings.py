@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +23,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bots.web.client_address import parse_networks
 from priemnaya.settings_work import CalendarSettings, CrisisSettings, QueueSettings
 
 # Keys that must never be committed in settings.yaml.
@@ -79,11 +79,7 @@ class WebSettings(Section):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item.strip(), strict=False)
-            except ValueError:
-                raise ValueError(f"not an IP address or network: {item!r}") from None
+        parse_networks(value)  # names the first value that is neither an address nor a network
         return value
 
 

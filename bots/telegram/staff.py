@@ -7,7 +7,7 @@ from datetime import datetime
 
 from aiogram import Bot, Router
 from aiogram.enums import ChatType
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, User
 
 from bots.telegram.config import TelegramConfig
 from bots.telegram.topics import TAG, Thread, tag_of
@@ -34,14 +34,22 @@ async def conversation_of(message: Message, threads: StaffThreads) -> int | None
     return cid
 
 
+def specialist_of(message: Message, config: TelegramConfig) -> User | None:
+    """The sender, when they count as a specialist (telegram.specialist_ids, or anyone)."""
+    user = message.from_user
+    if user is None or user.is_bot:
+        return None
+    if config.specialist_ids and user.id not in config.specialist_ids:
+        return None
+    return user
+
+
 async def on_staff_message(
     message: Message, bot: Bot, config: TelegramConfig, desk: SpecialistDesk,
     threads: StaffThreads, staff: StaffDirectory, texts: Texts,
 ) -> None:
-    user = message.from_user
-    if user is None or user.is_bot:
-        return
-    if config.specialist_ids and user.id not in config.specialist_ids:
+    user = specialist_of(message, config)
+    if user is None:
         return
     cid = await conversation_of(message, threads)
     if cid is None:
@@ -67,10 +75,8 @@ async def on_staff_edit(
     correction is sent, marked as one (template staff_correction). Edited commands and notes
     change nothing.
     """
-    user = message.from_user
-    if user is None or user.is_bot:
-        return
-    if config.specialist_ids and user.id not in config.specialist_ids:
+    user = specialist_of(message, config)
+    if user is None:
         return
     text = (message.text or message.caption or "").strip()
     if not text or text.startswith((NOTE_PREFIX, "/")):
