@@ -40,13 +40,11 @@ from sqlite3 import (  # noqa: F401  (re-exported: the dialect reads them off th
 )
 from typing import Any, TypeVar
 
-from sqlalchemy import pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_dbapi,
     SQLiteDialect_aiosqlite,
 )
-from sqlalchemy.engine.url import URL
 
 __version__ = "1.0"
 BUSY_BUDGET_S = 30.0
@@ -184,10 +182,6 @@ class Connection:
     def isolation_level(self) -> str | None:
         return self._live().isolation_level
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._live().in_transaction
-
     def cursor(self) -> Cursor:
         return Cursor(self._live())
 
@@ -199,9 +193,7 @@ class Connection:
         self._live().rollback()
 
     async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self.stop()
 
     def stop(self) -> None:
         if self._conn is not None:
@@ -219,18 +211,10 @@ def connect(database: str, **kwargs: Any) -> Connection:
 class InlineSQLiteDialect(SQLiteDialect_aiosqlite):
     driver = "inline"
     supports_statement_cache = True
-    # Nothing runs in a thread, so nothing needs terminating from outside.
-    has_terminate = True
 
     @classmethod
     def import_dbapi(cls) -> AsyncAdapt_aiosqlite_dbapi:
         return AsyncAdapt_aiosqlite_dbapi(__import__(__name__, fromlist=["connect"]), sqlite3)
-
-    @classmethod
-    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
-        if cls._is_url_file_db(url):
-            return pool.AsyncAdaptedQueuePool
-        return pool.StaticPool
 
 
 def checkpoint(path: str) -> tuple[int, int]:
