@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -14,6 +14,7 @@ from handlers.ports import (
     ChannelSender,
     ConversationStore,
     Faq,
+    FileSource,
     InboundLog,
     Notifier,
     StaffDirectory,
@@ -37,11 +38,15 @@ class ChannelContext:
     texts: Texts
     notifier: Notifier  # all surfaces, for events an adapter itself raises
     clock: Callable[[], datetime]
+    # Every enabled channel's FileSource by channel name, filled as channels are added: a
+    # specialist's file from Telegram reaches a web-chat or VK client through it.
+    files: dict[str, FileSource] = field(default_factory=dict)
 
 
 class ChannelPlugin(Protocol):
     channel: str
     sender: ChannelSender | None  # None for a staff-only surface
+    files: FileSource | None  # where other channels fetch the files this one keeps
 
     @property
     def notifier(self) -> Notifier | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.model import Author, State
+from handlers.model import Attachment, Author, State
 from handlers.ports import ConversationEvent, EventKind
 from handlers.reception import Deps
 
@@ -16,18 +16,23 @@ class SpecialistDesk:
     async def reply(
         self, conversation_id: int, specialist_id: int | None, text: str,
         origin: str, dedupe_key: str | None = None, deliver: bool = True,
+        attachments: tuple[Attachment, ...] = (),
     ) -> bool:
-        """deliver=False records what the specialist already sent on the platform itself."""
+        """deliver=False records what the specialist already sent on the platform itself.
+
+        Attachments are files the client receives with the text (which may then be empty).
+        """
         return await self.reply_message(conversation_id, specialist_id, text, origin,
-                                        dedupe_key, deliver) is not None
+                                        dedupe_key, deliver, attachments) is not None
 
     async def reply_message(
         self, conversation_id: int, specialist_id: int | None, text: str,
         origin: str, dedupe_key: str | None = None, deliver: bool = True,
+        attachments: tuple[Attachment, ...] = (),
     ) -> int | None:
         """Like reply, returning the stored message's id (None when nothing was sent)."""
         return await self._message(conversation_id, specialist_id, text, False, origin,
-                                   dedupe_key, deliver)
+                                   dedupe_key, deliver, attachments)
 
     async def note(
         self, conversation_id: int, specialist_id: int | None, text: str, origin: str
@@ -38,13 +43,15 @@ class SpecialistDesk:
     async def _message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
         origin: str, dedupe_key: str | None, deliver: bool,
+        attachments: tuple[Attachment, ...] = (),
     ) -> int | None:
         text = text.strip()
-        if not text:
+        files = tuple(a for a in attachments if a.is_file and a.ref)
+        if not text and not files:
             return None
         message_id = await self._d.store.record_specialist_message(
-            conversation_id, specialist_id, text, internal, self._d.clock(), dedupe_key, deliver
-        )
+            conversation_id, specialist_id, text, internal, self._d.clock(), dedupe_key, deliver,
+            files)
         if message_id is None:
             return None
         if deliver:

@@ -82,6 +82,14 @@ class Attachment:
     kind: AttachmentKind
     ref: str  # file_id (Telegram), URL (VK) or other channel-side reference
     name: str = ""
+    # The channel whose API can fetch `ref`; "" is the channel of the message that carries it.
+    # A specialist's file sent from Telegram to a VK client has source "telegram".
+    source: str = ""
+
+    @property
+    def is_file(self) -> bool:
+        """Locations and contacts are references, not files that could be passed on."""
+        return self.kind not in (AttachmentKind.LOCATION, AttachmentKind.CONTACT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +121,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     faq_entry_id: str = ""
     links: tuple[tuple[str, str], ...] = field(default=())
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,7 @@ class ConversationStore(Protocol):
     async def record_specialist_message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
         now: datetime, dedupe_key: str | None = None, deliver: bool = True,
+        attachments: tuple[Attachment, ...] = (),
     ) -> int | None:
         """Store a specialist's message; a public one moves the conversation to a human.
 
@@ -237,12 +238,43 @@ class TimelineItem:
     buttons: tuple[tuple[Button, ...], ...]
     at: datetime
     delivery: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 class ClientTimeline(Protocol):
     async def messages_for(
         self, channel: Channel, user_id: str, after_id: int, limit: int
     ) -> list[TimelineItem]: ...
+
+    async def attachment_of(
+        self, channel: Channel, user_id: str, message_id: int, index: int
+    ) -> Attachment | None:
+        """An attachment of a message this client can see; None for anything else."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileData:
+    content: bytes
+    name: str
+    mime: str
+
+
+class FileUnavailable(Exception):
+    """The platform holding a file could not hand it over.
+
+    permanent: asking again cannot help (no such file, too big); otherwise it may (network).
+    """
+
+    def __init__(self, reason: str, permanent: bool) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+class FileSource(Protocol):
+    """Fetches files kept on one platform (Telegram file_id), to pass them to another."""
+
+    async def fetch(self, attachment: Attachment) -> FileData:
+        """Raises FileUnavailable when the file cannot be had."""
 
 
 class InboundLog(Protocol):

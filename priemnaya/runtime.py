@@ -77,6 +77,8 @@ class Runtime:
         self.channels.append(plugin)
         if plugin.sender is not None:
             self.senders[plugin.channel] = plugin.sender
+        if plugin.files is not None:
+            self.context.files[plugin.channel] = plugin.files
         if plugin.notifier is not None:
             self.notifier.add(plugin.notifier)
 

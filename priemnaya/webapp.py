@@ -15,7 +15,15 @@ from redis.asyncio import Redis
 
 from analytics.web import setup_admin
 from bots.web.auth import setup_auth
-from bots.web.chat import CHAT_LIMITS, RECEPTION, TEXTS, TIMELINE, ChatLimits, setup_chat
+from bots.web.chat import (
+    CHAT_LIMITS,
+    FILES,
+    RECEPTION,
+    TEXTS,
+    TIMELINE,
+    ChatLimits,
+    setup_chat,
+)
 from bots.web.desk import DeskServices, setup_desk
 from bots.web.desk.canned import CannedResponses
 from bots.web.ratelimit import LoginLimiter, RedisLoginLimiter
@@ -61,6 +69,7 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     app[RUNTIME] = rt
     app[RECEPTION] = rt.reception
     app[TIMELINE] = rt.timeline
+    app[FILES] = rt.context.files
     app[TEXTS] = rt.texts
     app[CHAT_LIMITS] = ChatLimits(rt.settings.web.max_message_chars, rt.settings.web.cookie_secure)
     loaders = [jinja2.FileSystemLoader(str(WEB_TEMPLATES))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.model import Action, Button, Reply
+from handlers.model import Action, Attachment, AttachmentKind, Button, Reply
 
 
 def to_buttons_json(rows: tuple[tuple[Button, ...], ...]) -> list[list[dict[str, str]]]:
@@ -24,13 +24,35 @@ def parse_buttons(data: object) -> tuple[tuple[Button, ...], ...]:
     return tuple(rows)
 
 
+def to_attachments_json(attachments: tuple[Attachment, ...]) -> list[dict[str, str]]:
+    found = []
+    for a in attachments:
+        item = {"kind": str(a.kind), "ref": a.ref, "name": a.name}
+        if a.source:
+            item["source"] = a.source
+        found.append(item)
+    return found
+
+
+def parse_attachments(data: object) -> tuple[Attachment, ...]:
+    found = []
+    for item in data if isinstance(data, list) else []:
+        if isinstance(item, dict) and item.get("kind") in set(AttachmentKind):
+            found.append(Attachment(AttachmentKind(item["kind"]), str(item.get("ref", "")),
+                                    str(item.get("name", "")), str(item.get("source", ""))))
+    return tuple(found)
+
+
 def to_payload(reply: Reply) -> dict[str, Any]:
-    return {
+    payload: dict[str, Any] = {
         "text": reply.text,
         "buttons": to_buttons_json(reply.buttons),
         "faq_entry_id": reply.faq_entry_id,
         "links": [list(link) for link in reply.links],
     }
+    if reply.attachments:
+        payload["attachments"] = to_attachments_json(reply.attachments)
+    return payload
 
 
 def parse_payload(data: dict[str, Any]) -> Reply:
@@ -40,4 +62,5 @@ def parse_payload(data: dict[str, Any]) -> Reply:
         buttons=parse_buttons(data.get("buttons")),
         faq_entry_id=str(data.get("faq_entry_id", "")),
         links=links,
+        attachments=parse_attachments(data.get("attachments")),
     )

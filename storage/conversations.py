@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from faq.model import MatchResult
 from handlers.model import (
     Attachment,
-    AttachmentKind,
     Author,
     Channel,
     ClientRef,
@@ -25,7 +24,7 @@ from handlers.model import (
     State,
 )
 from handlers.ports import Annotation, Escalation, HistoryItem
-from storage.codec import to_buttons_json, to_payload
+from storage.codec import parse_attachments, to_attachments_json, to_buttons_json, to_payload
 from storage.engine import core_transaction
 from storage.models import (
     DEFAULT_INSTITUTION,
@@ -83,17 +82,8 @@ def to_conversation_ref(c: Conversation) -> ConversationRef:
                            c.queue, c.assigned_to, c.urgent)
 
 
-def parse_attachments(data: object) -> tuple[Attachment, ...]:
-    found = []
-    for item in data if isinstance(data, list) else []:
-        if isinstance(item, dict) and item.get("kind") in set(AttachmentKind):
-            found.append(Attachment(AttachmentKind(item["kind"]), str(item.get("ref", "")),
-                                    str(item.get("name", ""))))
-    return tuple(found)
-
-
 def attachments_json(msg: IncomingMessage) -> list[dict[str, str]]:
-    return [{"kind": a.kind, "ref": a.ref, "name": a.name} for a in msg.attachments]
+    return to_attachments_json(msg.attachments)
 
 
 class SqlConversationStore:
@@ -293,6 +283,7 @@ class SqlConversationStore:
             "client_id": client.id, "direction": Direction.OUT, "author": author,
             "specialist_id": specialist_id, "channel": client.channel, "text": reply.text,
             "text_length": len(reply.text), "buttons": to_buttons_json(reply.buttons),
+            "attachments": to_attachments_json(reply.attachments),
             "faq_entry_id": reply.faq_entry_id, "delivery": "pending", "created_at": now,
         })).scalar_one()
         await conn.execute(_INSERT_OUTBOX, {
@@ -340,18 +331,21 @@ class SqlConversationStore:
     async def record_specialist_message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
         now: datetime, dedupe_key: str | None = None, deliver: bool = True,
+        attachments: tuple[Attachment, ...] = (),
     ) -> int | None:
         try:
             async with self._sessions.begin() as s:
                 return await self._specialist_message(
-                    s, conversation_id, specialist_id, text, internal, now, dedupe_key, deliver)
+                    s, conversation_id, specialist_id, Reply(text, attachments=attachments),
+                    internal, now, dedupe_key, deliver)
         except IntegrityError:
             return None  # the same platform event (dedupe_key) was already stored
 
     async def _specialist_message(
-        self, s: AsyncSession, conversation_id: int, specialist_id: int | None, text: str,
+        self, s: AsyncSession, conversation_id: int, specialist_id: int | None, reply: Reply,
         internal: bool, now: datetime, dedupe_key: str | None, deliver: bool,
     ) -> int | None:
+        text = reply.text
         conv = await s.get(Conversation, conversation_id)
         if conv is None:
             return None
@@ -361,6 +355,7 @@ class SqlConversationStore:
                           client_id=client.id, direction=Direction.OUT,
                           author=Author.SPECIALIST, specialist_id=specialist_id,
                           channel=client.channel, text=text, text_length=len(text),
+                          attachments=to_attachments_json(reply.attachments),
                           internal=internal, dedupe_key=dedupe_key, created_at=now,
                           delivery="" if internal else "sent")
             s.add(msg)
@@ -372,7 +367,7 @@ class SqlConversationStore:
             return None
         self._mark_human_reply(conv, specialist_id, now)
         message_id = await self._add_outgoing(
-            await s.connection(), to_conversation_ref(conv), to_client_ref(client), Reply(text),
+            await s.connection(), to_conversation_ref(conv), to_client_ref(client), reply,
             Author.SPECIALIST, now, specialist_id)
         if dedupe_key:
             await s.execute(update(Message).where(Message.id == message_id)

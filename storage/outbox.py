@@ -9,9 +9,9 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.model import Author, Channel, Direction
+from handlers.model import Attachment, Author, Channel, Direction
 from handlers.ports import Delivery, TimelineItem
-from storage.codec import parse_buttons, parse_payload
+from storage.codec import parse_attachments, parse_buttons, parse_payload
 from storage.engine import core_transaction
 from storage.models import Client, Message, OutboxItem
 
@@ -103,7 +103,18 @@ class SqlClientTimeline:
                 .order_by(Message.id).limit(limit))).all()
             return [TimelineItem(m.id, Author(m.author), m.text, parse_buttons(m.buttons),
                                  m.created_at, m.delivery if m.direction == Direction.OUT
-                                 else "") for m in rows]
+                                 else "", parse_attachments(m.attachments)) for m in rows]
+
+    async def attachment_of(
+        self, channel: Channel, user_id: str, message_id: int, index: int
+    ) -> Attachment | None:
+        async with self._sessions() as s:
+            data = await s.scalar(
+                select(Message.attachments).join(Client, Client.id == Message.client_id)
+                .where(Client.channel == channel, Client.user_id == user_id,
+                       Message.id == message_id, Message.internal.is_(False)))
+        found = parse_attachments(data)
+        return found[index] if 0 <= index < len(found) else None
 
 
 

@@ -226,6 +226,7 @@ class FakeStore:
     async def record_specialist_message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
         now: datetime, dedupe_key: str | None = None, deliver: bool = True,
+        attachments: tuple[Attachment, ...] = (),
     ) -> int | None:
         if dedupe_key is not None:
             if dedupe_key in self.keys:
@@ -234,7 +235,7 @@ class FakeStore:
         conv = self.conversations[conversation_id]
         client = self.clients[conv.client_id]
         m = _Msg(len(self.messages) + 1, conv.id, client.id, Author.SPECIALIST, text,
-                 internal=internal, at=now)
+                 internal=internal, at=now, attachments=attachments)
         self.messages.append(m)
         if not internal:
             if conv.state is State.CLOSED:
@@ -242,7 +243,7 @@ class FakeStore:
             self.conversations[conv.id] = replace(
                 conv, state=State.WITH_SPECIALIST, assigned_to=conv.assigned_to or specialist_id)
             if deliver:
-                self.outbox.append((client, Reply(text)))
+                self.outbox.append((client, Reply(text, attachments=attachments)))
         return m.id
 
     async def assign(

@@ -13,26 +13,27 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods.base import Response
-from aiogram.types import ForumTopic, Message
+from aiogram.types import File, ForumTopic, Message
 from aiohttp import web
 
 from bots.plugin import ChannelContext
 from bots.telegram.callbacks import CallbackCodec
 from bots.telegram.client import build_client_router
 from bots.telegram.config import ALLOWED_UPDATES, TelegramConfig
+from bots.telegram.files import TelegramFiles
 from bots.telegram.intake import UpdateIntake
 from bots.telegram.notifier import TelegramNotifier
 from bots.telegram.polling import Poller
 from bots.telegram.sender import TelegramSender
 from bots.telegram.staff import build_staff_router
-from handlers.ports import ChannelSender, Notifier
+from handlers.ports import ChannelSender, FileSource, Notifier
 
 log = logging.getLogger(__name__)
 
 # aiogram parses every Bot API answer with Response[T]; pydantic keeps parametrised models in
 # a WeakValueDictionary, so a garbage-collected one is rebuilt, ~10 ms of schema generation on
 # the event loop each time. The models of the answers this adapter gets are held here.
-RESPONSE_MODELS = (Response[Message], Response[bool], Response[ForumTopic])
+RESPONSE_MODELS = (Response[Message], Response[bool], Response[ForumTopic], Response[File])
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SET_WEBHOOK_ATTEMPTS = 5
@@ -47,7 +48,8 @@ class TelegramPlugin:
         self._api = TelegramAPIServer.from_base(config.api_server)
         self.bot = Bot(config.token, session=AiohttpSession(api=self._api))
         codec = CallbackCodec(ctx.faq)
-        self.sender: ChannelSender | None = TelegramSender(self.bot, codec)
+        self.sender: ChannelSender | None = TelegramSender(self.bot, codec, ctx.files)
+        self.files: FileSource | None = TelegramFiles(self.bot)
         self._notifier = None if config.specialists_chat_id is None else TelegramNotifier(
             self.bot, config.specialists_chat_id, ctx.store, ctx.threads, ctx.texts, ctx.faq,
             ZoneInfo(timezone))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from aiogram import Bot
@@ -15,11 +16,29 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.methods import (
+    SendAnimation,
+    SendAudio,
+    SendDocument,
+    SendPhoto,
+    SendSticker,
+    SendVideo,
+    SendVideoNote,
+    SendVoice,
+    TelegramMethod,
+)
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+)
 
+from bots.files import FileSources, fetch_for_delivery
 from bots.telegram.callbacks import CallbackCodec
 from bots.text import split_text, utf16_len
-from handlers.model import Reply
+from handlers.model import Attachment, AttachmentKind, Reply
 from handlers.ports import DeliveryRefused, DeliveryRetry
 
 log = logging.getLogger(__name__)
@@ -27,6 +46,8 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4096  # Bot API limit per message, in UTF-16 code units after entity parsing
 MAX_BUTTON_TEXT = 64  # longer labels are cut by Telegram clients anyway
 T = TypeVar("T")
+CHANNEL = "telegram"
+Step = Callable[[], Awaitable[Message]]
 
 
 def keyboard(reply: Reply, codec: CallbackCodec) -> InlineKeyboardMarkup | None:
@@ -52,10 +73,10 @@ def parse_address(address: str) -> tuple[int, str | None]:
         raise DeliveryRefused(f"not a Telegram chat id: {address!r}") from None
 
 
-async def guarded(call: Awaitable[T]) -> T:
+async def guarded(call: Callable[[], Awaitable[T]]) -> T:
     """Translates Bot API failures into the outbox's retry/refuse contract."""
     try:
-        return await call
+        return await call()
     except TelegramRetryAfter as exc:
         raise DeliveryRetry(f"flood control: {exc.message}", exc.retry_after) from exc
     except (TelegramNetworkError, TelegramServerError) as exc:
@@ -69,27 +90,69 @@ async def guarded(call: Awaitable[T]) -> T:
 class TelegramSender:
     """Sends each part once even when a later part is retried.
 
-    The parts already sent are remembered in memory only: after a restart in the middle of a
-    long answer, the answer is sent whole again (at-least-once, like the outbox itself).
+    A reply is its text parts, then its files. The parts already sent are remembered in memory
+    only: after a restart in the middle of a long answer, the answer is sent whole again
+    (at-least-once, like the outbox itself).
     """
 
-    def __init__(self, bot: Bot, codec: CallbackCodec) -> None:
+    def __init__(self, bot: Bot, codec: CallbackCodec, files: FileSources) -> None:
         self._bot = bot
         self._codec = codec
+        self._files = files
         self._sent_parts: dict[str, list[str]] = {}
 
     async def send(self, address: str, reply: Reply, key: str) -> str:
         chat_id, connection = parse_address(address)
-        parts = parts_of(reply)
+        steps = self._steps(chat_id, connection, reply)
         done = self._sent_parts.setdefault(key, [])
         try:
-            for index in range(len(done), len(parts)):
-                markup = keyboard(reply, self._codec) if index == len(parts) - 1 else None
-                sent = await guarded(self._bot.send_message(
-                    chat_id, parts[index], parse_mode="HTML", reply_markup=markup,
-                    business_connection_id=connection))
+            for index in range(len(done), len(steps)):
+                sent = await steps[index]()
                 done.append(str(sent.message_id))
         except DeliveryRefused:
             self._sent_parts.pop(key, None)  # never retried: forget its progress
             raise
         return self._sent_parts.pop(key)[-1]
+
+    def _steps(self, chat_id: int, connection: str | None, reply: Reply) -> list[Step]:
+        parts = parts_of(reply) if reply.text or not reply.attachments else []
+        steps: list[Step] = []
+        for index, part in enumerate(parts):
+            markup = keyboard(reply, self._codec) if index == len(parts) - 1 else None
+            steps.append(functools.partial(guarded, functools.partial(
+                self._bot.send_message, chat_id, part, parse_mode="HTML", reply_markup=markup,
+                business_connection_id=connection)))
+        for attachment in reply.attachments:
+            steps.append(functools.partial(self._send_file, chat_id, connection, attachment))
+        return steps
+
+    async def _send_file(self, chat_id: int, connection: str | None,
+                         attachment: Attachment) -> Message:
+        if attachment.source in ("", CHANNEL):
+            # The same bot received it: Telegram sends it again by file_id, nothing uploaded.
+            file: str | InputFile = attachment.ref
+        else:
+            data = await fetch_for_delivery(self._files, attachment)
+            file = BufferedInputFile(data.content, filename=data.name)
+        bc = connection
+        call: TelegramMethod[Message]
+        match attachment.kind:
+            case AttachmentKind.PHOTO:
+                call = SendPhoto(chat_id=chat_id, photo=file, business_connection_id=bc)
+            case AttachmentKind.VOICE:
+                call = SendVoice(chat_id=chat_id, voice=file, business_connection_id=bc)
+            case AttachmentKind.VIDEO if attachment.name == "video_note":
+                call = SendVideoNote(chat_id=chat_id, video_note=file, business_connection_id=bc)
+            case AttachmentKind.VIDEO:
+                call = SendVideo(chat_id=chat_id, video=file, business_connection_id=bc)
+            # A file_id is refused by a method of another file type: bots/telegram/convert.py
+            # names these kinds, which the core only knows as "other".
+            case AttachmentKind.OTHER if attachment.name == "animation":
+                call = SendAnimation(chat_id=chat_id, animation=file, business_connection_id=bc)
+            case AttachmentKind.OTHER if attachment.name == "audio":
+                call = SendAudio(chat_id=chat_id, audio=file, business_connection_id=bc)
+            case AttachmentKind.STICKER:
+                call = SendSticker(chat_id=chat_id, sticker=file, business_connection_id=bc)
+            case _:
+                call = SendDocument(chat_id=chat_id, document=file, business_connection_id=bc)
+        return await guarded(lambda: self._bot(call))

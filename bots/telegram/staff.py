@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from aiogram import Bot, Router
@@ -10,6 +11,7 @@ from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message, User
 
 from bots.telegram.config import TelegramConfig
+from bots.telegram.convert import attachments_of
 from bots.telegram.topics import TAG, Thread, tag_of
 from handlers.desk import SpecialistDesk
 from handlers.ports import StaffDirectory, StaffThreads, Texts
@@ -107,14 +109,24 @@ async def act(message: Message, cid: int, specialist_id: int, desk: SpecialistDe
             await desk.transfer(cid, argument.strip())
         case _ if text.startswith(NOTE_PREFIX):
             await desk.note(cid, specialist_id, text[len(NOTE_PREFIX):], origin=ORIGIN)
-        case _ if not text:
-            return "attachment"
         case _:
-            key = f"telegram:{message.chat.id}:{message.message_id}"
-            sent = await desk.reply(cid, specialist_id, text, origin=ORIGIN, dedupe_key=key)
-            if not sent:
-                return "closed"
+            return await relay(message, cid, specialist_id, text, desk)
     return ""
+
+
+async def relay(message: Message, cid: int, specialist_id: int, text: str,
+                desk: SpecialistDesk) -> str:
+    """The specialist's text and files go to the client, in whatever channel they wrote from."""
+    found = attachments_of(message.model_dump(mode="json", exclude_none=True))
+    # The files stay on Telegram's servers: other channels fetch them by file_id.
+    files = tuple(replace(a, source=ORIGIN) for a in found if a.is_file)
+    if not text and not files:
+        return "attachment"  # a location or a contact alone: nothing a client can receive
+    key = f"telegram:{message.chat.id}:{message.message_id}"
+    if not await desk.reply(cid, specialist_id, text, origin=ORIGIN, dedupe_key=key,
+                            attachments=files):
+        return "closed"
+    return "attachment" if len(files) < len(found) else ""
 
 
 async def swallow(event: Message | CallbackQuery) -> None:

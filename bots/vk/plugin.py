@@ -14,17 +14,20 @@ from bots.vk.events import VkEvents
 from bots.vk.longpoll import LongPoll
 from bots.vk.sender import VkSender
 from handlers.model import Channel
-from handlers.ports import ChannelSender, Notifier
+from handlers.ports import ChannelSender, FileSource, Notifier
 
 
 class VkPlugin:
     channel: str = Channel.VK
     sender: ChannelSender | None
+    # VK keeps a client's files as URLs and attachment strings, which the desk shows as they
+    # are; nothing is fetched from VK for other channels.
+    files: FileSource | None = None
 
     def __init__(self, config: VkConfig, ctx: ChannelContext) -> None:
         self._config = config
         self._api = build_api(config)
-        self.sender = VkSender(self._api)
+        self.sender = VkSender(self._api, ctx.files)
         self.events = VkEvents(ctx, self._api)
         self._callback = CallbackEndpoint(self.events, config.confirmation, config.secret,
                                           config.group_id)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from handlers.model import Action, Channel, IncomingMessage
-from handlers.ports import ClientTimeline, Texts
+from handlers.model import Action, Author, Channel, IncomingMessage
+from handlers.ports import ClientTimeline, FileSource, FileUnavailable, Texts
 from handlers.reception import Reception
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,11 @@ _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 RECEPTION = web.AppKey("reception", Reception)
 TIMELINE = web.AppKey("timeline", ClientTimeline)
+FILES: web.AppKey[Mapping[str, FileSource]] = web.AppKey("files")
+# Shown in the browser, never run: a file from a specialist is offered for download, and the
+# types a browser displays itself are the harmless ones.
+_INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp",
+                           "application/pdf"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +112,43 @@ async def messages(request: web.Request) -> web.Response:
     return web.json_response({"messages": [
         {"id": i.id, "author": i.author, "text": i.text, "at": i.at.isoformat(),
          "buttons": [[{"label": b.label, "action": b.action.to_payload()} for b in row]
-                     for row in i.buttons]}
+                     for row in i.buttons],
+         "files": [{"name": a.name or a.kind, "url": f"/api/chat/files/{i.id}/{n}"}
+                   for n, a in enumerate(i.attachments)
+                   if a.is_file and i.author != Author.CLIENT]}
         for i in items]})
+
+
+async def file(request: web.Request) -> web.StreamResponse:
+    """A file a specialist sent to this client, fetched from the channel that keeps it."""
+    token = client_token(request)
+    texts = request.app[TEXTS]
+    if token is None:
+        return bad_request(texts.render("chat_reload"), 403)
+    message, index = request.match_info["message"], request.match_info["index"]
+    if not (message.isdigit() and index.isdigit() and len(message) <= 18 and len(index) <= 3):
+        raise web.HTTPNotFound()
+    found = await request.app[TIMELINE].attachment_of(Channel.WEB, token, int(message),
+                                                      int(index))
+    source = request.app[FILES].get(found.source) if found is not None else None
+    if found is None or not found.is_file or source is None:
+        raise web.HTTPNotFound()
+    try:
+        data = await source.fetch(found)
+    except FileUnavailable as exc:
+        log.warning("web chat file %s/%s unavailable: %s", message, index, exc)
+        status = 410 if exc.permanent else 503
+        return bad_request(texts.render("chat_file_unavailable", temporary=not exc.permanent),
+                           status)
+    inline = data.mime in _INLINE_TYPES
+    return web.Response(body=data.content, headers={
+        "Content-Type": data.mime if inline else "application/octet-stream",
+        "Content-Disposition": f"{'inline' if inline else 'attachment'}; "
+                               f"filename*=UTF-8''{quote(data.name)}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, max-age=3600",
+    })
 
 
 def setup_chat(app: web.Application) -> None:
@@ -114,3 +156,4 @@ def setup_chat(app: web.Application) -> None:
     app.router.add_get("/", chat_page, name="chat")
     app.router.add_post("/api/chat/send", send)
     app.router.add_get("/api/chat/messages", messages)
+    app.router.add_get(r"/api/chat/files/{message}/{index}", file)

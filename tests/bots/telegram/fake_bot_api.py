@@ -41,6 +41,7 @@ class FakeBotApi:
     failures: list[Failure] = field(default_factory=list)
     deleted_topics: set[int] = field(default_factory=set)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content (getFile)
     url: str = ""
     _next_id: int = 1000
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -49,6 +50,7 @@ class FakeBotApi:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -88,6 +90,8 @@ class FakeBotApi:
         if method == "getUpdates":
             return await self._get_updates(params)
         self.calls.append(call)
+        if method == "getFile":
+            return self._get_file(params)
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
     def _failure_for(self, method: str, params: dict[str, Any]) -> web.Response | None:
@@ -101,6 +105,20 @@ class FakeBotApi:
                 f.times -= 1
                 return _error(f.status, f.description, f.retry_after)
         return None
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["path"].rpartition("/")[2].partition(".")[0]
+        if file_id not in self.files:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=self.files[file_id])
+
+    def _get_file(self, params: dict[str, Any]) -> web.Response:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            return _error(400, "Bad Request: invalid file_id")
+        return web.json_response({"ok": True, "result": {
+            "file_id": file_id, "file_unique_id": f"u{file_id}",
+            "file_size": len(self.files[file_id]), "file_path": f"documents/{file_id}.pdf"}})
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
@@ -144,6 +162,9 @@ async def _params(request: web.Request) -> dict[str, Any]:
     form = await request.post()
     params: dict[str, Any] = {}
     for key, value in form.items():
+        if isinstance(value, web.FileField):  # an upload: what arrived, not a file_id
+            params[key] = {"filename": value.filename, "content": value.file.read()}
+            continue
         text = value if isinstance(value, str) else ""
         # aiogram sends objects (reply_markup, ...) as JSON strings inside the form.
         if key in ("reply_markup", "allowed_updates", "link_preview_options") and text:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -32,6 +33,7 @@ class FakeVk:
     updates: list[dict[str, Any]] = field(default_factory=list)
     lp_replies: list[dict[str, Any]] = field(default_factory=list)  # served before updates
     key_number: int = 1
+    uploads: list[tuple[str, bytes]] = field(default_factory=list)  # (file name, content)
     url: str = ""
     _random_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     _new: asyncio.Event = field(default_factory=asyncio.Event)
@@ -51,7 +53,27 @@ class FakeVk:
         app = web.Application()
         app.router.add_route("*", "/method/{name}", self._method)
         app.router.add_get("/lp", self._long_poll)
+        app.router.add_post("/upload", self._upload)
         return app
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload server of docs.getMessagesUploadServer: a multipart field "file"."""
+        form = await request.post()
+        file = form.get("file")
+        if not isinstance(file, web.FileField):
+            return web.json_response({"error": "no file"})
+        # aiohttp percent-encodes a non-ASCII file name in the multipart header.
+        self.uploads.append((unquote(file.filename), file.file.read()))
+        return web.json_response({"file": f"upload-{len(self.uploads)}"})
+
+    def _docs(self, name: str, params: dict[str, str]) -> web.Response:
+        if name == "docs.getMessagesUploadServer":
+            return _ok({"upload_url": f"{self.url}/upload"})
+        number = int(params.get("file", "upload-0").rpartition("-")[2] or 0)
+        if not 0 < number <= len(self.uploads):
+            return _error(100, "One of the parameters specified was missing or invalid: file")
+        return _ok({"type": "doc", "doc": {"id": number, "owner_id": -GROUP_ID,
+                                           "title": params.get("title", "")}})
 
     async def _method(self, request: web.Request) -> web.Response:
         params = {**request.query, **{k: str(v) for k, v in (await request.post()).items()}}
@@ -63,6 +85,8 @@ class FakeVk:
             return await self._send(params)
         if name == "groups.getLongPollServer":
             return self._server()
+        if name in ("docs.getMessagesUploadServer", "docs.save"):
+            return self._docs(name, params)
         if name == "messages.sendMessageEventAnswer":
             return _error(100, "event_id is expired") if self.expired_presses else _ok(1)
         return _error(3, "Unknown method passed")

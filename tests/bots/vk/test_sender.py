@@ -10,8 +10,8 @@ import pytest
 from bots.vk.api import build_api, close_api
 from bots.vk.config import VkConfig
 from bots.vk.sender import VkSender, random_id
-from handlers.model import Action, ActionKind, Button, Reply
-from handlers.ports import DeliveryRefused, DeliveryRetry
+from handlers.model import Action, ActionKind, Attachment, AttachmentKind, Button, Reply
+from handlers.ports import DeliveryRefused, DeliveryRetry, FileData, FileUnavailable
 from tests.bots.vk.fake_vk import GROUP_ID, FakeVk
 
 USER = 100000001
@@ -21,7 +21,7 @@ USER = 100000001
 async def sender(fake: FakeVk) -> AsyncIterator[VkSender]:
     api = build_api(VkConfig(token="test-token", group_id=GROUP_ID,
                              api_url=f"{fake.url}/method", request_timeout_s=0.3))
-    yield VkSender(api)
+    yield VkSender(api, {})
     await close_api(api)
 
 
@@ -82,7 +82,7 @@ async def test_network_failure_is_retried(sender: VkSender, fake: FakeVk) -> Non
                              api_url="http://127.0.0.1:9/method/"))
     try:
         with pytest.raises(DeliveryRetry):
-            await VkSender(api).send(str(USER), Reply("текст"), "out-1")
+            await VkSender(api, {}).send(str(USER), Reply("текст"), "out-1")
     finally:
         await close_api(api)
 
@@ -98,3 +98,61 @@ def test_random_id_is_stable_31_bit_and_distinct() -> None:
     assert len(ids) == 1500
     assert all(0 < i < 2**31 for i in ids)
     assert random_id("out-1", 0) == random_id("out-1", 0)
+
+
+class FakeFiles:
+    """A FileSource with a file that can be made to fail."""
+
+    def __init__(self) -> None:
+        self.failure: FileUnavailable | None = None
+        self.fetched = 0
+
+    async def fetch(self, attachment: Attachment) -> FileData:
+        self.fetched += 1
+        if self.failure is not None:
+            raise self.failure
+        return FileData(b"%PDF-1.4 form " + attachment.ref.encode(), attachment.name,
+                        "application/pdf")
+
+
+FORM = Attachment(AttachmentKind.DOCUMENT, "DOC1", "заявление.pdf", "telegram")
+
+
+async def test_a_file_from_telegram_is_uploaded_and_sent_once(fake: FakeVk) -> None:
+    files = FakeFiles()
+    api = build_api(VkConfig(token="test-token", group_id=GROUP_ID,
+                             api_url=f"{fake.url}/method"))
+    try:
+        sender = VkSender(api, {"telegram": files})
+        reply = Reply("Бланк заявления", attachments=(FORM,))
+        await sender.send(str(USER), reply, "out-3")
+        await sender.send(str(USER), reply, "out-3")  # a retried delivery: no duplicates
+    finally:
+        await close_api(api)
+    assert fake.uploads[0] == ("заявление.pdf", b"%PDF-1.4 form DOC1")
+    [upload_server, *_] = fake.method_calls("docs.getMessagesUploadServer")
+    assert upload_server.params["peer_id"] == str(USER)
+    assert upload_server.params["type"] == "doc"
+    assert {c.params["title"] for c in fake.method_calls("docs.save")} == {"заявление.pdf"}
+    assert [(d["message"], d.get("attachment")) for d in fake.delivered] == [
+        ("Бланк заявления", None), ("", f"doc-{GROUP_ID}_1")]
+
+
+@pytest.mark.parametrize(("permanent", "error"), [(True, DeliveryRefused),
+                                                  (False, DeliveryRetry)])
+async def test_a_file_that_cannot_be_fetched(fake: FakeVk, sender: VkSender,
+                                             permanent: bool, error: type[Exception]) -> None:
+    files = FakeFiles()
+    files.failure = FileUnavailable("invalid file_id", permanent=permanent)
+    api = build_api(VkConfig(token="test-token", group_id=GROUP_ID,
+                             api_url=f"{fake.url}/method"))
+    try:
+        with pytest.raises(error):
+            await VkSender(api, {"telegram": files}).send(
+                str(USER), Reply("", attachments=(FORM,)), "out-4")
+        with pytest.raises(DeliveryRefused):  # its channel is not enabled here
+            await VkSender(api, {}).send(str(USER), Reply("", attachments=(FORM,)), "out-5")
+    finally:
+        await close_api(api)
+    assert files.fetched == 1
+    assert fake.delivered == []
