@@ -111,7 +111,7 @@ def build_desk_services(rt: Runtime, audit: SqlAuditLog) -> DeskServices:
         suggestions=SqlFaqSuggestions(rt.sessions, institution), directory=rt.directory,
         hub=rt.desk_hub, canned=CannedResponses([override / "canned"] if override else []),
         audit=audit, faq=rt.faq, clock=rt.clock, kb_editor=rt.kb_editor,
-        zone=ZoneInfo(rt.settings.institution.timezone))
+        zone=ZoneInfo(rt.settings.institution.timezone), files=rt.context.files)
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:

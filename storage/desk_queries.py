@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from handlers.model import State
+from handlers.model import Attachment, State
 from handlers.ports import WaitingTarget
+from storage.codec import parse_attachments
 from storage.models import Client, Conversation, Message, Specialist
 
 HUMAN_STATES = (State.WAITING, State.WITH_SPECIALIST)
@@ -108,6 +109,17 @@ class SqlDeskQueries:
                             m.channel, m.text, m.internal, _attachments(m.attachments),
                             m.delivery, m.created_at, m.redacted_at is not None, m.action)
                 for m, name in reversed(rows)]
+
+    async def attachment(self, message_id: int, index: int) -> tuple[int, Attachment] | None:
+        """A message's attachment and its conversation; the source is the message's channel
+        unless the attachment names another (a specialist's file from Telegram)."""
+        async with self._sessions() as s:
+            m = await s.get(Message, message_id)
+        found = parse_attachments(m.attachments) if m is not None else ()
+        if m is None or not 0 <= index < len(found):
+            return None
+        item = found[index]
+        return m.conversation_id, replace(item, source=item.source or m.channel)
 
     async def message(self, message_id: int) -> DeskMessage | None:
         async with self._sessions() as s:

@@ -8,11 +8,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from bots.web.download import file_response
 from handlers.model import Action, Author, Channel, IncomingMessage
 from handlers.ports import ClientTimeline, FileSource, FileUnavailable, Texts
 from handlers.reception import Reception
@@ -26,10 +26,6 @@ _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RECEPTION = web.AppKey("reception", Reception)
 TIMELINE = web.AppKey("timeline", ClientTimeline)
 FILES: web.AppKey[Mapping[str, FileSource]] = web.AppKey("files")
-# Shown in the browser, never run: a file from a specialist is offered for download, and the
-# types a browser displays itself are the harmless ones.
-_INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp",
-                           "application/pdf"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,15 +136,7 @@ async def file(request: web.Request) -> web.StreamResponse:
         status = 410 if exc.permanent else 503
         return bad_request(texts.render("chat_file_unavailable", temporary=not exc.permanent),
                            status)
-    inline = data.mime in _INLINE_TYPES
-    return web.Response(body=data.content, headers={
-        "Content-Type": data.mime if inline else "application/octet-stream",
-        "Content-Disposition": f"{'inline' if inline else 'attachment'}; "
-                               f"filename*=UTF-8''{quote(data.name)}",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-        "Cache-Control": "private, max-age=3600",
-    })
+    return file_response(data)
 
 
 def setup_chat(app: web.Application) -> None:

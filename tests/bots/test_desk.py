@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
 from faq.model import Entry
-from handlers.model import Channel, IncomingMessage
+from handlers.model import Action, Attachment, AttachmentKind, Channel, IncomingMessage
+from handlers.ports import FileData, FileUnavailable
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
@@ -341,3 +342,51 @@ async def test_event_stream_ends_after_logout(desk: Desk, monkeypatch) -> None:
     rest = await asyncio.wait_for(stream.content.read(), 5)  # the server closes the stream
     assert rest.count(b": ping") <= 2
     await anna.close()
+
+
+class PhotoSource:
+    """The Telegram FileSource as the desk sees it: a photo, or a file Telegram lost."""
+
+    def __init__(self) -> None:
+        self.gone = False
+
+    async def fetch(self, attachment: Attachment) -> FileData:
+        if self.gone:
+            raise FileUnavailable("Bad Request: invalid file_id", permanent=True)
+        return FileData(b"\xff\xd8 jpeg of " + attachment.ref.encode(), "photo.jpg",
+                        "image/jpeg")
+
+
+async def test_a_clients_photo_opens_for_who_works_on_the_conversation(desk: Desk) -> None:
+    source = PhotoSource()
+    desk.rt.context.files["telegram"] = source
+    photo = Attachment(AttachmentKind.PHOTO, "PHOTO-FILE-ID")
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.TELEGRAM, "555", "tg-1", "Вот фото справки", display_name="Пётр",
+        attachments=(photo,)))
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.TELEGRAM, "555", "tg-2", action=Action.parse("consent:specialist")))
+    async with desk.rt.sessions() as s:
+        conv = await s.scalar(select(Conversation.id))
+        mid = await s.scalar(select(Message.id).where(Message.text == "Вот фото справки"))
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert f'href="/desk/files/{mid}/0"' in page
+    r = await anna.get(f"/desk/files/{mid}/0")
+    assert r.status == 200
+    assert await r.read() == b"\xff\xd8 jpeg of PHOTO-FILE-ID"
+    assert r.headers["Content-Type"] == "image/jpeg"
+    assert await audit(desk, "file_view") == ["anna"]
+
+    await post(anna, f"/desk/c/{conv}/take")
+    assert (await oleg.get(f"/desk/files/{mid}/0")).status == 403  # not theirs: no file
+    assert f"/desk/files/{mid}/0" not in await (await oleg.get(f"/desk/c/{conv}")).text()
+    assert (await anna.get(f"/desk/files/{mid}/1")).status == 404
+    source.gone = True
+    gone = await anna.get(f"/desk/files/{mid}/0")
+    assert gone.status == 410
+    assert "больше не хранит" in await gone.text()
+    anonymous = desk.client()
+    assert (await anonymous.get(f"/desk/files/{mid}/0", allow_redirects=False)).status == 303
+    for c in (anna, oleg, anonymous):
+        await c.close()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
 from aiohttp import web
@@ -12,7 +12,7 @@ from bots.web.auth import StaffUser
 from bots.web.desk.canned import CannedResponses
 from bots.web.desk.hub import DeskHub
 from handlers.desk import SpecialistDesk
-from handlers.ports import Faq, KnowledgeBaseEditor
+from handlers.ports import Faq, FileSource, KnowledgeBaseEditor
 from handlers.routing import QueueDirectory
 from storage.desk_queries import DeskRow, SqlDeskQueries
 from storage.faq_suggestions import SqlFaqSuggestions
@@ -32,6 +32,8 @@ class DeskServices:
     clock: Callable[[], datetime]
     kb_editor: KnowledgeBaseEditor | None = None
     zone: tzinfo = UTC  # times on the pages: the institution's
+    # Where the files of each channel are fetched from (clients' photos from Telegram).
+    files: Mapping[str, FileSource] = field(default_factory=dict)
 
     async def log(self, user: StaffUser, action: str, conversation_id: int,
                   details: str = "") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,8 +13,12 @@ from aiohttp import web
 from bots.web.auth import Role, StaffUser, current_user, render_error, require
 from bots.web.desk import DESK, DeskServices, works_on
 from bots.web.desk.timing import Timing, mask_numbers, timing_of
+from bots.web.download import file_response
 from handlers.model import State
+from handlers.ports import FileUnavailable
 from storage.desk_queries import DeskMessage, DeskRow
+
+log = logging.getLogger(__name__)
 
 STATE_FILTERS = ("", State.WAITING, State.WITH_SPECIALIST, "mine")
 MAX_REPLY_CHARS = 4000
@@ -95,7 +100,36 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
             "open": row.state != State.CLOSED}
 
 
+@require(Role.SPECIALIST)
+async def attachment(request: web.Request) -> web.StreamResponse:
+    """A client's or specialist's file, fetched from the channel that keeps it.
+
+    Files are personal data (photos of passports): only those who may read the conversation
+    unmasked see them, and each view is audited.
+    """
+    d, user = request.app[DESK], current_user(request)
+    assert user is not None
+    message, index = int(request.match_info["message"]), int(request.match_info["index"])
+    found = await d.queries.attachment(message, index)
+    row = await d.queries.conversation(found[0]) if found is not None else None
+    if found is None or row is None or not found[1].is_file:
+        return render_error(request, 404, "not_found")
+    if not works_on(user, row):
+        return render_error(request, 403, "forbidden")
+    source = d.files.get(found[1].source)
+    if source is None:
+        return render_error(request, 404, "not_found")
+    try:
+        data = await source.fetch(found[1])
+    except FileUnavailable as exc:
+        log.warning("desk file %s/%s unavailable: %s", message, index, exc)
+        return render_error(request, 410 if exc.permanent else 503, "file_unavailable")
+    await d.log(user, "file_view", row.id, f"message {message} #{index}")
+    return file_response(data)
+
+
 def setup_routes(app: web.Application) -> None:
+    app.router.add_get(r"/desk/files/{message:\d{1,18}}/{index:\d{1,3}}", attachment)
     app.router.add_get("/desk", to_desk)
     app.router.add_get("/desk/", queue_list)
     app.router.add_get(r"/desk/c/{id:\d{1,18}}", conversation)
