@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
+
+# Edited templates take effect without a restart; checking a template's file on every render
+# (an os.stat per template, several per reply) is what auto_reload alone would do.
+RECHECK_S = 1.0
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "messages"
 
@@ -23,9 +28,18 @@ class JinjaTexts:
             undefined=jinja2.StrictUndefined,
             auto_reload=True,
         )
+        self._fresh: dict[str, tuple[float, jinja2.Template]] = {}
 
     def render(self, name: str, **context: object) -> str:
-        return self._env.get_template(f"{name}.j2").render(**context).strip()
+        return self._template(f"{name}.j2").render(**context).strip()
+
+    def _template(self, name: str) -> jinja2.Template:
+        now = time.monotonic()
+        found = self._fresh.get(name)
+        if found is None or now - found[0] > RECHECK_S:
+            found = (now, self._env.get_template(name))
+            self._fresh[name] = found
+        return found[1]
 
     def check(self) -> list[str]:
         """Names of templates that fail to compile, for a start-up check."""

@@ -54,7 +54,8 @@ class TelegramPlugin:
             self.bot, config.specialists_chat_id, ctx.store, ctx.threads, ctx.texts, ctx.faq,
             ZoneInfo(timezone))
         # Staff router first: its catch-all for groups must see group messages before anyone.
-        self.dp = Dispatcher(config=config, codec=codec, reception=ctx.reception,
+        # No aiogram FSM: a conversation's state lives in the database, shared by channels.
+        self.dp = Dispatcher(disable_fsm=True, config=config, codec=codec, reception=ctx.reception,
                              desk=ctx.desk, threads=ctx.threads, staff=ctx.staff,
                              texts=ctx.texts, store=ctx.store, clock=ctx.clock)
         self.dp.include_routers(build_staff_router(config.specialists_chat_id),

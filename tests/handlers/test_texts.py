@@ -1,0 +1,31 @@
+"""JinjaTexts: an institution's edited template takes effect without a restart."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from handlers import texts
+from handlers.texts import JinjaTexts
+
+
+def test_an_edited_override_is_read_again_after_the_recheck_interval(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(texts.time, "monotonic", lambda: now[0])
+    template = tmp_path / "greeting.j2"
+    template.write_text("Добрый день, {{ who }}!", encoding="utf-8")
+    jinja = JinjaTexts([tmp_path])
+    assert jinja.render("greeting", who="Анна") == "Добрый день, Анна!"
+
+    template.write_text("Здравствуйте, {{ who }}!", encoding="utf-8")
+    stat = template.stat()
+    os.utime(template, (stat.st_atime, stat.st_mtime + 5))  # a later mtime, as an edit has
+    now[0] += texts.RECHECK_S / 2
+    assert jinja.render("greeting", who="Анна") == "Добрый день, Анна!"  # not looked at yet
+    now[0] += texts.RECHECK_S
+    assert jinja.render("greeting", who="Анна") == "Здравствуйте, Анна!"
+    # The defaults stay behind the overrides.
+    assert "Задать вопрос специалисту" in jinja.render("button_specialist")
