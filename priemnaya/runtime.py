@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bots.files import CachedFiles
 from bots.notify import FanoutNotifier, LogNotifier
 from bots.outbox import OutboxWorker
 from bots.plugin import ChannelContext, ChannelPlugin
@@ -78,7 +79,7 @@ class Runtime:
         if plugin.sender is not None:
             self.senders[plugin.channel] = plugin.sender
         if plugin.files is not None:
-            self.context.files[plugin.channel] = plugin.files
+            self.context.files[plugin.channel] = CachedFiles(plugin.files)
         if plugin.notifier is not None:
             self.notifier.add(plugin.notifier)
 

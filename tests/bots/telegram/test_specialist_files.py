@@ -111,8 +111,17 @@ async def test_a_web_chat_client_downloads_the_specialists_file(service: Service
         assert (await web.get(files[0]["url"].replace("/0", "/1"))).status == 404
         assert (await web.get("/api/chat/files/abc/0")).status == 404
 
-        del h.api.files["DOC7"]  # gone from Telegram: the client is told, in Russian
-        gone = await web.get(files[0]["url"])
+        assert await (await web.get(files[0]["url"])).read() == FORM
+        assert len(h.api.attempts("getFile")) == 1  # kept: a second click downloads nothing
+
+        lost = {"file_id": "DOC8", "file_unique_id": "uDOC8", "file_name": "старый.pdf"}
+        await h.post(staff_file(h, topic, document=lost))  # Telegram no longer has it
+        for _ in range(200):
+            files = await wait_for_files(web)
+            if len(files) == 2:
+                break
+            await asyncio.sleep(0.02)
+        gone = await web.get(files[1]["url"])
         assert gone.status == 410
         assert "больше недоступен" in (await gone.json())["error"]
 
