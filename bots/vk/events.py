@@ -115,8 +115,7 @@ class VkEvents:
         await self.on_message(msg)
 
     async def on_message(self, msg: Mapping[str, Any]) -> None:
-        incoming = to_incoming(msg, _KEY.get())
-        await self._deliver(incoming)
+        await self._deliver(to_incoming(msg))
 
     async def _deliver(self, incoming: IncomingMessage) -> None:
         if is_chat(int(incoming.user_id)):
