@@ -107,6 +107,11 @@ class ConversationStore(Protocol):
     ) -> None:
         """The client forbade (or allowed again) messages from us on their platform."""
 
+    async def recent_incoming_ids(
+        self, channel: Channel, user_id: str, limit: int
+    ) -> list[str]:
+        """Platform ids of the client's latest stored messages, newest first (catch-up)."""
+
     async def record_specialist_message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,
         now: datetime, dedupe_key: str | None = None, deliver: bool = True,

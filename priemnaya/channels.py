@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bots.plugin import ChannelContext, ChannelPlugin
@@ -32,7 +33,7 @@ def build_channels(settings: Settings, ctx: ChannelContext) -> list[ChannelPlugi
 
 
 def to_vk_config(vk: VkSettings) -> VkConfig:
-    from bots.vk.config import VkConfig
+    from bots.vk.config import CatchUpConfig, VkConfig
 
     if not vk.token.get_secret_value():
         raise SettingsError("vk.token is empty: set PRIEMNAYA_VK__TOKEN in the environment")
@@ -43,7 +44,10 @@ def to_vk_config(vk: VkSettings) -> VkConfig:
                             "from the community's Callback API settings")
     return VkConfig(token=vk.token.get_secret_value(), group_id=vk.group_id, mode=vk.mode,
                     callback_path=vk.callback_path, confirmation=vk.confirmation,
-                    secret=vk.secret.get_secret_value(), api_url=vk.api_url)
+                    secret=vk.secret.get_secret_value(), api_url=vk.api_url,
+                    catch_up=CatchUpConfig(
+                        conversations=vk.catch_up.conversations, messages=vk.catch_up.messages,
+                        answer_within=timedelta(hours=vk.catch_up.answer_within_hours)))
 
 
 def to_telegram_config(s: TelegramSettings) -> TelegramConfig:

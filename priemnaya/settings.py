@@ -117,6 +117,15 @@ class TelegramSettings(Section):
     specialist_ids: list[int] = []
 
 
+class VkCatchUpSettings(Section):
+    """Long Poll only: what the bot missed while it was down is read from VK's history."""
+
+    conversations: int = Field(200, ge=0, le=10_000)  # 0: no catch-up
+    messages: int = Field(20, ge=1, le=200)  # per conversation; messages.getHistory's limit
+    # Older missed messages are stored for the desk but get no automatic answer.
+    answer_within_hours: float = Field(72.0, gt=0)
+
+
 class VkSettings(Section):
     enabled: bool = False
     token: SecretStr = SecretStr("")
@@ -126,6 +135,7 @@ class VkSettings(Section):
     confirmation: str = ""
     secret: SecretStr = SecretStr("")
     api_url: str = "https://api.vk.ru/method/"
+    catch_up: VkCatchUpSettings = Field(default_factory=VkCatchUpSettings)
 
 
 class OutboxSettings(Section):

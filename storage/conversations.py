@@ -320,6 +320,21 @@ class SqlConversationStore:
                 .order_by(Conversation.id.desc()).limit(1))
             return to_conversation_ref(conv) if conv else None
 
+    async def recent_incoming_ids(
+        self, channel: Channel, user_id: str, limit: int
+    ) -> list[str]:
+        # Through the client's latest conversation, which holds their latest messages: both
+        # steps use an index (the clients' unique key, ix_messages_conversation).
+        latest = (select(func.max(Conversation.id))
+                  .join(Client, Client.id == Conversation.client_id)
+                  .where(Client.institution_id == self._institution, Client.channel == channel,
+                         Client.user_id == user_id).scalar_subquery())
+        async with self._sessions() as s:
+            return list(await s.scalars(
+                select(Message.channel_message_id)
+                .where(Message.conversation_id == latest, Message.direction == Direction.IN)
+                .order_by(Message.id.desc()).limit(limit)))
+
     async def set_blocked(
         self, channel: Channel, user_id: str, blocked: bool, now: datetime
     ) -> None:

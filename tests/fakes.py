@@ -88,6 +88,7 @@ class _Msg:
     entry_id: str = ""
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     attachments: tuple[Attachment, ...] = ()
+    channel_message_id: str = ""
 
 
 class FakeStore:
@@ -127,7 +128,7 @@ class FakeStore:
                                    State.BOT, "", "")
             self.conversations[conv.id] = conv
         m = _Msg(len(self.messages) + 1, conv.id, client.id, Author.CLIENT, msg.text, at=now,
-                 attachments=msg.attachments)
+                 attachments=msg.attachments, channel_message_id=msg.channel_message_id)
         self.messages.append(m)
         return Recorded(m.id, client, conv)
 
@@ -213,6 +214,15 @@ class FakeStore:
         found = [c for c in self.conversations.values() if client is not None
                  and c.client_id == client.id and c.state is not State.CLOSED]
         return found[-1] if found else None
+
+    async def recent_incoming_ids(
+        self, channel: Channel, user_id: str, limit: int
+    ) -> list[str]:
+        ids = {c.id for c in self.clients.values()
+               if c.channel == channel and c.user_id == user_id}
+        found = [m.channel_message_id for m in reversed(self.messages)
+                 if m.client_id in ids and m.author is Author.CLIENT]
+        return found[:limit]
 
     async def set_blocked(
         self, channel: Channel, user_id: str, blocked: bool, now: datetime

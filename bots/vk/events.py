@@ -29,8 +29,14 @@ log = logging.getLogger(__name__)
 
 # The key of the event being handled, for handlers that vkbottle calls with its model only.
 _KEY: ContextVar[str] = ContextVar("vk_event_key")
+# Set for a message the catch-up found too old to answer (bots/vk/catchup.py).
+_STORE_ONLY: ContextVar[bool] = ContextVar("vk_store_only", default=False)
 
 RawHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+# Not VK's: a field the catch-up adds to an envelope it builds. It lives in the kept raw body,
+# so that replaying the body after a crash does not answer the message either.
+STORE_ONLY = "priemnaya_store_only"
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
@@ -85,7 +91,7 @@ class VkEvents:
     async def process(self, event: Mapping[str, Any]) -> None:
         """Handles a kept event; never raises, the outcome is recorded with the raw event."""
         key = event_key(event)
-        token = _KEY.set(key)
+        token, quiet = _KEY.set(key), _STORE_ONLY.set(event.get(STORE_ONLY) is True)
         try:
             status = await self._route(event)
         except Exception as exc:
@@ -95,6 +101,7 @@ class VkEvents:
             await self._ctx.inbound.mark(Channel.VK, key, status)
         finally:
             _KEY.reset(token)
+            _STORE_ONLY.reset(quiet)
 
     async def _route(self, event: Mapping[str, Any]) -> str:
         raw_handler = self._raw.get(str(event["type"]))
@@ -115,13 +122,13 @@ class VkEvents:
         await self.on_message(msg)
 
     async def on_message(self, msg: Mapping[str, Any]) -> None:
-        incoming = to_incoming(msg, _KEY.get())
-        await self._deliver(incoming)
+        await self._deliver(to_incoming(msg))
 
     async def _deliver(self, incoming: IncomingMessage) -> None:
-        if is_chat(int(incoming.user_id)):
+        if is_chat(int(incoming.user_id)) or _STORE_ONLY.get():
             # A chat the community was invited to: kept for the record, not answered, or
-            # every line of a group conversation would get an FAQ reply.
+            # every line of a group conversation would get an FAQ reply. Likewise a message
+            # caught up days late: an automatic answer to it now would be odd.
             await self._ctx.store.record_incoming(incoming, self._ctx.clock())
             return
         await self._ctx.reception.handle(incoming)

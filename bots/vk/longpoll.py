@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import ClientTimeout
@@ -18,10 +19,17 @@ log = logging.getLogger(__name__)
 MAX_PAUSE_S = 60.0
 
 
+async def _nothing_missed() -> None:
+    return None
+
+
 class LongPoll:
-    def __init__(self, api: API, events: VkEvents, group_id: int, wait_s: int) -> None:
+    def __init__(self, api: API, events: VkEvents, group_id: int, wait_s: int,
+                 catch_up: Callable[[], Awaitable[None]] = _nothing_missed) -> None:
         self._api, self._events = api, events
         self._group_id, self._wait = group_id, wait_s
+        self._catch_up = catch_up
+        self._behind = True  # VK delivers nothing from before the first ts: catch up first
 
     async def run(self) -> None:
         """Polls until cancelled; network and VK failures pause and try again."""
@@ -30,6 +38,11 @@ class LongPoll:
         while True:
             try:
                 server = server or await self._server()
+                if self._behind:
+                    # After the new ts is taken: what arrives meanwhile comes by long poll
+                    # as well, and the two are told apart by message (parse.message_key).
+                    self._behind = False
+                    await self._catch_up()
                 server = await self._poll(server)
                 failures = 0
             except asyncio.CancelledError:
@@ -61,11 +74,13 @@ class LongPoll:
             case None:
                 pass
             case 1:
+                self._behind = True
                 return {**server, "ts": body.get("ts", server["ts"])}
-            case 2:
+            case 2:  # the old ts still holds: nothing is lost
                 return {**await self._server(), "ts": server["ts"]}
             case _:
                 log.warning("VK long poll lost its history (failed=%s)", body.get("failed"))
+                self._behind = True
                 return await self._server()
         updates = body.get("updates")
         for update in updates if isinstance(updates, list) else []:

@@ -42,12 +42,28 @@ def event_key(event: Mapping[str, Any]) -> str:
     obj = event.get("object") or {}
     msg = obj.get("message", obj) if isinstance(obj, dict) else {}
     msg = msg if isinstance(msg, dict) else {}
+    if event["type"] == "message_new" and "peer_id" in msg:
+        return message_key(msg)
     if event["type"] == "message_event":  # several presses may concern one message
         number = obj.get("event_id", "")
     else:
         number = msg.get("id") or msg.get("conversation_message_id") or ""
     peer = msg.get("peer_id") or obj.get("peer_id") or obj.get("user_id") or ""
     return f"{event['type']}:{peer}:{number}"
+
+
+def message_key(msg: Mapping[str, Any]) -> str:
+    """The same client message under every API version and both ways it reaches us (a live
+    event, or messages.getHistory after a gap): the event_id is not in the history, and some
+    versions send id 0 where the peer's own number is always there."""
+    number = msg.get("conversation_message_id") or msg.get("id") or ""
+    return f"message_new:{msg.get('peer_id', '')}:{number}"
+
+
+def message_number(msg: Mapping[str, Any]) -> int:
+    """The number the message is stored under (channel_message_id); 0 when VK gave none."""
+    number = msg.get("id") or msg.get("conversation_message_id")
+    return number if isinstance(number, int) else 0
 
 
 def message_of(event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -78,23 +94,24 @@ def parse_payload(payload: object) -> Action | None:
     return Action.parse(value) if isinstance(value, str) else None
 
 
-def to_incoming(msg: Mapping[str, Any], key: str) -> IncomingMessage:
-    """A client message from VK's message object (raw JSON or a vkbottle model dump)."""
+def to_incoming(msg: Mapping[str, Any]) -> IncomingMessage:
+    """A client message from VK's message object (raw JSON or a vkbottle model dump); it is
+    deduplicated by the message itself, not by the event that brought it."""
     attachments = tuple(attachments_of(msg, depth=0))
     text = str(msg.get("text") or "")
     if not text.strip():
         # A recognised voice message reads as its transcript, so the FAQ can answer it.
         text = next((a.name for a in attachments if a.kind is AttachmentKind.VOICE), "")
-    number = msg.get("id") or msg.get("conversation_message_id") or ""
+    number = message_number(msg)
     return IncomingMessage(
-        channel=Channel.VK, user_id=str(msg["peer_id"]), event_id=key, text=text,
+        channel=Channel.VK, user_id=str(msg["peer_id"]), event_id=message_key(msg), text=text,
         action=parse_payload(msg.get("payload")), attachments=attachments,
-        channel_message_id=str(number),
+        channel_message_id=str(number) if number else "",
     )
 
 
 def attachments_of(msg: Mapping[str, Any], depth: int) -> Iterator[Attachment]:
-    for item in _dicts(msg.get("attachments")):
+    for item in dicts_of(msg.get("attachments")):
         kind = str(item.get("type", ""))
         body = item.get(kind)
         if isinstance(body, dict):
@@ -103,7 +120,7 @@ def attachments_of(msg: Mapping[str, Any], depth: int) -> Iterator[Attachment]:
     if isinstance(geo, dict):
         yield _geo(geo)
     if depth < MAX_FORWARD_DEPTH:
-        for fwd in _dicts(msg.get("fwd_messages")):
+        for fwd in dicts_of(msg.get("fwd_messages")):
             yield from _forwarded(fwd, depth + 1)
 
 
@@ -156,14 +173,14 @@ def _geo(geo: Mapping[str, Any]) -> Attachment:
 
 def _largest(images: object) -> str:
     """The URL of the biggest picture among VK's sizes (photo sizes, sticker images)."""
-    sized = [i for i in _dicts(images) if isinstance(i.get("url"), str)]
+    sized = [i for i in dicts_of(images) if isinstance(i.get("url"), str)]
     if not sized:
         return ""
     best = max(sized, key=lambda i: _number(i.get("width")) * _number(i.get("height")))
     return str(best["url"])
 
 
-def _dicts(value: object) -> list[dict[str, Any]]:
+def dicts_of(value: object) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 

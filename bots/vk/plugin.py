@@ -9,6 +9,7 @@ from aiohttp import web
 from bots.plugin import ChannelContext
 from bots.vk.api import build_api, close_api
 from bots.vk.callback import CallbackEndpoint
+from bots.vk.catchup import CatchUp
 from bots.vk.config import VkConfig
 from bots.vk.events import VkEvents
 from bots.vk.longpoll import LongPoll
@@ -25,7 +26,7 @@ class VkPlugin:
     files: FileSource | None = None
 
     def __init__(self, config: VkConfig, ctx: ChannelContext) -> None:
-        self._config = config
+        self._config, self._ctx = config, ctx
         self._api = build_api(config)
         self.sender = VkSender(self._api, ctx.files)
         self.events = VkEvents(ctx, self._api)
@@ -45,8 +46,11 @@ class VkPlugin:
 
     async def run(self) -> None:
         if self._config.mode == "longpoll":
-            await LongPoll(self._api, self.events, self._config.group_id,
-                           self._config.wait_s).run()
+            config, ctx = self._config, self._ctx
+            catch_up = CatchUp(self._api, self.events, ctx.store, ctx.clock, config.group_id,
+                               config.catch_up)
+            await LongPoll(self._api, self.events, config.group_id, config.wait_s,
+                           catch_up.run).run()
 
     async def close(self) -> None:
         await self._callback.drain()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from bots.vk.config import CatchUpConfig
+from priemnaya.channels import to_vk_config
 from priemnaya.settings import SettingsError, load_settings
 
 
@@ -72,6 +76,20 @@ def test_secrets_file_is_merged(tmp_path: Path) -> None:
     assert s.vk.group_id == 5
 
 
+def test_vk_catch_up_bounds_reach_the_adapter(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_settings(None).vk.model_copy(update={"token": SecretStr("t"),
+                                                         "group_id": 5})
+    assert to_vk_config(defaults).catch_up == CatchUpConfig()
+    path = write(tmp_path, "vk:\n  enabled: true\n  group_id: 5\n  catch_up:\n"
+                           "    messages: 50\n    answer_within_hours: 12\n")
+    monkeypatch.setenv("PRIEMNAYA_VK__TOKEN", "vk-token")
+    monkeypatch.setenv("PRIEMNAYA_VK__CATCH_UP__CONVERSATIONS", "0")
+    limits = to_vk_config(load_settings(path).vk).catch_up
+    assert (limits.conversations, limits.messages) == (0, 50)
+    assert limits.answer_within == timedelta(hours=12)
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("web:\n  port: abc\n", "web.port = 'abc': Input should be a valid integer"),
     ("web:\n  port: 70000\n", "web.port = 70000: Input should be less than or equal to 65535"),
@@ -81,6 +99,8 @@ def test_secrets_file_is_merged(tmp_path: Path) -> None:
     ("database:\n  url: mysql://x\n", "database.url = 'mysql://x': expected sqlite+aiosqlite"),
     ("web:\n  colour: red\n", "web.colour = 'red': unknown key"),
     ("default_queue: nowhere\n", "settings: default_queue = 'nowhere' is not a queue id"),
+    ("vk:\n  catch_up:\n    messages: 500\n", "vk.catch_up.messages = 500: Input should "
+     "be less than or equal to 200"),
 ])
 def test_invalid_settings_name_key_value_and_expectation(tmp_path: Path, text: str,
                                                           expected: str) -> None:

@@ -200,6 +200,28 @@ async def test_open_conversation_of_a_platform_user(sessions) -> None:
     assert await store.open_conversation_of(Channel.VK, "42") is None
 
 
+async def test_recent_incoming_ids_of_a_platform_user(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    assert await store.recent_incoming_ids(Channel.VK, "42", 5) == []
+    for number in (7, 8):
+        msg = IncomingMessage(Channel.VK, "42", f"m{number}", "x",
+                              channel_message_id=str(number))
+        rec = await store.record_incoming(msg, NOW)
+    await store.record_incoming(IncomingMessage(Channel.VK, "43", "m9", "x",
+                                                channel_message_id="9"), NOW)
+    await store.record_incoming(IncomingMessage(Channel.WEB, "42", "w1", "x",
+                                                channel_message_id="10"), NOW)
+    await store.enqueue(rec.conversation, rec.client, [Reply("ответ")], Author.BOT, NOW)
+    assert await store.recent_incoming_ids(Channel.VK, "42", 5) == ["8", "7"]
+    assert await store.recent_incoming_ids(Channel.VK, "42", 1) == ["8"]
+    await store.close(rec.conversation.id, NOW, Author.CLIENT)  # a new one opens next
+    await store.record_incoming(IncomingMessage(Channel.VK, "42", "m11", "x",
+                                                channel_message_id="11"), NOW)
+    assert await store.recent_incoming_ids(Channel.VK, "42", 5) == ["11"]
+    other = SqlConversationStore(sessions, institution_id="other")
+    assert await other.recent_incoming_ids(Channel.VK, "42", 5) == []
+
+
 async def test_specialist_message_sent_on_the_platform_is_not_queued(sessions) -> None:
     store = SqlConversationStore(sessions)
     rec = await store.record_incoming(incoming("e1"), NOW)

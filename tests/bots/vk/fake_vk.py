@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -34,6 +35,12 @@ class FakeVk:
     lp_replies: list[dict[str, Any]] = field(default_factory=list)  # served before updates
     key_number: int = 1
     uploads: list[tuple[str, bytes]] = field(default_factory=list)  # (file name, content)
+    # The community's conversations for messages.getConversations and getHistory: each
+    # peer's messages oldest first; sends are added as outgoing messages.
+    history: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    in_read: dict[int, int] = field(default_factory=dict)  # peer -> last read incoming id
+    page_limit: int = 200  # the most conversations VK returns per call
+    failing: set[str] = field(default_factory=set)  # methods that answer "internal error"
     url: str = ""
     _random_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     _new: asyncio.Event = field(default_factory=asyncio.Event)
@@ -44,6 +51,11 @@ class FakeVk:
     def texts(self, peer: int | None = None) -> list[str]:
         return [d["message"] for d in self.delivered
                 if peer is None or d["peer_id"] == str(peer)]
+
+    def wrote(self, *messages: dict[str, Any]) -> None:
+        """Client messages VK holds (the message objects, not events)."""
+        for msg in messages:
+            self.history.setdefault(msg["peer_id"], []).append(msg)
 
     def push(self, *updates: dict[str, Any]) -> None:
         self.updates.extend(updates)
@@ -81,6 +93,12 @@ class FakeVk:
         self.calls.append(Call(name, params))
         if params.get("access_token") != "test-token":
             return _error(5, "User authorization failed")
+        if name in self.failing:
+            return _error(10, "Internal server error")
+        if name == "messages.getConversations":
+            return self._conversations(params)
+        if name == "messages.getHistory":
+            return self._history(params)
         if name == "messages.send":
             return await self._send(params)
         if name == "groups.getLongPollServer":
@@ -103,10 +121,47 @@ class FakeVk:
         if seen not in self._random_ids:
             self.delivered.append(params)
             self._random_ids[seen] = len(self.delivered)
+            self._sent(peer, params["message"])
         if self.slow_sends:
             self.slow_sends -= 1
             await asyncio.sleep(self.slow_s)
         return _ok(self._random_ids[seen])
+
+    def _sent(self, peer: int, text: str) -> None:
+        number = max((m["id"] for ms in self.history.values() for m in ms), default=0) + 1
+        cmid = len(self.history.get(peer, [])) + 1
+        self.history.setdefault(peer, []).append({
+            "date": int(time.time()), "from_id": -GROUP_ID, "id": number, "out": 1,
+            "peer_id": peer, "text": text, "conversation_message_id": cmid,
+            "attachments": [], "fwd_messages": [], "important": False, "is_hidden": False})
+
+    def _conversations(self, params: dict[str, str]) -> web.Response:
+        """Like VK: newest last message first; filter=unread keeps unread incoming ones."""
+        assert params["group_id"] == str(GROUP_ID) and params["filter"] == "unread"
+        items = [self._conversation(peer, msgs) for peer, msgs in self.history.items()]
+        unread = sorted((i for i in items if i["conversation"]["unread_count"]),
+                        key=lambda i: -i["last_message"]["id"])
+        offset = int(params.get("offset", "0"))
+        count = min(int(params.get("count", "20")), self.page_limit)
+        return _ok({"count": len(unread), "items": unread[offset:offset + count],
+                    "unread_count": len(unread)})
+
+    def _conversation(self, peer: int, msgs: list[dict[str, Any]]) -> dict[str, Any]:
+        in_read = self.in_read.get(peer, 0)
+        unread = [m for m in msgs if not m["out"] and m["id"] > in_read]
+        kind = "chat" if peer >= 2_000_000_000 else "user"
+        return {"conversation": {
+            "peer": {"id": peer, "type": kind, "local_id": peer % 2_000_000_000},
+            "in_read": in_read, "out_read": msgs[-1]["id"], "last_message_id": msgs[-1]["id"],
+            "unread_count": len(unread), "can_write": {"allowed": True}},
+            "last_message": msgs[-1]}
+
+    def _history(self, params: dict[str, str]) -> web.Response:
+        """Newest first, as VK returns it without rev=1."""
+        assert params["group_id"] == str(GROUP_ID)
+        msgs = self.history.get(int(params["peer_id"]), [])[::-1]
+        offset, count = int(params.get("offset", "0")), int(params.get("count", "20"))
+        return _ok({"count": len(msgs), "items": msgs[offset:offset + count]})
 
     def _server(self) -> web.Response:
         return _ok({"key": f"key{self.key_number}", "server": f"{self.url}/lp",
@@ -158,14 +213,25 @@ def event(kind: str, obj: dict[str, Any], event_id: str, secret: str | None = No
     return body
 
 
-def message_new(peer: int, text: str, number: int, payload: dict[str, str] | None = None,
-                secret: str | None = None) -> dict[str, Any]:
-    msg: dict[str, Any] = {"date": 1760000000 + number, "from_id": peer, "id": number,
+def client_message(peer: int, text: str, number: int, date: int | None = None,
+                   payload: dict[str, str] | None = None) -> dict[str, Any]:
+    """VK's message object, the same in a message_new event and in messages.getHistory."""
+    msg: dict[str, Any] = {"date": date or 1760000000 + number, "from_id": peer, "id": number,
                            "out": 0, "attachments": [], "conversation_message_id": number,
                            "fwd_messages": [], "important": False, "is_hidden": False,
                            "peer_id": peer, "random_id": 0, "text": text, "version": number}
     if payload is not None:
         msg["payload"] = json.dumps(payload)
+    return msg
+
+
+def message_new(peer: int, text: str, number: int, payload: dict[str, str] | None = None,
+                secret: str | None = None) -> dict[str, Any]:
+    return as_event(client_message(peer, text, number, payload=payload), secret)
+
+
+def as_event(msg: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
+    peer, number = msg["peer_id"], msg["id"]
     return event("message_new", {"message": msg, "client_info": {
         "button_actions": ["text", "callback"], "keyboard": True, "inline_keyboard": True,
         "carousel": True, "lang_id": 0}}, f"ev-new-{peer}-{number}", secret)

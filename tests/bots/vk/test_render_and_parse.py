@@ -12,6 +12,9 @@ from bots.vk.keyboard import to_keyboard, to_label
 from bots.vk.parse import (
     MalformedEvent,
     event_key,
+    message_key,
+    message_number,
+    message_of,
     parse_envelope,
     parse_payload,
     to_incoming,
@@ -112,6 +115,19 @@ def test_event_key_without_event_id() -> None:
     assert event_key(press) == "message_event:5:p1"
 
 
+def test_a_message_has_one_key_however_it_arrives() -> None:
+    live = {"type": "message_new", "event_id": "e1", "object": {"message": {
+        "peer_id": 5, "id": 0, "conversation_message_id": 9, "text": "Добрый день"}}}
+    from_history = {"peer_id": 5, "id": 4321, "conversation_message_id": 9, "text": "Добрый день"}
+    caught_up = {"type": "message_new", "object": {"message": from_history}}
+    live_message = message_of(live)
+    assert live_message is not None
+    assert message_key(live_message) == message_key(from_history) == "message_new:5:9"
+    assert to_incoming(live_message).event_id == to_incoming(from_history).event_id
+    assert event_key(caught_up) == "message_new:5:9"  # its raw body is kept under it too
+    assert (message_number(from_history), message_number(live_message)) == (4321, 9)
+
+
 def test_message_with_everything_the_specialist_needs() -> None:
     msg = {"peer_id": 7, "from_id": 7, "id": 12, "text": "",
            "attachments": [
@@ -124,8 +140,9 @@ def test_message_with_everything_the_specialist_needs() -> None:
                {"type": "poll", "poll": {"owner_id": 1, "id": 2}},
                {"type": "broken"}, "junk"],
            "geo": {"coordinates": {"latitude": 56.8, "longitude": 60.6}}}
-    incoming = to_incoming(msg, "k1")
-    assert (incoming.user_id, incoming.event_id, incoming.channel_message_id) == ("7", "k1", "12")
+    incoming = to_incoming(msg)
+    assert (incoming.user_id, incoming.event_id, incoming.channel_message_id) == (
+        "7", "message_new:7:12", "12")
     assert incoming.text == "Нужна справка"
     assert [(a.kind, a.ref) for a in incoming.attachments] == [
         (AttachmentKind.PHOTO, "https://x/w.jpg"),
