@@ -14,7 +14,7 @@ from typing import Any
 from vkbottle import API
 
 from bots.vk.config import CatchUpConfig
-from bots.vk.events import STORE_ONLY, VkEvents
+from bots.vk.events import HAND_OVER, STORE_ONLY, VkEvents
 from bots.vk.parse import dicts_of, message_number
 from handlers.model import Channel
 from handlers.ports import ConversationStore
@@ -62,16 +62,18 @@ class CatchUp:
             return
         outcomes = await self._catch_up(unread)
         log.info("VK catch-up: %s unread conversations, %s missed messages handled as new, "
-                 "%s too old and only stored, %s known already; %s conversations failed",
-                 len(unread), outcomes["handled"], outcomes["stored"], outcomes["known"],
+                 "%s too old and handed to specialists, %s too old and only stored, %s known "
+                 "already; %s conversations failed", len(unread), outcomes["handled"],
+                 outcomes["handed over"], outcomes["stored"], outcomes["known"],
                  outcomes["failed"])
 
     async def _catch_up(self, unread: list[Unread]) -> Counter[str]:
         outcomes: Counter[str] = Counter()
         for conversation in unread:
             try:
-                for msg in await self._missed(conversation):
-                    outcomes[await self._feed(msg)] += 1
+                missed = await self._missed(conversation)
+                for n, msg in enumerate(missed):
+                    outcomes[await self._feed(msg, latest=n == len(missed) - 1)] += 1
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # one conversation must not stop the others
@@ -112,17 +114,23 @@ class CatchUp:
         return [m for m in reversed(items)
                 if _from_client(m, conversation.peer_id) and message_number(m) > floor]
 
-    async def _feed(self, msg: dict[str, Any]) -> str:
-        """Handles one message as a live event; says how."""
+    async def _feed(self, msg: dict[str, Any], latest: bool) -> str:
+        """Handles one message as a live event; says how.
+
+        Too old for an FAQ answer, a client's latest missed message goes to a specialist
+        (nobody would see it otherwise); the older ones before it are only stored.
+        """
         answer = self._answerable(msg)
         envelope: dict[str, Any] = {"type": "message_new", "group_id": self._group_id,
                                     "v": self._api.API_VERSION, "object": {"message": msg}}
+        outcome = "handled"
         if not answer:
-            envelope[STORE_ONLY] = True
+            outcome = "handed over" if latest else "stored"
+            envelope[HAND_OVER if latest else STORE_ONLY] = True
         if not await self._events.keep(envelope, json.dumps(envelope, ensure_ascii=False)):
             return "known"
         await self._events.process(envelope)
-        return "handled" if answer else "stored"
+        return outcome
 
     def _answerable(self, msg: Mapping[str, Any]) -> bool:
         sent = msg.get("date")

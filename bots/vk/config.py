@@ -13,7 +13,7 @@ class CatchUpConfig:
 
     conversations: int = 200  # unread conversations looked at; 0 switches the catch-up off
     messages: int = 20  # the newest messages read from each of them (VK gives 200 at most)
-    answer_within: timedelta = timedelta(days=3)  # older missed messages are stored only
+    answer_within: timedelta = timedelta(days=3)  # older: no FAQ answer (bots/vk/catchup.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -23,7 +24,7 @@ from bots.vk.parse import (
     parse_payload,
     to_incoming,
 )
-from handlers.model import Channel, IncomingMessage
+from handlers.model import Action, ActionKind, Channel, IncomingMessage
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,15 @@ log = logging.getLogger(__name__)
 _KEY: ContextVar[str] = ContextVar("vk_event_key")
 # Set for a message the catch-up found too old to answer (bots/vk/catchup.py).
 _STORE_ONLY: ContextVar[bool] = ContextVar("vk_store_only", default=False)
+# Set for a client's latest message the catch-up found too old for an FAQ answer.
+_HAND_OVER: ContextVar[bool] = ContextVar("vk_hand_over", default=False)
 
 RawHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 # Not VK's: a field the catch-up adds to an envelope it builds. It lives in the kept raw body,
 # so that replaying the body after a crash does not answer the message either.
 STORE_ONLY = "priemnaya_store_only"
+HAND_OVER = "priemnaya_hand_over"
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
@@ -92,6 +96,7 @@ class VkEvents:
         """Handles a kept event; never raises, the outcome is recorded with the raw event."""
         key = event_key(event)
         token, quiet = _KEY.set(key), _STORE_ONLY.set(event.get(STORE_ONLY) is True)
+        late = _HAND_OVER.set(event.get(HAND_OVER) is True)
         try:
             status = await self._route(event)
         except Exception as exc:
@@ -102,6 +107,7 @@ class VkEvents:
         finally:
             _KEY.reset(token)
             _STORE_ONLY.reset(quiet)
+            _HAND_OVER.reset(late)
 
     async def _route(self, event: Mapping[str, Any]) -> str:
         raw_handler = self._raw.get(str(event["type"]))
@@ -131,6 +137,10 @@ class VkEvents:
             # caught up days late: an automatic answer to it now would be odd.
             await self._ctx.store.record_incoming(incoming, self._ctx.clock())
             return
+        if _HAND_OVER.get():
+            # The client's last word, days late: an FAQ answer now would be odd and silence
+            # worse. It goes to a specialist as if they had asked for one (consent first).
+            incoming = replace(incoming, action=Action(ActionKind.SPECIALIST))
         await self._ctx.reception.handle(incoming)
 
     async def on_button(self, obj: Mapping[str, Any]) -> None:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bots.vk.config import CatchUpConfig
-from bots.vk.events import STORE_ONLY
+from bots.vk.events import HAND_OVER, STORE_ONLY
 from handlers.model import Channel, IncomingMessage
 from storage.models import Client, InboundEvent, Message
 from tests.bots.vk.conftest import World, started, until
@@ -139,8 +139,33 @@ async def test_old_messages_are_stored_but_not_answered(
         assert await stored(w, OTHER) == [(QUESTION, "3")]
     assert first_words(fake, USER) == [ALLOWANCE_ANSWER]
     assert fake.texts(OTHER) == []
-    assert ("VK catch-up: 1 unread conversations, 1 missed messages handled as new, 1 too old "
-            "and only stored, 0 known already; 0 conversations failed") in caplog.messages
+    assert ("VK catch-up: 1 unread conversations, 1 missed messages handled as new, 0 too old "
+            "and handed to specialists, 1 too old and only stored, 0 known already; "
+            "0 conversations failed") in caplog.messages
+
+
+async def test_a_clients_last_message_too_old_to_answer_goes_to_a_specialist(
+        database_url: str, fake: FakeVk, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bots.vk.catchup")
+    fake.wrote(sent_ago(USER, QUESTION, 1, minutes=5 * 24 * 60),
+               sent_ago(USER, SUBSIDY, 2, minutes=4 * 24 * 60))
+    async with started(database_url, fake, "longpoll") as w:
+        await w.settled(kept=2)
+        assert await stored(w) == [(QUESTION, "1"), (SUBSIDY, "2")]
+        async with w.rt.sessions() as s:
+            actions = list(await s.scalars(select(Message.action).where(
+                Message.author == "client").order_by(Message.id)))
+        kept = await w.rows(InboundEvent)
+    assert actions == ["", "specialist"]  # the latest one, as if they had asked for a person
+    assert [(json.loads(k.raw).get(STORE_ONLY), json.loads(k.raw).get(HAND_OVER))
+            for k in kept] == [(True, None), (None, True)]
+    # No FAQ answer days late: the client is asked to agree to a specialist seeing it.
+    [notice] = fake.delivered
+    assert notice["message"].startswith("Чтобы специалист мог ответить вам лично")
+    assert "consent" in notice["keyboard"]
+    assert ("VK catch-up: 1 unread conversations, 0 missed messages handled as new, 1 too old "
+            "and handed to specialists, 1 too old and only stored, 0 known already; "
+            "0 conversations failed") in caplog.messages
 
 
 async def test_answer_age_is_configurable(database_url: str, fake: FakeVk) -> None:
@@ -149,7 +174,8 @@ async def test_answer_age_is_configurable(database_url: str, fake: FakeVk) -> No
                        catch_up=CatchUpConfig(answer_within=timedelta(hours=1))) as w:
         await w.settled(kept=1)
         assert await stored(w) == [(QUESTION, "1")]
-    assert fake.delivered == []
+    assert not any(t.startswith(ALLOWANCE_ANSWER) for t in fake.texts(USER))  # no FAQ answer
+    assert fake.texts(USER)[0].startswith("Чтобы специалист")
 
 
 async def test_unread_conversations_are_read_page_by_page_up_to_the_limit(
