@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import InboundEvent, Message, OutboxItem
+from storage.models import InboundEvent, Message, OutboxItem, StoredFile
 
 log = logging.getLogger(__name__)
 RUN_EVERY = timedelta(hours=1)
@@ -23,6 +23,7 @@ class Purged:
     messages: int
     inbound_events: int
     deliveries: int
+    files: int = 0
 
 
 def _count(result: object) -> int:
@@ -44,7 +45,9 @@ async def purge_raw_texts(
         deliveries = await s.execute(update(OutboxItem).where(
             OutboxItem.created_at < cutoff, OutboxItem.status != "pending",
         ).values(payload={}))
-    return Purged(_count(messages), _count(events), _count(deliveries))
+        # Files sent from the desk, by when they were sent: their messages went above.
+        files = await s.execute(delete(StoredFile).where(StoredFile.created_at < cutoff))
+    return Purged(_count(messages), _count(events), _count(deliveries), _count(files))
 
 
 def build_retention_job(

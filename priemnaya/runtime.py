@@ -36,6 +36,8 @@ from priemnaya.settings_work import build_queue_directory
 from storage.conversations import SqlConversationStore
 from storage.desk_queries import SqlReplyTargets
 from storage.engine import build_engine, build_sessions
+from storage.files import SOURCE as FILE_SOURCE
+from storage.files import SqlFileStore
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
 from storage.sqlite_inline import checkpoint
 from storage.staff import SqlInboundLog, SqlStaffDirectory, SqlStaffThreads
@@ -69,6 +71,7 @@ class Runtime:
     # Surfaces every replica serves (the desk's live view): fed locally and, when Redis is
     # configured, with the events other replicas raise.
     replica_surfaces: FanoutNotifier = field(default_factory=FanoutNotifier)
+    uploads: SqlFileStore | None = None  # files specialists send from the web desk
     # The FAQ's live editor, adapted by the composition root; None: suggestions only rejected.
     kb_editor: KnowledgeBaseEditor | None = None
     channels: list[ChannelPlugin] = field(default_factory=list)
@@ -113,6 +116,8 @@ def build_runtime(
                          notifier=notifier, clock=clock)
     rt = Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
                  store, SqlClientTimeline(sessions), senders, clock, ctx, directory, hub)
+    rt.uploads = SqlFileStore(sessions, settings.institution.id)
+    ctx.files[FILE_SOURCE] = CachedFiles(rt.uploads)
     rt.background.append(reminders.run)
     rt.background.append(lambda: close_idle_conversations(rt))
     rt.background.append(lambda: replay_unfinished_events(rt))

@@ -26,6 +26,7 @@ from bots.web.chat import (
 )
 from bots.web.desk import DeskServices, setup_desk
 from bots.web.desk.canned import CannedResponses
+from bots.web.desk.uploads import upload_limit
 from bots.web.ratelimit import LoginLimiter, RedisLoginLimiter
 from priemnaya.analytics_setup import build_admin_deps
 from priemnaya.runtime import Runtime, running
@@ -65,7 +66,7 @@ def _reason(exc: web.HTTPException) -> str:
 
 
 def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
-    app = web.Application(middlewares=[errors], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[errors, upload_limit], client_max_size=1024 * 1024)
     app[RUNTIME] = rt
     app[RECEPTION] = rt.reception
     app[TIMELINE] = rt.timeline
@@ -111,7 +112,8 @@ def build_desk_services(rt: Runtime, audit: SqlAuditLog) -> DeskServices:
         suggestions=SqlFaqSuggestions(rt.sessions, institution), directory=rt.directory,
         hub=rt.desk_hub, canned=CannedResponses([override / "canned"] if override else []),
         audit=audit, faq=rt.faq, clock=rt.clock, kb_editor=rt.kb_editor,
-        zone=ZoneInfo(rt.settings.institution.timezone), files=rt.context.files)
+        zone=ZoneInfo(rt.settings.institution.timezone), files=rt.context.files,
+        uploads=rt.uploads)
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:

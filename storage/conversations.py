@@ -26,6 +26,7 @@ from handlers.model import (
 from handlers.ports import Annotation, Escalation, HistoryItem
 from storage.codec import parse_attachments, to_attachments_json, to_buttons_json, to_payload
 from storage.engine import core_transaction
+from storage.files import SqlFileStore
 from storage.models import (
     DEFAULT_INSTITUTION,
     Client,
@@ -235,6 +236,9 @@ class SqlConversationStore:
         async with self._sessions.begin() as s:
             client = await s.get_one(Client, client_id)
             await self._erase_raw_events(s, client)
+            sent = await s.scalars(select(Message.attachments).where(
+                Message.client_id == client_id, Message.direction == Direction.OUT))
+            await SqlFileStore.delete_for(s, [a for data in sent for a in parse_attachments(data)])
             client.display_name = ""
             client.user_id = f"erased:{client.id}"
             client.consent_at = None

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -183,6 +184,21 @@ class InboundEvent(Base):
     status: Mapped[str] = mapped_column(String(16), default="received")
     error: Mapped[str] = mapped_column(String(500), default="")
     received_at: Mapped[datetime]
+
+
+class StoredFile(Base):
+    """A file a specialist sent from the web desk; channels fetch it to pass it on."""
+
+    __tablename__ = "stored_files"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    institution_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_INSTITUTION)
+    name: Mapped[str] = mapped_column(String(255))
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("specialists.id"))
+    created_at: Mapped[datetime]
 
 
 class AuditEntry(Base):

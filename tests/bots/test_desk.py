@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from aiohttp import ClientSession, CookieJar
+from aiohttp import ClientSession, CookieJar, FormData
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
@@ -18,7 +19,7 @@ from handlers.ports import FileData, FileUnavailable
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
-from storage.models import AuditEntry, Conversation, FaqSuggestion, Message
+from storage.models import AuditEntry, Conversation, FaqSuggestion, Message, StoredFile
 from tests.bots.staff import add_staff, log_in, page_csrf
 from tests.fakes import Clock, FakeFaq
 
@@ -389,4 +390,71 @@ async def test_a_clients_photo_opens_for_who_works_on_the_conversation(desk: Des
     anonymous = desk.client()
     assert (await anonymous.get(f"/desk/files/{mid}/0", allow_redirects=False)).status == 303
     for c in (anna, oleg, anonymous):
+        await c.close()
+
+
+PDF = b"%PDF-1.4\n" + b"form " * 300_000  # 1.5 MB: more than the app reads of other bodies
+
+
+async def send_file(c: Browser, conv: int, name: str, content: bytes, caption: str = ""):
+    token = await page_csrf(c, f"/desk/c/{conv}")
+    form = FormData()
+    form.add_field("csrf_token", token)
+    form.add_field("text", caption)
+    form.add_field("file", io.BytesIO(content), filename=name,
+                   content_type="application/octet-stream")
+    return await c.post(f"/desk/c/{conv}/send_file", data=form, allow_redirects=False)
+
+
+async def test_a_file_sent_from_the_desk_reaches_the_web_chat_client(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt)
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/take")
+    r = await send_file(anna, conv, "C:\\Users\\anna\\Бланк заявления.pdf", PDF,
+                        "Заполните и принесите")
+    assert r.headers["Location"] == f"/desk/c/{conv}?done=file_sent"
+    assert await audit(desk, "desk_file") == ["anna"]
+
+    client = desk.client()
+    client.session.cookie_jar.update_cookies({"priemnaya_client": "client-token-0001"},
+                                             desk.server.make_url("/"))
+    data = await (await client.get("/api/chat/messages?after=0")).json()
+    [sent] = [m for m in data["messages"] if m.get("files")]
+    assert sent["text"] == "Заполните и принесите"
+    assert sent["files"][0]["name"] == "Бланк заявления.pdf"  # the browser's path is gone
+    download = await client.get(sent["files"][0]["url"])
+    assert download.status == 200
+    assert await download.read() == PDF
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert "Бланк заявления.pdf" in page and "/desk/files/" in page
+
+    store = desk.rt.context.store
+    async with desk.rt.sessions() as s:
+        client_id = await s.scalar(select(Conversation.client_id).where(Conversation.id == conv))
+    await store.erase_client(client_id, desk.clock())
+    async with desk.rt.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(StoredFile)) == 0
+    for c in (anna, client):
+        await c.close()
+
+
+@pytest.mark.parametrize(("name", "content", "error"), [
+    ("setup.exe", b"MZ\x90\x00", "file_type"),
+    ("invoice.pdf", b"MZ\x90\x00 renamed", "file_type"),  # not what its name says
+    ("photo.jpg", b"", "no_file"),
+    ("big.pdf", b"%PDF" + b"0" * (10 * 2**20), "file_too_big"),
+])
+async def test_files_the_desk_refuses(desk: Desk, name: str, content: bytes,
+                                      error: str) -> None:
+    conv = await waiting_conversation(desk.rt)
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/take")
+    r = await send_file(anna, conv, name, content)
+    assert r.headers["Location"] == f"/desk/c/{conv}?error={error}"
+    async with desk.rt.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(StoredFile)) == 0
+    oleg = await staff_client(desk, "oleg")  # not theirs: refused before reading the file
+    r = await send_file(oleg, conv, "form.pdf", b"%PDF-1.4")
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=not_yours"
+    for c in (anna, oleg):
         await c.close()

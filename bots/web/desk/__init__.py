@@ -16,6 +16,7 @@ from handlers.ports import Faq, FileSource, KnowledgeBaseEditor
 from handlers.routing import QueueDirectory
 from storage.desk_queries import DeskRow, SqlDeskQueries
 from storage.faq_suggestions import SqlFaqSuggestions
+from storage.files import SqlFileStore
 from storage.users import SqlAuditLog
 
 
@@ -34,6 +35,7 @@ class DeskServices:
     zone: tzinfo = UTC  # times on the pages: the institution's
     # Where the files of each channel are fetched from (clients' photos from Telegram).
     files: Mapping[str, FileSource] = field(default_factory=dict)
+    uploads: SqlFileStore | None = None  # keeps the files specialists send from the desk
 
     async def log(self, user: StaffUser, action: str, conversation_id: int,
                   details: str = "") -> None:

@@ -9,6 +9,7 @@ from multidict import MultiDictProxy
 
 from bots.web.auth import Role, StaffUser, current_user, render_error, require, see_other
 from bots.web.desk import DESK, DeskServices, works_on
+from bots.web.desk.uploads import MAX_UPLOAD_BYTES, check_upload
 from bots.web.desk.views import MAX_REPLY_CHARS, conversation_id
 from handlers.ports import ConversationEvent, EventKind
 from storage.desk_queries import DeskRow
@@ -92,6 +93,26 @@ async def reply(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> s
     return "replied"
 
 
+async def send_file(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
+    """A file (a blank form, a sample) to the client, with an optional caption."""
+    field, caption = form.get("file"), _text(form)
+    if not isinstance(field, web.FileField) or not field.filename or d.uploads is None:
+        return "!no_file"
+    found = check_upload(field.filename, field.file.read(MAX_UPLOAD_BYTES + 1))
+    if isinstance(found, str):
+        return found
+    if len(caption) > MAX_REPLY_CHARS:
+        return "!too_long"
+    name, mime, content = found
+    attachment = await d.uploads.save(name, mime, content, user.id, d.clock())
+    message_id = await d.desk.reply_message(row.id, user.id, caption, origin="desk",
+                                            attachments=(attachment,))
+    if message_id is None:
+        return "!closed"
+    await d.log(user, "desk_file", row.id, f"message {message_id}: {name} ({len(content)} B)")
+    return "file_sent"
+
+
 async def note(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
     text = _text(form)
     if not text or len(text) > MAX_REPLY_CHARS:
@@ -119,6 +140,7 @@ def setup_routes(app: web.Application) -> None:
     for name, act, needs_work in (
         ("take", take, False), ("release", release, True), ("transfer", transfer, True),
         ("close", close, True), ("reply", reply, True), ("note", note, True),
+        ("send_file", send_file, True),
         ("suggest", suggest, False),
     ):
         app.router.add_post(base + name, action(act, needs_work))

@@ -171,7 +171,10 @@ async def _params(request: web.Request) -> dict[str, Any]:
             params[key] = json.loads(text)
         else:
             params[key] = text
-    return params
+    # An uploaded file travels in a field of its own, named by "attach://<field>".
+    return {key: params.get(value[len("attach://"):], value)
+            if isinstance(value, str) and value.startswith("attach://") else value
+            for key, value in params.items()}
 
 
 def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:

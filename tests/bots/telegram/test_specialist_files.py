@@ -142,3 +142,23 @@ async def wait_for_files(c: TestClient) -> list[dict[str, str]]:
             return found
         await asyncio.sleep(0.02)
     raise AssertionError("no file reached the web chat")
+
+
+async def test_a_file_sent_from_the_desk_is_uploaded_to_a_telegram_client(
+        service: Service) -> None:
+    h, rt = service
+    await escalate_telegram_client(h)
+    async with rt.sessions() as s:
+        conv = await s.scalar(select(Message.conversation_id).limit(1))
+    assert rt.uploads is not None and conv is not None
+    form = await rt.uploads.save("Бланк.pdf", "application/pdf", FORM, None, rt.clock())
+    photo = await rt.uploads.save("Образец.png", "image/png", b"\x89PNG\r\n\x1a\n...", None,
+                                  rt.clock())
+    assert await rt.desk.reply(conv, None, "Бланк и образец", origin="desk",
+                               attachments=(form, photo))
+    [sent] = await wait_for(lambda: h.api.sent("sendDocument", chat_id=CLIENT))
+    [picture] = await wait_for(lambda: h.api.sent("sendPhoto", chat_id=CLIENT))
+    assert sent["document"]["content"] == FORM
+    assert unquote(sent["document"]["filename"]) == "Бланк.pdf"
+    assert picture["photo"]["content"].startswith(b"\x89PNG")
+    assert h.api.sent(chat_id=CLIENT, text="Бланк и образец")
