@@ -21,6 +21,11 @@ from faq.morph import default_lemmatizer
 SIZES = (100, 1_000, 10_000)
 
 
+# Another kind of institution, written for this project to check that the defaults carry
+# over; no default was chosen on it (bench/data/employment/README.md).
+EMPLOYMENT = Path(__file__).resolve().parent / "data" / "employment"
+
+
 def find_eval_dir() -> Path | None:
     candidates = [os.environ.get("FAQ_EVAL_DIR", ""), "../shared/eval", "../../shared/eval"]
     return next(
@@ -122,6 +127,10 @@ def main() -> None:
         quality("Sample KB (kb/sample)", kb, load_cases(sample / "cases.jsonl"), lines)
     else:
         lines.append(f"_{sample} not found: skipped._\n")
+    if (EMPLOYMENT / "cases.jsonl").exists():
+        quality("Employment centre KB (bench/data/employment, held out: never tuned on)",
+                load_kb([EMPLOYMENT / "kb.yaml"]), load_cases(EMPLOYMENT / "cases.jsonl"),
+                lines)
     lines.append("### Scale (synthetic entries recombining the real vocabulary, seed fixed)\n")
     scale(base, lines)
     text = "\n".join(lines)
