@@ -128,7 +128,7 @@ def main() -> None:
     else:
         lines.append(f"_{sample} not found: skipped._\n")
     if (EMPLOYMENT / "cases.jsonl").exists():
-        quality("Employment centre KB (bench/data/employment, held out: never tuned on)",
+        quality("Employment centre KB (bench/data/employment: no value fitted on it)",
                 load_kb([EMPLOYMENT / "kb.yaml"]), load_cases(EMPLOYMENT / "cases.jsonl"),
                 lines)
     lines.append("### Scale (synthetic entries recombining the real vocabulary, seed fixed)\n")

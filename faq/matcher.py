@@ -56,6 +56,10 @@ class MatcherConfig:
     anchors: int = 3
     # Candidates of the lemma ranking that the character n-gram ranker re-reads.
     char_shortlist: int = 10
+    # Clarifying options are picked from the best `option_pool` of the lemma ranking by
+    # (1 − option_meaning)·score + option_meaning·word-vector share (docs/faq-matching.md).
+    option_meaning: float = 0.5
+    option_pool: int = 10
     weights: ConfidenceWeights = field(default_factory=ConfidenceWeights)
     # The answer decision's weights when no word vectors are installed.
     lexical_weights: ConfidenceWeights = LEXICAL_WEIGHTS
@@ -91,7 +95,41 @@ class Matcher:
             rest = tuple(c for c in ranked if c.entry_id != self.index.ids[exact])
             top = Candidate(self.index.ids[exact], 1.0)
             return MatchResult(Decision.ANSWER, (top, *rest[: self.config.max_options - 1]))
-        return decide(ranked, self.config, self.signals(query, ranked))
+        signals = self.signals(query, ranked)
+        result = decide(ranked, self.config, signals)
+        if result.decision is Decision.CLARIFY:
+            options = self._options_by_meaning(query, ranked, signals)
+            return MatchResult(Decision.CLARIFY, options) if options else result
+        return result
+
+    def _options_by_meaning(
+        self, query: Query, ranked: Sequence[Candidate], signals: Signals
+    ) -> tuple[Candidate, ...]:
+        """The options of a clarifying question, ordered by what the message means too.
+
+        The answer decision stays on the lemma ranking; which 2–3 entries to offer when it
+        is unsure also weighs the word-vector share, which finds the right entry among the
+        first three more often (docs/faq-matching.md). Candidates keep their lemma scores.
+        """
+        share = self.config.option_meaning
+        if self._semantic is None or share <= 0:
+            return ()
+        pool = ranked[: self.config.option_pool]
+        weights = {t: w * self._idf(t) for t, w in query.weights.items()}
+        meaning = self._meaning(weights, pool)
+        if not meaning:
+            return ()
+        fused = sorted(
+            (Candidate(c.entry_id, (1 - share) * c.score + share * m)
+             for c, m in zip(pool, meaning, strict=True)),
+            key=lambda c: (-c.score, c.entry_id),
+        )
+        position = char_best(signals)
+        other = ranked[position].entry_id if position is not None else None
+        by_id = {c.entry_id: c for c in ranked}
+        picked = _pick_options(fused, self.config, next(
+            (c for c in fused if c.entry_id == other), None))
+        return tuple(by_id[c.entry_id] for c in picked)
 
     def parse(self, text: str) -> Query:
         return self._parser.parse(text)
@@ -237,14 +275,20 @@ def decide(
 def _options(
     ranked: Sequence[Candidate], config: MatcherConfig, signals: Signals
 ) -> list[Candidate]:
+    other = char_best(signals)
+    return _pick_options(ranked, config, ranked[other] if other is not None else None)
+
+
+def _pick_options(
+    ranked: Sequence[Candidate], config: MatcherConfig, other: Candidate | None
+) -> list[Candidate]:
     top = ranked[0].score
     options = [c for c in ranked[: config.max_options] if c.score >= top * config.clarify_ratio]
     if len(options) == 1 and len(ranked) > 1 and ranked[1].score > 0:
         options.append(ranked[1])
     # When the rankers disagree, the character ranker's choice is offered too.
-    other = char_best(signals)
-    if other is not None and ranked[other] not in options:
-        options = [*options[: config.max_options - 1], ranked[other]]
+    if other is not None and other not in options:
+        options = [*options[: config.max_options - 1], other]
     # A single option left is a "did you mean…?" confirmation, still a clarification.
     return options
 

@@ -111,3 +111,36 @@ def test_navec_from_the_natasha_wheel_knows_the_sector_vocabulary() -> None:
     allowance, payment, tractor = (vectors.vector(w) for w in ("пособие", "выплата", "трактор"))
     assert allowance is not None and payment is not None and tractor is not None
     assert float(allowance @ payment) > float(allowance @ tractor)
+
+
+def test_clarifying_options_are_picked_by_meaning_too() -> None:
+    kb = KnowledgeBase(
+        categories=(Category("docs", "Справки"),),
+        entries=(
+            Entry("docs.income", "docs", "Справка о доходах", "В бухгалтерии."),
+            Entry("docs.family", "docs", "Справка о составе семьи", "В МФЦ."),
+            Entry("docs.pool", "docs", "Справка для бассейна", "В поликлинике."),
+            Entry("docs.pool-child", "docs", "Справка в бассейн для школьника", "У врача."),
+            Entry("docs.allowance", "docs", "Справка для назначения пособия на ребенка",
+                  "В соцзащите."),
+        ),
+    )
+    # Directions: documents, money, children, family, sport.
+    vectors = DictVectors({
+        "справка": [1, 0, 0, 0, 0], "доход": [0, 0.8, 0, 0, 0.2], "состав": [0, 0, 0, 0.7, 0.3],
+        "семья": [0, 0, 0.2, 1, 0], "бассейн": [0, 0, 0, 0, 1], "школьник": [0, 0, 0.6, 0, 0.4],
+        "назначение": [0.3, 0.3, 0, 0.2, 0.2], "пособие": [0, 1, 0, 0, 0],
+        "ребенок": [0, 0, 1, 0, 0], "выплата": [0, 0.95, 0.05, 0, 0], "сын": [0, 0, 0.95, 0.05, 0],
+    })
+    # "выплата" is a synonym of "пособие" (faq/data/synonyms.yaml), but the pool entries
+    # share more words with the message: by lemmas alone the allowance is not offered.
+    text = "справка на выплату в бассейн для школьника"
+    lexical = build_matcher(kb, MatcherConfig(option_meaning=0.0), vectors=vectors).match(text)
+    meaning = build_matcher(kb, vectors=vectors).match(text)
+    assert lexical.decision is meaning.decision is Decision.CLARIFY
+    assert "docs.allowance" not in [c.entry_id for c in lexical.candidates]
+    assert [c.entry_id for c in meaning.candidates] == [
+        "docs.allowance", "docs.pool-child", "docs.pool"]
+    # Candidates keep their lemma scores: the order is the only thing meaning changes.
+    assert {c.entry_id: c.score for c in meaning.candidates}["docs.pool-child"] == \
+        lexical.candidates[0].score
