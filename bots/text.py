@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 # Preferred cut points, best first: a paragraph, a line, a sentence, a word.
 _SEPARATORS = ("\n\n", "\n", ". ", " ")
@@ -54,3 +55,17 @@ def _longest_prefix(text: str, limit: int, measure: Callable[[str], int]) -> int
         else:
             hi = mid - 1
     return max(lo, 1)
+
+
+def unix_time(value: object) -> datetime | None:
+    """A platform's time as UTC: Unix seconds as the APIs send it, or ISO 8601 as a library's
+    model dump gives it (vkbottle's dates); None for anything else (absent, bool, absurd)."""
+    if isinstance(value, str):
+        try:
+            found = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return found.astimezone(UTC) if found.tzinfo is not None else None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**33:
+        return None
+    return datetime.fromtimestamp(value, UTC)

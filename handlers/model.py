@@ -104,7 +104,9 @@ class IncomingMessage:
     action: Action | None = None
     attachments: tuple[Attachment, ...] = ()
     channel_message_id: str = ""
-    received_at: datetime | None = None
+    # When the client sent it, by the platform's clock; None when the channel does not say.
+    # A message stored late (a re-delivery, the VK catch-up) keeps its own time.
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,20 +133,23 @@ class SqlConversationStore:
                                                    "now": now})
             client = ClientRef(client_id, Channel(msg.channel), msg.user_id, name,
                                found.consent_at if found is not None else None)
-            conv = await self._conversation_core(conn, client, found, now, open_new)
+            # The client's own time when the platform says it (never ahead of ours): a
+            # message stored late still counts from when it was written.
+            at = min(msg.sent_at, now) if msg.sent_at is not None else now
+            conv = await self._conversation_core(conn, client, found, now, open_new, at)
             message_id = (await conn.execute(_INSERT_MESSAGE, {
                 "institution_id": self._institution, "conversation_id": conv.id,
                 "client_id": client_id, "direction": Direction.IN, "author": Author.CLIENT,
                 "channel": msg.channel, "channel_message_id": msg.channel_message_id,
                 "dedupe_key": key, "text": msg.text, "text_length": len(msg.text),
                 "attachments": attachments_json(msg),
-                "action": msg.action.to_payload() if msg.action else "", "created_at": now,
+                "action": msg.action.to_payload() if msg.action else "", "created_at": at,
             })).scalar_one()
             return Recorded(message_id, client, conv)
 
     async def _conversation_core(
         self, conn: AsyncConnection, client: ClientRef, found: Any,
-        now: datetime, open_new: bool,
+        now: datetime, open_new: bool, opened_at: datetime,
     ) -> ConversationRef:
         if found is not None and found.conv_id is not None and (
                 found.state != State.CLOSED or not open_new):
@@ -156,7 +159,7 @@ class SqlConversationStore:
                                    bool(found.urgent))
         conv_id = (await conn.execute(_INSERT_CONVERSATION, {
             "institution_id": self._institution, "client_id": client.id,
-            "channel": client.channel, "state": State.BOT, "opened_at": now,
+            "channel": client.channel, "state": State.BOT, "opened_at": opened_at,
             "last_activity_at": now})).scalar_one()
         return ConversationRef(conv_id, client.id, client.channel, State.BOT, "", "")
 

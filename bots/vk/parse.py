@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from bots.text import unix_time
 from handlers.model import Action, ActionKind, Attachment, AttachmentKind, Channel, IncomingMessage
 
 # peer_id of a group chat is 2e9 + the chat's number; below that it is a user (or a community).
@@ -106,7 +107,7 @@ def to_incoming(msg: Mapping[str, Any]) -> IncomingMessage:
     return IncomingMessage(
         channel=Channel.VK, user_id=str(msg["peer_id"]), event_id=message_key(msg), text=text,
         action=parse_payload(msg.get("payload")), attachments=attachments,
-        channel_message_id=str(number) if number else "",
+        channel_message_id=str(number) if number else "", sent_at=unix_time(msg.get("date")),
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from bots.text import split_text, utf16_len
+from bots.text import split_text, unix_time, utf16_len
 
 
 def test_utf16_counts_astral_emoji_twice() -> None:
@@ -77,3 +79,11 @@ def test_measure_counts_platform_units() -> None:
 def test_limit_must_be_positive() -> None:
     with pytest.raises(ValueError):
         split_text("x", 0)
+
+
+def test_unix_time_reads_platform_timestamps_and_nothing_else() -> None:
+    assert unix_time(1764230400) == datetime(2025, 11, 27, 8, 0, tzinfo=UTC)
+    assert unix_time("2025-11-27T13:00:00+05:00") == datetime(2025, 11, 27, 8, 0, tzinfo=UTC)
+    for junk in (None, "1764230400", "2025-11-27T08:00:00", "вчера", 1764230400.5, True, 0,
+                 -5, 2**40):
+        assert unix_time(junk) is None

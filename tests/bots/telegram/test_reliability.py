@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -236,3 +237,16 @@ async def test_forget_asks_then_erases(service: Service) -> None:
         texts = (await s.scalars(select(Message.text).where(Message.author == "client"))).all()
     assert client is not None and client.erased_at is not None
     assert set(texts) == {""}
+
+
+async def test_a_message_keeps_the_time_telegram_gives_it(service: Service) -> None:
+    h, rt = service
+    written = int(time.time()) - 3 * 3600  # e.g. delivered late after the bot was down
+    await h.post(h.private("Как получить субсидию на ЖКУ?", date=written))
+    await h.post(h.private("А если я не успею?", date=int(time.time()) + 3600))  # a skewed clock
+    await wait_for(lambda: len(h.api.sent(chat_id=CLIENT)) >= 2)
+    async with rt.sessions() as s:
+        times = list(await s.scalars(select(Message.created_at).where(
+            Message.author == "client").order_by(Message.id)))
+    assert times[0].timestamp() == written
+    assert abs(times[1].timestamp() - time.time()) < 60  # never later than our own clock

@@ -162,3 +162,4 @@ async def test_a_file_sent_from_the_desk_is_uploaded_to_a_telegram_client(
     assert unquote(sent["document"]["filename"]) == "Бланк.pdf"
     assert picture["photo"]["content"].startswith(b"\x89PNG")
     assert h.api.sent(chat_id=CLIENT, text="Бланк и образец")
+

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bots.vk.config import CatchUpConfig
 from bots.vk.events import HAND_OVER, STORE_ONLY
 from handlers.model import Channel, IncomingMessage
-from storage.models import Client, InboundEvent, Message
+from storage.models import Client, Conversation, InboundEvent, Message
 from tests.bots.vk.conftest import World, started, until
 from tests.bots.vk.fake_vk import GROUP_ID, FakeVk, as_event, client_message, message_new
 
@@ -214,3 +214,17 @@ async def test_catch_up_can_be_switched_off(database_url: str, fake: FakeVk) -> 
                        catch_up=CatchUpConfig(conversations=0)) as w:
         assert await stored(w) == []
     assert not fake.method_calls("messages.getConversations")
+
+
+async def test_a_caught_up_message_keeps_the_time_it_was_written(
+        database_url: str, fake: FakeVk) -> None:
+    fake.wrote(sent_ago(USER, QUESTION, 1, minutes=120))
+    async with started(database_url, fake, "longpoll") as w:
+        await w.settled(kept=1)
+        async with w.rt.sessions() as s:
+            written = await s.scalar(select(Message.created_at).where(Message.author == "client"))
+            opened = await s.scalar(select(Conversation.opened_at))
+            replied = await s.scalar(select(Message.created_at).where(Message.author == "bot"))
+    assert written is not None and opened is not None and replied is not None
+    assert timedelta(minutes=119) < replied - written < timedelta(minutes=121)
+    assert opened == written  # the wait while the service was down is in the log and metrics
