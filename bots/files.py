@@ -35,7 +35,8 @@ class CachedFiles:
     20 MB are held in flight.
     """
 
-    def __init__(self, source: FileSource, max_bytes: int = 64 * 2**20, ttl_s: float = 600,
+    # 48 MB: with the service's ~240 MB after start-up it stays under its 300 MB budget.
+    def __init__(self, source: FileSource, max_bytes: int = 48 * 2**20, ttl_s: float = 600,
                  parallel: int = 4, clock: Callable[[], float] = time.monotonic) -> None:
         self._source, self._max_bytes, self._ttl, self._clock = source, max_bytes, ttl_s, clock
         self._kept: OrderedDict[tuple[str, str], tuple[float, FileData]] = OrderedDict()
@@ -73,7 +74,7 @@ class CachedFiles:
         return kept[1]
 
     def _keep(self, key: tuple[str, str], data: FileData) -> None:
-        if len(data.content) > self._max_bytes // 4:
+        if len(data.content) > self._max_bytes // 2:
             return  # one big file must not push out everything else
         self._kept[key] = (self._clock(), data)
         self._size += len(data.content)

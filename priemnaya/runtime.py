@@ -117,7 +117,7 @@ def build_runtime(
     rt = Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
                  store, SqlClientTimeline(sessions), senders, clock, ctx, directory, hub)
     rt.uploads = SqlFileStore(sessions, settings.institution.id)
-    ctx.files[FILE_SOURCE] = CachedFiles(rt.uploads)
+    ctx.files[FILE_SOURCE] = rt.uploads  # in the database already: nothing to cache
     rt.background.append(reminders.run)
     rt.background.append(lambda: close_idle_conversations(rt))
     rt.background.append(lambda: replay_unfinished_events(rt))

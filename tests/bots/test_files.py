@@ -63,9 +63,11 @@ async def test_the_oldest_files_go_when_the_cache_is_full() -> None:
     assert source.calls == 5  # E is kept
     await cache.fetch(doc("A"))
     assert source.calls == 6  # A was pushed out
-    big = CachedFiles(CountingSource(size=200), max_bytes=400)
+    large = CountingSource(size=201)
+    big = CachedFiles(large, max_bytes=400)
     await big.fetch(doc("X"))
-    await big.fetch(doc("X"))  # over a quarter of the cache: never kept
+    await big.fetch(doc("X"))  # over half of the cache: never kept
+    assert large.calls == 2
 
 
 async def test_failures_are_not_kept_and_map_to_the_outbox_contract() -> None:
