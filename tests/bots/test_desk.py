@@ -443,6 +443,7 @@ async def test_a_file_sent_from_the_desk_reaches_the_web_chat_client(desk: Desk)
     ("invoice.pdf", b"MZ\x90\x00 renamed", "file_type"),  # not what its name says
     ("photo.jpg", b"", "no_file"),
     ("big.pdf", b"%PDF" + b"0" * (10 * 2**20), "file_too_big"),
+    ("huge.pdf", b"%PDF" + b"0" * (12 * 2**20), "file_too_big"),  # past what is read at all
 ])
 async def test_files_the_desk_refuses(desk: Desk, name: str, content: bytes,
                                       error: str) -> None:

@@ -62,8 +62,14 @@ async def upload_limit(request: web.Request, handler: Any) -> web.StreamResponse
     request = request.clone(client_max_size=MAX_UPLOAD_BYTES + 512 * 1024)
     try:
         response = await handler(request)
-    finally:
+    except web.HTTPRequestEntityTooLarge:
+        # Far over the limit the form is not read to its end: back to the page, with why.
+        page = request.path.removesuffix("/send_file")
+        raise web.HTTPSeeOther(f"{page}?error=file_too_big") from None
+    except BaseException:
         await _close_uploads(request)
+        raise
+    await _close_uploads(request)
     return response
 
 
@@ -73,8 +79,8 @@ async def _close_uploads(request: web.Request) -> None:
         return
     try:
         form = await request.post()  # the form the handler read, not a second reading
-    except web.HTTPException:
-        return  # it was never read (too large): nothing was spooled
+    except Exception:  # never read to its end: nothing of it is held
+        return
     for value in form.values():
         if isinstance(value, web.FileField):
             value.file.close()
