@@ -84,7 +84,8 @@ class TelegramNotifier:
                 item = await self._item(cid, event.message_id)
                 await self._post(cid, self._texts.render(
                     "staff_mirror", text=event.text, origin=event.origin,
-                    internal=bool(item and item.internal)))
+                    internal=bool(item and item.internal),
+                    files=[a.name or a.kind for a in item.attachments] if item else []))
             case EventKind.DELIVERY_FAILED:
                 await self._post(cid, self._texts.render("staff_delivery_failed",
                                                          error=event.text))

@@ -156,6 +156,12 @@ async def test_web_desk_reply_is_mirrored_into_the_topic(service: Service) -> No
                                      if "Заметка коллегам" in p["text"]])
     assert "не видит" in note["text"]
     await wait_for(lambda: h.api.sent(chat_id=CLIENT, text="Ответ из кабинета"))
+    assert rt.uploads is not None
+    form = await rt.uploads.save("Бланк.pdf", "application/pdf", b"%PDF-1.4", None, rt.clock())
+    await rt.desk.reply(cid, None, "", origin="desk", attachments=(form,))
+    sent_file = "📎 отправлен файл: Бланк.pdf"
+    await wait_for(lambda: [p for p in topic_posts(h) if sent_file in p["text"]])
+    await wait_for(lambda: h.api.sent("sendDocument", chat_id=CLIENT))
 
 
 async def test_client_attachments_are_shown_in_the_topic(service: Service) -> None:
