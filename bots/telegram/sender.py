@@ -119,12 +119,16 @@ class TelegramSender:
         steps: list[Step] = []
         for index, part in enumerate(parts):
             markup = keyboard(reply, self._codec) if index == len(parts) - 1 else None
-            steps.append(functools.partial(guarded, functools.partial(
-                self._bot.send_message, chat_id, part, parse_mode="HTML", reply_markup=markup,
-                business_connection_id=connection)))
+            steps.append(functools.partial(self._send_text, chat_id, connection, part, markup))
         for attachment in reply.attachments:
             steps.append(functools.partial(self._send_file, chat_id, connection, attachment))
         return steps
+
+    async def _send_text(self, chat_id: int, connection: str | None, part: str,
+                         markup: InlineKeyboardMarkup | None) -> Message:
+        return await guarded(lambda: self._bot.send_message(
+            chat_id, part, parse_mode="HTML", reply_markup=markup,
+            business_connection_id=connection))
 
     async def _send_file(self, chat_id: int, connection: str | None,
                          attachment: Attachment) -> Message:
