@@ -85,8 +85,9 @@ async def test_a_location_alone_is_not_sent_and_the_specialist_is_told(
 async def test_a_web_chat_client_downloads_the_specialists_file(service: Service) -> None:
     h, rt = service
     h.api.files["DOC7"] = FORM
-    async with TestClient(TestServer(build_app(rt))) as web, \
-            TestClient(TestServer(build_app(rt))) as stranger:
+    # The service runs already: these apps only serve pages (no second outbox, no shutdown).
+    async with TestClient(TestServer(build_app(rt, start_background=False))) as web, \
+            TestClient(TestServer(build_app(rt, start_background=False))) as stranger:
         assert (await web.get("/")).status == 200
         await post_chat(web, {"id": "w1", "text": "Нужна помощь с документами"})
         await post_chat(web, {"id": "w2", "action": "consent:specialist"})
