@@ -115,7 +115,7 @@ class Matcher:
         if self._semantic is None or share <= 0:
             return ()
         pool = ranked[: self.config.option_pool]
-        weights = {t: w * self._idf(t) for t, w in query.weights.items()}
+        weights = self._weighted(query)
         meaning = self._meaning(weights, pool)
         if not meaning:
             return ()
@@ -142,7 +142,7 @@ class Matcher:
         return next((self.index.exact[k] for k in query.keys if k in self.index.exact), None)
 
     def signals(self, query: Query, ranked: Sequence[Candidate]) -> Signals:
-        weights = {t: w * self._idf(t) for t, w in query.weights.items()}
+        weights = self._weighted(query)
         unknown = [w for t, w in weights.items() if t not in self.index.idf]
         shortlist = [c.entry_id for c in ranked[: self.config.char_shortlist]]
         chars = self._chars.scores(self._chars.query(query.text), shortlist) if ranked else []
@@ -163,7 +163,7 @@ class Matcher:
         return self._semantic.scores(message, [self._docs[c.entry_id] for c in ranked])
 
     def rank(self, query: Query) -> list[Candidate]:
-        weights = {t: w * self._idf(t) for t, w in query.weights.items()}
+        weights = self._weighted(query)
         total = sum(weights.values())
         known = sum(w for t, w in weights.items() if t in self.index.idf)
         # Mostly words the knowledge base never uses: the message is about something else.
@@ -186,6 +186,10 @@ class Matcher:
             for d in shortlist
         ]
         return sorted(scored, key=lambda c: (-c.score, c.entry_id))
+
+    def _weighted(self, query: Query) -> dict[str, float]:
+        """The message's terms weighted by their IDF, words the KB never uses included."""
+        return {t: w * self._idf(t) for t, w in query.weights.items()}
 
     def _idf(self, term: str) -> float:
         idf = self.index.idf.get(term)
