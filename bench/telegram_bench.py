@@ -114,6 +114,7 @@ async def pipeline_rate(api: FakeBotApi, db: Path) -> float:
     from bots.telegram.plugin import SECRET_HEADER, build_telegram
     from priemnaya.channels import to_telegram_config
     from priemnaya.runtime import build_runtime
+    from priemnaya.serve import freeze_startup_heap
     from priemnaya.settings import Settings
     from priemnaya.webapp import build_app
     from storage.migrate import upgrade
@@ -129,6 +130,7 @@ async def pipeline_rate(api: FakeBotApi, db: Path) -> float:
     rt = build_runtime(settings, FakeFaq())
     rt.add_channel(build_telegram(to_telegram_config(settings.telegram), rt.context))
     runner, base = await serve(build_app(rt))
+    freeze_startup_heap()  # as `priemnaya run` does once it listens
     try:
         return await measure(api, f"{base}/telegram/webhook", {SECRET_HEADER: SECRET})
     finally:

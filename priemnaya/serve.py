@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -28,6 +29,14 @@ async def announce_first_admin(rt: Runtime) -> None:
               f"`priemnaya user passwd {FIRST_ADMIN}`).", flush=True)
 
 
+def freeze_startup_heap() -> None:
+    """What start-up built (modules, the knowledge base's index, templates) lives as long as
+    the process: frozen, it is no longer walked by every full collection of the garbage
+    collector (18 % more Telegram updates per second, docs/benchmarks.md)."""
+    gc.collect()
+    gc.freeze()
+
+
 def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
     from priemnaya.faq_setup import LiveFaqEditor, added_entries_file, build_faq
 
@@ -49,6 +58,7 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.web.host, settings.web.port)
     await site.start()
+    freeze_startup_heap()
     print(f"Priemnaya is running: http://{settings.web.host}:{settings.web.port}/", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

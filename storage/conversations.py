@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from faq.model import MatchResult
 from handlers.model import (
@@ -24,9 +24,11 @@ from handlers.model import (
     State,
 )
 from handlers.ports import Annotation, Escalation, HistoryItem
-from storage.codec import parse_attachments, to_attachments_json, to_buttons_json, to_payload
+from storage.codec import parse_attachments, to_attachments_json
 from storage.engine import core_transaction
 from storage.files import SqlFileStore
+from storage.group_commit import GroupCommit
+from storage.hot_path import OPEN_STATES, HotPath, Incoming, Outgoing, annotate
 from storage.models import (
     DEFAULT_INSTITUTION,
     Client,
@@ -35,43 +37,6 @@ from storage.models import (
     Message,
     OutboxItem,
 )
-
-OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
-
-# Prebuilt Core statements of the per-message path: an ORM round trip costs several times the
-# SQLite work here (docs/benchmarks.md, "Telegram updates per second").
-_clients, _conversations = cast(Table, Client.__table__), cast(Table, Conversation.__table__)
-_messages, _outbox = cast(Table, Message.__table__), cast(Table, OutboxItem.__table__)
-_last_conversation = (select(func.max(_conversations.c.id))
-                      .where(_conversations.c.client_id == _clients.c.id)
-                      .correlate(_clients).scalar_subquery())
-_CLIENT_WITH_LAST_CONVERSATION = (
-    select(_clients.c.id, _clients.c.display_name, _clients.c.consent_at,
-           _conversations.c.id.label("conv_id"), _conversations.c.state,
-           _conversations.c.category, _conversations.c.queue, _conversations.c.assigned_to,
-           _conversations.c.urgent)
-    .select_from(_clients.outerjoin(_conversations,
-                                    _conversations.c.id == _last_conversation))
-    .where(_clients.c.institution_id == bindparam("inst"),
-           _clients.c.channel == bindparam("channel"),
-           _clients.c.user_id == bindparam("user")))
-_INSERT_CLIENT = insert(_clients).returning(_clients.c.id)
-_TOUCH_CLIENT = (update(_clients).where(_clients.c.id == bindparam("b_id"))
-                 .values(last_seen_at=bindparam("now"), blocked_at=None,
-                         display_name=bindparam("name")))
-_INSERT_CONVERSATION = insert(_conversations).returning(_conversations.c.id)
-_TOUCH_CONVERSATION = (update(_conversations).where(_conversations.c.id == bindparam("b_id"))
-                       .values(last_activity_at=bindparam("now")))
-_INSERT_MESSAGE = insert(_messages).returning(_messages.c.id)
-_INSERT_OUTBOX = insert(_outbox)
-_ANNOTATE_MESSAGE = (update(_messages).where(_messages.c.id == bindparam("b_id"))
-                     .values(decision=bindparam("decision"),
-                             faq_entry_id=bindparam("entry"), match_score=bindparam("score"),
-                             candidates=bindparam("candidates", type_=JSON)))
-_SET_CATEGORY = (update(_conversations).where(
-    _conversations.c.id == select(_messages.c.conversation_id)
-    .where(_messages.c.id == bindparam("b_id")).scalar_subquery(),
-    _conversations.c.state.in_(OPEN_STATES)).values(category=bindparam("category")))
 
 
 def to_client_ref(c: Client) -> ClientRef:
@@ -83,102 +48,48 @@ def to_conversation_ref(c: Conversation) -> ConversationRef:
                            c.queue, c.assigned_to, c.urgent)
 
 
-def attachments_json(msg: IncomingMessage) -> list[dict[str, str]]:
-    return to_attachments_json(msg.attachments)
-
-
 class SqlConversationStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  institution_id: str = DEFAULT_INSTITUTION) -> None:
         self._sessions = sessions
         self._institution = institution_id
+        self._hot = HotPath(institution_id)
+        # Messages and replies of concurrent conversations share transactions.
+        self._incoming: GroupCommit[Incoming, Recorded | None] = GroupCommit(
+            self._record_batch, one=self._record_alone)
+        self._outgoing: GroupCommit[Outgoing, list[int]] = GroupCommit(
+            self._enqueue_batch, one=self._enqueue_alone)
 
     async def record_incoming(
         self, msg: IncomingMessage, now: datetime, open_new: bool = True
     ) -> Recorded | None:
-        key = f"{msg.channel}:{msg.event_id}"
+        return await self._incoming.submit(Incoming(msg, now, open_new))
+
+    async def _record_batch(self, items: Sequence[Incoming]) -> list[Recorded | None]:
+        async with core_transaction(self._sessions) as conn:
+            return list(await self._hot.record(conn, items))
+
+    async def _record_alone(self, item: Incoming) -> Recorded | None:
+        """A message whose batch failed, on its own: tells a re-delivery from a race."""
         for _attempt in range(3):
             try:
-                return await self._record(msg, key, now, open_new)
+                async with core_transaction(self._sessions) as conn:
+                    return (await self._hot.record(conn, [item]))[0]
             except IntegrityError:
                 # A concurrent delivery of the same event, or a concurrent first message of
                 # the same client: look again.
-                if await self._exists(key):
+                if await self._exists(item.key):
                     return None
-        raise RuntimeError(f"could not store message {key}")
+        raise RuntimeError(f"could not store message {item.key}")
 
     async def _exists(self, key: str) -> bool:
         async with self._sessions() as s:
             found = await s.scalar(select(Message.id).where(Message.dedupe_key == key))
             return found is not None
 
-    async def _record(
-        self, msg: IncomingMessage, key: str, now: datetime, open_new: bool
-    ) -> Recorded | None:
-        # The hot path: four Core statements in one transaction (docs/benchmarks.md). A
-        # re-delivery fails on the unique dedupe key and is told apart in record_incoming.
-        async with core_transaction(self._sessions) as conn:
-            found = (await conn.execute(_CLIENT_WITH_LAST_CONVERSATION, {
-                "inst": self._institution, "channel": msg.channel, "user": msg.user_id,
-            })).first()
-            name = msg.display_name[:200]
-            if found is None:
-                client_id = (await conn.execute(_INSERT_CLIENT, {
-                    "institution_id": self._institution, "channel": msg.channel,
-                    "user_id": msg.user_id, "display_name": name, "created_at": now,
-                    "last_seen_at": now})).scalar_one()
-            else:
-                client_id, name = found.id, name or found.display_name
-                await conn.execute(_TOUCH_CLIENT, {"b_id": client_id, "name": name,
-                                                   "now": now})
-            client = ClientRef(client_id, Channel(msg.channel), msg.user_id, name,
-                               found.consent_at if found is not None else None)
-            # The client's own time when the platform says it (never ahead of ours): a
-            # message stored late still counts from when it was written.
-            at = min(msg.sent_at, now) if msg.sent_at is not None else now
-            conv = await self._conversation_core(conn, client, found, now, open_new, at)
-            message_id = (await conn.execute(_INSERT_MESSAGE, {
-                "institution_id": self._institution, "conversation_id": conv.id,
-                "client_id": client_id, "direction": Direction.IN, "author": Author.CLIENT,
-                "channel": msg.channel, "channel_message_id": msg.channel_message_id,
-                "dedupe_key": key, "text": msg.text, "text_length": len(msg.text),
-                "attachments": attachments_json(msg),
-                "action": msg.action.to_payload() if msg.action else "", "created_at": at,
-            })).scalar_one()
-            return Recorded(message_id, client, conv)
-
-    async def _conversation_core(
-        self, conn: AsyncConnection, client: ClientRef, found: Any,
-        now: datetime, open_new: bool, opened_at: datetime,
-    ) -> ConversationRef:
-        if found is not None and found.conv_id is not None and (
-                found.state != State.CLOSED or not open_new):
-            await conn.execute(_TOUCH_CONVERSATION, {"b_id": found.conv_id, "now": now})
-            return ConversationRef(found.conv_id, client.id, client.channel, State(found.state),
-                                   found.category, found.queue, found.assigned_to,
-                                   bool(found.urgent))
-        conv_id = (await conn.execute(_INSERT_CONVERSATION, {
-            "institution_id": self._institution, "client_id": client.id,
-            "channel": client.channel, "state": State.BOT, "opened_at": opened_at,
-            "last_activity_at": now})).scalar_one()
-        return ConversationRef(conv_id, client.id, client.channel, State.BOT, "", "")
-
     async def annotate(self, message_id: int, match: MatchResult | None, category: str) -> None:
         async with core_transaction(self._sessions) as conn:
-            await self._annotate(conn, Annotation(message_id, match, category))
-
-    @staticmethod
-    async def _annotate(conn: AsyncConnection, annotation: Annotation) -> None:
-        match = annotation.match
-        if match is not None:
-            best = match.best
-            await conn.execute(_ANNOTATE_MESSAGE, {
-                "b_id": annotation.message_id, "decision": match.decision,
-                "entry": best.entry_id if best else "", "score": best.score if best else None,
-                "candidates": [c.entry_id for c in match.candidates[:3]]})
-        if annotation.category:
-            await conn.execute(_SET_CATEGORY, {"b_id": annotation.message_id,
-                                               "category": annotation.category})
+            await annotate(conn, [Annotation(message_id, match, category)])
 
     async def escalate(self, conversation_id: int, esc: Escalation, now: datetime) -> bool:
         allowed = [State.BOT] if not esc.urgent else list(OPEN_STATES)
@@ -275,28 +186,15 @@ class SqlConversationStore:
         author: Author, now: datetime, specialist_id: int | None = None,
         annotation: Annotation | None = None,
     ) -> list[int]:
-        async with core_transaction(self._sessions) as conn:
-            if annotation is not None:
-                await self._annotate(conn, annotation)
-            return [await self._add_outgoing(conn, conv, client, r, author, now, specialist_id)
-                    for r in replies]
+        return await self._outgoing.submit(
+            Outgoing(conv, client, replies, author, now, specialist_id, annotation))
 
-    async def _add_outgoing(
-        self, conn: AsyncConnection, conv: ConversationRef, client: ClientRef, reply: Reply,
-        author: Author, now: datetime, specialist_id: int | None,
-    ) -> int:
-        message_id: int = (await conn.execute(_INSERT_MESSAGE, {
-            "institution_id": self._institution, "conversation_id": conv.id,
-            "client_id": client.id, "direction": Direction.OUT, "author": author,
-            "specialist_id": specialist_id, "channel": client.channel, "text": reply.text,
-            "text_length": len(reply.text), "buttons": to_buttons_json(reply.buttons),
-            "attachments": to_attachments_json(reply.attachments),
-            "faq_entry_id": reply.faq_entry_id, "delivery": "pending", "created_at": now,
-        })).scalar_one()
-        await conn.execute(_INSERT_OUTBOX, {
-            "message_id": message_id, "channel": client.channel, "address": client.user_id,
-            "payload": to_payload(reply), "next_attempt_at": now, "created_at": now})
-        return message_id
+    async def _enqueue_batch(self, items: Sequence[Outgoing]) -> list[list[int]]:
+        async with core_transaction(self._sessions) as conn:
+            return await self._hot.enqueue(conn, items)
+
+    async def _enqueue_alone(self, item: Outgoing) -> list[int]:
+        return (await self._enqueue_batch([item]))[0]
 
     async def history(self, conversation_id: int, limit: int = 50) -> list[HistoryItem]:
         async with self._sessions() as s:
@@ -388,9 +286,9 @@ class SqlConversationStore:
         if conv.state == State.CLOSED:
             return None
         self._mark_human_reply(conv, specialist_id, now)
-        message_id = await self._add_outgoing(
-            await s.connection(), to_conversation_ref(conv), to_client_ref(client), reply,
-            Author.SPECIALIST, now, specialist_id)
+        [[message_id]] = await self._hot.enqueue(await s.connection(), [Outgoing(
+            to_conversation_ref(conv), to_client_ref(client), [reply], Author.SPECIALIST, now,
+            specialist_id)])
         if dedupe_key:
             await s.execute(update(Message).where(Message.id == message_id)
                             .values(dedupe_key=dedupe_key))

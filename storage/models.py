@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, orm_insert_sentinel
 from sqlalchemy.types import TypeDecorator
 
 DEFAULT_INSTITUTION = "default"
@@ -151,6 +151,9 @@ class Message(Base):
     delivery: Mapped[str] = mapped_column(String(16), default="")  # pending/sent/failed
     created_at: Mapped[datetime]
     redacted_at: Mapped[datetime | None]
+    # Lets SQLite insert many messages in one statement and still tell which new id is whose
+    # (SQLAlchemy's "insert sentinel", a throwaway counter per INSERT; storage/hot_path.py).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
 
 
 class OutboxItem(Base):

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.conversations import OPEN_STATES
+from storage.hot_path import OPEN_STATES
 from storage.models import AuditEntry, Conversation, Specialist, WebSession
 
 

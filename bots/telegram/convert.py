@@ -31,6 +31,22 @@ def update_kind(raw: Mapping[str, Any]) -> str:
     return next((k for k in raw if k != "update_id"), "unknown")
 
 
+def chat_of(raw: Mapping[str, Any]) -> str:
+    """The chat (or, without one, the user) an update belongs to; "" when it names neither."""
+    payload = raw.get(update_kind(raw))
+    if not isinstance(payload, Mapping):
+        return ""
+    chat = payload.get("chat")
+    if not isinstance(chat, Mapping) and isinstance(payload.get("message"), Mapping):
+        chat = payload["message"].get("chat")  # a button pressed under a message
+    if isinstance(chat, Mapping) and _int(chat.get("id")) is not None:
+        return f"chat:{chat['id']}"
+    sender = payload.get("from", payload.get("user"))
+    if isinstance(sender, Mapping) and _int(sender.get("id")) is not None:
+        return f"user:{sender['id']}"
+    return ""
+
+
 def client_message_of(raw: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
     """The kind and message object when the update is a client's private message."""
     kind = update_kind(raw)

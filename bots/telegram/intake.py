@@ -1,7 +1,13 @@
-"""Every update, from the webhook or from polling: keep the raw JSON, dedupe, then route."""
+"""Every update, from the webhook or from polling: keep the raw JSON, dedupe, then route.
+
+The caller is answered once the raw update is kept: Telegram waits for the webhook's answer
+before it sends the next updates, and a kept update is processed even after a crash (the
+replay job, priemnaya/runtime.py). Processing runs in the background, in order per chat.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -16,7 +22,7 @@ from aiogram.types.update import UpdateTypeLookupError
 from pydantic import ValidationError
 
 from bots.telegram.client import handle_raw_client_message
-from bots.telegram.convert import update_kind
+from bots.telegram.convert import chat_of, update_kind
 from handlers.ports import InboundLog
 from handlers.reception import Reception
 
@@ -38,6 +44,8 @@ class UpdateIntake:
                  clock: Callable[[], datetime]) -> None:
         self._bot, self._dp, self._inbound = bot, dp, inbound
         self._reception, self._clock = reception, clock
+        self._running: set[asyncio.Task[None]] = set()
+        self._last_of_chat: dict[str, asyncio.Task[None]] = {}
 
     async def accept_body(self, body: str) -> bool:
         """One webhook body; False when it was a re-delivery (or unreadable)."""
@@ -57,9 +65,37 @@ class UpdateIntake:
             log.warning("telegram update %s is not a JSON object: kept, skipped", key)
             await self._inbound.mark(CHANNEL, key, "skipped", "not a JSON object")
             return True
-        status, error = await self._route(raw)
-        await self._inbound.mark(CHANNEL, key, status, error)
+        self._process_later(raw, key)
         return True
+
+    async def drain(self) -> None:
+        """Waits until every accepted update is processed (shutdown, tests)."""
+        while self._running:
+            await asyncio.wait(list(self._running))
+
+    def _process_later(self, raw: Mapping[str, Any], key: str) -> None:
+        chat = chat_of(raw)
+        before = self._last_of_chat.get(chat) if chat else None
+        task = asyncio.create_task(self._process(raw, key, before))
+        self._running.add(task)
+        if chat:
+            self._last_of_chat[chat] = task
+        task.add_done_callback(lambda done: self._forget(chat, done))
+
+    def _forget(self, chat: str, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if self._last_of_chat.get(chat) is task:
+            del self._last_of_chat[chat]
+
+    async def _process(self, raw: Mapping[str, Any], key: str,
+                       before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # a chat's updates are answered in their order
+        try:
+            status, error = await self._route(raw)
+            await self._inbound.mark(CHANNEL, key, status, error)
+        except Exception:  # left "received": the replay job takes it up again
+            log.exception("telegram update %s could not be finished", key)
 
     async def replay(self, body: str) -> None:
         """Finish an update that was kept but never processed (the process stopped)."""

@@ -38,6 +38,7 @@ RESPONSE_MODELS = (Response[Message], Response[bool], Response[ForumTopic], Resp
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SET_WEBHOOK_ATTEMPTS = 5
 MAX_RETRY_WAIT_S = 60
+DRAIN_S = 10.0  # at shutdown, for the updates already accepted
 
 
 class TelegramPlugin:
@@ -116,6 +117,11 @@ class TelegramPlugin:
         log.error("telegram webhook could not be set: updates will not arrive")
 
     async def close(self) -> None:
+        try:
+            async with asyncio.timeout(DRAIN_S):
+                await self.intake.drain()
+        except TimeoutError:  # still "received" in the log: replayed on the next start
+            log.warning("telegram updates still in progress at shutdown were left for replay")
         if self._notifier is not None:
             await self._notifier.drain()
         await self.bot.session.close()

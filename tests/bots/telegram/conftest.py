@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bots.telegram.plugin import TelegramPlugin
 from priemnaya.channels import to_telegram_config
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
@@ -34,10 +35,15 @@ def build_service(database_url: str, telegram: dict[str, object]) -> Runtime:
     return rt
 
 
+def telegram_plugin(rt: Runtime) -> TelegramPlugin:
+    return next(ch for ch in rt.channels if isinstance(ch, TelegramPlugin))
+
+
 @pytest.fixture
 async def service(database_url: str, api: FakeBotApi) -> AsyncIterator[tuple[Harness, Runtime]]:
     rt = build_service(database_url, telegram_settings(api.url))
     harness = Harness(api)
+    harness.settle = telegram_plugin(rt).intake.drain
     async with TestClient(TestServer(build_app(rt))) as http:
         harness.http = http
         yield harness, rt

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,8 @@ def telegram_settings(api_url: str, mode: str = "webhook", **extra: Any) -> dict
 class Harness:
     api: FakeBotApi
     http: TestClient | None = None
+    # Waits until the service has processed what it accepted (the webhook answers first).
+    settle: Callable[[], Awaitable[None]] | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(600000001))
     _messages: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -75,6 +77,8 @@ class Harness:
         response = await self.http.post("/telegram/webhook", data=data,
                                         headers={SECRET_HEADER: secret,
                                                  "Content-Type": "application/json"})
+        if self.settle is not None:
+            await self.settle()
         return response.status
 
 
