@@ -38,25 +38,27 @@ from aiogram.types import (
 from bots.files import FileSources, fetch_for_delivery
 from bots.telegram.callbacks import CallbackCodec
 from bots.text import split_text, utf16_len
-from handlers.model import Attachment, AttachmentKind, Reply
+from handlers.model import Attachment, AttachmentKind, Button, Reply
 from handlers.ports import DeliveryRefused, DeliveryRetry
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096  # Bot API limit per message, in UTF-16 code units after entity parsing
+KEYBOARDS = 1024
 MAX_BUTTON_TEXT = 64  # longer labels are cut by Telegram clients anyway
 T = TypeVar("T")
 CHANNEL = "telegram"
 Step = Callable[[], Awaitable[Message]]
 
 
-def keyboard(reply: Reply, codec: CallbackCodec) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
+def keyboard(buttons: tuple[tuple[Button, ...], ...],
+             codec: CallbackCodec) -> InlineKeyboardMarkup | None:
+    if not buttons:
         return None
     return InlineKeyboardMarkup(inline_keyboard=[
         [InlineKeyboardButton(text=b.label[:MAX_BUTTON_TEXT],
                               callback_data=codec.encode(b.action)) for b in row]
-        for row in reply.buttons])
+        for row in buttons])
 
 
 def parts_of(reply: Reply) -> list[str]:
@@ -97,9 +99,11 @@ class TelegramSender:
 
     def __init__(self, bot: Bot, codec: CallbackCodec, files: FileSources) -> None:
         self._bot = bot
-        self._codec = codec
         self._files = files
         self._sent_parts: dict[str, list[str]] = {}
+        # Most replies carry one of a few keyboards (menu, "ask a specialist"): built once.
+        self._keyboard = functools.lru_cache(maxsize=KEYBOARDS)(
+            functools.partial(keyboard, codec=codec))
 
     async def send(self, address: str, reply: Reply, key: str) -> str:
         chat_id, connection = parse_address(address)
@@ -118,7 +122,7 @@ class TelegramSender:
         parts = parts_of(reply) if reply.text or not reply.attachments else []
         steps: list[Step] = []
         for index, part in enumerate(parts):
-            markup = keyboard(reply, self._codec) if index == len(parts) - 1 else None
+            markup = self._keyboard(reply.buttons) if index == len(parts) - 1 else None
             steps.append(functools.partial(self._send_text, chat_id, connection, part, markup))
         for attachment in reply.attachments:
             steps.append(functools.partial(self._send_file, chat_id, connection, attachment))

@@ -41,7 +41,7 @@ def test_keyboard_and_long_answer_split_with_buttons_on_the_last_part() -> None:
     assert all(utf16_len(p.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
                <= MAX_TEXT for p in parts)
     assert "<b>" not in "".join(parts) and "&lt;b&gt;" in parts[0]
-    markup = keyboard(reply, CallbackCodec(FakeFaq()))
+    markup = keyboard(reply.buttons, CallbackCodec(FakeFaq()))
     assert markup is not None
     assert markup.inline_keyboard[0][0].callback_data == "menu"
 
