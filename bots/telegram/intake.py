@@ -29,6 +29,8 @@ from handlers.reception import Reception
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+# Updates kept but not yet processed, at most; beyond it the webhook waits with its answer.
+MAX_IN_FLIGHT = 256
 
 
 def key_of(raw: object, body: str) -> str:
@@ -41,8 +43,9 @@ def key_of(raw: object, body: str) -> str:
 
 class UpdateIntake:
     def __init__(self, bot: Bot, dp: Dispatcher, inbound: InboundLog, reception: Reception,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self._bot, self._dp, self._inbound = bot, dp, inbound
+        self._max_in_flight = max_in_flight
         self._reception, self._clock = reception, clock
         self._running: set[asyncio.Task[None]] = set()
         self._last_of_chat: dict[str, asyncio.Task[None]] = {}
@@ -66,6 +69,9 @@ class UpdateIntake:
             await self._inbound.mark(CHANNEL, key, "skipped", "not a JSON object")
             return True
         self._process_later(raw, key)
+        while len(self._running) > self._max_in_flight:
+            # Back-pressure: Telegram sends more only as fast as these are answered.
+            await asyncio.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
         return True
 
     async def drain(self) -> None:

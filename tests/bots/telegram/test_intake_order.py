@@ -32,8 +32,9 @@ class KeptLog:
 class SlowFirst(UpdateIntake):
     """Routes without aiogram: update 1 takes a while, the others are instant."""
 
-    def __init__(self, inbound: KeptLog) -> None:
-        super().__init__(None, None, inbound, None, lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    def __init__(self, inbound: KeptLog, max_in_flight: int = 256) -> None:
+        super().__init__(None, None, inbound, None, lambda: datetime.now(UTC),  # type: ignore[arg-type]
+                         max_in_flight)
         self.events: list[str] = []
 
     async def _route(self, raw: Mapping[str, Any]) -> tuple[str, str]:
@@ -62,6 +63,17 @@ async def test_accepted_before_processed_and_in_order_per_chat() -> None:
     assert events.index("end 3") < events.index("end 1")  # another chat does not wait
     assert sorted(inbound.marked) == [("1", "processed"), ("2", "processed"),
                                       ("3", "processed")]
+
+
+async def test_the_answer_waits_while_too_many_updates_are_in_progress() -> None:
+    intake = SlowFirst(KeptLog(), max_in_flight=1)
+    await intake.accept(text(1, 10), "1")  # slow: still in progress
+    second = asyncio.create_task(intake.accept(text(2, 10), "2"))  # queued behind it
+    await asyncio.sleep(0.01)
+    assert not second.done()  # two in flight, one allowed: the webhook is not answered yet
+    assert await second
+    assert "end 1" in intake.events
+    await intake.drain()
 
 
 async def test_a_redelivery_is_not_processed_again() -> None:
