@@ -56,6 +56,24 @@ async def test_a_failed_write_fails_its_callers_only() -> None:
     assert results[2] == 30
 
 
+async def test_with_a_path_of_its_own_one_bad_item_fails_alone() -> None:
+    rec = Recorder(fail_on=2)
+    alone: list[int] = []
+
+    async def one(item: int) -> int:
+        alone.append(item)
+        if item == 2:
+            raise ValueError("refused")
+        return item * 100
+
+    group = GroupCommit(rec.write, one=one)
+    results = await asyncio.gather(*(group.submit(i) for i in (1, 2, 3)),
+                                   return_exceptions=True)
+    assert rec.batches == [[1, 2, 3]]  # tried together first
+    assert alone == [1, 2, 3]
+    assert results[0] == 100 and isinstance(results[1], ValueError) and results[2] == 300
+
+
 async def test_a_caller_that_gives_up_does_not_cancel_the_batch() -> None:
     rec = Recorder()
     group = GroupCommit(rec.write)
