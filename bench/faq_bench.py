@@ -21,9 +21,16 @@ from faq.morph import default_lemmatizer
 SIZES = (100, 1_000, 10_000)
 
 
-# Another kind of institution, written for this project to check that the defaults carry
-# over; no default was chosen on it (bench/data/employment/README.md).
-EMPLOYMENT = Path(__file__).resolve().parent / "data" / "employment"
+# Other kinds of institution, each written for this project by someone who had not seen the
+# matcher, to check that the defaults carry over; no default was chosen on them (their READMEs).
+HELD_OUT = {
+    "employment": "Employment centre",
+    "sfr": "Social Fund client office",
+    "care_home": "Residential care home",
+    "family_centre": "Family and children support centre",
+    "rehab_centre": "Rehabilitation centre for disabled people",
+}
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def find_eval_dir() -> Path | None:
@@ -127,10 +134,11 @@ def main() -> None:
         quality("Sample KB (kb/sample)", kb, load_cases(sample / "cases.jsonl"), lines)
     else:
         lines.append(f"_{sample} not found: skipped._\n")
-    if (EMPLOYMENT / "cases.jsonl").exists():
-        quality("Employment centre KB (bench/data/employment: no value fitted on it)",
-                load_kb([EMPLOYMENT / "kb.yaml"]), load_cases(EMPLOYMENT / "cases.jsonl"),
-                lines)
+    for folder, title in HELD_OUT.items():
+        held_out = DATA / folder
+        if (held_out / "cases.jsonl").exists():
+            quality(f"{title} KB (bench/data/{folder}: no value fitted on it)",
+                    load_kb([held_out / "kb.yaml"]), load_cases(held_out / "cases.jsonl"), lines)
     lines.append("### Scale (synthetic entries recombining the real vocabulary, seed fixed)\n")
     scale(base, lines)
     text = "\n".join(lines)

@@ -134,3 +134,35 @@ def test_empty_and_single_entry_knowledge_bases() -> None:
     result = single.match("справка")
     assert (result.decision, result.best.entry_id) == (Decision.ANSWER, "a")
     assert single.match("погода").decision is Decision.NO_MATCH
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Colloquial words of clients that a knowledge base written by staff never uses.
+        ("как встать на биржу", "work.registration"),
+        ("как получить декретные", "family.maternity"),
+        ("сколько платят по уходу за мамой", "care.amount"),
+    ],
+)
+def test_shipped_dictionary_reads_clients_words(text: str, expected: str) -> None:
+    kb = KnowledgeBase(
+        categories=(Category("c", "Разное"),),
+        entries=(
+            Entry("work.registration", "c", "Как зарегистрироваться в центре занятости?",
+                  "Подайте заявление на портале «Работа России»."),
+            Entry("family.maternity", "c", "Пособие по беременности и родам",
+                  "Назначает Социальный фонд по больничному листу."),
+            Entry("care.amount", "c", "Размер компенсации за уход",
+                  "Размер зависит от категории."),
+            Entry("care.who", "c", "Кто может оформить уход за пожилым человеком",
+                  "Неработающий трудоспособный человек."),
+            # Shares "как", "встать", "получить" with the messages: without the dictionary
+            # it comes first for two of them.
+            Entry("trip.queue", "c", "Как встать в очередь на путевку в санаторий",
+                  "Подайте заявление, когда получите справку."),
+        ),
+    )
+    matcher = build_matcher(kb)
+    ranked = matcher.rank(matcher.parse(text))
+    assert ranked and ranked[0].entry_id == expected

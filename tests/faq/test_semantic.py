@@ -120,7 +120,7 @@ def test_clarifying_options_are_picked_by_meaning_too() -> None:
             Entry("docs.income", "docs", "Справка о доходах", "В бухгалтерии."),
             Entry("docs.family", "docs", "Справка о составе семьи", "В МФЦ."),
             Entry("docs.pool", "docs", "Справка для бассейна", "В поликлинике."),
-            Entry("docs.pool-child", "docs", "Справка в бассейн для школьника", "У врача."),
+            Entry("docs.pool-child", "docs", "Справка в бассейн для подростка", "У врача."),
             Entry("docs.allowance", "docs", "Справка для назначения пособия на ребенка",
                   "В соцзащите."),
         ),
@@ -128,13 +128,13 @@ def test_clarifying_options_are_picked_by_meaning_too() -> None:
     # Directions: documents, money, children, family, sport.
     vectors = DictVectors({
         "справка": [1, 0, 0, 0, 0], "доход": [0, 0.8, 0, 0, 0.2], "состав": [0, 0, 0, 0.7, 0.3],
-        "семья": [0, 0, 0.2, 1, 0], "бассейн": [0, 0, 0, 0, 1], "школьник": [0, 0, 0.6, 0, 0.4],
+        "семья": [0, 0, 0.2, 1, 0], "бассейн": [0, 0, 0, 0, 1], "подросток": [0, 0, 0.6, 0, 0.4],
         "назначение": [0.3, 0.3, 0, 0.2, 0.2], "пособие": [0, 1, 0, 0, 0],
         "ребенок": [0, 0, 1, 0, 0], "выплата": [0, 0.95, 0.05, 0, 0], "сын": [0, 0, 0.95, 0.05, 0],
     })
     # "выплата" is a synonym of "пособие" (faq/data/synonyms.yaml), but the pool entries
     # share more words with the message: by lemmas alone the allowance is not offered.
-    text = "справка на выплату в бассейн для школьника"
+    text = "справка на выплату в бассейн для подростка"
     lexical = build_matcher(kb, MatcherConfig(option_meaning=0.0), vectors=vectors).match(text)
     meaning = build_matcher(kb, vectors=vectors).match(text)
     assert lexical.decision is meaning.decision is Decision.CLARIFY
