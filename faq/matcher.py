@@ -26,6 +26,13 @@ from faq.semantic import SemanticIndex, WordVectors, default_word_vectors
 from faq.smalltalk import detect_smalltalk
 from faq.synonyms import build_synonyms, load_synonyms
 
+# Question words stay terms (they tell "address" from "hours", data/stopwords.txt), but alone
+# they name no topic: "сколько будет 2+2" must not find "Сколько длится курс?".
+QUESTION_WORDS = frozenset((
+    "где", "когда", "сколько", "куда", "откуда", "как", "какой", "кто", "зачем", "почему",
+    "чем", "каков", "который", "чей", "насколько",
+))
+
 
 @dataclass(frozen=True, slots=True)
 class MatcherConfig:
@@ -164,6 +171,8 @@ class Matcher:
 
     def rank(self, query: Query) -> list[Candidate]:
         weights = self._weighted(query)
+        if all(term in QUESTION_WORDS for term in weights):
+            return []
         total = sum(weights.values())
         known = sum(w for t, w in weights.items() if t in self.index.idf)
         # Mostly words the knowledge base never uses: the message is about something else.

@@ -63,6 +63,8 @@ class SmallTalk(StrEnum):
     GREETING = "greeting"
     THANKS = "thanks"
     GOODBYE = "goodbye"
+    # Holiday and birthday wishes: clients send them to the institution too.
+    CONGRATULATION = "congratulation"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,28 @@ _PHRASES: dict[SmallTalk, tuple[str, ...]] = {
         "спасибо большое",
         "спасибо огромное",
     ),
+    SmallTalk.CONGRATULATION: (
+        "поздравляю",
+        "поздравляем",
+        "с праздником",
+        "с праздниками",
+        "с наступающим",
+        "с наступающим новым годом",
+        "с новым годом",
+        "с рождеством",
+        "с днем рождения",
+        "с днем победы",
+        "с 8 марта",
+        "с 23 февраля",
+        "с международным женским днем",
+        "с днем защитника отечества",
+        "с днем пожилого человека",
+        "с днем социального работника",
+        "с днем матери",
+        "с юбилеем",
+        "с пасхой",
+        "христос воскресе",
+    ),
     SmallTalk.GOODBYE: (
         "до свидания",
         "досвидания",
@@ -58,7 +80,8 @@ _PHRASES: dict[SmallTalk, tuple[str, ...]] = {
 _FILLER_WORDS = (
     "и а вам вас тебе вы ты всем очень уважаемые ребята девушки коллеги у меня есть вопрос "
     "можно задать ок хорошо понятно ясно понял поняла за ответ ответы помощь информацию "
-    "все всё вот еще ещё раз"
+    "все всё вот еще ещё раз тебя дорогая дорогой дорогие милая милые наших нас желаю "
+    "желаем здоровья счастья"
 )
 _FILLER = frozenset(_FILLER_WORDS.split())
 
@@ -72,7 +95,8 @@ _BY_LENGTH = _phrase_tokens()
 
 
 def detect_smalltalk(text: str) -> SmallTalk | None:
-    """The kind of small talk when the message holds nothing else; thanks win over greetings."""
+    """The kind of small talk when the message holds nothing else; thanks win over wishes, and
+    wishes over greetings."""
     tokens = tokenize(text)
     found: set[SmallTalk] = set()
     i = 0

@@ -7,6 +7,7 @@ from faq.matcher import Matcher, MatcherConfig, build_matcher, decide
 from faq.model import Candidate, Category, Decision, Entry, KnowledgeBase, SmallTalk
 from faq.morph import default_lemmatizer
 from faq.normalize import normalize, tokenize
+from faq.smalltalk import detect_smalltalk
 
 
 def _answer(matcher: Matcher, text: str) -> str | None:
@@ -83,6 +84,9 @@ def test_exact_match_answers_before_the_margin_rule(matcher: Matcher) -> None:
         ("добрый день, у меня вопрос", SmallTalk.GREETING),
         ("спасибо за ответ, всё понятно", SmallTalk.THANKS),
         ("ghbdtn", SmallTalk.GREETING),  # "привет" on the wrong layout
+        ("С днём рождения тебя, дорогая!", SmallTalk.CONGRATULATION),
+        ("Здравствуйте! С наступающим Новым годом!", SmallTalk.CONGRATULATION),
+        ("спасибо и с праздником вас", SmallTalk.THANKS),
     ],
 )
 def test_smalltalk_alone(matcher: Matcher, text: str, kind: SmallTalk) -> None:
@@ -95,6 +99,24 @@ def test_smalltalk_alone(matcher: Matcher, text: str, kind: SmallTalk) -> None:
 )
 def test_off_topic_is_no_match(matcher: Matcher, text: str) -> None:
     assert matcher.match(text).decision is Decision.NO_MATCH
+
+
+def test_a_wish_with_a_question_is_a_question() -> None:
+    assert detect_smalltalk("с днем рождения ребенка какие выплаты положены") is None
+
+
+def test_question_words_alone_name_no_topic() -> None:
+    kb = KnowledgeBase(
+        (Category("c", "Курсы"),),
+        (Entry("course.length", "c", "Сколько длится курс?", "21 день."),
+         Entry("course.place", "c", "Где проходит курс?", "В центре.")),
+    )
+    matcher = build_matcher(kb)
+    assert matcher.match("сколько будет 2+2").decision is Decision.NO_MATCH
+    assert matcher.match("где?").decision is Decision.NO_MATCH
+    # With a topic word the question word still tells the two entries apart.
+    result = matcher.match("сколько длится")
+    assert result.best is not None and result.best.entry_id == "course.length"
 
 
 def test_ambiguous_question_clarifies_with_two_or_three_options(matcher: Matcher) -> None:

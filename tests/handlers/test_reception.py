@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from faq.model import Decision, MatchResult, SmallTalk
 from handlers.crisis import CrisisHit, CrisisKind
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
@@ -106,6 +107,16 @@ async def test_smalltalk_is_polite_not_no_match(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("спасибо"))
     assert last_reply(store).startswith("Пожалуйста")
+
+
+
+@pytest.mark.parametrize("kind", list(SmallTalk))
+def test_every_kind_of_small_talk_has_its_own_reply(kind: SmallTalk) -> None:
+    replies = ReplyBuilder(JinjaTexts(), FakeFaq())
+    text = replies.for_match(MatchResult(Decision.SMALLTALK, (), kind)).text
+    others = {replies.for_match(MatchResult(Decision.SMALLTALK, (), k)).text
+              for k in SmallTalk if k is not kind}
+    assert text and text not in others
 
 
 async def test_specialist_requires_consent_then_escalates(world) -> None:
