@@ -29,6 +29,7 @@ HELD_OUT = {
     "care_home": "Residential care home",
     "family_centre": "Family and children support centre",
     "rehab_centre": "Rehabilitation centre for disabled people",
+    "mse_bureau": "Medical and social assessment (МСЭ) bureau",
 }
 DATA = Path(__file__).resolve().parent / "data"
 
