@@ -98,8 +98,10 @@ class CharRanker:
             for index, count in known:
                 counts[index] = get(index, 0) + count
             unseen.extend(others)
-        idf = self._idf
-        weights = {i: idf[i] * _tf(c) for i, c in counts.items()}
+        idf, tf = self._idf, _TF
+        if counts and max(counts.values()) >= len(tf):
+            tf = tuple(_tf(c) for c in range(max(counts.values()) + 1))
+        weights = {i: idf[i] * tf[c] for i, c in counts.items()}
         norm = sum(w * w for w in weights.values())
         norm += sum(unseen)
         scale = 1.0 / math.sqrt(norm) if norm else 0.0
@@ -119,9 +121,10 @@ class CharRanker:
         rows = np.concatenate([self._ids[a:b] for a, b in spans])
         products = dense[rows] * np.concatenate([self._weights[a:b] for a, b in spans])
         totals = np.concatenate(([0.0], np.cumsum(products)))
-        ends = np.cumsum([b - a for a, b in spans])
-        sums = totals[ends] - totals[ends - [b - a for a, b in spans]]
-        return [round(float(x), 4) for x in sums]
+        lengths = np.array([b - a for a, b in spans])
+        ends = np.cumsum(lengths)
+        sums = totals[ends] - totals[ends - lengths]
+        return [round(x, 4) for x in sums.tolist()]
 
     def _word(self, word: str) -> WordGrams:
         cached = self._words.get(word)

@@ -67,7 +67,13 @@ def _reference_cosine(kb: KnowledgeBase, text: str, entry: Entry) -> float:
 
 
 @pytest.mark.parametrize(
-    "text", ["такси такси такси", "социальное таксиии, такси", "ходунки ходунков на прокат zzz"]
+    "text",
+    [
+        "такси такси такси",
+        "социальное таксиии, такси",
+        "ходунки ходунков на прокат zzz",
+        "такси " * 70,  # counts past the table of 1 + ln(tf)
+    ],
 )
 def test_scores_are_the_reference_cosine_with_repeated_and_unknown_ngrams(text: str) -> None:
     ranker = CharRanker(KB)
