@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +18,11 @@ import numpy.typing as npt
 from faq.model import Entry, KnowledgeBase
 from faq.normalize import canonical
 
-# Per word: (n-gram id, count) of the n-grams the knowledge base has, and the others' counts.
-WordGrams = tuple[tuple[tuple[int, int], ...], tuple[int, ...]]
+# Per word: (n-gram id, count) of the n-grams the knowledge base has, and what the others add
+# to the squared norm of a message.
+WordGrams = tuple[tuple[tuple[int, int], ...], tuple[float, ...]]
+# 1 + ln(count) for the counts words and messages have: looked up rather than a log per n-gram.
+_TF = tuple(1.0 + math.log(c) if c else 0.0 for c in range(64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,17 +86,24 @@ class CharRanker:
         self._docs = {e.id: d for d, e in enumerate(kb.entries)}
 
     def query(self, text: str) -> CharQuery:
-        counts: Counter[int] = Counter()
-        unseen: list[int] = []
-        for word in canonical(text).split():
+        return self.query_words(canonical(text).split())
+
+    def query_words(self, words: Iterable[str]) -> CharQuery:
+        """The query of a message given as its canonical words (faq.normalize.tokenize)."""
+        counts: dict[int, int] = {}
+        unseen: list[float] = []
+        get = counts.get
+        for word in words:
             known, others = self._word(word)
             for index, count in known:
-                counts[index] += count
+                counts[index] = get(index, 0) + count
             unseen.extend(others)
-        idf = self._idf
-        weights = {i: idf[i] * (1.0 + math.log(c)) for i, c in counts.items()}
+        idf, tf = self._idf, _TF
+        if counts and max(counts.values()) >= len(tf):
+            tf = tuple(_tf(c) for c in range(max(counts.values()) + 1))
+        weights = {i: idf[i] * tf[c] for i, c in counts.items()}
         norm = sum(w * w for w in weights.values())
-        norm += sum(((1.0 + math.log(c)) * self._unseen_idf) ** 2 for c in unseen)
+        norm += sum(unseen)
         scale = 1.0 / math.sqrt(norm) if norm else 0.0
         return CharQuery({i: w * scale for i, w in weights.items()})
 
@@ -111,9 +121,10 @@ class CharRanker:
         rows = np.concatenate([self._ids[a:b] for a, b in spans])
         products = dense[rows] * np.concatenate([self._weights[a:b] for a, b in spans])
         totals = np.concatenate(([0.0], np.cumsum(products)))
-        ends = np.cumsum([b - a for a, b in spans])
-        sums = totals[ends] - totals[ends - [b - a for a, b in spans]]
-        return [round(float(x), 4) for x in sums]
+        lengths = np.array([b - a for a, b in spans])
+        ends = np.cumsum(lengths)
+        sums = totals[ends] - totals[ends - lengths]
+        return [round(x, 4) for x in sums.tolist()]
 
     def _word(self, word: str) -> WordGrams:
         cached = self._words.get(word)
@@ -121,10 +132,18 @@ class CharRanker:
             grams = _word_ngrams(word, self._settings)
             vocab = self._vocab
             known = tuple((vocab[g], c) for g, c in grams.items() if g in vocab)
-            cached = (known, tuple(c for g, c in grams.items() if g not in vocab))
+            unseen = self._unseen_idf
+            cached = (
+                known,
+                tuple((_tf(c) * unseen) ** 2 for g, c in grams.items() if g not in vocab),
+            )
             if len(self._words) < 100_000:
                 self._words[word] = cached
         return cached
+
+
+def _tf(count: int) -> float:
+    return _TF[count] if count < len(_TF) else 1.0 + math.log(count)
 
 
 def _text(entry: Entry) -> str:

@@ -21,9 +21,10 @@ from faq.confidence import (
 from faq.index import FieldWeights, Index, build_index
 from faq.model import Candidate, Decision, KnowledgeBase, MatchResult
 from faq.morph import Lemmatizer, default_lemmatizer
+from faq.normalize import tokenize
 from faq.query import Query, QueryParser, QuerySettings
 from faq.semantic import SemanticIndex, WordVectors, default_word_vectors
-from faq.smalltalk import detect_smalltalk
+from faq.smalltalk import smalltalk_in
 from faq.synonyms import build_synonyms, load_synonyms
 
 # Question words stay terms (they tell "address" from "hours", data/stopwords.txt), but alone
@@ -89,12 +90,15 @@ class Matcher:
         self._chars = CharRanker(kb)
         self._semantic = SemanticIndex(self.index, vectors) if vectors is not None else None
         self._docs = {e: d for d, e in enumerate(self.index.ids)}
+        self._units = _scored_units(self.index)
 
     def match(self, text: str) -> MatchResult:
-        smalltalk = detect_smalltalk(self._parser.fix_layout(text))
+        fixed = self._parser.fix_layout(text)
+        words = tokenize(fixed)
+        smalltalk = smalltalk_in(words)
         if smalltalk is not None:
             return MatchResult(Decision.SMALLTALK, smalltalk=smalltalk)
-        query = self._parser.parse(text)
+        query = self._parser.parse_fixed(fixed, words)
         exact = self._exact(query)
         ranked = self.rank(query)
         if exact is not None:
@@ -152,7 +156,9 @@ class Matcher:
         weights = self._weighted(query)
         unknown = [w for t, w in weights.items() if t not in self.index.idf]
         shortlist = [c.entry_id for c in ranked[: self.config.char_shortlist]]
-        chars = self._chars.scores(self._chars.query(query.text), shortlist) if ranked else []
+        chars = (
+            self._chars.scores(self._chars.query_words(query.words), shortlist) if ranked else []
+        )
         return Signals(
             terms=len(weights),
             unknown_share=sum(unknown) / (sum(weights.values()) or 1.0),
@@ -190,8 +196,9 @@ class Matcher:
         # sorted()[:n] is what heapq.nlargest is documented to equal (ties included), and is
         # ~2.5x faster for these sizes (hundreds of entries).
         shortlist = sorted(mass, key=mass.__getitem__, reverse=True)[: self.config.shortlist]
+        present = frozenset(query.weights)
         scored = [
-            Candidate(self.index.ids[d], round(self._score(d, mass[d] / total, query), 4))
+            Candidate(self.index.ids[d], round(self._score(d, mass[d] / total, present), 4))
             for d in shortlist
         ]
         return sorted(scored, key=lambda c: (-c.score, c.entry_id))
@@ -204,19 +211,17 @@ class Matcher:
         idf = self.index.idf.get(term)
         return idf if idf is not None else self.index.unknown_idf * self.config.unknown_weight
 
-    def _score(self, doc: int, coverage: float, query: Query) -> float:
-        present = query.weights.keys()
-        idf = self.index.idf
-        best_unit = max(
-            (
-                sum(idf[t] for t in unit & present) / whole
-                for unit, whole in zip(
-                    self.index.units[doc], self.index.unit_idf[doc], strict=True
-                )
-                if whole > 0
-            ),
-            default=0.0,
-        )
+    def _score(self, doc: int, coverage: float, present: frozenset[str]) -> float:
+        idf = self.index.idf.__getitem__
+        best_unit = 0.0
+        # A loop rather than max() over a generator: this runs for every unit of every
+        # shortlisted entry, and a unit sharing no term with the message scores 0 anyway.
+        for unit, whole in self._units[doc]:
+            common = unit & present
+            if common:
+                part = sum(map(idf, common)) / whole
+                if part > best_unit:
+                    best_unit = part
         # A geometric mean: an entry must explain the message and match one of its questions.
         share = self.config.query_share
         score = float(coverage**share * best_unit ** (1 - share))
@@ -225,6 +230,14 @@ class Matcher:
         ):
             score += self.config.keyword_bonus
         return min(score, 1.0)
+
+
+def _scored_units(index: Index) -> tuple[tuple[tuple[frozenset[str], float], ...], ...]:
+    """Per entry, its question units with their total IDF, leaving out units of no weight."""
+    return tuple(
+        tuple((unit, whole) for unit, whole in zip(units, wholes, strict=True) if whole > 0)
+        for units, wholes in zip(index.units, index.unit_idf, strict=True)
+    )
 
 
 def _accumulate(

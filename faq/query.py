@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -11,7 +11,7 @@ from faq.analyzer import Analyzer
 from faq.index import Index
 from faq.layout import fix_latin_words, fix_layout
 from faq.morph import stem_key
-from faq.normalize import canonical, split_sentences, tokenize
+from faq.normalize import split_sentences, tokenize
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,8 @@ class Query:
     keys: tuple[str, ...]
     # The message with its keyboard layout fixed, for the character n-gram ranker.
     text: str = ""
+    # Its words (faq.normalize.tokenize), so that later steps need not split it again.
+    words: tuple[str, ...] = ()
 
 
 class QueryParser:
@@ -48,19 +50,25 @@ class QueryParser:
 
     def parse(self, text: str) -> Query:
         fixed = self.fix_layout(text)
+        return self.parse_fixed(fixed, tokenize(fixed))
+
+    def parse_fixed(self, fixed: str, words: Sequence[str]) -> Query:
+        """A message whose layout is already fixed, with its words."""
         sentences = split_sentences(fixed) or [fixed]
         asks = [s for s in sentences if "?" in s]
+        # One sentence has the message's own words: not split again.
+        split = [list(words)] if len(sentences) == 1 else [tokenize(s) for s in sentences]
         weights: dict[str, float] = {}
-        for sentence in sentences:
+        for sentence, tokens in zip(sentences, split, strict=True):
             weight = self._settings.story_weight if asks and sentence not in asks else 1.0
-            words = [self.correct(w) for w in tokenize(sentence)]
-            for term in self._analyzer.terms(words):
+            for term in self._analyzer.terms([self.correct(w) for w in tokens]):
                 related = self._relate(term)
                 # A root-only match is weaker evidence than the same lemma.
                 scale = 1.0 if related == term else self._settings.related_weight
                 weights[related] = max(weights.get(related, 0.0), weight * scale)
-        keys = tuple(dict.fromkeys(canonical(s) for s in (fixed, *sentences)))
-        return Query(weights, keys, fixed)
+        whole = " ".join(words)
+        keys = tuple(dict.fromkeys((whole, *(" ".join(t) for t in split))))
+        return Query(weights, keys, fixed, tuple(words))
 
     def _relate(self, term: str) -> str:
         """A term the KB lacks, read as a KB term of the same root ("волонтерский" → волонтер)."""

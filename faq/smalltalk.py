@@ -97,7 +97,11 @@ _BY_LENGTH = _phrase_tokens()
 def detect_smalltalk(text: str) -> SmallTalk | None:
     """The kind of small talk when the message holds nothing else; thanks win over wishes, and
     wishes over greetings."""
-    tokens = tokenize(text)
+    return smalltalk_in(tokenize(text))
+
+
+def smalltalk_in(tokens: list[str]) -> SmallTalk | None:
+    """detect_smalltalk on a message's words (faq.normalize.tokenize)."""
     found: set[SmallTalk] = set()
     i = 0
     while i < len(tokens):

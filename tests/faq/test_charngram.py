@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import math
+from collections import Counter
+
+import pytest
+
 from faq.charngram import CharRanker, CharSettings, ngrams
 from faq.model import Category, Entry, KnowledgeBase
+from faq.normalize import tokenize
 
 KB = KnowledgeBase(
     (Category("c", "Услуги"),),
@@ -41,3 +47,38 @@ def test_empty_knowledge_base_and_empty_message() -> None:
     ranker = CharRanker(KnowledgeBase((), ()))
     assert ranker.scores(ranker.query("такси"), []) == []
     assert CharRanker(KB).scores(CharRanker(KB).query(""), ["taxi"]) == [0.0]
+
+
+def _reference_cosine(kb: KnowledgeBase, text: str, entry: Entry) -> float:
+    """The documented TF-IDF cosine, computed from scratch: (1 + ln tf) · idf, L2-normalised."""
+    settings = CharSettings()
+    docs = [ngrams(" ".join((e.question, *e.variants, *e.keywords)), settings) for e in kb.entries]
+    n = len(kb.entries)
+
+    def vector(grams: Counter[str]) -> dict[str, float]:
+        df = {g: sum(1 for d in docs if g in d) for g in grams}
+        weights = {g: (1 + math.log(c)) * (math.log((n + 1) / (df[g] + 1)) + 1) for g, c in
+                   grams.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        return {g: w / norm for g, w in weights.items()}
+
+    message, row = vector(ngrams(text, settings)), vector(docs[kb.entries.index(entry)])
+    return sum(w * row.get(g, 0.0) for g, w in message.items())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "такси такси такси",
+        "социальное таксиии, такси",
+        "ходунки ходунков на прокат zzz",
+        "такси " * 70,  # counts past the table of 1 + ln(tf)
+    ],
+)
+def test_scores_are_the_reference_cosine_with_repeated_and_unknown_ngrams(text: str) -> None:
+    ranker = CharRanker(KB)
+    ids = [e.id for e in KB.entries]
+    expected = [round(_reference_cosine(KB, text, e), 4) for e in KB.entries]
+    assert ranker.scores(ranker.query(text), ids) == pytest.approx(expected, abs=1e-4)
+    assert ranker.scores(ranker.query_words(tokenize(text)), ids) == ranker.scores(
+        ranker.query(text), ids)

@@ -188,3 +188,24 @@ def test_shipped_dictionary_reads_clients_words(text: str, expected: str) -> Non
     matcher = build_matcher(kb)
     ranked = matcher.rank(matcher.parse(text))
     assert ranked and ranked[0].entry_id == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["ходунки", "Принимает ли у вас логопед? Мама после инсульта.", "парковка есть"]
+)
+def test_unit_share_is_the_best_question_unit_by_idf(matcher: Matcher, text: str) -> None:
+    query = matcher.parse(text)
+    present, idf, share = query.weights.keys(), matcher.index.idf, matcher.config.query_share
+    for doc in range(len(matcher.index.ids)):
+        units = zip(matcher.index.units[doc], matcher.index.unit_idf[doc], strict=True)
+        best = max((sum(idf[t] for t in u & present) / w for u, w in units if w > 0), default=0)
+        expected = min(0.5**share * best ** (1 - share), 1.0)
+        assert matcher._score(doc, 0.5, frozenset(present)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_parse_keeps_words_and_keys_of_each_sentence(matcher: Matcher) -> None:
+    query = matcher.parse("Есть парковка? ghbdtn. Спасибо!")
+    assert query.words == tuple(tokenize(query.text))
+    assert query.keys == ("есть парковка ghbdtn спасибо", "есть парковка", "ghbdtn", "спасибо")
+    single = matcher.parse("  Есть ли парковка?  ")
+    assert single.keys == ("есть ли парковка",)
