@@ -46,7 +46,7 @@ class MatcherConfig:
     margin: float = 0.05
     long_terms: int = 8
     length_power: float = 1.0
-    clarify_threshold: float = 0.15
+    clarify_threshold: float = 0.10
     clarify_ratio: float = 0.5
     max_options: int = 3
     # Share of "how much of the message the entry explains" against "how much of the entry's
