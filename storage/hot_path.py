@@ -118,11 +118,13 @@ class HotPath:
         clients = await self._clients(conn, firsts, found)
         convs = await self._conversations(conn, firsts, clients, found)
         ids = await self._insert_incoming(conn, firsts, convs)
-        done = [Recorded(i, client, conv) for i, client, conv in zip(ids, clients, convs,
-                                                                     strict=True)]
+        batched = iter(Recorded(*row) for row in zip(ids, clients, convs, strict=True))
         out: list[Recorded] = []
-        for n in range(len(items)):
-            out.append((await self.record(conn, [items[n]]))[0] if n in later else done.pop(0))
+        for n, item in enumerate(items):
+            if n in later:
+                out.extend(await self.record(conn, [item]))
+            else:
+                out.append(next(batched))
         return out
 
     async def _find_clients(
