@@ -29,7 +29,14 @@ class Analyzer:
     def is_stop(self, word: str) -> bool:
         return word in self.stopwords or len(word) < 2 or word.isdigit()
 
+    def respell(self, word: str) -> str:
+        """The usual spelling of a chat or spoken one ("скока" → "сколько"); may be 2 words."""
+        return self.synonyms.spellings.get(word, word)
+
     def terms(self, words: Sequence[str]) -> list[str]:
+        spellings = self.synonyms.spellings
+        if spellings:
+            words = [part for w in words for part in spellings.get(w, w).split()]
         # A prefix written apart ("соц работник") stands for its full word, as when glued.
         words = [self.synonyms.prefixes.get(w, w) for w in words]
         lemmas = [self.lemmatizer.lemma(w) for w in words]

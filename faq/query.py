@@ -82,6 +82,9 @@ class QueryParser:
 
     def correct(self, word: str) -> str:
         """The KB word an unknown, misspelt word most likely stands for, or the word itself."""
+        usual = self._analyzer.respell(word)
+        if usual != word:
+            return usual
         if (
             len(word) < self._settings.typo_min_length
             or word in self._index.vocabulary

@@ -17,28 +17,51 @@ CONCEPT_MARK = "~"
 
 @dataclass(frozen=True, slots=True)
 class SynonymSource:
-    """Groups and glued prefixes as written in a synonyms file, before lemmatisation."""
+    """Groups, glued prefixes, spoken spellings and fillers as written in a synonyms file."""
 
     groups: tuple[tuple[str, ...], ...] = ()
     prefixes: Mapping[str, str] = field(default_factory=dict)
+    # Chat and spoken spellings of ordinary words ("скока" → "сколько"), read before anything.
+    spellings: Mapping[str, str] = field(default_factory=dict)
+    # Words a phrase may have inside it or not ("где вы находитесь" = "где находитесь").
+    fillers: frozenset[str] = frozenset()
 
     def merged(self, other: SynonymSource) -> SynonymSource:
-        return SynonymSource(self.groups + other.groups, {**self.prefixes, **other.prefixes})
+        return SynonymSource(
+            self.groups + other.groups,
+            {**self.prefixes, **other.prefixes},
+            {**self.spellings, **other.spellings},
+            self.fillers | other.fillers,
+        )
 
 
 def parse_synonyms(text: str) -> SynonymSource:
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
         raise ValueError("a synonyms file must be a mapping with 'groups' and 'prefixes'")
+    unknown = set(data) - {"groups", "prefixes", "spellings", "fillers"}
+    if unknown:
+        names = ", ".join(sorted(map(str, unknown)))
+        raise ValueError(f"unknown key(s) in a synonyms file: {names}")
     groups = data.get("groups") or []
     prefixes = data.get("prefixes") or {}
+    spellings = data.get("spellings") or {}
+    fillers = data.get("fillers") or []
     if not isinstance(groups, list) or not all(isinstance(g, list) and g for g in groups):
         raise ValueError("'groups' must be a list of non-empty lists of phrases")
     if not isinstance(prefixes, dict):
         raise ValueError("'prefixes' must map a glued prefix to its full word")
+    if not isinstance(spellings, dict) or not all(
+        len(tokenize(str(k))) == 1 and tokenize(str(v)) for k, v in spellings.items()
+    ):
+        raise ValueError("'spellings' must map one word as clients spell it to its usual form")
+    if not isinstance(fillers, list) or not all(len(tokenize(str(f))) == 1 for f in fillers):
+        raise ValueError("'fillers' must be a list of single words")
     return SynonymSource(
         tuple(tuple(str(p) for p in group) for group in groups),
         {str(k): str(v) for k, v in prefixes.items()},
+        {tokenize(str(k))[0]: " ".join(tokenize(str(v))) for k, v in spellings.items()},
+        frozenset(tokenize(str(f))[0] for f in fillers),
     )
 
 
@@ -58,9 +81,18 @@ class Synonyms:
     phrases: Mapping[tuple[str, ...], tuple[str, ...]]
     prefixes: Mapping[str, str]
     longest: int
+    spellings: Mapping[str, str] = field(default_factory=dict)
+    # Lemmas of the fillers: phrases are also looked up in the message without them.
+    fillers: frozenset[str] = frozenset()
 
     def concepts(self, lemmas: Sequence[str]) -> list[str]:
-        return [c for _, _, concepts in self.spans(lemmas) for c in concepts]
+        found = [c for _, _, concepts in self.spans(lemmas) for c in concepts]
+        bare = [lemma for lemma in lemmas if lemma not in self.fillers]
+        if len(bare) < len(lemmas):
+            # Phrases are also looked up with the fillers taken out of the message.
+            found.extend(c for _, _, concepts in self.spans(bare) for c in concepts)
+            found = list(dict.fromkeys(found))
+        return found
 
     def spans(self, lemmas: Sequence[str]) -> list[tuple[int, int, tuple[str, ...]]]:
         """Non-overlapping phrase occurrences, longest first: (start, end, concepts)."""
@@ -79,17 +111,25 @@ class Synonyms:
 
 
 def build_synonyms(source: SynonymSource, lemmatizer: Lemmatizer) -> Synonyms:
+    fillers = frozenset(lemmatizer.lemma(w) for w in source.fillers)
     phrases: dict[tuple[str, ...], list[str]] = {}
     for group in source.groups:
         concept = CONCEPT_MARK + "_".join(tokenize(group[0]))
         for phrase in group:
             key = tuple(lemmatizer.lemma(w) for w in tokenize(phrase))
-            if key and concept not in phrases.setdefault(key, []):
-                phrases[key].append(concept)
+            bare = tuple(lemma for lemma in key if lemma not in fillers)
+            # A phrase is also found without its fillers, unless that leaves a single word
+            # that alone would mean the whole phrase.
+            keys = (key, bare) if len(bare) > 1 else (key,)
+            for k in keys:
+                if k and concept not in phrases.setdefault(k, []):
+                    phrases[k].append(concept)
     return Synonyms(
         phrases={k: tuple(v) for k, v in phrases.items()},
         prefixes=dict(source.prefixes),
         longest=max((len(k) for k in phrases), default=0),
+        spellings=dict(source.spellings),
+        fillers=fillers,
     )
 
 

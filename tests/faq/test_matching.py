@@ -147,6 +147,72 @@ def test_institution_synonyms_extend_the_shipped_ones(rehab_kb, tmp_path) -> Non
     assert plain.best is None or extended.best.score > plain.best.score + 0.1
 
 
+def _office_kb() -> KnowledgeBase:
+    return KnowledgeBase(
+        (Category("c", "Разное"),),
+        (
+            Entry("office.address", "c", "Какой адрес центра?", "ул. Примерная, д. 1."),
+            Entry("office.hours", "c", "Какой график работы центра?", "С 9 до 18."),
+            Entry("exam.wait", "c", "Через сколько времени вызовут на комиссию?",
+                  "В течение месяца."),
+            Entry("exam.place", "c", "В каком кабинете проходит комиссия?", "В 101."),
+        ),
+    )
+
+
+def test_spoken_spellings_are_read_as_the_usual_word() -> None:
+    matcher = build_matcher(_office_kb())
+    # "скока" alone is no word of the KB: read as "сколько", the message finds its entry.
+    assert "сколько" in matcher.parse("через скока вызовут на комиссию").weights
+    ranked = matcher.rank(matcher.parse("через скока вызовут на комиссию"))
+    assert ranked and ranked[0].entry_id == "exam.wait"
+    # A spelling of two words ("незнаю") gives both.
+    assert matcher.parse("незнаю куда идти").weights.keys() >= {"знать", "идти"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ГДЕ ВЫ НАХОДИТЕСЬ", "office.address"),  # the group has "где находитесь"
+        ("а во сколько работаете", "office.hours"),  # the group has "во сколько вы работаете"
+    ],
+)
+def test_group_phrases_allow_pronouns_and_particles(text: str, expected: str) -> None:
+    matcher = build_matcher(_office_kb())
+    query = matcher.parse(text)
+    assert {"~адрес", "~режим_работы"} & query.weights.keys()
+    ranked = matcher.rank(query)
+    assert ranked and ranked[0].entry_id == expected
+
+
+def test_a_phrase_without_its_fillers_needs_two_words() -> None:
+    from faq.synonyms import build_synonyms, parse_synonyms
+
+    lemma = default_lemmatizer()
+    synonyms = build_synonyms(
+        parse_synonyms("fillers: [мои]\ngroups:\n  - [мфц, мои документы]\n"), lemma
+    )
+    # "мои документы" is МФЦ, but "документы" alone is not.
+    assert synonyms.concepts([lemma.lemma(w) for w in ("мои", "документы")]) == ["~мфц"]
+    assert synonyms.concepts([lemma.lemma("документы")]) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("group: []", "unknown key"),
+        ("spellings: [скока]", "'spellings' must map"),
+        ("spellings: {скока сколько: сколько}", "'spellings' must map"),
+        ("fillers: [как бы]", "'fillers' must be a list of single words"),
+    ],
+)
+def test_bad_synonym_files_are_refused_with_the_reason(text: str, error: str) -> None:
+    from faq.synonyms import parse_synonyms
+
+    with pytest.raises(ValueError, match=error):
+        parse_synonyms(text)
+
+
 def test_empty_and_single_entry_knowledge_bases() -> None:
     empty = build_matcher(KnowledgeBase((), ()))
     assert empty.match("как получить справку").decision is Decision.NO_MATCH
