@@ -65,6 +65,8 @@ class SmallTalk(StrEnum):
     GOODBYE = "goodbye"
     # Holiday and birthday wishes: clients send them to the institution too.
     CONGRATULATION = "congratulation"
+    # "ок", "понятно", "ясно" after an answer: acknowledged, not read as a question.
+    ACKNOWLEDGEMENT = "acknowledgement"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Greetings, thanks and goodbyes on their own: answered politely, never as a no-match."""
+"""Greetings, thanks, goodbyes, wishes and "ok" on their own: answered politely, never as a
+no-match."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ _PHRASES: dict[SmallTalk, tuple[str, ...]] = {
         "благодарю",
         "благодарим",
         "спасибки",
+        "спасибочки",
+        "спасибочко",
+        "спасиб",
+        "пасиб",
+        "пасибо",
+        "пасибки",
+        "сенкс",
+        "благодарствую",
         "мерси",
         "thanks",
         "thank you",
@@ -73,13 +82,35 @@ _PHRASES: dict[SmallTalk, tuple[str, ...]] = {
         "алло",
         "ау",
         "здрасте",
+        "здрасьте",
+        "здрасти",
+        "драсте",
         "хай",
+    ),
+    SmallTalk.ACKNOWLEDGEMENT: (
+        "ок",
+        "окей",
+        "ok",
+        "okay",
+        "хорошо",
+        "понятно",
+        "ясно",
+        "понял",
+        "поняла",
+        "поняли",
+        "ладно",
+        "ага",
+        "угу",
+        "принято",
+        "договорились",
+        "отлично",
+        "супер",
     ),
 }
 # Words that may surround a greeting without turning it into a question.
 _FILLER_WORDS = (
     "и а вам вас тебе вы ты всем очень уважаемые ребята девушки коллеги у меня есть вопрос "
-    "можно задать ок хорошо понятно ясно понял поняла за ответ ответы помощь информацию "
+    "можно задать за ответ ответы помощь информацию "
     "все всё вот еще ещё раз тебя дорогая дорогой дорогие милая милые наших нас желаю "
     "желаем здоровья счастья"
 )
@@ -95,8 +126,8 @@ _BY_LENGTH = _phrase_tokens()
 
 
 def detect_smalltalk(text: str) -> SmallTalk | None:
-    """The kind of small talk when the message holds nothing else; thanks win over wishes, and
-    wishes over greetings."""
+    """The kind of small talk when the message holds nothing else; thanks win over wishes,
+    wishes over goodbyes and greetings, and all of them over "ok"."""
     return smalltalk_in(tokenize(text))
 
 

@@ -87,6 +87,12 @@ def test_exact_match_answers_before_the_margin_rule(matcher: Matcher) -> None:
         ("С днём рождения тебя, дорогая!", SmallTalk.CONGRATULATION),
         ("Здравствуйте! С наступающим Новым годом!", SmallTalk.CONGRATULATION),
         ("спасибо и с праздником вас", SmallTalk.THANKS),
+        ("пасиб", SmallTalk.THANKS),
+        ("здрасьте", SmallTalk.GREETING),
+        ("Понятно", SmallTalk.ACKNOWLEDGEMENT),
+        ("ок, хорошо", SmallTalk.ACKNOWLEDGEMENT),
+        ("ага спасибо", SmallTalk.THANKS),  # thanks win over "ok"
+        ("ясно, до свидания", SmallTalk.GOODBYE),
     ],
 )
 def test_smalltalk_alone(matcher: Matcher, text: str, kind: SmallTalk) -> None:
@@ -103,6 +109,7 @@ def test_off_topic_is_no_match(matcher: Matcher, text: str) -> None:
 
 def test_a_wish_with_a_question_is_a_question() -> None:
     assert detect_smalltalk("с днем рождения ребенка какие выплаты положены") is None
+    assert detect_smalltalk("хорошо, а как оформить субсидию") is None
 
 
 def test_question_words_alone_name_no_topic() -> None:
