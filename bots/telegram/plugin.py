@@ -9,7 +9,6 @@ import logging
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods.base import Response
@@ -25,6 +24,7 @@ from bots.telegram.intake import UpdateIntake
 from bots.telegram.notifier import TelegramNotifier
 from bots.telegram.polling import Poller
 from bots.telegram.sender import TelegramSender
+from bots.telegram.session import JsonAiohttpSession, dumps
 from bots.telegram.staff import build_staff_router
 from handlers.ports import ChannelSender, FileSource, Notifier
 
@@ -47,7 +47,7 @@ class TelegramPlugin:
     def __init__(self, config: TelegramConfig, ctx: ChannelContext, timezone: str) -> None:
         self._config = config
         self._api = TelegramAPIServer.from_base(config.api_server)
-        self.bot = Bot(config.token, session=AiohttpSession(api=self._api))
+        self.bot = Bot(config.token, session=JsonAiohttpSession(api=self._api, json_dumps=dumps))
         codec = CallbackCodec(ctx.faq)
         self.sender: ChannelSender | None = TelegramSender(self.bot, codec, ctx.files)
         self.files: FileSource | None = TelegramFiles(self.bot)

@@ -155,10 +155,16 @@ class FakeBotApi:
         return web.json_response({"ok": True, "result": due[:100]})
 
 
+# Parameters the fake hands to tests as objects; the rest as the text a form carries.
+_OBJECT_FIELDS = ("reply_markup", "allowed_updates", "link_preview_options")
+
+
 async def _params(request: web.Request) -> dict[str, Any]:
     if request.content_type == "application/json":
         data = await request.json()
-        return dict(data) if isinstance(data, dict) else {}
+        # The same shapes as a form gives, so that a test reads either encoding alike.
+        return {key: _as_in_form(key, value) for key, value in data.items()} \
+            if isinstance(data, dict) else {}
     form = await request.post()
     params: dict[str, Any] = {}
     for key, value in form.items():
@@ -167,7 +173,7 @@ async def _params(request: web.Request) -> dict[str, Any]:
             continue
         text = value if isinstance(value, str) else ""
         # aiogram sends objects (reply_markup, ...) as JSON strings inside the form.
-        if key in ("reply_markup", "allowed_updates", "link_preview_options") and text:
+        if key in _OBJECT_FIELDS and text:
             params[key] = json.loads(text)
         else:
             params[key] = text
@@ -175,6 +181,12 @@ async def _params(request: web.Request) -> dict[str, Any]:
     return {key: params.get(value[len("attach://"):], value)
             if isinstance(value, str) and value.startswith("attach://") else value
             for key, value in params.items()}
+
+
+def _as_in_form(key: str, value: Any) -> Any:
+    if key in _OBJECT_FIELDS or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
