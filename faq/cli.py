@@ -107,7 +107,17 @@ def run_eval(args: argparse.Namespace) -> int:
         matcher = _matcher(args)
     except KbError as error:
         return _fail(error)
-    report = evaluate(matcher.match, load_cases(args.cases))
+    try:
+        cases = load_cases(args.cases)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        print(f"{args.cases}: {error}", file=sys.stderr)
+        return 2
+    unknown = sorted({c.expected for c in cases if c.expected} - set(matcher.index.ids))
+    if unknown:
+        # Still scored (as never answered right): the report keeps the file's own counts.
+        print(f"{args.cases}: {len(unknown)} expected id(s) not in the knowledge base: "
+              f"{', '.join(unknown[:10])}", file=sys.stderr)
+    report = evaluate(matcher.match, cases)
     print(json.dumps(report.to_dict(), ensure_ascii=False))
     return 0
 

@@ -41,9 +41,12 @@ def parse_cases(lines: Iterable[str]) -> list[EvalCase]:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        data = json.loads(line)
-        expected = data.get("expected")
-        if not isinstance(data.get("text"), str) or not (
+        try:
+            data = json.loads(line)
+        except ValueError as error:
+            raise ValueError(f"line {number}: not JSON ({error})") from None
+        expected = data.get("expected") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str) or not (
             expected is None or isinstance(expected, str)
         ):
             raise ValueError(f"line {number}: need text and expected (entry id or null)")
@@ -52,7 +55,7 @@ def parse_cases(lines: Iterable[str]) -> list[EvalCase]:
 
 
 def load_cases(path: Path) -> list[EvalCase]:
-    return parse_cases(path.read_text(encoding="utf-8").splitlines())
+    return parse_cases(path.read_text(encoding="utf-8-sig").splitlines())
 
 
 def percentile(values: Sequence[float], share: float) -> float:

@@ -4,6 +4,8 @@ import argparse
 import json
 from pathlib import Path
 
+import pytest
+
 from faq import cli
 
 from .conftest import REHAB
@@ -56,6 +58,44 @@ def test_eval_prints_one_json_object_with_exact_keys(tmp_path: Path, capsys) -> 
     report = json.loads(capsys.readouterr().out)
     assert set(report) == KEYS
     assert (report["answer_accuracy"], report["oos_false_answer_rate"]) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ('{"text": "ходунки", "expected": null}\nnot json\n', "line 2: not JSON"),
+        ("[1, 2]\n", "line 1: need text and expected"),
+        ('{"text": 5, "expected": null}\n', "line 1: need text and expected"),
+        (None, "No such file"),
+    ],
+)
+def test_eval_refuses_a_bad_cases_file_with_the_line(
+    tmp_path: Path, capsys, content: str | None, reason: str
+) -> None:
+    cases = tmp_path / "cases.jsonl"
+    if content is not None:
+        cases.write_text(content, encoding="utf-8")
+    assert cli.main(["eval", "--kb", str(REHAB), "--cases", str(cases)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and reason in captured.err
+
+
+def test_eval_reads_a_spreadsheet_export_with_bom_and_crlf(tmp_path: Path, capsys) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes('\ufeff{"text": "рецепт борща", "expected": null}\r\n'.encode())
+    assert cli.main(["eval", "--kb", str(REHAB), "--cases", str(cases)]) == 0
+    assert json.loads(capsys.readouterr().out)["out_of_scope"] == 1
+
+
+def test_eval_names_expected_ids_the_kb_lacks_and_still_scores(tmp_path: Path, capsys) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text('{"text": "ходунки напрокат", "expected": "no.such-entry"}\n',
+                     encoding="utf-8")
+    assert cli.main(["eval", "--kb", str(REHAB), "--cases", str(cases)]) == 0
+    captured = capsys.readouterr()
+    assert "1 expected id(s) not in the knowledge base: no.such-entry" in captured.err
+    report = json.loads(captured.out)
+    assert report["in_scope"] == 1 and report["answer_accuracy"] == 0.0
 
 
 def test_export_then_import_round_trip(tmp_path: Path, capsys) -> None:
