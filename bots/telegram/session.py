@@ -1,9 +1,10 @@
 """A Bot API session that sends JSON bodies: aiogram's form encoding is slow for Russian text.
 
 aiogram's AiohttpSession sends every method as a form, and `urllib.parse.urlencode`
-percent-encodes each byte of Cyrillic text in Python: ~0.16 ms for a 1.5 KB answer, against
-~0.02 ms for `json.dumps` (docs/benchmarks.md). The Bot API takes `application/json` for every
-method that uploads no file; a method with a file to upload still goes as multipart form data.
+percent-encodes each byte of Cyrillic text in Python: building a sendMessage body for a sample
+answer takes about three times as long as a form as it does as JSON (`make bench`,
+docs/benchmarks.md). The Bot API takes `application/json` for every method that uploads no
+file; a method with a file to upload still goes as multipart form data.
 """
 
 from __future__ import annotations
