@@ -54,3 +54,25 @@ _HUMAN = re.compile(
 
 def wants_human(text: str) -> bool:
     return bool(_HUMAN.search(text.lower().replace("ё", "е")))
+
+
+# A client who types the number of an offered option instead of pressing its button ("2",
+# "2.", "№ 2"), or says yes to a single "did you mean…?".
+_NUMBER = re.compile(r"^(?:№|номер|вариант)?\s*([1-9])$")
+_ORDINALS = {"первый": 1, "первое": 1, "первая": 1, "второй": 2, "второе": 2, "вторая": 2,
+             "третий": 3, "третье": 3, "третья": 3}
+_YES = frozenset(("да", "ага", "угу", "верно", "точно", "именно", "да да", "да верно", "yes"))
+YES = 0
+
+
+def typed_choice(text: str) -> int | None:
+    """The option number a short message names (1-9), YES for a plain yes, else None."""
+    if len(text) > 20:
+        return None
+    key = _SPACES.sub(" ", text.lower().replace("ё", "е")).strip()
+    if key in _YES:
+        return YES
+    if key in _ORDINALS:
+        return _ORDINALS[key]
+    found = _NUMBER.match(key)
+    return int(found.group(1)) if found else None

@@ -57,6 +57,8 @@ class HistoryItem:
     at: datetime
     internal: bool = False
     attachments: tuple[Attachment, ...] = ()
+    # The buttons the message offered (the bot's replies), rows in order.
+    buttons: tuple[tuple[Button, ...], ...] = ()
 
 
 class ConversationStore(Protocol):

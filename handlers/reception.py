@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from faq.model import Candidate, Decision, MatchResult
-from handlers.commands import parse_command, wants_human
+from handlers.commands import YES, parse_command, typed_choice, wants_human
 from handlers.crisis import CrisisHit
 from handlers.model import Action, ActionKind, Author, IncomingMessage, Recorded, Reply, State
 from handlers.ports import (
@@ -85,8 +85,30 @@ class Reception:
             return [self._d.replies.attachment_only(bool(msg.attachments))]
         if wants_human(text[:MAX_MATCH_CHARS]):
             return await self._ask_specialist(rec, now)
+        picked = await self._typed_option(rec, text)
+        if picked is not None:
+            return await self._on_action(picked, rec, now)
         await self._answer(rec, text, now)
         return []
+
+    async def _typed_option(self, rec: Recorded, text: str) -> Action | None:
+        """The option of the bot's last message that a typed number (or a yes) picks.
+
+        Elderly clients often type "2" rather than press the second button; the history is
+        read only for such short messages.
+        """
+        choice = typed_choice(text)
+        if choice is None:
+            return None
+        earlier = [m for m in await self._d.store.history(rec.conversation.id, limit=3)
+                   if m.message_id != rec.message_id]
+        if not earlier or earlier[-1].author is not Author.BOT:
+            return None
+        options = [b.action for row in earlier[-1].buttons for b in row
+                   if b.action.kind in (ActionKind.ENTRY, ActionKind.CATEGORY)]
+        if choice == YES:
+            return options[0] if len(options) == 1 else None
+        return options[choice - 1] if choice <= len(options) else None
 
     async def _answer(self, rec: Recorded, text: str, now: datetime) -> None:
         # The hot path: the judgement and the reply are written in one transaction.

@@ -24,7 +24,7 @@ from handlers.model import (
     State,
 )
 from handlers.ports import Annotation, Escalation, HistoryItem
-from storage.codec import parse_attachments, to_attachments_json
+from storage.codec import parse_attachments, parse_buttons, to_attachments_json
 from storage.engine import core_transaction
 from storage.files import SqlFileStore
 from storage.group_commit import GroupCommit
@@ -204,7 +204,8 @@ class SqlConversationStore:
             rows = (await s.scalars(select(Message).where(Message.client_id == conv.client_id)
                                     .order_by(Message.id.desc()).limit(limit))).all()
             return [HistoryItem(m.id, Author(m.author), m.text, m.created_at, m.internal,
-                                parse_attachments(m.attachments)) for m in reversed(rows)]
+                                parse_attachments(m.attachments), parse_buttons(m.buttons))
+                    for m in reversed(rows)]
 
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None:
         async with self._sessions() as s:

@@ -19,6 +19,7 @@ from faq.model import (
 from handlers.model import (
     Attachment,
     Author,
+    Button,
     Channel,
     ClientRef,
     ConversationRef,
@@ -89,6 +90,7 @@ class _Msg:
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     attachments: tuple[Attachment, ...] = ()
     channel_message_id: str = ""
+    buttons: tuple[tuple[Button, ...], ...] = ()
 
 
 class FakeStore:
@@ -191,14 +193,15 @@ class FakeStore:
             await self.annotate(annotation.message_id, annotation.match, annotation.category)
         ids = []
         for r in replies:
-            m = _Msg(len(self.messages) + 1, conv.id, client.id, author, r.text, at=now)
+            m = _Msg(len(self.messages) + 1, conv.id, client.id, author, r.text, at=now,
+                     buttons=r.buttons)
             self.messages.append(m)
             self.outbox.append((client, r))
             ids.append(m.id)
         return ids
 
     async def history(self, conversation_id: int, limit: int = 50) -> list[HistoryItem]:
-        return [HistoryItem(m.id, m.author, m.text, m.at, m.internal, m.attachments)
+        return [HistoryItem(m.id, m.author, m.text, m.at, m.internal, m.attachments, m.buttons)
                 for m in self.messages
                 if m.conversation_id == conversation_id][-limit:]
 

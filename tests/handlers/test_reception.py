@@ -95,6 +95,58 @@ async def test_clarify_offers_candidates_as_buttons(world) -> None:
     assert (choice.decision, choice.entry_id) == ("answer", entry_buttons[0])
 
 
+async def test_clarify_lists_the_options_by_number(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("оформить пособие или капитал"))
+    text = last_reply(store)
+    assert "1. Как оформить единое пособие?" in text
+    assert "2. Как получить областной материнский капитал?" in text
+    assert "напишите его номер" in text
+
+
+@pytest.mark.parametrize("typed", ["2", "2.", "№ 2", "второй", "Вариант 2"])
+async def test_a_typed_number_picks_that_option(world, typed: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("оформить пособие или капитал"))
+    options = [b.action.value for row in store.outbox[-1][1].buttons for b in row
+               if b.action.kind is ActionKind.ENTRY]
+    await reception.handle(msg(typed))
+    assert store.outbox[-1][1].faq_entry_id == options[1]
+    choice = store.messages[-2]
+    assert (choice.text, choice.decision, choice.entry_id) == (typed, "answer", options[1])
+
+
+async def test_a_typed_number_picks_a_category_of_the_menu(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.MENU)))
+    await reception.handle(msg("2"))
+    assert last_reply(store).startswith("Субсидии ЖКУ")
+
+
+@pytest.mark.parametrize("typed", ["7", "да"])
+async def test_a_number_or_yes_without_such_an_option_is_matched_as_text(
+    world, typed: str
+) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("оформить пособие или капитал"))  # 2 options: no "yes" either
+    await reception.handle(msg(typed))
+    assert "не нашёл" in last_reply(store)
+
+
+async def test_yes_confirms_a_single_option(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CATEGORY, "housing")))
+    await reception.handle(msg("да"))
+    assert store.outbox[-1][1].faq_entry_id == "housing.subsidy"
+
+
+async def test_a_number_after_an_answer_is_just_text(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg("1"))
+    assert "не нашёл" in last_reply(store)
+
+
 async def test_no_match_offers_specialist(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("где купить дрова"))

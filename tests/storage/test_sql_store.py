@@ -8,7 +8,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from faq.model import Candidate, Decision, MatchResult
-from handlers.model import Author, Channel, IncomingMessage, Reply, State
+from handlers.model import (
+    Action,
+    ActionKind,
+    Author,
+    Button,
+    Channel,
+    IncomingMessage,
+    Reply,
+    State,
+)
 from handlers.ports import Escalation
 from storage.conversations import SqlConversationStore
 from storage.models import Client, Conversation, InboundEvent, Message, OutboxItem
@@ -246,3 +255,15 @@ async def test_client_blocks_and_allows_messages(sessions) -> None:
     await store.set_blocked(Channel.VK, "42", False, NOW)
     async with sessions() as s:
         assert (await s.scalar(select(Client))).blocked_at is None
+
+
+async def test_history_gives_the_buttons_a_reply_offered(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("e1", "пособие или капитал"), NOW)
+    options = ((Button("Как оформить пособие?", Action(ActionKind.ENTRY, "family.allowance")),),
+               (Button("Ни один не подходит", Action(ActionKind.SPECIALIST)),))
+    await store.enqueue(rec.conversation, rec.client, [Reply("Уточните", options)], Author.BOT,
+                        NOW)
+    question, reply = await store.history(rec.conversation.id, limit=2)
+    assert (question.author, question.buttons) == (Author.CLIENT, ())
+    assert (reply.author, reply.buttons) == (Author.BOT, options)
