@@ -57,8 +57,6 @@ class HistoryItem:
     at: datetime
     internal: bool = False
     attachments: tuple[Attachment, ...] = ()
-    # The buttons the message offered (the bot's replies), rows in order.
-    buttons: tuple[tuple[Button, ...], ...] = ()
 
 
 class ConversationStore(Protocol):
@@ -98,6 +96,10 @@ class ConversationStore(Protocol):
     async def history(self, conversation_id: int, limit: int = 50) -> list[HistoryItem]: ...
 
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None: ...
+
+    async def last_offer(self, channel: Channel, user_id: str) -> tuple[tuple[Button, ...], ...]:
+        """The buttons of the client's latest message when the bot sent it, else none."""
+        ...
 
     async def open_conversation_of(
         self, channel: Channel, user_id: str

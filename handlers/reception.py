@@ -53,7 +53,7 @@ class Reception:
     async def handle(self, msg: IncomingMessage) -> bool:
         """Process a message; False when it was a duplicate delivery and nothing was done."""
         now = self._d.clock()
-        action = msg.action or parse_command(msg.text)
+        action = msg.action or parse_command(msg.text) or await self._typed_option(msg)
         # A rating belongs to the conversation that was just closed, not to a new one.
         reopen = action is None or action.kind is not ActionKind.RATE
         rec = await self._d.store.record_incoming(msg, now, open_new=reopen)
@@ -85,27 +85,25 @@ class Reception:
             return [self._d.replies.attachment_only(bool(msg.attachments))]
         if wants_human(text[:MAX_MATCH_CHARS]):
             return await self._ask_specialist(rec, now)
-        picked = await self._typed_option(rec, text)
-        if picked is not None:
-            return await self._on_action(picked, rec, now)
         await self._answer(rec, text, now)
         return []
 
-    async def _typed_option(self, rec: Recorded, text: str) -> Action | None:
-        """The option of the bot's last message that a typed number (or a yes) picks.
+    async def _typed_option(self, msg: IncomingMessage) -> Action | None:
+        """The button of the bot's last message that a typed number (or a yes) stands for.
 
-        Elderly clients often type "2" rather than press the second button; the history is
-        read only for such short messages.
+        Elderly clients often type "2" rather than press the second button, or "5" for a
+        rating. Read only for such short messages, before the message is stored: a rating
+        is stored with the conversation it rates.
         """
-        choice = typed_choice(text)
+        choice = typed_choice(msg.text)
         if choice is None:
             return None
-        earlier = [m for m in await self._d.store.history(rec.conversation.id, limit=3)
-                   if m.message_id != rec.message_id]
-        if not earlier or earlier[-1].author is not Author.BOT:
-            return None
-        options = [b.action for row in earlier[-1].buttons for b in row
-                   if b.action.kind in (ActionKind.ENTRY, ActionKind.CATEGORY)]
+        offered = [b.action for row in await self._d.store.last_offer(msg.channel, msg.user_id)
+                   for b in row]
+        ratings = [a for a in offered if a.kind is ActionKind.RATE]
+        if ratings:
+            return next((a for a in ratings if a.value == str(choice)), None)
+        options = [a for a in offered if a.kind in (ActionKind.ENTRY, ActionKind.CATEGORY)]
         if choice == YES:
             return options[0] if len(options) == 1 else None
         return options[choice - 1] if choice <= len(options) else None

@@ -14,6 +14,7 @@ from faq.model import MatchResult
 from handlers.model import (
     Attachment,
     Author,
+    Button,
     Channel,
     ClientRef,
     ConversationRef,
@@ -204,8 +205,7 @@ class SqlConversationStore:
             rows = (await s.scalars(select(Message).where(Message.client_id == conv.client_id)
                                     .order_by(Message.id.desc()).limit(limit))).all()
             return [HistoryItem(m.id, Author(m.author), m.text, m.created_at, m.internal,
-                                parse_attachments(m.attachments), parse_buttons(m.buttons))
-                    for m in reversed(rows)]
+                                parse_attachments(m.attachments)) for m in reversed(rows)]
 
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None:
         async with self._sessions() as s:
@@ -214,6 +214,23 @@ class SqlConversationStore:
                 return None
             client = await s.get_one(Client, conv.client_id)
             return to_conversation_ref(conv), to_client_ref(client)
+
+    async def last_offer(self, channel: Channel, user_id: str) -> tuple[tuple[Button, ...], ...]:
+        # Through the client's latest conversation, as recent_incoming_ids: both steps use an
+        # index, where the client's messages have none of their own.
+        async with self._sessions() as s:
+            last = (await s.execute(
+                select(Message.author, Message.buttons)
+                .where(Message.conversation_id == self._latest_conversation(channel, user_id),
+                       Message.internal.is_(False))
+                .order_by(Message.id.desc()).limit(1))).first()
+        return parse_buttons(last.buttons) if last and last.author == Author.BOT else ()
+
+    def _latest_conversation(self, channel: Channel, user_id: str) -> Any:
+        return (select(func.max(Conversation.id))
+                .join(Client, Client.id == Conversation.client_id)
+                .where(Client.institution_id == self._institution, Client.channel == channel,
+                       Client.user_id == user_id).scalar_subquery())
 
     async def open_conversation_of(
         self, channel: Channel, user_id: str
@@ -231,10 +248,7 @@ class SqlConversationStore:
     ) -> list[str]:
         # Through the client's latest conversation, which holds their latest messages: both
         # steps use an index (the clients' unique key, ix_messages_conversation).
-        latest = (select(func.max(Conversation.id))
-                  .join(Client, Client.id == Conversation.client_id)
-                  .where(Client.institution_id == self._institution, Client.channel == channel,
-                         Client.user_id == user_id).scalar_subquery())
+        latest = self._latest_conversation(channel, user_id)
         async with self._sessions() as s:
             return list(await s.scalars(
                 select(Message.channel_message_id)

@@ -201,13 +201,19 @@ class FakeStore:
         return ids
 
     async def history(self, conversation_id: int, limit: int = 50) -> list[HistoryItem]:
-        return [HistoryItem(m.id, m.author, m.text, m.at, m.internal, m.attachments, m.buttons)
+        return [HistoryItem(m.id, m.author, m.text, m.at, m.internal, m.attachments)
                 for m in self.messages
                 if m.conversation_id == conversation_id][-limit:]
 
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None:
         conv = self.conversations.get(conversation_id)
         return (conv, self.clients[conv.client_id]) if conv else None
+
+    async def last_offer(self, channel: Channel, user_id: str) -> tuple[tuple[Button, ...], ...]:
+        ids = {c.id for c in self.clients.values()
+               if c.channel == channel and c.user_id == user_id}
+        mine = [m for m in self.messages if m.client_id in ids and not m.internal]
+        return mine[-1].buttons if mine and mine[-1].author is Author.BOT else ()
 
     async def open_conversation_of(
         self, channel: Channel, user_id: str

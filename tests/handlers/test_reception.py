@@ -249,6 +249,25 @@ async def test_client_can_close_and_rate(world) -> None:
     assert store.ratings == {1: 3}
 
 
+@pytest.mark.parametrize("typed", ["5", "5!", "номер 5"])
+async def test_a_typed_rating_rates_the_closed_conversation(world, typed: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("/close"))
+    await reception.handle(msg(typed))
+    assert store.ratings == {1: 5}
+    assert len(store.conversations) == 1  # the rating did not open a new conversation
+    assert store.messages[-2].text == typed  # the client's words are kept as they came
+
+
+async def test_a_number_is_a_rating_only_right_after_the_question(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("/close"))
+    await reception.handle(msg(action=Action(ActionKind.RATE, "4")))
+    await reception.handle(msg("5"))  # the bot's last message is the thanks, not the question
+    assert store.ratings == {1: 4}
+    assert len(store.conversations) == 2
+
+
 async def test_crisis_message_escalates_urgently_with_help_lines(world) -> None:
     reception, _, store, notifier = world
     await reception.handle(msg("мне очень плохо, не хочу жить"))

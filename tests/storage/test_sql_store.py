@@ -257,13 +257,14 @@ async def test_client_blocks_and_allows_messages(sessions) -> None:
         assert (await s.scalar(select(Client))).blocked_at is None
 
 
-async def test_history_gives_the_buttons_a_reply_offered(sessions) -> None:
+async def test_last_offer_is_the_buttons_of_the_bot_s_latest_message(sessions) -> None:
     store = SqlConversationStore(sessions)
+    assert await store.last_offer(Channel.VK, "42") == ()  # an unknown client
     rec = await store.record_incoming(incoming("e1", "пособие или капитал"), NOW)
+    assert await store.last_offer(Channel.VK, "42") == ()  # the client spoke last
     options = ((Button("Как оформить пособие?", Action(ActionKind.ENTRY, "family.allowance")),),
                (Button("Ни один не подходит", Action(ActionKind.SPECIALIST)),))
     await store.enqueue(rec.conversation, rec.client, [Reply("Уточните", options)], Author.BOT,
                         NOW)
-    question, reply = await store.history(rec.conversation.id, limit=2)
-    assert (question.author, question.buttons) == (Author.CLIENT, ())
-    assert (reply.author, reply.buttons) == (Author.BOT, options)
+    assert await store.last_offer(Channel.VK, "42") == options
+    assert await store.last_offer(Channel.TELEGRAM, "42") == ()  # another channel's client
