@@ -49,6 +49,18 @@ async def test_question_gets_the_faq_answer_and_clarify_buttons(service: Service
     assert h.api.sent("answerCallbackQuery")
 
 
+async def test_typing_an_option_number_is_pressing_its_button(service: Service) -> None:
+    h, _rt = service
+    await h.post(h.private("получить"))
+    [clarify] = await to_client(h, 1)
+    offered = [b.removeprefix("entry:") for b in buttons(clarify) if b.startswith("entry:")]
+    position = offered.index("housing.subsidy") + 1
+    assert f"{position}. Как получить субсидию на ЖКУ?" in clarify["text"]
+    await h.post(h.private(str(position)))
+    chosen = (await to_client(h, 2))[1]
+    assert chosen["text"].startswith("Субсидию назначают")
+
+
 async def test_user_text_is_escaped_for_html(service: Service) -> None:
     h, rt = service
     await h.post(h.button("consent:specialist"))
