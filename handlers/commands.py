@@ -62,16 +62,22 @@ _NUMBER = re.compile(r"^(?:№|номер|вариант)?\s*([1-9])$")
 _ORDINALS = {"первый": 1, "первое": 1, "первая": 1, "второй": 2, "второе": 2, "вторая": 2,
              "третий": 3, "третье": 3, "третья": 3}
 _YES = frozenset(("да", "ага", "угу", "верно", "точно", "именно", "да да", "да верно", "yes"))
+_NONE = frozenset(("нет", "не то", "не это", "нет не то", "ничего не подходит", "не подходит",
+                   "ни один не подходит", "ничего из этого", "другое", "другой вопрос"))
 YES = 0
+NONE_OF_THESE = -1
 
 
 def typed_choice(text: str) -> int | None:
-    """The option number a short message names (1-9), YES for a plain yes, else None."""
+    """The option number a short message names (1-9), YES for a plain yes, NONE_OF_THESE for
+    "нет" or "ничего не подходит", else None."""
     if len(text) > 20:
         return None
     key = _SPACES.sub(" ", text.lower().replace("ё", "е")).strip()
     if key in _YES:
         return YES
+    if key in _NONE:
+        return NONE_OF_THESE
     if key in _ORDINALS:
         return _ORDINALS[key]
     found = _NUMBER.match(key)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from faq.model import Candidate, Decision, MatchResult
-from handlers.commands import YES, parse_command, typed_choice, wants_human
+from handlers.commands import NONE_OF_THESE, YES, parse_command, typed_choice, wants_human
 from handlers.crisis import CrisisHit
 from handlers.model import Action, ActionKind, Author, IncomingMessage, Recorded, Reply, State
 from handlers.ports import (
@@ -104,6 +104,10 @@ class Reception:
         if ratings:
             return next((a for a in ratings if a.value == str(choice)), None)
         options = [a for a in offered if a.kind in (ActionKind.ENTRY, ActionKind.CATEGORY)]
+        if choice == NONE_OF_THESE:
+            # A clarifying question's own way out: its "none of these" hands over.
+            entries = any(a.kind is ActionKind.ENTRY for a in options)
+            return next((a for a in offered if a.kind is ActionKind.SPECIALIST and entries), None)
         if choice == YES:
             return options[0] if len(options) == 1 else None
         return options[choice - 1] if choice <= len(options) else None

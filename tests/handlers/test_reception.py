@@ -140,6 +140,26 @@ async def test_yes_confirms_a_single_option(world) -> None:
     assert store.outbox[-1][1].faq_entry_id == "housing.subsidy"
 
 
+@pytest.mark.parametrize("typed", ["ничего не подходит", "Нет, не то", "другое"])
+async def test_none_of_these_typed_is_the_way_out_of_a_clarification(world, typed: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("оформить пособие или капитал"))
+    none_of_these = store.outbox[-1][1].buttons[-1][0].action
+    assert none_of_these.kind is ActionKind.SPECIALIST
+    await reception.handle(msg(typed))
+    typed_reply = last_reply(store)
+    assert "не нашёл" not in typed_reply
+    await reception.handle(msg(action=none_of_these))  # the same as pressing it
+    assert last_reply(store) == typed_reply
+
+
+async def test_no_after_an_answer_is_just_text(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg("нет"))
+    assert "не нашёл" in last_reply(store)
+
+
 async def test_a_number_after_an_answer_is_just_text(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("Как оформить единое пособие?"))
