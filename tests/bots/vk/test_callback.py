@@ -107,6 +107,20 @@ async def test_start_button_and_clarify_by_payload(callback: World) -> None:
     assert callback.fake.delivered[3]["message"].startswith("Единое пособие")
 
 
+async def test_typing_an_option_number_picks_it(callback: World) -> None:
+    await callback.post(message_new(USER, "Как получить?", 1, secret=SECRET))
+    await until(lambda: len(callback.fake.delivered) == 1)
+    clarify = callback.fake.delivered[0]
+    keyboard = json.loads(clarify["keyboard"])
+    entries = [p.removeprefix("entry:") for row in keyboard["buttons"] for b in row
+               if (p := json.loads(b["action"]["payload"])["a"]).startswith("entry:")]
+    position = entries.index("housing.subsidy") + 1
+    assert f"{position}. Как получить субсидию на ЖКУ?" in clarify["message"]
+    await callback.post(message_new(USER, f"{position}", 2, secret=SECRET))
+    await until(lambda: len(callback.fake.delivered) == 2)
+    assert callback.fake.delivered[1]["message"].startswith("Субсидию назначают")
+
+
 async def escalate(w: World) -> None:
     await w.post(message_event(USER, {"a": "consent:specialist"}, 1, SECRET))
     await until(lambda: w.fake.delivered)
