@@ -89,7 +89,7 @@ class Reception:
         return []
 
     async def _typed_option(self, msg: IncomingMessage) -> Action | None:
-        """The button of the bot's last message that a typed number (or a yes) stands for.
+        """The button of the bot's last message that a typed number, yes or no stands for.
 
         Elderly clients often type "2" rather than press the second button, or "5" for a
         rating. Read only for such short messages, before the message is stored: a rating
