@@ -29,10 +29,6 @@ class Analyzer:
     def is_stop(self, word: str) -> bool:
         return word in self.stopwords or len(word) < 2 or word.isdigit()
 
-    def respell(self, word: str) -> str:
-        """The usual spelling of a chat or spoken one ("скока" → "сколько"); may be 2 words."""
-        return self.synonyms.spellings.get(word, word)
-
     def terms(self, words: Sequence[str]) -> list[str]:
         spellings = self.synonyms.spellings
         if spellings:

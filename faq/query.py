@@ -82,9 +82,8 @@ class QueryParser:
 
     def correct(self, word: str) -> str:
         """The KB word an unknown, misspelt word most likely stands for, or the word itself."""
-        usual = self._analyzer.respell(word)
-        if usual != word:
-            return usual
+        if word in self._analyzer.synonyms.spellings:
+            return word  # a chat spelling ("скока"): terms() reads it as the usual word
         if (
             len(word) < self._settings.typo_min_length
             or word in self._index.vocabulary

@@ -32,11 +32,17 @@ _COMMANDS: dict[str, Action] = {
 }
 
 
+def _key(text: str) -> str:
+    """A short message as commands and typed choices are looked up: lower case, ё as е, no
+    punctuation, single spaces."""
+    return _SPACES.sub(" ", text.lower().replace("ё", "е")).strip()
+
+
 def parse_command(text: str) -> Action | None:
     """The action a short typed message stands for, if it is a command at all."""
     if len(text) > 40:
         return None
-    key = _SPACES.sub(" ", text.lower().replace("ё", "е")).strip()
+    key = _key(text)
     if key.startswith("/"):
         key = key.split("@", 1)[0].split(" ", 1)[0]  # "/start@bot payload" in groups
     return _COMMANDS.get(key)
@@ -73,7 +79,7 @@ def typed_choice(text: str) -> int | None:
     "нет" or "ничего не подходит", else None."""
     if len(text) > 20:
         return None
-    key = _SPACES.sub(" ", text.lower().replace("ё", "е")).strip()
+    key = _key(text)
     if key in _YES:
         return YES
     if key in _NONE:
