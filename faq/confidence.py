@@ -31,7 +31,7 @@ class ConfidenceWeights:
     The defaults need word vectors; LEXICAL_WEIGHTS serve when there are none.
     """
 
-    intercept: float = -8.06
+    intercept: float = -8.66
     margin: float = 1.46
     char: float = 0.89
     agreement: float = 0.77
@@ -59,7 +59,7 @@ _NAMES = tuple(f.name for f in fields(Features))
 # Fitted the same way without the word-vector feature: the matcher's weights when navec is
 # not installed (`python -m bench.faq_fit --lexical`).
 LEXICAL_WEIGHTS = ConfidenceWeights(
-    intercept=-5.11,
+    intercept=-5.80,
     margin=1.51,
     char=0.86,
     agreement=0.76,
