@@ -6,8 +6,9 @@ their out-of-scope messages (0.069 pooled, budget 0.05), so the cut-off is chose
 the lowest value at which each of kb/sample and the sets in bench/data/ named below keeps
 wrong_answer_rate ≤ 0.03 and oos_false_answer_rate ≤ 0.05 on its own (accuracy only falls as
 the cut-off rises). Each set, not their pool: the targets hold per knowledge base, and a pooled
-rule left single sets above them (2026-11-27, docs/faq-matching.md step 7). The shipped intercept is shifted so that this value reads as the default
-`answer_confidence`; the dev set is reported, not used.
+rule left single sets above them (2026-11-27, docs/faq-matching.md step 7). The shipped
+intercept is shifted so that this value reads as the default `answer_confidence`; the dev set
+is reported, not used.
 Run: python -m bench.faq_cut [../shared/eval]   (add --lexical for the model without vectors)
 """
 
