@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from handlers.ports import (
@@ -34,7 +33,13 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 
 class OutboxWorker:
-    """Polls the outbox; wake() makes it look at once instead of at the next tick."""
+    """Delivers what the store hands it at once and polls the outbox for the rest.
+
+    A reply the store committed in this process arrives through hand(), already leased to
+    this worker (storage/hot_path.py): it is sent without a query to claim it. The poll, every
+    `poll_interval` or at once after wake(), finds what no one handed over: retries that fell
+    due, rows of a process that stopped before sending, rows written elsewhere.
+    """
 
     def __init__(self, queue: DeliveryQueue, senders: Mapping[str, ChannelSender],
                  notifier: Notifier, clock: Callable[[], datetime],
@@ -42,31 +47,52 @@ class OutboxWorker:
         self._queue, self._senders, self._notifier = queue, senders, notifier
         self._clock, self._interval, self._batch = clock, poll_interval, batch
         self._event = asyncio.Event()
+        self._handed: list[Delivery] = []
+        self._poll = True  # the first pass looks for rows left from before a restart
 
     def wake(self) -> None:
+        self._poll = True
+        self._event.set()
+
+    def hand(self, deliveries: Sequence[Delivery]) -> None:
+        """Deliveries committed and leased to this worker: sent on its next pass."""
+        self._handed.extend(deliveries)
         self._event.set()
 
     async def run(self) -> None:
         while True:
+            poll, self._poll = self._poll, False
             try:
-                busy = await self.drain_once()
+                busy = await self._pass(poll)
             except Exception:  # a broken database connection must not stop delivery for good
                 log.exception("outbox pass failed")
                 busy = 0
-            if busy < self._batch:
+            if busy < self._batch and not self._handed:
                 await self._sleep()
 
     async def _sleep(self) -> None:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation that
         # arrives as its timeout fires, and the worker then never stops (seen at shutdown).
-        with contextlib.suppress(TimeoutError):
+        try:
             async with asyncio.timeout(self._interval):
                 await self._event.wait()
+        except TimeoutError:
+            self._poll = True
         self._event.clear()
 
     async def drain_once(self) -> int:
-        due = await self._queue.claim_due(self._clock(), self._batch)
+        """One pass: what was handed over, and what is due in the outbox."""
+        return await self._pass(poll=True)
+
+    async def _pass(self, poll: bool) -> int:
+        handed, self._handed = self._handed[:self._batch], self._handed[self._batch:]
+        claimed = await self._queue.claim_due(self._clock(), self._batch) if poll else []
+        if len(claimed) == self._batch:
+            self._poll = True  # more may be due
+        due = handed + claimed
         if due:
+            # A handed delivery that a failed pass drops is not lost: its lease runs out
+            # and the poll claims it again.
             results = await asyncio.gather(*(self._deliver(d) for d in due))
             # Successes are recorded together: one transaction per pass, not per message.
             await self._queue.mark_sent([r for r in results if r is not None], self._clock())

@@ -54,8 +54,6 @@ class SpecialistDesk:
             files)
         if message_id is None:
             return None
-        if deliver:
-            self._d.outbox.wake()
         event = ConversationEvent(EventKind.SPECIALIST_MESSAGE, conversation_id, message_id,
                                   text, origin)
         await self._d.notifier.publish(event)
@@ -88,7 +86,6 @@ class SpecialistDesk:
             return False
         await self._d.store.enqueue(conv, client, self._d.replies.closed_by_specialist(),
                                     Author.BOT, now)
-        self._d.outbox.wake()
         await self._d.notifier.publish(
             ConversationEvent(EventKind.CLOSED, conversation_id, origin=origin))
         return True

@@ -162,8 +162,10 @@ class Notifier(Protocol):
     async def publish(self, event: ConversationEvent) -> None: ...
 
 
-class OutboxSignal(Protocol):
-    def wake(self) -> None: ...
+class DeliveryHandoff(Protocol):
+    """The outbox worker of this process, as the store sees it."""
+
+    def hand(self, deliveries: Sequence[Delivery]) -> None: ...
 
 
 class Texts(Protocol):

@@ -20,7 +20,6 @@ from handlers.ports import (
     EventKind,
     Faq,
     Notifier,
-    OutboxSignal,
     Router,
 )
 from handlers.replies import ReplyBuilder
@@ -38,7 +37,6 @@ class Deps:
     faq: Faq
     replies: ReplyBuilder
     notifier: Notifier
-    outbox: OutboxSignal
     router: Router
     crisis: CrisisDetector
     clock: Callable[[], datetime]
@@ -66,9 +64,9 @@ class Reception:
 
     async def _send(self, rec: Recorded, replies: list[Reply], now: datetime,
                     annotation: Annotation | None = None) -> None:
+        # The store hands the committed replies to the outbox worker.
         await self._d.store.enqueue(rec.conversation, rec.client, replies, Author.BOT, now,
                                     annotation=annotation)
-        self._d.outbox.wake()
 
     async def _dispatch(
         self, rec: Recorded, msg: IncomingMessage, action: Action | None, now: datetime
@@ -224,6 +222,5 @@ class Reception:
         await self._d.store.enqueue(
             rec.conversation, rec.client, [self._d.replies.forgotten()], Author.BOT, now
         )
-        self._d.outbox.wake()
         await self._d.store.erase_client(rec.client.id, now)
         return []

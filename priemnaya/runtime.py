@@ -99,10 +99,10 @@ def build_runtime(
     senders: dict[str, ChannelSender] = {Channel.WEB: WebChatSender()}
     worker = OutboxWorker(SqlDeliveryQueue(sessions), senders, notifier, clock,
                           poll_interval=settings.outbox.poll_interval_s)
-    store = SqlConversationStore(sessions, settings.institution.id)
+    store = SqlConversationStore(sessions, settings.institution.id, worker=worker)
     directory = build_directory(settings)
     deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
-                outbox=worker, router=router or CalendarRouter(directory, texts),
+                router=router or CalendarRouter(directory, texts),
                 crisis=crisis or load_crisis_rules(settings.crisis.rules_path), clock=clock)
     reception, desk = Reception(deps), SpecialistDesk(deps)
     hub = DeskHub()

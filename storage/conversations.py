@@ -24,7 +24,7 @@ from handlers.model import (
     Reply,
     State,
 )
-from handlers.ports import Annotation, Escalation, HistoryItem
+from handlers.ports import Annotation, Delivery, DeliveryHandoff, Escalation, HistoryItem
 from storage.codec import parse_attachments, parse_buttons, to_attachments_json
 from storage.engine import core_transaction
 from storage.files import SqlFileStore
@@ -38,6 +38,7 @@ from storage.models import (
     Message,
     OutboxItem,
 )
+from storage.outbox import LEASE
 
 
 def to_client_ref(c: Client) -> ClientRef:
@@ -51,9 +52,14 @@ def to_conversation_ref(c: Conversation) -> ConversationRef:
 
 class SqlConversationStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
-                 institution_id: str = DEFAULT_INSTITUTION) -> None:
+                 institution_id: str = DEFAULT_INSTITUTION,
+                 worker: DeliveryHandoff | None = None) -> None:
+        """worker: this process's outbox worker. Each committed reply is handed to it,
+        leased (storage/hot_path.py); without one, replies wait in the outbox for a poll."""
         self._sessions = sessions
         self._institution = institution_id
+        self._worker = worker
+        self._lease = LEASE if worker is not None else None
         self._hot = HotPath(institution_id)
         # Messages and replies of concurrent conversations share transactions.
         self._incoming: GroupCommit[Incoming, Recorded | None] = GroupCommit(
@@ -192,7 +198,13 @@ class SqlConversationStore:
 
     async def _enqueue_batch(self, items: Sequence[Outgoing]) -> list[list[int]]:
         async with core_transaction(self._sessions) as conn:
-            return await self._hot.enqueue(conn, items)
+            done = await self._hot.enqueue(conn, items, self._lease)
+        self._hand(done.deliveries)  # committed: now they may go out
+        return done.message_ids
+
+    def _hand(self, deliveries: Sequence[Delivery]) -> None:
+        if deliveries and self._worker is not None:
+            self._worker.hand(deliveries)
 
     async def _enqueue_alone(self, item: Outgoing) -> list[int]:
         return (await self._enqueue_batch([item]))[0]
@@ -268,17 +280,21 @@ class SqlConversationStore:
         now: datetime, dedupe_key: str | None = None, deliver: bool = True,
         attachments: tuple[Attachment, ...] = (),
     ) -> int | None:
+        handed: list[Delivery] = []
         try:
             async with self._sessions.begin() as s:
-                return await self._specialist_message(
+                message_id = await self._specialist_message(
                     s, conversation_id, specialist_id, Reply(text, attachments=attachments),
-                    internal, now, dedupe_key, deliver)
+                    internal, now, dedupe_key, deliver, handed)
         except IntegrityError:
             return None  # the same platform event (dedupe_key) was already stored
+        self._hand(handed)
+        return message_id
 
     async def _specialist_message(
         self, s: AsyncSession, conversation_id: int, specialist_id: int | None, reply: Reply,
         internal: bool, now: datetime, dedupe_key: str | None, deliver: bool,
+        handed: list[Delivery],
     ) -> int | None:
         text = reply.text
         conv = await s.get(Conversation, conversation_id)
@@ -301,9 +317,11 @@ class SqlConversationStore:
         if conv.state == State.CLOSED:
             return None
         self._mark_human_reply(conv, specialist_id, now)
-        [[message_id]] = await self._hot.enqueue(await s.connection(), [Outgoing(
+        done = await self._hot.enqueue(await s.connection(), [Outgoing(
             to_conversation_ref(conv), to_client_ref(client), [reply], Author.SPECIALIST, now,
-            specialist_id)])
+            specialist_id)], self._lease)
+        [[message_id]] = done.message_ids
+        handed.extend(done.deliveries)  # handed over once the transaction has committed
         if dedupe_key:
             await s.execute(update(Message).where(Message.id == message_id)
                             .values(dedupe_key=dedupe_key))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import JSON, Table, bindparam, func, insert, select, update
@@ -27,8 +27,8 @@ from handlers.model import (
     Reply,
     State,
 )
-from handlers.ports import Annotation
-from storage.codec import to_attachments_json, to_buttons_json, to_payload
+from handlers.ports import Annotation, Delivery
+from storage.codec import parse_payload, to_attachments_json, to_buttons_json, to_payload
 from storage.models import Client, Conversation, Message, OutboxItem
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
@@ -59,6 +59,7 @@ _TOUCH_CONVERSATION = (update(_conversations).where(_conversations.c.id == bindp
                        .values(last_activity_at=bindparam("now")))
 _INSERT_MESSAGES = insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
 _INSERT_OUTBOX = insert(_outbox)
+_INSERT_LEASED_OUTBOX = insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True)
 _ANNOTATE_MESSAGE = (update(_messages).where(_messages.c.id == bindparam("b_id"))
                      .values(decision=bindparam("decision"),
                              faq_entry_id=bindparam("entry"), match_score=bindparam("score"),
@@ -85,6 +86,12 @@ class Incoming:
         # The client's own time when the platform says it (never ahead of ours): a message
         # stored late still counts from when it was written.
         return min(self.msg.sent_at, self.now) if self.msg.sent_at is not None else self.now
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    message_ids: list[list[int]]  # per item, one per reply
+    deliveries: list[Delivery]  # leased to the caller; empty without a lease
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +207,16 @@ class HotPath:
             "action": i.msg.action.to_payload() if i.msg.action else "", "created_at": i.at,
         } for i, conv in zip(items, convs, strict=True)])
 
-    async def enqueue(self, conn: AsyncConnection, items: Sequence[Outgoing]) -> list[list[int]]:
-        """Stores the replies with their outbox rows (and the judgements they answer)."""
+    async def enqueue(
+        self, conn: AsyncConnection, items: Sequence[Outgoing], lease: timedelta | None = None,
+    ) -> Enqueued:
+        """Stores the replies with their outbox rows (and the judgements they answer).
+
+        With a lease, the rows are written as claimed for that long by this process, and their
+        deliveries come back for the caller to hand to its worker once the transaction has
+        committed: no query claims them. Should the process stop before sending, the lease
+        runs out and any worker's poll claims them (at least once, as for a claimed row).
+        """
         await annotate(conn, [i.annotation for i in items if i.annotation is not None])
         rows = [(item, reply) for item in items for reply in item.replies]
         ids = await self._insert(conn, _INSERT_MESSAGES, [{
@@ -213,14 +228,27 @@ class HotPath:
             "attachments": to_attachments_json(reply.attachments),
             "faq_entry_id": reply.faq_entry_id, "delivery": "pending", "created_at": item.now,
         } for item, reply in rows])
+        deliveries: list[Delivery] = []
         if ids:
-            await conn.execute(_INSERT_OUTBOX, [{
+            payloads = [to_payload(reply) for _, reply in rows]
+            outbox = [{
                 "message_id": message_id, "channel": item.client.channel,
-                "address": item.client.user_id, "payload": to_payload(reply),
-                "next_attempt_at": item.now, "created_at": item.now,
-            } for message_id, (item, reply) in zip(ids, rows, strict=True)])
+                "address": item.client.user_id, "payload": payload,
+                "next_attempt_at": item.now if lease is None else item.now + lease,
+                "attempts": 0 if lease is None else 1, "created_at": item.now,
+            } for message_id, (item, _), payload in zip(ids, rows, payloads, strict=True)]
+            if lease is None:
+                await conn.execute(_INSERT_OUTBOX, outbox)
+            else:
+                outbox_ids = await self._insert(conn, _INSERT_LEASED_OUTBOX, outbox)
+                # The payload read back as a claim reads it: the same reply either way.
+                deliveries = [
+                    Delivery(i, item.client.channel, item.client.user_id,
+                             parse_payload(payload), 1, message_id, f"out-{i}")
+                    for i, message_id, (item, _), payload
+                    in zip(outbox_ids, ids, rows, payloads, strict=True)]
         taken = iter(ids)
-        return [[next(taken) for _ in item.replies] for item in items]
+        return Enqueued([[next(taken) for _ in item.replies] for item in items], deliveries)
 
     @staticmethod
     async def _insert(conn: AsyncConnection, statement: Any,

@@ -173,6 +173,9 @@ class OutboxItem(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     external_id: Mapped[str] = mapped_column(String(64), default="")
+    # As on messages: the rows a reply leases to this process go in one INSERT with their ids
+    # back in order (storage/hot_path.py).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
 
 
 class InboundEvent(Base):

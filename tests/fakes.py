@@ -290,9 +290,3 @@ class FakeNotifier:
         self.events.append(event)
 
 
-class FakeOutboxSignal:
-    def __init__(self) -> None:
-        self.wakes = 0
-
-    def wake(self) -> None:
-        self.wakes += 1

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from bots.outbox import MAX_ATTEMPTS, OutboxWorker, backoff
@@ -17,8 +18,10 @@ class FakeQueue:
         self.sent_batches: list[list[tuple[int, str]]] = []
         self.retries: dict[int, tuple[datetime, str]] = {}
         self.failed: dict[int, tuple[str, bool]] = {}
+        self.claims = 0
 
     async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
+        self.claims += 1
         taken, self.due = self.due[:limit], self.due[limit:]
         return taken
 
@@ -84,8 +87,6 @@ def test_backoff_grows_and_is_capped() -> None:
 
 async def test_the_worker_stops_when_cancelled_as_it_is_woken() -> None:
     """A wake-up and a stop in the same instant (a reply queued at shutdown) must stop it."""
-    import asyncio
-
     clock, notifier = Clock(), FakeNotifier()
     for attempt in range(20):
         worker = OutboxWorker(FakeQueue([]), {}, notifier, clock, poll_interval=0.05)
@@ -95,3 +96,71 @@ async def test_the_worker_stops_when_cancelled_as_it_is_woken() -> None:
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=1)
         assert task in done, f"the worker ignored cancellation (attempt {attempt})"
+
+
+async def until(check: Callable[[], bool], what: str) -> None:
+    for _ in range(400):
+        if check():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def running(worker: OutboxWorker, body: Callable[[], Awaitable[None]]) -> None:
+    task = asyncio.create_task(worker.run())
+    try:
+        await body()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_handed_deliveries_go_out_without_a_claim() -> None:
+    queue = FakeQueue([delivery(1, "ok")])  # left from before a restart
+    worker = OutboxWorker(queue, {"telegram": ScriptedSender()}, FakeNotifier(), Clock(),
+                          poll_interval=60)
+
+    async def body() -> None:
+        await until(lambda: queue.sent_batches == [[(1, "ext-out-1")]], "the first poll")
+        assert queue.claims == 1
+        worker.hand([delivery(2, "ok"), delivery(3, "ok")])
+        await until(lambda: len(queue.sent_batches) == 2, "the handed deliveries")
+        assert queue.sent_batches[1] == [(2, "ext-out-2"), (3, "ext-out-3")]
+        assert queue.claims == 1  # sent as handed: no query claimed them
+        worker.wake()  # something queued elsewhere: look now, not in a minute
+        await until(lambda: queue.claims == 2, "the poll after wake()")
+
+    await running(worker, body)
+
+
+async def test_a_handed_delivery_that_fails_is_retried_or_refused_like_a_claimed_one() -> None:
+    clock, notifier = Clock(), FakeNotifier()
+    queue = FakeQueue([])
+    worker = OutboxWorker(queue, {"telegram": ScriptedSender()}, notifier, clock,
+                          poll_interval=60)
+
+    async def body() -> None:
+        await until(lambda: queue.claims == 1, "the first poll")
+        worker.hand([delivery(4, "flood"), delivery(5, "blocked"), delivery(6, "ok")])
+        await until(lambda: bool(queue.sent_batches), "the pass")
+        assert queue.sent_batches == [[(6, "ext-out-6")]]
+        assert queue.retries[4] == (clock.now + timedelta(seconds=7), "429 Too Many Requests")
+        assert queue.failed[5] == ("403 bot was blocked by the user", True)
+        assert [e.kind for e in notifier.events] == [EventKind.DELIVERY_FAILED]
+
+    await running(worker, body)
+
+
+async def test_more_handed_than_a_batch_go_out_over_several_passes() -> None:
+    queue = FakeQueue([])
+    worker = OutboxWorker(queue, {"telegram": ScriptedSender()}, FakeNotifier(), Clock(),
+                          poll_interval=60, batch=3)
+
+    async def body() -> None:
+        await until(lambda: queue.claims == 1, "the first poll")
+        worker.hand([delivery(i, "ok") for i in range(1, 8)])
+        await until(lambda: sum(map(len, queue.sent_batches)) == 7, "all seven")
+        assert [len(b) for b in queue.sent_batches] == [3, 3, 1]
+        assert queue.claims == 1
+
+    await running(worker, body)

@@ -17,7 +17,7 @@ from handlers.reception import Deps, Reception
 from handlers.replies import ReplyBuilder
 from handlers.routing import QueueDirectory
 from handlers.texts import JinjaTexts
-from tests.fakes import Clock, FakeFaq, FakeNotifier, FakeOutboxSignal, FakeStore
+from tests.fakes import Clock, FakeFaq, FakeNotifier, FakeStore
 
 _ids = itertools.count(1)
 
@@ -45,8 +45,7 @@ def world() -> tuple[Reception, SpecialistDesk, FakeStore, FakeNotifier]:
     faq = FakeFaq()
     store, notifier = FakeStore(), FakeNotifier()
     deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
-                outbox=FakeOutboxSignal(), router=router(texts), crisis=Crisis(),
-                clock=Clock())
+                router=router(texts), crisis=Crisis(), clock=Clock())
     return Reception(deps), SpecialistDesk(deps), store, notifier
 
 

@@ -13,7 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from faq.model import Candidate, Decision, MatchResult
 from handlers.model import (
+    Action,
+    ActionKind,
     Author,
+    Button,
     Channel,
     ClientRef,
     ConversationRef,
@@ -21,9 +24,10 @@ from handlers.model import (
     Reply,
     State,
 )
-from handlers.ports import Annotation
+from handlers.ports import Annotation, Delivery
 from storage.conversations import SqlConversationStore
 from storage.models import Conversation, Message, OutboxItem
+from storage.outbox import LEASE, SqlDeliveryQueue
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -140,3 +144,88 @@ async def test_ids_follow_the_rows_in_any_batch_size(sessions, size: int) -> Non
                                  for n in range(size)))
     texts = dict(await rows(sessions, select(Message.id, Message.text)))
     assert [texts[r.message_id] for r in got] == [f"текст m{n}" for n in range(size)]
+
+
+class Handoff:
+    """Stands in for the outbox worker: records what the store hands it, and when."""
+
+    def __init__(self, sessions) -> None:
+        self.sessions = sessions
+        self.handed: list[Delivery] = []
+
+    def hand(self, deliveries) -> None:
+        self.handed.extend(deliveries)
+
+    async def committed_outbox_ids(self) -> set[int]:
+        return {i for (i,) in await rows(self.sessions, select(OutboxItem.id))}
+
+
+async def test_committed_replies_are_handed_to_the_worker_leased(sessions) -> None:
+    handoff = Handoff(sessions)
+    store = SqlConversationStore(sessions, worker=handoff)
+    recs = [await store.record_incoming(incoming(f"q{n}", str(n)), NOW) for n in range(2)]
+    assert all(r is not None for r in recs)
+    rated = Reply("Кнопки", buttons=((Button("Оценка 5", Action(ActionKind.RATE, "5")),),))
+    ids = await asyncio.gather(
+        store.enqueue(recs[0].conversation, recs[0].client, [Reply("Ответ"), rated],
+                      Author.BOT, NOW),
+        store.enqueue(recs[1].conversation, recs[1].client, [Reply("Другой")], Author.BOT,
+                      NOW))
+    # One delivery per reply, carrying what a claim would have read back, rows committed.
+    assert [d.message_id for d in handoff.handed] == [i for group in ids for i in group]
+    assert [d.reply.text for d in handoff.handed] == ["Ответ", "Кнопки", "Другой"]
+    assert handoff.handed[1].reply.buttons[0][0].action == Action(ActionKind.RATE, "5")
+    assert [(d.channel, d.address) for d in handoff.handed] == [
+        (Channel.VK, "0"), (Channel.VK, "0"), (Channel.VK, "1")]
+    assert {d.id for d in handoff.handed} == await handoff.committed_outbox_ids()
+    assert all(d.attempts == 1 and d.key == f"out-{d.id}" for d in handoff.handed)
+    # Leased to this worker: no poll claims them while the lease runs...
+    queue = SqlDeliveryQueue(sessions)
+    assert await queue.claim_due(NOW + LEASE - timedelta(seconds=1), 10) == []
+    # ...and should the process stop before sending, they come due again after it.
+    again = await queue.claim_due(NOW + LEASE, 10)
+    assert sorted(d.id for d in again) == sorted(d.id for d in handoff.handed)
+    assert all(d.attempts == 2 for d in again)
+
+
+async def test_without_a_worker_replies_wait_in_the_outbox_due_now(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("q", "1"), NOW)
+    assert rec is not None
+    [message_id] = await store.enqueue(rec.conversation, rec.client, [Reply("Ответ")],
+                                       Author.BOT, NOW)
+    [due] = await SqlDeliveryQueue(sessions).claim_due(NOW, 10)
+    assert (due.message_id, due.attempts, due.reply.text) == (message_id, 1, "Ответ")
+
+
+async def test_a_refused_batch_hands_over_only_what_was_committed(sessions) -> None:
+    handoff = Handoff(sessions)
+    store = SqlConversationStore(sessions, worker=handoff)
+    rec = await store.record_incoming(incoming("q", "1"), NOW)
+    assert rec is not None
+    gone = ConversationRef(999_999, rec.client.id, Channel.VK, State.BOT, "", "")
+    stranger = ClientRef(999_999, Channel.VK, "9", "", None)
+    got = await asyncio.gather(
+        store.enqueue(rec.conversation, rec.client, [Reply("один")], Author.BOT, NOW),
+        store.enqueue(gone, stranger, [Reply("никому")], Author.BOT, NOW),
+        return_exceptions=True)
+    assert isinstance(got[1], IntegrityError)
+    assert [d.reply.text for d in handoff.handed] == ["один"]
+    assert {d.id for d in handoff.handed} == await handoff.committed_outbox_ids()
+
+
+async def test_a_specialist_reply_is_handed_over_and_a_note_is_not(sessions) -> None:
+    handoff = Handoff(sessions)
+    store = SqlConversationStore(sessions, worker=handoff)
+    rec = await store.record_incoming(incoming("q", "1"), NOW)
+    assert rec is not None
+    note = await store.record_specialist_message(rec.conversation.id, None, "для своих", True,
+                                                 NOW)
+    assert note is not None and handoff.handed == []
+    sent = await store.record_specialist_message(rec.conversation.id, None, "Здравствуйте",
+                                                 False, NOW, dedupe_key="tg:1")
+    assert [(d.message_id, d.reply.text) for d in handoff.handed] == [(sent, "Здравствуйте")]
+    # The same platform event again: refused as a duplicate, nothing handed twice.
+    assert await store.record_specialist_message(rec.conversation.id, None, "Здравствуйте",
+                                                 False, NOW, dedupe_key="tg:1") is None
+    assert len(handoff.handed) == 1
