@@ -29,9 +29,20 @@ class JinjaTexts:
             auto_reload=True,
         )
         self._fresh: dict[str, tuple[float, jinja2.Template]] = {}
+        # Texts without variables (button labels, most notices), per template as loaded: every
+        # reply carries several, and a render costs ~20 µs. A reloaded template renders anew.
+        self._static: dict[str, tuple[jinja2.Template, str]] = {}
 
     def render(self, name: str, **context: object) -> str:
-        return self._template(f"{name}.j2").render(**context).strip()
+        template = self._template(f"{name}.j2")
+        if context:
+            return template.render(**context).strip()
+        cached = self._static.get(name)
+        if cached is not None and cached[0] is template:
+            return cached[1]
+        text = template.render().strip()
+        self._static[name] = (template, text)
+        return text
 
     def _template(self, name: str) -> jinja2.Template:
         now = time.monotonic()

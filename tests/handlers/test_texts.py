@@ -29,3 +29,19 @@ def test_an_edited_override_is_read_again_after_the_recheck_interval(
     assert jinja.render("greeting", who="Анна") == "Здравствуйте, Анна!"
     # The defaults stay behind the overrides.
     assert "Задать вопрос специалисту" in jinja.render("button_specialist")
+
+
+def test_an_edited_text_without_variables_is_read_again_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Such texts (button labels) are kept rendered; an edit must still reach clients.
+    now = [1000.0]
+    monkeypatch.setattr(texts.time, "monotonic", lambda: now[0])
+    template = tmp_path / "button_menu.j2"
+    template.write_text("Меню", encoding="utf-8")
+    jinja = JinjaTexts([tmp_path])
+    assert jinja.render("button_menu") == jinja.render("button_menu") == "Меню"
+    template.write_text("Главное меню", encoding="utf-8")
+    stat = template.stat()
+    os.utime(template, (stat.st_atime, stat.st_mtime + 5))
+    now[0] += texts.RECHECK_S * 2
+    assert jinja.render("button_menu") == "Главное меню"
