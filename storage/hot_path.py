@@ -28,8 +28,9 @@ from handlers.model import (
     State,
 )
 from handlers.ports import Annotation, Delivery
-from storage.codec import parse_payload, to_attachments_json, to_buttons_json, to_payload
+from storage.codec import to_attachments_json, to_buttons_json, to_payload
 from storage.models import Client, Conversation, Message, OutboxItem
+from storage.outbox import outbox_delivery
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
 
@@ -58,8 +59,7 @@ _INSERT_CONVERSATIONS = insert(_conversations).returning(_conversations.c.id,
 _TOUCH_CONVERSATION = (update(_conversations).where(_conversations.c.id == bindparam("b_id"))
                        .values(last_activity_at=bindparam("now")))
 _INSERT_MESSAGES = insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
-_INSERT_OUTBOX = insert(_outbox)
-_INSERT_LEASED_OUTBOX = insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True)
+_INSERT_OUTBOX = insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True)
 _ANNOTATE_MESSAGE = (update(_messages).where(_messages.c.id == bindparam("b_id"))
                      .values(decision=bindparam("decision"),
                              faq_entry_id=bindparam("entry"), match_score=bindparam("score"),
@@ -237,16 +237,12 @@ class HotPath:
                 "next_attempt_at": item.now if lease is None else item.now + lease,
                 "attempts": 0 if lease is None else 1, "created_at": item.now,
             } for message_id, (item, _), payload in zip(ids, rows, payloads, strict=True)]
-            if lease is None:
-                await conn.execute(_INSERT_OUTBOX, outbox)
-            else:
-                outbox_ids = await self._insert(conn, _INSERT_LEASED_OUTBOX, outbox)
-                # The payload read back as a claim reads it: the same reply either way.
-                deliveries = [
-                    Delivery(i, item.client.channel, item.client.user_id,
-                             parse_payload(payload), 1, message_id, f"out-{i}")
-                    for i, message_id, (item, _), payload
-                    in zip(outbox_ids, ids, rows, payloads, strict=True)]
+            outbox_ids = await self._insert(conn, _INSERT_OUTBOX, outbox)
+            if lease is not None:
+                deliveries = [outbox_delivery(i, item.client.channel, item.client.user_id,
+                                              payload, 1, message_id)
+                              for i, (item, _), payload, message_id
+                              in zip(outbox_ids, rows, payloads, ids, strict=True)]
         taken = iter(ids)
         return Enqueued([[next(taken) for _ in item.replies] for item in items], deliveries)
 

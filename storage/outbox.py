@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,6 +34,13 @@ _MESSAGE_SENT = (update(_messages).where(
     .scalar_subquery()).values(delivery="sent", channel_message_id=bindparam("ext")))
 
 
+def outbox_delivery(outbox_id: int, channel: str, address: str, payload: dict[str, Any],
+                    attempts: int, message_id: int | None) -> Delivery:
+    """One attempt at an outbox row, as its claim or its hand-over gives it to the worker."""
+    return Delivery(outbox_id, channel, address, parse_payload(payload), attempts, message_id,
+                    f"out-{outbox_id}")
+
+
 class SqlDeliveryQueue:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -47,8 +54,8 @@ class SqlDeliveryQueue:
             if rows:
                 await conn.execute(_LEASE.where(_outbox.c.id.in_([r.id for r in rows])),
                                    {"until": now + LEASE})
-            return [Delivery(r.id, r.channel, r.address, parse_payload(r.payload),
-                             r.attempts + 1, r.message_id, f"out-{r.id}") for r in rows]
+            return [outbox_delivery(r.id, r.channel, r.address, r.payload, r.attempts + 1,
+                                    r.message_id) for r in rows]
 
     async def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
         if not sent:

@@ -11,6 +11,12 @@ from handlers import texts
 from handlers.texts import JinjaTexts
 
 
+def edit(template: Path, text: str) -> None:
+    template.write_text(text, encoding="utf-8")
+    stat = template.stat()
+    os.utime(template, (stat.st_atime, stat.st_mtime + 5))  # a later mtime, as an edit has
+
+
 def test_an_edited_override_is_read_again_after_the_recheck_interval(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
@@ -20,9 +26,7 @@ def test_an_edited_override_is_read_again_after_the_recheck_interval(
     jinja = JinjaTexts([tmp_path])
     assert jinja.render("greeting", who="Анна") == "Добрый день, Анна!"
 
-    template.write_text("Здравствуйте, {{ who }}!", encoding="utf-8")
-    stat = template.stat()
-    os.utime(template, (stat.st_atime, stat.st_mtime + 5))  # a later mtime, as an edit has
+    edit(template, "Здравствуйте, {{ who }}!")
     now[0] += texts.RECHECK_S / 2
     assert jinja.render("greeting", who="Анна") == "Добрый день, Анна!"  # not looked at yet
     now[0] += texts.RECHECK_S
@@ -40,8 +44,6 @@ def test_an_edited_text_without_variables_is_read_again_too(
     template.write_text("Меню", encoding="utf-8")
     jinja = JinjaTexts([tmp_path])
     assert jinja.render("button_menu") == jinja.render("button_menu") == "Меню"
-    template.write_text("Главное меню", encoding="utf-8")
-    stat = template.stat()
-    os.utime(template, (stat.st_atime, stat.st_mtime + 5))
+    edit(template, "Главное меню")
     now[0] += texts.RECHECK_S * 2
     assert jinja.render("button_menu") == "Главное меню"

@@ -52,6 +52,12 @@ def commits(sessions) -> Iterator[list[int]]:
         event.remove(engine, "commit", on_commit)
 
 
+def missing_conversation(client_id: int) -> tuple[ConversationRef, ClientRef]:
+    """A conversation and client the database does not have: a reply to it is refused."""
+    return (ConversationRef(999_999, client_id, Channel.VK, State.BOT, "", ""),
+            ClientRef(999_999, Channel.VK, "9", "", None))
+
+
 async def rows(sessions, statement):
     async with sessions() as s:
         return (await s.execute(statement)).all()
@@ -124,8 +130,7 @@ async def test_a_reply_the_database_refuses_fails_only_its_caller(sessions) -> N
     store = SqlConversationStore(sessions)
     rec = await store.record_incoming(incoming("q", "1"), NOW)
     assert rec is not None
-    gone = ConversationRef(999_999, rec.client.id, Channel.VK, State.BOT, "", "")
-    stranger = ClientRef(999_999, Channel.VK, "9", "", None)
+    gone, stranger = missing_conversation(rec.client.id)
     got = await asyncio.gather(
         store.enqueue(rec.conversation, rec.client, [Reply("один")], Author.BOT, NOW),
         store.enqueue(gone, stranger, [Reply("никому")], Author.BOT, NOW),
@@ -203,8 +208,7 @@ async def test_a_refused_batch_hands_over_only_what_was_committed(sessions) -> N
     store = SqlConversationStore(sessions, worker=handoff)
     rec = await store.record_incoming(incoming("q", "1"), NOW)
     assert rec is not None
-    gone = ConversationRef(999_999, rec.client.id, Channel.VK, State.BOT, "", "")
-    stranger = ClientRef(999_999, Channel.VK, "9", "", None)
+    gone, stranger = missing_conversation(rec.client.id)
     got = await asyncio.gather(
         store.enqueue(rec.conversation, rec.client, [Reply("один")], Author.BOT, NOW),
         store.enqueue(gone, stranger, [Reply("никому")], Author.BOT, NOW),
