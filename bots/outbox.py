@@ -80,6 +80,12 @@ class OutboxWorker:
             self._poll = True
         self._event.clear()
 
+    async def release_unsent(self) -> None:
+        """At a stop: handed deliveries not yet attempted go back to the outbox due now, so
+        that the next start sends them at once instead of after their lease."""
+        unsent, self._handed = self._handed, []
+        await self._queue.release([d.id for d in unsent], self._clock())
+
     async def drain_once(self) -> int:
         """One pass: what was handed over, and what is due in the outbox."""
         return await self._pass(poll=True)

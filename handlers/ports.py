@@ -235,6 +235,9 @@ class DeliveryQueue(Protocol):
 
     async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None: ...
 
+    async def release(self, delivery_ids: Sequence[int], now: datetime) -> None:
+        """Give back leased deliveries never attempted: due at once, for any worker."""
+
     async def mark_failed(
         self, delivery: Delivery, now: datetime, error: str, client_blocked: bool
     ) -> int | None:

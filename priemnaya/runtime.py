@@ -211,6 +211,10 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await rt.worker.release_unsent()
+        except Exception:  # the database gone first: their lease runs out instead
+            log.exception("could not give unsent replies back to the outbox")
         for channel in rt.channels:
             await channel.close()
         await rt.engine.dispose()

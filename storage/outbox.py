@@ -64,6 +64,14 @@ class SqlDeliveryQueue:
             await conn.execute(_SENT, [{"b_id": i, "ext": e[:64], "now": now} for i, e in sent])
             await conn.execute(_MESSAGE_SENT, [{"b_id": i, "ext": e[:64]} for i, e in sent])
 
+    async def release(self, delivery_ids: Sequence[int], now: datetime) -> None:
+        if not delivery_ids:
+            return
+        async with core_transaction(self._sessions) as conn:
+            await conn.execute(update(_outbox).where(
+                _outbox.c.id.in_(list(delivery_ids)), _outbox.c.status == "pending",
+            ).values(next_attempt_at=now, attempts=_outbox.c.attempts - 1))
+
     async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None:
         async with self._sessions.begin() as s:
             await s.execute(update(OutboxItem).where(OutboxItem.id == delivery_id)

@@ -19,6 +19,7 @@ class FakeQueue:
         self.retries: dict[int, tuple[datetime, str]] = {}
         self.failed: dict[int, tuple[str, bool]] = {}
         self.claims = 0
+        self.released: list[int] = []
 
     async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
         self.claims += 1
@@ -30,6 +31,9 @@ class FakeQueue:
 
     async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None:
         self.retries[delivery_id] = (at, error)
+
+    async def release(self, delivery_ids: Sequence[int], now: datetime) -> None:
+        self.released.extend(delivery_ids)
 
     async def mark_failed(self, delivery: Delivery, now: datetime, error: str,
                           client_blocked: bool) -> int | None:
@@ -164,3 +168,13 @@ async def test_more_handed_than_a_batch_go_out_over_several_passes() -> None:
         assert queue.claims == 1
 
     await running(worker, body)
+
+
+async def test_at_a_stop_handed_deliveries_not_yet_attempted_are_given_back() -> None:
+    queue = FakeQueue([])
+    worker = OutboxWorker(queue, {"telegram": ScriptedSender()}, FakeNotifier(), Clock())
+    worker.hand([delivery(1, "ok"), delivery(2, "ok")])  # the stop came before a pass
+    await worker.release_unsent()
+    assert queue.released == [1, 2] and queue.sent_batches == []
+    await worker.release_unsent()  # nothing left: nothing given back twice
+    assert queue.released == [1, 2]

@@ -193,6 +193,22 @@ async def test_committed_replies_are_handed_to_the_worker_leased(sessions) -> No
     assert all(d.attempts == 2 for d in again)
 
 
+async def test_a_handed_reply_given_back_at_a_stop_is_due_at_once(sessions) -> None:
+    handoff = Handoff(sessions)
+    store = SqlConversationStore(sessions, worker=handoff)
+    rec = await store.record_incoming(incoming("q", "1"), NOW)
+    assert rec is not None
+    await store.enqueue(rec.conversation, rec.client, [Reply("Ответ"), Reply("Ещё")],
+                        Author.BOT, NOW)
+    first, second = handoff.handed
+    queue = SqlDeliveryQueue(sessions)
+    await queue.mark_sent([(second.id, "tg-1")], NOW)  # sent before the stop: stays sent
+    later = NOW + timedelta(seconds=5)
+    await queue.release([first.id, second.id], later)
+    [due] = await queue.claim_due(later, 10)
+    assert (due.id, due.attempts, due.reply.text) == (first.id, 1, "Ответ")
+
+
 async def test_without_a_worker_replies_wait_in_the_outbox_due_now(sessions) -> None:
     store = SqlConversationStore(sessions)
     rec = await store.record_incoming(incoming("q", "1"), NOW)
