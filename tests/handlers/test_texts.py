@@ -17,10 +17,16 @@ def edit(template: Path, text: str) -> None:
     os.utime(template, (stat.st_atime, stat.st_mtime + 5))  # a later mtime, as an edit has
 
 
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The clock the recheck reads; tests move it on."""
+    clock = [1000.0]
+    monkeypatch.setattr(texts.time, "monotonic", lambda: clock[0])
+    return clock
+
+
 def test_an_edited_override_is_read_again_after_the_recheck_interval(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [1000.0]
-    monkeypatch.setattr(texts.time, "monotonic", lambda: now[0])
+        tmp_path: Path, now: list[float]) -> None:
     template = tmp_path / "greeting.j2"
     template.write_text("Добрый день, {{ who }}!", encoding="utf-8")
     jinja = JinjaTexts([tmp_path])
@@ -36,10 +42,8 @@ def test_an_edited_override_is_read_again_after_the_recheck_interval(
 
 
 def test_an_edited_text_without_variables_is_read_again_too(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, now: list[float]) -> None:
     # Such texts (button labels) are kept rendered; an edit must still reach clients.
-    now = [1000.0]
-    monkeypatch.setattr(texts.time, "monotonic", lambda: now[0])
     template = tmp_path / "button_menu.j2"
     template.write_text("Меню", encoding="utf-8")
     jinja = JinjaTexts([tmp_path])
