@@ -91,10 +91,11 @@ class OutboxWorker:
         return await self._pass(poll=True)
 
     async def _pass(self, poll: bool) -> int:
-        handed, self._handed = self._handed[:self._batch], self._handed[self._batch:]
         claimed = await self._queue.claim_due(self._clock(), self._batch) if poll else []
         if len(claimed) == self._batch:
             self._poll = True  # more may be due
+        # Taken only once the claim has succeeded: a failed claim leaves them for the next pass.
+        handed, self._handed = self._handed[:self._batch], self._handed[self._batch:]
         due = handed + claimed
         if due:
             # A handed delivery that a failed pass drops is not lost: its lease runs out
