@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,9 +18,9 @@ import numpy.typing as npt
 from faq.model import Entry, KnowledgeBase
 from faq.normalize import canonical
 
-# Per word: (n-gram id, count) of the n-grams the knowledge base has, and what the others add
-# to the squared norm of a message.
-WordGrams = tuple[tuple[tuple[int, int], ...], tuple[float, ...]]
+# Per word: ids and counts of the n-grams the knowledge base has, and what the others add to
+# the squared norm of a message.
+WordGrams = tuple[npt.NDArray[np.int32], npt.NDArray[np.float64], float]
 # 1 + ln(count) for the counts words and messages have: looked up rather than a log per n-gram.
 _TF = tuple(1.0 + math.log(c) if c else 0.0 for c in range(64))
 
@@ -33,13 +33,11 @@ class CharSettings:
 
 @dataclass(frozen=True, slots=True)
 class CharQuery:
-    """A message's known n-grams → weight, L2-normalised over all its n-grams."""
+    """A message's known n-grams (ascending ids) and their weights, L2-normalised over all its
+    n-grams, the unknown ones included."""
 
-    weights: Mapping[int, float]
-
-    def arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        ids = np.fromiter(self.weights.keys(), np.int64, len(self.weights))
-        return ids, np.fromiter(self.weights.values(), np.float64, len(self.weights))
+    ids: npt.NDArray[np.int32]
+    weights: npt.NDArray[np.float64]
 
 
 def ngrams(text: str, settings: CharSettings) -> Counter[str]:
@@ -74,14 +72,16 @@ class CharRanker:
         # An n-gram no entry has is the rarest kind: it weighs in the message's norm as such.
         self._unseen_idf = math.log(total + 1) + 1.0
         self._words: dict[str, WordGrams] = {}
-        ids, weights, self._starts = array("i"), array("d"), [0]
+        self._idf_array = np.asarray(self._idf, np.float64)
+        ids, weights, starts = array("i"), array("d"), [0]
         for entry in kb.entries:
-            row = self.query(_text(entry)).weights
-            ids.extend(row.keys())
-            weights.extend(row.values())
-            self._starts.append(len(ids))
+            row = self.query(_text(entry))
+            ids.extend(row.ids.tolist())
+            weights.extend(row.weights.tolist())
+            starts.append(len(ids))
         self._ids = np.frombuffer(ids, np.int32) if ids else np.zeros(0, np.int32)
         self._weights = np.frombuffer(weights, np.float64) if weights else np.zeros(0)
+        self._starts = starts
         self._words.clear()  # the entries' words are not the clients'
         self._docs = {e.id: d for d, e in enumerate(kb.entries)}
 
@@ -90,52 +90,49 @@ class CharRanker:
 
     def query_words(self, words: Iterable[str]) -> CharQuery:
         """The query of a message given as its canonical words (faq.normalize.tokenize)."""
-        counts: dict[int, int] = {}
-        unseen: list[float] = []
-        get = counts.get
-        for word in words:
-            known, others = self._word(word)
-            for index, count in known:
-                counts[index] = get(index, 0) + count
-            unseen.extend(others)
-        idf, tf = self._idf, _TF
-        if counts and max(counts.values()) >= len(tf):
-            tf = tuple(_tf(c) for c in range(max(counts.values()) + 1))
-        weights = {i: idf[i] * tf[c] for i, c in counts.items()}
-        norm = sum(w * w for w in weights.values())
-        norm += sum(unseen)
-        scale = 1.0 / math.sqrt(norm) if norm else 0.0
-        return CharQuery({i: w * scale for i, w in weights.items()})
+        parts = [self._word(word) for word in words]
+        unseen = sum(part[2] for part in parts)
+        if not parts or not any(len(part[0]) for part in parts):
+            return CharQuery(np.zeros(0, np.int32), np.zeros(0))
+        ids, counts = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        unique, where = np.unique(ids, return_inverse=True)
+        weights = self._idf_array[unique] * (1.0 + np.log(np.bincount(where, counts)))
+        norm = float(weights @ weights) + unseen
+        return CharQuery(unique, weights / math.sqrt(norm) if norm else weights * 0.0)
 
     def scores(self, query: CharQuery, entry_ids: Sequence[str]) -> list[float]:
         """Cosine of the message with each entry, in the order given."""
-        docs = [self._docs[e] for e in entry_ids]
-        spans = [(self._starts[d], self._starts[d + 1]) for d in docs]
-        if not spans or not query.weights:
-            return [0.0] * len(spans)
+        if not entry_ids or not len(query.ids):
+            return [0.0] * len(entry_ids)
+        starts = self._starts
+        spans = [(starts[d], starts[d + 1]) for d in map(self._docs.__getitem__, entry_ids)]
         # A dense copy of the message (calloc'd, so only touched pages cost) lets all the
-        # candidates' rows be looked up in one gather instead of one dict lookup per n-gram.
+        # candidates' rows be looked up in one gather instead of one lookup per n-gram.
         dense = np.zeros(len(self._idf))
-        ids, weights = query.arrays()
-        dense[ids] = weights
+        dense[query.ids] = query.weights
         rows = np.concatenate([self._ids[a:b] for a, b in spans])
         products = dense[rows] * np.concatenate([self._weights[a:b] for a, b in spans])
-        totals = np.concatenate(([0.0], np.cumsum(products)))
-        lengths = np.array([b - a for a, b in spans])
-        ends = np.cumsum(lengths)
-        sums = totals[ends] - totals[ends - lengths]
-        return [round(x, 4) for x in sums.tolist()]
+        # Each entry's sum; reduceat cannot sum an empty row (a question of no letters).
+        offsets, at = [], 0
+        for a, b in spans:
+            offsets.append(at)
+            at += b - a
+        if all(b > a for a, b in spans):
+            return [round(x, 4) for x in np.add.reduceat(products, offsets).tolist()]
+        return [round(float(products[o : o + b - a].sum()), 4)
+                for o, (a, b) in zip(offsets, spans, strict=True)]
 
     def _word(self, word: str) -> WordGrams:
         cached = self._words.get(word)
         if cached is None:
             grams = _word_ngrams(word, self._settings)
             vocab = self._vocab
-            known = tuple((vocab[g], c) for g, c in grams.items() if g in vocab)
+            known = [(vocab[g], c) for g, c in grams.items() if g in vocab]
             unseen = self._unseen_idf
             cached = (
-                known,
-                tuple((_tf(c) * unseen) ** 2 for g, c in grams.items() if g not in vocab),
+                np.fromiter((i for i, _ in known), np.int32, len(known)),
+                np.fromiter((c for _, c in known), np.float64, len(known)),
+                sum((_tf(c) * unseen) ** 2 for g, c in grams.items() if g not in vocab),
             )
             if len(self._words) < 100_000:
                 self._words[word] = cached

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 from array import array
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,12 @@ from faq.synonyms import CONCEPT_MARK
 Vector = npt.NDArray[np.float32]
 # An entry with no term that has a vector reads row 0 and is then scored 0.
 _NO_ROW = np.zeros(1, np.int32)
+# Up to this many knowledge-base terms with vectors (a KB of some hundreds of entries), a
+# client's word keeps its cosines with all of them: the next message with that word reads them
+# instead of multiplying vectors again. A larger KB multiplies only the candidates' terms.
+COSINE_ROWS_UP_TO = 4096
+# Words whose cosines are kept; the least recently used go first (at most ~32 MB).
+COSINE_WORDS = 2048
 NAVEC_FILE = "natasha/data/emb/navec_news_v1_1B_250K_300d_100q.tar"
 
 
@@ -102,6 +109,8 @@ class SemanticIndex:
         # Answers included: measured on dev, questions alone lost the signal's gain.
         self._entry_rows = _entry_rows(index, self._row)
         self._cache: dict[str, Vector | None] = {}
+        self._cosines: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._keep_cosines = len(self._table) <= COSINE_ROWS_UP_TO
 
     def message(self, weights: Mapping[str, float]) -> MessageVectors:
         rows: list[Vector] = []
@@ -137,10 +146,10 @@ class SemanticIndex:
             # The matcher's case (only the best entry is re-read): no per-entry bookkeeping.
             best = (message.rows @ self._table[spans[0]].T).max(axis=1).clip(0.0, 1.0)
             return [round((float(message.weights @ best) + literal[0]) / total, 4)]
-        # One gather and one product for all the candidates, then a maximum per entry.
+        # One product (or lookup) for all the candidates, then a maximum per entry.
         sizes = np.fromiter((max(len(s), 1) for s in spans), np.int64, len(spans))
         rows = np.concatenate([s if len(s) else _NO_ROW for s in spans])
-        cosines = message.rows @ self._table[rows].T
+        cosines = self._cosines_with(message, rows)
         starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
         best = np.maximum.reduceat(cosines, starts, axis=1).clip(0.0, 1.0)
         shares = message.weights @ best
@@ -148,6 +157,24 @@ class SemanticIndex:
             round(((float(x) if len(s) else 0.0) + extra) / total, 4)
             for x, s, extra in zip(shares, spans, literal, strict=True)
         ]
+
+    def _cosines_with(
+        self, message: MessageVectors, rows: npt.NDArray[np.int32]
+    ) -> npt.NDArray[np.float32]:
+        """Cosines of the message's terms (rows) with the given table rows (columns)."""
+        if not self._keep_cosines:
+            return message.rows @ self._table[rows].T
+        kept = self._cosines
+        lines = []
+        for term, vector in zip(message.terms, message.rows, strict=True):
+            line = kept.pop(term, None)
+            if line is None:
+                line = self._table @ vector
+                if len(kept) >= COSINE_WORDS:
+                    kept.popitem(last=False)
+            kept[term] = line  # now the most recently used
+            lines.append(line)
+        return np.stack(lines)[:, rows]
 
     def _literal(self, message: MessageVectors, doc: int) -> float:
         return sum(w for t, w in message.missing if doc in self._postings.get(t, {}))

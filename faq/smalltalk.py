@@ -122,7 +122,10 @@ def _phrase_tokens() -> list[tuple[SmallTalk, tuple[str, ...]]]:
     return sorted(pairs, key=lambda pair: -len(pair[1]))
 
 
-_BY_LENGTH = _phrase_tokens()
+# By first word, longest first: only the phrases that can start at a position are tried.
+_BY_FIRST: dict[str, list[tuple[SmallTalk, tuple[str, ...]]]] = {}
+for _kind, _phrase in _phrase_tokens():
+    _BY_FIRST.setdefault(_phrase[0], []).append((_kind, _phrase))
 
 
 def detect_smalltalk(text: str) -> SmallTalk | None:
@@ -146,7 +149,7 @@ def smalltalk_in(tokens: list[str]) -> SmallTalk | None:
 
 
 def _match_at(tokens: list[str], i: int, found: set[SmallTalk]) -> int:
-    for kind, phrase in _BY_LENGTH:
+    for kind, phrase in _BY_FIRST.get(tokens[i], ()):
         if tuple(tokens[i : i + len(phrase)]) == phrase:
             found.add(kind)
             return len(phrase)

@@ -84,6 +84,15 @@ class Synonyms:
     spellings: Mapping[str, str] = field(default_factory=dict)
     # Lemmas of the fillers: phrases are also looked up in the message without them.
     fillers: frozenset[str] = frozenset()
+    # First lemma of a phrase -> the longest phrase starting with it: other words start none.
+    _starts: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        starts: dict[str, int] = {}
+        for key in self.phrases:
+            if key:
+                starts[key[0]] = max(starts.get(key[0], 0), len(key))
+        object.__setattr__(self, "_starts", starts)
 
     def concepts(self, lemmas: Sequence[str]) -> list[str]:
         found = [c for _, _, concepts in self.spans(lemmas) for c in concepts]
@@ -99,7 +108,8 @@ class Synonyms:
         found: list[tuple[int, int, tuple[str, ...]]] = []
         start = 0
         while start < len(lemmas):
-            for size in range(min(self.longest, len(lemmas) - start), 0, -1):
+            longest = self._starts.get(lemmas[start], 0)
+            for size in range(min(longest, len(lemmas) - start), 0, -1):
                 concepts = self.phrases.get(tuple(lemmas[start : start + size]))
                 if concepts:
                     found.append((start, start + size, concepts))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -38,17 +38,30 @@ class CrisisRulesError(ValueError):
         self.path, self.rule, self.reason = path, rule, reason
 
 
+# Per token of a word pattern: the whole words it accepts and the stems it accepts words of.
+Token = tuple[frozenset[str], frozenset[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class Matcher:
     patterns: tuple[re.Pattern[str], ...]
     exceptions: tuple[re.Pattern[str], ...]
+    # Per pattern, the tokens of a word pattern; None for a `re:` one, which always runs.
+    needs: tuple[frozenset[Token] | None, ...] = ()
 
-    def first(self, text: str) -> str | None:
-        for pattern in self.patterns:
-            for found in pattern.finditer(text):
-                if not self._excepted(text, found.start(), found.end()):
-                    return found.group(0)
+    def first(self, text: str, possible: Collection[int] | None = None) -> str | None:
+        """The first match not cancelled by an exception. With `possible` (WordFilter) only
+        those word patterns are tried; `re:` patterns always are."""
+        for n, pattern in enumerate(self.patterns):
+            if possible is not None and n not in possible and self._need(n) is not None:
+                continue
+            for hit in pattern.finditer(text):
+                if not self._excepted(text, hit.start(), hit.end()):
+                    return hit.group(0)
         return None
+
+    def _need(self, n: int) -> frozenset[Token] | None:
+        return self.needs[n] if n < len(self.needs) else None
 
     def _excepted(self, text: str, start: int, end: int) -> bool:
         # An exception cancels only the match it overlaps, so an idiom elsewhere in the message
@@ -56,6 +69,52 @@ class Matcher:
         return any(
             e.start() < end and start < e.end() for x in self.exceptions for e in x.finditer(text)
         )
+
+
+class WordFilter:
+    """Which word patterns a message could match at all: each needs a word for every token.
+
+    Most messages lack some word of nearly every pattern, so a few set lookups per message
+    replace a regular-expression scan per pattern; the patterns themselves still decide.
+    """
+
+    def __init__(self, matchers: Sequence[Matcher]) -> None:
+        self._words: dict[str, set[Token]] = {}
+        self._stems: dict[str, set[Token]] = {}
+        # token -> (matcher, pattern) pairs needing it; per pair, all the tokens it needs
+        self._users: dict[Token, list[tuple[int, int]]] = {}
+        self._needs: dict[tuple[int, int], frozenset[Token]] = {}
+        for m, matcher in enumerate(matchers):
+            for n, need in enumerate(matcher.needs):
+                if need is None:
+                    continue
+                self._needs[(m, n)] = need
+                for token in need:
+                    self._users.setdefault(token, []).append((m, n))
+                    exact, stems = token
+                    for word in exact:
+                        self._words.setdefault(word, set()).add(token)
+                    for stem in stems:
+                        self._stems.setdefault(stem, set()).add(token)
+        self._lengths = sorted({len(stem) for stem in self._stems})
+        self._count = len(matchers)
+
+    def possible(self, text: str) -> list[set[int]]:
+        """Per matcher, the indices of its word patterns whose every token has a word."""
+        found: set[Token] = set()
+        words, stems = self._words, self._stems
+        for word in set(text.split()):
+            found.update(words.get(word, ()))
+            for n in self._lengths:
+                if n > len(word):
+                    break
+                found.update(stems.get(word[:n], ()))
+        result: list[set[int]] = [set() for _ in range(self._count)]
+        for token in found:
+            for key in self._users[token]:
+                if self._needs[key] <= found:
+                    result[key[0]].add(key[1])
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +135,19 @@ class FlagRule:
 class CrisisRules:
     rules: tuple[CrisisRule, ...]
     flag_rules: tuple[FlagRule, ...] = ()
+    _rule_words: WordFilter = field(init=False, repr=False, compare=False)
+    _flag_words: WordFilter = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rule_words", WordFilter([r.matcher for r in self.rules]))
+        object.__setattr__(self, "_flag_words", WordFilter([f.matcher for f in self.flag_rules]))
 
     def detect(self, text: str) -> CrisisHit | None:
         """The first rule in file order that matches, or None."""
         normal = normalize(text)
-        for rule in self.rules:
-            fragment = rule.matcher.first(normal)
+        possible = self._rule_words.possible(normal)
+        for rule, allowed in zip(self.rules, possible, strict=True):
+            fragment = rule.matcher.first(normal, allowed)
             if fragment is not None:
                 return CrisisHit(rule.id, rule.kind, rule.help_key, fragment)
         return None
@@ -89,7 +155,12 @@ class CrisisRules:
     def flags(self, text: str) -> tuple[str, ...]:
         """Ids of non-alarm flags (hardship, disaster) that may raise a hand-over's priority."""
         normal = normalize(text)
-        return tuple(f.id for f in self.flag_rules if f.matcher.first(normal) is not None)
+        possible = self._flag_words.possible(normal)
+        return tuple(
+            f.id
+            for f, allowed in zip(self.flag_rules, possible, strict=True)
+            if f.matcher.first(normal, allowed) is not None
+        )
 
 
 def normalize(text: str) -> str:
@@ -163,6 +234,7 @@ def _parse_matcher(path: Path, rule_id: str, fields: Mapping[str, object]) -> Ma
     return Matcher(
         tuple(_compile(path, rule_id, p, gap) for p in patterns),
         tuple(_compile(path, rule_id, p, 0) for p in exceptions),
+        tuple(None if p.startswith("re:") else _tokens(p) for p in patterns),
     )
 
 
@@ -194,6 +266,18 @@ def _words_to_regex(path: Path, rule_id: str, pattern: str, gap: int) -> str:
             raise CrisisRulesError(path, rule_id, reason)
     between = f"(?: \\w+){{0,{gap}}} "
     return r"(?<!\w)" + between.join(map(_token_regex, tokens)) + r"(?!\w)"
+
+
+def _tokens(pattern: str) -> frozenset[Token]:
+    """The words and stems of each token of a word pattern (checked by _words_to_regex)."""
+    tokens = []
+    for token in pattern.lower().replace("ё", "е").split():
+        words = token.split("|")
+        tokens.append((
+            frozenset(w for w in words if not w.endswith("*")),
+            frozenset(w[:-1] for w in words if w.endswith("*")),
+        ))
+    return frozenset(tokens)
 
 
 def _token_regex(token: str) -> str:

@@ -82,3 +82,13 @@ def test_scores_are_the_reference_cosine_with_repeated_and_unknown_ngrams(text: 
     assert ranker.scores(ranker.query(text), ids) == pytest.approx(expected, abs=1e-4)
     assert ranker.scores(ranker.query_words(tokenize(text)), ids) == ranker.scores(
         ranker.query(text), ids)
+
+
+def test_an_entry_without_letters_scores_zero_and_leaves_the_others_alone() -> None:
+    kb = KnowledgeBase(KB.categories, (*KB.entries, Entry("dots", "c", "???", "Ответ.")))
+    ranker = CharRanker(kb)
+    query = ranker.query("социальное такси, где вы находитесь")
+    together = ranker.scores(query, ["taxi", "dots", "address"])
+    assert together == [*ranker.scores(query, ["taxi"]), 0.0, *ranker.scores(query, ["address"])]
+    assert together[0] > 0 and together[2] > 0
+    assert ranker.scores(query, ["dots"]) == [0.0]

@@ -157,3 +157,29 @@ def test_crisis_help_template(rules: CrisisRules, message: str, expected: str) -
     hit = rules.detect(message)
     assert hit is not None
     assert env.get_template(f"messages/{hit.help_key}.j2").render(hit=hit) == expected
+
+
+def test_word_filter_skips_no_match_that_a_full_scan_finds(rules: CrisisRules) -> None:
+    # The filter only decides which patterns are worth scanning: every fixture message, alarm
+    # or not, and the flags, must come out as a scan of every pattern gives them.
+    messages = [c["text"] for c in MESSAGES["trigger"] + MESSAGES["quiet"]]
+    messages += ["ребёнок один дома третий день", "детей бросила одних", "жить не на что"]
+    for text in messages:
+        normal = normalize(text)
+        scanned = next(
+            (r.id for r in rules.rules if r.matcher.first(normal) is not None), None)
+        hit = rules.detect(text)
+        assert (hit.rule_id if hit else None) == scanned, text
+        flags = tuple(f.id for f in rules.flag_rules if f.matcher.first(normal) is not None)
+        assert rules.flags(text) == flags, text
+
+
+def test_word_filter_reads_stems_and_whole_words(tmp_path: Path) -> None:
+    text = "rules:\n  - {id: a, kind: violence, patterns: ['избива* сына|дочь']}\n"
+    rules = load_crisis_rules(write(tmp_path, text))
+    assert rules.detect("муж избивает сына") is not None
+    assert rules.detect("муж избивал дочь") is not None
+    # "сын" is a whole word of the pattern: "сынишку" does not count, nor a stem in the middle
+    assert rules.detect("муж избивает сынишку") is None
+    assert rules.detect("муж поизбивал сына") is None
+    assert rules.detect("избивает") is None
