@@ -23,7 +23,7 @@ from faq.model import Candidate, Decision, KnowledgeBase, MatchResult
 from faq.morph import Lemmatizer, default_lemmatizer
 from faq.normalize import tokenize
 from faq.query import Query, QueryParser, QuerySettings
-from faq.semantic import SemanticIndex, WordVectors, default_word_vectors
+from faq.semantic import MessageVectors, SemanticIndex, WordVectors, default_word_vectors
 from faq.smalltalk import smalltalk_in
 from faq.synonyms import build_synonyms, load_synonyms
 
@@ -106,15 +106,17 @@ class Matcher:
             rest = tuple(c for c in ranked if c.entry_id != self.index.ids[exact])
             top = Candidate(self.index.ids[exact], 1.0)
             return MatchResult(Decision.ANSWER, (top, *rest[: self.config.max_options - 1]))
-        signals = self.signals(query, ranked)
+        weights = self._weighted(query)
+        message = self._semantic.message(weights) if self._semantic is not None else None
+        signals = self._signals(weights, message, query, ranked)
         result = decide(ranked, self.config, signals)
         if result.decision is Decision.CLARIFY:
-            options = self._options_by_meaning(query, ranked, signals)
+            options = self._options_by_meaning(message, ranked, signals)
             return MatchResult(Decision.CLARIFY, options) if options else result
         return result
 
     def _options_by_meaning(
-        self, query: Query, ranked: Sequence[Candidate], signals: Signals
+        self, message: MessageVectors | None, ranked: Sequence[Candidate], signals: Signals
     ) -> tuple[Candidate, ...]:
         """The options of a clarifying question, ordered by what the message means too.
 
@@ -123,11 +125,10 @@ class Matcher:
         first three more often (docs/faq-matching.md). Candidates keep their lemma scores.
         """
         share = self.config.option_meaning
-        if self._semantic is None or share <= 0:
+        if message is None or share <= 0:
             return ()
         pool = ranked[: self.config.option_pool]
-        weights = self._weighted(query)
-        meaning = self._meaning(weights, pool)
+        meaning = self._meaning(message, pool)
         if not meaning:
             return ()
         fused = sorted(
@@ -154,6 +155,16 @@ class Matcher:
 
     def signals(self, query: Query, ranked: Sequence[Candidate]) -> Signals:
         weights = self._weighted(query)
+        message = self._semantic.message(weights) if self._semantic is not None else None
+        return self._signals(weights, message, query, ranked)
+
+    def _signals(
+        self,
+        weights: Mapping[str, float],
+        message: MessageVectors | None,
+        query: Query,
+        ranked: Sequence[Candidate],
+    ) -> Signals:
         unknown = [w for t, w in weights.items() if t not in self.index.idf]
         shortlist = [c.entry_id for c in ranked[: self.config.char_shortlist]]
         chars = (
@@ -165,14 +176,15 @@ class Matcher:
             unknown_terms=len(unknown),
             char=tuple(chars),
             # Only the best entry is re-read: its share is what the answer decision weighs.
-            semantic=tuple(self._meaning(weights, ranked[:1])),
+            semantic=tuple(self._meaning(message, ranked[:1])),
         )
 
-    def _meaning(self, weights: Mapping[str, float], ranked: Sequence[Candidate]) -> list[float]:
+    def _meaning(
+        self, message: MessageVectors | None, ranked: Sequence[Candidate]
+    ) -> list[float]:
         """How much of the message each entry explains by word vectors; [] without vectors."""
-        if self._semantic is None or not ranked:
+        if self._semantic is None or message is None or not ranked:
             return []
-        message = self._semantic.message(weights)
         return self._semantic.scores(message, [self._docs[c.entry_id] for c in ranked])
 
     def rank(self, query: Query) -> list[Candidate]:

@@ -144,7 +144,7 @@ class SemanticIndex:
             return [round(x / total, 4) if total > 0 else 0.0 for x in literal]
         if len(docs) == 1:
             # The matcher's case (only the best entry is re-read): no per-entry bookkeeping.
-            best = (message.rows @ self._table[spans[0]].T).max(axis=1).clip(0.0, 1.0)
+            best = self._cosines_with(message, spans[0]).max(axis=1).clip(0.0, 1.0)
             return [round((float(message.weights @ best) + literal[0]) / total, 4)]
         # One product (or lookup) for all the candidates, then a maximum per entry.
         sizes = np.fromiter((max(len(s), 1) for s in spans), np.int64, len(spans))

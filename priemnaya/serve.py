@@ -29,12 +29,20 @@ async def announce_first_admin(rt: Runtime) -> None:
               f"`priemnaya user passwd {FIRST_ADMIN}`).", flush=True)
 
 
+# Young collections every 5,000 container allocations instead of 700: handling one message
+# allocates thousands of short-lived objects (parsed updates, rows, requests), so the default
+# collected ~0.13 times per update, ~4 % of the Telegram bench's CPU (docs/benchmarks.md).
+COLLECTOR_THRESHOLDS = (5_000, 20, 20)
+
+
 def freeze_startup_heap() -> None:
     """What start-up built (modules, the knowledge base's index, templates) lives as long as
     the process: frozen, it is no longer walked by every full collection of the garbage
-    collector (18 % more Telegram updates per second, docs/benchmarks.md)."""
+    collector (18 % more Telegram updates per second, docs/benchmarks.md). Young
+    collections then run less often (COLLECTOR_THRESHOLDS)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
 
 def build_service(settings: Settings) -> tuple[Runtime, web.Application]:

@@ -78,6 +78,25 @@ def test_scores_several_entries_in_the_order_given(matcher: Matcher) -> None:
     assert semantic.scores(semantic.message({"трактор": 1.0}), [0, 1]) == [0.0, 0.0]
 
 
+def test_kept_cosines_give_the_products_and_forget_the_least_recently_used(
+    matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import faq.semantic
+
+    monkeypatch.setattr(faq.semantic, "COSINE_WORDS", 2)
+    kept = SemanticIndex(matcher.index, VECTORS)
+    multiplied = SemanticIndex(matcher.index, VECTORS)
+    multiplied._keep_cosines = False  # a KB too large to keep them: products every time
+    messages = [{"выплата": 1.0, "сын": 2.0}, {"приют": 1.0}, {"щенок": 1.0, "сын": 1.0},
+                {"выплата": 1.0, "бездомный": 0.5}, {"выплата": 1.0, "сын": 2.0}]
+    for weights in messages:
+        for docs in ([0], [1], [1, 0]):
+            assert kept.scores(kept.message(weights), docs) == pytest.approx(
+                multiplied.scores(multiplied.message(weights), docs), abs=1e-4)
+        assert len(kept._cosines) <= 2
+    assert list(kept._cosines) == ["выплата", "сын"]  # the last message's words, latest last
+
+
 def test_without_vectors_the_lexical_weights_decide() -> None:
     lexical = build_matcher(KB, semantic=False)
     query = lexical.parse("пособие на ребенка")
