@@ -102,7 +102,7 @@ def main(eval_dir: Path, lexical: bool = False, sample_dir: Path = Path("kb/samp
             name, _, value = arg[6:].partition("=")
             base = with_values(base, {name: float(value)})
     tuned = rank_all(build_matcher(kb, base, semantic=semantic), tune)
-    names = tuple(n for n in ALL_NAMES if semantic or n != "semantic")
+    names = tuple(n for n in ALL_NAMES if semantic or not n.startswith("semantic"))
     weights = fit(tuned, base, names)
     key = "lexical_weights" if lexical else "weights"
     config, rep = best_confidence(tuned, replace(base, **{key: weights}))

@@ -19,8 +19,8 @@ class Signals:
     unknown_terms: int = 0
     # Character n-gram cosine of the first candidates of the lemma ranking, in its order.
     char: tuple[float, ...] = ()
-    # Word-vector share of the message that the best candidate explains (faq/semantic.py);
-    # empty without word vectors.
+    # Word-vector share of the message that each of the first candidates of the lemma ranking
+    # explains (faq/semantic.py), in its order; empty without word vectors.
     semantic: tuple[float, ...] = ()
 
 
@@ -31,15 +31,16 @@ class ConfidenceWeights:
     The defaults need word vectors; LEXICAL_WEIGHTS serve when there are none.
     """
 
-    intercept: float = -8.66
-    margin: float = 1.46
-    char: float = 0.89
-    agreement: float = 0.77
-    relative: float = 3.12
-    log_terms: float = 0.86
-    unknown_share: float = -2.36
-    unknown_terms: float = 0.42
-    semantic: float = 3.4
+    intercept: float = -6.99
+    margin: float = 0.64
+    char: float = 0.86
+    agreement: float = 0.67
+    relative: float = 3.27
+    log_terms: float = 1.21
+    unknown_share: float = -2.23
+    unknown_terms: float = 0.0
+    semantic: float = 0.75
+    semantic_margin: float = 3.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,9 @@ class Features:
     unknown_share: float
     unknown_terms: float
     semantic: float
+    # How far the best candidate's word-vector share is ahead of the best other candidate's
+    # (negative: another one explains more of the message by meaning).
+    semantic_margin: float
 
 
 _NAMES = tuple(f.name for f in fields(Features))
@@ -89,7 +93,14 @@ def features(ranked: Sequence[Candidate], signals: Signals, threshold: float) ->
         unknown_share=signals.unknown_share,
         unknown_terms=float(signals.unknown_terms),
         semantic=signals.semantic[0] if signals.semantic else 0.0,
+        semantic_margin=_lead(signals.semantic),
     )
+
+
+def _lead(shares: Sequence[float]) -> float:
+    if not shares:
+        return 0.0
+    return shares[0] - max(shares[1:]) if len(shares) > 1 else shares[0]
 
 
 def confidence(found: Features, weights: ConfidenceWeights) -> float:

@@ -111,12 +111,12 @@ class Matcher:
         signals = self._signals(weights, message, query, ranked)
         result = decide(ranked, self.config, signals)
         if result.decision is Decision.CLARIFY:
-            options = self._options_by_meaning(message, ranked, signals)
+            options = self._options_by_meaning(ranked, signals)
             return MatchResult(Decision.CLARIFY, options) if options else result
         return result
 
     def _options_by_meaning(
-        self, message: MessageVectors | None, ranked: Sequence[Candidate], signals: Signals
+        self, ranked: Sequence[Candidate], signals: Signals
     ) -> tuple[Candidate, ...]:
         """The options of a clarifying question, ordered by what the message means too.
 
@@ -125,12 +125,11 @@ class Matcher:
         first three more often (docs/faq-matching.md). Candidates keep their lemma scores.
         """
         share = self.config.option_meaning
-        if message is None or share <= 0:
+        # signals.semantic holds the shares of the pool, read for the answer decision.
+        meaning = signals.semantic
+        if share <= 0 or not meaning:
             return ()
-        pool = ranked[: self.config.option_pool]
-        meaning = self._meaning(message, pool)
-        if not meaning:
-            return ()
+        pool = ranked[: len(meaning)]
         fused = sorted(
             (Candidate(c.entry_id, (1 - share) * c.score + share * m)
              for c, m in zip(pool, meaning, strict=True)),
@@ -176,7 +175,9 @@ class Matcher:
             unknown_terms=len(unknown),
             char=tuple(chars),
             # Only the best entry is re-read: its share is what the answer decision weighs.
-            semantic=tuple(self._meaning(message, ranked[:1])),
+            # The pool the options come from: the answer decision weighs how far the best
+            # entry leads it by meaning, and a clarifying question reuses the shares.
+            semantic=tuple(self._meaning(message, ranked[: self.config.option_pool])),
         )
 
     def _meaning(
