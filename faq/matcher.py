@@ -174,7 +174,6 @@ class Matcher:
             unknown_share=sum(unknown) / (sum(weights.values()) or 1.0),
             unknown_terms=len(unknown),
             char=tuple(chars),
-            # Only the best entry is re-read: its share is what the answer decision weighs.
             # The pool the options come from: the answer decision weighs how far the best
             # entry leads it by meaning, and a clarifying question reuses the shares.
             semantic=tuple(self._meaning(message, ranked[: self.config.option_pool])),

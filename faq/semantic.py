@@ -142,10 +142,6 @@ class SemanticIndex:
         literal = [self._literal(message, d) for d in docs]
         if total <= 0 or not message.terms or not any(len(s) for s in spans):
             return [round(x / total, 4) if total > 0 else 0.0 for x in literal]
-        if len(docs) == 1:
-            # The matcher's case (only the best entry is re-read): no per-entry bookkeeping.
-            best = self._cosines_with(message, spans[0]).max(axis=1).clip(0.0, 1.0)
-            return [round((float(message.weights @ best) + literal[0]) / total, 4)]
         # One product (or lookup) for all the candidates, then a maximum per entry.
         sizes = np.fromiter((max(len(s), 1) for s in spans), np.int64, len(spans))
         rows = np.concatenate([s if len(s) else _NO_ROW for s in spans])
