@@ -25,6 +25,8 @@ class Analyzer:
         self.lemmatizer = lemmatizer
         self.synonyms = synonyms
         self.stopwords = stopwords
+        # One C call turns away a word that starts with none of them (most words).
+        self._prefixes = tuple(synonyms.prefixes)
 
     def is_stop(self, word: str) -> bool:
         return word in self.stopwords or len(word) < 2 or word.isdigit()
@@ -49,6 +51,8 @@ class Analyzer:
 
     def _prefix_parts(self, word: str) -> list[str]:
         """ "соцпособие" → социальный, пособие; a 5-letter rest keeps "медведь" whole."""
+        if not word.startswith(self._prefixes):
+            return []
         for prefix, full in self.synonyms.prefixes.items():
             rest = word[len(prefix) :]
             if word.startswith(prefix) and len(rest) >= 5 and self.lemmatizer.is_known(rest):
