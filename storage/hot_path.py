@@ -239,10 +239,11 @@ class HotPath:
             } for message_id, (item, _), payload in zip(ids, rows, payloads, strict=True)]
             outbox_ids = await self._insert(conn, _INSERT_OUTBOX, outbox)
             if lease is not None:
+                # The reply itself: what parse_payload would read back from the row.
                 deliveries = [outbox_delivery(i, item.client.channel, item.client.user_id,
-                                              payload, 1, message_id)
-                              for i, (item, _), payload, message_id
-                              in zip(outbox_ids, rows, payloads, ids, strict=True)]
+                                              reply, 1, message_id)
+                              for i, (item, reply), message_id
+                              in zip(outbox_ids, rows, ids, strict=True)]
         taken = iter(ids)
         return Enqueued([[next(taken) for _ in item.replies] for item in items], deliveries)
 

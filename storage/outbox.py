@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.model import Attachment, Author, Channel, Direction
+from handlers.model import Attachment, Author, Channel, Direction, Reply
 from handlers.ports import Delivery, TimelineItem
 from storage.codec import parse_attachments, parse_buttons, parse_payload
 from storage.engine import core_transaction
@@ -34,11 +34,10 @@ _MESSAGE_SENT = (update(_messages).where(
     .scalar_subquery()).values(delivery="sent", channel_message_id=bindparam("ext")))
 
 
-def outbox_delivery(outbox_id: int, channel: str, address: str, payload: dict[str, Any],
+def outbox_delivery(outbox_id: int, channel: str, address: str, reply: Reply,
                     attempts: int, message_id: int | None) -> Delivery:
     """One attempt at an outbox row, as its claim or its hand-over gives it to the worker."""
-    return Delivery(outbox_id, channel, address, parse_payload(payload), attempts, message_id,
-                    f"out-{outbox_id}")
+    return Delivery(outbox_id, channel, address, reply, attempts, message_id, f"out-{outbox_id}")
 
 
 class SqlDeliveryQueue:
@@ -54,8 +53,8 @@ class SqlDeliveryQueue:
             if rows:
                 await conn.execute(_LEASE.where(_outbox.c.id.in_([r.id for r in rows])),
                                    {"until": now + LEASE})
-            return [outbox_delivery(r.id, r.channel, r.address, r.payload, r.attempts + 1,
-                                    r.message_id) for r in rows]
+            return [outbox_delivery(r.id, r.channel, r.address, parse_payload(r.payload),
+                                    r.attempts + 1, r.message_id) for r in rows]
 
     async def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
         if not sent:

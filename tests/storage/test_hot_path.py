@@ -15,6 +15,8 @@ from faq.model import Candidate, Decision, MatchResult
 from handlers.model import (
     Action,
     ActionKind,
+    Attachment,
+    AttachmentKind,
     Author,
     Button,
     Channel,
@@ -191,6 +193,21 @@ async def test_committed_replies_are_handed_to_the_worker_leased(sessions) -> No
     again = await queue.claim_due(NOW + LEASE, 10)
     assert sorted(d.id for d in again) == sorted(d.id for d in handoff.handed)
     assert all(d.attempts == 2 for d in again)
+
+
+async def test_a_handed_reply_is_the_one_a_claim_reads_back(sessions) -> None:
+    handoff = Handoff(sessions)
+    store = SqlConversationStore(sessions, worker=handoff)
+    rec = await store.record_incoming(incoming("q", "1"), NOW)
+    assert rec is not None
+    rich = Reply("Ответ", buttons=((Button("Оценка 5", Action(ActionKind.RATE, "5")),),),
+                 faq_entry_id="family.allowance", links=(("Госуслуги", "https://gu.example"),),
+                 attachments=(Attachment(AttachmentKind.DOCUMENT, "file-1", "бланк.pdf"),))
+    await store.enqueue(rec.conversation, rec.client, [rich, Reply("Ещё")], Author.BOT, NOW)
+    # Handed over without reading the row back; after the lease a claim reads the row.
+    claimed = await SqlDeliveryQueue(sessions).claim_due(NOW + LEASE, 10)
+    assert {d.id: d.reply for d in claimed} == {d.id: d.reply for d in handoff.handed}
+    assert handoff.handed[0].reply == rich
 
 
 async def test_a_handed_reply_given_back_at_a_stop_is_due_at_once(sessions) -> None:
