@@ -1,4 +1,9 @@
-"""Client side: private messages and button presses go to the core as IncomingMessage."""
+"""Client side: private messages and button presses go to the core as IncomingMessage.
+
+Private messages are read from the raw update JSON (bots/telegram/intake.py hands them here
+without aiogram's dispatcher), so that one converter serves every shape, those aiogram's
+models reject included; button presses and membership changes come through the dispatcher.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Any
 from aiogram import Router
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated
 
 from bots.telegram.callbacks import CallbackCodec
 from bots.telegram.convert import client_message_of, to_incoming
@@ -28,14 +33,6 @@ async def handle_raw_client_message(raw: Mapping[str, Any], reception: Reception
     if found is None:
         return False
     return await reception.handle(to_incoming(*found))
-
-
-async def on_private_message(
-    message: Message, raw_update: Mapping[str, Any], reception: Reception
-) -> None:
-    # The raw JSON rather than aiogram's model: one converter serves updates aiogram parses
-    # and those it rejects, so both are stored the same way.
-    await handle_raw_client_message(raw_update, reception)
 
 
 async def on_button(query: CallbackQuery, reception: Reception, codec: CallbackCodec) -> None:
@@ -62,19 +59,9 @@ async def on_membership(update: ChatMemberUpdated, store: ConversationStore,
                                 status == ChatMemberStatus.KICKED, clock())
 
 
-async def private(event: Message) -> bool:
-    # A coroutine on purpose: aiogram runs a plain callable filter, MagicFilter included, in a
-    # worker thread, a hop that cost about a tenth of the pipeline's time per update.
-    return event.chat.type == ChatType.PRIVATE
-
-
 def build_client_router() -> Router:
     """A fresh router per Dispatcher: an aiogram Router can join only one."""
     router = Router(name="telegram-clients")
-    router.message.register(on_private_message, private)
-    router.edited_message.register(on_private_message, private)
-    router.business_message.register(on_private_message, private)
-    router.edited_business_message.register(on_private_message, private)
     router.callback_query.register(on_button)
     router.my_chat_member.register(on_membership)
     return router

@@ -22,7 +22,7 @@ from aiogram.types.update import UpdateTypeLookupError
 from pydantic import ValidationError
 
 from bots.telegram.client import handle_raw_client_message
-from bots.telegram.convert import chat_of, update_kind
+from bots.telegram.convert import chat_of, client_message_of, update_kind
 from handlers.ports import InboundLog
 from handlers.reception import Reception
 
@@ -110,10 +110,21 @@ class UpdateIntake:
         await self._inbound.mark(CHANNEL, key_of(raw, body), status, error)
 
     async def _route(self, raw: Mapping[str, Any]) -> tuple[str, str]:
+        if client_message_of(raw) is not None:
+            # A client's private message needs none of aiogram's models: it is read from the
+            # raw JSON by the converter that serves every shape, those aiogram rejects too.
+            # Skipping the parse and the dispatch saves about 60 us per message (0.06 ms of
+            # the 1.5 ms an update costs, docs/benchmarks.md).
+            try:
+                await handle_raw_client_message(raw, self._reception)
+            except Exception as exc:
+                log.exception("telegram update %s failed", raw.get("update_id"))
+                return "failed", f"{type(exc).__name__}: {exc}"
+            return "processed", ""
         try:
             update = Update.model_validate(raw, context={"bot": self._bot})
         except ValidationError as exc:
-            return await self._rejected(raw, exc)
+            return self._rejected(raw, exc)
         try:
             update.event_type  # noqa: B018 - raises for kinds newer than this aiogram
         except UpdateTypeLookupError:
@@ -127,13 +138,9 @@ class UpdateIntake:
             return "failed", f"{type(exc).__name__}: {exc}"
         return ("skipped", "") if result is UNHANDLED else ("processed", "")
 
-    async def _rejected(self, raw: Mapping[str, Any], exc: ValidationError) -> tuple[str, str]:
-        """aiogram cannot parse an old or odd shape: a client's words are saved all the same."""
+    @staticmethod
+    def _rejected(raw: Mapping[str, Any], exc: ValidationError) -> tuple[str, str]:
+        """aiogram cannot parse an old or odd shape; a client's message never gets here."""
         reason = f"aiogram rejected: {exc.error_count()} errors: {exc.errors()[0]['loc']}"
         log.warning("telegram update %s: %s", raw.get("update_id"), reason)
-        try:
-            handled = await handle_raw_client_message(raw, self._reception)
-        except Exception as failure:
-            log.exception("telegram update %s failed", raw.get("update_id"))
-            return "failed", f"{type(failure).__name__}: {failure}"
-        return ("processed" if handled else "skipped"), reason
+        return "skipped", reason

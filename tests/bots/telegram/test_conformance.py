@@ -66,8 +66,10 @@ async def test_messages_aiogram_rejects_are_still_stored(service: Service) -> No
     assert voice is not None
     assert voice.attachments[0]["kind"] == "voice"
     assert voice.attachments[0]["ref"]
-    assert all("aiogram rejected" in e.error for e in events)
-    assert [e.status for e in events] == ["skipped", "processed", "skipped"]
+    # The client's message never meets aiogram's models (read from the raw JSON); the two
+    # that are no client's are refused by aiogram and kept with its reason.
+    assert [(e.status, "aiogram rejected" in e.error) for e in events] == [
+        ("skipped", True), ("processed", False), ("skipped", True)]
     await wait_for(lambda: h.api.sent(chat_id=100000010))  # and the client gets an answer
 
 
