@@ -298,7 +298,10 @@ class InboundLog(Protocol):
         """Store the raw body; False when an event with this key was already kept."""
 
     async def mark(self, channel: str, key: str, status: str, error: str = "") -> None:
-        """Record how processing ended: processed, skipped, failed."""
+        """Record how processing ended: processed, skipped, failed (may be written later)."""
+
+    async def flush(self) -> None:
+        """Write every status marked so far."""
 
     async def unfinished(self, channel: str, before: datetime, limit: int) -> list[str]:
         """Raw bodies kept before `before` whose processing never ended (a crash, a restart)."""

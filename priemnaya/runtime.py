@@ -99,7 +99,9 @@ def build_runtime(
     senders: dict[str, ChannelSender] = {Channel.WEB: WebChatSender()}
     worker = OutboxWorker(SqlDeliveryQueue(sessions), senders, notifier, clock,
                           poll_interval=settings.outbox.poll_interval_s)
-    store = SqlConversationStore(sessions, settings.institution.id, worker=worker)
+    inbound = SqlInboundLog(sessions)
+    store = SqlConversationStore(sessions, settings.institution.id, worker=worker,
+                                 inbound=inbound)
     directory = build_directory(settings)
     deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
                 router=router or CalendarRouter(directory, texts),
@@ -111,7 +113,7 @@ def build_runtime(
     reminders = ReminderJob(SqlReplyTargets(sessions), directory, notifier, clock,
                             settings.desk.reminder_interval_s)
     ctx = ChannelContext(reception=reception, desk=desk, store=store,
-                         inbound=SqlInboundLog(sessions), staff=SqlStaffDirectory(sessions, clock),
+                         inbound=inbound, staff=SqlStaffDirectory(sessions, clock),
                          threads=SqlStaffThreads(sessions), faq=faq, texts=texts,
                          notifier=notifier, clock=clock)
     rt = Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
@@ -159,6 +161,7 @@ async def replay_unfinished(rt: Runtime) -> int:
                 replayed += 1
             except Exception:  # one bad body must not stop the others
                 log.exception("replaying a %s event failed", channel.channel)
+    await rt.context.inbound.flush()
     return replayed
 
 
@@ -217,4 +220,5 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
             log.exception("could not give unsent replies back to the outbox")
         for channel in rt.channels:
             await channel.close()
+        await rt.context.inbound.flush()  # the statuses of the events processed last
         await rt.engine.dispose()

@@ -24,7 +24,14 @@ from handlers.model import (
     Reply,
     State,
 )
-from handlers.ports import Annotation, Delivery, DeliveryHandoff, Escalation, HistoryItem
+from handlers.ports import (
+    Annotation,
+    Delivery,
+    DeliveryHandoff,
+    Escalation,
+    HistoryItem,
+    InboundLog,
+)
 from storage.codec import parse_attachments, parse_buttons, to_attachments_json
 from storage.engine import core_transaction
 from storage.files import SqlFileStore
@@ -53,10 +60,13 @@ def to_conversation_ref(c: Conversation) -> ConversationRef:
 class SqlConversationStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  institution_id: str = DEFAULT_INSTITUTION,
-                 worker: DeliveryHandoff | None = None) -> None:
+                 worker: DeliveryHandoff | None = None,
+                 inbound: InboundLog | None = None) -> None:
         """worker: this process's outbox worker. Each committed reply is handed to it,
-        leased (storage/hot_path.py); without one, replies wait in the outbox for a poll."""
+        leased (storage/hot_path.py); without one, replies wait in the outbox for a poll.
+        inbound: the log of raw events, whose pending statuses an erasure writes first."""
         self._sessions = sessions
+        self._inbound = inbound
         self._institution = institution_id
         self._worker = worker
         self._lease = LEASE if worker is not None else None
@@ -154,6 +164,10 @@ class SqlConversationStore:
                             .values(consent_at=now))
 
     async def erase_client(self, client_id: int, now: datetime) -> None:
+        if self._inbound is not None:
+            # Statuses are written a moment after processing (storage/staff.py): the events
+            # processed just now must count as processed, so that their raw copies go too.
+            await self._inbound.flush()
         async with self._sessions.begin() as s:
             client = await s.get_one(Client, client_id)
             await self._erase_raw_events(s, client)

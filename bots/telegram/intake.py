@@ -78,6 +78,7 @@ class UpdateIntake:
         """Waits until every accepted update is processed (shutdown, tests)."""
         while self._running:
             await asyncio.wait(list(self._running))
+        await self._inbound.flush()
 
     def _process_later(self, raw: Mapping[str, Any], key: str) -> None:
         chat = chat_of(raw)

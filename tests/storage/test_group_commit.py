@@ -1,4 +1,4 @@
-"""GroupCommit batches concurrent writes; SqlInboundLog keeps and marks through it."""
+"""GroupCommit batches concurrent writes; SqlInboundLog keeps through it and marks later."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 
 from storage.group_commit import GroupCommit
 from storage.models import InboundEvent
@@ -95,6 +95,7 @@ async def test_concurrent_keeps_of_one_event_store_it_once(sessions) -> None:
     assert not await log.keep("telegram", "2", "message", "{}", NOW)
     await asyncio.gather(log.mark("telegram", "1", "processed"),
                          log.mark("telegram", "2", "failed", "boom"))
+    await log.flush()
     async with sessions() as s:
         rows = (await s.execute(select(InboundEvent.dedupe_key, InboundEvent.status,
                                        InboundEvent.error).order_by(InboundEvent.id))).all()
@@ -117,3 +118,48 @@ async def test_a_cancelled_writer_leaves_no_caller_waiting_for_ever() -> None:
     group._flusher.cancel()
     done, pending = await asyncio.wait(callers, timeout=1)
     assert not pending and all(t.cancelled() for t in done)
+
+
+async def _statuses(sessions) -> dict[str, str]:
+    async with sessions() as s:
+        return dict((await s.execute(select(InboundEvent.dedupe_key,
+                                            InboundEvent.status))).all())
+
+
+async def test_marks_are_written_shortly_after_in_one_transaction(sessions) -> None:
+    log = SqlInboundLog(sessions)
+    keys = [str(i) for i in range(40)]
+    assert all(await asyncio.gather(
+        *(log.keep("telegram", k, "message", "{}", NOW) for k in keys)))
+    commits: list[object] = []
+    engine = sessions.kw["bind"].sync_engine
+    count = commits.append
+    event.listen(engine, "commit", count)
+    try:
+        for k in keys:  # returns at once: nobody waits for a status
+            await log.mark("telegram", k, "processed")
+        for _ in range(200):  # written by the log itself, without a flush
+            if set((await _statuses(sessions)).values()) == {"processed"}:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        event.remove(engine, "commit", count)
+    assert set((await _statuses(sessions)).values()) == {"processed"}
+    assert len(commits) == 1  # forty statuses, one transaction
+
+
+async def test_a_status_that_cannot_be_written_leaves_the_event_to_the_replay(
+        sessions, caplog: pytest.LogCaptureFixture) -> None:
+    log = SqlInboundLog(sessions)
+    assert await log.keep("vk", "1", "message_new", "{}", NOW)
+    async with sessions.begin() as s:  # the column the status goes to is gone
+        await s.execute(text("ALTER TABLE inbound_events RENAME COLUMN status TO state"))
+    await log.mark("vk", "1", "processed")  # the caller is not failed
+    await log.flush()
+    assert "could not record the processing status of 1 events" in caplog.text
+    async with sessions.begin() as s:
+        await s.execute(text("ALTER TABLE inbound_events RENAME COLUMN state TO status"))
+    assert await _statuses(sessions) == {"vk:1": "received"}  # replayed later, not lost
+    await log.mark("vk", "1", "processed")
+    await log.flush()
+    assert await _statuses(sessions) == {"vk:1": "processed"}

@@ -156,9 +156,10 @@ async def test_timeline_shows_client_and_public_messages_only(sessions) -> None:
 
 
 async def test_erase_client_keeps_counts_and_drops_texts(sessions) -> None:
-    store = SqlConversationStore(sessions)
-    rec = await store.record_incoming(incoming("e1", "мой СНИЛС 112-233-445 95"), NOW)
     inbound = SqlInboundLog(sessions)
+    # The statuses below are still waiting to be written: the erasure writes them first.
+    store = SqlConversationStore(sessions, inbound=inbound)
+    rec = await store.record_incoming(incoming("e1", "мой СНИЛС 112-233-445 95"), NOW)
     await inbound.keep("vk", "mine", "message_new", '{"from_id": 42, "text": "СНИЛС"}', NOW)
     await inbound.mark("vk", "mine", "processed")
     await inbound.keep("vk", "other", "message_new", '{"from_id": 7, "text": "x"}', NOW)

@@ -28,6 +28,9 @@ class KeptLog:
             raise ConnectionError("database is gone")
         self.marked.append((key, status))
 
+    async def flush(self) -> None:
+        return None
+
 
 class SlowFirst(UpdateIntake):
     """Routes without aiogram: update 1 takes a while, the others are instant."""
