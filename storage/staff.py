@@ -42,6 +42,7 @@ class SqlInboundLog:
         self._keeps: GroupCommit[dict[str, Any], bool] = GroupCommit(self._keep_batch)
         self._marks: list[dict[str, str]] = []
         self._marker: asyncio.Task[None] | None = None
+        self._writing = asyncio.Lock()
 
     async def keep(self, channel: str, key: str, kind: str, raw: str, now: datetime) -> bool:
         """False when an event with this key was kept before (a re-delivery)."""
@@ -59,24 +60,35 @@ class SqlInboundLog:
         """
         self._marks.append({"key": f"{channel}:{key}", "status": status[:16],
                             "error": error[:500]})
-        if self._marker is None or self._marker.done():
+        if self._marker is None:
             self._marker = asyncio.create_task(self._mark_later())
 
     async def _mark_later(self) -> None:
-        await asyncio.sleep(MARK_DELAY_S)
-        await self.flush()
+        try:
+            await asyncio.sleep(MARK_DELAY_S)
+        finally:
+            self._marker = None  # statuses marked from now on wait for the next write
+        await self._write(self._take())
 
     async def flush(self) -> None:
-        """Writes the statuses marked so far (shutdown, drained channels, tests)."""
-        while self._marks:
-            rows = self._marks[:MARK_BATCH]
-            del self._marks[:len(rows)]
-            try:
-                async with core_transaction(self._sessions) as conn:
-                    await conn.execute(_MARK, rows)
-            except Exception:  # left "received": the replay job finishes them
-                log.exception("could not record the processing status of %s events",
-                              len(rows))
+        """Writes the statuses marked so far, after a write already under way (shutdown,
+        drained channels, an erasure, tests)."""
+        await self._write(self._take())
+
+    def _take(self) -> list[dict[str, str]]:
+        rows, self._marks = self._marks, []
+        return rows
+
+    async def _write(self, rows: list[dict[str, str]]) -> None:
+        async with self._writing:
+            for start in range(0, len(rows), MARK_BATCH):
+                chunk = rows[start:start + MARK_BATCH]
+                try:
+                    async with core_transaction(self._sessions) as conn:
+                        await conn.execute(_MARK, chunk)
+                except Exception:  # left "received": the replay job finishes them
+                    log.exception("could not record the processing status of %s events",
+                                  len(chunk))
 
     async def _keep_batch(self, rows: Sequence[dict[str, Any]]) -> list[bool]:
         keys = [r["dedupe_key"] for r in rows]
