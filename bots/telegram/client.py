@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from aiogram import Router
 from aiogram.enums import ChatMemberStatus, ChatType
@@ -19,20 +18,11 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, ChatMemberUpdated
 
 from bots.telegram.callbacks import CallbackCodec
-from bots.telegram.convert import client_message_of, to_incoming
 from handlers.model import Action, ActionKind, Channel, IncomingMessage
 from handlers.ports import ConversationStore
 from handlers.reception import Reception
 
 log = logging.getLogger(__name__)
-
-
-async def handle_raw_client_message(raw: Mapping[str, Any], reception: Reception) -> bool:
-    """Stores and answers a client's private message; False when it is none (or a duplicate)."""
-    found = client_message_of(raw)
-    if found is None:
-        return False
-    return await reception.handle(to_incoming(*found))
 
 
 async def on_button(query: CallbackQuery, reception: Reception, codec: CallbackCodec) -> None:
