@@ -6,7 +6,7 @@ import functools
 import html
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -20,6 +20,7 @@ from aiogram.methods import (
     SendAnimation,
     SendAudio,
     SendDocument,
+    SendMessage,
     SendPhoto,
     SendSticker,
     SendVideo,
@@ -37,6 +38,7 @@ from aiogram.types import (
 
 from bots.files import FileSources, fetch_for_delivery
 from bots.telegram.callbacks import CallbackCodec
+from bots.telegram.session import JsonAiohttpSession
 from bots.text import split_text, utf16_len
 from handlers.model import Attachment, AttachmentKind, Button, Reply
 from handlers.ports import DeliveryRefused, DeliveryRetry
@@ -48,7 +50,8 @@ KEYBOARDS = 1024
 MAX_BUTTON_TEXT = 64  # longer labels are cut by Telegram clients anyway
 T = TypeVar("T")
 CHANNEL = "telegram"
-Step = Callable[[], Awaitable[Message]]
+Step = Callable[[], Awaitable[str]]  # the id of the message sent
+Keyboard = tuple[InlineKeyboardMarkup, dict[str, Any]] | None  # aiogram's model, its JSON
 
 
 def keyboard(buttons: tuple[tuple[Button, ...], ...],
@@ -103,7 +106,9 @@ class TelegramSender:
         self._sent_parts: dict[str, list[str]] = {}
         # Most replies carry one of a few keyboards (menu, "ask a specialist"): built once.
         self._keyboard = functools.lru_cache(maxsize=KEYBOARDS)(
-            functools.partial(keyboard, codec=codec))
+            functools.partial(_keyboard_with_json, codec=codec))
+        session = bot.session
+        self._json = session if isinstance(session, JsonAiohttpSession) else None
 
     async def send(self, address: str, reply: Reply, key: str) -> str:
         chat_id, connection = parse_address(address)
@@ -111,8 +116,7 @@ class TelegramSender:
         done = self._sent_parts.setdefault(key, [])
         try:
             for index in range(len(done), len(steps)):
-                sent = await steps[index]()
-                done.append(str(sent.message_id))
+                done.append(await steps[index]())
         except DeliveryRefused:
             self._sent_parts.pop(key, None)  # never retried: forget its progress
             raise
@@ -129,13 +133,28 @@ class TelegramSender:
         return steps
 
     async def _send_text(self, chat_id: int, connection: str | None, part: str,
-                         markup: InlineKeyboardMarkup | None) -> Message:
-        return await guarded(lambda: self._bot.send_message(
-            chat_id, part, parse_mode="HTML", reply_markup=markup,
-            business_connection_id=connection))
+                         markup: Keyboard) -> str:
+        def method() -> SendMessage:
+            return SendMessage(chat_id=chat_id, text=part, parse_mode="HTML",
+                               reply_markup=markup[0] if markup else None,
+                               business_connection_id=connection)
+
+        if self._json is None:
+            sent = await guarded(lambda: self._bot(method()))
+            return str(sent.message_id)
+        # Every reply goes this way: its body is built here, not through aiogram's models.
+        body: dict[str, Any] = {"chat_id": chat_id, "text": part, "parse_mode": "HTML"}
+        if markup:
+            body["reply_markup"] = markup[1]
+        if connection:
+            body["business_connection_id"] = connection
+        session = self._json
+        result = await guarded(
+            lambda: session.call_json(self._bot, "sendMessage", body, method))
+        return str(result["message_id"])
 
     async def _send_file(self, chat_id: int, connection: str | None,
-                         attachment: Attachment) -> Message:
+                         attachment: Attachment) -> str:
         if attachment.source in ("", CHANNEL):
             # The same bot received it: Telegram sends it again by file_id, nothing uploaded.
             file: str | InputFile = attachment.ref
@@ -163,4 +182,12 @@ class TelegramSender:
                 call = SendSticker(chat_id=chat_id, sticker=file, business_connection_id=bc)
             case _:
                 call = SendDocument(chat_id=chat_id, document=file, business_connection_id=bc)
-        return await guarded(lambda: self._bot(call))
+        sent: Message = await guarded(lambda: self._bot(call))
+        return str(sent.message_id)
+
+
+def _keyboard_with_json(buttons: tuple[tuple[Button, ...], ...],
+                        codec: CallbackCodec) -> Keyboard:
+    markup = keyboard(buttons, codec)
+    # As aiogram sends it: parameters that are None left out.
+    return None if markup is None else (markup, markup.model_dump(exclude_none=True))

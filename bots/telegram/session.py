@@ -10,6 +10,7 @@ file; a method with a file to upload still goes as multipart form data.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, cast
 
 from aiogram import Bot
@@ -18,6 +19,7 @@ from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiohttp import ClientError, ClientTimeout
+from pydantic import BaseModel
 
 
 def dumps(value: Any) -> str:
@@ -47,8 +49,48 @@ class JsonAiohttpSession(AiohttpSession):
         body = self.build_json(bot, method)
         if body is None:
             return await super().make_request(bot, method, timeout)
+        status, raw = await self._post(bot, method.__api_method__, body, lambda: method, timeout)
+        response = self.check_response(bot=bot, method=method, status_code=status,
+                                       content=raw)
+        return cast(TelegramType, response.result)
+
+    async def call_json(
+        self,
+        bot: Bot,
+        name: str,
+        body: dict[str, Any],
+        method: Callable[[], TelegramMethod[Any]],
+    ) -> Any:
+        """A Bot API call whose JSON body the caller built; its result stays plain JSON.
+
+        For the hot path of replies, sendMessage from the outbox, which needs only the new
+        message's id: building aiogram's method model, dumping it and validating the Message
+        that comes back cost more than the HTTP exchange itself (docs/benchmarks.md). A
+        failure is read by aiogram's own `check_response` against the method model, built only
+        then, so it raises exactly the exceptions a call through `Bot` raises.
+        """
+        status, raw = await self._post(bot, name, body, method, None)
+        if status == 200:
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict) and parsed.get("ok") is True and "result" in parsed:
+                return parsed["result"]
+        result = self.check_response(bot=bot, method=method(), status_code=status,
+                                     content=raw).result
+        return result.model_dump() if isinstance(result, BaseModel) else result
+
+    async def _post(
+        self,
+        bot: Bot,
+        name: str,
+        body: dict[str, Any],
+        method: Callable[[], TelegramMethod[Any]],
+        timeout: int | None,  # noqa: ASYNC109 - aiogram's meaning: seconds, None = session's
+    ) -> tuple[int, str]:
         session = await self.create_session()
-        url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        url = self.api.api_url(token=bot.token, method=name)
         try:
             async with session.post(
                 url,
@@ -56,12 +98,9 @@ class JsonAiohttpSession(AiohttpSession):
                 headers={"Content-Type": "application/json"},
                 timeout=ClientTimeout(total=self.timeout if timeout is None else timeout),
             ) as resp:
-                raw_result = await resp.text()
+                return resp.status, await resp.text()
         except TimeoutError as e:
-            raise TelegramNetworkError(method=method, message="Request timeout error") from e
+            raise TelegramNetworkError(method=method(), message="Request timeout error") from e
         except ClientError as e:
-            raise TelegramNetworkError(method=method, message=f"{type(e).__name__}: {e}") from e
-        response = self.check_response(
-            bot=bot, method=method, status_code=resp.status, content=raw_result
-        )
-        return cast(TelegramType, response.result)
+            raise TelegramNetworkError(method=method(),
+                                       message=f"{type(e).__name__}: {e}") from e

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import SendMessage
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import web
 
@@ -80,5 +88,109 @@ async def test_an_unreachable_server_is_a_network_error() -> None:
     try:
         with pytest.raises(TelegramNetworkError):
             await bot.send_message(1, "текст")
+    finally:
+        await bot.session.close()
+
+
+class Failing(Recorder):
+    """Answers every call with the given Bot API error."""
+
+    def __init__(self, status: int, description: str, **parameters: Any) -> None:
+        super().__init__()
+        self.error = {"ok": False, "error_code": status, "description": description}
+        if parameters:
+            self.error["parameters"] = parameters
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests.append((request.match_info["method"], request.content_type,
+                              await request.read()))
+        return web.json_response(self.error, status=int(self.error["error_code"]))
+
+
+async def serve(handler: Recorder) -> tuple[web.AppRunner, Bot, JsonAiohttpSession]:
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", handler.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    api = TelegramAPIServer.from_base(f"http://127.0.0.1:{runner.addresses[0][1]}")
+    session = JsonAiohttpSession(api=api, json_dumps=dumps)
+    return runner, Bot(TOKEN, session=session), session
+
+
+def send_message() -> SendMessage:
+    return SendMessage(chat_id=1, text="текст")
+
+
+async def test_call_json_sends_the_body_as_is_and_returns_plain_json() -> None:
+    rec = Recorder()
+    runner, bot, session = await serve(rec)
+    try:
+        built: list[SendMessage] = []
+
+        def method() -> SendMessage:
+            built.append(send_message())
+            return built[-1]
+
+        body = {"chat_id": 1, "text": "Пособие", "parse_mode": "HTML"}
+        result = await session.call_json(bot, "sendMessage", body, method)
+    finally:
+        await bot.session.close()
+        await runner.cleanup()
+    assert result == MESSAGE  # a dict, no aiogram model built
+    assert built == []  # the method model is only for reading a failure
+    [(name, content_type, raw)] = rec.requests
+    assert (name, content_type) == ("sendMessage", "application/json")
+    assert json.loads(raw) == body and "Пособие".encode() in raw
+
+
+@pytest.mark.parametrize(("status", "description", "parameters", "error"), [
+    (429, "Too Many Requests: retry after 7", {"retry_after": 7}, TelegramRetryAfter),
+    (403, "Forbidden: bot was blocked by the user", {}, TelegramForbiddenError),
+    (400, "Bad Request: message thread not found", {}, TelegramBadRequest),
+    (502, "Bad Gateway", {}, TelegramServerError),
+])
+async def test_call_json_fails_as_a_call_through_bot_fails(
+    status: int, description: str, parameters: dict[str, Any], error: type[Exception]
+) -> None:
+    runner, bot, session = await serve(Failing(status, description, **parameters))
+    try:
+        with pytest.raises(error) as through_bot:
+            await bot(send_message())
+        with pytest.raises(error) as direct:
+            await session.call_json(bot, "sendMessage", {"chat_id": 1, "text": "текст"},
+                                    send_message)
+    finally:
+        await bot.session.close()
+        await runner.cleanup()
+    assert str(direct.value) == str(through_bot.value)
+    if isinstance(direct.value, TelegramRetryAfter):
+        assert direct.value.retry_after == 7
+
+
+async def test_call_json_reads_a_garbled_answer_as_aiogram_does() -> None:
+    class Garbled(Recorder):
+        async def handle(self, request: web.Request) -> web.Response:
+            return web.Response(text="<html>gateway</html>", content_type="text/html")
+
+    runner, bot, session = await serve(Garbled())
+    try:
+        with pytest.raises(ClientDecodeError):
+            await session.call_json(bot, "sendMessage", {"chat_id": 1, "text": "т"},
+                                    send_message)
+    finally:
+        await bot.session.close()
+        await runner.cleanup()
+
+
+async def test_call_json_to_an_unreachable_server_is_a_network_error() -> None:
+    api = TelegramAPIServer.from_base("http://127.0.0.1:9")
+    session = JsonAiohttpSession(api=api, json_dumps=dumps)
+    bot = Bot(TOKEN, session=session)
+    try:
+        with pytest.raises(TelegramNetworkError):
+            await session.call_json(bot, "sendMessage", {"chat_id": 1, "text": "т"},
+                                    send_message)
     finally:
         await bot.session.close()
