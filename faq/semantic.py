@@ -87,7 +87,7 @@ def default_word_vectors() -> WordVectors | None:
 class MessageVectors:
     """A message's content terms that have vectors: unit rows and their IDF weights."""
 
-    rows: npt.NDArray[np.float32]
+    rows: tuple[Vector, ...]  # stacked only where a product needs them as one matrix
     weights: npt.NDArray[np.float64]
     terms: tuple[str, ...]
     # Terms without a vector (numbers, rare words) and their weights: explained only by an
@@ -109,7 +109,9 @@ class SemanticIndex:
         # Answers included: measured on dev, questions alone lost the signal's gain.
         self._entry_rows = _entry_rows(index, self._row)
         self._cache: dict[str, Vector | None] = {}
-        self._cosines: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        # A client's word -> its row of cosines in _cosine_rows, least recently used first.
+        self._cosines: OrderedDict[str, int] = OrderedDict()
+        self._cosine_rows: npt.NDArray[np.float32] | None = None
         self._keep_cosines = len(self._table) <= COSINE_ROWS_UP_TO
 
     def message(self, weights: Mapping[str, float]) -> MessageVectors:
@@ -126,9 +128,8 @@ class SemanticIndex:
             else:
                 rows.append(vector)
                 kept.append(term)
-        matrix = np.stack(rows) if rows else np.zeros((0, self._vectors.dim), np.float32)
         mass = np.fromiter((weights[t] for t in kept), np.float64, len(kept))
-        return MessageVectors(matrix, mass, tuple(kept), tuple(missing))
+        return MessageVectors(tuple(rows), mass, tuple(kept), tuple(missing))
 
     def scores(self, message: MessageVectors, docs: Sequence[int]) -> list[float]:
         """Per entry, the IDF-weighted share of the message it explains by meaning.
@@ -139,14 +140,17 @@ class SemanticIndex:
         """
         total = float(message.weights.sum()) + sum(w for _, w in message.missing)
         spans = [self._entry_rows[d] for d in docs]
-        literal = [self._literal(message, d) for d in docs]
+        literal = ([self._literal(message, d) for d in docs] if message.missing
+                   else [0.0] * len(docs))
         if total <= 0 or not message.terms or not any(len(s) for s in spans):
             return [round(x / total, 4) if total > 0 else 0.0 for x in literal]
         # One product (or lookup) for all the candidates, then a maximum per entry.
-        sizes = np.fromiter((max(len(s), 1) for s in spans), np.int64, len(spans))
         rows = np.concatenate([s if len(s) else _NO_ROW for s in spans])
         cosines = self._cosines_with(message, rows)
-        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        starts, at = [], 0
+        for s in spans:
+            starts.append(at)
+            at += max(len(s), 1)
         best = np.maximum.reduceat(cosines, starts, axis=1).clip(0.0, 1.0)
         shares = message.weights @ best
         return [
@@ -159,18 +163,21 @@ class SemanticIndex:
     ) -> npt.NDArray[np.float32]:
         """Cosines of the message's terms (rows) with the given table rows (columns)."""
         if not self._keep_cosines:
-            return message.rows @ self._table[rows].T
+            return np.stack(message.rows) @ self._table[rows].T
         kept = self._cosines
-        lines = []
+        if self._cosine_rows is None:  # pages are only touched as rows are written
+            self._cosine_rows = np.empty((COSINE_WORDS, len(self._table)), np.float32)
+        table = self._cosine_rows
+        slots = []
         for term, vector in zip(message.terms, message.rows, strict=True):
-            line = kept.pop(term, None)
-            if line is None:
-                line = self._table @ vector
-                if len(kept) >= COSINE_WORDS:
-                    kept.popitem(last=False)
-            kept[term] = line  # now the most recently used
-            lines.append(line)
-        return np.stack(lines)[:, rows]
+            slot = kept.pop(term, None)
+            if slot is None:
+                slot = len(kept) if len(kept) < COSINE_WORDS else kept.popitem(last=False)[1]
+                np.matmul(self._table, vector, out=table[slot])
+            kept[term] = slot  # now the most recently used
+            slots.append(slot)
+        # Two takes: ~3x faster than stacking the words' lines and indexing the columns.
+        return table.take(slots, 0).take(rows, 1)
 
     def _literal(self, message: MessageVectors, doc: int) -> float:
         return sum(w for t, w in message.missing if doc in self._postings.get(t, {}))
