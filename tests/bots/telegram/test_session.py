@@ -37,18 +37,22 @@ class Recorder:
         return web.json_response({"ok": True, "result": MESSAGE})
 
 
-@pytest.fixture
-async def recorder() -> AsyncIterator[tuple[Recorder, Bot]]:
-    rec = Recorder()
+async def serve(handler: Recorder) -> tuple[web.AppRunner, Bot, JsonAiohttpSession]:
     app = web.Application()
-    app.router.add_post("/bot{token}/{method}", rec.handle)
+    app.router.add_post("/bot{token}/{method}", handler.handle)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
-    api = TelegramAPIServer.from_base(f"http://127.0.0.1:{port}")
-    bot = Bot(TOKEN, session=JsonAiohttpSession(api=api, json_dumps=dumps))
+    api = TelegramAPIServer.from_base(f"http://127.0.0.1:{runner.addresses[0][1]}")
+    session = JsonAiohttpSession(api=api, json_dumps=dumps)
+    return runner, Bot(TOKEN, session=session), session
+
+
+@pytest.fixture
+async def recorder() -> AsyncIterator[tuple[Recorder, Bot]]:
+    rec = Recorder()
+    runner, bot, _session = await serve(rec)
     yield rec, bot
     await bot.session.close()
     await runner.cleanup()
@@ -105,18 +109,6 @@ class Failing(Recorder):
         self.requests.append((request.match_info["method"], request.content_type,
                               await request.read()))
         return web.json_response(self.error, status=int(self.error["error_code"]))
-
-
-async def serve(handler: Recorder) -> tuple[web.AppRunner, Bot, JsonAiohttpSession]:
-    app = web.Application()
-    app.router.add_post("/bot{token}/{method}", handler.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    api = TelegramAPIServer.from_base(f"http://127.0.0.1:{runner.addresses[0][1]}")
-    session = JsonAiohttpSession(api=api, json_dumps=dumps)
-    return runner, Bot(TOKEN, session=session), session
 
 
 def send_message() -> SendMessage:
