@@ -107,8 +107,10 @@ class TelegramSender:
         # Most replies carry one of a few keyboards (menu, "ask a specialist"): built once.
         self._keyboard = functools.lru_cache(maxsize=KEYBOARDS)(
             functools.partial(_keyboard_with_json, codec=codec))
-        session = bot.session
-        self._json = session if isinstance(session, JsonAiohttpSession) else None
+        if not isinstance(bot.session, JsonAiohttpSession):
+            raise TypeError("TelegramSender sends through JsonAiohttpSession "
+                            "(bots/telegram/session.py)")
+        self._session = bot.session
 
     async def send(self, address: str, reply: Reply, key: str) -> str:
         chat_id, connection = parse_address(address)
@@ -139,18 +141,14 @@ class TelegramSender:
                                reply_markup=markup[0] if markup else None,
                                business_connection_id=connection)
 
-        if self._json is None:
-            sent = await guarded(lambda: self._bot(method()))
-            return str(sent.message_id)
-        # Every reply goes this way: its body is built here, not through aiogram's models.
+        # The body is built here, not through aiogram's models (docs/benchmarks.md).
         body: dict[str, Any] = {"chat_id": chat_id, "text": part, "parse_mode": "HTML"}
         if markup:
             body["reply_markup"] = markup[1]
         if connection:
             body["business_connection_id"] = connection
-        session = self._json
         result = await guarded(
-            lambda: session.call_json(self._bot, "sendMessage", body, method))
+            lambda: self._session.call_json(self._bot, "sendMessage", body, method))
         return str(result["message_id"])
 
     async def _send_file(self, chat_id: int, connection: str | None,
