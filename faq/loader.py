@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from faq.model import Category, Entry, KnowledgeBase, Link
+from faq.strict_yaml import parse_yaml, repeated_message
 
 _TOP_KEYS = frozenset({"institution", "categories", "entries"})
 _CATEGORY_KEYS = frozenset({"id", "title", "queue"})
@@ -96,13 +97,15 @@ class _Collector:
     def _file(self, path: Path) -> None:
         file = str(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data, repeated = parse_yaml(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             self._note(file, "", f"cannot read: {exc}")
             return
         except yaml.YAMLError as exc:
             self._note(file, "", f"bad YAML: {' '.join(str(exc).split())}")
             return
+        for repeat in repeated:
+            self._note(file, repeat.label, repeated_message(repeat))
         if data is None:
             return
         if not isinstance(data, Mapping):
@@ -166,8 +169,12 @@ class _Collector:
         for key in sorted(set(map(str, raw)) - allowed):
             self._note(file, label, f"unknown {what}key {key!r}")
         for key in required:
-            if raw.get(key) in (None, ""):
+            value = raw.get(key)
+            if value is None:
                 self._note(file, label, f"missing {what}field {key!r}")
+                ok = False
+            elif isinstance(value, str) and not value.strip():
+                self._note(file, label, f"empty {what}{key}")
                 ok = False
         return ok
 
@@ -188,10 +195,6 @@ class _Collector:
         variants = self._texts(file, label, raw, "variants")
         keywords = self._texts(file, label, raw, "keywords")
         links = self._links(file, label, raw.get("links"))
-        answer = raw.get("answer")
-        if isinstance(answer, str) and answer and not answer.strip():
-            self._note(file, label, "empty answer")
-            ok = False
         if not ok or variants is None or keywords is None or links is None:
             return
         entry = Entry(

@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from faq.morph import Lemmatizer
 from faq.normalize import tokenize
+from faq.strict_yaml import parse_yaml, repeated_message
 
 CONCEPT_MARK = "~"
 
@@ -36,7 +35,10 @@ class SynonymSource:
 
 
 def parse_synonyms(text: str) -> SynonymSource:
-    data = yaml.safe_load(text) or {}
+    data, repeated = parse_yaml(text)
+    if repeated:
+        raise ValueError(f"a synonyms file has a {repeated_message(repeated[0])}")
+    data = data or {}
     if not isinstance(data, dict):
         raise ValueError("a synonyms file must be a mapping with 'groups' and 'prefixes'")
     unknown = set(data) - {"groups", "prefixes", "spellings", "fillers"}

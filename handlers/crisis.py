@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from faq.strict_yaml import parse_yaml, repeated_message
+
 DEFAULT_HELP_KEY = "crisis_help"
 DEFAULT_GAP = 1
 _TOKEN = re.compile(r"[\w|*]+")
@@ -170,9 +172,11 @@ def normalize(text: str) -> str:
 
 def load_crisis_rules(path: Path) -> CrisisRules:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data, repeated = parse_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise CrisisRulesError(path, None, f"cannot read: {exc}") from exc
+    if repeated:
+        raise CrisisRulesError(path, repeated[0].label or None, repeated_message(repeated[0]))
     if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
         raise CrisisRulesError(path, None, "expected a mapping with a list under 'rules'")
     rules = tuple(_parse_rule(path, n, item) for n, item in enumerate(data["rules"], 1))

@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from bots.web.client_address import parse_networks
+from faq.strict_yaml import parse_yaml, repeated_message
 from priemnaya.settings_work import CalendarSettings, CrisisSettings, QueueSettings
 
 # Keys that must never be committed in settings.yaml.
@@ -263,11 +264,15 @@ def anchored(settings: Settings, base: Path, given: dict[str, Any]) -> Settings:
 
 def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data, repeated = parse_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SettingsError(f"cannot read {what} file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise SettingsError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
+    if repeated:
+        # YAML would keep the last one silently: a setting written twice is a mistake.
+        raise SettingsError(f"{path}: {repeated_message(repeated[0])}: a key may appear "
+                            "only once in a section")
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -56,6 +56,8 @@ def test_folder_is_merged_and_ids_across_files_must_be_unique(tmp_path: Path) ->
             ("a", "unknown category 'nope'"),
         ),
         ("  - {id: a, category: c, question: Q, answer: '  '}\n", ("a", "empty answer")),
+        ("  - {id: a, category: c, question: Q, answer: ''}\n", ("a", "empty answer")),
+        ("  - {id: a, category: c, question: '', answer: A}\n", ("a", "empty question")),
         (
             "  - {id: a, category: c, question: Q, answer: A, variants: x}\n",
             ("a", "variants must be a list of texts"),
@@ -67,6 +69,25 @@ def test_each_kind_of_entry_problem(
     tmp_path: Path, entries: str, expected: tuple[str, str]
 ) -> None:
     assert _reasons(tmp_path, entries) == [expected]
+
+
+def test_a_repeated_key_is_reported_not_silently_dropped(tmp_path: Path) -> None:
+    # YAML keeps the last of two equal keys: the first answer would vanish without a word.
+    entries = (
+        "  - id: a\n"
+        "    category: c\n"
+        "    question: Q\n"
+        "    answer: First answer\n"
+        "    answer: Second answer\n"
+        "    links:\n"
+        "      - {title: T, url: 'https://a.example', url: 'https://b.example'}\n"
+    )
+    assert _reasons(tmp_path, entries) == [
+        ("a", "duplicate key 'answer' (line 8)"),
+        ("", "duplicate key 'url' (line 10)"),
+    ]
+    with pytest.raises(KbError):
+        load_kb([tmp_path / "kb.yaml"])
 
 
 def test_bad_link_is_reported_with_the_entry(tmp_path: Path) -> None:

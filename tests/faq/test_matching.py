@@ -220,6 +220,7 @@ def test_a_phrase_without_its_fillers_needs_two_words() -> None:
         ("spellings: [скока]", "'spellings' must map"),
         ("spellings: {скока сколько: сколько}", "'spellings' must map"),
         ("fillers: [как бы]", "'fillers' must be a list of single words"),
+        ("groups: [[жку, коммуналка]]\ngroups: [[мфц]]", r"duplicate key 'groups' \(line 2\)"),
     ],
 )
 def test_bad_synonym_files_are_refused_with_the_reason(text: str, error: str) -> None:

@@ -102,6 +102,10 @@ def write(tmp_path: Path, text: str) -> Path:
             "flags:\n  - {id: a, patterns: [y]}\n",
             ": rule 'a': id is used twice",
         ),
+        (
+            "rules:\n  - id: a\n    kind: suicide\n    patterns: [x]\n    patterns: [y]\n",
+            ": rule 'a': duplicate key 'patterns' (line 5)",
+        ),
     ],
 )
 def test_invalid_files_name_file_rule_and_reason(tmp_path: Path, text: str, message: str) -> None:

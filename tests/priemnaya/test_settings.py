@@ -119,3 +119,10 @@ def test_broken_yaml_and_wrong_shape(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "- a\n- b\n"))
     with pytest.raises(SettingsError, match="cannot read settings file"):
         load_settings(tmp_path / "missing.yaml")
+
+
+def test_a_section_written_twice_is_refused(tmp_path: Path) -> None:
+    # YAML would keep the second `web:` only, and the port set in the first would be lost.
+    text = "web:\n  port: 9000\nfaq:\n  reload_interval_s: 3\nweb:\n  host: 0.0.0.0\n"
+    with pytest.raises(SettingsError, match=r"duplicate key 'web' \(line 5\)"):
+        load_settings(write(tmp_path, text))

@@ -1,0 +1,49 @@
+"""YAML as PyYAML's safe loader reads it, noting the keys a mapping repeats.
+
+YAML keeps only the last of two equal keys, so a second `answer:` in an entry or a second
+`web:` section in the settings would make the first vanish without a word. Every file an
+institution writes is read through `parse_yaml`, and its callers report each repeat.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import yaml
+
+
+class RepeatedKey(NamedTuple):
+    label: str  # the id of the mapping that repeats the key, "" when it has none
+    key: str
+    line: int  # 1-based, of the repeat
+
+
+class _KeyCheckingLoader(yaml.SafeLoader):
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.repeated: list[RepeatedKey] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [k for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+        # An entry's (or rule's) own id names where the key is, as for other problems.
+        label = next((v.value for k, v in node.value if isinstance(k, yaml.ScalarNode)
+                      and k.value == "id" and isinstance(v, yaml.ScalarNode)), "")
+        seen: set[str] = set()
+        for key in keys:
+            if key.value in seen:
+                self.repeated.append(RepeatedKey(label, key.value, key.start_mark.line + 1))
+            seen.add(key.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str) -> tuple[Any, list[RepeatedKey]]:
+    """The document, and each key repeated within one mapping; raises yaml.YAMLError."""
+    loader = _KeyCheckingLoader(text)
+    try:
+        return loader.get_single_data(), loader.repeated
+    finally:
+        loader.dispose()
+
+
+def repeated_message(repeat: RepeatedKey) -> str:
+    return f"duplicate key {repeat.key!r} (line {repeat.line})"
