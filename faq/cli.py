@@ -50,6 +50,10 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     exporter = commands.add_parser("export", help="YAML knowledge base → CSV")
     exporter.add_argument("--kb", type=Path, action="append", required=True)
     exporter.add_argument("csv", type=Path)
+    exporter.add_argument(
+        "--semicolon", action="store_true",
+        help="separate columns with ';', as Excel expects with Russian regional settings",
+    )
     exporter.set_defaults(func=run_export)
 
 
@@ -129,7 +133,11 @@ def run_import(args: argparse.Namespace) -> int:
         kb = import_csv(args.csv, base)
     except KbError as error:
         return _fail(error)
-    args.kb.write_text(to_yaml(kb), encoding="utf-8")
+    try:
+        args.kb.write_text(to_yaml(kb), encoding="utf-8")
+    except OSError as error:
+        print(f"{args.kb}: cannot write: {error.strerror or error}", file=sys.stderr)
+        return 2
     problems = check_kb([args.kb])
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -142,7 +150,11 @@ def run_export(args: argparse.Namespace) -> int:
         kb = load_kb(args.kb)
     except KbError as error:
         return _fail(error)
-    export_csv(kb, args.csv)
+    try:
+        export_csv(kb, args.csv, ";" if args.semicolon else ",")
+    except OSError as error:
+        print(f"{args.csv}: cannot write: {error.strerror or error}", file=sys.stderr)
+        return 2
     print(f"wrote {len(kb.entries)} entries to {args.csv}")
     return 0
 

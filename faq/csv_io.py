@@ -12,11 +12,13 @@ from faq.model import Category, Entry, KnowledgeBase
 
 COLUMNS = ("id", "category", "question", "variants", "keywords", "answer")
 SEPARATOR = " | "
+# Excel with Russian regional settings separates columns with ";", and some tools with a tab.
+DELIMITERS = (",", ";", "\t")
 
 
-def to_csv(kb: KnowledgeBase) -> str:
+def to_csv(kb: KnowledgeBase, delimiter: str = ",") -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(COLUMNS)
     for e in kb.entries:
         variants, keywords = SEPARATOR.join(e.variants), SEPARATOR.join(e.keywords)
@@ -24,15 +26,40 @@ def to_csv(kb: KnowledgeBase) -> str:
     return out.getvalue()
 
 
-def export_csv(kb: KnowledgeBase, path: Path) -> None:
+def export_csv(kb: KnowledgeBase, path: Path, delimiter: str = ",") -> None:
     # The BOM lets Excel open the file as UTF-8 instead of the local code page.
-    path.write_text(to_csv(kb), encoding="utf-8-sig")
+    path.write_text(to_csv(kb, delimiter), encoding="utf-8-sig")
+
+
+def decode_csv(data: bytes) -> str:
+    """UTF-8, with or without a BOM; else Windows-1251, which Excel on a Russian Windows
+    writes for "CSV (разделители — запятые)"."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1251", errors="replace")
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter whose split of the header line names the columns (else a comma)."""
+    header = text.split("\n", 1)[0]
+    for delimiter in DELIMITERS:
+        names = {_column(n) for n in next(csv.reader([header], delimiter=delimiter), [])}
+        if set(COLUMNS) <= names:
+            return delimiter
+    return max(DELIMITERS, key=header.count) if header else ","
+
+
+def _column(name: str) -> str:
+    # Spreadsheet users write "ID" or "Answer " as readily as "answer".
+    return name.strip().lower()
 
 
 def parse_csv(text: str, source: str, base: KnowledgeBase | None = None) -> KnowledgeBase:
     """Entries from CSV; categories and links come from `base` when it knows them."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+    reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(text))
+    reader.fieldnames = [_column(n) for n in reader.fieldnames or ()]
+    missing = [c for c in COLUMNS if c not in reader.fieldnames]
     if missing:
         raise KbError([Problem(source, "", f"missing column {c!r}") for c in missing])
     entries: list[Entry] = []
@@ -55,7 +82,11 @@ def parse_csv(text: str, source: str, base: KnowledgeBase | None = None) -> Know
 
 
 def import_csv(path: Path, base: KnowledgeBase | None = None) -> KnowledgeBase:
-    return parse_csv(path.read_text(encoding="utf-8-sig"), str(path), base)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KbError([Problem(str(path), "", f"cannot read: {exc.strerror or exc}")]) from None
+    return parse_csv(decode_csv(data), str(path), base)
 
 
 def _split(cell: str | None) -> tuple[str, ...]:

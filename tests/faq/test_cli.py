@@ -108,6 +108,15 @@ def test_export_then_import_round_trip(tmp_path: Path, capsys) -> None:
     assert capsys.readouterr().out.splitlines()[-1] == "ok: 13 entries in 3 categories"
 
 
+def test_import_and_export_report_file_errors_and_exit_2(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "absent.csv"
+    assert cli.main(["import", "--kb", str(tmp_path / "kb.yaml"), str(missing)]) == 2
+    assert capsys.readouterr().err == f"{missing}: -: cannot read: No such file or directory\n"
+    unwritable = tmp_path / "no-such-folder" / "faq.csv"
+    assert cli.main(["export", "--kb", str(REHAB), "--semicolon", str(unwritable)]) == 2
+    assert capsys.readouterr().err.startswith(f"{unwritable}: cannot write: ")
+
+
 def test_register_adds_a_faq_command_to_a_host_cli() -> None:
     parser = argparse.ArgumentParser(prog="priemnaya")
     cli.register(parser.add_subparsers(dest="command"))

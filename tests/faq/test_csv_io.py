@@ -41,3 +41,38 @@ def test_missing_cells_and_columns_are_problems() -> None:
     assert [p.reason for p in caught.value.problems] == ["line 2: empty question"]
     with pytest.raises(KbError):
         parse_csv("id,question\n", "in.csv")
+
+
+def test_excel_csv_of_a_russian_windows_is_read(tmp_path: Path) -> None:
+    # Excel's "CSV (разделители — запятые)" there: Windows-1251, ";" and CRLF; headers as typed.
+    text = (
+        "ID;Category;Question;Variants;Keywords;Answer \r\n"
+        "family.allowance;family;Как оформить пособие?;Пособие — как получить | Куда подавать;"
+        "пособие;\"Через Госуслуги; или в МФЦ.\"\r\n"
+    )
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.encode("cp1251"))
+    [entry] = import_csv(path).entries
+    assert (entry.id, entry.category, entry.question) == (
+        "family.allowance", "family", "Как оформить пособие?")
+    assert entry.variants == ("Пособие — как получить", "Куда подавать")
+    assert entry.answer == "Через Госуслуги; или в МФЦ."
+
+
+def test_tab_separated_utf8_is_read() -> None:
+    text = "id\tcategory\tquestion\tvariants\tkeywords\tanswer\nx\tc\tВопрос?\t\t\tОтвет\n"
+    assert [e.answer for e in parse_csv(text, "in.tsv").entries] == ["Ответ"]
+
+
+def test_semicolon_export_round_trips(rehab_kb, tmp_path: Path) -> None:
+    path = tmp_path / "faq.csv"
+    export_csv(rehab_kb, path, ";")
+    assert path.read_text(encoding="utf-8-sig").splitlines()[0] == ";".join(FIELDS)
+    assert _columns(import_csv(path, rehab_kb)) == _columns(rehab_kb)
+
+
+def test_an_unreadable_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(KbError) as caught:
+        import_csv(tmp_path / "absent.csv")
+    [problem] = caught.value.problems
+    assert problem.reason.startswith("cannot read: ")
