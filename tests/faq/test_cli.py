@@ -27,7 +27,25 @@ KEYS = {
 
 def test_check_ok_prints_a_summary(capsys) -> None:
     assert cli.main(["check", str(REHAB)]) == 0
-    assert capsys.readouterr().out == "ok: 13 entries in 3 categories\n"
+    summary, *hint = capsys.readouterr().out.splitlines()
+    assert summary == "ok: 13 entries in 3 categories"
+    assert [h.split(" (")[0] for h in hint] == ["hint: 9 entries have fewer than 2 variants"]
+
+
+def test_check_hints_at_entries_with_few_variants_without_failing(tmp_path: Path,
+                                                                  capsys) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_text(
+        "categories:\n  - {id: c, title: C}\nentries:\n"
+        "  - {id: a, category: c, question: Q1, answer: A, variants: [V1, V2]}\n"
+        "  - {id: b, category: c, question: Q2, answer: A, variants: [V1]}\n"
+        "  - {id: d, category: c, question: Q3, answer: A}\n",
+        encoding="utf-8",
+    )
+    assert cli.main(["check", str(kb)]) == 0
+    ok, hint = capsys.readouterr().out.splitlines()
+    assert ok == "ok: 3 entries in 1 categories"
+    assert hint.startswith("hint: 2 entries have fewer than 2 variants (b, d); ")
 
 
 def test_check_prints_each_problem_and_exits_2(tmp_path: Path, capsys) -> None:
@@ -105,7 +123,7 @@ def test_export_then_import_round_trip(tmp_path: Path, capsys) -> None:
         cli.main(["import", "--kb", str(out_yaml), "--categories", str(REHAB), str(out_csv)]) == 0
     )
     assert cli.main(["check", str(out_yaml)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "ok: 13 entries in 3 categories"
+    assert "ok: 13 entries in 3 categories" in capsys.readouterr().out.splitlines()
 
 
 def test_import_and_export_report_file_errors_and_exit_2(tmp_path: Path, capsys) -> None:
