@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from analytics.pii import mask
+from handlers.pii import mask
 
 # token_set_ratio over stems: 70 joins "где взять справку о составе семьи" with "справка о
 # составе семьи где получить" and keeps "компенсация за газ" apart from "компенсация за свет"

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics.gaps import GapMessage
-from analytics.pii import mask
 from analytics.records import Filters, Period
+from handlers.pii import mask
 from storage.models import (
     DEFAULT_INSTITUTION,
     AuditEntry,

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from analytics.charts import build_charts
 from analytics.gaps import GapMessage, cluster
 from analytics.metrics import compute
-from analytics.pii import mask
 from analytics.records import ConversationRecord, Dataset, Filters, MessageRecord, Period
+from handlers.pii import mask
 from priemnaya.settings import default_queues
 from priemnaya.settings_work import CalendarSettings, build_queue_directory
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
-from analytics.pii import MaskingFilter
 from analytics.retention import build_retention_job
 from analytics.web.deps import AdminDeps
+from handlers.pii import MaskingFilter
 from handlers.routing import QueueDirectory
 from priemnaya.runtime import Runtime
 from priemnaya.settings import Settings

@@ -12,8 +12,8 @@ from analytics.charts import Chart, Series, build_charts
 from analytics.exports import Table, daily_table, to_csv
 from analytics.gaps import GapMessage, cluster, normalize
 from analytics.metrics import compute
-from analytics.pii import MaskingFilter
 from analytics.retention import build_retention_job
+from handlers.pii import MaskingFilter
 from priemnaya.analytics_setup import install_log_masking
 from tests.analytics.conftest import november
 

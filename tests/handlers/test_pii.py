@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from analytics.pii import MaskingFilter, mask, snils_is_valid
+from handlers.pii import CARD, PHONE, SNILS, MaskingFilter, mask, personal_data, snils_is_valid
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -32,6 +32,18 @@ from analytics.pii import MaskingFilter, mask, snils_is_valid
     ("серия 6512 номер 123456", "серия [паспорт]"),
     ("иван@почта.рф", "[e-mail]"),
     ("карта 4276-1600-0000-0001, ИНН 7707083893", "карта [карта], ИНН [ИНН]"),
+    # Named, a number is masked even when a mistyped digit breaks its check.
+    ("СНИЛС 123-456-789 01", "СНИЛС [СНИЛС]"),
+    ("снилс 12345678901", "снилс [СНИЛС]"),
+    ("СНИЛС 112-233-445 96 (ошибка в контрольном числе)",
+     "СНИЛС [СНИЛС] (ошибка в контрольном числе)"),
+    ("номер страхового свидетельства 12345678901", "номер страхового свидетельства [СНИЛС]"),
+    ("123-456-789 01", "[СНИЛС]"),
+    ("карта 2202 2000 0000 0001", "карта [карта]"),
+    ("по карте 4111 1111 1111 1112 не пришло", "по карте [карта] не пришло"),
+    ("ИНН 7707083894", "ИНН [ИНН]"),
+    ("переведите на счёт 40817810099910004312", "переведите на счёт [счёт]"),
+    ("р/с 40702810900000000001", "р/с [счёт]"),
 ])
 def test_personal_data_is_masked(text: str, expected: str) -> None:
     assert mask(text) == expected
@@ -40,14 +52,20 @@ def test_personal_data_is_masked(text: str, expected: str) -> None:
 @pytest.mark.parametrize("text", [
     "Позвоните по 112 или на горячую линию 8-800-2000-122",
     "Приём 27.11.2026 с 9:00, выплата 15 000 рублей, справка № 45",
-    "СНИЛС 112-233-445 96 (ошибка в контрольном числе)",
-    "карта 4111 1111 1111 1112",
-    "ИНН 7707083894",
+    "номер заявления 4111 1111 1111 1112",
+    "справка 7707083894 от 01.02.2026",
+    "карта есть, а выплата 15 000 рублей за 2026 год не пришла",
     "Как оформить единое пособие на ребёнка?",
     "",
 ])
 def test_text_without_personal_data_is_unchanged(text: str) -> None:
     assert mask(text) == text
+
+
+def test_personal_data_lists_what_was_found_in_order() -> None:
+    text = "тел 8 912 345-67-89, СНИЛС 123-456-789 01, карта 4111 1111 1111 1111"
+    assert personal_data(text) == [PHONE, SNILS, CARD]
+    assert personal_data("Как оформить единое пособие? [СНИЛС]") == []
 
 
 def test_snils_checksum() -> None:

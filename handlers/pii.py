@@ -1,4 +1,5 @@
-"""Detect and mask personal data (152-ФЗ) in every text that analytics shows or exports."""
+"""Detect and mask personal data (152-ФЗ): in what analytics shows or exports, in logs, and in
+what is proposed for the knowledge base."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ OMS = "[полис ОМС]"
 PHONE = "[телефон]"
 EMAIL = "[e-mail]"
 CARD = "[карта]"
+ACCOUNT = "[счёт]"
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A passport written with its words around it: "серия 65 12 № 123456", "паспорт 6512123456".
@@ -30,6 +32,13 @@ _SNILS_SHAPE = re.compile(r"^\d{3}[- ]\d{3}[- ]\d{3}[- ]\d{2}$")
 _PRINTED_PASSPORT = re.compile(r"^\d{2} \d{2} \d{6}$")
 _CONTEXT_CHARS = 40
 _OMS_WORDS = ("полис", "омс")
+# Named right before it, a number of the right length is masked even when its check digits
+# fail: a client who mistypes one digit of a СНИЛС still gives away the other ten.
+_SNILS_WORDS = ("снилс", "страховое свидетельство", "страхового свидетельства")
+_INN_WORDS = ("инн",)
+_CARD_WORDS = ("карт", "card")
+_ACCOUNT_WORDS = ("счет", "счёт", "р/с", "л/с")
+_NAMED_CHARS = 25
 _PASSPORT_WORDS = ("паспорт", "серия", "серии")
 # Numbers at or below 001-001-998 were issued before the check number existed.
 _SNILS_UNCHECKED_MAX = 1001998
@@ -55,6 +64,16 @@ def mask(text: str) -> str:
     text = _EMAIL.sub(EMAIL, text)
     text = _PASSPORT.sub(lambda m: f"{m['word']}{m['gap']}{PASSPORT}", text)
     return _NUMBER.sub(lambda m: _classify(m, text) or m.group(0), text)
+
+
+def personal_data(text: str) -> list[str]:
+    """The labels of the personal data in a text, one per datum, in the order they appear."""
+    masked = mask(text)
+    if masked == text:
+        return []
+    # Labels are bracketed words a client is unlikely to type; those already there are not new.
+    found = [label for label in _LABELS for _ in range(masked.count(label) - text.count(label))]
+    return sorted(found, key=masked.index)
 
 
 def _classify(m: re.Match[str], text: str) -> str | None:
@@ -102,11 +121,33 @@ def _inn(token: str, digits: str, before: str) -> str | None:
     return INN if len(digits) in (10, 12) and inn.is_valid(digits) else None
 
 
+def _named(before: str, words: tuple[str, ...]) -> bool:
+    return any(w in before[-_NAMED_CHARS:] for w in words)
+
+
+def _named_number(token: str, digits: str, before: str) -> str | None:
+    """A number its own words name, whatever its check digits (typos leak the rest)."""
+    if len(digits) == 11 and (_named(before, _SNILS_WORDS) or _SNILS_SHAPE.match(token)):
+        return SNILS
+    if len(digits) in (10, 12) and _named(before, _INN_WORDS):
+        return INN
+    if 13 <= len(digits) <= 19 and _named(before, _CARD_WORDS):
+        return CARD
+    # A bank account: 20 digits; a person's own ones start with 408 (40817, 40820).
+    if len(digits) == 20 and (_named(before, _ACCOUNT_WORDS) or digits.startswith("408")):
+        return ACCOUNT
+    return None
+
+
 # Order matters where shapes overlap: a checked СНИЛС wins over a phone of 11 digits, a policy
-# named as such over a card, a passport named as such over an ИНН.
+# named as such over a card, a passport named as such over an ИНН; a number that fails its
+# check is masked last by the words before it.
 _RULES: tuple[Callable[[str, str, str], str | None], ...] = (
-    _snils, _phone, _oms, _card, _passport, _inn,
+    _snils, _phone, _oms, _card, _passport, _inn, _named_number,
 )
+
+
+_LABELS = (SNILS, PASSPORT, INN, OMS, PHONE, EMAIL, CARD, ACCOUNT)
 
 
 class MaskingFilter(logging.Filter):
