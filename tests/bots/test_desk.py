@@ -297,6 +297,38 @@ async def test_bad_suggestion_fields_are_refused(desk: Desk) -> None:
     await boss.close()
 
 
+async def test_a_suggestion_cannot_publish_a_clients_personal_data(desk: Desk) -> None:
+    # The question of an accepted suggestion is shown to every client (clarifying buttons).
+    conv = await waiting_conversation(desk.rt, user="client-token-0011")
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.WEB, "client-token-0011", "pd", "Отказали в субсидии, мой телефон "
+        "+7 912 345-67-89, СНИЛС 123-456-789 01"))
+    anna, boss = await staff_client(desk, "anna"), await staff_client(desk, "boss")
+    await post(anna, f"/desk/c/{conv}/reply", text="Позвоните нам: 8 (343) 371-00-00.",
+               suggest_faq="1")
+    page = await (await boss.get("/desk/suggestions")).text()
+    assert "345-67-89" not in page and "123-456-789" not in page
+    assert "мой телефон [телефон], СНИЛС [СНИЛС]" in page
+    async with desk.rt.sessions() as s:
+        suggestion = await s.scalar(select(FaqSuggestion))
+    accept = f"/desk/suggestions/{suggestion.id}/accept"
+    fields = {"category": "family", "entry_id": "family.subsidy-refused"}
+    r = await post(boss, accept, question="Отказали, СНИЛС 123-456-789 01", answer="Ответ",
+                   **fields)
+    assert "error=personal_question" in r.headers["Location"]
+    r = await post(boss, accept, question="Отказали в субсидии",
+                   answer="Ваш паспорт 6512 345678 проверен", **fields)
+    assert "error=personal_answer" in r.headers["Location"]
+    assert desk.editor.entries == []
+    # The institution's own phone in an answer is no one's personal data to refuse.
+    r = await post(boss, accept, question="Отказали в субсидии",
+                   answer="Позвоните нам: 8 (343) 371-00-00.", **fields)
+    assert r.headers["Location"].startswith("/desk/suggestions?done=accepted")
+    assert [e.question for e in desk.editor.entries] == ["Отказали в субсидии"]
+    await anna.close()
+    await boss.close()
+
+
 async def test_hostile_input_gets_clear_answers(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0010")
     await desk.rt.reception.handle(IncomingMessage(

@@ -11,12 +11,16 @@ from aiohttp import web
 from bots.web.auth import Role, StaffUser, current_user, render_error, require, see_other
 from bots.web.desk import DESK, DeskServices
 from faq.model import Entry
+from handlers.pii import EMAIL, PHONE, mask, personal_data
 from storage.faq_suggestions import Suggestion, SuggestionStatus
 
 log = logging.getLogger(__name__)
 
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
 MAX_FIELD = 4000
+# An answer may give the institution's own phone or e-mail; nothing else personal belongs in
+# a knowledge base that every client reads (a question: nothing personal at all).
+_CONTACTS = frozenset({PHONE, EMAIL})
 
 
 def default_entry_id(s: Suggestion) -> str:
@@ -30,7 +34,8 @@ async def suggestions_page(request: web.Request) -> web.StreamResponse:
     d = request.app[DESK]
     pending = await d.suggestions.pending()
     return aiohttp_jinja2.render_template("desk_suggestions.html", request, {
-        "suggestions": [(s, default_entry_id(s)) for s in pending],
+        # The question is a client's message: offered masked, since it becomes public text.
+        "suggestions": [(s, default_entry_id(s), mask(s.question)) for s in pending],
         "categories": d.faq.kb.categories, "editor": d.kb_editor is not None,
         "done": request.query.get("done", ""), "error": request.query.get("error", ""),
         "error_id": request.query.get("id", "")})
@@ -66,6 +71,10 @@ async def _accept(d: DeskServices, user: StaffUser, s: Suggestion) -> str:
         return "!no_editor"
     if not s.question or not s.answer:
         return "!empty"
+    if personal_data(s.question):
+        return "!personal_question"
+    if set(personal_data(s.answer)) - _CONTACTS:
+        return "!personal_answer"
     if d.faq.kb.category(s.category) is None:
         return "!unknown_category"
     if not ENTRY_ID.match(s.entry_id):
