@@ -52,8 +52,9 @@ class Reception:
         """Process a message; False when it was a duplicate delivery and nothing was done."""
         now = self._d.clock()
         action = msg.action or parse_command(msg.text) or await self._typed_option(msg)
-        # A rating belongs to the conversation that was just closed, not to a new one.
-        reopen = action is None or action.kind is not ActionKind.RATE
+        # A rating belongs to the conversation that was just closed, not to a new one; and the
+        # "close" button of an old message must not open a conversation only to close it.
+        reopen = action is None or action.kind not in (ActionKind.RATE, ActionKind.CLOSE)
         rec = await self._d.store.record_incoming(msg, now, open_new=reopen)
         if rec is None:
             return False
@@ -202,6 +203,8 @@ class Reception:
 
     async def _close(self, rec: Recorded, now: datetime) -> list[Reply]:
         conv = rec.conversation
+        if conv.state is State.CLOSED:
+            return [self._d.replies.already_closed()]
         closed = await self._d.store.close(conv.id, now, Author.CLIENT)
         if closed:
             await self._d.notifier.publish(ConversationEvent(EventKind.CLOSED, conv.id))

@@ -118,6 +118,9 @@ class ReplyBuilder:
     def rating_not_expected(self) -> Reply:
         return Reply(self._t.render("rating_not_expected"), self._footer()[1:])
 
+    def already_closed(self) -> Reply:
+        return Reply(self._t.render("already_closed"), self._footer()[1:])
+
     def forget_confirm(self) -> Reply:
         return Reply(self._t.render("forget_confirm"),
                      ((self._button("forget_yes", ActionKind.FORGET_CONFIRM),),

@@ -253,6 +253,16 @@ async def test_close_rate_and_new_message_starts_with_bot(world) -> None:
     assert store.outbox[-1][1].faq_entry_id == "family.allowance"
 
 
+async def test_the_close_button_of_an_old_message_opens_nothing(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("/close"))
+    await reception.handle(msg(action=Action(ActionKind.RATE, "5")))
+    await reception.handle(msg(action=Action(ActionKind.CLOSE)))
+    assert len(store.conversations) == 1 and store.ratings == {1: 5}
+    assert last_reply(store).startswith("Это обращение уже завершено")
+    assert store.messages[-2].conversation_id == 1  # the press is kept, on the closed one
+
+
 async def test_rating_out_of_range_asks_again(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg(action=Action(ActionKind.RATE, "9")))
