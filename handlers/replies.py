@@ -108,9 +108,9 @@ class ReplyBuilder:
     def crisis_help(self, hit: CrisisHit) -> Reply:
         return Reply(self._t.render("crisis_help", hit=hit))
 
-    def ask_rating(self) -> Reply:
+    def ask_rating(self, template: str = "ask_rating") -> Reply:
         stars = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))
-        return Reply(self._t.render("ask_rating"), (stars,))
+        return Reply(self._t.render(template), (stars,))
 
     def rated(self, rating: int) -> Reply:
         return Reply(self._t.render("rated", rating=rating), self._footer()[1:])
@@ -130,4 +130,5 @@ class ReplyBuilder:
         return Reply(self._t.render("forgotten"))
 
     def closed_by_specialist(self) -> list[Reply]:
-        return [Reply(self._t.render("closed_by_specialist")), self.ask_rating()]
+        # One message: "closed" and "rate us" as two would say "closed" twice.
+        return [self.ask_rating("closed_by_specialist")]

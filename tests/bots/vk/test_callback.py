@@ -181,12 +181,15 @@ async def test_refused_send_is_failed_and_reported(callback: World) -> None:
 async def test_closing_asks_for_a_rating_and_takes_it(callback: World) -> None:
     await escalate(callback)
     assert await callback.rt.desk.close((await callback.conversation()).id, origin="desk")
-    await until(lambda: len(callback.fake.delivered) == 3)
-    stars = json.loads(callback.fake.delivered[2]["keyboard"])
+    # One message says the conversation is closed and asks for the rating.
+    await until(lambda: len(callback.fake.delivered) == 2)
+    closing = callback.fake.delivered[1]
+    assert closing["message"].startswith("Специалист завершил обращение. Оцените")
+    stars = json.loads(closing["keyboard"])
     assert stars["inline"] is True
     assert [b["action"]["label"] for b in stars["buttons"][0]] == ["1", "2", "3", "4", "5"]
     await callback.post(message_event(USER, {"a": "rate:5"}, 9, SECRET))
-    await until(lambda: len(callback.fake.delivered) == 4)
+    await until(lambda: len(callback.fake.delivered) == 3)
     assert (await callback.conversation()).rating == 5
 
 
