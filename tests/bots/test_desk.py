@@ -329,6 +329,19 @@ async def test_a_suggestion_cannot_publish_a_clients_personal_data(desk: Desk) -
     await boss.close()
 
 
+async def test_the_desk_says_which_button_the_client_pressed(desk: Desk) -> None:
+    user = "client-token-0012"
+    conv = await waiting_conversation(desk.rt, user=user)
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.WEB, user, "press", "", action=Action.parse("entry:family.allowance")))
+    anna = await staff_client(desk, "anna")
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert "дано согласие на обработку персональных данных" in page
+    assert "выбран вопрос «Как оформить единое пособие?»" in page
+    assert "нажата кнопка<" not in page
+    await anna.close()
+
+
 async def test_hostile_input_gets_clear_answers(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0010")
     await desk.rt.reception.handle(IncomingMessage(

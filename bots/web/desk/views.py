@@ -97,7 +97,10 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
             "timing": timing_of(row, d.directory, d.clock()),
             "queue_title": d.directory.queue_for(row.queue).title,
             "queues": d.directory.queues, "max_chars": MAX_REPLY_CHARS,
-            "open": row.state != State.CLOSED}
+            "open": row.state != State.CLOSED,
+            # Which button a client pressed, in words (desk_macros.html pressed_label).
+            "entry_questions": {e.id: e.question for e in d.faq.kb.entries},
+            "category_titles": {c.id: c.title for c in d.faq.kb.categories}}
 
 
 @require(Role.SPECIALIST)
