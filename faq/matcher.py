@@ -24,7 +24,7 @@ from faq.morph import Lemmatizer, default_lemmatizer
 from faq.normalize import tokenize
 from faq.query import Query, QueryParser, QuerySettings
 from faq.semantic import MessageVectors, SemanticIndex, WordVectors, default_word_vectors
-from faq.smalltalk import smalltalk_in
+from faq.smalltalk import emoji_smalltalk, smalltalk_in
 from faq.synonyms import build_synonyms, load_synonyms
 
 # Question words stay terms (they tell "address" from "hours", data/stopwords.txt), but alone
@@ -95,7 +95,7 @@ class Matcher:
     def match(self, text: str) -> MatchResult:
         fixed = self._parser.fix_layout(text)
         words = tokenize(fixed)
-        smalltalk = smalltalk_in(words)
+        smalltalk = smalltalk_in(words) if words else emoji_smalltalk(text)
         if smalltalk is not None:
             return MatchResult(Decision.SMALLTALK, smalltalk=smalltalk)
         query = self._parser.parse_fixed(fixed, words)

@@ -134,6 +134,30 @@ def detect_smalltalk(text: str) -> SmallTalk | None:
     return smalltalk_in(tokenize(text))
 
 
+# A message of emoji alone (the words step drops them): the common ones of thanks, greeting
+# and agreement are answered as those words would be. Others (a sad face) stay questions.
+_EMOJI: dict[SmallTalk, str] = {
+    SmallTalk.THANKS: "🙏❤♥💐🌹🌷🌺🌸😘🥰😍🤗💕💖",
+    SmallTalk.GREETING: "👋",
+    SmallTalk.ACKNOWLEDGEMENT: "👍👌✅🆗✔👏💪🙂😊☺😀😃😄👆",
+}
+# Skin tones, variation selectors and joiners ride along with the emoji above.
+_EMOJI_MODIFIERS = frozenset("\ufe0f\ufe0e\u200d🏻🏼🏽🏾🏿")
+
+
+def emoji_smalltalk(text: str) -> SmallTalk | None:
+    """The kind of small talk a message of emoji alone (and spaces, punctuation) is."""
+    found: set[SmallTalk] = set()
+    for char in text:
+        if char.isspace() or char in _EMOJI_MODIFIERS or char in ".,!)(":
+            continue
+        kind = next((k for k, chars in _EMOJI.items() if char in chars), None)
+        if kind is None:
+            return None
+        found.add(kind)
+    return next((kind for kind in _PHRASES if kind in found), None)
+
+
 def smalltalk_in(tokens: list[str]) -> SmallTalk | None:
     """detect_smalltalk on a message's words (faq.normalize.tokenize)."""
     found: set[SmallTalk] = set()

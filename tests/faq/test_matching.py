@@ -102,6 +102,12 @@ def test_exact_match_answers_before_the_margin_rule(matcher: Matcher) -> None:
         ("ок, хорошо", SmallTalk.ACKNOWLEDGEMENT),
         ("ага спасибо", SmallTalk.THANKS),  # thanks win over "ok"
         ("ясно, до свидания", SmallTalk.GOODBYE),
+        # Emoji alone, as elderly clients often answer on a phone.
+        ("👍", SmallTalk.ACKNOWLEDGEMENT),
+        ("😀😀", SmallTalk.ACKNOWLEDGEMENT),
+        ("🙏🏻🙏🏻", SmallTalk.THANKS),
+        ("👋", SmallTalk.GREETING),
+        ("👍❤️", SmallTalk.THANKS),
     ],
 )
 def test_smalltalk_alone(matcher: Matcher, text: str, kind: SmallTalk) -> None:
@@ -110,7 +116,8 @@ def test_smalltalk_alone(matcher: Matcher, text: str, kind: SmallTalk) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["какая погода завтра", "посоветуйте рецепт борща с фасолью", "", "😀😀", "123 456"]
+    "text", ["какая погода завтра", "посоветуйте рецепт борща с фасолью", "", "😢😢", "!!!",
+             "123 456"]
 )
 def test_off_topic_is_no_match(matcher: Matcher, text: str) -> None:
     assert matcher.match(text).decision is Decision.NO_MATCH
