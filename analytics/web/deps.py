@@ -93,4 +93,5 @@ async def page_context(request: web.Request, sel: Selection) -> dict[str, Any]:
     """What every page with the filter form shows: choices, titles and the time zone."""
     deps = request.app[ADMIN]
     return {"sel": sel, "choices": await filter_choices(deps.sessions, deps.institution),
-            "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz}
+            "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz,
+            "queue_titles": {q.id: q.title for q in deps.queues.queues}}

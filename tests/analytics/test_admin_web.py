@@ -73,6 +73,8 @@ async def test_dashboard_shows_the_figures_and_charts(admin_site) -> None:
     assert "медиана 2 ч 10 мин, p90 5 ч 0 мин" in html  # working first response
     assert html.count('src="data:image/svg+xml;base64,') == 4
     assert 'alt="Обращения по дням.' in html
+    # The queue filter names queues by their titles, not their ids.
+    assert '<option value="general" >Общие вопросы</option>' in html
 
 
 @pytest.mark.parametrize(("path", "status", "shown"), [
