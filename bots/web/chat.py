@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from bots.text import to_storable
 from bots.web.download import file_response
 from handlers.model import Action, Author, Channel, IncomingMessage
 from handlers.ports import ClientTimeline, FileSource, FileUnavailable, Texts
@@ -92,7 +93,8 @@ async def _accept(request: web.Request, token: str, body: dict[str, Any]) -> web
     action = Action.parse(action_text) if action_text else None
     if not text.strip() and action is None:
         return bad_request(texts.render("empty_message"))
-    msg = IncomingMessage(Channel.WEB, token, message_id, text.strip(), action=action)
+    msg = IncomingMessage(Channel.WEB, token, message_id, to_storable(text.strip()),
+                          action=action)
     processed = await request.app[RECEPTION].handle(msg)
     return web.json_response({"ok": True, "duplicate": not processed})
 

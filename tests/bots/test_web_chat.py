@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from bots.web.chat import RECEPTION
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
@@ -28,6 +31,17 @@ async def client(database_url: str) -> AsyncIterator[TestClient]:
         SESSIONS[id(c)] = rt.sessions
         yield c
         SESSIONS.pop(id(c))
+
+
+@contextmanager
+def caplog_silenced() -> Iterator[None]:
+    """The expected traceback of a failing request stays out of the test output."""
+    logger = logging.getLogger("priemnaya.webapp")
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = False
 
 
 async def open_chat(c: TestClient) -> None:
@@ -129,3 +143,29 @@ async def test_api_without_cookie_is_refused(database_url: str) -> None:
         r = await send(c, {"id": "m1", "text": "привет"})
         assert r.status == 403
         assert (await c.get("/api/chat/messages")).status == 403
+
+
+async def test_lone_surrogate_is_replaced_and_the_message_answered(client: TestClient) -> None:
+    await open_chat(client)
+    r = await client.post("/api/chat/send", data='{"text":"\\ud800 привет","id":"sur1"}',
+                          headers={"Content-Type": "application/json"})
+    assert (r.status, await r.json()) == (200, {"ok": True, "duplicate": False})
+    messages = await wait_for_messages(client, 2)
+    assert messages[0]["text"] == "\ufffd привет"
+    assert messages[1]["author"] == "bot"
+
+
+async def test_internal_error_does_not_claim_the_message_was_saved(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    await open_chat(client)
+
+    async def broken(msg: object) -> bool:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(client.server.app[RECEPTION], "handle", broken)
+    with caplog_silenced():
+        r = await send(client, {"id": "f1", "text": "Как оформить единое пособие?"})
+    assert r.status == 500
+    error = (await r.json())["error"]
+    assert "Внутренняя ошибка" in error
+    assert "сохранено" not in error
