@@ -91,6 +91,8 @@ async def _accept(request: web.Request, token: str, body: dict[str, Any]) -> web
     if len(text) > limit:
         return bad_request(texts.render("message_too_long", length=len(text), limit=limit), 413)
     action = Action.parse(action_text) if action_text else None
+    if action_text and action is None:
+        return bad_request(texts.render("unknown_action"))
     if not text.strip() and action is None:
         return bad_request(texts.render("empty_message"))
     msg = IncomingMessage(Channel.WEB, token, message_id, to_storable(text.strip()),

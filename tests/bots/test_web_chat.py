@@ -145,6 +145,27 @@ async def test_api_without_cookie_is_refused(database_url: str) -> None:
         assert (await c.get("/api/chat/messages")).status == 403
 
 
+@pytest.mark.parametrize(("length", "wording"), [
+    (4001, "4001 знак,"), (4002, "4002 знака,"), (4005, "4005 знаков,"), (4011, "4011 знаков,"),
+])
+async def test_too_long_message_names_its_length_in_agreeing_russian(
+        client: TestClient, length: int, wording: str) -> None:
+    await open_chat(client)
+    r = await send(client, {"id": "long", "text": "я" * length})
+    assert r.status == 413
+    assert f"Сообщение слишком длинное: {wording} можно до 4000" in (await r.json())["error"]
+
+
+async def test_unknown_button_is_named_as_such_not_as_an_empty_message(
+        client: TestClient) -> None:
+    await open_chat(client)
+    r = await send(client, {"id": "u1", "action": "drop_tables", "text": ""})
+    assert r.status == 400
+    error = (await r.json())["error"]
+    assert "Эта кнопка устарела" in error
+    assert "пустое" not in error
+
+
 async def test_lone_surrogate_is_replaced_and_the_message_answered(client: TestClient) -> None:
     await open_chat(client)
     r = await client.post("/api/chat/send", data='{"text":"\\ud800 привет","id":"sur1"}',
