@@ -190,3 +190,22 @@ async def test_internal_error_does_not_claim_the_message_was_saved(
     error = (await r.json())["error"]
     assert "Внутренняя ошибка" in error
     assert "сохранено" not in error
+
+
+async def test_forgetting_shows_the_confirmation_and_starts_a_fresh_chat(
+        client: TestClient) -> None:
+    await open_chat(client)
+    await send(client, {"id": "q1", "text": "Как оформить единое пособие?"})
+    await wait_for_messages(client, 2)
+    old_token = client.session.cookie_jar.filter_cookies(client.make_url("/"))["priemnaya_client"]
+    await send(client, {"id": "f1", "text": "/forget"})
+    r = await send(client, {"id": "f2", "action": "forget_confirm", "text": ""})
+    assert r.status == 200
+    data = await r.json()
+    assert data["ok"] is True
+    assert data["reset"] is True
+    assert data["notice"].startswith("Ваши данные удалены")
+    jar = client.session.cookie_jar.filter_cookies(client.make_url("/"))
+    assert jar["priemnaya_client"].value != old_token.value
+    fresh = await (await client.get("/api/chat/messages?after=0")).json()
+    assert fresh == {"messages": []}

@@ -80,3 +80,17 @@ async def test_a_failed_send_keeps_the_text_and_a_retry_sends_it(
     await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(timeout=10_000)
     assert await page.input_value("#text") == ""
     assert await page.inner_text("#error") == ""
+
+
+async def test_forgetting_shows_the_confirmation_and_clears_the_conversation(
+        browser, server: TestServer) -> None:
+    page = await open_chat(browser, server)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(timeout=10_000)
+    await page.fill("#text", "/forget")
+    await page.click("#send")
+    await page.get_by_role("button", name="Да, удалить мои данные").click()
+    await page.locator(".msg", has_text="Ваши данные удалены").wait_for(timeout=10_000)
+    await page.wait_for_timeout(2000)  # two polls: nothing old comes back
+    assert await page.locator(".msg").count() == 1
