@@ -1,4 +1,4 @@
-"""Text helpers shared by channel adapters: platform-length measuring and splitting."""
+"""Text helpers shared by channel adapters: intake cleaning, length measuring, splitting."""
 
 from __future__ import annotations
 
@@ -7,6 +7,20 @@ from datetime import UTC, datetime
 
 # Preferred cut points, best first: a paragraph, a line, a sentence, a word.
 _SEPARATORS = ("\n\n", "\n", ". ", " ")
+
+
+def to_storable(text: str) -> str:
+    """Text with each lone UTF-16 surrogate replaced by U+FFFD.
+
+    JSON may carry an escaped half of a pair ("\\ud800"); no database encoding can store
+    one, so the message would fail after the client was told nothing. A whole pair sent as
+    two escapes stays the one character it stands for.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 def utf16_len(text: str) -> int:

@@ -15,6 +15,15 @@ RECHECK_S = 1.0
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "messages"
 
 
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """The Russian noun form that agrees with n: 1 знак, 2 знака, 5 знаков, 11 знаков, 21 знак."""
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        return few
+    return many
+
+
 class JinjaTexts:
     """Looks for `<name>.j2` in the institution's folders first, then in the defaults."""
 
@@ -28,6 +37,7 @@ class JinjaTexts:
             undefined=jinja2.StrictUndefined,
             auto_reload=True,
         )
+        self._env.globals["plural"] = plural
         self._fresh: dict[str, tuple[float, jinja2.Template]] = {}
         # Texts without variables (button labels, most notices), per template as loaded: every
         # reply carries several, and a render costs ~20 µs. A reloaded template renders anew.

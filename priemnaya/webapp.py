@@ -42,7 +42,8 @@ RUNTIME = web.AppKey("runtime", Runtime)
 
 @web.middleware
 async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Unexpected failures become a clear 500; the client's message was stored before."""
+    """Unexpected failures become a clear 500 that promises nothing: the failure may have come
+    before the client's message was stored."""
     try:
         response: web.StreamResponse = await handler(request)
         return response
@@ -54,7 +55,7 @@ async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
         log.exception("request %s %s failed", request.method, request.path)
         if request.path.startswith("/api/"):
             return web.json_response(
-                {"ok": False, "error": "Внутренняя ошибка. Сообщение сохранено, повторите позже."},
+                {"ok": False, "error": request.app[RUNTIME].texts.render("internal_error")},
                 status=500)
         return web.Response(status=500, text="Внутренняя ошибка сервера.")
 

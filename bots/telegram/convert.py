@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bots.text import unix_time
+from bots.text import to_storable, unix_time
 from handlers.model import Attachment, AttachmentKind, Channel, IncomingMessage
 
 # Update fields that carry a message a client wrote to the bot (or to a business account
@@ -73,7 +73,8 @@ def to_incoming(kind: str, msg: Mapping[str, Any]) -> IncomingMessage:
     text = msg.get("text") or msg.get("caption") or ""
     return IncomingMessage(
         channel=Channel.TELEGRAM, user_id=address_of(msg), event_id=event_id,
-        text=text if isinstance(text, str) else "", display_name=display_name(sender),
+        text=to_storable(text) if isinstance(text, str) else "",
+        display_name=to_storable(display_name(sender)),
         attachments=attachments_of(msg), channel_message_id=str(message_id),
         sent_at=unix_time(msg.get("date")),
     )

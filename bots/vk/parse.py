@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from bots.text import unix_time
+from bots.text import to_storable, unix_time
 from handlers.model import Action, ActionKind, Attachment, AttachmentKind, Channel, IncomingMessage
 
 # peer_id of a group chat is 2e9 + the chat's number; below that it is a user (or a community).
@@ -99,7 +99,7 @@ def to_incoming(msg: Mapping[str, Any]) -> IncomingMessage:
     """A client message from VK's message object (raw JSON or a vkbottle model dump); it is
     deduplicated by the message itself, not by the event that brought it."""
     attachments = tuple(attachments_of(msg, depth=0))
-    text = str(msg.get("text") or "")
+    text = to_storable(str(msg.get("text") or ""))
     if not text.strip():
         # A recognised voice message reads as its transcript, so the FAQ can answer it.
         text = next((a.name for a in attachments if a.kind is AttachmentKind.VOICE), "")

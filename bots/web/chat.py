@@ -12,8 +12,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from bots.text import to_storable
 from bots.web.download import file_response
-from handlers.model import Action, Author, Channel, IncomingMessage
+from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage
 from handlers.ports import ClientTimeline, FileSource, FileUnavailable, Texts
 from handlers.reception import Reception
 
@@ -57,13 +58,16 @@ async def chat_cookie(request: web.Request, handler: Any) -> web.StreamResponse:
     """Gives every visitor of the chat page an anonymous identity of their own."""
     response: web.StreamResponse = await handler(request)
     if request.path == "/" and client_token(request) is None:
-        secure = request.app[CHAT_LIMITS].cookie_secure
-        # An embedded (cross-site iframe) chat needs SameSite=None, which browsers accept
-        # only with Secure; plain HTTP on localhost keeps Lax.
-        response.set_cookie(COOKIE, secrets.token_urlsafe(24), max_age=365 * 24 * 3600,
-                            httponly=True, secure=secure,
-                            samesite="None" if secure else "Lax")
+        give_identity(request, response)
     return response
+
+
+def give_identity(request: web.Request, response: web.StreamResponse) -> None:
+    secure = request.app[CHAT_LIMITS].cookie_secure
+    # An embedded (cross-site iframe) chat needs SameSite=None, which browsers accept
+    # only with Secure; plain HTTP on localhost keeps Lax.
+    response.set_cookie(COOKIE, secrets.token_urlsafe(24), max_age=365 * 24 * 3600,
+                        httponly=True, secure=secure, samesite="None" if secure else "Lax")
 
 
 async def send(request: web.Request) -> web.Response:
@@ -90,11 +94,30 @@ async def _accept(request: web.Request, token: str, body: dict[str, Any]) -> web
     if len(text) > limit:
         return bad_request(texts.render("message_too_long", length=len(text), limit=limit), 413)
     action = Action.parse(action_text) if action_text else None
+    if action_text and action is None:
+        return bad_request(texts.render("unknown_action"))
     if not text.strip() and action is None:
         return bad_request(texts.render("empty_message"))
-    msg = IncomingMessage(Channel.WEB, token, message_id, text.strip(), action=action)
+    msg = IncomingMessage(Channel.WEB, token, message_id, to_storable(text.strip()),
+                          action=action)
     processed = await request.app[RECEPTION].handle(msg)
+    if action is not None and action.kind is ActionKind.FORGET_CONFIRM:
+        return _forgotten(request)
     return web.json_response({"ok": True, "duplicate": not processed})
+
+
+def _forgotten(request: web.Request) -> web.Response:
+    """The erasure's confirmation, given in the answer itself.
+
+    Erasure blanks every stored message of the client, the queued confirmation too, and
+    unlinks this browser's token, so the page could never poll it. The page clears the old
+    conversation on `reset`; a new token makes the browser a visitor the erased data no longer
+    points to (outbox addresses and logs still hold the old one).
+    """
+    response = web.json_response({"ok": True, "duplicate": False, "reset": True,
+                                  "notice": request.app[TEXTS].render("forgotten")})
+    give_identity(request, response)
+    return response
 
 
 async def messages(request: web.Request) -> web.Response:

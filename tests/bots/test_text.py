@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bots.text import split_text, unix_time, utf16_len
+from bots.text import split_text, to_storable, unix_time, utf16_len
 
 
 def test_utf16_counts_astral_emoji_twice() -> None:
@@ -87,3 +87,10 @@ def test_unix_time_reads_platform_timestamps_and_nothing_else() -> None:
     for junk in (None, "1764230400", "2025-11-27T08:00:00", "вчера", 1764230400.5, True, 0,
                  -5, 2**40):
         assert unix_time(junk) is None
+
+
+def test_lone_surrogates_become_replacement_characters() -> None:
+    assert to_storable("\ud800 привет \udfff") == "\ufffd привет \ufffd"
+    assert to_storable("\ud83d\ude02") == "😂"  # a pair split in two halves stays one emoji
+    assert to_storable("Лол 😂") == "Лол 😂"
+    to_storable("\udc80x").encode("utf-8")  # storable: no UnicodeEncodeError

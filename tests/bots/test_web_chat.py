@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from bots.web.chat import RECEPTION
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
@@ -28,6 +31,17 @@ async def client(database_url: str) -> AsyncIterator[TestClient]:
         SESSIONS[id(c)] = rt.sessions
         yield c
         SESSIONS.pop(id(c))
+
+
+@contextmanager
+def caplog_silenced() -> Iterator[None]:
+    """The expected traceback of a failing request stays out of the test output."""
+    logger = logging.getLogger("priemnaya.webapp")
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = False
 
 
 async def open_chat(c: TestClient) -> None:
@@ -129,3 +143,69 @@ async def test_api_without_cookie_is_refused(database_url: str) -> None:
         r = await send(c, {"id": "m1", "text": "привет"})
         assert r.status == 403
         assert (await c.get("/api/chat/messages")).status == 403
+
+
+@pytest.mark.parametrize(("length", "wording"), [
+    (4001, "4001 знак,"), (4002, "4002 знака,"), (4005, "4005 знаков,"), (4011, "4011 знаков,"),
+])
+async def test_too_long_message_names_its_length_in_agreeing_russian(
+        client: TestClient, length: int, wording: str) -> None:
+    await open_chat(client)
+    r = await send(client, {"id": "long", "text": "я" * length})
+    assert r.status == 413
+    assert f"Сообщение слишком длинное: {wording} можно до 4000" in (await r.json())["error"]
+
+
+async def test_unknown_button_is_named_as_such_not_as_an_empty_message(
+        client: TestClient) -> None:
+    await open_chat(client)
+    r = await send(client, {"id": "u1", "action": "drop_tables", "text": ""})
+    assert r.status == 400
+    error = (await r.json())["error"]
+    assert "Эта кнопка устарела" in error
+    assert "пустое" not in error
+
+
+async def test_lone_surrogate_is_replaced_and_the_message_answered(client: TestClient) -> None:
+    await open_chat(client)
+    r = await client.post("/api/chat/send", data='{"text":"\\ud800 привет","id":"sur1"}',
+                          headers={"Content-Type": "application/json"})
+    assert (r.status, await r.json()) == (200, {"ok": True, "duplicate": False})
+    messages = await wait_for_messages(client, 2)
+    assert messages[0]["text"] == "\ufffd привет"
+    assert messages[1]["author"] == "bot"
+
+
+async def test_internal_error_does_not_claim_the_message_was_saved(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    await open_chat(client)
+
+    async def broken(msg: object) -> bool:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(client.server.app[RECEPTION], "handle", broken)
+    with caplog_silenced():
+        r = await send(client, {"id": "f1", "text": "Как оформить единое пособие?"})
+    assert r.status == 500
+    error = (await r.json())["error"]
+    assert "Внутренняя ошибка" in error
+    assert "сохранено" not in error
+
+
+async def test_forgetting_shows_the_confirmation_and_starts_a_fresh_chat(
+        client: TestClient) -> None:
+    await open_chat(client)
+    await send(client, {"id": "q1", "text": "Как оформить единое пособие?"})
+    await wait_for_messages(client, 2)
+    old_token = client.session.cookie_jar.filter_cookies(client.make_url("/"))["priemnaya_client"]
+    await send(client, {"id": "f1", "text": "/forget"})
+    r = await send(client, {"id": "f2", "action": "forget_confirm", "text": ""})
+    assert r.status == 200
+    data = await r.json()
+    assert data["ok"] is True
+    assert data["reset"] is True
+    assert data["notice"].startswith("Ваши данные удалены")
+    jar = client.session.cookie_jar.filter_cookies(client.make_url("/"))
+    assert jar["priemnaya_client"].value != old_token.value
+    fresh = await (await client.get("/api/chat/messages?after=0")).json()
+    assert fresh == {"messages": []}

@@ -38,3 +38,59 @@ async def test_ask_and_see_the_answer(browser, server: TestServer) -> None:
     await page.locator(".msg.bot", has_text="согласие").last.wait_for(timeout=10_000)
     await page.locator(".msg.bot").last.get_by_role("button", name="Согласен(на)").click()
     await page.locator(".msg.bot", has_text="передан специалисту").wait_for(timeout=10_000)
+
+
+async def open_chat(browser, server: TestServer):
+    page = await browser.new_page()
+    await page.goto(str(server.make_url("/")))
+    await page.wait_for_selector(".msg.bot >> text=Здравствуйте")
+    return page
+
+
+async def test_long_paste_is_kept_whole_and_a_refusal_keeps_the_text(
+        browser, server: TestServer) -> None:
+    page = await open_chat(browser, server)
+    await page.focus("#text")
+    await page.keyboard.insert_text("я" * 10_000)  # as a paste: maxlength would cut it
+    assert len(await page.input_value("#text")) == 10_000
+    assert "лишних знаков — 6000" in await page.inner_text("#counter")
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=слишком длинное: 10000 знаков")
+    assert await page.input_value("#text") == "я" * 10_000
+    await page.fill("#text", "я" * 4001)
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=слишком длинное: 4001 знак,")
+    assert await page.input_value("#text") == "я" * 4001
+
+
+async def test_a_failed_send_keeps_the_text_and_a_retry_sends_it(
+        browser, server: TestServer) -> None:
+    page = await open_chat(browser, server)
+
+    async def bad_gateway(route) -> None:
+        await route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>")
+
+    await page.route("**/api/chat/send", bad_gateway)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=Ваш текст остался в поле ввода")
+    assert await page.input_value("#text") == "Как оформить единое пособие?"
+    await page.unroute("**/api/chat/send")
+    await page.click("#send")
+    await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(timeout=10_000)
+    assert await page.input_value("#text") == ""
+    assert await page.inner_text("#error") == ""
+
+
+async def test_forgetting_shows_the_confirmation_and_clears_the_conversation(
+        browser, server: TestServer) -> None:
+    page = await open_chat(browser, server)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(timeout=10_000)
+    await page.fill("#text", "/forget")
+    await page.click("#send")
+    await page.get_by_role("button", name="Да, удалить мои данные").click()
+    await page.locator(".msg", has_text="Ваши данные удалены").wait_for(timeout=10_000)
+    await page.wait_for_timeout(2000)  # two polls: nothing old comes back
+    assert await page.locator(".msg").count() == 1

@@ -51,3 +51,18 @@ def test_an_edited_text_without_variables_is_read_again_too(
     edit(template, "Главное меню")
     now[0] += texts.RECHECK_S * 2
     assert jinja.render("button_menu") == "Главное меню"
+
+
+@pytest.mark.parametrize(("n", "form"), [
+    (1, "знак"), (21, "знак"), (4001, "знак"), (2, "знака"), (4, "знака"), (4002, "знака"),
+    (5, "знаков"), (11, "знаков"), (12, "знаков"), (14, "знаков"), (111, "знаков"),
+    (4005, "знаков"), (0, "знаков"),
+])
+def test_plural_agrees_with_the_number(n: int, form: str) -> None:
+    assert texts.plural(n, "знак", "знака", "знаков") == form
+
+
+def test_templates_can_use_plural(tmp_path: Path) -> None:
+    (tmp_path / "count.j2").write_text('{{ n }} {{ plural(n, "знак", "знака", "знаков") }}',
+                                       encoding="utf-8")
+    assert JinjaTexts([tmp_path]).render("count", n=4002) == "4002 знака"

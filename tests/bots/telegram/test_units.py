@@ -72,3 +72,10 @@ def test_edited_message_gets_its_own_event_id() -> None:
     assert incoming.event_id == "5:7:e99"
     assert to_incoming("message", msg).event_id == "5:7"
     assert incoming.display_name == "Анна"
+
+
+def test_lone_surrogates_in_text_and_name_are_replaced() -> None:
+    msg = {"message_id": 8, "date": 0, "text": "\ud800 привет",
+           "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "first_name": "Ан\udc00на"}}
+    incoming = to_incoming("message", msg)
+    assert (incoming.text, incoming.display_name) == ("\ufffd привет", "Ан\ufffdна")

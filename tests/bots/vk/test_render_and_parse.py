@@ -159,3 +159,8 @@ def test_importing_the_adapter_keeps_the_warning_display_and_logging() -> None:
     done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_lone_surrogate_in_text_is_replaced() -> None:
+    msg = json.loads('{"peer_id": 7, "id": 3, "text": "\\ud800 привет"}')
+    assert to_incoming(msg).text == "\ufffd привет"
