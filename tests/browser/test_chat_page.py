@@ -38,6 +38,9 @@ async def test_ask_and_see_the_answer(browser, server: TestServer) -> None:
     await page.locator(".msg.bot", has_text="согласие").last.wait_for(timeout=10_000)
     await page.locator(".msg.bot").last.get_by_role("button", name="Согласен(на)").click()
     await page.locator(".msg.bot", has_text="передан специалисту").wait_for(timeout=10_000)
+    # A pressed button shows as the client's own message, with its label.
+    pressed = [t.strip() for t in await page.locator(".msg.client").all_inner_texts()]
+    assert pressed[-2:] == ["Задать вопрос специалисту", "Согласен(на)"]
 
 
 async def open_chat(browser, server: TestServer):
