@@ -303,6 +303,12 @@ async def test_crisis_message_escalates_urgently_with_help_lines(world) -> None:
     conv = store.conversations[1]
     assert conv.state is State.WAITING and conv.urgent
     assert "112" in last_reply(store) and "8-800-2000-122" in last_reply(store)
+    # An adult's line too, and every sentence group on a line of its own.
+    lines = last_reply(store).splitlines()
+    assert lines[1] == "Специалист центра уже получил ваше сообщение."
+    assert lines[2].startswith("Психологическая помощь МЧС России: 8-495-989-50-50")
+    assert lines[3].startswith("Детский телефон доверия") and lines[3].endswith("родители.")
+    assert lines[4] == "Вы не одни, мы поможем."
     assert notifier.events[0].kind is EventKind.CRISIS
 
 
