@@ -50,16 +50,28 @@ def parse_command(text: str) -> Action | None:
 
 # Asking for a person inside a longer message ("хочу поговорить с живым человеком про
 # субсидию") is honoured: the client said what they want, a FAQ answer would be a guess.
+_PERSON = r"(человек|оператор|специалист|сотрудник|консультант)"
+_TALK = r"(поговорить|связаться|пообщаться|переговорить|побеседовать)"
 _HUMAN = re.compile(
-    r"жив(ой|ым|ого)\s+(человек|оператор|специалист)"
-    r"|(позов|соедин|свяж|переключ)\w*\s+(\w+\s+)?(с\s+)?(оператор|специалист|сотрудник)"
-    r"|(поговорить|связаться|пообщаться)\s+(\w+\s+)?(с|со)\s+(оператор|специалист|сотрудник)"
-    r"|\bоператор[ау]?\b",
+    r"жив(ой|ым|ого)\s+" + _PERSON
+    + r"|(позов|соедин|свяж|переключ)\w*\s+(\w+\s+)?(с\s+|со\s+|на\s+)?" + _PERSON
+    + r"|" + _TALK + r"\s+(\w+\s+)?(с|со)\s+(живым\s+)?" + _PERSON
+    # "можно с человеком поговорить": the person first.
+    + r"|\b(с|со)\s+(живым\s+)?" + _PERSON + r"\w*\s+(\w+\s+)?" + _TALK
+    # "хочу специалиста", "нужен живой человек", "нужна консультация специалиста".
+    # ("нужен ли специалист для…" asks about one, it does not ask for one).
+    + r"|\b(хочу|нужен|нужна)\s+(?!ли\b)(\w+\s+)?(живого\s+|живой\s+)?" + _PERSON
+    + r"(а|ом)?\b"
+    + r"|\bнужна\s+(\w+\s+)?консультация\s+(со\s+)?специалист",
 )
+# The word alone asks for a person only in a short message: "оператор!", "оператора пожалуйста";
+# in a sentence it is more often a trade ("курсы оператора 1С").
+_OPERATOR_ALONE = re.compile(r"^\W*(\w+\W+){0,2}оператор[ау]?\b(\W+\w+){0,2}\W*$")
 
 
 def wants_human(text: str) -> bool:
-    return bool(_HUMAN.search(text.lower().replace("ё", "е")))
+    lowered = text.lower().replace("ё", "е")
+    return bool(_HUMAN.search(lowered) or _OPERATOR_ALONE.match(lowered))
 
 
 # A client who types the number of an offered option instead of pressing its button ("2",
