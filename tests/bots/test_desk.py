@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pytest
 from aiohttp import ClientSession, CookieJar, FormData
@@ -193,6 +194,24 @@ async def test_colleague_sees_masked_numbers_and_cannot_act(desk: Desk) -> None:
     await oleg.close()
 
 
+async def test_taking_again_says_whose_it_is(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0007")
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    assert (await post(anna, f"/desk/c/{conv}/take")).headers["Location"].endswith("done=taken")
+    again = await post(anna, f"/desk/c/{conv}/take")
+    assert again.headers["Location"].endswith("error=already_yours")
+    page = await (await anna.get(again.headers["Location"])).text()
+    assert "Обращение уже у вас в работе." in page
+    other = await post(oleg, f"/desk/c/{conv}/take")
+    assert other.headers["Location"].endswith("error=taken")
+    await post(anna, f"/desk/c/{conv}/close")
+    late = await post(oleg, f"/desk/c/{conv}/take")
+    assert late.headers["Location"].endswith("error=closed")
+    assert await audit(desk, "desk_take") == ["anna"]
+    await anna.close()
+    await oleg.close()
+
+
 async def test_release_transfer_and_close(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0004")
     anna = await staff_client(desk, "anna")
@@ -362,6 +381,12 @@ async def test_hostile_input_gets_clear_answers(desk: Desk) -> None:
         assert r.headers["Location"].endswith("error=not_suggestable")
     page = await (await anna.get("/desk/?queue=<x>&state=nonsense")).text()
     assert "Обращения к специалистам" in page
+    form = urlencode({"csrf_token": await page_csrf(anna, "/desk/"), "text": "я" * 200_000})
+    huge = await anna.post(f"/desk/c/{conv}/reply", data=io.BytesIO(form.encode()),  # 3.6 MB
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert huge.status == 413
+    assert "Слишком большой объём" in await huge.text()
+    assert (await anna.get(f"/desk/c/{conv}")).status == 200  # and the desk goes on
     await anna.close()
 
 

@@ -47,9 +47,17 @@ def _text(form: Form, name: str = "text") -> str:
 
 async def take(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
     if not await d.desk.take(row.id, user.id):
-        return "!taken"
+        return await _why_not_taken(d, user, row.id)
     await d.log(user, "desk_take", row.id)
     return "taken"
+
+
+async def _why_not_taken(d: DeskServices, user: StaffUser, row_id: int) -> str:
+    # Read again: the row the page was drawn from may be older than the refusal.
+    now = await d.queries.conversation(row_id)
+    if now is None or now.state == "closed":
+        return "!closed"
+    return "!already_yours" if now.assigned_to == user.id else "!taken"
 
 
 async def release(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
