@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -14,6 +15,10 @@ from storage.users import LoginTaken, SqlStaffAccounts, SqlWebSessions
 
 EXIT_FAILED = 1
 FIRST_ADMIN = "admin"
+# The columns: login String(64), display_name String(200). A login is typed on the sign-in
+# page, so it is kept to what every keyboard layout has and nothing a browser may reshape.
+LOGIN_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
+MAX_NAME = 200
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -99,7 +104,23 @@ def _new_password(args: argparse.Namespace) -> tuple[str, bool, str] | None:
         return None
 
 
+def account_problem(login: str, name: str) -> str | None:
+    """Why a login or display name cannot be stored, or None."""
+    if not LOGIN_PATTERN.fullmatch(login):
+        return (f"login {login!r}: 3 to 64 characters, Latin letters, digits, "
+                "dot, underscore or hyphen")
+    if len(name) > MAX_NAME:
+        return f"name: at most {MAX_NAME} characters (got {len(name)})"
+    if any(not ch.isprintable() for ch in name):
+        return "name: one line of printable characters"
+    return None
+
+
 async def user_add(url: str, args: argparse.Namespace) -> int:
+    problem = account_problem(args.login, args.name)
+    if problem is not None:
+        print(f"priemnaya: {problem}", file=sys.stderr)
+        return EXIT_FAILED
     chosen = _new_password(args)
     if chosen is None:
         return EXIT_FAILED

@@ -53,9 +53,9 @@ async def test_add_and_passwd_from_stdin(database_url: str, monkeypatch, capsys)
 async def test_short_password_is_refused(database_url: str, monkeypatch, capsys,
                                          password: str) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(password))
-    assert await user_add(database_url, args(login="x", password_stdin=True)) == 1
+    assert await user_add(database_url, args(login="xuser", password_stdin=True)) == 1
     assert "at least 8" in capsys.readouterr().err
-    assert await account(database_url, "x") is None
+    assert await account(database_url, "xuser") is None
 
 
 async def test_passwd_of_unknown_login_fails(database_url: str, capsys) -> None:
@@ -95,3 +95,24 @@ async def test_disabled_account_cannot_sign_in_until_enabled(database_url: str, 
     assert (await account(database_url, "anna")).active is True
     assert await user_set_active(database_url, "ghost", False) == 1
     assert "no account" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("login", "name", "reason"), [
+    ("an", "", "3 to 64 characters"),
+    ("a" * 65, "", "3 to 64 characters"),
+    ("анна", "", "Latin letters"),
+    ("anna petrovna", "", "Latin letters"),
+    ("anna", "А" * 201, "at most 200"),
+    ("anna", "Анна\nПетровна", "one line"),
+])
+async def test_bad_login_or_name_is_refused(database_url: str, capsys, login: str, name: str,
+                                            reason: str) -> None:
+    assert await user_add(database_url, args(login=login, name=name)) == 1
+    assert reason in capsys.readouterr().err
+    assert await account(database_url, login) is None
+
+
+async def test_longest_allowed_login_and_name_are_stored(database_url: str) -> None:
+    login, name = "a.b_c-" + "x" * 58, "Я" * 200
+    assert await user_add(database_url, args(login=login, name=name)) == 0
+    assert (await account(database_url, login)).display_name == name
