@@ -14,7 +14,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from analytics.web import setup_admin
-from bots.web.auth import setup_auth
+from bots.web.auth import STAFF_PREFIXES, render_error, setup_auth
 from bots.web.chat import (
     CHAT_LIMITS,
     FILES,
@@ -50,6 +50,8 @@ async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
     except web.HTTPException as exc:
         if request.path.startswith("/api/") and exc.status >= 400:
             return web.json_response({"ok": False, "error": _reason(exc)}, status=exc.status)
+        if exc.status == 413 and request.path.startswith(STAFF_PREFIXES):
+            return render_error(request, 413, "too_large")
         raise
     except Exception:
         log.exception("request %s %s failed", request.method, request.path)

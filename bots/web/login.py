@@ -62,7 +62,7 @@ async def do_login(request: web.Request) -> web.StreamResponse:
         await auth.limiter.failed(login, address)
         await auth.audit.write(login or "?", "login_failed", auth.clock(), details=address)
         return login_page(request, 401, "wrong", login, next_url)
-    await auth.limiter.succeeded(login)
+    await auth.limiter.succeeded(login, address)
     response = see_other(next_url)
     await _start_session(auth, account.id, response)
     await auth.audit.write(account.login, "login", auth.clock(), details=address)

@@ -1,4 +1,4 @@
-"""Failed-login counting per login and per client address, in a sliding window."""
+"""Failed-login counting per login, per client address and per both, in a sliding window."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -14,14 +15,35 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 # Bounds memory under a spray of random logins; the oldest keys are forgotten first.
 MAX_KEYS = 50_000
 
 
-def limit_keys(login: str, address: str) -> tuple[str, str]:
-    return f"login:{login.lower()}", f"ip:{address}"
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Failures allowed in the window before 429.
+
+    A whole office often reaches the desk from one address (NAT): a colleague's typos must not
+    lock everybody out, so one login from one address stops at `pair`, the address as a whole
+    only at `address`. `login` stops guessing one account from many addresses.
+    """
+
+    pair: int = 5
+    address: int = 30
+    login: int = 20
+
+
+def limit_keys(login: str, address: str, limits: Limits) -> tuple[tuple[str, int], ...]:
+    name = login.lower()
+    return ((f"pair:{address}:{name}", limits.pair), (f"ip:{address}", limits.address),
+            (f"login:{name}", limits.login))
+
+
+def cleared_keys(login: str, address: str) -> tuple[str, str]:
+    """What a successful login clears: its own counts, not its address's."""
+    name = login.lower()
+    return f"pair:{address}:{name}", f"login:{name}"
 
 
 class LoginLimiter(Protocol):
@@ -29,32 +51,34 @@ class LoginLimiter(Protocol):
 
     async def failed(self, login: str, address: str) -> None: ...
 
-    async def succeeded(self, login: str) -> None:
-        """A successful login clears its login's count (not its address's)."""
+    async def succeeded(self, login: str, address: str) -> None:
+        """A successful login clears its login's counts (not its address's)."""
 
 
 class MemoryLoginLimiter:
     """In-process: with several replicas each counts alone; RedisLoginLimiter shares counts."""
 
-    def __init__(self, clock: Callable[[], datetime], max_failures: int = MAX_FAILURES,
+    def __init__(self, clock: Callable[[], datetime], limits: Limits = Limits(),
                  window: timedelta = WINDOW) -> None:
         self._clock = clock
-        self._max = max_failures
+        self._limits = limits
         self._window = window
         self._failures: dict[str, deque[datetime]] = {}
 
     async def blocked(self, login: str, address: str) -> bool:
-        return any(self._count(key) >= self._max for key in limit_keys(login, address))
+        return any(self._count(key) >= most
+                   for key, most in limit_keys(login, address, self._limits))
 
     async def failed(self, login: str, address: str) -> None:
         now = self._clock()
-        for key in limit_keys(login, address):
+        for key, _ in limit_keys(login, address, self._limits):
             self._failures.setdefault(key, deque()).append(now)
         while len(self._failures) > MAX_KEYS:
             self._failures.pop(next(iter(self._failures)))
 
-    async def succeeded(self, login: str) -> None:
-        self._failures.pop(limit_keys(login, "")[0], None)
+    async def succeeded(self, login: str, address: str) -> None:
+        for key in cleared_keys(login, address):
+            self._failures.pop(key, None)
 
     def _count(self, key: str) -> int:
         times = self._failures.get(key)
@@ -76,39 +100,40 @@ class RedisLoginLimiter:
     """
 
     def __init__(self, redis: Redis, clock: Callable[[], datetime],
-                 max_failures: int = MAX_FAILURES, window: timedelta = WINDOW,
+                 limits: Limits = Limits(), window: timedelta = WINDOW,
                  prefix: str = "priemnaya:login-failures:") -> None:
         self._redis, self._clock, self._prefix = redis, clock, prefix
-        self._max, self._window = max_failures, window
-        self._fallback = MemoryLoginLimiter(clock, max_failures, window)
+        self._limits, self._window = limits, window
+        self._fallback = MemoryLoginLimiter(clock, limits, window)
 
     async def blocked(self, login: str, address: str) -> bool:
         horizon = (self._clock() - self._window).timestamp()
+        keys = limit_keys(login, address, self._limits)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for key in limit_keys(login, address):
+                for key, _ in keys:
                     pipe.zremrangebyscore(self._prefix + key, "-inf", horizon)
                     pipe.zcard(self._prefix + key)
                 counts = (await pipe.execute())[1::2]
         except RedisError:
             log.warning("Redis unreachable: counting failed logins in this process")
             return await self._fallback.blocked(login, address)
-        return any(int(n) >= self._max for n in counts)
+        return any(int(n) >= most for n, (_, most) in zip(counts, keys, strict=True))
 
     async def failed(self, login: str, address: str) -> None:
         now = self._clock().timestamp()
         ttl = int(self._window.total_seconds()) + 1
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for key in limit_keys(login, address):
+                for key, _ in limit_keys(login, address, self._limits):
                     pipe.zadd(self._prefix + key, {f"{now}:{secrets.token_hex(4)}": now})
                     pipe.expire(self._prefix + key, ttl)
                 await pipe.execute()
         except RedisError:
             await self._fallback.failed(login, address)
 
-    async def succeeded(self, login: str) -> None:
+    async def succeeded(self, login: str, address: str) -> None:
         try:
-            await self._redis.delete(self._prefix + limit_keys(login, "")[0])
+            await self._redis.delete(*(self._prefix + k for k in cleared_keys(login, address)))
         except RedisError:
-            await self._fallback.succeeded(login)
+            await self._fallback.succeeded(login, address)

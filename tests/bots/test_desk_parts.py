@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 from bots.web.desk.canned import CannedResponses
 from bots.web.desk.hub import MAX_QUEUED, DeskHub
 from bots.web.desk.timing import mask_numbers, timing_of
-from bots.web.ratelimit import LoginLimiter, MemoryLoginLimiter, RedisLoginLimiter
+from bots.web.ratelimit import Limits, LoginLimiter, MemoryLoginLimiter, RedisLoginLimiter
 from handlers.ports import ConversationEvent, EventKind
 from priemnaya.settings_work import CalendarSettings, QueueSettings, build_queue_directory
 from storage.desk_queries import DeskRow
@@ -25,25 +25,34 @@ REDIS_URL = os.environ.get("PRIEMNAYA_TEST_REDIS", "redis://127.0.0.1:6379/15")
 MONDAY_9 = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # 09:00 in Yekaterinburg
 
 
+SMALL = Limits(pair=2, address=4, login=3)
+
+
 async def check_limiter(limiter: LoginLimiter, clock: Clock) -> None:
     await limiter.failed("Anna", "10.0.0.1")
+    assert not await limiter.blocked("anna", "10.0.0.1")
+    await limiter.failed("anna", "10.0.0.1")
+    assert await limiter.blocked("ANNA", "10.0.0.1")  # this login from this address
     assert not await limiter.blocked("anna", "10.0.0.2")
+    assert not await limiter.blocked("oleg", "10.0.0.1")  # a colleague behind the same NAT
     await limiter.failed("anna", "10.0.0.2")
-    assert await limiter.blocked("ANNA", "10.0.0.3")  # per login, whatever its case
-    assert not await limiter.blocked("oleg", "10.0.0.3")
-    await limiter.succeeded("anna")  # clears the login's count, not the address's
+    assert await limiter.blocked("anna", "10.0.0.3")  # this login from anywhere
+    await limiter.succeeded("anna", "10.0.0.2")  # clears the login's counts, not the address's
     assert not await limiter.blocked("anna", "10.0.0.3")
-    await limiter.failed("oleg", "10.0.0.2")
-    assert await limiter.blocked("boss", "10.0.0.2")
+    await limiter.failed("oleg", "10.0.0.1")
+    assert not await limiter.blocked("boss", "10.0.0.1")
+    await limiter.failed("olga", "10.0.0.1")
+    assert await limiter.blocked("boss", "10.0.0.1")  # the address as a whole
     clock.advance(minutes=14, seconds=59)
-    assert await limiter.blocked("boss", "10.0.0.2")
+    assert await limiter.blocked("boss", "10.0.0.1")
     clock.advance(seconds=1)
-    assert not await limiter.blocked("boss", "10.0.0.2")
+    assert not await limiter.blocked("boss", "10.0.0.1")
+    assert not await limiter.blocked("anna", "10.0.0.1")
 
 
 async def test_memory_limiter_window_and_keys() -> None:
     clock = Clock()
-    await check_limiter(MemoryLoginLimiter(clock, max_failures=2), clock)
+    await check_limiter(MemoryLoginLimiter(clock, limits=SMALL), clock)
 
 
 @pytest.fixture
@@ -61,20 +70,20 @@ async def redis() -> AsyncIterator[Redis]:
 async def test_redis_limiter_is_shared_between_replicas(redis: Redis) -> None:
     clock = Clock()
     prefix = f"priemnaya-test:{uuid.uuid4().hex}:"
-    replicas = [RedisLoginLimiter(redis, clock, max_failures=2, prefix=prefix)
+    replicas = [RedisLoginLimiter(redis, clock, limits=SMALL, prefix=prefix)
                 for _ in range(2)]
     await replicas[0].failed("boss", "10.0.0.9")
-    await replicas[1].failed("boss", "10.0.0.8")
-    assert await replicas[0].blocked("boss", "10.0.0.7")
+    await replicas[1].failed("boss", "10.0.0.9")
+    assert await replicas[0].blocked("boss", "10.0.0.9")
     await redis.delete(*[k async for k in redis.scan_iter(f"{prefix}*")])
-    await check_limiter(RedisLoginLimiter(redis, clock, max_failures=2, prefix=prefix), clock)
+    await check_limiter(RedisLoginLimiter(redis, clock, limits=SMALL, prefix=prefix), clock)
     await redis.delete(*[k async for k in redis.scan_iter(f"{prefix}*")])
 
 
 async def test_redis_limiter_counts_in_process_when_redis_is_away() -> None:
     clock = Clock()
     away = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
-    limiter = RedisLoginLimiter(away, clock, max_failures=2)
+    limiter = RedisLoginLimiter(away, clock, limits=SMALL)
     await check_limiter(limiter, clock)
     await away.aclose()
 
