@@ -23,6 +23,9 @@ from storage.models import (
 
 PAGE_SIZE = 50
 SNIPPET_CHARS = 160
+# A text search keeps the newest conversations that match: their ids become bound parameters,
+# and asyncpg (like SQLite's default build) takes at most 32,767 of them.
+MAX_TEXT_HITS = 10_000
 MAX_QUERY_CHARS = 200
 # The gaps page clusters at most this many of the latest questions: enough for a month of a
 # regional centre, and bounded in time (bench/analytics.py).
@@ -102,13 +105,28 @@ def _where(q: LogQuery, institution: str) -> list[ColumnElement[bool]]:
             where.append(column == value)
     if q.specialist_id is not None:
         where.append(Conversation.assigned_to == q.specialist_id)
-    if q.text:
-        # icontains lowercases with the database's lower(), Unicode-aware on SQLite too
-        # (storage/engine.py).
-        hits = select(Message.conversation_id).where(
-            Message.internal.is_(False), Message.text.icontains(q.text, autoescape=True))
-        where.append(Conversation.id.in_(hits))
     return where
+
+
+async def _text_hits(s: AsyncSession, where: list[ColumnElement[bool]], text: str) -> list[int]:
+    """Conversations whose masked messages contain the text.
+
+    The database finds the raw candidates (icontains lowercases with the database's lower(),
+    Unicode-aware on SQLite too, storage/engine.py); each is then checked as the transcript
+    shows it, masked: else searching "9123" would tell which masked phone number holds it.
+    """
+    rows = await s.execute(
+        select(Message.conversation_id, Message.text).join(Conversation)
+        .where(*where, Message.internal.is_(False),
+               Message.text.icontains(text, autoescape=True))
+        .order_by(Message.conversation_id.desc()))
+    needle, hits = text.lower(), dict[int, None]()
+    for conversation_id, body in rows:
+        if conversation_id not in hits and needle in mask(body).lower():
+            hits[conversation_id] = None
+            if len(hits) == MAX_TEXT_HITS:
+                break
+    return list(hits)
 
 
 async def search(
@@ -117,6 +135,8 @@ async def search(
 ) -> LogPage:
     where = _where(q, institution)
     async with sessions() as s:
+        if q.text:
+            where.append(Conversation.id.in_(await _text_hits(s, where, q.text)))
         total = int(await s.scalar(select(func.count()).select_from(Conversation)
                                    .where(*where)) or 0)
         pages = max(1, -(-total // PAGE_SIZE))
