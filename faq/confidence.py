@@ -31,7 +31,7 @@ class ConfidenceWeights:
     The defaults need word vectors; LEXICAL_WEIGHTS serve when there are none.
     """
 
-    intercept: float = -6.99
+    intercept: float = -7.03
     margin: float = 0.64
     char: float = 0.86
     agreement: float = 0.67

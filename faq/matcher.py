@@ -68,6 +68,10 @@ class MatcherConfig:
     # (1 − option_meaning)·score + option_meaning·word-vector share (docs/faq-matching.md).
     option_meaning: float = 0.5
     option_pool: int = 10
+    # An entry with a message's synonym concept also explains the words of its phrase; with
+    # word vectors only: without them the lexical model's cut-off had to rise and answered
+    # less (docs/faq-matching.md, step 10).
+    phrase_credit: bool = True
     weights: ConfidenceWeights = field(default_factory=ConfidenceWeights)
     # The answer decision's weights when no word vectors are installed.
     lexical_weights: ConfidenceWeights = LEXICAL_WEIGHTS
@@ -89,6 +93,7 @@ class Matcher:
         self._parser = QueryParser(analyzer, self.index, config.query)
         self._chars = CharRanker(kb)
         self._semantic = SemanticIndex(self.index, vectors) if vectors is not None else None
+        self._phrase_credit = config.phrase_credit and vectors is not None
         self._docs = {e: d for d, e in enumerate(self.index.ids)}
         self._units = _scored_units(self.index)
 
@@ -205,6 +210,8 @@ class Matcher:
         # The message's rarest known words anchor candidates even when they are common ones.
         strong.update(known_terms[-self.config.anchors :])
         mass = _accumulate(weights, self.index, strong, self.config.pool, self.config.reach)
+        if self._phrase_credit:
+            _credit_phrases(mass, weights, query.members, self.index)
         # sorted()[:n] is what heapq.nlargest is documented to equal (ties included), and is
         # ~2.5x faster for these sizes (hundreds of entries).
         shortlist = sorted(mass, key=mass.__getitem__, reverse=True)[: self.config.shortlist]
@@ -281,6 +288,31 @@ def _accumulate(
         for doc in mass.keys() & common.keys():
             mass[doc] += weights[term] * common[doc]
     return mass
+
+
+def _credit_phrases(
+    mass: dict[int, float], weights: Mapping[str, float],
+    members: Mapping[str, frozenset[str]], index: Index,
+) -> None:
+    """An entry that has a message's synonym concept explains the words of its phrase too.
+
+    The words stay terms beside their concept (a lone "ветеран" must find "ветеран труда"),
+    so "во сколько вы работаете" weighed "сколько" and "работать" against an entry that says
+    "график работы": its concept alone covered a third of the message (docs/faq-matching.md).
+    """
+    credit: dict[tuple[int, str], float] = {}
+    for concept, lemmas in members.items():
+        postings = index.postings.get(concept)
+        if not postings or concept not in weights:
+            continue
+        for doc in mass.keys() & postings.keys():
+            for term in lemmas & weights.keys():
+                key = (doc, term)
+                credit[key] = max(credit.get(key, 0.0), postings[doc])
+    for (doc, term), field_weight in credit.items():
+        own = index.postings.get(term, {}).get(doc, 0.0)
+        if field_weight > own:
+            mass[doc] += weights[term] * (field_weight - own)
 
 
 def answer_threshold(config: MatcherConfig, terms: int) -> float:

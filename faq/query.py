@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
@@ -32,6 +32,8 @@ class Query:
     text: str = ""
     # Its words (faq.normalize.tokenize), so that later steps need not split it again.
     words: tuple[str, ...] = ()
+    # Each synonym concept of the message → the terms of the phrase it was found by.
+    members: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 class QueryParser:
@@ -59,16 +61,20 @@ class QueryParser:
         # One sentence has the message's own words: not split again.
         split = [list(words)] if len(sentences) == 1 else [tokenize(s) for s in sentences]
         weights: dict[str, float] = {}
+        members: dict[str, frozenset[str]] = {}
         for sentence, tokens in zip(sentences, split, strict=True):
             weight = self._settings.story_weight if asks and sentence not in asks else 1.0
-            for term in self._analyzer.terms([self.correct(w) for w in tokens]):
+            terms, found = self._analyzer.analyse([self.correct(w) for w in tokens])
+            for concept, lemmas in found.items():
+                members[concept] = members.get(concept, frozenset()) | lemmas
+            for term in terms:
                 related = self._relate(term)
                 # A root-only match is weaker evidence than the same lemma.
                 scale = 1.0 if related == term else self._settings.related_weight
                 weights[related] = max(weights.get(related, 0.0), weight * scale)
         whole = " ".join(words)
         keys = tuple(dict.fromkeys((whole, *(" ".join(t) for t in split))))
-        return Query(weights, keys, fixed, tuple(words))
+        return Query(weights, keys, fixed, tuple(words), members)
 
     def _relate(self, term: str) -> str:
         """A term the KB lacks, read as a KB term of the same root ("волонтерский" → волонтер)."""

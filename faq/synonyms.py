@@ -97,12 +97,17 @@ class Synonyms:
         object.__setattr__(self, "_starts", starts)
 
     def concepts(self, lemmas: Sequence[str]) -> list[str]:
-        found = [c for _, _, concepts in self.spans(lemmas) for c in concepts]
+        return list(self.members(lemmas))
+
+    def members(self, lemmas: Sequence[str]) -> dict[str, frozenset[str]]:
+        """Each concept found, with the lemmas of the phrases it was found by."""
+        found: dict[str, frozenset[str]] = {}
         bare = [lemma for lemma in lemmas if lemma not in self.fillers]
-        if len(bare) < len(lemmas):
-            # Phrases are also looked up with the fillers taken out of the message.
-            found.extend(c for _, _, concepts in self.spans(bare) for c in concepts)
-            found = list(dict.fromkeys(found))
+        # Phrases are also looked up with the fillers taken out of the message.
+        for seq in (lemmas, bare) if len(bare) < len(lemmas) else (lemmas,):
+            for start, end, concepts in self.spans(seq):
+                for concept in concepts:
+                    found[concept] = found.get(concept, frozenset()) | frozenset(seq[start:end])
         return found
 
     def spans(self, lemmas: Sequence[str]) -> list[tuple[int, int, tuple[str, ...]]]:

@@ -152,10 +152,12 @@ def test_clarifying_options_are_picked_by_meaning_too() -> None:
         "ребенок": [0, 0, 1, 0, 0], "выплата": [0, 0.95, 0.05, 0, 0], "сын": [0, 0, 0.95, 0.05, 0],
     })
     # "выплата" is a synonym of "пособие" (faq/data/synonyms.yaml), but the pool entries
-    # share more words with the message: by lemmas alone the allowance is not offered.
+    # share more words with the message: by lemmas alone the allowance is not offered (the
+    # phrase credit, which would lift it, is left out to see the order alone).
     text = "справка на выплату в бассейн для подростка"
-    lexical = build_matcher(kb, MatcherConfig(option_meaning=0.0), vectors=vectors).match(text)
-    meaning = build_matcher(kb, vectors=vectors).match(text)
+    lexical = build_matcher(kb, MatcherConfig(option_meaning=0.0, phrase_credit=False),
+                            vectors=vectors).match(text)
+    meaning = build_matcher(kb, MatcherConfig(phrase_credit=False), vectors=vectors).match(text)
     assert lexical.decision is meaning.decision is Decision.CLARIFY
     assert "docs.allowance" not in [c.entry_id for c in lexical.candidates]
     assert [c.entry_id for c in meaning.candidates] == [
@@ -163,3 +165,29 @@ def test_clarifying_options_are_picked_by_meaning_too() -> None:
     # Candidates keep their lemma scores: the order is the only thing meaning changes.
     assert {c.entry_id: c.score for c in meaning.candidates}["docs.pool-child"] == \
         lexical.candidates[0].score
+
+
+def test_an_entry_with_the_concept_explains_the_words_of_its_phrase() -> None:
+    kb = KnowledgeBase(
+        categories=(Category("info", "Справочная"),),
+        entries=(
+            Entry("info.hours", "info", "Какой адрес и график работы центра?", "С 9 до 18."),
+            Entry("info.cost", "info", "Сколько стоит услуга сиделки?", "По тарифу."),
+            Entry("info.jobs", "info", "Можно ли работать и получать пенсию?", "Можно."),
+        ),
+    )
+    vectors = DictVectors({"работать": [1, 0], "работа": [1, 0], "график": [0.7, 0.3]})
+    # "во сколько вы работаете" is a phrase of the hours concept (faq/data/synonyms.yaml);
+    # its words "сколько" and "работать" belong to the other two entries.
+    text = "во сколько вы работаете"
+    plain = build_matcher(kb, MatcherConfig(phrase_credit=False), vectors=vectors)
+    credited = build_matcher(kb, vectors=vectors)
+    assert plain.rank(plain.parse(text))[0].entry_id != "info.hours"
+    ranked = credited.rank(credited.parse(text))
+    assert ranked[0].entry_id == "info.hours"
+    assert ranked[0].score > ranked[1].score
+    # Without word vectors the lexical model decides, fitted on rankings without the credit.
+    lexical = build_matcher(kb, semantic=False)
+    assert [c.entry_id for c in lexical.rank(lexical.parse(text))] == [
+        c.entry_id for c in build_matcher(kb, MatcherConfig(phrase_credit=False),
+                                          semantic=False).rank(plain.parse(text))]
