@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import InboundEvent, Message, OutboxItem, StoredFile
+from storage.models import FaqSuggestion, InboundEvent, Message, OutboxItem, StoredFile
 
 log = logging.getLogger(__name__)
 RUN_EVERY = timedelta(hours=1)
@@ -24,6 +24,7 @@ class Purged:
     inbound_events: int
     deliveries: int
     files: int = 0
+    suggestions: int = 0
 
 
 def _count(result: object) -> int:
@@ -47,7 +48,16 @@ async def purge_raw_texts(
         ).values(payload={}))
         # Files sent from the desk, by when they were sent: their messages went above.
         files = await s.execute(delete(StoredFile).where(StoredFile.created_at < cutoff))
-    return Purged(_count(messages), _count(events), _count(deliveries), _count(files))
+        # A suggestion quotes a client's message and the reply to it: an unreviewed one goes,
+        # a reviewed one keeps its status and entry id (what the knowledge base took is there).
+        dropped = await s.execute(delete(FaqSuggestion).where(
+            FaqSuggestion.created_at < cutoff, FaqSuggestion.status == "new"))
+        blanked = await s.execute(update(FaqSuggestion).where(
+            FaqSuggestion.created_at < cutoff,
+            (FaqSuggestion.question != "") | (FaqSuggestion.answer != ""),
+        ).values(question="", answer=""))
+    return Purged(_count(messages), _count(events), _count(deliveries), _count(files),
+                  _count(dropped) + _count(blanked))
 
 
 def build_retention_job(

@@ -76,6 +76,11 @@ def personal_data(text: str) -> list[str]:
     return sorted(found, key=masked.index)
 
 
+def mask_labels(text: str) -> list[str]:
+    """The masking labels («[СНИЛС]», «[телефон]»…) a text already holds, in order."""
+    return sorted((label for label in _LABELS if label in text), key=text.index)
+
+
 def _classify(m: re.Match[str], text: str) -> str | None:
     token = m.group(0)
     digits = re.sub(r"\D", "", token)

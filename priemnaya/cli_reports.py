@@ -117,7 +117,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     print(f"erased texts: {purged.messages} messages, {purged.inbound_events} raw events, "
-          f"{purged.deliveries} delivered payloads, {purged.files} files sent from the desk")
+          f"{purged.deliveries} delivered payloads, {purged.files} files sent from the desk, "
+          f"{purged.suggestions} knowledge-base suggestions")
     return 0
 
 

@@ -41,6 +41,7 @@ from storage.models import (
     DEFAULT_INSTITUTION,
     Client,
     Conversation,
+    FaqSuggestion,
     InboundEvent,
     Message,
     OutboxItem,
@@ -180,6 +181,11 @@ class SqlConversationStore:
             client.erased_at = now
             await s.execute(update(Message).where(Message.client_id == client_id).values(
                 text="", attachments=[], redacted_at=now))
+            # Suggestions for the knowledge base quote the client's messages and the replies.
+            quoting = FaqSuggestion.conversation_id.in_(
+                select(Conversation.id).where(Conversation.client_id == client_id))
+            await s.execute(delete(FaqSuggestion).where(quoting, FaqSuggestion.status == "new"))
+            await s.execute(update(FaqSuggestion).where(quoting).values(question="", answer=""))
             await s.execute(update(Conversation).where(
                 Conversation.client_id == client_id, Conversation.state.in_(OPEN_STATES))
                 .values(state=State.CLOSED, closed_at=now, closed_by=Author.CLIENT))

@@ -338,6 +338,12 @@ async def test_a_suggestion_cannot_publish_a_clients_personal_data(desk: Desk) -
     r = await post(boss, accept, question="Отказали в субсидии",
                    answer="Ваш паспорт 6512 345678 проверен", **fields)
     assert "error=personal_answer" in r.headers["Location"]
+    # Accepted as offered, the masked question would show «[телефон]» on a client's button.
+    r = await post(boss, accept, question="Отказали в субсидии, мой телефон [телефон]",
+                   answer="Ответ", **fields)
+    assert "error=mask_left" in r.headers["Location"]
+    page = await (await boss.get(r.headers["Location"])).text()
+    assert "остались метки скрытых данных" in page
     assert desk.editor.entries == []
     # The institution's own phone in an answer is no one's personal data to refuse.
     r = await post(boss, accept, question="Отказали в субсидии",

@@ -20,7 +20,9 @@ from handlers.model import (
 )
 from handlers.ports import Escalation
 from storage.conversations import SqlConversationStore
-from storage.models import Client, Conversation, InboundEvent, Message, OutboxItem
+from analytics.retention import purge_raw_texts
+from storage.faq_suggestions import SqlFaqSuggestions, SuggestionStatus
+from storage.models import Client, Conversation, FaqSuggestion, InboundEvent, Message, OutboxItem
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
 from storage.staff import SqlInboundLog
 
@@ -176,6 +178,48 @@ async def test_erase_client_keeps_counts_and_drops_texts(sessions) -> None:
     assert raws == {"vk:other", "vk:pending"}
     fresh = await store.record_incoming(incoming("e2"), NOW)
     assert fresh.client.id != rec.client.id
+
+
+async def suggested(sessions, store: SqlConversationStore, user: str, question: str,
+                    reviewed: bool = False) -> int:
+    """A client's question answered by a specialist and proposed for the knowledge base."""
+    rec = await store.record_incoming(incoming(f"q-{user}-{question}", question, user=user), NOW)
+    reply = await store.record_specialist_message(rec.conversation.id, None, "Ответ", False, NOW)
+    assert reply is not None
+    suggestions = SqlFaqSuggestions(sessions)
+    sid = await suggestions.suggest(reply, None, NOW)
+    assert sid is not None
+    if reviewed:
+        assert await suggestions.review(sid, SuggestionStatus.REJECTED, None, NOW)
+    return rec.client.id
+
+
+async def suggestion_texts(sessions) -> list[tuple[str, str, str]]:
+    async with sessions() as s:
+        rows = (await s.scalars(select(FaqSuggestion).order_by(FaqSuggestion.id))).all()
+    return [(r.question, r.answer, r.status) for r in rows]
+
+
+async def test_erasure_takes_the_clients_words_out_of_faq_suggestions(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    client = await suggested(sessions, store, "1", "Мой телефон 8 912 345-67-89, что с пособием?")
+    await suggested(sessions, store, "1", "А субсидия?", reviewed=True)
+    await suggested(sessions, store, "2", "Чужой вопрос")
+    await store.erase_client(client, NOW)
+    # The pending one is gone; the reviewed one keeps its status without the texts.
+    assert await suggestion_texts(sessions) == [("", "", "rejected"),
+                                                ("Чужой вопрос", "Ответ", "new")]
+
+
+async def test_retention_takes_old_faq_suggestions_too(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    await suggested(sessions, store, "1", "Старый вопрос")
+    await suggested(sessions, store, "2", "Рассмотренный вопрос", reviewed=True)
+    purged = await purge_raw_texts(sessions, NOW + timedelta(days=10), days=30)
+    assert purged.suggestions == 0 and len(await suggestion_texts(sessions)) == 2
+    purged = await purge_raw_texts(sessions, NOW + timedelta(days=31), days=30)
+    assert purged.suggestions == 2
+    assert await suggestion_texts(sessions) == [("", "", "rejected")]
 
 
 async def test_idle_bot_conversations_close_at_their_last_activity(sessions) -> None:
