@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from analytics.retention import purge_raw_texts
 from faq.model import Candidate, Decision, MatchResult
 from handlers.model import (
     Action,
@@ -20,7 +21,6 @@ from handlers.model import (
 )
 from handlers.ports import Escalation
 from storage.conversations import SqlConversationStore
-from analytics.retention import purge_raw_texts
 from storage.faq_suggestions import SqlFaqSuggestions, SuggestionStatus
 from storage.models import Client, Conversation, FaqSuggestion, InboundEvent, Message, OutboxItem
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
