@@ -33,6 +33,13 @@ QUESTION_WORDS = frozenset((
     "где", "когда", "сколько", "куда", "откуда", "как", "какой", "кто", "зачем", "почему",
     "чем", "каков", "который", "чей", "насколько",
 ))
+# Words of time, repetition and place that name no topic: "снова" or "опять тут" alone must
+# not answer with the one entry whose variant happens to say "снова собирать документы".
+NO_TOPIC_WORDS = frozenset((
+    "снова", "опять", "заново", "вновь", "уже", "тоже", "также", "сейчас", "потом", "теперь",
+    "сегодня", "завтра", "вчера", "давно", "скоро", "тут", "здесь", "там", "туда", "сюда",
+    "вообще", "просто", "очень", "всегда", "никогда", "иногда", "еще", "раз",
+))
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +201,7 @@ class Matcher:
 
     def rank(self, query: Query) -> list[Candidate]:
         weights = self._weighted(query)
-        if all(term in QUESTION_WORDS for term in weights):
+        if all(term in QUESTION_WORDS or term in NO_TOPIC_WORDS for term in weights):
             return []
         total = sum(weights.values())
         known = sum(w for t, w in weights.items() if t in self.index.idf)

@@ -74,6 +74,24 @@ def wants_human(text: str) -> bool:
     return bool(_HUMAN.search(lowered) or _OPERATOR_ALONE.match(lowered))
 
 
+# Erasure asked in the client's own words (152-ФЗ ст. 9, 21): "удалите мои данные", "забудьте
+# меня", "отзываю согласие". It only opens the confirmation, so a rare false hit costs one
+# question; questions about other systems ("…с Госуслуг") are left to the FAQ.
+_ERASE = re.compile(
+    r"\b(удал|стер|сотр|уничтож)\w*\s+(\w+\s+){0,2}?(мои|мою|мое|моих|обо\s+мне|меня)\s+"
+    r"(\w+\s+)?(данн|персональн|информац|переписк|сообщени|истори)"
+    r"|\b(удал|сотр)\w*\s+меня\s+из\s+(базы|системы|списк)"
+    r"|\bзабуд\w*\s+(меня|обо\s+мне|мои\s+данн)"
+    r"|\b(отзыва|отозва|отзов)\w*\s+(\w+\s+)?согласи"
+)
+_ELSEWHERE = re.compile(r"госуслуг|банк|сайт[аеу]?\b|соцсет|вконтакт|телеграм|приложени")
+
+
+def wants_erasure(text: str) -> bool:
+    lowered = _key(text)
+    return bool(_ERASE.search(lowered)) and not _ELSEWHERE.search(lowered)
+
+
 # A client who types the number of an offered option instead of pressing its button ("2",
 # "2.", "№ 2"), or says yes to a single "did you mean…?".
 _NUMBER = re.compile(r"^(?:№|номер|вариант)?\s*([1-9])$")

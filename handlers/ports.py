@@ -97,8 +97,11 @@ class ConversationStore(Protocol):
 
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None: ...
 
-    async def last_offer(self, channel: Channel, user_id: str) -> tuple[tuple[Button, ...], ...]:
-        """The buttons of the client's latest message when the bot sent it, else none."""
+    async def last_offer(
+        self, channel: Channel, user_id: str, before: int | None = None
+    ) -> tuple[tuple[Button, ...], ...]:
+        """The buttons of the client's latest message (before message id `before`, if given)
+        when the bot sent it, else none."""
         ...
 
     async def open_conversation_of(

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from faq.model import Candidate, Decision, MatchResult
-from handlers.commands import NONE_OF_THESE, YES, parse_command, typed_choice, wants_human
+from handlers.commands import (
+    NONE_OF_THESE,
+    YES,
+    parse_command,
+    typed_choice,
+    wants_erasure,
+    wants_human,
+)
 from handlers.crisis import CrisisHit
 from handlers.model import Action, ActionKind, Author, IncomingMessage, Recorded, Reply, State
 from handlers.ports import (
@@ -29,6 +36,9 @@ log = logging.getLogger(__name__)
 # Matching reads the start of a message only: a question buried after 1,000 characters of
 # story is rare, and a 50,000-character paste must not cost more than a normal message.
 MAX_MATCH_CHARS = 1000
+# Decisions that leave the client without an answer: after a request for a specialist they
+# read as the question for the specialist.
+_UNSURE = (Decision.NO_MATCH, Decision.CLARIFY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,8 @@ class Reception:
         hit = self._d.crisis.detect(text[:MAX_MATCH_CHARS]) if text else None
         if hit is not None:
             return await self._on_crisis(rec, hit, now)
+        if text and wants_erasure(text[:MAX_MATCH_CHARS]):
+            return [self._d.replies.forget_confirm()]
         if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
             return await self._while_human(rec, text)
         if not text:
@@ -115,7 +127,23 @@ class Reception:
         # The hot path: the judgement and the reply are written in one transaction.
         match = self._d.faq.match(text[:MAX_MATCH_CHARS])
         annotation = Annotation(rec.message_id, match, self._category_of(match))
-        await self._send(rec, [self._d.replies.for_match(match)], now, annotation)
+        reply = self._d.replies.for_match(match)
+        if match.decision in _UNSURE and await self._consent_pending(rec):
+            # The client asked for a specialist, was asked to agree first and typed their
+            # question instead: it is kept for the specialist, the consent is asked again.
+            reply = self._d.replies.consent_reminder()
+        await self._send(rec, [reply], now, annotation)
+
+    async def _consent_pending(self, rec: Recorded) -> bool:
+        """Whether the bot's last message asked this client to agree before a specialist.
+
+        Read only off the hot path (no sure answer, no consent yet): one indexed query."""
+        if rec.client.consent_at is not None:
+            return False
+        offer = await self._d.store.last_offer(rec.client.channel, rec.client.user_id,
+                                               before=rec.message_id)
+        wanted = Action(ActionKind.CONSENT, "specialist")
+        return any(b.action == wanted for row in offer for b in row)
 
     async def _while_human(self, rec: Recorded, text: str) -> list[Reply]:
         await self._d.notifier.publish(

@@ -39,6 +39,11 @@ class ReplyBuilder:
                      ((self._button("consent", ActionKind.CONSENT, then),),
                       (self._button("menu", ActionKind.MENU),)))
 
+    def consent_reminder(self) -> Reply:
+        return Reply(self._t.render("consent_reminder"),
+                     ((self._button("consent", ActionKind.CONSENT, "specialist"),),
+                      (self._button("menu", ActionKind.MENU),)))
+
     def consent_accepted(self) -> Reply:
         return Reply(self._t.render("consent_accepted"), self._menu_rows())
 

@@ -247,15 +247,19 @@ class SqlConversationStore:
             client = await s.get_one(Client, conv.client_id)
             return to_conversation_ref(conv), to_client_ref(client)
 
-    async def last_offer(self, channel: Channel, user_id: str) -> tuple[tuple[Button, ...], ...]:
+    async def last_offer(
+        self, channel: Channel, user_id: str, before: int | None = None
+    ) -> tuple[tuple[Button, ...], ...]:
         # Through the client's latest conversation, as recent_incoming_ids: both steps use an
         # index, where the client's messages have none of their own.
+        query = (select(Message.author, Message.buttons)
+                 .where(Message.conversation_id == self._latest_conversation(channel, user_id),
+                        Message.internal.is_(False))
+                 .order_by(Message.id.desc()).limit(1))
+        if before is not None:
+            query = query.where(Message.id < before)
         async with self._sessions() as s:
-            last = (await s.execute(
-                select(Message.author, Message.buttons)
-                .where(Message.conversation_id == self._latest_conversation(channel, user_id),
-                       Message.internal.is_(False))
-                .order_by(Message.id.desc()).limit(1))).first()
+            last = (await s.execute(query)).first()
         return parse_buttons(last.buttons) if last and last.author == Author.BOT else ()
 
     def _latest_conversation(self, channel: Channel, user_id: str) -> Any:

@@ -209,10 +209,13 @@ class FakeStore:
         conv = self.conversations.get(conversation_id)
         return (conv, self.clients[conv.client_id]) if conv else None
 
-    async def last_offer(self, channel: Channel, user_id: str) -> tuple[tuple[Button, ...], ...]:
+    async def last_offer(
+        self, channel: Channel, user_id: str, before: int | None = None
+    ) -> tuple[tuple[Button, ...], ...]:
         ids = {c.id for c in self.clients.values()
                if c.channel == channel and c.user_id == user_id}
-        mine = [m for m in self.messages if m.client_id in ids and not m.internal]
+        mine = [m for m in self.messages if m.client_id in ids and not m.internal
+                and (before is None or m.id < before)]
         return mine[-1].buttons if mine and mine[-1].author is Author.BOT else ()
 
     async def open_conversation_of(

@@ -95,6 +95,8 @@ def test_exact_match_answers_before_the_margin_rule(matcher: Matcher) -> None:
         ("ghbdtn", SmallTalk.GREETING),  # "привет" on the wrong layout
         ("С днём рождения тебя, дорогая!", SmallTalk.CONGRATULATION),
         ("Здравствуйте! С наступающим Новым годом!", SmallTalk.CONGRATULATION),
+        ("Здравствуйте, я снова тут", SmallTalk.GREETING),
+        ("Добрый день, я опять к вам", SmallTalk.GREETING),
         ("спасибо и с праздником вас", SmallTalk.THANKS),
         ("пасиб", SmallTalk.THANKS),
         ("здрасьте", SmallTalk.GREETING),
@@ -140,6 +142,20 @@ def test_question_words_alone_name_no_topic() -> None:
     # With a topic word the question word still tells the two entries apart.
     result = matcher.match("сколько длится")
     assert result.best is not None and result.best.entry_id == "course.length"
+
+
+def test_words_of_time_and_repetition_alone_name_no_topic() -> None:
+    kb = KnowledgeBase(
+        (Category("h", "Жильё"),),
+        (Entry("subsidy.renewal", "h", "Как продлить субсидию?", "Заново подайте заявление.",
+               variants=("Надо ли снова собирать документы на субсидию",)),
+         Entry("subsidy.debt", "h", "Почему остановили субсидию?", "Из-за долга.")),
+    )
+    matcher = build_matcher(kb)
+    for text in ("снова", "опять тут", "сегодня снова"):
+        assert matcher.match(text).decision is Decision.NO_MATCH, text
+    # Beside a topic word the same word still counts.
+    assert _answer(matcher, "снова собирать документы на субсидию") == "subsidy.renewal"
 
 
 def test_ambiguous_question_clarifies_with_two_or_three_options(matcher: Matcher) -> None:

@@ -325,6 +325,49 @@ async def test_forget_asks_confirmation_then_erases(world) -> None:
     assert "удалены" in store.outbox[-1][1].text
 
 
+@pytest.mark.parametrize("text", [
+    "удалите мои данные",
+    "Удалите, пожалуйста, все мои персональные данные",
+    "забудьте меня",
+    "отзываю согласие на обработку персональных данных",
+])
+async def test_erasure_asked_in_own_words_asks_confirmation(world, text: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(text))
+    assert store.outbox[-1][1].buttons[0][0].action.kind is ActionKind.FORGET_CONFIRM
+    assert not store.erased
+
+
+async def test_erasure_elsewhere_is_a_question_not_a_request(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("как удалить мои данные с госуслуг"))
+    assert all(b.action.kind is not ActionKind.FORGET_CONFIRM
+               for row in store.outbox[-1][1].buttons for b in row)
+
+
+async def test_a_question_typed_instead_of_consent_waits_for_it(world) -> None:
+    reception, _, store, notifier = world
+    await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))
+    await reception.handle(msg("мне не пришла выплата за ноябрь, что делать"))
+    reminder = store.outbox[-1][1]
+    assert "сообщение сохранено" in reminder.text
+    assert reminder.buttons[0][0].action == Action(ActionKind.CONSENT, "specialist")
+    assert store.conversations[1].state is State.BOT
+    await reception.handle(msg(action=reminder.buttons[0][0].action))
+    assert store.conversations[1].state is State.WAITING
+    assert [e.kind for e in notifier.events] == [EventKind.ESCALATED]
+
+
+async def test_a_sure_answer_is_given_even_while_consent_is_asked(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))
+    await reception.handle(msg("Как оформить единое пособие?"))
+    assert store.outbox[-1][1].faq_entry_id is not None
+    # Without a request for a specialist an unknown question is a plain no-match.
+    await reception.handle(msg("мне не пришла выплата за ноябрь, что делать", user="u2"))
+    assert "сообщение сохранено" not in last_reply(store)
+
+
 async def test_start_shows_consent_until_given_then_menu(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("/start"))

@@ -313,3 +313,7 @@ async def test_last_offer_is_the_buttons_of_the_bot_s_latest_message(sessions) -
                         NOW)
     assert await store.last_offer(Channel.VK, "42") == options
     assert await store.last_offer(Channel.TELEGRAM, "42") == ()  # another channel's client
+    later = await store.record_incoming(incoming("e2", "а что с капиталом"), NOW)
+    assert later is not None
+    assert await store.last_offer(Channel.VK, "42") == ()
+    assert await store.last_offer(Channel.VK, "42", before=later.message_id) == options
