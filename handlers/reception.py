@@ -153,10 +153,12 @@ class Reception:
             return []
         # While waiting the bot still answers what it is sure of; the specialist sees both.
         match = self._d.faq.match(text[:MAX_MATCH_CHARS])
+        if match.decision is not Decision.ANSWER:
+            # Not shown to the client: recorded, it would count as a clarifying question or a
+            # gap in the knowledge base (docs/metrics.md) for what was a word to a specialist.
+            return []
         await self._d.store.annotate(rec.message_id, match, self._category_of(match))
-        if match.decision is Decision.ANSWER:
-            return [self._d.replies.for_match(match, waiting=True)]
-        return []
+        return [self._d.replies.for_match(match, waiting=True)]
 
     def _category_of(self, match: MatchResult) -> str:
         best = match.best

@@ -52,6 +52,10 @@ async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
             return web.json_response({"ok": False, "error": _reason(exc)}, status=exc.status)
         if exc.status == 413 and request.path.startswith(STAFF_PREFIXES):
             return render_error(request, 413, "too_large")
+        if exc.status == 404 and request.path.startswith(STAFF_PREFIXES):
+            return render_error(request, 404, "not_found")
+        if exc.status == 404:
+            return web.Response(status=404, text="Страница не найдена.")
         raise
     except Exception:
         log.exception("request %s %s failed", request.method, request.path)

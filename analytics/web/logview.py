@@ -10,6 +10,7 @@ from aiohttp import web
 
 from analytics.gaps import cluster
 from analytics.logbook import (
+    LogPage,
     LogQuery,
     Transcript,
     audit,
@@ -47,7 +48,9 @@ async def log_page(request: web.Request) -> web.StreamResponse:
     q = LogQuery(sel.period, sel.filters, state if state in STATES else "",
                  _int(request.query.get("specialist", "")), "" if refused else text,
                  _int(request.query.get("page", "1")) or 1)
-    page = await search(deps.sessions, q, deps.institution)
+    # A refused query shows nothing: every row would read as if they all matched it.
+    page = (LogPage((), 0, 1, 1) if refused
+            else await search(deps.sessions, q, deps.institution))
     if q.text:
         await audit(deps.sessions, deps.clock(), _actor(request), "search_log", "log", "",
                     f"{sel.query()} q={q.text}", deps.institution)

@@ -117,6 +117,7 @@ async def test_log_search_filters_and_refuses_personal_data(admin_site) -> None:
     assert 'id="log-total">2<' in html
     html = await (await staff.client.get(f"/admin/log?{NOV}&q=%2B79123456789")).text()
     assert "персональные данные" in html
+    assert 'id="log-total">0<' in html and "/admin/conversations/" not in html
     assert ("boss", "search_log", "") in await audit_actions(staff)
 
 

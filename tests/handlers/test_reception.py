@@ -216,6 +216,17 @@ async def test_escalation_is_idempotent(world) -> None:
     assert [e.kind for e in notifier.events] == [EventKind.ESCALATED]
 
 
+async def test_while_waiting_only_a_sure_answer_is_recorded_as_the_bots(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))
+    assert store.conversations[1].state is State.WAITING
+    await reception.handle(msg("субсидию или пособие"))  # the fake clarifies this
+    await reception.handle(msg("Как оформить единое пособие?"))
+    decisions = [m.decision for m in store.messages if m.author is Author.CLIENT and m.text]
+    assert decisions[-2:] == ["", Decision.ANSWER]
+
+
 async def test_bot_is_silent_while_specialist_holds_conversation(world) -> None:
     reception, desk, store, notifier = world
     await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
