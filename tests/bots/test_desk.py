@@ -395,7 +395,8 @@ async def test_hostile_input_gets_clear_answers(desk: Desk) -> None:
     assert (await anna.get(f"/desk/c/{conv}")).status == 200  # and the desk goes on
     for path in ("/admin/nosuch", "/desk/nosuch/page"):
         missing = await anna.get(path)
-        assert missing.status == 404 and "Такого обращения или страницы нет" in await missing.text()
+        assert missing.status == 404
+        assert "Такого обращения или страницы нет" in await missing.text()
     missing = await anna.get("/nosuch")
     assert missing.status == 404 and await missing.text() == "Страница не найдена."
     await anna.close()
