@@ -159,12 +159,17 @@ async def staff_names(sessions: async_sessionmaker[AsyncSession]) -> dict[int, s
 
 async def audit_entries(
     sessions: async_sessionmaker[AsyncSession], limit: int,
-    institution: str = DEFAULT_INSTITUTION,
-) -> list[AuditEntry]:
+    institution: str = DEFAULT_INSTITUTION, offset: int = 0,
+) -> tuple[list[AuditEntry], int]:
+    """The newest entries after `offset`, and how many there are in all."""
+    mine = AuditEntry.institution_id == institution
     async with sessions() as s:
-        return list((await s.scalars(select(AuditEntry).where(
-            AuditEntry.institution_id == institution)
-            .order_by(AuditEntry.id.desc()).limit(limit))).all())
+        total = int(await s.scalar(select(func.count()).select_from(AuditEntry).where(mine))
+                    or 0)
+        rows = list((await s.scalars(select(AuditEntry).where(mine)
+                                     .order_by(AuditEntry.id.desc())
+                                     .offset(offset).limit(limit))).all())
+    return rows, total
 
 
 async def _names(s: AsyncSession) -> dict[int, str]:

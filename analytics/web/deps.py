@@ -36,6 +36,9 @@ class AdminDeps:
     def categories(self) -> dict[str, str]:
         return {c.id: c.title for c in self.faq.kb.categories} if self.faq else {}
 
+    def queue_titles(self) -> dict[str, str]:
+        return {q.id: q.title for q in self.queues.queues}
+
     def entries(self) -> dict[str, str]:
         return {e.id: e.question for e in self.faq.kb.entries} if self.faq else {}
 
@@ -94,4 +97,4 @@ async def page_context(request: web.Request, sel: Selection) -> dict[str, Any]:
     deps = request.app[ADMIN]
     return {"sel": sel, "choices": await filter_choices(deps.sessions, deps.institution),
             "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz,
-            "queue_titles": {q.id: q.title for q in deps.queues.queues}}
+            "queue_titles": deps.queue_titles()}

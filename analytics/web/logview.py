@@ -81,6 +81,7 @@ async def transcript_page(request: web.Request) -> web.StreamResponse:
                 "conversation", str(found.id), "", deps.institution)
     return aiohttp_jinja2.render_template("admin_transcript.html", request, {
         "t": found, "tz": deps.tz, "categories": deps.categories(),
+        "queue_titles": deps.queue_titles(),
         "erased": request.query.get("erased") == "1", "error": request.query.get("error", "")})
 
 
@@ -114,9 +115,13 @@ async def gaps_page(request: web.Request) -> web.StreamResponse:
 @require(Role.ADMIN)
 async def audit_page(request: web.Request) -> web.StreamResponse:
     deps = request.app[ADMIN]
-    rows = await audit_entries(deps.sessions, AUDIT_PAGE, deps.institution)
-    return aiohttp_jinja2.render_template("admin_audit.html", request,
-                                          {"rows": rows, "tz": deps.tz})
+    pages_seen = _int(request.query.get("page", "1")) or 1
+    rows, total = await audit_entries(deps.sessions, AUDIT_PAGE, deps.institution,
+                                      (pages_seen - 1) * AUDIT_PAGE)
+    pages = max(1, -(-total // AUDIT_PAGE))
+    return aiohttp_jinja2.render_template("admin_audit.html", request, {
+        "rows": rows, "tz": deps.tz, "total": total, "page": min(pages_seen, pages),
+        "pages": pages, "offset": (pages_seen - 1) * AUDIT_PAGE})
 
 
 def setup_routes(app: web.Application) -> None:

@@ -103,6 +103,7 @@ async def test_transcript_is_masked_and_its_viewing_audited(admin_site) -> None:
     html = await r.text()
     assert "Мой телефон [телефон]" in html
     assert "345-67-89" not in html
+    assert "Общие вопросы /" in html  # the queue by its title
     assert ("boss", "view_transcript", str(ids["c3"])) in await audit_actions(staff)
     assert (await staff.client.get("/admin/conversations/999999")).status == 404
 
@@ -187,3 +188,23 @@ async def test_gaps_group_similar_questions(admin_site) -> None:
     assert 'id="gap-count">3<' in html
     assert "<strong>2</strong> вопроса" in html
     assert "[телефон]" in html
+
+
+async def test_audit_page_names_actions_in_russian_and_pages(admin_site) -> None:
+    from datetime import timedelta
+
+    from analytics.logbook import audit
+
+    staff, ids = admin_site
+    for n in range(205):
+        await audit(staff.rt.sessions, AS_OF + timedelta(seconds=n), "oleg", "desk_take",
+                    "conversation", str(ids["c1"]))
+    await log_in(staff.client, "boss")
+    first = await (await staff.client.get("/admin/audit")).text()
+    assert "Взял(а) обращение" in first and ">desk_take<" not in first
+    assert f'<a href="/admin/conversations/{ids["c1"]}">обращение №{ids["c1"]}</a>' in first
+    assert "страница 1 из 2" in first and 'href="/admin/audit?page=2"' in first
+    second = await (await staff.client.get("/admin/audit?page=2")).text()
+    # 205 takes and boss's login: 200 on the first page, the oldest 6 on the second.
+    assert first.count("<tr><td>") == 200 and second.count("<tr><td>") == 6
+    assert "страница 2 из 2" in second and 'href="/admin/audit?page=1"' in second
