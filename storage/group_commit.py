@@ -66,8 +66,10 @@ class GroupCommit(Generic[T, R]):
             results = await self._write([item for item, _ in batch])
         except Exception as exc:
             if self._one is not None:
+                # The first line only: SQLAlchemy's next lines quote the SQL and its
+                # parameters, i.e. the clients' texts.
                 log.info("a batch of %s writes failed (%s): written one by one", len(batch),
-                         exc)
+                         str(exc).split("\n", 1)[0][:300])
                 await self._one_by_one(batch)
                 return
             for _, future in batch:

@@ -163,3 +163,20 @@ async def test_a_status_that_cannot_be_written_leaves_the_event_to_the_replay(
     await log.mark("vk", "1", "processed")
     await log.flush()
     assert await _statuses(sessions) == {"vk:1": "processed"}
+
+
+async def test_a_failed_batch_is_logged_without_its_sql_and_parameters(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def write(items: Sequence[int]) -> list[int]:
+        # What SQLAlchemy's errors look like: the statement and the clients' texts follow.
+        raise RuntimeError("(sqlite3.IntegrityError) UNIQUE constraint failed\n"
+                           "[SQL: INSERT INTO messages ...]\n[parameters: ('мой СНИЛС', 1)]")
+
+    async def one(item: int) -> int:
+        return item
+
+    caplog.set_level("INFO", logger="storage.group_commit")
+    assert await GroupCommit(write, one=one).submit(7) == 7
+    assert "UNIQUE constraint failed" in caplog.text
+    assert "INSERT" not in caplog.text and "СНИЛС" not in caplog.text
