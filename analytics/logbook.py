@@ -190,8 +190,9 @@ async def _first_texts(s: AsyncSession, ids: list[int]) -> dict[int, str]:
 
 async def transcript(
     sessions: async_sessionmaker[AsyncSession], conversation_id: int,
-    institution: str = DEFAULT_INSTITUTION,
+    institution: str = DEFAULT_INSTITUTION, public: frozenset[str] = frozenset(),
 ) -> Transcript | None:
+    """The conversation masked, but for `public`: the institution's own contacts."""
     async with sessions() as s:
         c = await s.get(Conversation, conversation_id)
         if c is None or c.institution_id != institution:
@@ -200,7 +201,7 @@ async def transcript(
         messages = (await s.scalars(select(Message).where(Message.conversation_id == c.id)
                                     .order_by(Message.id))).all()
         names = await _names(s)
-    lines = tuple(TranscriptLine(m.id, m.author, m.created_at, mask(m.text), m.internal,
+    lines = tuple(TranscriptLine(m.id, m.author, m.created_at, mask(m.text, public), m.internal,
                                  m.decision, m.redacted_at is not None, mask(m.action))
                   for m in messages)
     return Transcript(c.id, c.client_id, c.channel, c.state, c.queue, c.category, c.opened_at,

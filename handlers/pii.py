@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from stdnum import luhn
 from stdnum.ru import inn
@@ -57,13 +57,40 @@ def snils_is_valid(digits: str) -> bool:
     return (0 if check == 100 else check) == int(digits[9:])
 
 
-def mask(text: str) -> str:
-    """The text with every detected personal datum replaced by a label such as «[СНИЛС]»."""
+def mask(text: str, public: frozenset[str] = frozenset()) -> str:
+    """The text with every detected personal datum replaced by a label such as «[СНИЛС]».
+
+    `public` holds the institution's own phones and e-mails (public_contacts): they are no
+    one's personal data and stay readable."""
     if not text:
         return text
-    text = _EMAIL.sub(EMAIL, text)
+    text = _EMAIL.sub(lambda m: m.group(0) if m.group(0).lower() in public else EMAIL, text)
     text = _PASSPORT.sub(lambda m: f"{m['word']}{m['gap']}{PASSPORT}", text)
-    return _NUMBER.sub(lambda m: _classify(m, text) or m.group(0), text)
+    return _NUMBER.sub(lambda m: _public(m, public) or _classify(m, text) or m.group(0), text)
+
+
+def public_contacts(texts: Iterable[str]) -> frozenset[str]:
+    """The phones (10 digits, without the country code) and e-mails (lower case) of texts the
+    institution publishes, such as its knowledge base's answers."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(m.group(0).lower() for m in _EMAIL.finditer(text))
+        found.update(key for m in _NUMBER.finditer(text) if (key := _phone_key(m.group(0))))
+    return frozenset(found)
+
+
+def _phone_key(token: str) -> str | None:
+    digits = re.sub(r"\D", "", token)
+    if _phone(token, digits, "") is None:
+        return None
+    return digits[-10:]
+
+
+def _public(m: re.Match[str], public: frozenset[str]) -> str | None:
+    if not public:
+        return None
+    key = _phone_key(m.group(0))
+    return m.group(0) if key is not None and key in public else None
 
 
 def personal_data(text: str) -> list[str]:

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.queries import filter_choices
 from analytics.records import Filters, Period
+from faq.model import KnowledgeBase
+from handlers.pii import public_contacts
 from handlers.ports import Faq
 from handlers.routing import QueueDirectory
 
@@ -36,6 +38,10 @@ class AdminDeps:
     def categories(self) -> dict[str, str]:
         return {c.id: c.title for c in self.faq.kb.categories} if self.faq else {}
 
+    def public_contacts(self) -> frozenset[str]:
+        """The phones and e-mails the knowledge base's answers give: the institution's own."""
+        return _contacts_of(self.faq.kb) if self.faq else frozenset()
+
     def queue_titles(self) -> dict[str, str]:
         return {q.id: q.title for q in self.queues.queues}
 
@@ -44,6 +50,14 @@ class AdminDeps:
 
 
 ADMIN = web.AppKey("admin", AdminDeps)
+# The last knowledge base's contacts: read once per reload, not once per page.
+_CONTACTS: list[tuple[KnowledgeBase, frozenset[str]]] = []
+
+
+def _contacts_of(kb: KnowledgeBase) -> frozenset[str]:
+    if not _CONTACTS or _CONTACTS[0][0] is not kb:
+        _CONTACTS[:] = [(kb, public_contacts(e.answer for e in kb.entries))]
+    return _CONTACTS[0][1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,7 +68,8 @@ async def _requested_transcript(request: web.Request) -> Transcript | None:
     conversation_id = _int(request.match_info["id"])
     if not conversation_id:
         return None
-    return await transcript(deps.sessions, conversation_id, deps.institution)
+    return await transcript(deps.sessions, conversation_id, deps.institution,
+                            deps.public_contacts())
 
 
 @require(Role.ADMIN)

@@ -10,8 +10,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from analytics.logbook import transcript
 from analytics.metrics import compute
 from analytics.retention import purge_raw_texts
+from handlers.pii import public_contacts
 from priemnaya.analytics_setup import build_queues
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
@@ -104,6 +106,14 @@ async def test_transcript_is_masked_and_its_viewing_audited(admin_site) -> None:
     assert "Мой телефон [телефон]" in html
     assert "345-67-89" not in html
     assert "Общие вопросы /" in html  # the queue by its title
+    assert "наш телефон [телефон]" in html  # no answer of the knowledge base gives it
+    # Given in the knowledge base's answers, the institution's own phone stays readable.
+    public = public_contacts(["Звоните нам: +7 343 371-00-00."])
+    found = await transcript(staff.rt.sessions, ids["c3"], public=public)
+    assert found is not None
+    assert [line.text for line in found.lines if "МФЦ" in line.text] == [
+        "Справку выдаёт МФЦ, наш телефон 8 (343) 371-00-00"]
+    assert "Мой телефон [телефон]" in found.lines[0].text
     assert ("boss", "view_transcript", str(ids["c3"])) in await audit_actions(staff)
     assert (await staff.client.get("/admin/conversations/999999")).status == 404
 
@@ -208,3 +218,20 @@ async def test_audit_page_names_actions_in_russian_and_pages(admin_site) -> None
     # 205 takes and boss's login: 200 on the first page, the oldest 6 on the second.
     assert first.count("<tr><td>") == 200 and second.count("<tr><td>") == 6
     assert "страница 2 из 2" in second and 'href="/admin/audit?page=1"' in second
+
+
+def test_the_institutions_contacts_are_read_from_the_answers() -> None:
+    from dataclasses import replace
+    from types import SimpleNamespace
+    from typing import Any
+
+    from analytics.web.deps import AdminDeps
+    from faq.model import Entry
+    from tests.fakes import KB
+
+    kb = replace(KB, entries=(*KB.entries, Entry("contacts", "family", "Ваш телефон?",
+                                                 "Звоните: 8 (343) 371-00-00.")))
+    unused: Any = None
+    deps = AdminDeps(unused, unused, unused, unused, unused, faq=SimpleNamespace(kb=kb))
+    assert deps.public_contacts() == frozenset({"3433710000"})
+    assert AdminDeps(unused, unused, unused, unused, unused).public_contacts() == frozenset()

@@ -6,7 +6,16 @@ import logging
 
 import pytest
 
-from handlers.pii import CARD, PHONE, SNILS, MaskingFilter, mask, personal_data, snils_is_valid
+from handlers.pii import (
+    CARD,
+    PHONE,
+    SNILS,
+    MaskingFilter,
+    mask,
+    personal_data,
+    public_contacts,
+    snils_is_valid,
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -84,3 +93,14 @@ def test_log_filter_masks_the_formatted_message(caplog: pytest.LogCaptureFixture
     finally:
         logger.filters.clear()
     assert caplog.records[0].getMessage() == "client wrote мой телефон [телефон]"
+
+
+def test_the_institutions_own_contacts_stay_readable() -> None:
+    public = public_contacts(["Звоните: 8 (343) 371-00-00, пишите на usp@egov66.ru.",
+                              "Горячая линия 8-800-100-00-01"])
+    assert public == frozenset({"3433710000", "usp@egov66.ru"})
+    text = ("Наш телефон +7 343 371-00-00, почта USP@egov66.ru; ваш: +7 912 345-67-89, "
+            "anna@mail.ru")
+    assert mask(text, public) == ("Наш телефон +7 343 371-00-00, почта USP@egov66.ru; ваш: "
+                                  f"{PHONE}, [e-mail]")
+    assert mask(text) == f"Наш телефон {PHONE}, почта [e-mail]; ваш: {PHONE}, [e-mail]"
