@@ -88,6 +88,6 @@ def _add(target: Cluster, msg: GapMessage) -> None:
         target.clarify += 1
     else:
         target.no_match += 1
-    example = mask(msg.text.strip())[:300]
+    example = mask(msg.text.strip(), names=True)[:300]
     if len(target.examples) < MAX_EXAMPLES and example not in target.examples:
         target.examples.append(example)

@@ -92,7 +92,7 @@ class Transcript:
 
 def searchable(text: str) -> bool:
     """A query that itself holds personal data is refused: the log is searched as masked."""
-    return mask(text) == text
+    return mask(text, names=True) == text
 
 
 def _where(q: LogQuery, institution: str) -> list[ColumnElement[bool]]:
@@ -122,7 +122,7 @@ async def _text_hits(s: AsyncSession, where: list[ColumnElement[bool]], text: st
         .order_by(Message.conversation_id.desc()))
     needle, hits = text.lower(), dict[int, None]()
     for conversation_id, body in rows:
-        if conversation_id not in hits and needle in mask(body).lower():
+        if conversation_id not in hits and needle in mask(body, names=True).lower():
             hits[conversation_id] = None
             if len(hits) == MAX_TEXT_HITS:
                 break
@@ -148,7 +148,7 @@ async def search(
         firsts = await _first_texts(s, [c.id for c in convs])
     rows = tuple(LogRow(c.id, c.opened_at, c.channel, c.state, c.queue, c.category,
                         names.get(c.assigned_to or 0, ""),
-                        mask(firsts.get(c.id, ""))[:SNIPPET_CHARS]) for c in convs)
+                        mask(firsts.get(c.id, ""), names=True)[:SNIPPET_CHARS]) for c in convs)
     return LogPage(rows, total, page, pages)
 
 
@@ -201,8 +201,9 @@ async def transcript(
         messages = (await s.scalars(select(Message).where(Message.conversation_id == c.id)
                                     .order_by(Message.id))).all()
         names = await _names(s)
-    lines = tuple(TranscriptLine(m.id, m.author, m.created_at, mask(m.text, public), m.internal,
-                                 m.decision, m.redacted_at is not None, mask(m.action))
+    lines = tuple(TranscriptLine(m.id, m.author, m.created_at, mask(m.text, public, names=True),
+                                 m.internal, m.decision, m.redacted_at is not None,
+                                 mask(m.action))
                   for m in messages)
     return Transcript(c.id, c.client_id, c.channel, c.state, c.queue, c.category, c.opened_at,
                       c.closed_at, c.rating, names.get(c.assigned_to or 0, ""),

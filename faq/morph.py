@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Protocol
+from enum import IntEnum
+from typing import Any, Protocol
 
 
 class Lemmatizer(Protocol):
@@ -19,9 +20,7 @@ class PymorphyLemmatizer:
     """pymorphy3 with an lru_cache per word: ~88k words/s uncached, ~660k cached (STACK.md)."""
 
     def __init__(self, cache_size: int = 200_000) -> None:
-        import pymorphy3
-
-        self._morph = pymorphy3.MorphAnalyzer()
+        self._morph = _analyzer()
         self._cached_lemma = functools.lru_cache(maxsize=cache_size)(self._lemma)
         self._cached_known = functools.lru_cache(maxsize=cache_size)(self._is_known)
 
@@ -78,6 +77,42 @@ def stem_key(word: str) -> str | None:
     """A derivation-blind key: "волонтерский" and "волонтер" share "волонте"; None if short."""
     stem = _russian_stemmer()(word)
     return stem[:STEM_KEY_LENGTH] if len(stem) >= 5 else None
+
+
+@functools.cache
+def _analyzer() -> Any:
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+class NameWord(IntEnum):
+    """How surely a word is part of a person's name, by its dictionary readings."""
+
+    NO = 0
+    MAYBE = 1  # one reading is a name or surname ("Вера", "Лев"), the likeliest is not
+    LIKELY = 2  # the likeliest reading is a name or surname ("Мария", "Иванова")
+    PATRONYMIC = 3  # "Петровна": nothing else reads so
+
+
+_PERSON = frozenset({"Name", "Surn", "Patr"})
+
+
+@functools.lru_cache(maxsize=100_000)
+def name_word(word: str) -> NameWord:
+    """NameWord of a lower-case word; NO without pymorphy3's dictionaries."""
+    try:
+        parses = _analyzer().parse(word)
+    except ImportError:
+        return NameWord.NO
+    if not parses or len(word) < 2:
+        return NameWord.NO
+    top = parses[0].tag.grammemes
+    if "Patr" in top:
+        return NameWord.PATRONYMIC
+    if top & _PERSON:
+        return NameWord.LIKELY
+    return NameWord.MAYBE if any(p.tag.grammemes & _PERSON for p in parses) else NameWord.NO
 
 
 @functools.cache

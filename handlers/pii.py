@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable
 from stdnum import luhn
 from stdnum.ru import inn
 
+from handlers.names import NAME, mask_names
+
 SNILS = "[СНИЛС]"
 PASSPORT = "[паспорт]"
 INN = "[ИНН]"
@@ -57,16 +59,18 @@ def snils_is_valid(digits: str) -> bool:
     return (0 if check == 100 else check) == int(digits[9:])
 
 
-def mask(text: str, public: frozenset[str] = frozenset()) -> str:
+def mask(text: str, public: frozenset[str] = frozenset(), names: bool = False) -> str:
     """The text with every detected personal datum replaced by a label such as «[СНИЛС]».
 
     `public` holds the institution's own phones and e-mails (public_contacts): they are no
-    one's personal data and stay readable."""
+    one's personal data and stay readable. `names` masks people's names too (handlers.names:
+    a dictionary look-up per word, for what staff read rather than for every log line)."""
     if not text:
         return text
     text = _EMAIL.sub(lambda m: m.group(0) if m.group(0).lower() in public else EMAIL, text)
     text = _PASSPORT.sub(lambda m: f"{m['word']}{m['gap']}{PASSPORT}", text)
-    return _NUMBER.sub(lambda m: _public(m, public) or _classify(m, text) or m.group(0), text)
+    text = _NUMBER.sub(lambda m: _public(m, public) or _classify(m, text) or m.group(0), text)
+    return mask_names(text) if names else text
 
 
 def public_contacts(texts: Iterable[str]) -> frozenset[str]:
@@ -93,9 +97,9 @@ def _public(m: re.Match[str], public: frozenset[str]) -> str | None:
     return m.group(0) if key is not None and key in public else None
 
 
-def personal_data(text: str) -> list[str]:
+def personal_data(text: str, names: bool = False) -> list[str]:
     """The labels of the personal data in a text, one per datum, in the order they appear."""
-    masked = mask(text)
+    masked = mask(text, names=names)
     if masked == text:
         return []
     # Labels are bracketed words a client is unlikely to type; those already there are not new.
@@ -179,7 +183,7 @@ _RULES: tuple[Callable[[str, str, str], str | None], ...] = (
 )
 
 
-_LABELS = (SNILS, PASSPORT, INN, OMS, PHONE, EMAIL, CARD, ACCOUNT)
+_LABELS = (SNILS, PASSPORT, INN, OMS, PHONE, EMAIL, CARD, ACCOUNT, NAME)
 
 
 class MaskingFilter(logging.Filter):

@@ -76,7 +76,7 @@ LOG = (
                 M("11-09 09:30", "specialist", "Справку выдаёт МФЦ, наш телефон 8 (343) 371-00-00",
                   specialist=1),
                 M("11-09 09:35", "specialist", "заметка", specialist=1, internal=True),
-                M("11-09 09:50", "client", "Спасибо"))),
+                M("11-09 09:50", "client", "Спасибо, Ирина Сергеевна"))),
     C("c4", "D", "web", "11-03 16:00", queue="general", escalated="11-03 16:00",
       first_reply="11-05 09:00", assigned=2,
       messages=(M("11-03 16:00", "client", "Справка о составе семьи где взять", "no_match"),

@@ -35,7 +35,7 @@ async def suggestions_page(request: web.Request) -> web.StreamResponse:
     pending = await d.suggestions.pending()
     return aiohttp_jinja2.render_template("desk_suggestions.html", request, {
         # The question is a client's message: offered masked, since it becomes public text.
-        "suggestions": [(s, default_entry_id(s), mask(s.question)) for s in pending],
+        "suggestions": [(s, default_entry_id(s), mask(s.question, names=True)) for s in pending],
         "categories": d.faq.kb.categories, "editor": d.kb_editor is not None,
         "done": request.query.get("done", ""), "error": request.query.get("error", ""),
         "error_id": request.query.get("id", "")})
@@ -71,7 +71,7 @@ async def _accept(d: DeskServices, user: StaffUser, s: Suggestion) -> str:
         return "!no_editor"
     if not s.question or not s.answer:
         return "!empty"
-    if personal_data(s.question):
+    if personal_data(s.question, names=True):
         return "!personal_question"
     if mask_labels(s.question) or mask_labels(s.answer):
         # «[телефон]» in a client's button reads as a broken text: the administrator rewrites it.
