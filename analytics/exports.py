@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -12,12 +12,15 @@ from zoneinfo import ZoneInfo
 from analytics.metrics import Report
 from analytics.records import Dataset
 
+# Headers as an administrator reads them in Excel; docs/analytics.md says what each one is.
 CONVERSATION_COLUMNS = (
-    "id", "channel", "category", "queue", "urgent", "opened", "first_reply", "closed",
-    "first_response_min", "first_response_working_min", "resolution_min", "rating",
-    "specialist", "within_target",
+    "№ обращения", "Канал", "Категория", "Очередь", "Срочное", "Открыто", "Первый ответ",
+    "Закрыто", "Первый ответ, мин", "Первый ответ в рабочее время, мин", "Решено за, мин",
+    "Оценка", "Специалист", "В срок",
 )
-DAILY_COLUMNS = ("day", "conversations", "client_messages", "escalated", "resolved_by_faq")
+DAILY_COLUMNS = ("День", "Обращения", "Сообщения клиентов", "Переданы специалисту",
+                 "Решены ботом")
+CHANNELS = {"vk": "ВКонтакте", "telegram": "Telegram", "web": "Веб-чат", "max": "MAX"}
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 Cell = str | int | float | bool | None
 
@@ -37,23 +40,27 @@ def _minutes(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def conversation_table(data: Dataset, report: Report) -> Table:
+def conversation_table(data: Dataset, report: Report,
+                       queues: Mapping[str, str] | None = None) -> Table:
+    """One row per conversation; `queues` gives the queues' titles by id."""
+    queues = queues or {}
     tz = data.period.tz
     rows = []
     for c in data.conversations:
         t = report.timings[c.id]
         rows.append((
-            c.id, c.channel, data.categories.get(c.category, c.category), c.queue, c.urgent,
+            c.id, CHANNELS.get(c.channel, c.channel), data.categories.get(c.category, c.category),
+            queues.get(c.queue, c.queue), c.urgent,
             _local(c.opened_at, tz), _local(c.first_reply_at, tz), _local(c.closed_at, tz),
             _minutes(t.first_response), _minutes(t.first_response_working),
             _minutes(t.resolution), c.rating,
             data.specialists.get(c.assigned_to, "") if c.assigned_to else "", t.within_target,
         ))
-    return Table("conversations", CONVERSATION_COLUMNS, tuple(rows))
+    return Table("Обращения", CONVERSATION_COLUMNS, tuple(rows))
 
 
 def daily_table(report: Report) -> Table:
-    return Table("daily", DAILY_COLUMNS, tuple(
+    return Table("По дням", DAILY_COLUMNS, tuple(
         (d.day.isoformat(), d.conversations, d.client_messages, d.escalated, d.resolved_by_faq)
         for d in report.daily))
 

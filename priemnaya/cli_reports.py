@@ -88,13 +88,15 @@ async def build_report(settings: Settings, period: Period, fmt: str, now: dateti
                     fmt, f"from={period.first} to={period.last}", settings.institution.id)
     finally:
         await engine.dispose()
-    report = compute(data, build_queues(settings))
+    queues = build_queues(settings)
+    report = compute(data, queues)
+    conversations = conversation_table(data, report, {q.id: q.title for q in queues.queues})
     if fmt == "xlsx":
-        return to_xlsx([conversation_table(data, report), daily_table(report)])
+        return to_xlsx([conversations, daily_table(report)])
     if fmt == "csv":
         # One file: the conversations, an empty line, then the daily series.
         daily = to_csv(daily_table(report)).lstrip("\ufeff")
-        return (to_csv(conversation_table(data, report)) + "\r\n" + daily).encode("utf-8")
+        return (to_csv(conversations) + "\r\n" + daily).encode("utf-8")
     dirs = [WEB_TEMPLATES]
     if settings.templates.override_dir:
         dirs.insert(0, settings.templates.override_dir / "web")

@@ -54,7 +54,8 @@ async def export_file(request: web.Request) -> web.StreamResponse:
     if name not in EXPORTS:
         raise web.HTTPNotFound()
     sel, data, report = await _report(request)
-    tables = {"conversations.csv": conversation_table(data, report),
+    deps = request.app[ADMIN]
+    tables = {"conversations.csv": conversation_table(data, report, deps.queue_titles()),
               "daily.csv": daily_table(report)}
     if name == "report.xlsx":
         body = await asyncio.to_thread(to_xlsx, list(tables.values()))

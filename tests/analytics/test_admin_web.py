@@ -141,8 +141,11 @@ async def test_export_csv_has_one_row_per_conversation(admin_site) -> None:
     rows = list(csv.reader(io.StringIO((await r.text()).lstrip("\ufeff")), delimiter=";"))
     assert len(rows) == 7
     by_id = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
-    assert sorted(row["first_response_working_min"] for row in by_id.values()
-                  if row["first_response_working_min"]) == ["130.0", "300.0", "60.0"]
+    column = "Первый ответ в рабочее время, мин"
+    assert sorted(row[column] for row in by_id.values() if row[column]) == [
+        "130.0", "300.0", "60.0"]
+    assert {row["Канал"] for row in by_id.values()} <= {"ВКонтакте", "Telegram", "Веб-чат"}
+    assert "Общие вопросы" in {row["Очередь"] for row in by_id.values()}
     xlsx = await staff.client.get(f"/admin/export/report.xlsx?{NOV}")
     assert (await xlsx.read())[:2] == b"PK"
     assert [a[1] for a in await audit_actions(staff)].count("export") == 2

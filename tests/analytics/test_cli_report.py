@@ -77,13 +77,13 @@ def test_csv_and_xlsx_reports(tmp_path: Path, settings_file: Path) -> None:
     csv_out, xlsx_out = tmp_path / "r.csv", tmp_path / "r.xlsx"
     assert run_cli(month("csv", csv_out, settings_file)) == 0
     lines = csv_out.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("id;channel;category")
-    assert lines[8].startswith("day;conversations")
+    assert lines[0].startswith("№ обращения;Канал;Категория;Очередь")
+    assert lines[8].startswith("День;Обращения")
     assert len(lines) == 1 + 6 + 1 + 1 + 30
     assert run_cli(month("xlsx", xlsx_out, settings_file)) == 0
     book = load_workbook(xlsx_out, read_only=True)
-    assert book.sheetnames == ["conversations", "daily"]
-    daily = list(book["daily"].iter_rows(values_only=True))
+    assert book.sheetnames == ["Обращения", "По дням"]
+    daily = list(book["По дням"].iter_rows(values_only=True))
     assert daily[2] == ("2026-11-02", 2, 4, 0, 2)
 
 
