@@ -25,7 +25,7 @@ from faq.normalize import tokenize
 from faq.query import Query, QueryParser, QuerySettings
 from faq.semantic import MessageVectors, SemanticIndex, WordVectors, default_word_vectors
 from faq.smalltalk import emoji_smalltalk, smalltalk_in
-from faq.synonyms import build_synonyms, load_synonyms
+from faq.synonyms import CONCEPT_MARK, build_synonyms, load_synonyms
 
 # Question words stay terms (they tell "address" from "hours", data/stopwords.txt), but alone
 # they name no topic: "сколько будет 2+2" must not find "Сколько длится курс?".
@@ -122,10 +122,28 @@ class Matcher:
         message = self._semantic.message(weights) if self._semantic is not None else None
         signals = self._signals(weights, message, query, ranked)
         result = decide(ranked, self.config, signals)
+        if result.decision is Decision.ANSWER and not self._names_its_topic(weights, result):
+            result = MatchResult(Decision.CLARIFY, result.candidates[: self.config.max_options])
         if result.decision is Decision.CLARIFY:
             options = self._options_by_meaning(ranked, signals)
             return MatchResult(Decision.CLARIFY, options) if options else result
         return result
+
+    def _names_its_topic(self, weights: Mapping[str, float], result: MatchResult) -> bool:
+        """A message of one word answers only with an entry that word is about.
+
+        "пенсия" alone must not answer with the entry whose one variant says "отбирает
+        пенсию": the word has to be in its question or keywords, or in two of its phrasings.
+        """
+        words = [t for t in weights if not t.startswith(CONCEPT_MARK)]
+        if len(words) != 1 or result.best is None:
+            return True
+        doc = self._docs[result.best.entry_id]
+        units = self.index.units[doc]
+        # The word, or a dictionary concept it stands for ("пенсия" → "~пенсия").
+        named = [u for u in units if not u.isdisjoint(weights)]
+        title = (units[0], *self.index.keyphrases[doc])
+        return len(named) >= 2 or any(not u.isdisjoint(weights) for u in title)
 
     def _options_by_meaning(
         self, ranked: Sequence[Candidate], signals: Signals

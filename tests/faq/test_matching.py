@@ -158,6 +158,24 @@ def test_words_of_time_and_repetition_alone_name_no_topic() -> None:
     assert _answer(matcher, "снова собирать документы на субсидию") == "subsidy.renewal"
 
 
+def test_one_word_answers_only_with_an_entry_about_it() -> None:
+    kb = KnowledgeBase(
+        (Category("c", "Помощь"),),
+        (Entry("crisis.violence", "c", "Куда обратиться, если в семье насилие?", "В центр.",
+               variants=("Муж бьёт, что делать", "Сын угрожает и отбирает пенсию")),
+         Entry("pension.size", "c", "Какой размер пенсии по старости?", "В СФР.",
+               variants=("Сколько платят пенсионерам",)),
+         Entry("taxi.order", "c", "Как вызвать социальное такси?", "По телефону.")),
+    )
+    matcher = build_matcher(kb)
+    assert _answer(matcher, "насилие") == "crisis.violence"  # the word of its question
+    assert _answer(matcher, "такси") == "taxi.order"
+    without = KnowledgeBase(kb.categories, (kb.entries[0], kb.entries[2]))
+    # Only a variant of the violence entry says "пенсию": asked alone, that is no topic of it.
+    result = build_matcher(without).match("пенсия")
+    assert result.decision is not Decision.ANSWER
+
+
 def test_ambiguous_question_clarifies_with_two_or_three_options(matcher: Matcher) -> None:
     result = matcher.match("ходунки")
     assert result.decision is Decision.CLARIFY
