@@ -103,6 +103,7 @@ class Matcher:
         self._phrase_credit = config.phrase_credit and vectors is not None
         self._docs = {e: d for d, e in enumerate(self.index.ids)}
         self._units = _scored_units(self.index)
+        self._titled = _titled(self.index)
 
     def match(self, text: str) -> MatchResult:
         fixed = self._parser.fix_layout(text)
@@ -130,10 +131,11 @@ class Matcher:
         return result
 
     def _names_its_topic(self, weights: Mapping[str, float], result: MatchResult) -> bool:
-        """A message of one word answers only with an entry that word is about.
+        """A message of one word answers only with the one entry that word is about.
 
         "пенсия" alone must not answer with the entry whose one variant says "отбирает
         пенсию": the word has to be in its question or keywords, or in two of its phrasings.
+        And "инвалид" alone, in the questions of ten entries, is a choice to offer.
         """
         words = [t for t in weights if not t.startswith(CONCEPT_MARK)]
         if len(words) != 1 or result.best is None:
@@ -143,7 +145,9 @@ class Matcher:
         # The word, or a dictionary concept it stands for ("пенсия" → "~пенсия").
         named = [u for u in units if not u.isdisjoint(weights)]
         title = (units[0], *self.index.keyphrases[doc])
-        return len(named) >= 2 or any(not u.isdisjoint(weights) for u in title)
+        about = len(named) >= 2 or any(not u.isdisjoint(weights) for u in title)
+        others = {d for t in weights for d in self._titled.get(t, ())} - {doc}
+        return about and not others
 
     def _options_by_meaning(
         self, ranked: Sequence[Candidate], signals: Signals
@@ -274,6 +278,16 @@ class Matcher:
         ):
             score += self.config.keyword_bonus
         return min(score, 1.0)
+
+
+def _titled(index: Index) -> dict[str, frozenset[int]]:
+    """Term → the entries whose question or keywords have it: what each entry is about."""
+    found: dict[str, set[int]] = {}
+    for doc, units in enumerate(index.units):
+        for unit in (units[0], *index.keyphrases[doc]):
+            for term in unit:
+                found.setdefault(term, set()).add(doc)
+    return {t: frozenset(docs) for t, docs in found.items()}
 
 
 def _scored_units(index: Index) -> tuple[tuple[tuple[frozenset[str], float], ...], ...]:

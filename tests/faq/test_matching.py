@@ -96,6 +96,7 @@ def test_exact_match_answers_before_the_margin_rule(matcher: Matcher) -> None:
         ("С днём рождения тебя, дорогая!", SmallTalk.CONGRATULATION),
         ("Здравствуйте! С наступающим Новым годом!", SmallTalk.CONGRATULATION),
         ("Здравствуйте, я снова тут", SmallTalk.GREETING),
+        ("ок спасибо большое вы очень помогли", SmallTalk.THANKS),
         ("Добрый день, я опять к вам", SmallTalk.GREETING),
         ("спасибо и с праздником вас", SmallTalk.THANKS),
         ("пасиб", SmallTalk.THANKS),
@@ -170,6 +171,11 @@ def test_one_word_answers_only_with_an_entry_about_it() -> None:
     matcher = build_matcher(kb)
     assert _answer(matcher, "насилие") == "crisis.violence"  # the word of its question
     assert _answer(matcher, "такси") == "taxi.order"
+    # A word in the questions of two entries is a choice between them.
+    taxi = Entry("taxi.price", "c", "Сколько стоит социальное такси?", "50 рублей.")
+    ambiguous = build_matcher(KnowledgeBase(kb.categories, (*kb.entries, taxi))).match("такси")
+    assert ambiguous.decision is Decision.CLARIFY
+    assert {c.entry_id for c in ambiguous.candidates[:2]} == {"taxi.order", "taxi.price"}
     without = KnowledgeBase(kb.categories, (kb.entries[0], kb.entries[2]))
     # Only a variant of the violence entry says "пенсию": asked alone, that is no topic of it.
     result = build_matcher(without).match("пенсия")
