@@ -73,9 +73,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     if str(out) == "-":
         sys.stdout.buffer.write(body)
-    else:
+        return 0
+    return write_report(out, body)
+
+
+def write_report(out: Path, body: bytes) -> int:
+    try:
         out.write_bytes(body)
-        print(f"report written: {out}", file=sys.stderr)
+    except OSError as exc:
+        print(f"priemnaya: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"report written: {out}", file=sys.stderr)
     return 0
 
 
