@@ -50,6 +50,15 @@ def test_relative_paths_are_read_beside_the_settings_file(tmp_path: Path) -> Non
     assert defaults_only.database.url == "sqlite+aiosqlite:///data/priemnaya.db"
 
 
+def test_an_impossible_date_is_a_settings_error_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "calendar:\n  extra_days_off: [2026-01-02, 2026-13-01]\n")
+    with pytest.raises(SettingsError) as exc:
+        load_settings(path)
+    assert str(exc.value).startswith(
+        f"{path}: not valid YAML: invalid date '2026-13-01': month must be in 1..12 ")
+    assert "line 2, column 32" in str(exc.value)
+
+
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "web:\n  port: 9000\ninstitution:\n  name: Центр\n")
     monkeypatch.setenv("PRIEMNAYA_WEB__PORT", "9100")
