@@ -267,6 +267,11 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
         data, repeated = parse_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SettingsError(f"cannot read {what} file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        # Notepad and Excel on a Russian Windows save in Windows-1251 unless told otherwise.
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise SettingsError(f"{path}: the {what} file must be saved as UTF-8 (line {line} "
+                            "is not UTF-8; Windows-1251?)") from None
     except yaml.YAMLError as exc:
         raise SettingsError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
     if repeated:

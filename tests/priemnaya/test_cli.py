@@ -29,6 +29,15 @@ def test_invalid_settings_exit_2_with_one_line_and_no_traceback(tmp_path: Path) 
     assert "Traceback" not in result.stderr
 
 
+def test_settings_in_windows_1251_exit_2_with_one_line(tmp_path: Path) -> None:
+    settings = tmp_path / "cp1251.yaml"
+    settings.write_bytes("institution:\n  name: Центр\n".encode("cp1251"))
+    result = run_cli("settings", "--settings", str(settings))
+    assert (result.returncode, result.stderr) == (
+        2, f"priemnaya: {settings}: the settings file must be saved as UTF-8 "
+           "(line 2 is not UTF-8; Windows-1251?)\n")
+
+
 def test_db_upgrade_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "x" / "p.db"

@@ -59,6 +59,15 @@ def test_an_impossible_date_is_a_settings_error_with_its_line(tmp_path: Path) ->
     assert "line 2, column 32" in str(exc.value)
 
 
+def test_a_file_not_in_utf8_is_a_settings_error(tmp_path: Path) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_bytes("institution:\n  name: Центр\n".encode("cp1251"))
+    with pytest.raises(SettingsError) as exc:
+        load_settings(path)
+    assert str(exc.value) == (f"{path}: the settings file must be saved as UTF-8 "
+                              "(line 2 is not UTF-8; Windows-1251?)")
+
+
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "web:\n  port: 9000\ninstitution:\n  name: Центр\n")
     monkeypatch.setenv("PRIEMNAYA_WEB__PORT", "9100")
