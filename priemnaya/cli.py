@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_args(run)
     run.add_argument("--no-migrate", action="store_true", help="do not apply migrations")
     run.set_defaults(handler=cmd_run)
-    db = sub.add_parser("db", help="database").add_subparsers(metavar="ACTION")
+    db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     upgrade = db.add_parser("upgrade", help="apply migrations up to the newest")
     _settings_args(upgrade)
     upgrade.set_defaults(handler=cmd_db_upgrade)

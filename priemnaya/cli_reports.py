@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="file to write (default: priemnaya-FROM-TO.FORMAT; '-' stdout)")
     report.set_defaults(handler=cmd_report)
     retention = sub.add_parser("retention", help="erasure of old message texts")
-    run = retention.add_subparsers(metavar="ACTION").add_parser(
+    run = retention.add_subparsers(dest="action", required=True).add_parser(
         "run", help="erase texts older than retention.raw_text_days now")
     _settings_args(run)
     run.set_defaults(handler=cmd_retention)

@@ -23,7 +23,8 @@ MAX_NAME = 200
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
              settings_args: object) -> None:
-    user = sub.add_parser("user", help="staff accounts").add_subparsers(metavar="ACTION")
+    user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="action",
+                                                                         required=True)
     add = user.add_parser("add", help="create an account")
     add.add_argument("login")
     add.add_argument("--role", choices=[r.value for r in Role], required=True)

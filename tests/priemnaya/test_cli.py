@@ -66,3 +66,16 @@ def test_broken_knowledge_base_stops_start_with_a_clear_reason(
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "run" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("group", "actions"), [("db", "{upgrade}"),
+                                                ("user", "{add,passwd,disable,enable}"),
+                                                ("retention", "{run}")])
+def test_a_group_without_its_action_prints_the_group_usage_and_exits_2(
+        group: str, actions: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([group])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"usage: priemnaya {group} [-h] {actions} ...",
+        f"priemnaya {group}: error: the following arguments are required: action"]
