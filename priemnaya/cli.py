@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from priemnaya import users_cli
+from priemnaya.cli_errors import CommandError, database_errors, shown_url
 from priemnaya.settings import Settings, SettingsError, load_settings
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
@@ -27,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"priemnaya: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except CommandError as exc:
+        print(f"priemnaya: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 0
     return code
@@ -82,8 +87,9 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
     settings = settings_from(args)
-    upgrade(settings.database.url)
-    print(f"database is up to date: {settings.database.url}")
+    with database_errors(settings.database.url):
+        upgrade(settings.database.url)
+    print(f"database is up to date: {shown_url(settings.database.url)}")
     return 0
 
 
@@ -98,7 +104,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         from storage.migrate import upgrade
 
-        upgrade(settings.database.url)
+        with database_errors(settings.database.url):
+            upgrade(settings.database.url)
     from priemnaya.serve import serve
 
     asyncio.run(serve(settings))

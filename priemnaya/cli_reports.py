@@ -20,6 +20,7 @@ from analytics.records import Filters, Period
 from analytics.report import build_environment, render_html
 from analytics.retention import Purged, purge_raw_texts
 from priemnaya.analytics_setup import build_queues
+from priemnaya.cli_errors import shown_url
 from priemnaya.settings import Settings
 from storage.engine import build_engine, build_sessions
 
@@ -68,7 +69,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         body = asyncio.run(build_report(settings, period, args.format, datetime.now(UTC)))
     except (DBAPIError, OSError) as exc:
-        print(f"priemnaya: cannot read {settings.database.url}: {_first_line(exc)} "
+        database = shown_url(settings.database.url)
+        print(f"priemnaya: cannot read {database}: {_first_line(exc)} "
               "(is the database migrated? `priemnaya db upgrade`)", file=sys.stderr)
         return 1
     if str(out) == "-":
@@ -121,8 +123,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
     try:
         purged = asyncio.run(run_retention(settings, datetime.now(UTC)))
     except (DBAPIError, OSError) as exc:
-        print(f"priemnaya: cannot update {settings.database.url}: {_first_line(exc)}",
-              file=sys.stderr)
+        database = shown_url(settings.database.url)
+        print(f"priemnaya: cannot update {database}: {_first_line(exc)}", file=sys.stderr)
         return 1
     print(f"erased texts: {purged.messages} messages, {purged.inbound_events} raw events, "
           f"{purged.deliveries} delivered payloads, {purged.files} files sent from the desk, "

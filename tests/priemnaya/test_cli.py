@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,56 @@ def test_a_group_without_its_action_prints_the_group_usage_and_exits_2(
     assert capsys.readouterr().err.splitlines() == [
         f"usage: priemnaya {group} [-h] {actions} ...",
         f"priemnaya {group}: error: the following arguments are required: action"]
+
+
+UNREACHABLE = "postgresql+asyncpg://app:s3cret@127.0.0.1:1/priemnaya"
+UNREACHABLE_SHOWN = "postgresql+asyncpg://app:***@127.0.0.1:1/priemnaya"
+
+
+@pytest.mark.parametrize("argv", [["db", "upgrade"], ["user", "add", "anna", "--role", "admin"],
+                                  ["user", "passwd", "anna"], ["user", "disable", "anna"]])
+def test_an_unreachable_database_is_one_line_without_the_password(
+        argv: list[str], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", UNREACHABLE)
+    assert main([*argv, "--settings", str(ROOT / "settings.yaml")]) == 1
+    assert capsys.readouterr().err == (
+        f"priemnaya: cannot use the database {UNREACHABLE_SHOWN}: connection refused\n")
+
+
+@pytest.mark.parametrize("migrate", [[], ["--no-migrate"]])
+def test_run_with_an_unreachable_database_is_one_line(migrate: list[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", UNREACHABLE)
+    result = run_cli("run", *migrate, "--settings", str(ROOT / "settings.yaml"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"priemnaya: cannot use the database {UNREACHABLE_SHOWN}: connection refused")
+
+
+def test_user_add_on_a_database_never_migrated_says_to_upgrade(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", url)
+    assert main(["user", "add", "anna", "--role", "admin",
+                 "--settings", str(ROOT / "settings.yaml")]) == 1
+    assert capsys.readouterr().err == (
+        f"priemnaya: cannot use the database {url}: no such table: specialists; "
+        "run `priemnaya db upgrade` first\n")
+
+
+def test_run_on_a_port_in_use_is_one_line_and_exit_1(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("PRIEMNAYA_WEB__PORT", str(port))
+        result = run_cli("run", "--settings", str(ROOT / "settings.yaml"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"priemnaya: cannot listen on 127.0.0.1:{port}: address already in use")
