@@ -128,8 +128,23 @@ def test_run_on_a_port_in_use_is_one_line_and_exit_1(tmp_path: Path,
         taken.listen()
         port = taken.getsockname()[1]
         monkeypatch.setenv("PRIEMNAYA_WEB__PORT", str(port))
-        result = run_cli("run", "--settings", str(ROOT / "settings.yaml"))
+        # From another folder: the knowledge base and the crisis rules are found all the same.
+        result = run_cli("run", "--settings", str(ROOT / "settings.yaml"), cwd=tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1] == (
         f"priemnaya: cannot listen on 127.0.0.1:{port}: address already in use")
+
+
+def test_unusable_crisis_rules_stop_start_with_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"faq:\n  paths: [{ROOT / 'kb' / 'sample'}]\n"
+                        "crisis:\n  rules_path: absent.yaml\n", encoding="utf-8")
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    assert main(["run", "--no-migrate", "--settings", str(settings)]) == 2
+    rules = tmp_path / "absent.yaml"
+    assert capsys.readouterr().err == (
+        f"priemnaya: crisis.rules_path is not usable: {rules}: cannot read: "
+        f"[Errno 2] No such file or directory: '{rules}'\n")
