@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db.add_parser("upgrade", help="apply migrations up to the newest")
     _settings_args(upgrade)
     upgrade.set_defaults(handler=cmd_db_upgrade)
-    check = sub.add_parser("settings", help="validate the settings and print them")
+    check = sub.add_parser("settings",
+                           help="check the settings and the files they name; print them")
     _settings_args(check)
     check.set_defaults(handler=cmd_settings)
     users_cli.register(sub, _settings_args)
@@ -79,8 +80,29 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
-    print(settings_from(args).model_dump_json(indent=2))
+    settings = settings_from(args)
+    if not files_usable(settings):
+        return EXIT_USAGE
+    print(settings.model_dump_json(indent=2))
     return 0
+
+
+def files_usable(settings: Settings) -> bool:
+    """Whether the files the settings name load, each problem printed as `faq check` does."""
+    from faq.loader import check_kb, kb_files
+    from priemnaya.runtime import build_crisis_rules
+
+    problems = [str(p) for p in check_kb(settings.faq.paths)]
+    # Another folder's files would hide an empty one from check_kb: a mistyped path, likely.
+    problems += [f"{path}: -: no knowledge-base files" for path in settings.faq.paths
+                 if path.is_dir() and not kb_files([path])]
+    try:
+        build_crisis_rules(settings)
+    except SettingsError as exc:
+        problems.append(str(exc))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return not problems
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -202,6 +202,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _queues_known(self) -> Settings:
         ids = [q.id for q in self.queues]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"queues: id {twice[0]!r} is used twice")
         for key, value in (("default_queue", self.default_queue),
                            ("crisis.urgent_queue", self.crisis.urgent_queue)):
             if value not in ids:

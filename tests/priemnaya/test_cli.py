@@ -148,3 +148,35 @@ def test_unusable_crisis_rules_stop_start_with_one_line(
     assert capsys.readouterr().err == (
         f"priemnaya: crisis.rules_path is not usable: {rules}: cannot read: "
         f"[Errno 2] No such file or directory: '{rules}'\n")
+
+
+def test_settings_check_reports_each_knowledge_base_problem_and_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").mkdir()
+    kb = "categories: []\nentries:\n  - {id: a, answer: 2026-13-01}\n"
+    (tmp_path / "kb.yaml").write_text(kb, encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("faq:\n  paths: [absent, empty, kb.yaml]\n", encoding="utf-8")
+    assert main(["settings", "--settings", str(settings)]) == 2
+    out, err = capsys.readouterr()
+    absent = tmp_path / "absent"
+    assert (out, err.splitlines()) == ("", [
+        f"{absent}: -: cannot read: [Errno 2] No such file or directory: '{absent}'",
+        f"{tmp_path / 'kb.yaml'}: -: bad YAML: invalid date '2026-13-01': month must be "
+        'in 1..12 in "<unicode string>", line 3, column 21: - {id: a, answer: 2026-13-01} ^',
+        f"{tmp_path / 'empty'}: -: no knowledge-base files"])
+
+
+def test_settings_check_names_a_queue_id_used_twice(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("queues:\n  - {id: general, title: A}\n  - {id: urgent, title: B}\n"
+                        "  - {id: general, title: C}\n", encoding="utf-8")
+    result = run_cli("settings", "--settings", str(settings))
+    assert (result.returncode, result.stderr) == (
+        2, "priemnaya: invalid settings: queues: id 'general' is used twice\n")
+
+
+def test_settings_check_prints_good_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and '"port": 8080' in out
