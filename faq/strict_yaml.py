@@ -35,6 +35,18 @@ class _KeyCheckingLoader(yaml.SafeLoader):
             seen.add(key.value)
         return super().construct_mapping(node, deep=deep)
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # PyYAML's scalar constructors let a ValueError escape without the line: a date such
+        # as 2026-13-01 matches the timestamp pattern, then datetime refuses it.
+        try:
+            return super().construct_object(node, deep=deep)
+        except ValueError as exc:
+            if not isinstance(node, yaml.ScalarNode):
+                raise
+            what = "date" if node.tag == "tag:yaml.org,2002:timestamp" else "value"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"invalid {what} {node.value!r}: {exc}", node.start_mark) from None
+
 
 def parse_yaml(text: str) -> tuple[Any, list[RepeatedKey]]:
     """The document, and each key repeated within one mapping; raises yaml.YAMLError."""

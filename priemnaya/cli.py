@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from priemnaya import users_cli
+from priemnaya.cli_errors import CommandError, database_errors, shown_url
 from priemnaya.settings import Settings, SettingsError, load_settings
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
@@ -27,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"priemnaya: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except CommandError as exc:
+        print(f"priemnaya: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 0
     return code
@@ -39,11 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_args(run)
     run.add_argument("--no-migrate", action="store_true", help="do not apply migrations")
     run.set_defaults(handler=cmd_run)
-    db = sub.add_parser("db", help="database").add_subparsers(metavar="ACTION")
+    db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     upgrade = db.add_parser("upgrade", help="apply migrations up to the newest")
     _settings_args(upgrade)
     upgrade.set_defaults(handler=cmd_db_upgrade)
-    check = sub.add_parser("settings", help="validate the settings and print them")
+    check = sub.add_parser("settings",
+                           help="check the settings and the files they name; print them")
     _settings_args(check)
     check.set_defaults(handler=cmd_settings)
     users_cli.register(sub, _settings_args)
@@ -74,16 +80,38 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
-    print(settings_from(args).model_dump_json(indent=2))
+    settings = settings_from(args)
+    if not files_usable(settings):
+        return EXIT_USAGE
+    print(settings.model_dump_json(indent=2))
     return 0
+
+
+def files_usable(settings: Settings) -> bool:
+    """Whether the files the settings name load, each problem printed as `faq check` does."""
+    from faq.loader import check_kb, kb_files
+    from priemnaya.runtime import build_crisis_rules
+
+    problems = [str(p) for p in check_kb(settings.faq.paths)]
+    # Another folder's files would hide an empty one from check_kb: a mistyped path, likely.
+    problems += [f"{path}: -: no knowledge-base files" for path in settings.faq.paths
+                 if path.is_dir() and not kb_files([path])]
+    try:
+        build_crisis_rules(settings)
+    except SettingsError as exc:
+        problems.append(str(exc))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return not problems
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
     settings = settings_from(args)
-    upgrade(settings.database.url)
-    print(f"database is up to date: {settings.database.url}")
+    with database_errors(settings.database.url):
+        upgrade(settings.database.url)
+    print(f"database is up to date: {shown_url(settings.database.url)}")
     return 0
 
 
@@ -98,7 +126,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         from storage.migrate import upgrade
 
-        upgrade(settings.database.url)
+        with database_errors(settings.database.url):
+            upgrade(settings.database.url)
     from priemnaya.serve import serve
 
     asyncio.run(serve(settings))

@@ -20,6 +20,7 @@ from analytics.records import Filters, Period
 from analytics.report import build_environment, render_html
 from analytics.retention import Purged, purge_raw_texts
 from priemnaya.analytics_setup import build_queues
+from priemnaya.cli_errors import shown_url
 from priemnaya.settings import Settings
 from storage.engine import build_engine, build_sessions
 
@@ -40,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="file to write (default: priemnaya-FROM-TO.FORMAT; '-' stdout)")
     report.set_defaults(handler=cmd_report)
     retention = sub.add_parser("retention", help="erasure of old message texts")
-    run = retention.add_subparsers(metavar="ACTION").add_parser(
+    run = retention.add_subparsers(dest="action", required=True).add_parser(
         "run", help="erase texts older than retention.raw_text_days now")
     _settings_args(run)
     run.set_defaults(handler=cmd_retention)
@@ -68,14 +69,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         body = asyncio.run(build_report(settings, period, args.format, datetime.now(UTC)))
     except (DBAPIError, OSError) as exc:
-        print(f"priemnaya: cannot read {settings.database.url}: {_first_line(exc)} "
+        database = shown_url(settings.database.url)
+        print(f"priemnaya: cannot read {database}: {_first_line(exc)} "
               "(is the database migrated? `priemnaya db upgrade`)", file=sys.stderr)
         return 1
     if str(out) == "-":
         sys.stdout.buffer.write(body)
-    else:
+        return 0
+    return write_report(out, body)
+
+
+def write_report(out: Path, body: bytes) -> int:
+    try:
         out.write_bytes(body)
-        print(f"report written: {out}", file=sys.stderr)
+    except OSError as exc:
+        print(f"priemnaya: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"report written: {out}", file=sys.stderr)
     return 0
 
 
@@ -115,8 +125,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
     try:
         purged = asyncio.run(run_retention(settings, datetime.now(UTC)))
     except (DBAPIError, OSError) as exc:
-        print(f"priemnaya: cannot update {settings.database.url}: {_first_line(exc)}",
-              file=sys.stderr)
+        database = shown_url(settings.database.url)
+        print(f"priemnaya: cannot update {database}: {_first_line(exc)}", file=sys.stderr)
         return 1
     print(f"erased texts: {purged.messages} messages, {purged.inbound_events} raw events, "
           f"{purged.deliveries} delivered payloads, {purged.files} files sent from the desk, "

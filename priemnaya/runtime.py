@@ -21,7 +21,7 @@ from bots.redis_bus import RedisEventBus
 from bots.web.desk.hub import DeskHub
 from bots.web.sender import WebChatSender
 from handlers.assign import AutoAssigner
-from handlers.crisis import load_crisis_rules
+from handlers.crisis import CrisisRulesError, load_crisis_rules
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
 from handlers.model import Channel
@@ -31,7 +31,7 @@ from handlers.reminders import ReminderJob
 from handlers.replies import ReplyBuilder
 from handlers.routing import QueueDirectory
 from handlers.texts import JinjaTexts
-from priemnaya.settings import Settings
+from priemnaya.settings import Settings, SettingsError
 from priemnaya.settings_work import build_queue_directory
 from storage.conversations import SqlConversationStore
 from storage.desk_queries import SqlReplyTargets
@@ -105,7 +105,7 @@ def build_runtime(
     directory = build_directory(settings)
     deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
                 router=router or CalendarRouter(directory, texts),
-                crisis=crisis or load_crisis_rules(settings.crisis.rules_path), clock=clock)
+                crisis=crisis or build_crisis_rules(settings), clock=clock)
     reception, desk = Reception(deps), SpecialistDesk(deps)
     hub = DeskHub()
     if any(q.auto_assign for q in directory.queues):
@@ -194,6 +194,13 @@ async def checkpoint_wal(path: str, interval_s: float = 10.0) -> None:
             await asyncio.to_thread(checkpoint, path)
         except Exception:  # a busy or missing file: the next round tries again
             log.exception("SQLite checkpoint failed")
+
+
+def build_crisis_rules(settings: Settings) -> CrisisDetector:
+    try:
+        return load_crisis_rules(settings.crisis.rules_path)
+    except CrisisRulesError as exc:
+        raise SettingsError(f"crisis.rules_path is not usable: {exc}") from None
 
 
 def build_directory(settings: Settings) -> QueueDirectory:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from priemnaya.analytics_setup import add_retention
 from priemnaya.channels import build_channels
+from priemnaya.cli_errors import CommandError, database_errors, os_reason
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.users_cli import FIRST_ADMIN, ensure_first_admin
@@ -61,19 +62,32 @@ def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
 
 async def serve(settings: Settings) -> None:
     rt, app = build_service(settings)
-    await announce_first_admin(rt)
+    # The first query: a database that is down or not migrated stops the start here.
+    with database_errors(settings.database.url):
+        await announce_first_admin(rt)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.web.host, settings.web.port)
-    await site.start()
-    freeze_startup_heap()
-    print(f"Priemnaya is running: http://{settings.web.host}:{settings.web.port}/", flush=True)
+    try:
+        await listen(runner, settings.web.host, settings.web.port)
+        freeze_startup_heap()
+        print(f"Priemnaya is running: http://{settings.web.host}:{settings.web.port}/",
+              flush=True)
+        await until_signalled()
+        log.info("shutting down")
+    finally:
+        await runner.cleanup()
+
+
+async def listen(runner: web.AppRunner, host: str, port: int) -> None:
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {host}:{port}: {os_reason(exc)}") from None
+
+
+async def until_signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        log.info("shutting down")
-        await runner.cleanup()
+    await stop.wait()

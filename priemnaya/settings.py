@@ -27,6 +27,9 @@ from bots.web.client_address import parse_networks
 from faq.strict_yaml import parse_yaml, repeated_message
 from priemnaya.settings_work import CalendarSettings, CrisisSettings, QueueSettings
 
+# Built-in relative defaults (kb/sample, config/crisis_rules.yaml, data/) are read from here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
 # Keys that must never be committed in settings.yaml.
 SECRET_KEYS = (
     ("telegram", "token"), ("telegram", "webhook_secret"), ("vk", "token"), ("vk", "secret"),
@@ -199,6 +202,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _queues_known(self) -> Settings:
         ids = [q.id for q in self.queues]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"queues: id {twice[0]!r} is used twice")
         for key, value in (("default_queue", self.default_queue),
                            ("crisis.urgent_queue", self.crisis.urgent_queue)):
             if value not in ids:
@@ -229,37 +235,45 @@ def load_settings(path: Path | None, secrets: Path | None = None) -> Settings:
         settings = Settings(**data) if data else Settings()
     except ValidationError as exc:
         raise SettingsError(describe(exc, data)) from None
-    return anchored(settings, path.resolve().parent, file_data) if path else settings
+    return anchored(settings, path.resolve().parent if path else None, file_data)
 
 
-def anchored(settings: Settings, base: Path, given: dict[str, Any]) -> Settings:
-    """Relative paths written in a settings file mean "beside that file".
-
-    Defaults and environment values stay relative to the working directory (the checkout for
-    `make run`, /app in the container).
+def anchored(settings: Settings, base: Path | None, given: dict[str, Any]) -> Settings:
+    """Relative paths written in a settings file mean "beside that file"; built-in defaults
+    mean "in the project" (kb/, config/, data/ beside the packages, where the templates are
+    read from too), whatever the working directory. Environment values stay relative to it.
     """
 
-    def written(section: str, key: str) -> bool:
-        block = given.get(section)
-        return isinstance(block, dict) and key in block
+    def folder(section: BaseModel, name: str, key: str) -> Path | None:
+        block = given.get(name)
+        if base is not None and isinstance(block, dict) and key in block:
+            return base
+        return None if key in section.model_fields_set else PROJECT_ROOT
 
-    def at(p: Path) -> Path:
-        return p if p.is_absolute() else base / p
+    def at(where: Path | None, p: Path) -> Path:
+        return p if where is None or p.is_absolute() else where / p
 
-    if written("faq", "paths"):
-        settings.faq.paths = [at(p) for p in settings.faq.paths]
-    if written("faq", "synonyms"):
-        settings.faq.synonyms = [at(p) for p in settings.faq.synonyms]
-    if written("crisis", "rules_path"):
-        settings.crisis.rules_path = at(settings.crisis.rules_path)
-    if written("templates", "override_dir") and settings.templates.override_dir is not None:
-        settings.templates.override_dir = at(settings.templates.override_dir)
-    prefix, url = "sqlite+aiosqlite:///", settings.database.url
-    if written("database", "url") and url == given["database"]["url"] \
-            and url.startswith(prefix) and not url.startswith(prefix + "/") \
-            and ":memory:" not in url:
-        settings.database.url = prefix + str(at(Path(url.removeprefix(prefix))))
+    faq, crisis, templates, database = (settings.faq, settings.crisis, settings.templates,
+                                        settings.database)
+    faq.paths = [at(folder(faq, "faq", "paths"), p) for p in faq.paths]
+    faq.synonyms = [at(folder(faq, "faq", "synonyms"), p) for p in faq.synonyms]
+    crisis.rules_path = at(folder(crisis, "crisis", "rules_path"), crisis.rules_path)
+    if templates.override_dir is not None:
+        where = folder(templates, "templates", "override_dir")
+        templates.override_dir = at(where, templates.override_dir)
+    where = folder(database, "database", "url")
+    if where is not None and where == base and database.url != given["database"]["url"]:
+        where = None  # the environment overrides the file's value
+    database.url = _sqlite_at(where, database.url)
     return settings
+
+
+def _sqlite_at(where: Path | None, url: str) -> str:
+    prefix = "sqlite+aiosqlite:///"
+    if where is None or not url.startswith(prefix) or url.startswith(prefix + "/") \
+            or ":memory:" in url:
+        return url
+    return prefix + str(where / url.removeprefix(prefix))
 
 
 def _read_yaml(path: Path, what: str) -> dict[str, Any]:
@@ -267,6 +281,11 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
         data, repeated = parse_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SettingsError(f"cannot read {what} file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        # Notepad and Excel on a Russian Windows save in Windows-1251 unless told otherwise.
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise SettingsError(f"{path}: the {what} file must be saved as UTF-8 (line {line} "
+                            "is not UTF-8; Windows-1251?)") from None
     except yaml.YAMLError as exc:
         raise SettingsError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
     if repeated:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from bots.web.auth import Role
 from bots.web.passwords import MIN_LENGTH, hash_password, random_password
+from priemnaya.cli_errors import database_errors
 from storage.engine import build_engine, build_sessions
 from storage.users import LoginTaken, SqlStaffAccounts, SqlWebSessions
 
@@ -23,7 +24,8 @@ MAX_NAME = 200
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
              settings_args: object) -> None:
-    user = sub.add_parser("user", help="staff accounts").add_subparsers(metavar="ACTION")
+    user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="action",
+                                                                         required=True)
     add = user.add_parser("add", help="create an account")
     add.add_argument("login")
     add.add_argument("--role", choices=[r.value for r in Role], required=True)
@@ -54,28 +56,34 @@ def read_password(args: argparse.Namespace) -> tuple[str, bool]:
     return random_password(), True
 
 
-def cmd_user_add(args: argparse.Namespace) -> int:
+def database_url(args: argparse.Namespace) -> str:
     from priemnaya.cli import settings_from
 
-    return asyncio.run(user_add(settings_from(args).database.url, args))
+    return settings_from(args).database.url
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    url = database_url(args)
+    with database_errors(url):
+        return asyncio.run(user_add(url, args))
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
-    from priemnaya.cli import settings_from
-
-    return asyncio.run(user_passwd(settings_from(args).database.url, args))
+    url = database_url(args)
+    with database_errors(url):
+        return asyncio.run(user_passwd(url, args))
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
-    from priemnaya.cli import settings_from
-
-    return asyncio.run(user_set_active(settings_from(args).database.url, args.login, False))
+    url = database_url(args)
+    with database_errors(url):
+        return asyncio.run(user_set_active(url, args.login, False))
 
 
 def cmd_user_enable(args: argparse.Namespace) -> int:
-    from priemnaya.cli import settings_from
-
-    return asyncio.run(user_set_active(settings_from(args).database.url, args.login, True))
+    url = database_url(args)
+    with database_errors(url):
+        return asyncio.run(user_set_active(url, args.login, True))
 
 
 async def user_set_active(url: str, login: str, active: bool) -> int:

@@ -106,6 +106,17 @@ def test_an_unmigrated_database_is_a_clear_error(tmp_path: Path, capsys) -> None
     assert not (tmp_path / "r.html").exists()
 
 
+@pytest.mark.parametrize(("name", "reason"), [("absent/r.html", "No such file or directory"),
+                                               (".", "Is a directory")])
+def test_an_unwritable_out_path_is_one_line_and_exit_2(
+    tmp_path: Path, settings_file: Path, capsys: pytest.CaptureFixture[str], name: str,
+    reason: str,
+) -> None:
+    out = tmp_path / name
+    assert run_cli(month("html", out, settings_file)) == 2
+    assert capsys.readouterr().err == f"priemnaya: cannot write {out}: {reason}\n"
+
+
 def test_retention_run_erases_old_texts(settings_file: Path, capsys) -> None:
     assert run_cli(["retention", "run", "--settings", str(settings_file)]) == 0
     assert "erased texts: " in capsys.readouterr().out

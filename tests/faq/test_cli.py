@@ -58,6 +58,17 @@ def test_check_prints_each_problem_and_exits_2(tmp_path: Path, capsys) -> None:
     ]
 
 
+def test_check_reports_an_impossible_date_with_its_line(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("categories: []\nentries:\n  - id: a\n    answer: 2026-13-01\n",
+                   encoding="utf-8")
+    assert cli.main(["check", str(bad)]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        f"{bad}: -: bad YAML: invalid date '2026-13-01': month must be in 1..12 "
+        'in "<unicode string>", line 4, column 13: answer: 2026-13-01 ^'
+    ]
+
+
 def test_ask_prints_decision_and_candidates(capsys) -> None:
     assert cli.main(["ask", "--kb", str(REHAB), "какой телефон регистратуры"]) == 0
     lines = capsys.readouterr().out.splitlines()

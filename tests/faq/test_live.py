@@ -51,6 +51,20 @@ def test_broken_file_keeps_the_old_kb_and_logs(kb_file: Path, caplog) -> None:
     assert "bad YAML" in caplog.text
 
 
+def test_an_impossible_date_keeps_the_old_kb_and_logs_it(kb_file: Path, caplog) -> None:
+    live = LiveFaq([kb_file])
+    _bump(kb_file, kb_file.read_text(encoding="utf-8") + "  - {id: x, answer: 2026-13-01}\n")
+    with caplog.at_level(logging.ERROR, logger="faq.live"):
+        assert not live.reload_if_changed()
+    assert len(live.kb.entries) == 13
+    assert [r.getMessage() for r in caplog.records][1:] == [
+        f"{kb_file}: -: bad YAML: invalid date '2026-13-01': month must be in 1..12 "
+        f'in "<unicode string>", line {len(kb_file.read_text().splitlines())}, column 21: '
+        "- {id: x, answer: 2026-13-01} ^"
+    ]
+    assert not any(r.exc_info for r in caplog.records)
+
+
 async def test_watch_reloads_in_the_background(kb_file: Path) -> None:
     live = LiveFaq([kb_file])
     task = asyncio.create_task(live.watch(0.01))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,15 @@ def test_invalid_settings_exit_2_with_one_line_and_no_traceback(tmp_path: Path) 
     assert lines == ["priemnaya: invalid settings: web.port = 99999: "
                      "Input should be less than or equal to 65535"]
     assert "Traceback" not in result.stderr
+
+
+def test_settings_in_windows_1251_exit_2_with_one_line(tmp_path: Path) -> None:
+    settings = tmp_path / "cp1251.yaml"
+    settings.write_bytes("institution:\n  name: Центр\n".encode("cp1251"))
+    result = run_cli("settings", "--settings", str(settings))
+    assert (result.returncode, result.stderr) == (
+        2, f"priemnaya: {settings}: the settings file must be saved as UTF-8 "
+           "(line 2 is not UTF-8; Windows-1251?)\n")
 
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -57,3 +67,116 @@ def test_broken_knowledge_base_stops_start_with_a_clear_reason(
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "run" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("group", "actions"), [("db", "{upgrade}"),
+                                                ("user", "{add,passwd,disable,enable}"),
+                                                ("retention", "{run}")])
+def test_a_group_without_its_action_prints_the_group_usage_and_exits_2(
+        group: str, actions: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([group])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"usage: priemnaya {group} [-h] {actions} ...",
+        f"priemnaya {group}: error: the following arguments are required: action"]
+
+
+UNREACHABLE = "postgresql+asyncpg://app:s3cret@127.0.0.1:1/priemnaya"
+UNREACHABLE_SHOWN = "postgresql+asyncpg://app:***@127.0.0.1:1/priemnaya"
+
+
+@pytest.mark.parametrize("argv", [["db", "upgrade"], ["user", "add", "anna", "--role", "admin"],
+                                  ["user", "passwd", "anna"], ["user", "disable", "anna"]])
+def test_an_unreachable_database_is_one_line_without_the_password(
+        argv: list[str], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", UNREACHABLE)
+    assert main([*argv, "--settings", str(ROOT / "settings.yaml")]) == 1
+    assert capsys.readouterr().err == (
+        f"priemnaya: cannot use the database {UNREACHABLE_SHOWN}: connection refused\n")
+
+
+@pytest.mark.parametrize("migrate", [[], ["--no-migrate"]])
+def test_run_with_an_unreachable_database_is_one_line(migrate: list[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", UNREACHABLE)
+    result = run_cli("run", *migrate, "--settings", str(ROOT / "settings.yaml"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"priemnaya: cannot use the database {UNREACHABLE_SHOWN}: connection refused")
+
+
+def test_user_add_on_a_database_never_migrated_says_to_upgrade(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", url)
+    assert main(["user", "add", "anna", "--role", "admin",
+                 "--settings", str(ROOT / "settings.yaml")]) == 1
+    assert capsys.readouterr().err == (
+        f"priemnaya: cannot use the database {url}: no such table: specialists; "
+        "run `priemnaya db upgrade` first\n")
+
+
+def test_run_on_a_port_in_use_is_one_line_and_exit_1(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("PRIEMNAYA_WEB__PORT", str(port))
+        # From another folder: the knowledge base and the crisis rules are found all the same.
+        result = run_cli("run", "--settings", str(ROOT / "settings.yaml"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"priemnaya: cannot listen on 127.0.0.1:{port}: address already in use")
+
+
+def test_unusable_crisis_rules_stop_start_with_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"faq:\n  paths: [{ROOT / 'kb' / 'sample'}]\n"
+                        "crisis:\n  rules_path: absent.yaml\n", encoding="utf-8")
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    assert main(["run", "--no-migrate", "--settings", str(settings)]) == 2
+    rules = tmp_path / "absent.yaml"
+    assert capsys.readouterr().err == (
+        f"priemnaya: crisis.rules_path is not usable: {rules}: cannot read: "
+        f"[Errno 2] No such file or directory: '{rules}'\n")
+
+
+def test_settings_check_reports_each_knowledge_base_problem_and_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").mkdir()
+    kb = "categories: []\nentries:\n  - {id: a, answer: 2026-13-01}\n"
+    (tmp_path / "kb.yaml").write_text(kb, encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("faq:\n  paths: [absent, empty, kb.yaml]\n", encoding="utf-8")
+    assert main(["settings", "--settings", str(settings)]) == 2
+    out, err = capsys.readouterr()
+    absent = tmp_path / "absent"
+    assert (out, err.splitlines()) == ("", [
+        f"{absent}: -: cannot read: [Errno 2] No such file or directory: '{absent}'",
+        f"{tmp_path / 'kb.yaml'}: -: bad YAML: invalid date '2026-13-01': month must be "
+        'in 1..12 in "<unicode string>", line 3, column 21: - {id: a, answer: 2026-13-01} ^',
+        f"{tmp_path / 'empty'}: -: no knowledge-base files"])
+
+
+def test_settings_check_names_a_queue_id_used_twice(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("queues:\n  - {id: general, title: A}\n  - {id: urgent, title: B}\n"
+                        "  - {id: general, title: C}\n", encoding="utf-8")
+    result = run_cli("settings", "--settings", str(settings))
+    assert (result.returncode, result.stderr) == (
+        2, "priemnaya: invalid settings: queues: id 'general' is used twice\n")
+
+
+def test_settings_check_prints_good_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and '"port": 8080' in out

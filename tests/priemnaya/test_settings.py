@@ -19,9 +19,12 @@ def write(tmp_path: Path, text: str, name: str = "settings.yaml") -> Path:
     return path
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def test_defaults_without_a_file() -> None:
     s = load_settings(None)
-    assert s.database.url == "sqlite+aiosqlite:///data/priemnaya.db"
+    assert s.database.url == f"sqlite+aiosqlite:///{ROOT}/data/priemnaya.db"
     assert (s.web.host, s.web.port) == ("127.0.0.1", 8080)
     assert s.institution.timezone == "Asia/Yekaterinburg"
     assert s.calendar.timezone == "Asia/Yekaterinburg"
@@ -29,12 +32,10 @@ def test_defaults_without_a_file() -> None:
 
 
 def test_committed_settings_file_is_valid() -> None:
-    root = Path(__file__).resolve().parents[2]
-    s = load_settings(root / "settings.yaml")
-    assert s.faq.paths == [root / "kb" / "sample"]
-    assert s.database.url == f"sqlite+aiosqlite:///{root}/data/priemnaya.db"
-    # Not written in the file: the default stays relative to the working directory.
-    assert s.crisis.rules_path == Path("config/crisis_rules.yaml")
+    s = load_settings(ROOT / "settings.yaml")
+    assert s.faq.paths == [ROOT / "kb" / "sample"]
+    assert s.database.url == f"sqlite+aiosqlite:///{ROOT}/data/priemnaya.db"
+    assert s.crisis.rules_path == ROOT / "config" / "crisis_rules.yaml"
 
 
 def test_relative_paths_are_read_beside_the_settings_file(tmp_path: Path) -> None:
@@ -46,8 +47,39 @@ def test_relative_paths_are_read_beside_the_settings_file(tmp_path: Path) -> Non
     absolute = write(tmp_path, "database:\n  url: sqlite+aiosqlite:////var/p.db\n", "b.yaml")
     assert load_settings(absolute).database.url == "sqlite+aiosqlite:////var/p.db"
     defaults_only = load_settings(write(tmp_path, "web:\n  port: 9000\n", "c.yaml"))
-    assert defaults_only.faq.paths == [Path("kb/sample")]
-    assert defaults_only.database.url == "sqlite+aiosqlite:///data/priemnaya.db"
+    # Built-in defaults are the project's own files, wherever the command runs from.
+    assert defaults_only.faq.paths == [ROOT / "kb" / "sample"]
+    assert defaults_only.crisis.rules_path == ROOT / "config" / "crisis_rules.yaml"
+    assert defaults_only.database.url == f"sqlite+aiosqlite:///{ROOT}/data/priemnaya.db"
+
+
+def test_relative_paths_from_the_environment_stay_relative_to_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "faq:\n  paths: [my_kb]\ndatabase:\n  url: sqlite+aiosqlite:///p.db\n")
+    monkeypatch.setenv("PRIEMNAYA_CRISIS__RULES_PATH", "rules.yaml")
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", "sqlite+aiosqlite:///env.db")
+    s = load_settings(path)
+    assert s.crisis.rules_path == Path("rules.yaml")
+    assert s.database.url == "sqlite+aiosqlite:///env.db"
+    assert s.faq.paths == [tmp_path / "my_kb"]
+
+
+def test_an_impossible_date_is_a_settings_error_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "calendar:\n  extra_days_off: [2026-01-02, 2026-13-01]\n")
+    with pytest.raises(SettingsError) as exc:
+        load_settings(path)
+    assert str(exc.value).startswith(
+        f"{path}: not valid YAML: invalid date '2026-13-01': month must be in 1..12 ")
+    assert "line 2, column 32" in str(exc.value)
+
+
+def test_a_file_not_in_utf8_is_a_settings_error(tmp_path: Path) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_bytes("institution:\n  name: Центр\n".encode("cp1251"))
+    with pytest.raises(SettingsError) as exc:
+        load_settings(path)
+    assert str(exc.value) == (f"{path}: the settings file must be saved as UTF-8 "
+                              "(line 2 is not UTF-8; Windows-1251?)")
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
