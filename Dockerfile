@@ -1,6 +1,8 @@
 FROM python:3.11-slim
 WORKDIR /app
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# The packages are imported from /app, beside templates/, config/ and kb/ (the project root
+# the code reads them from), not from the copy pip puts in site-packages.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/app
 COPY pyproject.toml README.md ./
 COPY priemnaya priemnaya
 COPY handlers handlers
