@@ -2,26 +2,54 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler, Middleware
 
+from handlers.ports import Faq
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
 from tests.fakes import FakeFaq
 
 
-@pytest.fixture
-async def server(tmp_path, sqlite_template) -> AsyncIterator[TestServer]:
-    import shutil
-
+@asynccontextmanager
+async def serve(tmp_path: Path, sqlite_template: Path, faq: Faq | None = None,
+                *middlewares: Middleware) -> AsyncIterator[TestServer]:
     db = tmp_path / "chat.db"
     shutil.copy(sqlite_template, db)
     settings = Settings(database={"url": f"sqlite+aiosqlite:///{db}"},
                         outbox={"poll_interval_s": 0.05})
-    async with TestServer(build_app(build_runtime(settings, FakeFaq())), host="127.0.0.1") as s:
+    app = build_app(build_runtime(settings, faq or FakeFaq()))
+    app.middlewares.extend(middlewares)
+    async with TestServer(app, host="127.0.0.1") as s:
+        yield s
+
+
+@pytest.fixture
+async def server(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[TestServer]:
+    async with serve(tmp_path, sqlite_template) as s:
+        yield s
+
+
+@web.middleware
+async def slow_polls(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A slow mobile line: each poll takes longer than the page's 1.5 s between polls."""
+    if request.path == "/api/chat/messages":
+        await asyncio.sleep(2)
+    return await handler(request)
+
+
+@pytest.fixture
+async def slow_server(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[TestServer]:
+    async with serve(tmp_path, sqlite_template, None, slow_polls) as s:
         yield s
 
 
@@ -97,3 +125,20 @@ async def test_forgetting_shows_the_confirmation_and_clears_the_conversation(
     await page.locator(".msg", has_text="Ваши данные удалены").wait_for(timeout=10_000)
     await page.wait_for_timeout(2000)  # two polls: nothing old comes back
     assert await page.locator(".msg").count() == 1
+
+
+async def shown_ids(page) -> list[str]:
+    return await page.locator(".msg").evaluate_all("els => els.map(e => e.dataset.id)")
+
+
+async def test_a_slow_line_shows_every_message_once(browser, slow_server: TestServer) -> None:
+    page = await open_chat(browser, slow_server)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    await page.locator(".msg.bot", has_text="Единое пособие оформляют").first.wait_for(
+        timeout=15_000)
+    await page.wait_for_timeout(4500)  # polls overlapping the send and each other
+    ids = await shown_ids(page)
+    assert len(ids) == len(set(ids)), ids
+    assert await page.locator(".msg.client", has_text="единое пособие").count() == 1
+    assert await page.locator(".msg.bot", has_text="Единое пособие оформляют").count() == 1
