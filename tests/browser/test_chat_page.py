@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,35 @@ async def test_a_slow_line_shows_every_message_once(browser, slow_server: TestSe
     assert len(ids) == len(set(ids)), ids
     assert await page.locator(".msg.client", has_text="единое пособие").count() == 1
     assert await page.locator(".msg.bot", has_text="Единое пособие оформляют").count() == 1
+
+
+def stored_presses(tmp_path: Path, action: str) -> int:
+    with closing(sqlite3.connect(tmp_path / "chat.db")) as db:
+        [[n]] = db.execute("SELECT count(*) FROM messages WHERE author = 'client' AND action = ?",
+                           (action,)).fetchall()
+    return int(n)
+
+
+async def test_a_double_click_on_a_button_presses_it_once(
+        browser, server: TestServer, tmp_path: Path) -> None:
+    page = await open_chat(browser, server)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")
+    await answer.wait_for(timeout=10_000)
+
+    async def slow_send(route) -> None:
+        await asyncio.sleep(1)
+        await route.continue_()
+
+    await page.route("**/api/chat/send", slow_send)
+    menu = answer.get_by_role("button", name="Главное меню")
+    await menu.dblclick()
+    assert await menu.is_disabled()
+    assert await answer.get_by_role("button", name="Задать вопрос специалисту").is_disabled()
+    await page.locator(".msg.bot", has_text="Выберите тему").first.wait_for(timeout=10_000)
+    await page.wait_for_timeout(2000)  # a second press, if sent, is answered by now
+    assert stored_presses(tmp_path, "menu") == 1
+    assert await page.locator(".msg.client", has_text="Главное меню").count() == 1
+    assert await page.locator(".msg.bot", has_text="Выберите тему").count() == 1
+    assert await menu.is_enabled()  # answered: the buttons work again
