@@ -14,11 +14,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiohttp.typedefs import Handler, Middleware
 
+from faq.model import Candidate, Decision, Entry, KnowledgeBase, MatchResult
 from handlers.ports import Faq
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
-from tests.fakes import FakeFaq
+from tests.fakes import KB, FakeFaq
 
 
 @asynccontextmanager
@@ -175,3 +176,43 @@ async def test_a_double_click_on_a_button_presses_it_once(
     assert await page.locator(".msg.client", has_text="Главное меню").count() == 1
     assert await page.locator(".msg.bot", has_text="Выберите тему").count() == 1
     assert await menu.is_enabled()  # answered: the buttons work again
+
+
+LINKED = ("Запишитесь на https://example.org/zapis. Карта (https://example.org/map), "
+          "справка: https://ru.wikipedia.org/wiki/Пособие_(значения)!\n"
+          "Не ссылки: javascript:alert(1) <b>жирный</b> <img src=x onerror=alert(2)> "
+          "<a href=\"javascript:alert(3)\">нажми</a>")
+
+
+class LinkFaq(FakeFaq):
+    """Answers every question with LINKED."""
+
+    kb = KnowledgeBase(KB.categories, (Entry("links", "family", "Где записаться?", LINKED),),
+                       institution=KB.institution)
+
+    def match(self, text: str) -> MatchResult:
+        return MatchResult(Decision.ANSWER, (Candidate("links", 1.0),))
+
+
+async def test_addresses_in_a_reply_are_links_and_nothing_else_is(
+        browser, tmp_path: Path, sqlite_template: Path) -> None:
+    async with serve(tmp_path, sqlite_template, LinkFaq()) as server:
+        page = await open_chat(browser, server)
+        await page.fill("#text", "Где записаться?")
+        await page.click("#send")
+        answer = page.locator(".msg.bot", has_text="Запишитесь на")
+        await answer.wait_for(timeout=10_000)
+        links = await answer.locator("a").evaluate_all(
+            "els => els.map(a => [a.getAttribute('href'), a.target, a.rel, a.textContent])")
+        text = await answer.inner_text()
+    rel = "noopener noreferrer"
+    assert links == [
+        ["https://example.org/zapis", "_blank", rel, "https://example.org/zapis"],
+        ["https://example.org/map", "_blank", rel, "https://example.org/map"],
+        ["https://ru.wikipedia.org/wiki/Пособие_(значения)", "_blank", rel,
+         "https://ru.wikipedia.org/wiki/Пособие_(значения)"],
+    ]
+    assert "https://example.org/zapis. Карта (https://example.org/map), справка:" in text
+    assert ('javascript:alert(1) <b>жирный</b> <img src=x onerror=alert(2)> '
+            '<a href="javascript:alert(3)">нажми</a>') in text
+    assert await answer.locator("b, img").count() == 0
