@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator
@@ -176,6 +177,34 @@ async def test_a_double_click_on_a_button_presses_it_once(
     assert await page.locator(".msg.client", has_text="Главное меню").count() == 1
     assert await page.locator(".msg.bot", has_text="Выберите тему").count() == 1
     assert await menu.is_enabled()  # answered: the buttons work again
+
+
+async def test_a_press_that_failed_frees_its_buttons_and_is_resent_as_the_same_press(
+        browser, server: TestServer, tmp_path: Path) -> None:
+    page = await open_chat(browser, server)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")
+    await answer.wait_for(timeout=10_000)
+    ids: list[str] = []
+
+    async def bad_gateway(route) -> None:
+        ids.append(json.loads(route.request.post_data)["id"])
+        await route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>")
+
+    await page.route("**/api/chat/send", bad_gateway)
+    menu = answer.get_by_role("button", name="Главное меню")
+    await menu.click()
+    await page.wait_for_selector("#error >> text=Сообщение не отправлено")
+    assert await menu.is_enabled()
+    await page.unroute("**/api/chat/send")
+    page.on("request", lambda r: r.url.endswith("/api/chat/send") and ids.append(
+        json.loads(r.post_data)["id"]))
+    await menu.click()
+    await page.locator(".msg.bot", has_text="Выберите тему").wait_for(timeout=10_000)
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
+    assert stored_presses(tmp_path, "menu") == 1
 
 
 LINKED = ("Запишитесь на https://example.org/zapis. Карта (https://example.org/map), "
