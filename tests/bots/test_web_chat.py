@@ -98,6 +98,18 @@ async def test_message_delivered_twice_is_stored_once(client: TestClient) -> Non
     assert len(rows) == 1
 
 
+async def test_a_button_pressed_twice_at_once_is_stored_once(client: TestClient) -> None:
+    """The page sends a resent press with its button group's id, as a double tap may."""
+    await open_chat(client)
+    body = {"id": "press-1", "action": "menu", "text": "Главное меню"}
+    answers = await asyncio.gather(send(client, body), send(client, body))
+    assert sorted([(await r.json())["duplicate"] for r in answers]) == [False, True]
+    await wait_for_messages(client, 2)
+    async with SESSIONS[id(client)]() as s:
+        rows = (await s.scalars(select(Message).where(Message.action == "menu"))).all()
+    assert len(rows) == 1
+
+
 async def test_html_is_stored_as_text_and_served_as_json(client: TestClient) -> None:
     await open_chat(client)
     await send(client, {"id": "x1", "text": "<script>alert(1)</script>"})

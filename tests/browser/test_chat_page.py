@@ -2,26 +2,57 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import shutil
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
+from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler, Middleware
 
+from faq.model import Candidate, Decision, Entry, KnowledgeBase, MatchResult
+from handlers.ports import Faq
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
-from tests.fakes import FakeFaq
+from tests.fakes import KB, FakeFaq
 
 
-@pytest.fixture
-async def server(tmp_path, sqlite_template) -> AsyncIterator[TestServer]:
-    import shutil
-
+@asynccontextmanager
+async def serve(tmp_path: Path, sqlite_template: Path, faq: Faq | None = None,
+                *middlewares: Middleware) -> AsyncIterator[TestServer]:
     db = tmp_path / "chat.db"
     shutil.copy(sqlite_template, db)
     settings = Settings(database={"url": f"sqlite+aiosqlite:///{db}"},
                         outbox={"poll_interval_s": 0.05})
-    async with TestServer(build_app(build_runtime(settings, FakeFaq())), host="127.0.0.1") as s:
+    app = build_app(build_runtime(settings, faq or FakeFaq()))
+    app.middlewares.extend(middlewares)
+    async with TestServer(app, host="127.0.0.1") as s:
+        yield s
+
+
+@pytest.fixture
+async def server(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[TestServer]:
+    async with serve(tmp_path, sqlite_template) as s:
+        yield s
+
+
+@web.middleware
+async def slow_polls(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A slow mobile line: each poll takes longer than the page's 1.5 s between polls."""
+    if request.path == "/api/chat/messages":
+        await asyncio.sleep(2)
+    return await handler(request)
+
+
+@pytest.fixture
+async def slow_server(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[TestServer]:
+    async with serve(tmp_path, sqlite_template, None, slow_polls) as s:
         yield s
 
 
@@ -97,3 +128,120 @@ async def test_forgetting_shows_the_confirmation_and_clears_the_conversation(
     await page.locator(".msg", has_text="Ваши данные удалены").wait_for(timeout=10_000)
     await page.wait_for_timeout(2000)  # two polls: nothing old comes back
     assert await page.locator(".msg").count() == 1
+
+
+async def shown_ids(page) -> list[str]:
+    return await page.locator(".msg").evaluate_all("els => els.map(e => e.dataset.id)")
+
+
+async def test_a_slow_line_shows_every_message_once(browser, slow_server: TestServer) -> None:
+    page = await open_chat(browser, slow_server)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    await page.locator(".msg.bot", has_text="Единое пособие оформляют").first.wait_for(
+        timeout=15_000)
+    await page.wait_for_timeout(4500)  # polls overlapping the send and each other
+    ids = await shown_ids(page)
+    assert len(ids) == len(set(ids)), ids
+    assert await page.locator(".msg.client", has_text="единое пособие").count() == 1
+    assert await page.locator(".msg.bot", has_text="Единое пособие оформляют").count() == 1
+
+
+def stored_presses(tmp_path: Path, action: str) -> int:
+    with closing(sqlite3.connect(tmp_path / "chat.db")) as db:
+        [[n]] = db.execute("SELECT count(*) FROM messages WHERE author = 'client' AND action = ?",
+                           (action,)).fetchall()
+    return int(n)
+
+
+async def test_a_double_click_on_a_button_presses_it_once(
+        browser, server: TestServer, tmp_path: Path) -> None:
+    page = await open_chat(browser, server)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")
+    await answer.wait_for(timeout=10_000)
+
+    async def slow_send(route) -> None:
+        await asyncio.sleep(1)
+        await route.continue_()
+
+    await page.route("**/api/chat/send", slow_send)
+    menu = answer.get_by_role("button", name="Главное меню")
+    await menu.dblclick()
+    assert await menu.is_disabled()
+    assert await answer.get_by_role("button", name="Задать вопрос специалисту").is_disabled()
+    await page.locator(".msg.bot", has_text="Выберите тему").first.wait_for(timeout=10_000)
+    await page.wait_for_timeout(2000)  # a second press, if sent, is answered by now
+    assert stored_presses(tmp_path, "menu") == 1
+    assert await page.locator(".msg.client", has_text="Главное меню").count() == 1
+    assert await page.locator(".msg.bot", has_text="Выберите тему").count() == 1
+    assert await menu.is_enabled()  # answered: the buttons work again
+
+
+async def test_a_press_that_failed_frees_its_buttons_and_is_resent_as_the_same_press(
+        browser, server: TestServer, tmp_path: Path) -> None:
+    page = await open_chat(browser, server)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")
+    await answer.wait_for(timeout=10_000)
+    ids: list[str] = []
+
+    async def bad_gateway(route) -> None:
+        ids.append(json.loads(route.request.post_data)["id"])
+        await route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>")
+
+    await page.route("**/api/chat/send", bad_gateway)
+    menu = answer.get_by_role("button", name="Главное меню")
+    await menu.click()
+    await page.wait_for_selector("#error >> text=Сообщение не отправлено")
+    assert await menu.is_enabled()
+    await page.unroute("**/api/chat/send")
+    page.on("request", lambda r: r.url.endswith("/api/chat/send") and ids.append(
+        json.loads(r.post_data)["id"]))
+    await menu.click()
+    await page.locator(".msg.bot", has_text="Выберите тему").wait_for(timeout=10_000)
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
+    assert stored_presses(tmp_path, "menu") == 1
+
+
+LINKED = ("Запишитесь на https://example.org/zapis. Карта (https://example.org/map), "
+          "справка: https://ru.wikipedia.org/wiki/Пособие_(значения)!\n"
+          "Не ссылки: javascript:alert(1) <b>жирный</b> <img src=x onerror=alert(2)> "
+          "<a href=\"javascript:alert(3)\">нажми</a>")
+
+
+class LinkFaq(FakeFaq):
+    """Answers every question with LINKED."""
+
+    kb = KnowledgeBase(KB.categories, (Entry("links", "family", "Где записаться?", LINKED),),
+                       institution=KB.institution)
+
+    def match(self, text: str) -> MatchResult:
+        return MatchResult(Decision.ANSWER, (Candidate("links", 1.0),))
+
+
+async def test_addresses_in_a_reply_are_links_and_nothing_else_is(
+        browser, tmp_path: Path, sqlite_template: Path) -> None:
+    async with serve(tmp_path, sqlite_template, LinkFaq()) as server:
+        page = await open_chat(browser, server)
+        await page.fill("#text", "Где записаться?")
+        await page.click("#send")
+        answer = page.locator(".msg.bot", has_text="Запишитесь на")
+        await answer.wait_for(timeout=10_000)
+        links = await answer.locator("a").evaluate_all(
+            "els => els.map(a => [a.getAttribute('href'), a.target, a.rel, a.textContent])")
+        text = await answer.inner_text()
+    rel = "noopener noreferrer"
+    assert links == [
+        ["https://example.org/zapis", "_blank", rel, "https://example.org/zapis"],
+        ["https://example.org/map", "_blank", rel, "https://example.org/map"],
+        ["https://ru.wikipedia.org/wiki/Пособие_(значения)", "_blank", rel,
+         "https://ru.wikipedia.org/wiki/Пособие_(значения)"],
+    ]
+    assert "https://example.org/zapis. Карта (https://example.org/map), справка:" in text
+    assert ('javascript:alert(1) <b>жирный</b> <img src=x onerror=alert(2)> '
+            '<a href="javascript:alert(3)">нажми</a>') in text
+    assert await answer.locator("b, img").count() == 0
