@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import secrets
@@ -128,7 +129,10 @@ async def messages(request: web.Request) -> web.Response:
     if not after_text.isdigit() or len(after_text) > 18:
         return bad_request("Параметр after должен быть неотрицательным целым числом.")
     items = await request.app[TIMELINE].messages_for(Channel.WEB, token, int(after_text), 100)
-    return web.json_response({"messages": [
+    # Which visitor this is, without the token itself: another tab of the same browser that
+    # erased the data (a new token) tells this one to clear what it still shows.
+    identity = hashlib.sha256(token.encode()).hexdigest()[:16]
+    return web.json_response({"identity": identity, "messages": [
         {"id": i.id, "author": i.author, "text": i.text, "at": i.at.isoformat(),
          "buttons": [[{"label": b.label, "action": b.action.to_payload()} for b in row]
                      for row in i.buttons],

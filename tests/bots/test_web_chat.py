@@ -210,6 +210,7 @@ async def test_forgetting_shows_the_confirmation_and_starts_a_fresh_chat(
     await send(client, {"id": "q1", "text": "Как оформить единое пособие?"})
     await wait_for_messages(client, 2)
     old_token = client.session.cookie_jar.filter_cookies(client.make_url("/"))["priemnaya_client"]
+    before = await (await client.get("/api/chat/messages?after=0")).json()
     await send(client, {"id": "f1", "text": "/forget"})
     r = await send(client, {"id": "f2", "action": "forget_confirm", "text": ""})
     assert r.status == 200
@@ -220,4 +221,6 @@ async def test_forgetting_shows_the_confirmation_and_starts_a_fresh_chat(
     jar = client.session.cookie_jar.filter_cookies(client.make_url("/"))
     assert jar["priemnaya_client"].value != old_token.value
     fresh = await (await client.get("/api/chat/messages?after=0")).json()
-    assert fresh == {"messages": []}
+    assert fresh["messages"] == []
+    # A new visitor: the other tabs of this browser see it and clear their conversation.
+    assert fresh["identity"] != before["identity"]

@@ -130,6 +130,30 @@ async def test_forgetting_shows_the_confirmation_and_clears_the_conversation(
     assert await page.locator(".msg").count() == 1
 
 
+async def test_erasure_in_one_tab_clears_the_other(browser, server: TestServer) -> None:
+    context = await browser.new_context()  # two tabs of one browser share its cookie
+    first = await context.new_page()
+    await first.goto(str(server.make_url("/")))
+    await first.wait_for_selector(".msg.bot >> text=Здравствуйте")
+    await first.fill("#text", "Как оформить единое пособие?")
+    await first.click("#send")
+    await first.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(timeout=10_000)
+    second = await context.new_page()
+    await second.goto(str(server.make_url("/")))
+    await second.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(
+        timeout=10_000)
+    await first.fill("#text", "удалите мои данные")
+    await first.click("#send")
+    await first.get_by_role("button", name="Да, удалить мои данные").click()
+    await first.locator(".msg", has_text="Ваши данные удалены").wait_for(timeout=10_000)
+    await second.locator(".msg", has_text="данные удалены в другой вкладке").wait_for(
+        timeout=10_000)
+    assert "Единое пособие" not in await second.inner_text("#log")
+    await first.wait_for_timeout(2000)  # the erasing tab keeps its confirmation
+    assert await first.locator(".msg", has_text="Ваши данные удалены").count() == 1
+    await context.close()
+
+
 async def shown_ids(page) -> list[str]:
     return await page.locator(".msg").evaluate_all("els => els.map(e => e.dataset.id)")
 
