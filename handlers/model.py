@@ -145,6 +145,8 @@ class ConversationRef:
     queue: str
     assigned_to: int | None = None
     urgent: bool = False
+    # The client asked for a specialist and was asked to agree to the processing first.
+    awaiting_consent: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,11 @@ class ConversationStore(Protocol):
 
     async def set_consent(self, client_id: int, now: datetime) -> None: ...
 
+    async def await_consent(self, conversation_id: int) -> None:
+        """The client asked for a specialist and was asked to agree first
+        (ConversationRef.awaiting_consent until the hand-over)."""
+        ...
+
     async def erase_client(self, client_id: int, now: datetime) -> None: ...
 
     async def enqueue(
@@ -97,11 +102,8 @@ class ConversationStore(Protocol):
 
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None: ...
 
-    async def last_offer(
-        self, channel: Channel, user_id: str, before: int | None = None
-    ) -> tuple[tuple[Button, ...], ...]:
-        """The buttons of the client's latest message (before message id `before`, if given)
-        when the bot sent it, else none."""
+    async def last_offer(self, channel: Channel, user_id: str) -> tuple[tuple[Button, ...], ...]:
+        """The buttons of the client's latest message when the bot sent it, else none."""
         ...
 
     async def open_conversation_of(

@@ -128,22 +128,17 @@ class Reception:
         match = self._d.faq.match(text[:MAX_MATCH_CHARS])
         annotation = Annotation(rec.message_id, match, self._category_of(match))
         reply = self._d.replies.for_match(match)
-        if match.decision in _UNSURE and await self._consent_pending(rec):
+        if match.decision in _UNSURE and self._consent_pending(rec):
             # The client asked for a specialist, was asked to agree first and typed their
             # question instead: it is kept for the specialist, the consent is asked again.
             reply = self._d.replies.consent_reminder()
         await self._send(rec, [reply], now, annotation)
 
-    async def _consent_pending(self, rec: Recorded) -> bool:
-        """Whether the bot's last message asked this client to agree before a specialist.
-
-        Read only off the hot path (no sure answer, no consent yet): one indexed query."""
-        if rec.client.consent_at is not None:
-            return False
-        offer = await self._d.store.last_offer(rec.client.channel, rec.client.user_id,
-                                               before=rec.message_id)
-        wanted = Action(ActionKind.CONSENT, "specialist")
-        return any(b.action == wanted for row in offer for b in row)
+    @staticmethod
+    def _consent_pending(rec: Recorded) -> bool:
+        """Whether this client asked for a specialist and was asked to agree first (read with
+        the conversation itself: no query on the hot path)."""
+        return rec.client.consent_at is None and rec.conversation.awaiting_consent
 
     async def _while_human(self, rec: Recorded, text: str) -> list[Reply]:
         await self._d.notifier.publish(
@@ -202,6 +197,7 @@ class Reception:
 
     async def _ask_specialist(self, rec: Recorded, now: datetime) -> list[Reply]:
         if rec.client.consent_at is None:
+            await self._d.store.await_consent(rec.conversation.id)
             return [self._d.replies.consent_notice(then_specialist=True)]
         return await self._escalate(rec, now, urgent=False, reason="client")
 

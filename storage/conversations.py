@@ -38,6 +38,7 @@ from storage.files import SqlFileStore
 from storage.group_commit import GroupCommit
 from storage.hot_path import OPEN_STATES, HotPath, Incoming, Outgoing, annotate
 from storage.models import (
+    AWAITING_CONSENT,
     DEFAULT_INSTITUTION,
     Client,
     Conversation,
@@ -55,7 +56,8 @@ def to_client_ref(c: Client) -> ClientRef:
 
 def to_conversation_ref(c: Conversation) -> ConversationRef:
     return ConversationRef(c.id, c.client_id, Channel(c.channel), State(c.state), c.category,
-                           c.queue, c.assigned_to, c.urgent)
+                           c.queue, c.assigned_to, c.urgent,
+                           c.escalation_reason == AWAITING_CONSENT)
 
 
 class SqlConversationStore:
@@ -164,6 +166,12 @@ class SqlConversationStore:
                                                  Client.consent_at.is_(None))
                             .values(consent_at=now))
 
+    async def await_consent(self, conversation_id: int) -> None:
+        async with self._sessions.begin() as s:
+            await s.execute(update(Conversation).where(
+                Conversation.id == conversation_id, Conversation.state == State.BOT)
+                .values(escalation_reason=AWAITING_CONSENT))
+
     async def erase_client(self, client_id: int, now: datetime) -> None:
         if self._inbound is not None:
             # Statuses are written a moment after processing (storage/staff.py): the events
@@ -247,19 +255,15 @@ class SqlConversationStore:
             client = await s.get_one(Client, conv.client_id)
             return to_conversation_ref(conv), to_client_ref(client)
 
-    async def last_offer(
-        self, channel: Channel, user_id: str, before: int | None = None
-    ) -> tuple[tuple[Button, ...], ...]:
+    async def last_offer(self, channel: Channel, user_id: str) -> tuple[tuple[Button, ...], ...]:
         # Through the client's latest conversation, as recent_incoming_ids: both steps use an
         # index, where the client's messages have none of their own.
-        query = (select(Message.author, Message.buttons)
-                 .where(Message.conversation_id == self._latest_conversation(channel, user_id),
-                        Message.internal.is_(False))
-                 .order_by(Message.id.desc()).limit(1))
-        if before is not None:
-            query = query.where(Message.id < before)
         async with self._sessions() as s:
-            last = (await s.execute(query)).first()
+            last = (await s.execute(
+                select(Message.author, Message.buttons)
+                .where(Message.conversation_id == self._latest_conversation(channel, user_id),
+                       Message.internal.is_(False))
+                .order_by(Message.id.desc()).limit(1))).first()
         return parse_buttons(last.buttons) if last and last.author == Author.BOT else ()
 
     def _latest_conversation(self, channel: Channel, user_id: str) -> Any:

@@ -29,7 +29,7 @@ from handlers.model import (
 )
 from handlers.ports import Annotation, Delivery
 from storage.codec import to_attachments_json, to_buttons_json, to_payload
-from storage.models import Client, Conversation, Message, OutboxItem
+from storage.models import AWAITING_CONSENT, Client, Conversation, Message, OutboxItem
 from storage.outbox import outbox_delivery
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
@@ -43,7 +43,7 @@ _CLIENTS_WITH_LAST_CONVERSATION = (
     select(_clients.c.id, _clients.c.user_id, _clients.c.display_name, _clients.c.consent_at,
            _conversations.c.id.label("conv_id"), _conversations.c.state,
            _conversations.c.category, _conversations.c.queue, _conversations.c.assigned_to,
-           _conversations.c.urgent)
+           _conversations.c.urgent, _conversations.c.escalation_reason)
     .select_from(_clients.outerjoin(_conversations,
                                     _conversations.c.id == _last_conversation))
     .where(_clients.c.institution_id == bindparam("inst"),
@@ -182,7 +182,8 @@ class HotPath:
                 touched.append({"b_id": row.conv_id, "now": item.now})
                 convs.append(ConversationRef(row.conv_id, client.id, client.channel,
                                              State(row.state), row.category, row.queue,
-                                             row.assigned_to, bool(row.urgent)))
+                                             row.assigned_to, bool(row.urgent),
+                                             row.escalation_reason == AWAITING_CONSENT))
             else:
                 new.append((len(convs), item, client))
                 convs.append(None)

@@ -91,6 +91,9 @@ class Specialist(Base):
     created_at: Mapped[datetime]
 
 
+AWAITING_CONSENT = "awaiting_consent"
+
+
 class Conversation(Base):
     __tablename__ = "conversations"
     __table_args__ = (
@@ -106,6 +109,8 @@ class Conversation(Base):
     category: Mapped[str] = mapped_column(String(64), default="")
     queue: Mapped[str] = mapped_column(String(64), default="")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why it was handed over ("client", "crisis:<rule>"); before that, "awaiting_consent" while
+    # a client who asked for a specialist is asked to agree first.
     escalation_reason: Mapped[str] = mapped_column(String(64), default="")
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("specialists.id"))
     opened_at: Mapped[datetime]

