@@ -349,9 +349,13 @@ async def test_erasure_asked_in_own_words_asks_confirmation(world, text: str) ->
     assert not store.erased
 
 
-async def test_erasure_elsewhere_is_a_question_not_a_request(world) -> None:
+@pytest.mark.parametrize("text", [
+    "как удалить мои данные с госуслуг",
+    "удалите моё сообщение, я ошиблась",  # one message, not everything
+])
+async def test_erasure_elsewhere_is_a_question_not_a_request(world, text: str) -> None:
     reception, _, store, _ = world
-    await reception.handle(msg("как удалить мои данные с госуслуг"))
+    await reception.handle(msg(text))
     assert all(b.action.kind is not ActionKind.FORGET_CONFIRM
                for row in store.outbox[-1][1].buttons for b in row)
 
