@@ -124,7 +124,11 @@ class Matcher:
         signals = self._signals(weights, message, query, ranked)
         result = decide(ranked, self.config, signals)
         if result.decision is Decision.ANSWER and not self._names_its_topic(weights, result):
-            result = MatchResult(Decision.CLARIFY, result.candidates[: self.config.max_options])
+            options = result.candidates[: self.config.max_options]
+            if not any(t in self._titled for t in weights):
+                # No entry is about the word at all: offering passers-by would be a guess.
+                return MatchResult(Decision.NO_MATCH, options)
+            result = MatchResult(Decision.CLARIFY, options)
         if result.decision is Decision.CLARIFY:
             options = self._options_by_meaning(ranked, signals)
             return MatchResult(Decision.CLARIFY, options) if options else result
