@@ -39,6 +39,8 @@ MAX_MATCH_CHARS = 1000
 # Decisions that leave the client without an answer: after a request for a specialist they
 # read as the question for the specialist.
 _UNSURE = (Decision.NO_MATCH, Decision.CLARIFY)
+# Offers a typed yes or no answers: the consent notice and the erasure's confirmation.
+_AGREEMENTS = (ActionKind.CONSENT, ActionKind.FORGET_CONFIRM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,15 @@ class Reception:
                    for b in row]
         ratings = [a for a in offered if a.kind is ActionKind.RATE]
         if ratings:
-            return next((a for a in ratings if a.value == str(choice)), None)
+            # "7" or "0" after "rate us 1 to 5" is a rating out of range: asked again.
+            return Action(ActionKind.RATE, str(choice)) if choice > 0 else None
+        agree = next((a for a in offered if a.kind in _AGREEMENTS), None)
+        if agree is not None and choice in (YES, NONE_OF_THESE):
+            # "да" / "согласна" to the consent notice or to "erase everything?"; "нет" declines.
+            if choice == YES:
+                return agree
+            return Action(ActionKind.CANCEL) if agree.kind is ActionKind.FORGET_CONFIRM \
+                else Action(ActionKind.MENU)
         options = [a for a in offered if a.kind in (ActionKind.ENTRY, ActionKind.CATEGORY)]
         if choice == NONE_OF_THESE:
             # A clarifying question's own way out: its "none of these" hands over.
@@ -146,6 +156,8 @@ class Reception:
         )
         if rec.conversation.state is State.WITH_SPECIALIST or not text:
             return []
+        if wants_human(text[:MAX_MATCH_CHARS]):
+            return [self._d.replies.already_waiting()]
         # While waiting the bot still answers what it is sure of; the specialist sees both.
         match = self._d.faq.match(text[:MAX_MATCH_CHARS])
         if match.decision is not Decision.ANSWER:
@@ -157,7 +169,8 @@ class Reception:
 
     def _category_of(self, match: MatchResult) -> str:
         best = match.best
-        if best is None or match.decision not in (Decision.ANSWER, Decision.CLARIFY):
+        # A clarifying question's first option is a guess: it must not file the conversation.
+        if best is None or match.decision is not Decision.ANSWER:
             return ""
         entry = self._d.faq.kb.entry(best.entry_id)
         return entry.category if entry else ""

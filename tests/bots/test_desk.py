@@ -338,6 +338,9 @@ async def test_a_suggestion_cannot_publish_a_clients_personal_data(desk: Desk) -
     r = await post(boss, accept, question="Отказали в субсидии",
                    answer="Ваш паспорт 6512 345678 проверен", **fields)
     assert "error=personal_answer" in r.headers["Location"]
+    r = await post(boss, accept, question="Отказали в субсидии",
+                   answer="Здравствуйте, Анна Петровна! Подайте заявление снова.", **fields)
+    assert "error=personal_answer" in r.headers["Location"]
     # Accepted as offered, the masked question would show «[телефон]» on a client's button.
     r = await post(boss, accept, question="Отказали в субсидии, мой телефон [телефон]",
                    answer="Ответ", **fields)

@@ -299,6 +299,16 @@ async def test_a_typed_rating_rates_the_closed_conversation(world, typed: str) -
     assert store.messages[-2].text == typed  # the client's words are kept as they came
 
 
+async def test_a_rating_out_of_range_typed_asks_again(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(action=Action(ActionKind.CLOSE)))
+    await reception.handle(msg("7"))
+    assert store.outbox[-1][1].buttons[0][0].action.kind is ActionKind.RATE
+    await reception.handle(msg("5"))
+    assert last_reply(store).startswith("Спасибо за оценку")
+
+
 async def test_a_number_is_a_rating_only_right_after_the_question(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("/close"))
@@ -381,6 +391,50 @@ async def test_a_sure_answer_is_given_even_while_consent_is_asked(world) -> None
     # Without a request for a specialist an unknown question is a plain no-match.
     await reception.handle(msg("мне не пришла выплата за ноябрь, что делать", user="u2"))
     assert "сообщение сохранено" not in last_reply(store)
+
+
+@pytest.mark.parametrize("typed", ["согласна", "Согласен(на)", "да"])
+async def test_consent_typed_instead_of_pressed_is_consent(world, typed: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))
+    await reception.handle(msg(typed))
+    assert store.clients[1].consent_at is not None
+    assert store.conversations[1].state is State.WAITING
+
+
+async def test_declining_consent_in_words_shows_the_menu(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))
+    await reception.handle(msg("нет, не согласна"))
+    assert store.clients[1].consent_at is None
+    assert last_reply(store).startswith("Выберите тему")
+
+
+async def test_erasure_confirmed_or_declined_in_words(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg("/forget"))
+    await reception.handle(msg("нет, передумал"))
+    assert not store.erased and last_reply(store).startswith("Выберите тему")
+    await reception.handle(msg("/forget"))
+    await reception.handle(msg("да"))
+    assert store.erased == {1}
+
+
+async def test_asking_again_for_a_specialist_while_waiting_says_so(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("хочу поговорить со специалистом"))
+    assert store.conversations[1].state is State.WAITING
+    await reception.handle(msg("хочу поговорить со специалистом"))
+    assert last_reply(store).startswith("Ваш вопрос уже у специалиста")
+    assert len(store.escalations) == 1
+
+
+async def test_a_clarifying_question_does_not_file_the_conversation(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("субсидию или пособие"))  # the fake clarifies this
+    assert store.conversations[1].category == ""
 
 
 async def test_start_shows_consent_until_given_then_menu(world) -> None:

@@ -76,7 +76,9 @@ async def _accept(d: DeskServices, user: StaffUser, s: Suggestion) -> str:
     if mask_labels(s.question) or mask_labels(s.answer):
         # «[телефон]» in a client's button reads as a broken text: the administrator rewrites it.
         return "!mask_left"
-    if set(personal_data(s.answer)) - _CONTACTS:
+    # A specialist's reply greets its client by name ("Здравствуйте, Анна Петровна!"): in the
+    # knowledge base every client would read it.
+    if set(personal_data(s.answer, names=True)) - _CONTACTS:
         return "!personal_answer"
     if d.faq.kb.category(s.category) is None:
         return "!unknown_category"
