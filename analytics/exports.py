@@ -70,6 +70,9 @@ def _text(value: Cell) -> str:
         return ""
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, float):
+        # Excel with Russian regional settings reads "2.6" as a date (2 June): a comma.
+        return str(value).replace(".", ",")
     text = str(value)
     # A text cell starting like a formula would run in the spreadsheet (CSV injection).
     return f"'{text}" if isinstance(value, str) and text.startswith(_FORMULA) else text

@@ -143,7 +143,7 @@ async def test_export_csv_has_one_row_per_conversation(admin_site) -> None:
     by_id = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     column = "Первый ответ в рабочее время, мин"
     assert sorted(row[column] for row in by_id.values() if row[column]) == [
-        "130.0", "300.0", "60.0"]
+        "130,0", "300,0", "60,0"]
     assert {row["Канал"] for row in by_id.values()} <= {"ВКонтакте", "Telegram", "Веб-чат"}
     assert "Общие вопросы" in {row["Очередь"] for row in by_id.values()}
     xlsx = await staff.client.get(f"/admin/export/report.xlsx?{NOV}")

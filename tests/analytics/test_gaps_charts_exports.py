@@ -56,7 +56,7 @@ def test_chart_svg_and_alt_text() -> None:
 
 def test_csv_is_excel_friendly_and_defuses_formulas() -> None:
     text = to_csv(Table("t", ("a", "b", "c"), (("=HYPERLINK(1)", True, None), (-1, 2.5, "x"))))
-    assert text == "\ufeffa;b;c\r\n'=HYPERLINK(1);1;\r\n-1;2.5;x\r\n"
+    assert text == "\ufeffa;b;c\r\n'=HYPERLINK(1);1;\r\n-1;2,5;x\r\n"
 
 
 async def test_retention_job_runs_and_survives_a_failure() -> None:

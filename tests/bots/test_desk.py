@@ -544,3 +544,22 @@ async def test_files_the_desk_refuses(desk: Desk, name: str, content: bytes,
     assert r.headers["Location"] == f"/desk/c/{conv}?error=not_yours"
     for c in (anna, oleg):
         await c.close()
+
+
+async def test_a_conversation_never_handed_over_is_for_administrators_only(desk: Desk) -> None:
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.WEB, "client-token-0042", "bot-only", "я Орлова Галина Ивановна, СНИЛС "
+        "123-456-789 64, как оформить пособие?"))
+    async with desk.rt.sessions() as s:
+        conv = await s.scalar(select(func.max(Conversation.id)))
+    anna, boss = await staff_client(desk, "anna"), await staff_client(desk, "boss")
+    assert (await anna.get(f"/desk/c/{conv}")).status == 404  # by guessing its number
+    assert (await post(anna, f"/desk/c/{conv}/take")).status == 404
+    assert (await boss.get(f"/desk/c/{conv}")).status == 200
+    assert await audit(desk, "desk_view") == ["boss"]
+    handed = await waiting_conversation(desk.rt, user="client-token-0043")
+    assert (await anna.get(f"/desk/c/{handed}")).status == 200
+    assert (await anna.get(f"/desk/c/{handed}?partial=1")).status == 200
+    assert await audit(desk, "desk_view") == ["boss", "anna"]  # the live refresh is no view
+    await anna.close()
+    await boss.close()

@@ -52,6 +52,12 @@ def works_on(user: StaffUser, row: DeskRow) -> bool:
     return user.role == "admin" or row.assigned_to in (None, user.id)
 
 
+def may_see(user: StaffUser, row: DeskRow) -> bool:
+    """A conversation the bot alone has had was never handed over: its client agreed to no
+    specialist reading it (152-ФЗ), so of the staff only administrators may open it."""
+    return user.role == "admin" or row.escalated_at is not None or row.assigned_to == user.id
+
+
 def setup_desk(app: web.Application, services: DeskServices) -> None:
     from bots.web.desk import actions, events, suggestions, views
 

@@ -8,7 +8,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bots.web.auth import Role, StaffUser, current_user, render_error, require, see_other
-from bots.web.desk import DESK, DeskServices, works_on
+from bots.web.desk import DESK, DeskServices, may_see, works_on
 from bots.web.desk.uploads import MAX_UPLOAD_BYTES, check_upload
 from bots.web.desk.views import MAX_REPLY_CHARS, conversation_id
 from handlers.ports import ConversationEvent, EventKind
@@ -31,7 +31,7 @@ def action(act: Act, needs_work: bool = True) -> Callable[[web.Request], Awaitab
         d, user = request.app[DESK], current_user(request)
         assert user is not None
         row = await d.queries.conversation(conversation_id(request))
-        if row is None:
+        if row is None or not may_see(user, row):
             return render_error(request, 404, "not_found")
         if needs_work and not works_on(user, row):
             return _result(row.id, "!not_yours")

@@ -11,7 +11,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bots.web.auth import Role, StaffUser, current_user, render_error, require
-from bots.web.desk import DESK, DeskServices, works_on
+from bots.web.desk import DESK, DeskServices, may_see, works_on
 from bots.web.desk.timing import Timing, mask_numbers, timing_of
 from bots.web.download import file_response
 from handlers.model import State
@@ -72,11 +72,13 @@ async def conversation(request: web.Request) -> web.StreamResponse:
     d, user = request.app[DESK], current_user(request)
     assert user is not None
     row = await d.queries.conversation(conversation_id(request))
-    if row is None:
+    if row is None or not may_see(user, row):
         return render_error(request, 404, "not_found")
+    partial = request.query.get("partial") == "1"
+    if not partial:  # the live refreshes of an open page are not views of their own
+        await d.log(user, "desk_view", row.id)
     context = await _conversation_context(d, user, row)
     context.update(done=request.query.get("done", ""), error=request.query.get("error", ""))
-    partial = request.query.get("partial") == "1"
     return aiohttp_jinja2.render_template(
         "desk_conversation_live.html" if partial else "desk_conversation.html", request,
         context)
@@ -115,7 +117,7 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     message, index = int(request.match_info["message"]), int(request.match_info["index"])
     found = await d.queries.attachment(message, index)
     row = await d.queries.conversation(found[0]) if found is not None else None
-    if found is None or row is None or not found[1].is_file:
+    if found is None or row is None or not found[1].is_file or not may_see(user, row):
         return render_error(request, 404, "not_found")
     if not works_on(user, row):
         return render_error(request, 403, "forbidden")
