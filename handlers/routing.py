@@ -64,6 +64,10 @@ class QueueDirectory:
         self.default_queue_id = default_queue_id
         self.urgent_queue_id = urgent_queue_id
 
+    def titles(self) -> dict[str, str]:
+        """Queue id → the title staff read (admin pages, exports)."""
+        return {q.id: q.title for q in self._queues.values()}
+
     @property
     def queues(self) -> tuple[Queue, ...]:
         return tuple(self._queues.values())

@@ -100,7 +100,7 @@ async def build_report(settings: Settings, period: Period, fmt: str, now: dateti
         await engine.dispose()
     queues = build_queues(settings)
     report = compute(data, queues)
-    conversations = conversation_table(data, report, {q.id: q.title for q in queues.queues})
+    conversations = conversation_table(data, report, queues.titles())
     if fmt == "xlsx":
         return to_xlsx([conversations, daily_table(report)])
     if fmt == "csv":

@@ -55,7 +55,7 @@ async def export_file(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     sel, data, report = await _report(request)
     deps = request.app[ADMIN]
-    tables = {"conversations.csv": conversation_table(data, report, deps.queue_titles()),
+    tables = {"conversations.csv": conversation_table(data, report, deps.queues.titles()),
               "daily.csv": daily_table(report)}
     if name == "report.xlsx":
         body = await asyncio.to_thread(to_xlsx, list(tables.values()))

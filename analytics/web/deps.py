@@ -42,9 +42,6 @@ class AdminDeps:
         """The phones and e-mails the knowledge base's answers give: the institution's own."""
         return _contacts_of(self.faq.kb) if self.faq else frozenset()
 
-    def queue_titles(self) -> dict[str, str]:
-        return {q.id: q.title for q in self.queues.queues}
-
     def entries(self) -> dict[str, str]:
         return {e.id: e.question for e in self.faq.kb.entries} if self.faq else {}
 
@@ -111,4 +108,4 @@ async def page_context(request: web.Request, sel: Selection) -> dict[str, Any]:
     deps = request.app[ADMIN]
     return {"sel": sel, "choices": await filter_choices(deps.sessions, deps.institution),
             "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz,
-            "queue_titles": deps.queue_titles()}
+            "queue_titles": deps.queues.titles()}

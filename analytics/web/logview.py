@@ -82,7 +82,7 @@ async def transcript_page(request: web.Request) -> web.StreamResponse:
                 "conversation", str(found.id), "", deps.institution)
     return aiohttp_jinja2.render_template("admin_transcript.html", request, {
         "t": found, "tz": deps.tz, "categories": deps.categories(),
-        "queue_titles": deps.queue_titles(),
+        "queue_titles": deps.queues.titles(),
         "erased": request.query.get("erased") == "1", "error": request.query.get("error", "")})
 
 
