@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from handlers.model import Attachment, Author, State
 from handlers.ports import ConversationEvent, EventKind
 from handlers.reception import Deps
+
+
+class NotSent(StrEnum):
+    """Why a specialist's reply did not go to the client."""
+
+    CLOSED = "closed"
+    # They moved it to another queue: replying would silently take it back from that queue.
+    TRANSFERRED_AWAY = "transferred_away"
 
 
 class SpecialistDesk:
@@ -69,12 +79,21 @@ class SpecialistDesk:
     async def release(self, conversation_id: int) -> bool:
         return await self._d.store.assign(conversation_id, None, only_if_free=False)
 
-    async def transfer(self, conversation_id: int, queue: str) -> bool:
-        moved = await self._d.store.transfer(conversation_id, queue)
+    async def transfer(
+        self, conversation_id: int, queue: str, specialist_id: int | None = None
+    ) -> bool:
+        moved = await self._d.store.transfer(conversation_id, queue, specialist_id,
+                                             self._d.clock())
         if moved:
             await self._d.notifier.publish(
                 ConversationEvent(EventKind.TRANSFERRED, conversation_id, text=queue))
         return moved
+
+    async def why_not_sent(self, conversation_id: int, specialist_id: int | None) -> NotSent:
+        """Why a reply just refused was refused (read again, after the refusal)."""
+        if await self._d.store.transferred_away(conversation_id, specialist_id):
+            return NotSent.TRANSFERRED_AWAY
+        return NotSent.CLOSED
 
     async def close(self, conversation_id: int, origin: str) -> bool:
         found = await self._d.store.get(conversation_id)

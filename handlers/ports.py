@@ -135,7 +135,15 @@ class ConversationStore(Protocol):
         self, conversation_id: int, specialist_id: int | None, only_if_free: bool
     ) -> bool: ...
 
-    async def transfer(self, conversation_id: int, queue: str) -> bool: ...
+    async def transfer(
+        self, conversation_id: int, queue: str, specialist_id: int | None, now: datetime
+    ) -> bool:
+        """Waiting and unassigned in the new queue, the move in the history; False when it
+        is closed, still with the bot, or already in that queue."""
+
+    async def transferred_away(self, conversation_id: int, specialist_id: int | None) -> bool:
+        """This specialist moved the conversation to another queue and nobody took it since:
+        record_specialist_message refuses their public replies (they take it back first)."""
 
 
 class EventKind(StrEnum):

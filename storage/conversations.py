@@ -36,7 +36,7 @@ from storage.codec import parse_attachments, parse_buttons, to_attachments_json
 from storage.engine import core_transaction
 from storage.files import SqlFileStore
 from storage.group_commit import GroupCommit
-from storage.hot_path import OPEN_STATES, HotPath, Incoming, Outgoing, annotate
+from storage.hot_path import HUMAN_STATES, OPEN_STATES, HotPath, Incoming, Outgoing, annotate
 from storage.models import (
     AWAITING_CONSENT,
     DEFAULT_INSTITUTION,
@@ -48,6 +48,8 @@ from storage.models import (
     OutboxItem,
 )
 from storage.outbox import LEASE
+
+TRANSFER = "transfer:"
 
 
 def to_client_ref(c: Client) -> ClientRef:
@@ -329,6 +331,11 @@ class SqlConversationStore:
         if conv is None:
             return None
         client = await s.get_one(Client, conv.client_id)
+        # Refused, not silently taken back: the new queue may be about to answer. A reply
+        # already sent on the platform itself is kept, and the conversation stays where it is.
+        away = not internal and await _transferred_away(s, conv, specialist_id)
+        if away and deliver:
+            return None
         if internal or not deliver:
             msg = Message(institution_id=conv.institution_id, conversation_id=conv.id,
                           client_id=client.id, direction=Direction.OUT,
@@ -339,7 +346,7 @@ class SqlConversationStore:
                           delivery="" if internal else "sent")
             s.add(msg)
             await s.flush()
-            if not internal:
+            if not internal and not away:
                 self._mark_human_reply(conv, specialist_id, now)
             return msg.id
         if conv.state == State.CLOSED:
@@ -378,9 +385,50 @@ class SqlConversationStore:
                                      .values(assigned_to=specialist_id))
             return bool(getattr(result, "rowcount", 0))
 
-    async def transfer(self, conversation_id: int, queue: str) -> bool:
+    async def transfer(
+        self, conversation_id: int, queue: str, specialist_id: int | None, now: datetime
+    ) -> bool:
+        """Back to waiting, unassigned, in the new queue; the move is kept in the history.
+
+        The first-reply clock keeps running from the hand-over (escalated_at): the client has
+        waited since then, and a transfer must not hide a missed target. The reminder mark is
+        cleared so that the new queue's members get a reminder of their own.
+        """
         async with self._sessions.begin() as s:
+            conv = await s.get(Conversation, conversation_id)
+            if conv is None or conv.state not in HUMAN_STATES or conv.queue == queue:
+                return False
+            source = conv.queue
             result = await s.execute(update(Conversation).where(
-                Conversation.id == conversation_id, Conversation.state.in_(OPEN_STATES),
-                Conversation.queue != queue).values(queue=queue, assigned_to=None))
-            return bool(getattr(result, "rowcount", 0))
+                Conversation.id == conversation_id, Conversation.queue == source,
+                Conversation.state.in_(HUMAN_STATES)).values(
+                queue=queue, assigned_to=None, state=State.WAITING, reminded_at=None))
+            if not getattr(result, "rowcount", 0):
+                return False  # another transfer or a close got there first
+            s.add(Message(institution_id=conv.institution_id, conversation_id=conv.id,
+                          client_id=conv.client_id, direction=Direction.OUT,
+                          author=Author.SYSTEM, specialist_id=specialist_id,
+                          channel=conv.channel, text="", internal=True,
+                          action=transfer_action(source, queue), created_at=now))
+            return True
+
+    async def transferred_away(self, conversation_id: int, specialist_id: int | None) -> bool:
+        async with self._sessions() as s:
+            conv = await s.get(Conversation, conversation_id)
+            return conv is not None and await _transferred_away(s, conv, specialist_id)
+
+
+def transfer_action(source: str, target: str) -> str:
+    """How a transfer is kept in the history: "transfer:<from queue>><to queue>"."""
+    return f"{TRANSFER}{source}>{target}"
+
+
+async def _transferred_away(s: AsyncSession, conv: Conversation,
+                            specialist_id: int | None) -> bool:
+    """Still unassigned in the queue this specialist moved it to: not theirs to answer."""
+    if specialist_id is None or conv.assigned_to is not None or conv.state != State.WAITING:
+        return False
+    by = (await s.execute(select(Message.specialist_id).where(
+        Message.conversation_id == conv.id, Message.author == Author.SYSTEM,
+        Message.action.startswith(TRANSFER)).order_by(Message.id.desc()).limit(1))).first()
+    return by is not None and by.specialist_id == specialist_id

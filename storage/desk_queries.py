@@ -9,12 +9,11 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from handlers.model import Attachment, State
+from handlers.model import Attachment
 from handlers.ports import WaitingTarget
 from storage.codec import parse_attachments
+from storage.hot_path import HUMAN_STATES
 from storage.models import Client, Conversation, Message, Specialist
-
-HUMAN_STATES = (State.WAITING, State.WITH_SPECIALIST)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from storage.models import AWAITING_CONSENT, Client, Conversation, Message, Outb
 from storage.outbox import outbox_delivery
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
+HUMAN_STATES = (State.WAITING, State.WITH_SPECIALIST)  # handed over to the staff
 
 _clients, _conversations = cast(Table, Client.__table__), cast(Table, Conversation.__table__)
 _messages, _outbox = cast(Table, Message.__table__), cast(Table, OutboxItem.__table__)

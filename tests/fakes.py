@@ -106,6 +106,7 @@ class FakeStore:
         self.ratings: dict[int, int] = {}
         self.erased: set[int] = set()
         self.blocked: set[str] = set()
+        self.transferred_by: dict[int, int | None] = {}
 
     def _client(self, msg: IncomingMessage) -> ClientRef:
         for c in self.clients.values():
@@ -258,6 +259,8 @@ class FakeStore:
             self.keys.add(dedupe_key)
         conv = self.conversations[conversation_id]
         client = self.clients[conv.client_id]
+        if not internal and deliver and await self.transferred_away(conv.id, specialist_id):
+            return None
         m = _Msg(len(self.messages) + 1, conv.id, client.id, Author.SPECIALIST, text,
                  internal=internal, at=now, attachments=attachments)
         self.messages.append(m)
@@ -279,12 +282,22 @@ class FakeStore:
         self.conversations[conversation_id] = replace(conv, assigned_to=specialist_id)
         return True
 
-    async def transfer(self, conversation_id: int, queue: str) -> bool:
+    async def transfer(
+        self, conversation_id: int, queue: str, specialist_id: int | None, now: datetime
+    ) -> bool:
         conv = self.conversations[conversation_id]
-        if conv.state is State.CLOSED or conv.queue == queue:
+        if conv.state not in (State.WAITING, State.WITH_SPECIALIST) or conv.queue == queue:
             return False
-        self.conversations[conversation_id] = replace(conv, queue=queue, assigned_to=None)
+        self.conversations[conversation_id] = replace(conv, queue=queue, assigned_to=None,
+                                                      state=State.WAITING)
+        self.transferred_by[conversation_id] = specialist_id
         return True
+
+    async def transferred_away(self, conversation_id: int, specialist_id: int | None) -> bool:
+        conv = self.conversations[conversation_id]
+        return (specialist_id is not None and conv.assigned_to is None
+                and conv.state is State.WAITING
+                and self.transferred_by.get(conversation_id) == specialist_id)
 
 
 class FakeNotifier:

@@ -106,7 +106,7 @@ async def act(message: Message, cid: int, specialist_id: int, desk: SpecialistDe
         case "/transfer":
             if not argument.strip():
                 return "transfer_usage"
-            await desk.transfer(cid, argument.strip())
+            await desk.transfer(cid, argument.strip(), specialist_id)
         case _ if text.startswith(NOTE_PREFIX):
             await desk.note(cid, specialist_id, text[len(NOTE_PREFIX):], origin=ORIGIN)
         case _:
@@ -125,7 +125,7 @@ async def relay(message: Message, cid: int, specialist_id: int, text: str,
     key = f"telegram:{message.chat.id}:{message.message_id}"
     if not await desk.reply(cid, specialist_id, text, origin=ORIGIN, dedupe_key=key,
                             attachments=files):
-        return "closed"
+        return await desk.why_not_sent(cid, specialist_id)
     return "attachment" if len(files) < len(found) else ""
 
 

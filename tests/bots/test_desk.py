@@ -233,6 +233,33 @@ async def test_release_transfer_and_close(desk: Desk) -> None:
     await anna.close()
 
 
+async def test_a_transfer_puts_it_in_the_new_queues_waiting_list(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0011")
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    await post(anna, f"/desk/c/{conv}/take")
+    await post(anna, f"/desk/c/{conv}/reply", text="Сейчас уточню.")
+    r = await post(anna, f"/desk/c/{conv}/transfer", queue="urgent")
+    assert r.headers["Location"].endswith("done=transferred")
+    waiting = await (await oleg.get("/desk/?queue=urgent&state=waiting_specialist")).text()
+    assert f'href="/desk/c/{conv}"' in waiting
+    page = await (await oleg.get(f"/desk/c/{conv}")).text()
+    assert "Передано из очереди «Общие вопросы» в очередь «Срочные обращения»" in page
+    assert 'id="take"' in page
+    # Anna's page was still open: her reply is refused, visibly, and the client gets nothing.
+    r = await post(anna, f"/desk/c/{conv}/reply", text="Вот ответ")
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=transferred_away"
+    page = await (await anna.get(r.headers["Location"])).text()
+    assert "вы передали обращение в другую очередь" in page
+    async with desk.rt.sessions() as s:
+        row = await s.get(Conversation, conv)
+        sent = await s.scalar(select(func.count()).where(Message.text == "Вот ответ"))
+    assert (row.state, row.assigned_to, sent) == ("waiting_specialist", None, 0)
+    r = await post(oleg, f"/desk/c/{conv}/reply", text="Отвечаю из срочной очереди.")
+    assert r.headers["Location"].endswith("done=replied")
+    await anna.close()
+    await oleg.close()
+
+
 async def test_desk_post_without_csrf_is_refused(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0005")
     anna = await staff_client(desk, "anna")

@@ -72,7 +72,7 @@ async def transfer(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -
     queue = _text(form, "queue")
     if queue not in {q.id for q in d.directory.queues}:
         return "!unknown_queue"
-    if not await d.desk.transfer(row.id, queue):
+    if not await d.desk.transfer(row.id, queue, user.id):
         return "!not_transferred"
     await d.log(user, "desk_transfer", row.id, f"{row.queue} -> {queue}")
     return "transferred"
@@ -93,7 +93,7 @@ async def reply(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> s
         return "!too_long"
     message_id = await d.desk.reply_message(row.id, user.id, text, origin="desk")
     if message_id is None:
-        return "!closed"
+        return f"!{await d.desk.why_not_sent(row.id, user.id)}"
     await d.log(user, "desk_reply", row.id, f"message {message_id}")
     if form.get("suggest_faq") and await d.suggestions.suggest(message_id, user.id, d.clock()):
         await d.log(user, "faq_suggest", row.id, f"message {message_id}")
@@ -116,7 +116,7 @@ async def send_file(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) 
     message_id = await d.desk.reply_message(row.id, user.id, caption, origin="desk",
                                             attachments=(attachment,))
     if message_id is None:
-        return "!closed"
+        return f"!{await d.desk.why_not_sent(row.id, user.id)}"
     await d.log(user, "desk_file", row.id, f"message {message_id}: {name} ({len(content)} B)")
     return "file_sent"
 

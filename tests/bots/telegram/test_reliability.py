@@ -203,6 +203,21 @@ async def test_take_and_transfer_from_the_topic(service: Service) -> None:
     assert not h.api.sent(chat_id=CLIENT, text="/take")
 
 
+async def test_a_reply_after_transferring_away_is_refused_until_taken_back(
+        service: Service) -> None:
+    h, _rt = service
+    topic = await open_topic(h)
+    await h.post(h.staff("/take", topic=topic))
+    await h.post(h.staff("/transfer urgent", topic=topic))
+    await h.post(h.staff("Ответ после передачи", topic=topic))
+    await wait_for(lambda: [p for p in topic_posts(h)
+                            if "вы передали обращение в другую очередь" in p["text"]])
+    assert not h.api.sent(chat_id=CLIENT, text="Ответ после передачи")
+    await h.post(h.staff("/take", topic=topic))
+    await h.post(h.staff("Ответ после возврата", topic=topic))
+    await wait_for(lambda: h.api.sent(chat_id=CLIENT, text="Ответ после возврата"))
+
+
 async def test_business_message_is_answered_through_the_connection(service: Service) -> None:
     h, _rt = service
     person = {"id": 100000004, "is_bot": False, "first_name": "Ольга"}
