@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -29,16 +30,44 @@ def default_entry_id(s: Suggestion) -> str:
     return f"{s.category}.suggested-{s.id}" if s.category else f"suggested-{s.id}"
 
 
+@dataclass(frozen=True, slots=True)
+class SuggestionForm:
+    """A suggestion's form as the page offers it, or as the administrator last sent it."""
+
+    suggestion: Suggestion
+    question: str
+    answer: str
+    category: str
+    entry_id: str
+    masked: bool  # the client's personal data was taken out of the offered question
+
+
+def offered(s: Suggestion) -> SuggestionForm:
+    # The question is a client's message: offered masked, since it becomes public text.
+    question = mask(s.question, names=True)
+    return SuggestionForm(s, question, s.answer, s.category, default_entry_id(s),
+                          question != s.question)
+
+
+def sent_back(edited: Suggestion) -> SuggestionForm:
+    return SuggestionForm(edited, edited.question, edited.answer, edited.category,
+                          edited.entry_id, masked=False)
+
+
 @require(Role.ADMIN)
 async def suggestions_page(request: web.Request) -> web.StreamResponse:
+    return await _page(request, request.query.get("done", ""), request.query.get("error", ""),
+                       request.query.get("id", ""))
+
+
+async def _page(request: web.Request, done: str, error: str, error_id: str,
+                edited: Suggestion | None = None, status: int = 200) -> web.StreamResponse:
     d = request.app[DESK]
-    pending = await d.suggestions.pending()
+    forms = [sent_back(edited) if edited is not None and s.id == edited.id else offered(s)
+             for s in await d.suggestions.pending()]
     return aiohttp_jinja2.render_template("desk_suggestions.html", request, {
-        # The question is a client's message: offered masked, since it becomes public text.
-        "suggestions": [(s, default_entry_id(s), mask(s.question, names=True)) for s in pending],
-        "categories": d.faq.kb.categories, "editor": d.kb_editor is not None,
-        "done": request.query.get("done", ""), "error": request.query.get("error", ""),
-        "error_id": request.query.get("id", "")})
+        "forms": forms, "categories": d.faq.kb.categories, "editor": d.kb_editor is not None,
+        "done": done, "error": error, "error_id": error_id}, status=status)
 
 
 def _field(form: object, name: str) -> str:
@@ -63,7 +92,11 @@ async def accept(request: web.Request) -> web.StreamResponse:
                         _field(form, "question"), _field(form, "answer"),
                         _field(form, "category"), _field(form, "entry_id"), found.status,
                         found.suggested_by, found.created_at)
-    return _result(await _accept(d, user, edited), found.id)
+    outcome = await _accept(d, user, edited)
+    if outcome.startswith("!"):
+        # Shown again as sent, with what to correct: a redirect would lose the edits.
+        return await _page(request, "", outcome[1:], str(found.id), edited, status=422)
+    return _result(outcome, found.id)
 
 
 async def _accept(d: DeskServices, user: StaffUser, s: Suggestion) -> str:
