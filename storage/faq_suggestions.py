@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,6 +11,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from faq.model import Decision
 from handlers.model import Author, Direction
 from storage.models import Conversation, FaqSuggestion, Message, Specialist
 
@@ -33,6 +36,42 @@ class Suggestion:
     created_at: datetime
 
 
+# The client's messages before a reply that are looked at for its question.
+QUESTION_LOOKBACK = 50
+# What the bot could not answer: the question that made the client ask for a person.
+_UNANSWERED = frozenset({Decision.NO_MATCH, Decision.CLARIFY})
+_WORD = re.compile(r"[^\W\d_]{2,}")
+# "спасибо", "алло?", a phone number are not questions; "Когда придёт пособие" is.
+MIN_QUESTION_WORDS = 3
+
+
+def choose_question(messages: Sequence[tuple[str, str]]) -> str:
+    """The question a reply answers, from the client's (text, FAQ decision), newest first.
+
+    The latest message the bot could not answer (no match, or unsure between entries); else
+    the latest phrase of a few words the bot did not answer itself; else the latest message.
+    """
+    texts = [(text, decision) for text, decision in messages if text.strip()]
+    unanswered = (t for t, d in texts if d in _UNANSWERED)
+    phrase = (t for t, d in texts if d not in (Decision.ANSWER, Decision.SMALLTALK)
+              and len(_WORD.findall(t)) >= MIN_QUESTION_WORDS)
+    return next(unanswered, None) or next(phrase, None) or (texts[0][0] if texts else "")
+
+
+async def _question_before(s: AsyncSession, reply: Message) -> str:
+    """Of the reply's own conversation first; a reply in a conversation the client opened
+    with no text (a button) falls back to their earlier messages."""
+    for scope in (Message.conversation_id == reply.conversation_id,
+                  Message.client_id == reply.client_id):
+        rows = (await s.execute(
+            select(Message.text, Message.decision).where(
+                scope, Message.direction == Direction.IN, Message.id < reply.id,
+                Message.text != "").order_by(Message.id.desc()).limit(QUESTION_LOOKBACK))).all()
+        if rows:
+            return choose_question([(text, decision) for text, decision in rows])
+    return ""
+
+
 class SqlFaqSuggestions:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  institution_id: str = "default") -> None:
@@ -41,8 +80,8 @@ class SqlFaqSuggestions:
 
     async def suggest(self, message_id: int, specialist_id: int | None,
                       now: datetime) -> int | None:
-        """A public specialist reply becomes a suggestion; the question is the client's last
-        message before it. None when the message is not such a reply."""
+        """A public specialist reply becomes a suggestion, with the client's question before it
+        (choose_question). None when the message is not such a reply."""
         async with self._sessions.begin() as s:
             msg = await s.get(Message, message_id)
             if msg is None or msg.author != Author.SPECIALIST or msg.internal or not msg.text:
@@ -52,11 +91,7 @@ class SqlFaqSuggestions:
             if existing is not None:
                 return int(existing)
             conv = await s.get_one(Conversation, msg.conversation_id)
-            question = await s.scalar(
-                select(Message.text).where(Message.client_id == msg.client_id,
-                                           Message.direction == Direction.IN,
-                                           Message.id < msg.id, Message.text != "")
-                .order_by(Message.id.desc()).limit(1))
+            question = await _question_before(s, msg)
             row = FaqSuggestion(institution_id=self._institution, conversation_id=conv.id,
                                 message_id=msg.id, specialist_id=specialist_id,
                                 question=question or "", answer=msg.text,

@@ -79,8 +79,9 @@ async def desk(database_url: str) -> AsyncIterator[Desk]:
 
 
 async def waiting_conversation(rt: Runtime, user: str = "client-token-0001",
-                               name: str = "Мария Ивановна") -> int:
-    for n, (text, action) in enumerate((("Как получить путёвку в санаторий?", None),
+                               name: str = "Мария Ивановна",
+                               question: str = "Как получить путёвку в санаторий?") -> int:
+    for n, (text, action) in enumerate(((question, None),
                                         ("", "consent:specialist"))):
         from handlers.model import Action
 
@@ -297,13 +298,18 @@ async def test_events_stream_tells_about_a_take(desk: Desk) -> None:
 
 async def test_suggest_for_faq_and_admin_accepts(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0008")
+    # Said while waiting: not the question the reply answers.
+    for n, text in enumerate(("алло?", "+7 912 345-67-89", "спасибо")):
+        await desk.rt.reception.handle(IncomingMessage(
+            Channel.WEB, "client-token-0008", f"later-{n}", text))
     anna, boss = await staff_client(desk, "anna"), await staff_client(desk, "boss")
     r = await post(anna, f"/desk/c/{conv}/reply", text="Путёвку выдают раз в год.",
                    suggest_faq="1")
     assert r.headers["Location"].endswith("done=replied_suggested")
     assert (await anna.get("/desk/suggestions")).status == 403
     page = await (await boss.get("/desk/suggestions")).text()
-    assert "Как получить путёвку в санаторий?" in page and "Путёвку выдают раз в год." in page
+    assert ">Как получить путёвку в санаторий?</textarea>" in page
+    assert "Путёвку выдают раз в год." in page
     async with desk.rt.sessions() as s:
         suggestion = await s.scalar(select(FaqSuggestion))
     r = await post(boss, f"/desk/suggestions/{suggestion.id}/accept",
@@ -369,10 +375,9 @@ async def test_a_refused_suggestion_keeps_the_administrators_edits(desk: Desk) -
 
 async def test_a_suggestion_cannot_publish_a_clients_personal_data(desk: Desk) -> None:
     # The question of an accepted suggestion is shown to every client (clarifying buttons).
-    conv = await waiting_conversation(desk.rt, user="client-token-0011")
-    await desk.rt.reception.handle(IncomingMessage(
-        Channel.WEB, "client-token-0011", "pd", "Отказали в субсидии, мой телефон "
-        "+7 912 345-67-89, СНИЛС 123-456-789 01"))
+    conv = await waiting_conversation(
+        desk.rt, user="client-token-0011", question="Отказали в субсидии, мой телефон "
+        "+7 912 345-67-89, СНИЛС 123-456-789 01")
     anna, boss = await staff_client(desk, "anna"), await staff_client(desk, "boss")
     await post(anna, f"/desk/c/{conv}/reply", text="Позвоните нам: 8 (343) 371-00-00.",
                suggest_faq="1")
