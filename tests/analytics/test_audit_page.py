@@ -1,0 +1,37 @@
+"""The audit page words what staff did: queues by their titles, not their ids."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from analytics.logbook import audit
+from priemnaya.runtime import build_runtime
+from priemnaya.settings import Settings
+from priemnaya.webapp import build_app
+from tests.bots.staff import Staff, add_staff, log_in
+from tests.fakes import Clock, FakeFaq
+
+
+@pytest.fixture
+async def site(database_url: str) -> AsyncIterator[Staff]:
+    clock = Clock()
+    rt = build_runtime(Settings(database={"url": database_url}), FakeFaq(), clock=clock)
+    await add_staff(rt, clock)
+    staff = Staff(TestClient(TestServer(build_app(rt, start_background=False))), rt, clock)
+    async with staff.client:
+        yield staff
+    await rt.engine.dispose()
+
+
+async def test_a_transfer_names_the_queues_by_their_titles(site: Staff) -> None:
+    for details in ("general -> urgent", "retired -> general"):
+        await audit(site.rt.sessions, site.clock(), "anna", "desk_transfer", "conversation",
+                    "7", details)
+    await log_in(site.client, "boss")
+    page = await (await site.client.get("/admin/audit")).text()
+    assert "из «Общие вопросы» в «Срочные обращения»" in page
+    assert "из «retired» в «Общие вопросы»" in page  # a queue no longer configured: its id
+    assert "general -&gt; urgent" not in page
