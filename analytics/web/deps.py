@@ -106,6 +106,15 @@ def parse_selection(query: Mapping[str, str], tz: ZoneInfo, now: datetime) -> Se
 async def page_context(request: web.Request, sel: Selection) -> dict[str, Any]:
     """What every page with the filter form shows: choices, titles and the time zone."""
     deps = request.app[ADMIN]
-    return {"sel": sel, "choices": await filter_choices(deps.sessions, deps.institution),
+    choices = await filter_choices(deps.sessions, deps.institution)
+    choices["queue"] = queue_choices(deps.queues, choices.get("queue", []))
+    return {"sel": sel, "choices": choices,
             "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz,
             "queue_titles": deps.queues.titles()}
+
+
+def queue_choices(queues: QueueDirectory, seen: list[str]) -> list[str]:
+    """Every configured queue, in the settings' order, even one with no conversations yet;
+    then queues the data still names that are no longer configured."""
+    configured = list(queues.titles())
+    return configured + [q for q in seen if q not in configured]

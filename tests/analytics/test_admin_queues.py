@@ -1,7 +1,8 @@
-"""The audit page words what staff did: queues by their titles, not their ids."""
+"""Queues on the admin pages: every configured one in the filters, titles in the audit."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,6 +12,7 @@ from analytics.logbook import audit
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
+from storage.models import Client, Conversation
 from tests.bots.staff import Staff, add_staff, log_in
 from tests.fakes import Clock, FakeFaq
 
@@ -35,3 +37,20 @@ async def test_a_transfer_names_the_queues_by_their_titles(site: Staff) -> None:
     assert "из «Общие вопросы» в «Срочные обращения»" in page
     assert "из «retired» в «Общие вопросы»" in page  # a queue no longer configured: its id
     assert "general -&gt; urgent" not in page
+
+
+async def test_the_queue_filter_offers_every_configured_queue(site: Staff) -> None:
+    # No conversation has reached a queue yet; one old conversation names a retired queue.
+    async with site.rt.sessions.begin() as s:
+        client = Client(channel="web", user_id="u1", created_at=site.clock(),
+                        last_seen_at=site.clock())
+        s.add(client)
+        await s.flush()
+        s.add(Conversation(client_id=client.id, channel="web", queue="retired",
+                           opened_at=site.clock(), last_activity_at=site.clock()))
+    await log_in(site.client, "boss")
+    page = await (await site.client.get("/admin/log")).text()
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>',
+                         page.split('name="queue"')[1].split("</select>")[0])
+    assert options == [("", "все"), ("general", "Общие вопросы"),
+                       ("urgent", "Срочные обращения"), ("retired", "retired")]
