@@ -89,9 +89,13 @@ class SpecialistDesk:
                 ConversationEvent(EventKind.TRANSFERRED, conversation_id, text=queue))
         return moved
 
+    async def transferred_away(self, conversation_id: int, specialist_id: int | None) -> bool:
+        """They moved it to another queue and nobody took it since: they take it back first."""
+        return await self._d.store.transferred_away(conversation_id, specialist_id)
+
     async def why_not_sent(self, conversation_id: int, specialist_id: int | None) -> NotSent:
         """Why a reply just refused was refused (read again, after the refusal)."""
-        if await self._d.store.transferred_away(conversation_id, specialist_id):
+        if await self.transferred_away(conversation_id, specialist_id):
             return NotSent.TRANSFERRED_AWAY
         return NotSent.CLOSED
 

@@ -246,6 +246,9 @@ async def test_a_transfer_puts_it_in_the_new_queues_waiting_list(desk: Desk) -> 
     page = await (await oleg.get(f"/desk/c/{conv}")).text()
     assert "Передано из очереди «Общие вопросы» в очередь «Срочные обращения»" in page
     assert 'id="take"' in page
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert 'id="transferred-away"' in page and 'id="reply-form"' not in page
+    assert 'id="reply-form"' in await (await oleg.get(f"/desk/c/{conv}")).text()
     # Anna's page was still open: her reply is refused, visibly, and the client gets nothing.
     r = await post(anna, f"/desk/c/{conv}/reply", text="Вот ответ")
     assert r.headers["Location"] == f"/desk/c/{conv}?error=transferred_away"

@@ -78,7 +78,8 @@ async def conversation(request: web.Request) -> web.StreamResponse:
     if not partial:  # the live refreshes of an open page are not views of their own
         await d.log(user, "desk_view", row.id)
     context = await _conversation_context(d, user, row)
-    context.update(done=request.query.get("done", ""), error=request.query.get("error", ""))
+    context.update(done=request.query.get("done", ""), error=request.query.get("error", ""),
+                   transferred_away=not partial and await _transferred_away(d, user, row))
     return aiohttp_jinja2.render_template(
         "desk_conversation_live.html" if partial else "desk_conversation.html", request,
         context)
@@ -104,6 +105,13 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
             # Which button a client pressed, in words (desk_macros.html pressed_label).
             "entry_questions": {e.id: e.question for e in d.faq.kb.entries},
             "category_titles": {c.id: c.title for c in d.faq.kb.categories}}
+
+
+async def _transferred_away(d: DeskServices, user: StaffUser, row: DeskRow) -> bool:
+    """Whether the reply form gives way to a word on taking it back first (handlers/desk.py)."""
+    if row.assigned_to is not None or row.state != State.WAITING:
+        return False
+    return await d.desk.transferred_away(row.id, user.id)
 
 
 @require(Role.SPECIALIST)
