@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 
 from handlers.model import Attachment, Author, State
@@ -20,8 +21,10 @@ class NotSent(StrEnum):
 class SpecialistDesk:
     """Reply, note, take, transfer and close; each returns False when nothing changed."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, queues: Collection[str] = ()) -> None:
+        """queues: the ids a conversation may be transferred to (any, when none are given)."""
         self._d = deps
+        self._queues = frozenset(queues)
 
     async def reply(
         self, conversation_id: int, specialist_id: int | None, text: str,
@@ -82,6 +85,8 @@ class SpecialistDesk:
     async def transfer(
         self, conversation_id: int, queue: str, specialist_id: int | None = None
     ) -> bool:
+        if self._queues and queue not in self._queues:
+            return False  # a mistyped id would leave it in no queue's list
         moved = await self._d.store.transfer(conversation_id, queue, specialist_id,
                                              self._d.clock())
         if moved:

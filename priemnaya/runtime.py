@@ -106,7 +106,8 @@ def build_runtime(
     deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
                 router=router or CalendarRouter(directory, texts),
                 crisis=crisis or build_crisis_rules(settings), clock=clock)
-    reception, desk = Reception(deps), SpecialistDesk(deps)
+    reception = Reception(deps)
+    desk = SpecialistDesk(deps, [q.id for q in directory.queues])
     hub = DeskHub()
     if any(q.auto_assign for q in directory.queues):
         notifier.add(AutoAssigner(store, directory, SqlStaffAccounts(sessions), desk, clock))

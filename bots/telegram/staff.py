@@ -106,7 +106,8 @@ async def act(message: Message, cid: int, specialist_id: int, desk: SpecialistDe
         case "/transfer":
             if not argument.strip():
                 return "transfer_usage"
-            await desk.transfer(cid, argument.strip(), specialist_id)
+            if not await desk.transfer(cid, argument.strip(), specialist_id):
+                return "not_transferred"
         case _ if text.startswith(NOTE_PREFIX):
             await desk.note(cid, specialist_id, text[len(NOTE_PREFIX):], origin=ORIGIN)
         case _:

@@ -193,6 +193,8 @@ async def test_take_and_transfer_from_the_topic(service: Service) -> None:
     h, rt = service
     topic = await open_topic(h)
     await h.post(h.staff("/take", topic=topic))
+    await h.post(h.staff("/transfer urgnet", topic=topic))  # mistyped: no such queue
+    await wait_for(lambda: [p for p in topic_posts(h) if "такой очереди нет" in p["text"]])
     await h.post(h.staff("/transfer@example_support_bot urgent", topic=topic))
     await h.post(h.staff("/transfer", topic=topic))
     await wait_for(lambda: [p for p in topic_posts(h) if "«urgent»" in p["text"]])
