@@ -9,6 +9,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from analytics.logbook import audit
+from handlers.model import Channel, IncomingMessage
+from handlers.ports import Escalation
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
@@ -54,3 +56,17 @@ async def test_the_queue_filter_offers_every_configured_queue(site: Staff) -> No
                          page.split('name="queue"')[1].split("</select>")[0])
     assert options == [("", "все"), ("general", "Общие вопросы"),
                        ("urgent", "Срочные обращения"), ("retired", "retired")]
+
+
+async def test_the_transcript_shows_a_transfer_in_words(site: Staff) -> None:
+    rec = await site.rt.store.record_incoming(
+        IncomingMessage(Channel.WEB, "u1", "e1", "Как оформить субсидию?"), site.clock())
+    assert rec is not None
+    cid = rec.conversation.id
+    await site.rt.store.escalate(cid, Escalation("general", "", False, None, "client"),
+                                 site.clock())
+    assert await site.rt.desk.transfer(cid, "urgent")
+    await log_in(site.client, "boss")
+    page = await (await site.client.get(f"/admin/conversations/{cid}")).text()
+    assert "передано из очереди «Общие вопросы» в очередь «Срочные обращения»" in page
+    assert "transfer:" not in page
