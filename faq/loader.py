@@ -227,7 +227,7 @@ class _Collector:
             return None
         links: list[Link] = []
         for position, item in enumerate(value, 1):
-            link = _parse_link(item)
+            link = parse_link(item)
             if isinstance(link, str):
                 self._note(file, label, f"bad link {position}: {link}")
             else:
@@ -235,7 +235,7 @@ class _Collector:
         return tuple(links) if len(links) == len(value) else None
 
 
-def _parse_link(item: object) -> Link | str:
+def parse_link(item: object) -> Link | str:
     """A Link, or the reason it is not one."""
     if not isinstance(item, Mapping):
         return "must be a mapping with title and url"

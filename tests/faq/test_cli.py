@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from faq import cli
+from faq.loader import load_kb
 
 from .conftest import REHAB
 
@@ -135,6 +136,13 @@ def test_export_then_import_round_trip(tmp_path: Path, capsys) -> None:
     )
     assert cli.main(["check", str(out_yaml)]) == 0
     assert "ok: 13 entries in 3 categories" in capsys.readouterr().out.splitlines()
+
+
+def test_export_then_import_into_a_new_file_loses_nothing(tmp_path: Path) -> None:
+    out_csv, out_yaml = tmp_path / "faq.csv", tmp_path / "faq.yaml"
+    assert cli.main(["export", "--kb", str(REHAB), "--semicolon", str(out_csv)]) == 0
+    assert cli.main(["import", "--kb", str(out_yaml), str(out_csv)]) == 0
+    assert load_kb([out_yaml]) == load_kb([REHAB])
 
 
 def test_import_and_export_report_file_errors_and_exit_2(tmp_path: Path, capsys) -> None:
