@@ -86,7 +86,7 @@ class LiveFaq:
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         new = _appended(old, entry)
         others = [p for p in kb_files(self._paths) if p.resolve() != path.resolve()]
-        _write_checked(path, new, others)
+        write_checked(path, new, others)
         self.reload_if_changed()
         if self.kb.entry(entry.id) is None:
             self._paths = (*self._paths, path)
@@ -137,7 +137,7 @@ def _item_indent(tail: str) -> str:
     return match.group(1) if match else "  "
 
 
-def _write_checked(path: Path, text: str, others: Sequence[Path]) -> None:
+def write_checked(path: Path, text: str, others: Sequence[Path]) -> None:
     """Write via a temporary file in the same folder, replacing only if the result is valid."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".yaml", dir=path.parent)

@@ -54,6 +54,21 @@ def check_kb(paths: Sequence[Path]) -> list[Problem]:
     return _Collector().run(paths)[1]
 
 
+@dataclass(frozen=True, slots=True)
+class Definitions:
+    """The entry ids (with the file of each) and category ids that files define, valid or not."""
+
+    entries: dict[str, str]
+    categories: frozenset[str]
+
+
+def defined_in(paths: Sequence[Path]) -> Definitions:
+    collector = _Collector()
+    collector.run(paths)
+    entries = {eid: file for eid, file in collector.seen.items() if eid}
+    return Definitions(entries, frozenset(collector.categories))
+
+
 def load_kb(paths: Sequence[Path]) -> KnowledgeBase:
     kb, problems = _Collector().run(paths)
     if problems:

@@ -159,3 +159,60 @@ def test_register_adds_a_faq_command_to_a_host_cli() -> None:
     cli.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["faq", "check", str(REHAB)])
     assert args.func(args) == 0
+
+
+def _served_folder(tmp_path: Path) -> Path:
+    """A served folder like the service's: categories, entries, and an accepted suggestion."""
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "categories.yaml").write_text(
+        "categories:\n  - {id: help, title: Помощь}\n", encoding="utf-8")
+    (folder / "main.yaml").write_text(
+        "entries:\n  - {id: hours, category: help, question: \"Часы работы?\", "
+        "answer: С 9 до 18.}\n",
+        encoding="utf-8")
+    (folder / "from_specialists.yaml").write_text(
+        "entries:\n  - {id: help.passport, category: help, question: \"Нужен ли паспорт?\", "
+        "answer: Да.}\n", encoding="utf-8")
+    return folder
+
+
+def test_import_refuses_an_id_another_served_file_holds(tmp_path: Path, capsys) -> None:
+    folder = _served_folder(tmp_path)
+    before = (folder / "main.yaml").read_text(encoding="utf-8")
+    csv_file = tmp_path / "faq.csv"
+    assert cli.main(["export", "--kb", str(folder), str(csv_file)]) == 0
+    capsys.readouterr()
+    target = folder / "main.yaml"
+    args = ["import", "--kb", str(target), "--served-with", str(folder), str(csv_file)]
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (
+        f"{target}: not written: 1 entry id(s) already in other knowledge-base files: "
+        f"help.passport (in {folder / 'from_specialists.yaml'}); "
+        "remove them from the CSV or from those files\n")
+    assert target.read_text(encoding="utf-8") == before
+
+
+def test_import_into_a_served_folder_leaves_it_loadable(tmp_path: Path, capsys) -> None:
+    folder = _served_folder(tmp_path)
+    csv_file = tmp_path / "faq.csv"
+    csv_file.write_text(
+        "id,category,question,variants,keywords,answer\n"
+        "hours,help,Когда вы работаете?,,,С 9 до 18.\n", encoding="utf-8")
+    target = folder / "main.yaml"
+    args = ["import", "--kb", str(target), "--served-with", str(folder), str(csv_file)]
+    assert cli.main(args) == 0
+    kb = load_kb([folder])
+    assert kb.entry("hours").question == "Когда вы работаете?"
+    assert kb.entry("help.passport") is not None
+    assert kb.category("help").title == "Помощь"
+
+
+def test_import_outside_the_served_files_checks_only_its_own_file(tmp_path: Path) -> None:
+    folder = _served_folder(tmp_path)
+    csv_file = tmp_path / "faq.csv"
+    assert cli.main(["export", "--kb", str(folder), str(csv_file)]) == 0
+    copy = tmp_path / "copy.yaml"
+    args = ["import", "--kb", str(copy), "--served-with", str(folder), str(csv_file)]
+    assert cli.main(args) == 0
+    assert len(load_kb([copy]).entries) == 2
