@@ -120,6 +120,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_ask(args: argparse.Namespace) -> int:
+    if not args.text.strip():
+        print("ask: the text is empty: give the client's message to match", file=sys.stderr)
+        return 2
     try:
         matcher = _matcher(args)
     except KbError as error:
@@ -149,6 +152,11 @@ def run_eval(args: argparse.Namespace) -> int:
         cases = load_cases(args.cases)
     except (OSError, UnicodeDecodeError, ValueError) as error:
         print(f"{args.cases}: {error}", file=sys.stderr)
+        return 2
+    if not cases:
+        # Metrics of nothing would read as a perfect or a failed knowledge base.
+        print(f"{args.cases}: no cases: write one JSON object a line, "
+              '{"text": "...", "expected": "entry id" or null}', file=sys.stderr)
         return 2
     unknown = sorted({c.expected for c in cases if c.expected} - set(matcher.index.ids))
     if unknown:

@@ -97,6 +97,9 @@ def test_eval_prints_one_json_object_with_exact_keys(tmp_path: Path, capsys) -> 
         ("[1, 2]\n", "line 1: need text and expected"),
         ('{"text": 5, "expected": null}\n', "line 1: need text and expected"),
         (None, "No such file"),
+        ("", "no cases: write one JSON object a line"),
+        ("\n  \n", "no cases: write one JSON object a line"),
+        ('{"text": " ", "expected": null}\n', "line 1: empty text"),
     ],
 )
 def test_eval_refuses_a_bad_cases_file_with_the_line(
@@ -108,6 +111,15 @@ def test_eval_refuses_a_bad_cases_file_with_the_line(
     assert cli.main(["eval", "--kb", str(REHAB), "--cases", str(cases)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and reason in captured.err
+    assert len(captured.err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("text", ["", "   \t "])
+def test_ask_refuses_an_empty_text_with_one_line(text: str, capsys) -> None:
+    assert cli.main(["ask", "--kb", str(REHAB), text]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "ask: the text is empty: give the client's message to match\n"
 
 
 def test_eval_reads_a_spreadsheet_export_with_bom_and_crlf(tmp_path: Path, capsys) -> None:
