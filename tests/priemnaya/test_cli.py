@@ -205,3 +205,16 @@ def test_faq_import_refuses_ids_that_other_files_of_faq_paths_hold(
     assert err.splitlines() == [
         f"{folder / 'main.yaml'}: not written: 1 entry id(s) already in other knowledge-base "
         f"files: help.x (in {accepted}); remove them from the CSV or from those files"]
+
+
+def test_a_yaml_error_in_the_crisis_rules_is_one_line_with_file_and_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "crisis.yaml"
+    rules.write_text("rules:\n  - id: x\n    patterns: [a, b\n  bad: : :\n", encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"faq:\n  paths: [{ROOT / 'kb' / 'sample'}]\n"
+                        "crisis:\n  rules_path: crisis.yaml\n", encoding="utf-8")
+    assert main(["settings", "--settings", str(settings)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"crisis.rules_path is not usable: {rules}: bad YAML: line 4, column 6: "
+        "expected ',' or ']', but got ':' (while parsing a flow sequence from line 3)"]
