@@ -17,7 +17,8 @@ EXTRA_COLUMNS = ("links", "category_title", "category_queue", "institution")
 SEPARATOR = " | "
 # Excel with Russian regional settings separates columns with ";", and some tools with a tab.
 DELIMITERS = (",", ";", "\t")
-_CATEGORY_CELLS = ("category_title", "category_queue")
+# A row with none of these is a category row: it gives a category's title and queue.
+_ENTRY_CELLS = ("id", "question", "variants", "keywords", "answer", "links")
 
 
 def to_csv(kb: KnowledgeBase, delimiter: str = ",") -> str:
@@ -122,7 +123,7 @@ def _row(reading: _Reading, cells: Mapping[str, str], line: int) -> None:
         reading.institutions.setdefault(cells["institution"], line)
     if cells["category"]:
         _category(reading, cells, line)
-    if not (cells["id"] or cells["question"] or cells["answer"]) and cells["category"]:
+    if cells["category"] and not any(cells[c] for c in _ENTRY_CELLS):
         return  # a category row
     entry = _entry(reading, cells, line)
     if entry is not None and entry.id in reading.ids:

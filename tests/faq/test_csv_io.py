@@ -149,3 +149,11 @@ def test_the_file_titles_categories_and_the_base_keeps_the_rest(rehab_kb) -> Non
     assert kb.category("rehab") == Category("rehab", "Реабилитация и абилитация", "rehab")
     assert kb.category("center") == rehab_kb.category("center")
     assert kb.institution == rehab_kb.institution
+
+
+def test_a_row_with_entry_cells_but_no_id_is_a_problem_not_a_category_row() -> None:
+    text = "id,category,question,variants,keywords,answer\n,help,,Вариант,,\n"
+    with pytest.raises(KbError) as caught:
+        parse_csv(text, "in.csv")
+    assert [p.reason for p in caught.value.problems] == [
+        "line 2: empty id", "line 2: empty question", "line 2: empty answer"]
