@@ -137,3 +137,28 @@ def test_add_entry_to_a_new_file_in_the_folder(tmp_path: Path, kb_file: Path) ->
     )
     assert live.kb.entry("center.new") is not None
     assert live.match("Новый вопрос о центре?").decision is Decision.ANSWER
+
+
+async def test_an_unexpected_reload_error_is_kept_for_the_admin_too(
+    kb_file: Path, monkeypatch, caplog
+) -> None:
+    live = LiveFaq([kb_file])
+
+    def broken(kb: object) -> None:
+        raise MemoryError("no room for the index")
+
+    monkeypatch.setattr(live, "_build", broken)
+    task = asyncio.create_task(live.watch(0.01))
+    await asyncio.to_thread(_edit_hours, kb_file)
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if live.reload_failure is not None:
+            break
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert live.reload_failure is not None
+    [problem] = live.reload_failure.problems
+    assert (problem.file, problem.reason) == (
+        str(kb_file), "reload failed: MemoryError('no room for the index')")
+    assert "knowledge base reload failed; keeping the current one" in caplog.text
