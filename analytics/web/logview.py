@@ -122,7 +122,8 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     pages = max(1, -(-total // AUDIT_PAGE))
     return aiohttp_jinja2.render_template("admin_audit.html", request, {
         "rows": rows, "tz": deps.tz, "total": total, "page": min(pages_seen, pages),
-        "pages": pages, "offset": (pages_seen - 1) * AUDIT_PAGE})
+        "pages": pages, "offset": (pages_seen - 1) * AUDIT_PAGE,
+        "kb_failure": deps.kb_failure()})
 
 
 def setup_routes(app: web.Application) -> None:
