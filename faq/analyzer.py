@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 
 from faq.morph import Lemmatizer
 from faq.normalize import tokenize
 from faq.synonyms import Synonyms
+
+NEGATION = "не_"
 
 
 def load_stopwords() -> frozenset[str]:
@@ -34,8 +36,16 @@ class Analyzer:
     def terms(self, words: Sequence[str]) -> list[str]:
         return self.analyse(words)[0]
 
-    def analyse(self, words: Sequence[str]) -> tuple[list[str], dict[str, frozenset[str]]]:
-        """The terms, and for each synonym concept among them the terms of its phrase."""
+    def analyse(
+        self, words: Sequence[str], known: Callable[[str], bool] | None = None
+    ) -> tuple[list[str], dict[str, frozenset[str]]]:
+        """The terms, and for each synonym concept among them the terms of its phrase.
+
+        A word after "не" is a term of its own ("не_согласный"), so that "согласна" alone
+        does not find the entry for those who disagree. In a client's message (`known`: the
+        knowledge base's terms) it is so only where the knowledge base negates it too:
+        elsewhere "мама не работает" still tells of work.
+        """
         spellings = self.synonyms.spellings
         if spellings:
             words = [part for w in words for part in spellings.get(w, w).split()]
@@ -46,9 +56,14 @@ class Analyzer:
         # lost 5 points of top-1 (a lone "ветеран" must still find "ветеран труда").
         members = self.synonyms.members(lemmas)
         out = list(members)
+        negated = False
         for word, lemma in zip(words, lemmas, strict=True):
             if not self.is_stop(word) and not self.is_stop(lemma):
-                out.extend(self._prefix_parts(word) or [lemma])
+                if negated and (known is None or known(NEGATION + lemma)):
+                    out.append(NEGATION + lemma)
+                else:
+                    out.extend(self._prefix_parts(word) or [lemma])
+            negated = word == "не"
         return out, members
 
     def text_terms(self, text: str) -> list[str]:

@@ -5,25 +5,40 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from faq.csv_io import export_csv, import_csv
 from faq.evaluate import evaluate, load_cases
-from faq.loader import KbError, check_kb, load_kb
+from faq.live import write_checked
+from faq.loader import KbError, check_kb, defined_in, kb_files, load_kb
 from faq.matcher import Matcher, build_matcher
 from faq.model import KnowledgeBase, MatchResult
 from faq.writer import to_yaml
 
+ServedPaths = Callable[[argparse.Namespace], Sequence[Path]]
 
-def register(subparsers: Any) -> None:
-    """Add `faq ...` under the caller's subparsers; each command sets `func(args) -> int`."""
+
+def register(
+    subparsers: Any,
+    import_options: Callable[[argparse.ArgumentParser], None] | None = None,
+    served_paths: ServedPaths | None = None,
+) -> None:
+    """Add `faq ...` under the caller's subparsers; each command sets `func(args) -> int`.
+
+    A host that knows where the service reads its knowledge base (`served_paths`, from options
+    that `import_options` adds) lets `import` refuse entries the other files already hold.
+    """
     parser = subparsers.add_parser("faq", help="knowledge base tools")
-    add_commands(parser)
+    add_commands(parser, import_options, served_paths)
 
 
-def add_commands(parser: argparse.ArgumentParser) -> None:
+def add_commands(
+    parser: argparse.ArgumentParser,
+    import_options: Callable[[argparse.ArgumentParser], None] | None = None,
+    served_paths: ServedPaths | None = None,
+) -> None:
     commands = parser.add_subparsers(dest="faq_command", required=True)
     check = commands.add_parser("check", help="report every problem of a knowledge base")
     check.add_argument("paths", nargs="+", type=Path)
@@ -45,7 +60,14 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     importer.add_argument(
         "--categories", type=Path, help="YAML whose categories to keep (default: --kb if present)"
     )
-    importer.set_defaults(func=run_import)
+    importer.add_argument(
+        "--served-with", type=Path, action="append", default=[], metavar="PATH",
+        help="the knowledge-base files or folders the service reads (faq.paths); ids that "
+        "their other files hold are refused; repeatable",
+    )
+    if import_options is not None:
+        import_options(importer)
+    importer.set_defaults(func=run_import, served_paths=served_paths)
 
     exporter = commands.add_parser("export", help="YAML knowledge base → CSV")
     exporter.add_argument("--kb", type=Path, action="append", required=True)
@@ -98,6 +120,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_ask(args: argparse.Namespace) -> int:
+    if not args.text.strip():
+        print("ask: the text is empty: give the client's message to match", file=sys.stderr)
+        return 2
     try:
         matcher = _matcher(args)
     except KbError as error:
@@ -128,6 +153,11 @@ def run_eval(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError, ValueError) as error:
         print(f"{args.cases}: {error}", file=sys.stderr)
         return 2
+    if not cases:
+        # Metrics of nothing would read as a perfect or a failed knowledge base.
+        print(f"{args.cases}: no cases: write one JSON object a line, "
+              '{"text": "...", "expected": "entry id" or null}', file=sys.stderr)
+        return 2
     unknown = sorted({c.expected for c in cases if c.expected} - set(matcher.index.ids))
     if unknown:
         # Still scored (as never answered right): the report keeps the file's own counts.
@@ -139,22 +169,69 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    base_path = args.categories or (args.kb if args.kb.exists() else None)
+    others = _other_files(args)
     try:
-        base = load_kb([base_path]) if base_path else None
+        base = _base(args, others)
         kb = import_csv(args.csv, base)
     except KbError as error:
         return _fail(error)
+    refused = _held_elsewhere(kb, others)
+    if refused:
+        print(f"{args.kb}: not written: {refused}", file=sys.stderr)
+        return 2
     try:
-        args.kb.write_text(to_yaml(kb), encoding="utf-8")
+        write_checked(args.kb, to_yaml(_without_categories_of(kb, others)), others)
+    except KbError as error:
+        return _fail(error)
     except OSError as error:
         print(f"{args.kb}: cannot write: {error.strerror or error}", file=sys.stderr)
         return 2
-    problems = check_kb([args.kb])
-    for problem in problems:
-        print(problem, file=sys.stderr)
     print(f"wrote {len(kb.entries)} entries to {args.kb}")
-    return 2 if problems else 0
+    return 0
+
+
+def _base(args: argparse.Namespace, others: Sequence[Path]) -> KnowledgeBase | None:
+    """What the CSV does not say is kept from: --categories or --kb, and the files served with
+    it (where --kb's categories may be defined)."""
+    base_path = args.categories or (args.kb if args.kb.exists() else None)
+    paths = [] if base_path is None else [base_path]
+    paths += [f for f in others if base_path is None or f.resolve() != base_path.resolve()]
+    return load_kb(paths) if paths else None
+
+
+def _other_files(args: argparse.Namespace) -> list[Path]:
+    """The files served together with --kb, when --kb is one of them; else none."""
+    served = list(args.served_with)
+    if not served and args.served_paths is not None:
+        served = list(args.served_paths(args))
+    target = args.kb.resolve()
+    roots = [p.resolve() for p in served]
+    if not any(target == root or root in target.parents for root in roots):
+        return []
+    return [f for f in kb_files(served) if f.resolve() != target]
+
+
+# The ids listed in the one-line refusal; the rest are counted.
+_SHOWN_IDS = 5
+
+
+def _held_elsewhere(kb: KnowledgeBase, others: Sequence[Path]) -> str:
+    """Why the import is refused, or "" when no entry id is already in another served file."""
+    held = defined_in(others).entries if others else {}
+    clashes = [(e.id, held[e.id]) for e in kb.entries if e.id in held]
+    if not clashes:
+        return ""
+    shown = ", ".join(f"{eid} (in {file})" for eid, file in clashes[:_SHOWN_IDS])
+    more = f" and {len(clashes) - _SHOWN_IDS} more" if len(clashes) > _SHOWN_IDS else ""
+    return (f"{len(clashes)} entry id(s) already in other knowledge-base files: {shown}{more}; "
+            "remove them from the CSV or from those files")
+
+
+def _without_categories_of(kb: KnowledgeBase, others: Sequence[Path]) -> KnowledgeBase:
+    # A category defined in another served file would be a duplicate definition here.
+    elsewhere = defined_in(others).categories if others else frozenset()
+    kept = tuple(c for c in kb.categories if c.id not in elsewhere)
+    return KnowledgeBase(categories=kept, entries=kb.entries, institution=kb.institution)
 
 
 def run_export(args: argparse.Namespace) -> int:

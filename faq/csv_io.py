@@ -5,25 +5,41 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from faq.loader import KbError, Problem
-from faq.model import Category, Entry, KnowledgeBase
+from faq.loader import KbError, Problem, parse_link
+from faq.model import Category, Entry, KnowledgeBase, Link
 
 COLUMNS = ("id", "category", "question", "variants", "keywords", "answer")
+# Optional: older files without them still import, and then keep what `base` knows.
+EXTRA_COLUMNS = ("links", "category_title", "category_queue", "institution")
 SEPARATOR = " | "
 # Excel with Russian regional settings separates columns with ";", and some tools with a tab.
 DELIMITERS = (",", ";", "\t")
+# A row with none of these is a category row: it gives a category's title and queue.
+_ENTRY_CELLS = ("id", "question", "variants", "keywords", "answer", "links")
 
 
 def to_csv(kb: KnowledgeBase, delimiter: str = ",") -> str:
+    """Category rows first (no id: they keep the categories' order, titles and queues even when
+    a category has no entry yet), then one row per entry."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow((*COLUMNS, *EXTRA_COLUMNS))
+    for c in kb.categories:
+        writer.writerow(("", c.id, "", "", "", "", "", c.title, c.queue, kb.institution))
     for e in kb.entries:
         variants, keywords = SEPARATOR.join(e.variants), SEPARATOR.join(e.keywords)
-        writer.writerow((e.id, e.category, e.question, variants, keywords, e.answer))
+        links = SEPARATOR.join(to_link_text(link) for link in e.links)
+        writer.writerow((e.id, e.category, e.question, variants, keywords, e.answer, links,
+                         "", "", kb.institution))
     return out.getvalue()
+
+
+def to_link_text(link: Link) -> str:
+    # A URL has no spaces (the loader refuses them): the last word of a link cell is its URL.
+    return f"{link.title} {link.url}"
 
 
 def export_csv(kb: KnowledgeBase, path: Path, delimiter: str = ",") -> None:
@@ -55,29 +71,42 @@ def _column(name: str) -> str:
     return name.strip().lower()
 
 
+@dataclass(slots=True)
+class _Reading:
+    """What the rows said so far, and what was wrong with them."""
+
+    source: str
+    base: KnowledgeBase | None
+    has_links: bool
+    entries: list[Entry] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    categories: dict[str, Category] = field(default_factory=dict)
+    institutions: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def note(self, entry_id: str, line: int, reason: str) -> None:
+        self.problems.append(Problem(self.source, entry_id, f"line {line}: {reason}"))
+
+
 def parse_csv(text: str, source: str, base: KnowledgeBase | None = None) -> KnowledgeBase:
-    """Entries from CSV; categories and links come from `base` when it knows them."""
+    """Entries from CSV; what the file's optional columns do not say comes from `base`."""
     reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(text))
     reader.fieldnames = [_column(n) for n in reader.fieldnames or ()]
     missing = [c for c in COLUMNS if c not in reader.fieldnames]
     if missing:
         raise KbError([Problem(source, "", f"missing column {c!r}") for c in missing])
-    entries: list[Entry] = []
-    problems: list[Problem] = []
-    seen: set[str] = set()
+    reading = _Reading(source, base, "links" in reader.fieldnames)
     for line, row in enumerate(reader, 2):
-        entry = _entry(row, base, problems, source, line)
-        if entry is not None and entry.id in seen:
-            problems.append(Problem(source, entry.id, f"line {line}: duplicate id"))
-        elif entry is not None:
-            seen.add(entry.id)
-            entries.append(entry)
-    if problems:
-        raise KbError(problems)
+        _row(reading, {c: (row.get(c) or "").strip() for c in (*COLUMNS, *EXTRA_COLUMNS)}, line)
+    if len(reading.institutions) > 1:
+        lines = ", ".join(f"{name!r} (line {line})" for name, line in reading.institutions.items())
+        reading.problems.append(Problem(source, "", f"different institutions: {lines}"))
+    if reading.problems:
+        raise KbError(reading.problems)
     return KnowledgeBase(
-        categories=_categories(entries, base),
-        entries=tuple(entries),
-        institution=base.institution if base else "",
+        categories=_categories(reading),
+        entries=tuple(reading.entries),
+        institution=next(iter(reading.institutions), base.institution if base else ""),
     )
 
 
@@ -89,24 +118,45 @@ def import_csv(path: Path, base: KnowledgeBase | None = None) -> KnowledgeBase:
     return parse_csv(decode_csv(data), str(path), base)
 
 
+def _row(reading: _Reading, cells: Mapping[str, str], line: int) -> None:
+    if cells["institution"]:
+        reading.institutions.setdefault(cells["institution"], line)
+    if cells["category"]:
+        _category(reading, cells, line)
+    if cells["category"] and not any(cells[c] for c in _ENTRY_CELLS):
+        return  # a category row
+    entry = _entry(reading, cells, line)
+    if entry is not None and entry.id in reading.ids:
+        reading.note(entry.id, line, "duplicate id")
+    elif entry is not None:
+        reading.ids.add(entry.id)
+        reading.entries.append(entry)
+
+
+def _category(reading: _Reading, cells: Mapping[str, str], line: int) -> None:
+    cid, title, queue = cells["category"], cells["category_title"], cells["category_queue"]
+    known = reading.categories.get(cid)
+    if known is None:
+        reading.categories[cid] = Category(cid, title, queue)
+        return
+    for column, old, new in (("category_title", known.title, title),
+                             ("category_queue", known.queue, queue)):
+        if old and new and old != new:
+            reading.note(cells["id"], line, f"{column} of {cid!r} differs: {new!r}, not {old!r}")
+    reading.categories[cid] = Category(cid, known.title or title, known.queue or queue)
+
+
 def _split(cell: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in (cell or "").split(SEPARATOR.strip()) if p.strip())
 
 
-def _entry(
-    row: Mapping[str, str | None],
-    base: KnowledgeBase | None,
-    problems: list[Problem],
-    source: str,
-    line: int,
-) -> Entry | None:
-    cells = {c: (row.get(c) or "").strip() for c in COLUMNS}
+def _entry(reading: _Reading, cells: Mapping[str, str], line: int) -> Entry | None:
     empty = [c for c in ("id", "category", "question", "answer") if not cells[c]]
     for column in empty:
-        problems.append(Problem(source, cells["id"], f"line {line}: empty {column}"))
-    if empty:
+        reading.note(cells["id"], line, f"empty {column}")
+    links = _links(reading, cells, line)
+    if empty or links is None:
         return None
-    known = base.entry(cells["id"]) if base else None
     return Entry(
         id=cells["id"],
         category=cells["category"],
@@ -114,12 +164,32 @@ def _entry(
         answer=cells["answer"],
         variants=_split(cells["variants"]),
         keywords=_split(cells["keywords"]),
-        links=known.links if known else (),
+        links=links,
     )
 
 
-def _categories(entries: list[Entry], base: KnowledgeBase | None) -> tuple[Category, ...]:
-    categories = {c.id: c for c in base.categories} if base else {}
-    for entry in entries:
-        categories.setdefault(entry.category, Category(entry.category, entry.category))
+def _links(reading: _Reading, cells: Mapping[str, str], line: int) -> tuple[Link, ...] | None:
+    if not reading.has_links:
+        known = reading.base.entry(cells["id"]) if reading.base else None
+        return known.links if known else ()
+    links: list[Link] = []
+    for position, text in enumerate(_split(cells["links"]), 1):
+        title, _, url = text.rpartition(" ")
+        link = parse_link({"title": title, "url": url})
+        if isinstance(link, str):
+            reading.note(cells["id"], line, f"bad link {position} {text!r}: {link}")
+        else:
+            links.append(link)
+    return tuple(links) if len(links) == len(_split(cells["links"])) else None
+
+
+def _categories(reading: _Reading) -> tuple[Category, ...]:
+    """The base's categories, with the titles and queues the file gives; then the file's new
+    ones, titled by their id when the file gives no title."""
+    categories = {c.id: c for c in reading.base.categories} if reading.base else {}
+    for used in (e.category for e in reading.entries):
+        reading.categories.setdefault(used, Category(used, ""))
+    for cid, given in reading.categories.items():
+        old = categories.get(cid, Category(cid, cid))
+        categories[cid] = Category(cid, given.title or old.title, given.queue or old.queue)
     return tuple(categories.values())

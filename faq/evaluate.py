@@ -50,6 +50,8 @@ def parse_cases(lines: Iterable[str]) -> list[EvalCase]:
             expected is None or isinstance(expected, str)
         ):
             raise ValueError(f"line {number}: need text and expected (entry id or null)")
+        if not data["text"].strip():
+            raise ValueError(f"line {number}: empty text")
         cases.append(EvalCase(data["text"], expected))
     return cases
 

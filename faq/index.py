@@ -58,7 +58,9 @@ def build_index(kb: KnowledgeBase, analyzer: Analyzer, weights: FieldWeights) ->
         fields = _fields(entry, titles.get(entry.category, ""), weights, scale)
         for text, weight in fields:
             words.update(tokenize(text))
-            for term in analyzer.text_terms(text):
+            # An answer's "не" qualifies its sentence, not what the entry is about.
+            known = _negates_nothing if text is entry.answer else None
+            for term in analyzer.analyse(tokenize(text), known)[0]:
                 postings[term][doc] = max(postings[term].get(doc, 0.0), weight)
         questions = (entry.question, *entry.variants)
         units.append(
@@ -82,6 +84,10 @@ def build_index(kb: KnowledgeBase, analyzer: Analyzer, weights: FieldWeights) ->
         unknown_idf=_idf(total, 0),
         related=_related(postings),
     )
+
+
+def _negates_nothing(term: str) -> bool:
+    return False
 
 
 def _fields(

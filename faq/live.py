@@ -9,6 +9,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -21,6 +22,13 @@ from faq.writer import dump_yaml, entry_data
 
 _log = logging.getLogger(__name__)
 _Stamp = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadFailure:
+    """Why the files on disk are not the knowledge base the service answers from."""
+
+    problems: tuple[Problem, ...]
 
 
 class LiveFaq:
@@ -39,6 +47,7 @@ class LiveFaq:
         self._lemmatizer = lemmatizer
         self._lock = threading.Lock()
         self._stamp = self._fingerprint()
+        self._failure: ReloadFailure | None = None
         # A broken knowledge base at start-up is an error: there is nothing old to keep.
         self._matcher = self._build(load_kb(self._paths))
 
@@ -49,6 +58,11 @@ class LiveFaq:
     @property
     def matcher(self) -> Matcher:
         return self._matcher
+
+    @property
+    def reload_failure(self) -> ReloadFailure | None:
+        """The last reload's problems while the files stay broken; None once they load."""
+        return self._failure
 
     def match(self, text: str) -> MatchResult:
         return self._matcher.match(text)
@@ -64,9 +78,11 @@ class LiveFaq:
             try:
                 kb = load_kb(self._paths)
             except KbError as error:
+                self._failure = ReloadFailure(tuple(error.problems))
                 _log_problems(error.problems)
                 return False
             self._matcher = self._build(kb)
+            self._failure = None
         _log.info("knowledge base reloaded: %d entries", len(kb.entries))
         return True
 
@@ -76,8 +92,10 @@ class LiveFaq:
             await asyncio.sleep(interval_s)
             try:
                 await asyncio.to_thread(self.reload_if_changed)
-            except Exception:
+            except Exception as exc:
                 _log.exception("knowledge base reload failed; keeping the current one")
+                files = ", ".join(map(str, self._paths))
+                self._failure = ReloadFailure((Problem(files, "", f"reload failed: {exc!r}"),))
 
     def add_entry(self, entry: Entry, path: Path) -> None:
         """Append an entry to a YAML file atomically and reload; raises KbError if invalid."""
@@ -86,7 +104,7 @@ class LiveFaq:
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         new = _appended(old, entry)
         others = [p for p in kb_files(self._paths) if p.resolve() != path.resolve()]
-        _write_checked(path, new, others)
+        write_checked(path, new, others)
         self.reload_if_changed()
         if self.kb.entry(entry.id) is None:
             self._paths = (*self._paths, path)
@@ -108,7 +126,9 @@ class LiveFaq:
 
 
 def _log_problems(problems: Sequence[Problem]) -> None:
-    _log.error("knowledge base not reloaded, keeping the previous one: %d problems", len(problems))
+    first = f", first: {problems[0]}" if problems else ""
+    _log.error("knowledge base not reloaded, keeping the previous one: %d problems%s",
+               len(problems), first)
     for problem in problems:
         _log.error("%s", problem)
 
@@ -137,7 +157,7 @@ def _item_indent(tail: str) -> str:
     return match.group(1) if match else "  "
 
 
-def _write_checked(path: Path, text: str, others: Sequence[Path]) -> None:
+def write_checked(path: Path, text: str, others: Sequence[Path]) -> None:
     """Write via a temporary file in the same folder, replacing only if the result is valid."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".yaml", dir=path.parent)

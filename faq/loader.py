@@ -54,6 +54,21 @@ def check_kb(paths: Sequence[Path]) -> list[Problem]:
     return _Collector().run(paths)[1]
 
 
+@dataclass(frozen=True, slots=True)
+class Definitions:
+    """The entry ids (with the file of each) and category ids that files define, valid or not."""
+
+    entries: dict[str, str]
+    categories: frozenset[str]
+
+
+def defined_in(paths: Sequence[Path]) -> Definitions:
+    collector = _Collector()
+    collector.run(paths)
+    entries = {eid: file for eid, file in collector.seen.items() if eid}
+    return Definitions(entries, frozenset(collector.categories))
+
+
 def load_kb(paths: Sequence[Path]) -> KnowledgeBase:
     kb, problems = _Collector().run(paths)
     if problems:
@@ -227,7 +242,7 @@ class _Collector:
             return None
         links: list[Link] = []
         for position, item in enumerate(value, 1):
-            link = _parse_link(item)
+            link = parse_link(item)
             if isinstance(link, str):
                 self._note(file, label, f"bad link {position}: {link}")
             else:
@@ -235,7 +250,7 @@ class _Collector:
         return tuple(links) if len(links) == len(value) else None
 
 
-def _parse_link(item: object) -> Link | str:
+def parse_link(item: object) -> Link | str:
     """A Link, or the reason it is not one."""
     if not isinstance(item, Mapping):
         return "must be a mapping with title and url"

@@ -13,6 +13,9 @@ from faq.layout import fix_latin_words, fix_layout
 from faq.morph import stem_key
 from faq.normalize import split_sentences, tokenize
 
+# How "-тся"/"-ться" sound and get typed by ear, longest first.
+SPOKEN_REFLEXIVE = ("тса", "ца")
+
 
 @dataclass(frozen=True, slots=True)
 class QuerySettings:
@@ -64,7 +67,8 @@ class QueryParser:
         members: dict[str, frozenset[str]] = {}
         for sentence, tokens in zip(sentences, split, strict=True):
             weight = self._settings.story_weight if asks and sentence not in asks else 1.0
-            terms, found = self._analyzer.analyse([self.correct(w) for w in tokens])
+            terms, found = self._analyzer.analyse(
+                [self.correct(w) for w in tokens], self._index.idf.__contains__)
             for concept, lemmas in found.items():
                 members[concept] = members.get(concept, frozenset()) | lemmas
             for term in terms:
@@ -98,10 +102,20 @@ class QueryParser:
             return word
         cached = self._corrections.get(word)
         if cached is None:
-            cached = self._closest(word)
+            cached = self._spoken_reflexive(word) or self._closest(word)
             if len(self._corrections) < 100_000:
                 self._corrections[word] = cached
         return cached
+
+    def _spoken_reflexive(self, word: str) -> str | None:
+        """ "находица", "обращатса" → находится, обращаться: "-тся" written as it sounds."""
+        for spoken in SPOKEN_REFLEXIVE:
+            if word.endswith(spoken) and len(word) > len(spoken) + 2:
+                stem = word[: -len(spoken)]
+                for written in ("тся", "ться"):
+                    if self._is_known(stem + written):
+                        return stem + written
+        return None
 
     def _closest(self, word: str) -> str:
         choices = self._index.surface.get(word[0], ())

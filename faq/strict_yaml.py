@@ -59,3 +59,16 @@ def parse_yaml(text: str) -> tuple[Any, list[RepeatedKey]]:
 
 def repeated_message(repeat: RepeatedKey) -> str:
     return f"duplicate key {repeat.key!r} (line {repeat.line})"
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one line: where, what, and in what."""
+    mark = getattr(exc, "problem_mark", None)
+    if not isinstance(exc, yaml.MarkedYAMLError) or mark is None:
+        return " ".join(str(exc).split())
+    text = f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem or exc.context}"
+    if exc.context and exc.problem:
+        start = exc.context_mark
+        since = f" from line {start.line + 1}" if start is not None else ""
+        text += f" ({exc.context}{since})"
+    return text

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from faq.strict_yaml import parse_yaml, repeated_message
+from faq.strict_yaml import parse_yaml, repeated_message, yaml_problem
 
 DEFAULT_HELP_KEY = "crisis_help"
 DEFAULT_GAP = 1
@@ -173,8 +173,15 @@ def normalize(text: str) -> str:
 def load_crisis_rules(path: Path) -> CrisisRules:
     try:
         data, repeated = parse_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except OSError as exc:
         raise CrisisRulesError(path, None, f"cannot read: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise CrisisRulesError(path, None, f"line {line}: not UTF-8 (saved as Windows-1251?)"
+                               ) from exc
+    except yaml.YAMLError as exc:
+        # PyYAML's message spans 4-8 lines with a caret drawing: one line, like the others.
+        raise CrisisRulesError(path, None, f"bad YAML: {yaml_problem(exc)}") from exc
     if repeated:
         raise CrisisRulesError(path, repeated[0].label or None, repeated_message(repeated[0]))
     if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):

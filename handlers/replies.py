@@ -12,9 +12,10 @@ PAGE_SIZE = 8
 
 
 class ReplyBuilder:
-    def __init__(self, texts: Texts, faq: Faq) -> None:
+    def __init__(self, texts: Texts, faq: Faq, institution: str = "") -> None:
         self._t = texts
         self._faq = faq
+        self._institution = institution.strip()
 
     def _button(self, label: str, kind: ActionKind, value: str = "") -> Button:
         return Button(self._t.render(f"button_{label}"), Action(kind, value))
@@ -26,8 +27,9 @@ class ReplyBuilder:
         )
 
     def greeting(self, consented: bool) -> Reply:
+        # The deployment's own name wins over the one a knowledge-base file carries.
         text = self._t.render("greeting", consented=consented,
-                              institution=self._faq.kb.institution)
+                              institution=self._institution or self._faq.kb.institution)
         if consented:
             return Reply(text, self._menu_rows() + self._footer()[:1])
         return Reply(text, ((self._button("consent", ActionKind.CONSENT),),

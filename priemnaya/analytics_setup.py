@@ -6,7 +6,8 @@ import logging
 from zoneinfo import ZoneInfo
 
 from analytics.retention import build_retention_job
-from analytics.web.deps import AdminDeps
+from analytics.web.deps import AdminDeps, no_reload_failure
+from faq.live import LiveFaq
 from handlers.pii import MaskingFilter
 from handlers.routing import QueueDirectory
 from priemnaya.runtime import Runtime
@@ -20,11 +21,12 @@ def build_queues(settings: Settings) -> QueueDirectory:
 
 
 def build_admin_deps(rt: Runtime) -> AdminDeps:
-    settings = rt.settings
+    settings, faq = rt.settings, rt.faq
+    kb_failure = (lambda: faq.reload_failure) if isinstance(faq, LiveFaq) else no_reload_failure
     return AdminDeps(sessions=rt.sessions, queues=build_queues(settings),
                      tz=ZoneInfo(settings.institution.timezone), clock=rt.clock,
                      erase_client=rt.store.erase_client, institution=settings.institution.id,
-                     faq=rt.faq)
+                     faq=faq, kb_failure=kb_failure)
 
 
 def add_retention(rt: Runtime) -> None:

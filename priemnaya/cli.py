@@ -63,7 +63,8 @@ def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     cli_reports.register(sub)
     from faq import cli as faq_cli
 
-    faq_cli.register(sub)
+    # `faq import` checks its ids against every file the service reads (faq.paths).
+    faq_cli.register(sub, _settings_args, lambda args: settings_from(args).faq.paths)
 
 
 def _settings_args(parser: argparse.ArgumentParser) -> None:

@@ -19,6 +19,7 @@ from analytics.queries import load_dataset
 from analytics.records import Filters, Period
 from analytics.report import build_environment, render_html
 from analytics.retention import Purged, purge_raw_texts
+from faq.loader import KbError, load_kb
 from priemnaya.analytics_setup import build_queues
 from priemnaya.cli_errors import shown_url
 from priemnaya.settings import Settings
@@ -66,8 +67,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     period = Period(args.first, args.last, ZoneInfo(settings.institution.timezone))
     out: Path = args.out or Path(f"priemnaya-{args.first}-{args.last}.{args.format}")
+    categories = category_titles(settings)
     try:
-        body = asyncio.run(build_report(settings, period, args.format, datetime.now(UTC)))
+        body = asyncio.run(build_report(settings, period, args.format, datetime.now(UTC),
+                                        categories))
     except (DBAPIError, OSError) as exc:
         database = shown_url(settings.database.url)
         print(f"priemnaya: cannot read {database}: {_first_line(exc)} "
@@ -89,11 +92,25 @@ def write_report(out: Path, body: bytes) -> int:
     return 0
 
 
-async def build_report(settings: Settings, period: Period, fmt: str, now: datetime) -> bytes:
+def category_titles(settings: Settings) -> dict[str, str]:
+    """The categories' titles by id, as the admin pages show them (from the knowledge base)."""
+    try:
+        kb = load_kb(settings.faq.paths)
+    except KbError as exc:
+        # The figures still stand; only the category names fall back to their ids.
+        print(f"priemnaya: warning: categories shown by id, the knowledge base faq.paths is not "
+              f"usable: {exc.problems[0] if exc.problems else exc}", file=sys.stderr)
+        return {}
+    return {c.id: c.title for c in kb.categories}
+
+
+async def build_report(settings: Settings, period: Period, fmt: str, now: datetime,
+                       categories: dict[str, str] | None = None) -> bytes:
     engine = build_engine(settings.database.url)
     try:
         sessions = build_sessions(engine)
-        data = await load_dataset(sessions, period, Filters(), now, settings.institution.id)
+        data = await load_dataset(sessions, period, Filters(), now, settings.institution.id,
+                                  categories)
         await audit(sessions, now, f"cli:{getpass.getuser()}"[:64], "export", "report",
                     fmt, f"from={period.first} to={period.last}", settings.institution.id)
     finally:

@@ -103,7 +103,8 @@ def build_runtime(
     store = SqlConversationStore(sessions, settings.institution.id, worker=worker,
                                  inbound=inbound)
     directory = build_directory(settings)
-    deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
+    replies = ReplyBuilder(texts, faq, settings.institution.name)
+    deps = Deps(store=store, faq=faq, replies=replies, notifier=notifier,
                 router=router or CalendarRouter(directory, texts),
                 crisis=crisis or build_crisis_rules(settings), clock=clock)
     reception = Reception(deps)

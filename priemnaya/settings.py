@@ -43,7 +43,8 @@ class Section(BaseModel):
 
 class InstitutionSettings(Section):
     id: str = Field("default", pattern=r"^[a-z0-9_-]{1,64}$")
-    name: str = "Центр социальной защиты"
+    # Empty: the knowledge base's `institution` is shown instead.
+    name: str = Field("", max_length=300)
     timezone: str = "Asia/Yekaterinburg"
 
     @field_validator("timezone")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.queries import filter_choices
 from analytics.records import Filters, Period
+from faq.live import ReloadFailure
 from faq.model import KnowledgeBase
 from handlers.pii import public_contacts
 from handlers.ports import Faq
@@ -25,6 +26,10 @@ MIN_YEAR, MAX_YEAR = 2000, 2100
 _FILTER_CHARS = 64
 
 
+def no_reload_failure() -> ReloadFailure | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class AdminDeps:
     sessions: async_sessionmaker[AsyncSession]
@@ -34,6 +39,8 @@ class AdminDeps:
     erase_client: Callable[[int, datetime], Awaitable[None]]
     institution: str = "default"
     faq: Faq | None = None  # read on every request: the knowledge base reloads while running
+    # Edited files that did not load: every admin page says so, or nobody would notice.
+    kb_failure: Callable[[], ReloadFailure | None] = no_reload_failure
 
     def categories(self) -> dict[str, str]:
         return {c.id: c.title for c in self.faq.kb.categories} if self.faq else {}
@@ -110,7 +117,7 @@ async def page_context(request: web.Request, sel: Selection) -> dict[str, Any]:
     choices["queue"] = queue_choices(deps.queues, choices.get("queue", []))
     return {"sel": sel, "choices": choices,
             "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz,
-            "queue_titles": deps.queues.titles()}
+            "queue_titles": deps.queues.titles(), "kb_failure": deps.kb_failure()}
 
 
 def queue_choices(queues: QueueDirectory, seen: list[str]) -> list[str]:

@@ -123,7 +123,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("admin_audit.html", request, {
         "rows": rows, "tz": deps.tz, "total": total, "page": min(pages_seen, pages),
         "pages": pages, "offset": (pages_seen - 1) * AUDIT_PAGE,
-        "queue_titles": deps.queues.titles()})
+        "queue_titles": deps.queues.titles(), "kb_failure": deps.kb_failure()})
 
 
 def setup_routes(app: web.Application) -> None:

@@ -239,3 +239,33 @@ def test_the_institutions_contacts_are_read_from_the_answers() -> None:
     deps = AdminDeps(unused, unused, unused, unused, unused, faq=SimpleNamespace(kb=kb))
     assert deps.public_contacts() == frozenset({"3433710000"})
     assert AdminDeps(unused, unused, unused, unused, unused).public_contacts() == frozenset()
+
+
+async def test_every_admin_page_warns_of_a_knowledge_base_that_did_not_reload(
+        database_url: str, tmp_path) -> None:
+    import os
+
+    from faq.live import LiveFaq
+
+    kb_file = tmp_path / "kb.yaml"
+    good = ("categories:\n  - {id: help, title: Помощь}\n"
+            "entries:\n  - {id: hours, category: help, question: Когда, answer: С 9.}\n")
+    kb_file.write_text(good, encoding="utf-8")
+    faq = LiveFaq([kb_file])
+    clock = Clock(AS_OF)
+    rt = build_runtime(Settings(database={"url": database_url}), faq, clock=clock)
+    await write_log(rt.sessions)
+    await add_staff(rt, clock)
+    async with TestClient(TestServer(build_app(rt, start_background=False))) as client:
+        await log_in(client, "boss")
+        assert 'id="kb-failure"' not in await (await client.get("/admin/")).text()
+        kb_file.write_text(good + "  - {id: hours, category: help, question: Ещё, answer: Да.}\n",
+                           encoding="utf-8")
+        os.utime(kb_file, ns=(0, kb_file.stat().st_mtime_ns + 2_000_000_000))
+        assert not faq.reload_if_changed()
+        for path in ("/admin/", "/admin/log", "/admin/gaps", "/admin/export", "/admin/audit"):
+            html = await (await client.get(path)).text()
+            assert 'id="kb-failure"' in html, path
+            assert "База знаний не обновлена." in html
+            assert f"{kb_file}: hours: duplicate id (first in {kb_file})" in html
+    await rt.engine.dispose()

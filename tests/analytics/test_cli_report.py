@@ -132,3 +132,39 @@ def test_retention_run_erases_old_texts(settings_file: Path, capsys) -> None:
         return int(n or 0)
 
     assert asyncio.run(remaining()) == 0  # the machine's clock is past 2026-11-20
+
+
+def test_reports_name_categories_by_their_titles_as_the_admin_pages_do(
+    tmp_path: Path, settings_file: Path, capsys
+) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_text("categories:\n  - {id: benefits, title: Пособия и выплаты}\n"
+                  "  - {id: housing, title: Оплата ЖКУ}\n"
+                  "entries:\n  - {id: a, category: housing, question: Субсидия, answer: Да.}\n",
+                  encoding="utf-8")
+    settings_file.write_text(settings_file.read_text() + f"faq:\n  paths: [{kb}]\n")
+    csv_out, xlsx_out = tmp_path / "r.csv", tmp_path / "r.xlsx"
+    assert run_cli(month("csv", csv_out, settings_file)) == 0
+    rows = [line.split(";") for line in csv_out.read_text(encoding="utf-8-sig").splitlines()]
+    assert rows[0][2] == "Категория"
+    assert {r[2] for r in rows[1:7]} >= {"Пособия и выплаты", "Оплата ЖКУ"}
+    assert not {r[2] for r in rows[1:7]} & {"benefits", "housing"}
+    assert run_cli(month("xlsx", xlsx_out, settings_file)) == 0
+    sheet = list(load_workbook(xlsx_out, read_only=True)["Обращения"].iter_rows(values_only=True))
+    assert {r[2] for r in sheet[1:]} >= {"Пособия и выплаты", "Оплата ЖКУ"}
+    html_out = tmp_path / "r.html"
+    assert run_cli(month("html", html_out, settings_file)) == 0
+    assert "<td>Пособия и выплаты</td>" in html_out.read_text(encoding="utf-8")
+    assert capsys.readouterr().err.count("warning") == 0
+
+
+def test_a_broken_knowledge_base_leaves_the_report_with_category_ids_and_a_warning(
+    tmp_path: Path, settings_file: Path, capsys
+) -> None:
+    settings_file.write_text(settings_file.read_text()
+                             + f"faq:\n  paths: [{tmp_path / 'absent.yaml'}]\n")
+    assert run_cli(month("csv", tmp_path / "r.csv", settings_file)) == 0
+    err = capsys.readouterr().err.splitlines()
+    absent = tmp_path / "absent.yaml"
+    assert err[0].startswith("priemnaya: warning: categories shown by id, the knowledge base "
+                             f"faq.paths is not usable: {absent}: -: cannot read")

@@ -60,6 +60,8 @@ async def test_ask_and_see_the_answer(browser, server: TestServer) -> None:
     page = await browser.new_page()
     await page.goto(str(server.make_url("/")))
     await page.wait_for_selector(".msg.bot >> text=Здравствуйте")
+    # Opening the chat pressed an invisible «start»: no empty «…» bubble precedes the greeting.
+    assert await page.locator(".msg.client").count() == 0
     await page.fill("#text", "Как оформить единое пособие?")
     await page.click("#send")
     answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from faq import cli
+from faq.loader import load_kb
 
 from .conftest import REHAB
 
@@ -96,6 +97,9 @@ def test_eval_prints_one_json_object_with_exact_keys(tmp_path: Path, capsys) -> 
         ("[1, 2]\n", "line 1: need text and expected"),
         ('{"text": 5, "expected": null}\n', "line 1: need text and expected"),
         (None, "No such file"),
+        ("", "no cases: write one JSON object a line"),
+        ("\n  \n", "no cases: write one JSON object a line"),
+        ('{"text": " ", "expected": null}\n', "line 1: empty text"),
     ],
 )
 def test_eval_refuses_a_bad_cases_file_with_the_line(
@@ -107,6 +111,15 @@ def test_eval_refuses_a_bad_cases_file_with_the_line(
     assert cli.main(["eval", "--kb", str(REHAB), "--cases", str(cases)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and reason in captured.err
+    assert len(captured.err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("text", ["", "   \t "])
+def test_ask_refuses_an_empty_text_with_one_line(text: str, capsys) -> None:
+    assert cli.main(["ask", "--kb", str(REHAB), text]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "ask: the text is empty: give the client's message to match\n"
 
 
 def test_eval_reads_a_spreadsheet_export_with_bom_and_crlf(tmp_path: Path, capsys) -> None:
@@ -137,6 +150,13 @@ def test_export_then_import_round_trip(tmp_path: Path, capsys) -> None:
     assert "ok: 13 entries in 3 categories" in capsys.readouterr().out.splitlines()
 
 
+def test_export_then_import_into_a_new_file_loses_nothing(tmp_path: Path) -> None:
+    out_csv, out_yaml = tmp_path / "faq.csv", tmp_path / "faq.yaml"
+    assert cli.main(["export", "--kb", str(REHAB), "--semicolon", str(out_csv)]) == 0
+    assert cli.main(["import", "--kb", str(out_yaml), str(out_csv)]) == 0
+    assert load_kb([out_yaml]) == load_kb([REHAB])
+
+
 def test_import_and_export_report_file_errors_and_exit_2(tmp_path: Path, capsys) -> None:
     missing = tmp_path / "absent.csv"
     assert cli.main(["import", "--kb", str(tmp_path / "kb.yaml"), str(missing)]) == 2
@@ -151,3 +171,60 @@ def test_register_adds_a_faq_command_to_a_host_cli() -> None:
     cli.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["faq", "check", str(REHAB)])
     assert args.func(args) == 0
+
+
+def _served_folder(tmp_path: Path) -> Path:
+    """A served folder like the service's: categories, entries, and an accepted suggestion."""
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "categories.yaml").write_text(
+        "categories:\n  - {id: help, title: Помощь}\n", encoding="utf-8")
+    (folder / "main.yaml").write_text(
+        "entries:\n  - {id: hours, category: help, question: \"Часы работы?\", "
+        "answer: С 9 до 18.}\n",
+        encoding="utf-8")
+    (folder / "from_specialists.yaml").write_text(
+        "entries:\n  - {id: help.passport, category: help, question: \"Нужен ли паспорт?\", "
+        "answer: Да.}\n", encoding="utf-8")
+    return folder
+
+
+def test_import_refuses_an_id_another_served_file_holds(tmp_path: Path, capsys) -> None:
+    folder = _served_folder(tmp_path)
+    before = (folder / "main.yaml").read_text(encoding="utf-8")
+    csv_file = tmp_path / "faq.csv"
+    assert cli.main(["export", "--kb", str(folder), str(csv_file)]) == 0
+    capsys.readouterr()
+    target = folder / "main.yaml"
+    args = ["import", "--kb", str(target), "--served-with", str(folder), str(csv_file)]
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (
+        f"{target}: not written: 1 entry id(s) already in other knowledge-base files: "
+        f"help.passport (in {folder / 'from_specialists.yaml'}); "
+        "remove them from the CSV or from those files\n")
+    assert target.read_text(encoding="utf-8") == before
+
+
+def test_import_into_a_served_folder_leaves_it_loadable(tmp_path: Path, capsys) -> None:
+    folder = _served_folder(tmp_path)
+    csv_file = tmp_path / "faq.csv"
+    csv_file.write_text(
+        "id,category,question,variants,keywords,answer\n"
+        "hours,help,Когда вы работаете?,,,С 9 до 18.\n", encoding="utf-8")
+    target = folder / "main.yaml"
+    args = ["import", "--kb", str(target), "--served-with", str(folder), str(csv_file)]
+    assert cli.main(args) == 0
+    kb = load_kb([folder])
+    assert kb.entry("hours").question == "Когда вы работаете?"
+    assert kb.entry("help.passport") is not None
+    assert kb.category("help").title == "Помощь"
+
+
+def test_import_outside_the_served_files_checks_only_its_own_file(tmp_path: Path) -> None:
+    folder = _served_folder(tmp_path)
+    csv_file = tmp_path / "faq.csv"
+    assert cli.main(["export", "--kb", str(folder), str(csv_file)]) == 0
+    copy = tmp_path / "copy.yaml"
+    args = ["import", "--kb", str(copy), "--served-with", str(folder), str(csv_file)]
+    assert cli.main(args) == 0
+    assert len(load_kb([copy]).entries) == 2

@@ -65,6 +65,29 @@ def test_an_impossible_date_keeps_the_old_kb_and_logs_it(kb_file: Path, caplog) 
     assert not any(r.exc_info for r in caplog.records)
 
 
+def test_a_failed_reload_is_kept_for_the_admin_until_the_files_load(
+    kb_file: Path, caplog
+) -> None:
+    live = LiveFaq([kb_file])
+    good = kb_file.read_text(encoding="utf-8")
+    duplicate = "  - {id: center.phone, category: center, question: Телефон, answer: Звоните.}\n"
+    _bump(kb_file, good + duplicate)
+    with caplog.at_level(logging.ERROR, logger="faq.live"):
+        assert not live.reload_if_changed()
+    failure = live.reload_failure
+    assert failure is not None
+    assert [str(p) for p in failure.problems] == [
+        f"{kb_file}: center.phone: duplicate id (first in {kb_file})"]
+    assert caplog.records[0].getMessage() == (
+        "knowledge base not reloaded, keeping the previous one: 1 problems, "
+        f"first: {kb_file}: center.phone: duplicate id (first in {kb_file})")
+    assert not live.reload_if_changed()  # nothing changed since: still failed
+    assert live.reload_failure == failure
+    _bump(kb_file, good)
+    assert live.reload_if_changed()
+    assert live.reload_failure is None
+
+
 async def test_watch_reloads_in_the_background(kb_file: Path) -> None:
     live = LiveFaq([kb_file])
     task = asyncio.create_task(live.watch(0.01))
@@ -114,3 +137,28 @@ def test_add_entry_to_a_new_file_in_the_folder(tmp_path: Path, kb_file: Path) ->
     )
     assert live.kb.entry("center.new") is not None
     assert live.match("Новый вопрос о центре?").decision is Decision.ANSWER
+
+
+async def test_an_unexpected_reload_error_is_kept_for_the_admin_too(
+    kb_file: Path, monkeypatch, caplog
+) -> None:
+    live = LiveFaq([kb_file])
+
+    def broken(kb: object) -> None:
+        raise MemoryError("no room for the index")
+
+    monkeypatch.setattr(live, "_build", broken)
+    task = asyncio.create_task(live.watch(0.01))
+    await asyncio.to_thread(_edit_hours, kb_file)
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if live.reload_failure is not None:
+            break
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert live.reload_failure is not None
+    [problem] = live.reload_failure.problems
+    assert (problem.file, problem.reason) == (
+        str(kb_file), "reload failed: MemoryError('no room for the index')")
+    assert "knowledge base reload failed; keeping the current one" in caplog.text

@@ -339,3 +339,25 @@ def test_parse_keeps_words_and_keys_of_each_sentence(matcher: Matcher) -> None:
     assert query.keys == ("есть парковка ghbdtn спасибо", "есть парковка", "ghbdtn", "спасибо")
     single = matcher.parse("  Есть ли парковка?  ")
     assert single.keys == ("есть ли парковка",)
+
+
+def test_a_negated_word_is_not_the_word() -> None:
+    kb = KnowledgeBase(
+        (Category("d", "Документы"),),
+        (Entry("appeal", "d", "Как обжаловать отказ в выплате?", "Подайте жалобу.",
+               variants=("Отказали в субсидии, не согласна",), keywords=("не согласен",)),
+         Entry("consent", "d", "Зачем нужно согласие на обработку данных?",
+               "Без него мы не можем передать вопрос специалисту.")),
+    )
+    matcher = build_matcher(kb)
+    # The client agrees: the entry for those who disagree must not answer.
+    for text in ("согласна", "я согласен"):
+        assert _answer(matcher, text) != "appeal", text
+    assert _answer(matcher, "не согласна с отказом") == "appeal"
+    # An answer's own "не" does not make its entry about the negated word.
+    assert "не_передать" not in matcher.index.idf
+
+
+@pytest.mark.parametrize("text", ["гд находица центр", "где находитса центр"])
+def test_spoken_spellings_of_where_and_reflexive_verbs(matcher: Matcher, text: str) -> None:
+    assert _answer(matcher, text) == "center.address"

@@ -64,7 +64,11 @@ def write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("rules: [", ": cannot read: while parsing a flow node"),
+        ("rules: [", ": bad YAML: line 1, column 9: expected the node content, but found "
+                     "'<stream end>' (while parsing a flow node from line 1)"),
+        ("rules:\n  - id: x\n    patterns: [a, b\n  bad: : :\n",
+         ": bad YAML: line 4, column 6: expected ',' or ']', but got ':' "
+         "(while parsing a flow sequence from line 3)"),
         ("- a\n- b\n", ": expected a mapping with a list under 'rules'"),
         ("rules:\n  - kind: suicide\n", ": rule '#1': needs a text 'id'"),
         (
@@ -113,6 +117,14 @@ def test_invalid_files_name_file_rule_and_reason(tmp_path: Path, text: str, mess
     with pytest.raises(CrisisRulesError) as info:
         load_crisis_rules(path)
     assert str(info.value).startswith(str(path) + message)
+
+
+def test_a_file_not_in_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_bytes("rules:\n  - {id: a, patterns: [суицид]}\n".encode("cp1251"))
+    with pytest.raises(CrisisRulesError) as info:
+        load_crisis_rules(path)
+    assert str(info.value) == f"{path}: line 2: not UTF-8 (saved as Windows-1251?)"
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import UTC, datetime
 
@@ -547,3 +548,12 @@ async def test_ordinary_questions_are_not_taken_for_a_request_for_a_person(world
     await reception.handle(msg(action=Action(ActionKind.CONSENT)))
     await reception.handle(msg(text))
     assert store.conversations[1].state is State.BOT
+
+
+def test_greeting_names_the_institution_from_settings_over_the_kbs() -> None:
+    faq = FakeFaq()
+    faq.kb = dataclasses.replace(faq.kb, institution="ЦСО из базы знаний")
+    kb_named = ReplyBuilder(JinjaTexts(), faq).greeting(consented=True).text
+    named = ReplyBuilder(JinjaTexts(), faq, "КЦСОН Кировского района").greeting(True).text
+    assert "«ЦСО из базы знаний»" in kb_named
+    assert "«КЦСОН Кировского района»" in named and "базы знаний" not in named

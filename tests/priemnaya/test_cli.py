@@ -180,3 +180,41 @@ def test_settings_check_prints_good_settings(capsys: pytest.CaptureFixture[str])
     assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 0
     out, err = capsys.readouterr()
     assert err == "" and '"port": 8080' in out
+
+
+def test_faq_import_refuses_ids_that_other_files_of_faq_paths_hold(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "main.yaml").write_text(
+        "categories:\n  - {id: help, title: Помощь}\n"
+        "entries:\n  - {id: hours, category: help, question: Когда, answer: С 9.}\n",
+        encoding="utf-8")
+    accepted = folder / "from_specialists.yaml"
+    accepted.write_text("entries:\n  - {id: help.x, category: help, question: Как, "
+                        "answer: Так.}\n", encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("faq:\n  paths: [kb]\n", encoding="utf-8")
+    csv_file = tmp_path / "faq.csv"
+    csv_file.write_text("id,category,question,variants,keywords,answer\n"
+                        "help.x,help,Как,,,Так.\n", encoding="utf-8")
+    args = ["faq", "import", "--settings", str(settings), "--kb", str(folder / "main.yaml"),
+            str(csv_file)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"{folder / 'main.yaml'}: not written: 1 entry id(s) already in other knowledge-base "
+        f"files: help.x (in {accepted}); remove them from the CSV or from those files"]
+
+
+def test_a_yaml_error_in_the_crisis_rules_is_one_line_with_file_and_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "crisis.yaml"
+    rules.write_text("rules:\n  - id: x\n    patterns: [a, b\n  bad: : :\n", encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"faq:\n  paths: [{ROOT / 'kb' / 'sample'}]\n"
+                        "crisis:\n  rules_path: crisis.yaml\n", encoding="utf-8")
+    assert main(["settings", "--settings", str(settings)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"crisis.rules_path is not usable: {rules}: bad YAML: line 4, column 6: "
+        "expected ',' or ']', but got ':' (while parsing a flow sequence from line 3)"]
