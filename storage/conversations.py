@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -379,10 +379,14 @@ class SqlConversationStore:
         where = [Conversation.id == conversation_id, Conversation.state.in_(OPEN_STATES)]
         if only_if_free:
             where.append(Conversation.assigned_to.is_(None))
+        values: dict[str, Any] = {"assigned_to": specialist_id}
+        if specialist_id is None:
+            # Released: back in its queue's waiting list, not «в работе» with nobody.
+            values["state"] = case((Conversation.state == State.WITH_SPECIALIST, State.WAITING),
+                                   else_=Conversation.state)
         async with self._sessions.begin() as s:
             # One conditional UPDATE: of two specialists taking at once exactly one matches.
-            result = await s.execute(update(Conversation).where(*where)
-                                     .values(assigned_to=specialist_id))
+            result = await s.execute(update(Conversation).where(*where).values(values))
             return bool(getattr(result, "rowcount", 0))
 
     async def transfer(

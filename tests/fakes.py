@@ -279,7 +279,10 @@ class FakeStore:
         conv = self.conversations[conversation_id]
         if conv.state is State.CLOSED or (only_if_free and conv.assigned_to is not None):
             return False
-        self.conversations[conversation_id] = replace(conv, assigned_to=specialist_id)
+        state = State.WAITING if specialist_id is None and conv.state is State.WITH_SPECIALIST \
+            else conv.state
+        self.conversations[conversation_id] = replace(conv, assigned_to=specialist_id,
+                                                      state=state)
         return True
 
     async def transfer(

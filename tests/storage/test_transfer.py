@@ -1,4 +1,4 @@
-"""Transfers between queues on SQLite and PostgreSQL: waiting again, in the history."""
+"""Transfers and releases on SQLite and PostgreSQL: waiting again, in the history."""
 
 from __future__ import annotations
 
@@ -118,3 +118,16 @@ async def test_the_new_queue_gets_a_reminder_of_its_own(sessions) -> None:
     await store.transfer(cid, "urgent", None, clock())
     assert [(e.kind, e.text) for e in await job.tick()] == [(EventKind.REMINDER, "urgent")]
     assert await job.tick() == []
+
+
+async def test_a_released_conversation_waits_again_in_its_queue(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    cid, (anna, _) = await handed_over(sessions, store), await staff(sessions)
+    await store.assign(cid, anna, only_if_free=True)
+    await store.record_specialist_message(cid, anna, "Уточню", False, NOW)
+    assert (await conversation(sessions, cid)).state == State.WITH_SPECIALIST
+    assert await store.assign(cid, None, only_if_free=False)
+    conv = await conversation(sessions, cid)
+    assert (conv.state, conv.queue, conv.assigned_to) == (State.WAITING, "general", None)
+    waiting = await SqlDeskQueries(sessions).open_conversations("general")
+    assert [(r.id, r.state) for r in waiting] == [(cid, State.WAITING)]
