@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -41,6 +41,8 @@ class ChannelContext:
     # Every enabled channel's FileSource by channel name, filled as channels are added: a
     # specialist's file from Telegram reaches a web-chat or VK client through it.
     files: dict[str, FileSource] = field(default_factory=dict)
+    # Queue id → the title specialists read («Срочные обращения», not "urgent").
+    queue_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 class ChannelPlugin(Protocol):

@@ -117,7 +117,7 @@ def build_runtime(
     ctx = ChannelContext(reception=reception, desk=desk, store=store,
                          inbound=inbound, staff=SqlStaffDirectory(sessions, clock),
                          threads=SqlStaffThreads(sessions), faq=faq, texts=texts,
-                         notifier=notifier, clock=clock)
+                         notifier=notifier, clock=clock, queue_titles=directory.titles())
     rt = Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
                  store, SqlClientTimeline(sessions), senders, clock, ctx, directory, hub)
     rt.uploads = SqlFileStore(sessions, settings.institution.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 
 from aiogram import Bot
@@ -38,9 +38,11 @@ class TelegramNotifier:
     """Posts conversation events into the specialists' supergroup; never raises."""
 
     def __init__(self, bot: Bot, chat_id: int, store: ConversationStore, threads: StaffThreads,
-                 texts: Texts, faq: Faq, timezone: tzinfo) -> None:
+                 texts: Texts, faq: Faq, timezone: tzinfo,
+                 queue_titles: Mapping[str, str] | None = None) -> None:
         self._bot, self._chat_id, self._store, self._threads = bot, chat_id, store, threads
         self._texts, self._faq, self._tz = texts, faq, timezone
+        self._queue_titles = dict(queue_titles or {})
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -90,8 +92,9 @@ class TelegramNotifier:
                 await self._post(cid, self._texts.render("staff_delivery_failed",
                                                          error=event.text))
             case kind if kind in _NOTES:
+                queue = self._queue_titles.get(event.text, event.text)
                 await self._post(cid, self._texts.render(
-                    _NOTES[kind], queue=event.text, rating=event.text))
+                    _NOTES[kind], queue=queue, rating=event.text))
 
     async def _client_message(self, cid: int, event: ConversationEvent) -> None:
         if not await self._threads.thread_of(cid):

@@ -53,7 +53,7 @@ class TelegramPlugin:
         self.files: FileSource | None = TelegramFiles(self.bot)
         self._notifier = None if config.specialists_chat_id is None else TelegramNotifier(
             self.bot, config.specialists_chat_id, ctx.store, ctx.threads, ctx.texts, ctx.faq,
-            ZoneInfo(timezone))
+            ZoneInfo(timezone), ctx.queue_titles)
         # Staff router first: its catch-all for groups must see group messages before anyone.
         # No aiogram FSM: a conversation's state lives in the database, shared by channels.
         self.dp = Dispatcher(disable_fsm=True, config=config, codec=codec, reception=ctx.reception,
