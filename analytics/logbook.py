@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from analytics.gaps import GapMessage
 from analytics.logsearch import matches, parse_terms, sql_condition
 from analytics.records import Filters, Period
+from handlers.names import mask_names
 from handlers.pii import mask
 from storage.models import (
     DEFAULT_INSTITUTION,
@@ -94,6 +95,11 @@ class Transcript:
 def searchable(text: str) -> bool:
     """A query that itself holds personal data is refused: the log is searched as masked."""
     return mask(text, names=True) == text
+
+
+def masked_query(text: str) -> str:
+    """A search term as the audit keeps it: a query for "Иванова" is a person looked up."""
+    return mask_names(mask(text), lone=True)
 
 
 def _where(q: LogQuery, institution: str) -> list[ColumnElement[bool]]:
@@ -240,4 +246,5 @@ async def audit(
     async with sessions.begin() as s:
         s.add(AuditEntry(institution_id=institution, at=now, actor=actor[:64],
                          action=action[:64], object_type=object_type[:32],
-                         object_id=object_id[:64], details=mask(details)[:2000]))
+                         object_id=object_id[:64],
+                         details=mask(details, names=True)[:2000]))

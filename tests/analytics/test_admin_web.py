@@ -133,6 +133,19 @@ async def test_log_search_filters_and_refuses_personal_data(admin_site) -> None:
     assert ("boss", "search_log", "") in await audit_actions(staff)
 
 
+async def test_searched_names_are_masked_in_the_audit(admin_site) -> None:
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    for q in ("Иванова", "справка Ирина Сергеевна", "%2B79123456789"):
+        assert (await staff.client.get(f"/admin/log?{NOV}&q={q}")).status == 200
+    async with staff.rt.sessions() as s:
+        details = (await s.scalars(select(AuditEntry.details)
+                                   .where(AuditEntry.action == "search_log"))).all()
+    assert [d.split(" q=")[1] for d in details] == [
+        "[ФИО]", "справка [ФИО] (refused: personal data)",
+        "[телефон] (refused: personal data)"]
+
+
 async def test_export_csv_has_one_row_per_conversation(admin_site) -> None:
     staff, _ = admin_site
     await log_in(staff.client, "boss")
