@@ -108,6 +108,9 @@ async def test_transcript_is_masked_and_its_viewing_audited(admin_site) -> None:
     assert "Общие вопросы /" in html  # the queue by its title
     assert "наш телефон [телефон]" in html  # no answer of the knowledge base gives it
     assert "Спасибо, [ФИО]" in html and "Ирина" not in html
+    # The bot's decision reads in Russian; the code stays only as an attribute.
+    assert '<span data-decision="no_match">ответ не найден</span>' in html
+    assert "· no_match" not in html
     # Given in the knowledge base's answers, the institution's own phone stays readable.
     public = public_contacts(["Звоните нам: +7 343 371-00-00."])
     found = await transcript(staff.rt.sessions, ids["c3"], public=public)
