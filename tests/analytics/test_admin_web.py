@@ -149,6 +149,19 @@ async def test_searched_names_are_masked_in_the_audit(admin_site) -> None:
         "[телефон] (refused: personal data)"]
 
 
+async def test_the_site_has_a_favicon(admin_site) -> None:
+    staff, _ = admin_site
+    ico = await staff.client.get("/favicon.ico")
+    assert ico.status == 200 and ico.content_type == "image/vnd.microsoft.icon"
+    assert (await ico.read())[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+    svg = await staff.client.get("/favicon.svg")
+    assert svg.status == 200 and svg.content_type == "image/svg+xml"
+    assert "max-age" in svg.headers["Cache-Control"]
+    for page in ("/", "/login"):
+        html = await (await staff.client.get(page)).text()
+        assert '<link rel="icon" href="/favicon.svg"' in html
+
+
 async def test_export_csv_has_one_row_per_conversation(admin_site) -> None:
     staff, _ = admin_site
     await log_in(staff.client, "boss")
