@@ -6,7 +6,8 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from analytics.metrics import Report
@@ -22,7 +23,12 @@ DAILY_COLUMNS = ("День", "Обращения", "Сообщения клие�
                  "Решены ботом")
 CHANNELS = {"vk": "ВКонтакте", "telegram": "Telegram", "web": "Веб-чат", "max": "MAX"}
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
-Cell = str | int | float | bool | None
+Cell = str | int | float | bool | date | datetime | None
+# Excel's own date cells, shown as a Russian reader writes them; sorting and filtering by date
+# work on them, which they do not on text.
+DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
+DATE_FORMAT = "DD.MM.YYYY"
+_DATE_COLUMN_WIDTH = 17
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +38,9 @@ class Table:
     rows: tuple[tuple[Cell, ...], ...]
 
 
-def _local(at: datetime | None, tz: ZoneInfo) -> str:
-    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if at else ""
+def _local(at: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """Local wall-clock time without a zone: spreadsheets have no time zones."""
+    return at.astimezone(tz).replace(tzinfo=None) if at else None
 
 
 def _minutes(value: float | None) -> float | None:
@@ -61,7 +68,7 @@ def conversation_table(data: Dataset, report: Report,
 
 def daily_table(report: Report) -> Table:
     return Table("По дням", DAILY_COLUMNS, tuple(
-        (d.day.isoformat(), d.conversations, d.client_messages, d.escalated, d.resolved_by_faq)
+        (d.day, d.conversations, d.client_messages, d.escalated, d.resolved_by_faq)
         for d in report.daily))
 
 
@@ -70,6 +77,10 @@ def _text(value: Cell) -> str:
         return ""
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, float):
         # Excel with Russian regional settings reads "2.6" as a date (2 June): a comma.
         return str(value).replace(".", ",")
@@ -94,9 +105,29 @@ def to_xlsx(tables: Sequence[Table]) -> bytes:
     book = Workbook(write_only=True)
     for table in tables:
         sheet = book.create_sheet(table.name)
+        _widen_date_columns(sheet, table)
         sheet.append(list(table.columns))
         for row in table.rows:
-            sheet.append(list(row))
+            sheet.append([_xlsx_cell(sheet, v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _xlsx_cell(sheet: Any, value: Cell) -> object:
+    from openpyxl.cell import WriteOnlyCell
+
+    if not isinstance(value, date):
+        return value
+    cell = WriteOnlyCell(sheet, value)
+    cell.number_format = DATETIME_FORMAT if isinstance(value, datetime) else DATE_FORMAT
+    return cell
+
+
+def _widen_date_columns(sheet: Any, table: Table) -> None:
+    """Else Excel shows a date too wide for its column as «########»."""
+    from openpyxl.utils import get_column_letter
+
+    for i in range(len(table.columns)):
+        if any(isinstance(row[i], date) for row in table.rows):
+            sheet.column_dimensions[get_column_letter(i + 1)].width = _DATE_COLUMN_WIDTH

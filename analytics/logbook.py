@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics.gaps import GapMessage
+from analytics.logsearch import matches, parse_terms, sql_condition
 from analytics.records import Filters, Period
+from handlers.names import mask_names
 from handlers.pii import mask
 from storage.models import (
     DEFAULT_INSTITUTION,
@@ -95,6 +97,11 @@ def searchable(text: str) -> bool:
     return mask(text, names=True) == text
 
 
+def masked_query(text: str) -> str:
+    """A search term as the audit keeps it: a query for "Иванова" is a person looked up."""
+    return mask_names(mask(text), lone=True)
+
+
 def _where(q: LogQuery, institution: str) -> list[ColumnElement[bool]]:
     f = q.filters
     where = [Conversation.institution_id == institution,
@@ -109,20 +116,20 @@ def _where(q: LogQuery, institution: str) -> list[ColumnElement[bool]]:
 
 
 async def _text_hits(s: AsyncSession, where: list[ColumnElement[bool]], text: str) -> list[int]:
-    """Conversations whose masked messages contain the text.
+    """Conversations whose masked messages hold every word of the text, in any of its forms.
 
-    The database finds the raw candidates (icontains lowercases with the database's lower(),
+    The database finds the raw candidates (case and ё folded with lower() and replace(),
     Unicode-aware on SQLite too, storage/engine.py); each is then checked as the transcript
     shows it, masked: else searching "9123" would tell which masked phone number holds it.
     """
+    terms = parse_terms(text)
     rows = await s.execute(
         select(Message.conversation_id, Message.text).join(Conversation)
-        .where(*where, Message.internal.is_(False),
-               Message.text.icontains(text, autoescape=True))
+        .where(*where, Message.internal.is_(False), sql_condition(Message.text, terms))
         .order_by(Message.conversation_id.desc()))
-    needle, hits = text.lower(), dict[int, None]()
+    hits = dict[int, None]()
     for conversation_id, body in rows:
-        if conversation_id not in hits and needle in mask(body, names=True).lower():
+        if conversation_id not in hits and matches(mask(body, names=True), terms):
             hits[conversation_id] = None
             if len(hits) == MAX_TEXT_HITS:
                 break
@@ -239,4 +246,5 @@ async def audit(
     async with sessions.begin() as s:
         s.add(AuditEntry(institution_id=institution, at=now, actor=actor[:64],
                          action=action[:64], object_type=object_type[:32],
-                         object_id=object_id[:64], details=mask(details)[:2000]))
+                         object_id=object_id[:64],
+                         details=mask(details, names=True)[:2000]))

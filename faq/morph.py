@@ -86,6 +86,27 @@ def _analyzer() -> Any:
     return pymorphy3.MorphAnalyzer()
 
 
+# Readings much less likely than the best one ("стали" as the plural of "сталь") would widen
+# a search to another word's forms.
+_FORM_READING_SHARE = 0.1
+
+
+@functools.lru_cache(maxsize=10_000)
+def word_forms(word: str) -> frozenset[str]:
+    """The word and every inflected form of its likely readings, lower case with ё as е.
+
+    "пособие" gives "пособия", "пособием"…; without pymorphy3's dictionaries, the word alone."""
+    word = word.lower().replace("ё", "е")
+    try:
+        parses = _analyzer().parse(word)
+    except ImportError:
+        return frozenset((word,))
+    best = max((p.score for p in parses), default=0.0)
+    forms = {f.word.replace("ё", "е") for p in parses
+             if p.score >= best * _FORM_READING_SHARE for f in p.lexeme}
+    return frozenset(forms | {word})
+
+
 class NameWord(IntEnum):
     """How surely a word is part of a person's name, by its dictionary readings."""
 

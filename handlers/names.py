@@ -23,11 +23,12 @@ _PLACES = frozenset((
 ))
 
 
-def mask_names(text: str) -> str:
+def mask_names(text: str, lone: bool = False) -> str:
     """The text with every full or partial name replaced by «[ФИО]».
 
     A name is two or more adjacent name words ("Мария Петровна", "иванова мария",
-    "Иванова М. П."), a patronymic alone, or one name word right after "зовут", "фамилия".
+    "Иванова М. П."), a patronymic alone, or one name word right after "зовут", "фамилия";
+    with `lone`, any single name word ("Иванова"), as in a search for a person.
     Capitalised words count when any dictionary reading is a name; lower-case ones only when
     the likeliest is, so that "вера" and "надежда" in a sentence stay words."""
     tokens = list(_TOKEN.finditer(text))
@@ -35,7 +36,7 @@ def mask_names(text: str) -> str:
     i = 0
     while i < len(tokens):
         j = _run_end(text, tokens, i)
-        if j > i and _is_name(tokens, i, j):
+        if j > i and (_is_name(tokens, i, j) or (lone and _is_lone_name(tokens, i, j))):
             spans.append((tokens[i].start(), tokens[j - 1].end()))
             i = j
         else:
@@ -62,6 +63,11 @@ def _run_end(text: str, tokens: list[re.Match[str]], i: int) -> int:
             break
         j += 1
     return j
+
+
+def _is_lone_name(tokens: list[re.Match[str]], i: int, j: int) -> bool:
+    before = tokens[i - 1].group(0).lower() if i > 0 else ""
+    return before.rstrip(".") not in _PLACES and not _INITIAL.match(tokens[i].group(0))
 
 
 def _is_name(tokens: list[re.Match[str]], i: int, j: int) -> bool:

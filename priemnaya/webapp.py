@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,6 +37,9 @@ from storage.users import SqlAuditLog
 log = logging.getLogger(__name__)
 
 WEB_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
+STATIC = WEB_TEMPLATES.parent / "static"
+# Browsers ask for the icon on every page that names none; a day's cache spares those requests.
+_ICON_CACHE = "public, max-age=86400"
 RUNTIME = web.AppKey("runtime", Runtime)
 
 
@@ -93,9 +96,18 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     for channel in rt.channels:
         channel.setup_routes(app)
     app.router.add_get("/healthz", healthz)
+    for icon in ("favicon.ico", "favicon.svg"):
+        app.router.add_get(f"/{icon}", _static_file(STATIC / icon))
     if start_background:
         app.cleanup_ctx.append(_background)
     return app
+
+
+def _static_file(path: Path) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def serve(_request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(path, headers={"Cache-Control": _ICON_CACHE})
+
+    return serve
 
 
 def build_login_limiter(app: web.Application, rt: Runtime) -> LoginLimiter | None:

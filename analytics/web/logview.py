@@ -16,6 +16,7 @@ from analytics.logbook import (
     audit,
     audit_entries,
     gap_messages,
+    masked_query,
     search,
     searchable,
     staff_names,
@@ -51,9 +52,10 @@ async def log_page(request: web.Request) -> web.StreamResponse:
     # A refused query shows nothing: every row would read as if they all matched it.
     page = (LogPage((), 0, 1, 1) if refused
             else await search(deps.sessions, q, deps.institution))
-    if q.text:
+    if text:
+        refusal = " (refused: personal data)" if refused else ""
         await audit(deps.sessions, deps.clock(), _actor(request), "search_log", "log", "",
-                    f"{sel.query()} q={q.text}", deps.institution)
+                    f"{sel.query()} q={masked_query(text)}{refusal}", deps.institution)
     context = await page_context(request, sel)
     staff = sorted((await staff_names(deps.sessions)).items(), key=lambda kv: kv[1])
     context.update(page=page, q=q, text=text, refused=refused, states=STATES, staff=staff,
@@ -81,7 +83,7 @@ async def transcript_page(request: web.Request) -> web.StreamResponse:
     await audit(deps.sessions, deps.clock(), _actor(request), "view_transcript",
                 "conversation", str(found.id), "", deps.institution)
     return aiohttp_jinja2.render_template("admin_transcript.html", request, {
-        "t": found, "tz": deps.tz, "categories": deps.categories(),
+        "t": found, "tz": deps.tz, "categories": deps.categories(), "entries": deps.entries(),
         "queue_titles": deps.queues.titles(),
         "erased": request.query.get("erased") == "1", "error": request.query.get("error", "")})
 

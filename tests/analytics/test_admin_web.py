@@ -108,6 +108,9 @@ async def test_transcript_is_masked_and_its_viewing_audited(admin_site) -> None:
     assert "Общие вопросы /" in html  # the queue by its title
     assert "наш телефон [телефон]" in html  # no answer of the knowledge base gives it
     assert "Спасибо, [ФИО]" in html and "Ирина" not in html
+    # The bot's decision reads in Russian; the code stays only as an attribute.
+    assert '<span data-decision="no_match">ответ не найден</span>' in html
+    assert "· no_match" not in html
     # Given in the knowledge base's answers, the institution's own phone stays readable.
     public = public_contacts(["Звоните нам: +7 343 371-00-00."])
     found = await transcript(staff.rt.sessions, ids["c3"], public=public)
@@ -117,6 +120,23 @@ async def test_transcript_is_masked_and_its_viewing_audited(admin_site) -> None:
     assert "Мой телефон [телефон]" in found.lines[0].text
     assert ("boss", "view_transcript", str(ids["c3"])) in await audit_actions(staff)
     assert (await staff.client.get("/admin/conversations/999999")).status == 404
+
+
+async def test_transcript_names_pressed_buttons_in_words(admin_site) -> None:
+    staff, ids = admin_site
+    async with staff.rt.sessions.begin() as s:
+        first = await s.scalar(select(Message).where(Message.conversation_id == ids["c3"]))
+        assert first is not None
+        for action in ("start", "entry:family.allowance", "category:housing"):
+            s.add(Message(conversation_id=ids["c3"], client_id=first.client_id, direction="in",
+                          author="client", channel=first.channel, text="", text_length=0,
+                          action=action, internal=False, created_at=first.created_at))
+    await log_in(staff.client, "boss")
+    html = await (await staff.client.get(f"/admin/conversations/{ids['c3']}")).text()
+    assert "открыто меню" in html
+    assert "выбран вопрос «Как оформить единое пособие?»" in html
+    assert "выбран раздел «Субсидии ЖКУ»" in html
+    assert "кнопка:" not in html
 
 
 async def test_log_search_filters_and_refuses_personal_data(admin_site) -> None:
@@ -131,6 +151,32 @@ async def test_log_search_filters_and_refuses_personal_data(admin_site) -> None:
     assert "персональные данные" in html
     assert 'id="log-total">0<' in html and "/admin/conversations/" not in html
     assert ("boss", "search_log", "") in await audit_actions(staff)
+
+
+async def test_searched_names_are_masked_in_the_audit(admin_site) -> None:
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    for q in ("Иванова", "справка Ирина Сергеевна", "%2B79123456789"):
+        assert (await staff.client.get(f"/admin/log?{NOV}&q={q}")).status == 200
+    async with staff.rt.sessions() as s:
+        details = (await s.scalars(select(AuditEntry.details)
+                                   .where(AuditEntry.action == "search_log"))).all()
+    assert [d.split(" q=")[1] for d in details] == [
+        "[ФИО]", "справка [ФИО] (refused: personal data)",
+        "[телефон] (refused: personal data)"]
+
+
+async def test_the_site_has_a_favicon(admin_site) -> None:
+    staff, _ = admin_site
+    ico = await staff.client.get("/favicon.ico")
+    assert ico.status == 200 and ico.content_type == "image/vnd.microsoft.icon"
+    assert (await ico.read())[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+    svg = await staff.client.get("/favicon.svg")
+    assert svg.status == 200 and svg.content_type == "image/svg+xml"
+    assert "max-age" in svg.headers["Cache-Control"]
+    for page in ("/", "/login"):
+        html = await (await staff.client.get(page)).text()
+        assert '<link rel="icon" href="/favicon.svg"' in html
 
 
 async def test_export_csv_has_one_row_per_conversation(admin_site) -> None:

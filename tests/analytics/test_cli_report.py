@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,7 @@ def test_csv_and_xlsx_reports(tmp_path: Path, settings_file: Path) -> None:
     book = load_workbook(xlsx_out, read_only=True)
     assert book.sheetnames == ["Обращения", "По дням"]
     daily = list(book["По дням"].iter_rows(values_only=True))
-    assert daily[2] == ("2026-11-02", 2, 4, 0, 2)
+    assert daily[2] == (datetime(2026, 11, 2), 2, 4, 0, 2)
 
 
 def test_a_bad_date_is_a_clear_usage_error(settings_file: Path, capsys) -> None:

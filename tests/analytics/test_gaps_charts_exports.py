@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import io
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+from openpyxl import load_workbook
 
 from analytics.charts import Chart, Series, build_charts
-from analytics.exports import Table, daily_table, to_csv
+from analytics.exports import Table, daily_table, to_csv, to_xlsx
 from analytics.gaps import GapMessage, cluster, normalize
 from analytics.metrics import compute
 from analytics.retention import build_retention_job
@@ -57,6 +59,20 @@ def test_chart_svg_and_alt_text() -> None:
 def test_csv_is_excel_friendly_and_defuses_formulas() -> None:
     text = to_csv(Table("t", ("a", "b", "c"), (("=HYPERLINK(1)", True, None), (-1, 2.5, "x"))))
     assert text == "\ufeffa;b;c\r\n'=HYPERLINK(1);1;\r\n-1;2,5;x\r\n"
+
+
+def test_xlsx_writes_dates_as_excel_dates_and_csv_as_text() -> None:
+    table = Table("t", ("Открыто", "День", "n"),
+                  ((datetime(2026, 11, 2, 9, 5), date(2026, 11, 2), 1), (None, None, 2)))
+    sheet = load_workbook(io.BytesIO(to_xlsx([table])))["t"]
+    opened, day = sheet["A2"], sheet["B2"]
+    assert (opened.value, opened.is_date, opened.number_format) == (
+        datetime(2026, 11, 2, 9, 5), True, "DD.MM.YYYY HH:MM")
+    assert (day.value, day.is_date, day.number_format) == (
+        datetime(2026, 11, 2), True, "DD.MM.YYYY")
+    assert sheet.column_dimensions["A"].width >= 16
+    assert sheet["A3"].value is None
+    assert to_csv(table).splitlines()[1] == "2026-11-02 09:05;2026-11-02;1"
 
 
 async def test_retention_job_runs_and_survives_a_failure() -> None:

@@ -60,3 +60,20 @@ async def test_search_reads_the_log_as_it_is_shown_masked(sessions, logged) -> N
     assert await ids("мой телефон") == vk
     assert await ids("[телефон]") == set()  # the mark is drawn when shown, not stored
     assert await transcript(sessions, 999_999) is None
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    ("пособия", {"c1", "c2"}),  # the log says "пособие"
+    ("пособием", {"c1", "c2"}),
+    ("ребёнок", {"c2"}),  # the log says "ребенка"
+    ("РЕБЁНКУ", {"c2"}),
+    ("выдает", {"c3"}),  # the log says "выдаёт"
+    ("справка", {"c3", "c4"}),  # "справку" and "Справка"
+    ("пособие ребенок", {"c2"}),  # every word, in one message
+    ("пособие отопление", set()),
+    ("Справк", {"c3", "c4"}),  # the start of a word still finds it
+])
+async def test_search_folds_yo_and_word_forms(sessions, logged, text: str,
+                                              keys: set[str]) -> None:
+    page = await search(sessions, LogQuery(NOVEMBER, Filters(), text=text))
+    assert {r.id for r in page.rows} == {logged[k] for k in keys}

@@ -49,3 +49,36 @@ async def test_admin_sees_figures_and_charts(browser, server: TestServer) -> Non
     assert alt is not None and alt.startswith("Обращения по дням")
     await page.get_by_text("Данные графика").first.click()
     assert await page.locator("figure.chart table.data").first.is_visible()
+
+
+# Every word of the log table's headers on one line: its rectangles all share one top.
+_BROKEN_HEADER_WORDS = """() => {
+  const broken = [];
+  for (const th of document.querySelectorAll("table th")) {
+    const node = th.firstChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+    for (const m of node.textContent.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const tops = new Set(Array.from(range.getClientRects(), r => Math.round(r.top)));
+      if (tops.size > 1) broken.push(m[0]);
+    }
+  }
+  return broken;
+}"""
+
+
+@pytest.mark.parametrize("width", [360, 800, 1030])
+async def test_log_headers_keep_their_words_whole(browser, server: TestServer,
+                                                  width: int) -> None:
+    page = await browser.new_page(viewport={"width": width, "height": 800})
+    await page.goto(str(server.make_url("/admin/log?from=2026-11-01&to=2026-11-30")))
+    await page.fill("#login", "boss")
+    await page.fill("#password", PASSWORDS["boss"])
+    await page.click("button[type=submit] >> text=Войти")
+    await page.wait_for_selector("#log-total", timeout=10_000)
+    assert await page.evaluate(_BROKEN_HEADER_WORDS) == []
+    # The page itself does not scroll sideways: a wide table scrolls inside its box.
+    assert await page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth")

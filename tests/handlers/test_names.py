@@ -40,3 +40,13 @@ def test_names_are_masked_only_where_asked() -> None:
     assert mask(text) == "Мария Петровна, телефон [телефон]"  # every log line: no dictionary
     assert mask(text, names=True) == "[ФИО], телефон [телефон]"
     assert personal_data(text, names=True) == ["[ФИО]", "[телефон]"]
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("Иванова", "[ФИО]"),
+    ("справка Петров", "справка [ФИО]"),
+    ("пособие на ребёнка", "пособие на ребёнка"),
+    ("улица Ленина", "улица Ленина"),
+])
+def test_a_lone_name_word_is_masked_where_asked(text: str, masked: str) -> None:
+    assert mask_names(text, lone=True) == masked
