@@ -57,6 +57,8 @@ class HistoryItem:
     at: datetime
     internal: bool = False
     attachments: tuple[Attachment, ...] = ()
+    # A button pressed ("entry:…", "start") or a desk event ("transfer:a>b"), "" for text.
+    action: str = ""
 
 
 class ConversationStore(Protocol):

@@ -124,8 +124,12 @@ class TelegramNotifier:
         thread = await self._create(self._texts.render("staff_topic_name", **about))
         await self._threads.set_thread(cid, str(thread))
         items = await self._store.history(cid)
-        text = self._texts.render("staff_history", **about, queue=conv.queue, reason="",
-                                  items=items, timezone=self._tz, plain=not thread.topic_id)
+        kb = self._faq.kb
+        text = self._texts.render(
+            "staff_history", **about, queue=self._queue_titles.get(conv.queue, conv.queue),
+            reason="", items=items, timezone=self._tz, plain=not thread.topic_id,
+            queue_titles=self._queue_titles, entries={e.id: e.question for e in kb.entries},
+            categories={c.id: c.title for c in kb.categories})
         await self._send(thread, cid, text)
         if conv.channel is Channel.TELEGRAM:
             for item in items:

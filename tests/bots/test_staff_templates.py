@@ -19,3 +19,20 @@ def test_history_lists_vk_attachment_links_under_the_message() -> None:
     assert text.startswith("❗ СРОЧНО. Обращение №3: Иван, ВКонтакте")
     expected = "[23.11 05:00] Клиент: вот справка\n  [документ: справка.pdf https://vk.example/doc.pdf]"
     assert expected in text
+
+
+def test_history_names_presses_and_transfers_in_words() -> None:
+    at = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    items = [HistoryItem(1, Author.CLIENT, "", at, action="start"),
+             HistoryItem(2, Author.CLIENT, "", at, action="entry:family.allowance"),
+             HistoryItem(3, Author.SYSTEM, "", at, internal=True,
+                         action="transfer:general>urgent")]
+    text = JinjaTexts().render(
+        "staff_history", client_name="Иван", channel="web", category="", queue="Срочные",
+        urgent=False, reason="", conversation_id=3, items=items, timezone=UTC, plain=False,
+        queue_titles={"general": "Общие вопросы", "urgent": "Срочные"},
+        entries={"family.allowance": "Как оформить единое пособие?"}, categories={})
+    assert "Клиент: открыто меню" in text
+    assert "Клиент: выбран вопрос «Как оформить единое пособие?»" in text
+    assert "Система: передано из очереди «Общие вопросы» в очередь «Срочные»" in text
+    assert "(без текста)" not in text
