@@ -263,7 +263,9 @@ def anchored(settings: Settings, base: Path | None, given: dict[str, Any]) -> Se
         where = folder(templates, "templates", "override_dir")
         templates.override_dir = at(where, templates.override_dir)
     where = folder(database, "database", "url")
-    if where is not None and where == base and database.url != given["database"]["url"]:
+    block = given.get("database")
+    in_file = block.get("url") if isinstance(block, dict) and "url" in block else None
+    if where is not None and in_file is not None and database.url != in_file:
         where = None  # the environment overrides the file's value
     database.url = _sqlite_at(where, database.url)
     return settings

@@ -53,6 +53,14 @@ def test_relative_paths_are_read_beside_the_settings_file(tmp_path: Path) -> Non
     assert defaults_only.database.url == f"sqlite+aiosqlite:///{ROOT}/data/priemnaya.db"
 
 
+def test_a_settings_file_in_the_project_folder_needs_no_database_section(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("priemnaya.settings.PROJECT_ROOT", tmp_path)
+    s = load_settings(write(tmp_path, 'institution:\n  name: "Тест"\n'))
+    assert s.institution.name == "Тест"
+    assert s.database.url == f"sqlite+aiosqlite:///{tmp_path}/data/priemnaya.db"
+
+
 def test_relative_paths_from_the_environment_stay_relative_to_the_working_directory(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "faq:\n  paths: [my_kb]\ndatabase:\n  url: sqlite+aiosqlite:///p.db\n")
