@@ -29,6 +29,7 @@ class JinjaTexts:
 
     def __init__(self, override_dirs: Sequence[Path] = ()) -> None:
         dirs = [*override_dirs, DEFAULT_TEMPLATES]
+        self._dirs = tuple(dirs)
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
             autoescape=False,  # plain text: each channel escapes for its own markup
@@ -58,9 +59,23 @@ class JinjaTexts:
         now = time.monotonic()
         found = self._fresh.get(name)
         if found is None or now - found[0] > RECHECK_S:
-            found = (now, self._env.get_template(name))
+            template = self._env.get_template(name)
+            if found is not None and self._located(name) != template.filename:
+                # A file added to the institution's folder while running now comes first:
+                # auto_reload watches only the file a template was loaded from.
+                if self._env.cache is not None:
+                    self._env.cache.clear()
+                template = self._env.get_template(name)
+            found = (now, template)
             self._fresh[name] = found
         return found[1]
+
+    def _located(self, name: str) -> str | None:
+        for folder in self._dirs:
+            path = folder / name
+            if path.is_file():
+                return str(path)
+        return None
 
     def check(self) -> list[str]:
         """Names of templates that fail to compile, for a start-up check."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from priemnaya import users_cli
 from priemnaya.cli_errors import CommandError, database_errors, shown_url
-from priemnaya.settings import Settings, SettingsError, load_settings
+from priemnaya.settings import Settings, SettingsError, check_folders, load_settings
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -97,13 +97,24 @@ def files_usable(settings: Settings) -> bool:
     # Another folder's files would hide an empty one from check_kb: a mistyped path, likely.
     problems += [f"{path}: -: no knowledge-base files" for path in settings.faq.paths
                  if path.is_dir() and not kb_files([path])]
-    try:
-        build_crisis_rules(settings)
-    except SettingsError as exc:
-        problems.append(str(exc))
+    for check in (build_crisis_rules, check_folders):
+        try:
+            check(settings)
+        except SettingsError as exc:
+            problems.append(str(exc))
     for problem in problems:
         print(problem, file=sys.stderr)
+    if not problems:
+        for warning in _unrouted(settings):
+            print(f"warning: {warning}", file=sys.stderr)
     return not problems
+
+
+def _unrouted(settings: Settings) -> list[str]:
+    from faq.loader import load_kb
+    from priemnaya.faq_setup import unrouted_categories
+
+    return unrouted_categories(settings, load_kb(settings.faq.paths))
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

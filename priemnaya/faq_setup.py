@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from pathlib import Path
 
 from faq.live import LiveFaq
 from faq.loader import KbError
 from faq.matcher import MatcherConfig
-from faq.model import Entry
+from faq.model import Entry, KnowledgeBase
 from priemnaya.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
 
 
 def matcher_config(settings: Settings) -> MatcherConfig:
@@ -21,12 +24,23 @@ def matcher_config(settings: Settings) -> MatcherConfig:
 
 def build_faq(settings: Settings) -> LiveFaq:
     try:
-        return LiveFaq(settings.faq.paths, matcher_config(settings), settings.faq.synonyms)
+        faq = LiveFaq(settings.faq.paths, matcher_config(settings), settings.faq.synonyms)
     except KbError as exc:
         first = exc.problems[0] if exc.problems else exc
         more = f" (and {len(exc.problems) - 1} more; run `priemnaya faq check`)" \
             if len(exc.problems) > 1 else ""
         raise SettingsError(f"knowledge base faq.paths is not usable: {first}{more}") from None
+    for warning in unrouted_categories(settings, faq.kb):
+        log.warning("%s", warning)
+    return faq
+
+
+def unrouted_categories(settings: Settings, kb: KnowledgeBase) -> list[str]:
+    """Categories whose queue settings.queues lacks: their hand-overs wait in default_queue."""
+    known = {q.id for q in settings.queues}
+    return [f"category {c.id!r} names queue {c.queue!r}, which settings.queues does not list: "
+            f"its hand-overs go to {settings.default_queue!r}"
+            for c in kb.categories if c.queue and c.queue not in known]
 
 
 def added_entries_file(settings: Settings) -> Path:

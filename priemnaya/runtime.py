@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -87,14 +88,20 @@ class Runtime:
             self.notifier.add(plugin.notifier)
 
 
+def message_overrides(settings: Settings) -> list[Path]:
+    """An institution's client texts: its folder's messages/, as web/ and canned/ beside it;
+    *.j2 files at the folder's top level are still read (the layout before messages/)."""
+    folder = settings.templates.override_dir
+    return [folder / "messages", folder] if folder is not None else []
+
+
 def build_runtime(
     settings: Settings, faq: Faq, *, clock: Callable[[], datetime] = utc_now,
     router: Router | None = None, crisis: CrisisDetector | None = None,
 ) -> Runtime:
     engine = build_engine(settings.database.url)
     sessions = build_sessions(engine)
-    overrides = [settings.templates.override_dir] if settings.templates.override_dir else []
-    texts = JinjaTexts(overrides)
+    texts = JinjaTexts(message_overrides(settings))
     notifier = FanoutNotifier([LogNotifier()])
     senders: dict[str, ChannelSender] = {Channel.WEB: WebChatSender()}
     worker = OutboxWorker(SqlDeliveryQueue(sessions), senders, notifier, clock,

@@ -13,7 +13,7 @@ from priemnaya.analytics_setup import add_retention
 from priemnaya.channels import build_channels
 from priemnaya.cli_errors import CommandError, database_errors, os_reason
 from priemnaya.runtime import Runtime, build_runtime
-from priemnaya.settings import Settings
+from priemnaya.settings import Settings, check_folders
 from priemnaya.users_cli import FIRST_ADMIN, ensure_first_admin
 from priemnaya.webapp import build_app
 from storage.users import SqlStaffAccounts
@@ -49,6 +49,7 @@ def freeze_startup_heap() -> None:
 def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
     from priemnaya.faq_setup import LiveFaqEditor, added_entries_file, build_faq
 
+    check_folders(settings)
     faq = build_faq(settings)
     rt = build_runtime(settings, faq)
     rt.kb_editor = LiveFaqEditor(faq, added_entries_file(settings))

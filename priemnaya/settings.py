@@ -226,6 +226,13 @@ class SettingsError(Exception):
     """One line naming the key, the value and what is expected."""
 
 
+def check_folders(settings: Settings) -> None:
+    """Folders the settings name must exist: a mistyped one would be ignored without a word."""
+    folder = settings.templates.override_dir
+    if folder is not None and not folder.is_dir():
+        raise SettingsError(f"templates.override_dir: {folder} is not a folder")
+
+
 def load_settings(path: Path | None, secrets: Path | None = None) -> Settings:
     data = _read_yaml(path, "settings") if path else {}
     file_data = copy.deepcopy(data)

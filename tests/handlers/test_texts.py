@@ -53,6 +53,21 @@ def test_an_edited_text_without_variables_is_read_again_too(
     assert jinja.render("button_menu") == "Главное меню"
 
 
+def test_an_override_added_while_running_takes_over_from_the_default(
+        tmp_path: Path, now: list[float]) -> None:
+    jinja = JinjaTexts([tmp_path / "messages", tmp_path])
+    default = jinja.render("button_menu")
+    (tmp_path / "messages").mkdir()
+    (tmp_path / "messages" / "button_menu.j2").write_text("В начало", encoding="utf-8")
+    assert jinja.render("button_menu") == default  # not looked at yet
+    now[0] += texts.RECHECK_S * 2
+    assert jinja.render("button_menu") == "В начало"
+    # Removed again: the default comes back.
+    (tmp_path / "messages" / "button_menu.j2").unlink()
+    now[0] += texts.RECHECK_S * 2
+    assert jinja.render("button_menu") == default
+
+
 @pytest.mark.parametrize(("n", "form"), [
     (1, "знак"), (21, "знак"), (4001, "знак"), (2, "знака"), (4, "знака"), (4002, "знака"),
     (5, "знаков"), (11, "знаков"), (12, "знаков"), (14, "знаков"), (111, "знаков"),

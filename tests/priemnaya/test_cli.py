@@ -218,3 +218,25 @@ def test_a_yaml_error_in_the_crisis_rules_is_one_line_with_file_and_line(
     assert capsys.readouterr().err.splitlines() == [
         f"crisis.rules_path is not usable: {rules}: bad YAML: line 4, column 6: "
         "expected ',' or ']', but got ':' (while parsing a flow sequence from line 3)"]
+
+
+def test_settings_check_refuses_a_missing_templates_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("templates:\n  override_dir: nope_dir\n", encoding="utf-8")
+    assert main(["settings", "--settings", str(settings)]) == 2
+    assert capsys.readouterr().err == (
+        f"templates.override_dir: {tmp_path / 'nope_dir'} is not a folder\n")
+
+
+def test_settings_check_warns_of_a_category_whose_queue_is_not_configured(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kb = ("categories:\n  - {id: home, title: Дом, queue: homecare_typo}\n"
+          "entries:\n  - {id: a, category: home, question: \"Как?\", answer: \"Так.\"}\n")
+    (tmp_path / "kb.yaml").write_text(kb, encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("faq:\n  paths: [kb.yaml]\n", encoding="utf-8")
+    assert main(["settings", "--settings", str(settings)]) == 0
+    assert capsys.readouterr().err == (
+        "warning: category 'home' names queue 'homecare_typo', which settings.queues does not "
+        "list: its hand-overs go to 'general'\n")
