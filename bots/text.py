@@ -10,12 +10,14 @@ _SEPARATORS = ("\n\n", "\n", ". ", " ")
 
 
 def to_storable(text: str) -> str:
-    """Text with each lone UTF-16 surrogate replaced by U+FFFD.
+    """Text with each lone UTF-16 surrogate replaced by U+FFFD and NUL characters dropped.
 
     JSON may carry an escaped half of a pair ("\\ud800"); no database encoding can store
     one, so the message would fail after the client was told nothing. A whole pair sent as
-    two escapes stays the one character it stands for.
+    two escapes stays the one character it stands for. PostgreSQL refuses NUL in text.
     """
+    if "\x00" in text:
+        text = text.replace("\x00", "")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

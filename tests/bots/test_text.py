@@ -94,3 +94,4 @@ def test_lone_surrogates_become_replacement_characters() -> None:
     assert to_storable("\ud83d\ude02") == "😂"  # a pair split in two halves stays one emoji
     assert to_storable("Лол 😂") == "Лол 😂"
     to_storable("\udc80x").encode("utf-8")  # storable: no UnicodeEncodeError
+    assert to_storable("a\x00b\x00") == "ab"  # PostgreSQL refuses NUL in text

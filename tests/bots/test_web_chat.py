@@ -188,6 +188,16 @@ async def test_lone_surrogate_is_replaced_and_the_message_answered(client: TestC
     assert messages[1]["author"] == "bot"
 
 
+async def test_a_nul_character_is_dropped_so_every_database_stores_the_message(
+        client: TestClient) -> None:
+    await open_chat(client)
+    r = await client.post("/api/chat/send", data='{"text":"hi\\u0000there","id":"nul1"}',
+                          headers={"Content-Type": "application/json"})
+    assert (r.status, await r.json()) == (200, {"ok": True, "duplicate": False})
+    messages = await wait_for_messages(client, 2)
+    assert messages[0]["text"] == "hithere"
+
+
 async def test_internal_error_does_not_claim_the_message_was_saved(
         client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     await open_chat(client)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from bots.text import to_storable
 from bots.web.auth import Role, StaffUser, current_user, render_error, require, see_other
 from bots.web.desk import DESK, DeskServices, may_see, works_on
 from bots.web.desk.uploads import MAX_UPLOAD_BYTES, check_upload
@@ -42,7 +43,7 @@ def action(act: Act, needs_work: bool = True) -> Callable[[web.Request], Awaitab
 
 def _text(form: Form, name: str = "text") -> str:
     value = form.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
+    return to_storable(value.strip()) if isinstance(value, str) else ""
 
 
 async def take(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
