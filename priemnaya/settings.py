@@ -337,6 +337,13 @@ def describe(exc: ValidationError, data: dict[str, Any]) -> str:
         reason = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             reason = "unknown key"
-        # A check across keys (model validator) names its keys in the reason itself.
-        parts.append(f"{key} = {shown[:80]}: {reason}" if key else reason)
+        if len(shown) > 80:
+            shown = shown[:79] + "…"
+        if not key:
+            parts.append(reason)  # a check across keys names its keys in the reason itself
+        elif isinstance(value, dict | list):
+            # A section or list: the reason names the item at fault, the whole value is noise.
+            parts.append(f"{key}: {reason}")
+        else:
+            parts.append(f"{key} = {shown}: {reason}")
     return "invalid settings: " + "; ".join(parts)

@@ -141,6 +141,9 @@ def test_vk_catch_up_bounds_reach_the_adapter(tmp_path: Path,
     ("default_queue: nowhere\n", "settings: default_queue = 'nowhere' is not a queue id"),
     ("vk:\n  catch_up:\n    messages: 500\n", "vk.catch_up.messages = 500: Input should "
      "be less than or equal to 200"),
+    # A section's fault names its item; the whole section is not printed, cut in the middle.
+    ("calendar:\n  hours: {mon: '08:30-17:30', tue: '08:30-17:30', wed: '8:30-25:00'}\n",
+     "invalid settings: calendar.hours: hours.wed: '8:30-25:00': '25:00' is not a time HH:MM"),
 ])
 def test_invalid_settings_name_key_value_and_expectation(tmp_path: Path, text: str,
                                                           expected: str) -> None:
