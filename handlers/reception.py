@@ -28,6 +28,7 @@ from handlers.ports import (
     Faq,
     Notifier,
     Router,
+    Routing,
 )
 from handlers.replies import ReplyBuilder
 
@@ -220,19 +221,26 @@ class Reception:
         conv = rec.conversation
         if conv.state in (State.WAITING, State.WITH_SPECIALIST) and not urgent:
             return [self._d.replies.already_waiting()]
+        routing = await self._hand_over(rec, now, urgent, reason)
+        return [self._d.replies.escalated(routing.expected_text)]
+
+    async def _hand_over(
+        self, rec: Recorded, now: datetime, urgent: bool, reason: str
+    ) -> Routing:
+        conv = rec.conversation
         category = self._d.faq.kb.category(conv.category)
         routing = self._d.router.route(category.queue if category else "", urgent, now)
         esc = Escalation(routing.queue, conv.category, urgent, routing.due_at, reason)
         if await self._d.store.escalate(conv.id, esc, now):
             kind = EventKind.CRISIS if urgent else EventKind.ESCALATED
             await self._d.notifier.publish(ConversationEvent(kind, conv.id, rec.message_id))
-        return [self._d.replies.escalated(routing.expected_text)]
+        return routing
 
     async def _on_crisis(self, rec: Recorded, hit: CrisisHit, now: datetime) -> list[Reply]:
         log.warning("crisis rule %s triggered in conversation %s", hit.rule_id,
                     rec.conversation.id)
-        await self._escalate(rec, now, urgent=True, reason=f"crisis:{hit.rule_id}")
-        return [self._d.replies.crisis_help(hit)]
+        routing = await self._hand_over(rec, now, urgent=True, reason=f"crisis:{hit.rule_id}")
+        return [self._d.replies.crisis_help(hit, routing)]
 
     async def _consent(self, rec: Recorded, then: str, now: datetime) -> list[Reply]:
         await self._d.store.set_consent(rec.client.id, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from faq.model import Decision, Entry, MatchResult, SmallTalk
 from handlers.crisis import CrisisHit
 from handlers.model import Action, ActionKind, Button, Reply
-from handlers.ports import Faq, Texts
+from handlers.ports import Faq, Routing, Texts
 
 # Long category lists are paged so that every channel can show them as big buttons.
 PAGE_SIZE = 8
@@ -112,8 +112,9 @@ class ReplyBuilder:
     def already_waiting(self) -> Reply:
         return Reply(self._t.render("already_waiting"))
 
-    def crisis_help(self, hit: CrisisHit) -> Reply:
-        return Reply(self._t.render("crisis_help", hit=hit))
+    def crisis_help(self, hit: CrisisHit, routing: Routing) -> Reply:
+        return Reply(self._t.render(hit.help_key, hit=hit, in_hours=routing.in_hours,
+                                    expected=routing.expected_text))
 
     def ask_rating(self, template: str = "ask_rating") -> Reply:
         stars = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))

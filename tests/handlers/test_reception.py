@@ -5,15 +5,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from faq.model import Decision, MatchResult, SmallTalk
-from handlers.crisis import CrisisHit, CrisisKind
+from handlers.crisis import CrisisHit, CrisisKind, load_crisis_rules
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
 from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage, State
-from handlers.ports import EventKind
+from handlers.ports import CrisisDetector, EventKind
 from handlers.reception import Deps, Reception
 from handlers.replies import ReplyBuilder
 from handlers.routing import QueueDirectory
@@ -21,6 +22,7 @@ from handlers.texts import JinjaTexts
 from tests.fakes import Clock, FakeFaq, FakeNotifier, FakeStore
 
 _ids = itertools.count(1)
+RULES = Path(__file__).resolve().parents[2] / "config" / "crisis_rules.yaml"
 
 
 class Crisis:
@@ -40,14 +42,23 @@ def router(texts: JinjaTexts) -> CalendarRouter:
     return CalendarRouter(directory, texts)
 
 
-@pytest.fixture
-def world() -> tuple[Reception, SpecialistDesk, FakeStore, FakeNotifier]:
+World = tuple[Reception, SpecialistDesk, FakeStore, FakeNotifier]
+# Saturday noon in Yekaterinburg: the calendar's next working moment is Monday 8:30.
+SATURDAY = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+
+
+def build_world(clock: Clock, crisis: CrisisDetector | None = None) -> World:
     texts = JinjaTexts()
     faq = FakeFaq()
     store, notifier = FakeStore(), FakeNotifier()
     deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
-                router=router(texts), crisis=Crisis(), clock=Clock())
+                router=router(texts), crisis=crisis or Crisis(), clock=clock)
     return Reception(deps), SpecialistDesk(deps), store, notifier
+
+
+@pytest.fixture
+def world() -> World:
+    return build_world(Clock())
 
 
 def msg(text: str = "", action: Action | None = None, user: str = "u1",
@@ -332,6 +343,28 @@ async def test_crisis_message_escalates_urgently_with_help_lines(world) -> None:
     assert lines[3].startswith("Детский телефон доверия") and lines[3].endswith("родители.")
     assert lines[4] == "Вы не одни, мы поможем."
     assert notifier.events[0].kind is EventKind.CRISIS
+
+
+async def test_crisis_out_of_hours_promises_no_reader_and_says_when() -> None:
+    reception, _, store, notifier = build_world(Clock(SATURDAY))
+    await reception.handle(msg("мне очень плохо, не хочу жить"))
+    assert store.conversations[1].urgent and notifier.events[0].kind is EventKind.CRISIS
+    text = last_reply(store)
+    assert "уже получил" not in text
+    lines = text.splitlines()
+    assert lines[0].startswith("Если жизни угрожает опасность прямо сейчас, звоните 112.")
+    assert lines[1].startswith("Психологическая помощь МЧС России")
+    assert lines[3] == "Ваше сообщение получено и не потеряется."
+    assert lines[4].endswith("в рабочее время: в понедельник, 30 ноября, после 8:30.")
+    assert lines[5] == "Если помощь нужна раньше, звоните по телефонам выше."
+
+
+async def test_crisis_of_several_kinds_shows_the_help_lines_of_each() -> None:
+    reception, _, store, _ = build_world(Clock(), crisis=load_crisis_rules(RULES))
+    await reception.handle(msg("не хочу больше жить, сын бьёт меня"))
+    text = last_reply(store)
+    assert "8-495-989-50-50" in text and "8-800-7000-600" in text
+    assert text.count("8-800-2000-122") == 1
 
 
 async def test_forget_asks_confirmation_then_erases(world) -> None:
