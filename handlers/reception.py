@@ -94,7 +94,7 @@ class Reception:
         if text and wants_erasure(text[:MAX_MATCH_CHARS]):
             return [self._d.replies.forget_confirm()]
         if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
-            return await self._while_human(rec, text)
+            return await self._while_human(rec, text, now)
         if not text:
             return [self._d.replies.attachment_only(bool(msg.attachments))]
         if wants_human(text[:MAX_MATCH_CHARS]):
@@ -151,14 +151,14 @@ class Reception:
         the conversation itself: no query on the hot path)."""
         return rec.client.consent_at is None and rec.conversation.awaiting_consent
 
-    async def _while_human(self, rec: Recorded, text: str) -> list[Reply]:
+    async def _while_human(self, rec: Recorded, text: str, now: datetime) -> list[Reply]:
         await self._d.notifier.publish(
             ConversationEvent(EventKind.CLIENT_MESSAGE, rec.conversation.id, rec.message_id, text)
         )
         if rec.conversation.state is State.WITH_SPECIALIST or not text:
             return []
         if wants_human(text[:MAX_MATCH_CHARS]):
-            return [self._d.replies.already_waiting()]
+            return [self._already_waiting(rec, now)]
         # While waiting the bot still answers what it is sure of; the specialist sees both.
         match = self._d.faq.match(text[:MAX_MATCH_CHARS])
         if match.decision is not Decision.ANSWER:
@@ -220,9 +220,18 @@ class Reception:
     ) -> list[Reply]:
         conv = rec.conversation
         if conv.state in (State.WAITING, State.WITH_SPECIALIST) and not urgent:
-            return [self._d.replies.already_waiting()]
+            return [self._already_waiting(rec, now)]
         routing = await self._hand_over(rec, now, urgent, reason)
         return [self._d.replies.escalated(routing.expected_text)]
+
+    def _already_waiting(self, rec: Recorded, now: datetime) -> Reply:
+        conv = rec.conversation
+        if conv.state is State.WITH_SPECIALIST:
+            return self._d.replies.already_with_specialist()
+        # Nobody has taken it yet: out of hours nobody will until the queue opens, so the
+        # client is told when, as at the hand-over itself.
+        routing = self._d.router.route(conv.queue, conv.urgent, now)
+        return self._d.replies.already_waiting(routing.expected_text)
 
     async def _hand_over(
         self, rec: Recorded, now: datetime, urgent: bool, reason: str

@@ -109,8 +109,11 @@ class ReplyBuilder:
         return Reply(self._t.render("escalated", expected=expected_text),
                      ((self._button("close", ActionKind.CLOSE),),))
 
-    def already_waiting(self) -> Reply:
-        return Reply(self._t.render("already_waiting"))
+    def already_waiting(self, expected_text: str) -> Reply:
+        return Reply(self._t.render("already_waiting", taken=False, expected=expected_text))
+
+    def already_with_specialist(self) -> Reply:
+        return Reply(self._t.render("already_waiting", taken=True, expected=""))
 
     def crisis_help(self, hit: CrisisHit, routing: Routing) -> Reply:
         return Reply(self._t.render(hit.help_key, hit=hit, in_hours=routing.in_hours,

@@ -224,7 +224,7 @@ async def test_escalation_is_idempotent(world) -> None:
     await reception.handle(msg("специалист"))
     await reception.handle(msg("Специалист!"))
     assert store.conversations[1].state is State.WAITING
-    assert "уже у специалиста" in last_reply(store)
+    assert "уже передан специалистам" in last_reply(store)
     assert [e.kind for e in notifier.events] == [EventKind.ESCALATED]
 
 
@@ -461,8 +461,30 @@ async def test_asking_again_for_a_specialist_while_waiting_says_so(world) -> Non
     await reception.handle(msg("хочу поговорить со специалистом"))
     assert store.conversations[1].state is State.WAITING
     await reception.handle(msg("хочу поговорить со специалистом"))
-    assert last_reply(store).startswith("Ваш вопрос уже у специалиста")
+    assert last_reply(store).startswith("Ваш вопрос уже передан специалистам.")
+    assert "Специалисты сейчас на работе. Вам ответят" in last_reply(store)
     assert len(store.escalations) == 1
+
+
+async def test_asking_again_out_of_hours_says_when_not_that_a_specialist_has_it() -> None:
+    reception, _, store, _ = build_world(Clock(SATURDAY))
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("оператор!"))
+    await reception.handle(msg("оператор!"))
+    text = last_reply(store)
+    assert "уже у специалиста" not in text
+    assert text.startswith("Ваш вопрос уже передан специалистам.")
+    assert "Специалист ответит в рабочее время: в понедельник, 30 ноября, после 8:30." in text
+    await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))  # the button, too
+    assert last_reply(store) == text
+
+
+async def test_asking_again_once_a_specialist_has_taken_it_says_so(world) -> None:
+    reception, desk, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    await desk.reply(1, 7, "Здравствуйте, я специалист.", origin="desk")
+    await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))
+    assert last_reply(store).startswith("Ваш вопрос уже у специалиста")
 
 
 async def test_a_clarifying_question_does_not_file_the_conversation(world) -> None:
