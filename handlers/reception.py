@@ -268,10 +268,13 @@ class Reception:
 
     async def _rate(self, rec: Recorded, value: str, now: datetime) -> list[Reply]:
         rating = int(value) if value.isdigit() else 0
-        if not 1 <= rating <= 5:
-            return [self._d.replies.ask_rating()]
+        valid = 1 <= rating <= 5
         conv = await self._d.store.last_closed(rec.client.id)
-        if conv is None or not await self._d.store.rate(conv.id, rating, now):
+        # A rating out of range is asked again only right after a close: in an open
+        # conversation "Обращение завершено. Оцените…" would be untrue.
+        if not valid and conv is not None and rec.conversation.state is State.CLOSED:
+            return [self._d.replies.ask_rating()]
+        if not valid or conv is None or not await self._d.store.rate(conv.id, rating, now):
             return [self._d.replies.rating_not_expected()]
         await self._d.notifier.publish(ConversationEvent(EventKind.RATED, conv.id, text=value))
         return [self._d.replies.rated(rating)]

@@ -288,9 +288,24 @@ async def test_the_close_button_of_an_old_message_opens_nothing(world) -> None:
 
 async def test_rating_out_of_range_asks_again(world) -> None:
     reception, _, store, _ = world
+    await reception.handle(msg("/close"))
     await reception.handle(msg(action=Action(ActionKind.RATE, "9")))
     assert store.ratings == {}
     assert "от 1" in last_reply(store)
+    await reception.handle(msg(action=Action(ActionKind.RATE, "4")))
+    assert store.ratings == {1: 4}
+
+
+@pytest.mark.parametrize("value", ["9", "0", "x"])
+async def test_a_crafted_rating_in_an_open_conversation_is_not_expected(
+    world, value: str
+) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(action=Action(ActionKind.RATE, value)))
+    assert store.ratings == {}
+    assert store.conversations[1].state is State.BOT
+    assert last_reply(store).startswith("Спасибо! Сейчас нечего оценивать")
 
 
 async def test_client_can_close_and_rate(world) -> None:
