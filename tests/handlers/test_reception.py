@@ -649,3 +649,12 @@ def test_greeting_names_the_institution_from_settings_over_the_kbs() -> None:
     named = ReplyBuilder(JinjaTexts(), faq, "КЦСОН Кировского района").greeting(True).text
     assert "«ЦСО из базы знаний»" in kb_named
     assert "«КЦСОН Кировского района»" in named and "базы знаний" not in named
+
+
+@pytest.mark.parametrize("name", [
+    "ГАУ «Комплексный центр Кировского района» (пример)",
+    'ГАУ "КЦСОН Кировского района"',
+])
+def test_greeting_does_not_quote_a_name_that_has_its_own_quotes(name: str) -> None:
+    text = ReplyBuilder(JinjaTexts(), FakeFaq(), name).greeting(consented=True).text
+    assert text.startswith(f"Здравствуйте! Я помощник {name}.\n")
