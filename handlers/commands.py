@@ -52,7 +52,7 @@ def parse_command(text: str) -> Action | None:
 # субсидию") is honoured: the client said what they want, a FAQ answer would be a guess.
 _PERSON = r"(человек|оператор|специалист|сотрудник|консультант)"
 # Asked for: "позовите оператора", "к специалисту" ("человека" is left out: "доход на человека").
-_WANTED = r"(оператор\w*|(специалист|сотрудник|консультант)(а|у|ам|ов)?)\b"
+_WANTED = r"(оператор\w*|(специалист|сотрудник|консультант)(а|у|ам)?)\b"
 _TALK = r"(поговорить|связаться|пообщаться|переговорить|побеседовать)"
 _HUMAN = re.compile(
     r"жив(ой|ым|ого|ому)\s+" + _PERSON
@@ -68,7 +68,8 @@ _HUMAN = re.compile(
     # not ask for one; "хочу записаться к специалисту" is a question about appointments).
     + r"|\b(хочу|нужен|нужна)\s+(?!ли\b)(\w+\s+)?(живого\s+|живой\s+)?" + _PERSON
     + r"(а|ом|у)?\b"
-    + r"|\bможно\s+(мне\s+|нам\s+)?(к\s+)?(живого\s+)?" + _WANTED
+    + r"|\bможно\s+(мне\s+|нам\s+)?(живого\s+)?(оператор|специалист|сотрудник|консультант)а\b"
+    + r"|\bможно\s+(мне\s+|нам\s+)?к\s+(живому\s+)?" + _WANTED
     + r"|\bнужна\s+(\w+\s+)?консультация\s+(со\s+)?специалист",
 )
 # The word alone asks for a person only in a short message of calling words around it:
@@ -80,10 +81,11 @@ _OPERATOR_ALONE = re.compile(
     + r"(\W+по\W+\w+)?(\W+" + _CALL + r"){0,2}\W*$"
 )
 # A message that opens by calling a person, then says why or gives their details: "Оператор!
-# Мой СНИЛС …", "специалист, мне нужна помощь с субсидией" (not "Специалист, который…").
+# Мой СНИЛС …", "специалист, мне нужна помощь с субсидией" (not "Специалист, который…",
+# "Оператор — это кто?").
 _CALLED = re.compile(
     r"^\W*(оператор|специалист|консультант|живой\s+человек)\s*[,!:—–-]"
-    r"(?!\s*(\w+\s+)?котор)"
+    r"(?!\s*((\w+\s+)?котор|это\b))"
 )
 
 

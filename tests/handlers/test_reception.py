@@ -633,6 +633,8 @@ async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) ->
     "хочу записаться к специалисту по субсидиям на четверг",
     "сколько специалистов в центре",
     "доход на человека как считать",
+    "Оператор — это кто в вашем центре?",
+    "можно сотрудникам бюджетной сферы получить субсидию?",
 ])
 async def test_ordinary_questions_are_not_taken_for_a_request_for_a_person(world,
                                                                          text: str) -> None:
