@@ -635,6 +635,7 @@ async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) ->
     "доход на человека как считать",
     "Оператор — это кто в вашем центре?",
     "можно сотрудникам бюджетной сферы получить субсидию?",
+    "какая помощь нужна человеку после инсульта",
 ])
 async def test_ordinary_questions_are_not_taken_for_a_request_for_a_person(world,
                                                                          text: str) -> None:
