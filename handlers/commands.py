@@ -51,27 +51,50 @@ def parse_command(text: str) -> Action | None:
 # Asking for a person inside a longer message ("хочу поговорить с живым человеком про
 # субсидию") is honoured: the client said what they want, a FAQ answer would be a guess.
 _PERSON = r"(человек|оператор|специалист|сотрудник|консультант)"
+# Asked for: "позовите оператора", "к специалисту" ("человека" is left out: "доход на человека").
+_WANTED = r"(оператор\w*|(специалист|сотрудник|консультант)(а|у|ам)?)\b"
 _TALK = r"(поговорить|связаться|пообщаться|переговорить|побеседовать)"
 _HUMAN = re.compile(
-    r"жив(ой|ым|ого)\s+" + _PERSON
+    r"жив(ой|ым|ого|ому)\s+" + _PERSON
     + r"|(позов|соедин|свяж|переключ)\w*\s+(\w+\s+)?(с\s+|со\s+|на\s+)?" + _PERSON
+    + r"|\b(переведите|передайте)\s+(\w+\s+){0,2}?(на\s+)?" + _WANTED
+    # "дайте оператора", not "дайте телефон специалиста" (that is a question for the FAQ).
+    + r"|\b(дайте|давайте|зовите)\s+(мне\s+|нам\s+)?" + _WANTED
     + r"|" + _TALK + r"\s+(\w+\s+)?(с|со)\s+(живым\s+)?" + _PERSON
     # "можно с человеком поговорить": the person first.
     + r"|\b(с|со)\s+(живым\s+)?" + _PERSON + r"\w*\s+(\w+\s+)?" + _TALK
-    # "хочу специалиста", "нужен живой человек", "нужна консультация специалиста".
-    # ("нужен ли специалист для…" asks about one, it does not ask for one).
+    # "хочу специалиста", "нужен живой человек", "можно оператора?",
+    # "нужна консультация специалиста" ("нужен ли специалист для…" asks about one, it does
+    # not ask for one; "хочу записаться к специалисту" is a question about appointments).
     + r"|\b(хочу|нужен|нужна)\s+(?!ли\b)(\w+\s+)?(живого\s+|живой\s+)?" + _PERSON
     + r"(а|ом)?\b"
+    # "хочу к специалисту", not "нужна человеку" ("какая помощь нужна человеку после инсульта").
+    + r"|\b(хочу|можно)\s+(мне\s+|нам\s+)?к\s+(живому\s+)?" + _WANTED
+    + r"|\bможно\s+(мне\s+|нам\s+)?(живого\s+)?(оператор|специалист|сотрудник|консультант)а\b"
     + r"|\bнужна\s+(\w+\s+)?консультация\s+(со\s+)?специалист",
 )
-# The word alone asks for a person only in a short message: "оператор!", "оператора пожалуйста";
-# in a sentence it is more often a trade ("курсы оператора 1С").
-_OPERATOR_ALONE = re.compile(r"^\W*(\w+\W+){0,2}оператор[ау]?\b(\W+\w+){0,2}\W*$")
+# The word alone asks for a person only in a short message of calling words around it:
+# "оператор!", "можно специалиста?", "к специалисту по субсидиям, пожалуйста"; other words make
+# it a topic ("курсы оператора 1С", "жалоба на специалиста", "телефон оператора").
+_CALL = r"(к|мне|нам|бы|можно|а|ну|алло|где|хочу|дайте|позовите|пожалуйста|срочно|нужен|надо)"
+_OPERATOR_ALONE = re.compile(
+    r"^\W*(" + _CALL + r"\W+){0,2}" + _WANTED
+    + r"(\W+по\W+\w+)?(\W+" + _CALL + r"){0,2}\W*$"
+)
+# A message that opens by calling a person, then says why or gives their details: "Оператор!
+# Мой СНИЛС …", "специалист, мне нужна помощь с субсидией" (not "Специалист, который…",
+# "Оператор — это кто?").
+_CALLED = re.compile(
+    r"^\W*(оператор|специалист|консультант|живой\s+человек)\s*[,!:—–-]"
+    r"(?!\s*((\w+\s+)?котор|это\b))"
+)
 
 
 def wants_human(text: str) -> bool:
     lowered = text.lower().replace("ё", "е")
-    return bool(_HUMAN.search(lowered) or _OPERATOR_ALONE.match(lowered))
+    return bool(
+        _HUMAN.search(lowered) or _OPERATOR_ALONE.match(lowered) or _CALLED.match(lowered)
+    )
 
 
 # Erasure asked in the client's own words (152-ФЗ ст. 9, 21): "удалите мои данные", "забудьте

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -31,6 +32,13 @@ class CrisisHit:
     kind: CrisisKind
     help_key: str
     fragment: str
+    # Every kind the message raises, this hit's own first: "не хочу больше жить, сын бьёт меня"
+    # is suicide and violence, and the client needs the help lines of both.
+    kinds: tuple[CrisisKind, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in self.kinds:
+            object.__setattr__(self, "kinds", (self.kind, *self.kinds))
 
 
 class CrisisRulesError(ValueError):
@@ -145,14 +153,23 @@ class CrisisRules:
         object.__setattr__(self, "_flag_words", WordFilter([f.matcher for f in self.flag_rules]))
 
     def detect(self, text: str) -> CrisisHit | None:
-        """The first rule in file order that matches, or None."""
-        normal = normalize(text)
+        """The first rule in file order that matches, with the kinds of all that do; or None."""
+        hits = list(self._hits_by_kind(normalize(text)))
+        if not hits:
+            return None
+        return dataclasses.replace(hits[0], kinds=tuple(h.kind for h in hits))
+
+    def _hits_by_kind(self, normal: str) -> Iterator[CrisisHit]:
+        """The first matching rule of each kind, in file order."""
+        found: set[CrisisKind] = set()
         possible = self._rule_words.possible(normal)
         for rule, allowed in zip(self.rules, possible, strict=True):
+            if rule.kind in found:
+                continue
             fragment = rule.matcher.first(normal, allowed)
             if fragment is not None:
-                return CrisisHit(rule.id, rule.kind, rule.help_key, fragment)
-        return None
+                found.add(rule.kind)
+                yield CrisisHit(rule.id, rule.kind, rule.help_key, fragment)
 
     def flags(self, text: str) -> tuple[str, ...]:
         """Ids of non-alarm flags (hardship, disaster) that may raise a hand-over's priority."""

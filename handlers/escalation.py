@@ -19,4 +19,5 @@ class CalendarRouter:
         routing = self._directory.route(queue, urgent, now)
         expected = describe_expected(routing, now)
         return Routing(routing.queue_id, urgent, routing.due_at,
-                       self._texts.render("expected_reply", expected=expected))
+                       self._texts.render("expected_reply", expected=expected),
+                       in_hours=routing.in_hours)

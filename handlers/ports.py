@@ -193,6 +193,8 @@ class Routing:
     urgent: bool
     due_at: datetime | None
     expected_text: str
+    # Whether the queue works now: out of hours nobody reads a hand-over until it opens.
+    in_hours: bool = True
 
 
 class Router(Protocol):

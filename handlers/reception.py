@@ -28,6 +28,7 @@ from handlers.ports import (
     Faq,
     Notifier,
     Router,
+    Routing,
 )
 from handlers.replies import ReplyBuilder
 
@@ -93,7 +94,7 @@ class Reception:
         if text and wants_erasure(text[:MAX_MATCH_CHARS]):
             return [self._d.replies.forget_confirm()]
         if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
-            return await self._while_human(rec, text)
+            return await self._while_human(rec, text, now)
         if not text:
             return [self._d.replies.attachment_only(bool(msg.attachments))]
         if wants_human(text[:MAX_MATCH_CHARS]):
@@ -150,14 +151,14 @@ class Reception:
         the conversation itself: no query on the hot path)."""
         return rec.client.consent_at is None and rec.conversation.awaiting_consent
 
-    async def _while_human(self, rec: Recorded, text: str) -> list[Reply]:
+    async def _while_human(self, rec: Recorded, text: str, now: datetime) -> list[Reply]:
         await self._d.notifier.publish(
             ConversationEvent(EventKind.CLIENT_MESSAGE, rec.conversation.id, rec.message_id, text)
         )
         if rec.conversation.state is State.WITH_SPECIALIST or not text:
             return []
         if wants_human(text[:MAX_MATCH_CHARS]):
-            return [self._d.replies.already_waiting()]
+            return [self._already_waiting(rec, now)]
         # While waiting the bot still answers what it is sure of; the specialist sees both.
         match = self._d.faq.match(text[:MAX_MATCH_CHARS])
         if match.decision is not Decision.ANSWER:
@@ -219,20 +220,36 @@ class Reception:
     ) -> list[Reply]:
         conv = rec.conversation
         if conv.state in (State.WAITING, State.WITH_SPECIALIST) and not urgent:
-            return [self._d.replies.already_waiting()]
+            return [self._already_waiting(rec, now)]
+        routing = await self._hand_over(rec, now, urgent, reason)
+        return [self._d.replies.escalated(routing.expected_text)]
+
+    def _already_waiting(self, rec: Recorded, now: datetime) -> Reply:
+        conv = rec.conversation
+        if conv.state is State.WITH_SPECIALIST:
+            return self._d.replies.already_with_specialist()
+        # Nobody has taken it yet: out of hours nobody will until the queue opens, so the
+        # client is told when, as at the hand-over itself.
+        routing = self._d.router.route(conv.queue, conv.urgent, now)
+        return self._d.replies.already_waiting(routing.expected_text)
+
+    async def _hand_over(
+        self, rec: Recorded, now: datetime, urgent: bool, reason: str
+    ) -> Routing:
+        conv = rec.conversation
         category = self._d.faq.kb.category(conv.category)
         routing = self._d.router.route(category.queue if category else "", urgent, now)
         esc = Escalation(routing.queue, conv.category, urgent, routing.due_at, reason)
         if await self._d.store.escalate(conv.id, esc, now):
             kind = EventKind.CRISIS if urgent else EventKind.ESCALATED
             await self._d.notifier.publish(ConversationEvent(kind, conv.id, rec.message_id))
-        return [self._d.replies.escalated(routing.expected_text)]
+        return routing
 
     async def _on_crisis(self, rec: Recorded, hit: CrisisHit, now: datetime) -> list[Reply]:
         log.warning("crisis rule %s triggered in conversation %s", hit.rule_id,
                     rec.conversation.id)
-        await self._escalate(rec, now, urgent=True, reason=f"crisis:{hit.rule_id}")
-        return [self._d.replies.crisis_help(hit)]
+        routing = await self._hand_over(rec, now, urgent=True, reason=f"crisis:{hit.rule_id}")
+        return [self._d.replies.crisis_help(hit, routing)]
 
     async def _consent(self, rec: Recorded, then: str, now: datetime) -> list[Reply]:
         await self._d.store.set_consent(rec.client.id, now)
@@ -251,10 +268,13 @@ class Reception:
 
     async def _rate(self, rec: Recorded, value: str, now: datetime) -> list[Reply]:
         rating = int(value) if value.isdigit() else 0
-        if not 1 <= rating <= 5:
-            return [self._d.replies.ask_rating()]
+        valid = 1 <= rating <= 5
         conv = await self._d.store.last_closed(rec.client.id)
-        if conv is None or not await self._d.store.rate(conv.id, rating, now):
+        # A rating out of range is asked again only right after a close: in an open
+        # conversation "Обращение завершено. Оцените…" would be untrue.
+        if not valid and conv is not None and rec.conversation.state is State.CLOSED:
+            return [self._d.replies.ask_rating()]
+        if not valid or conv is None or not await self._d.store.rate(conv.id, rating, now):
             return [self._d.replies.rating_not_expected()]
         await self._d.notifier.publish(ConversationEvent(EventKind.RATED, conv.id, text=value))
         return [self._d.replies.rated(rating)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from faq.model import Decision, Entry, MatchResult, SmallTalk
 from handlers.crisis import CrisisHit
 from handlers.model import Action, ActionKind, Button, Reply
-from handlers.ports import Faq, Texts
+from handlers.ports import Faq, Routing, Texts
 
 # Long category lists are paged so that every channel can show them as big buttons.
 PAGE_SIZE = 8
@@ -109,11 +109,15 @@ class ReplyBuilder:
         return Reply(self._t.render("escalated", expected=expected_text),
                      ((self._button("close", ActionKind.CLOSE),),))
 
-    def already_waiting(self) -> Reply:
-        return Reply(self._t.render("already_waiting"))
+    def already_waiting(self, expected_text: str) -> Reply:
+        return Reply(self._t.render("already_waiting", taken=False, expected=expected_text))
 
-    def crisis_help(self, hit: CrisisHit) -> Reply:
-        return Reply(self._t.render("crisis_help", hit=hit))
+    def already_with_specialist(self) -> Reply:
+        return Reply(self._t.render("already_waiting", taken=True, expected=""))
+
+    def crisis_help(self, hit: CrisisHit, routing: Routing) -> Reply:
+        return Reply(self._t.render(hit.help_key, hit=hit, in_hours=routing.in_hours,
+                                    expected=routing.expected_text))
 
     def ask_rating(self, template: str = "ask_rating") -> Reply:
         stars = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))

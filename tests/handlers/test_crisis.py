@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from handlers.crisis import (
+    CrisisHit,
     CrisisKind,
     CrisisRules,
     CrisisRulesError,
@@ -149,6 +150,7 @@ FIRST = (
     "Если жизни угрожает опасность прямо сейчас, звоните 112. Это бесплатно, с любого телефона,"
     " даже если на счёте нет денег.\nСпециалист центра уже получил ваше сообщение.\n"
 )
+FIRST_112 = FIRST.removesuffix("Специалист центра уже получил ваше сообщение.\n")
 CHILD_LINE = (
     "Детский телефон доверия: 8-800-2000-122. Звонок бесплатный, круглосуточно."
     " Звонить могут дети, подростки и родители.\n"
@@ -174,7 +176,57 @@ def test_crisis_help_template(rules: CrisisRules, message: str, expected: str) -
     # a bare jinja2 Environment rendered this template right while clients saw lines run on.
     hit = rules.detect(message)
     assert hit is not None
-    assert JinjaTexts([ROOT / "templates" / "messages"]).render(hit.help_key, hit=hit) == expected
+    texts = JinjaTexts([ROOT / "templates" / "messages"])
+    assert texts.render(hit.help_key, hit=hit, in_hours=True, expected="") == expected
+
+
+def test_a_message_of_several_kinds_raises_them_all(rules: CrisisRules) -> None:
+    hit = rules.detect("не хочу больше жить, сын бьёт меня")
+    assert hit is not None
+    assert hit.rule_id == "suicide_intent"
+    assert hit.kinds == (CrisisKind.SUICIDE, CrisisKind.VIOLENCE)
+
+
+def test_a_single_kind_hit_lists_its_own_kind() -> None:
+    hit = CrisisHit("r", CrisisKind.VIOLENCE, "crisis_help", "бьет")
+    assert hit.kinds == (CrisisKind.VIOLENCE,)
+
+
+@pytest.mark.parametrize(
+    ("message", "lines"),
+    [
+        ("не хочу больше жить, сын бьёт меня", ADULT_LINE + CHILD_LINE + WOMEN_LINE),
+        # The child's rule comes first; suicide adds only the line not shown yet.
+        ("ребёнок один дома третий день, я не хочу жить", CHILD_LINE + ADULT_LINE),
+    ],
+)
+def test_help_lines_of_every_kind_found_each_once(
+    rules: CrisisRules, message: str, lines: str
+) -> None:
+    hit = rules.detect(message)
+    assert hit is not None
+    texts = JinjaTexts([ROOT / "templates" / "messages"])
+    assert texts.render(hit.help_key, hit=hit, in_hours=True, expected="") == FIRST + lines + LAST
+
+
+OUT_OF_HOURS = "Сейчас нерабочее время. Специалист ответит в рабочее время: в понедельник."
+
+
+@pytest.mark.parametrize(
+    ("message", "lines", "then"),
+    [
+        ("меня бьёт муж", WOMEN_LINE, "Если помощь нужна раньше, звоните по телефонам выше.\n"),
+        ("угрожает ножом", "", "Если помощь нужна раньше, звоните 112.\n"),
+    ],
+)
+def test_out_of_hours_no_promise_help_lines_first_then_when(
+    rules: CrisisRules, message: str, lines: str, then: str
+) -> None:
+    hit = rules.detect(message)
+    assert hit is not None
+    texts = JinjaTexts([ROOT / "templates" / "messages"])
+    text = texts.render(hit.help_key, hit=hit, in_hours=False, expected=OUT_OF_HOURS)
+    assert text == FIRST_112 + lines + OUT_OF_HOURS + "\n" + then + LAST
 
 
 def test_word_filter_skips_no_match_that_a_full_scan_finds(rules: CrisisRules) -> None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from faq.model import Decision, MatchResult, SmallTalk
-from handlers.crisis import CrisisHit, CrisisKind
+from handlers.crisis import CrisisHit, CrisisKind, load_crisis_rules
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
 from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage, State
-from handlers.ports import EventKind
+from handlers.ports import CrisisDetector, EventKind
 from handlers.reception import Deps, Reception
 from handlers.replies import ReplyBuilder
 from handlers.routing import QueueDirectory
@@ -21,6 +22,7 @@ from handlers.texts import JinjaTexts
 from tests.fakes import Clock, FakeFaq, FakeNotifier, FakeStore
 
 _ids = itertools.count(1)
+RULES = Path(__file__).resolve().parents[2] / "config" / "crisis_rules.yaml"
 
 
 class Crisis:
@@ -40,14 +42,23 @@ def router(texts: JinjaTexts) -> CalendarRouter:
     return CalendarRouter(directory, texts)
 
 
-@pytest.fixture
-def world() -> tuple[Reception, SpecialistDesk, FakeStore, FakeNotifier]:
+World = tuple[Reception, SpecialistDesk, FakeStore, FakeNotifier]
+# Saturday noon in Yekaterinburg: the calendar's next working moment is Monday 8:30.
+SATURDAY = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+
+
+def build_world(clock: Clock, crisis: CrisisDetector | None = None) -> World:
     texts = JinjaTexts()
     faq = FakeFaq()
     store, notifier = FakeStore(), FakeNotifier()
     deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
-                router=router(texts), crisis=Crisis(), clock=Clock())
+                router=router(texts), crisis=crisis or Crisis(), clock=clock)
     return Reception(deps), SpecialistDesk(deps), store, notifier
+
+
+@pytest.fixture
+def world() -> World:
+    return build_world(Clock())
 
 
 def msg(text: str = "", action: Action | None = None, user: str = "u1",
@@ -213,7 +224,7 @@ async def test_escalation_is_idempotent(world) -> None:
     await reception.handle(msg("специалист"))
     await reception.handle(msg("Специалист!"))
     assert store.conversations[1].state is State.WAITING
-    assert "уже у специалиста" in last_reply(store)
+    assert "уже передан специалистам" in last_reply(store)
     assert [e.kind for e in notifier.events] == [EventKind.ESCALATED]
 
 
@@ -277,9 +288,24 @@ async def test_the_close_button_of_an_old_message_opens_nothing(world) -> None:
 
 async def test_rating_out_of_range_asks_again(world) -> None:
     reception, _, store, _ = world
+    await reception.handle(msg("/close"))
     await reception.handle(msg(action=Action(ActionKind.RATE, "9")))
     assert store.ratings == {}
     assert "от 1" in last_reply(store)
+    await reception.handle(msg(action=Action(ActionKind.RATE, "4")))
+    assert store.ratings == {1: 4}
+
+
+@pytest.mark.parametrize("value", ["9", "0", "x"])
+async def test_a_crafted_rating_in_an_open_conversation_is_not_expected(
+    world, value: str
+) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(action=Action(ActionKind.RATE, value)))
+    assert store.ratings == {}
+    assert store.conversations[1].state is State.BOT
+    assert last_reply(store).startswith("Спасибо! Сейчас нечего оценивать")
 
 
 async def test_client_can_close_and_rate(world) -> None:
@@ -332,6 +358,28 @@ async def test_crisis_message_escalates_urgently_with_help_lines(world) -> None:
     assert lines[3].startswith("Детский телефон доверия") and lines[3].endswith("родители.")
     assert lines[4] == "Вы не одни, мы поможем."
     assert notifier.events[0].kind is EventKind.CRISIS
+
+
+async def test_crisis_out_of_hours_promises_no_reader_and_says_when() -> None:
+    reception, _, store, notifier = build_world(Clock(SATURDAY))
+    await reception.handle(msg("мне очень плохо, не хочу жить"))
+    assert store.conversations[1].urgent and notifier.events[0].kind is EventKind.CRISIS
+    text = last_reply(store)
+    assert "уже получил" not in text
+    lines = text.splitlines()
+    assert lines[0].startswith("Если жизни угрожает опасность прямо сейчас, звоните 112.")
+    assert lines[1].startswith("Психологическая помощь МЧС России")
+    assert lines[3] == "Ваше сообщение получено и не потеряется."
+    assert lines[4].endswith("в рабочее время: в понедельник, 30 ноября, после 8:30.")
+    assert lines[5] == "Если помощь нужна раньше, звоните по телефонам выше."
+
+
+async def test_crisis_of_several_kinds_shows_the_help_lines_of_each() -> None:
+    reception, _, store, _ = build_world(Clock(), crisis=load_crisis_rules(RULES))
+    await reception.handle(msg("не хочу больше жить, сын бьёт меня"))
+    text = last_reply(store)
+    assert "8-495-989-50-50" in text and "8-800-7000-600" in text
+    assert text.count("8-800-2000-122") == 1
 
 
 async def test_forget_asks_confirmation_then_erases(world) -> None:
@@ -428,8 +476,30 @@ async def test_asking_again_for_a_specialist_while_waiting_says_so(world) -> Non
     await reception.handle(msg("хочу поговорить со специалистом"))
     assert store.conversations[1].state is State.WAITING
     await reception.handle(msg("хочу поговорить со специалистом"))
-    assert last_reply(store).startswith("Ваш вопрос уже у специалиста")
+    assert last_reply(store).startswith("Ваш вопрос уже передан специалистам.")
+    assert "Специалисты сейчас на работе. Вам ответят" in last_reply(store)
     assert len(store.escalations) == 1
+
+
+async def test_asking_again_out_of_hours_says_when_not_that_a_specialist_has_it() -> None:
+    reception, _, store, _ = build_world(Clock(SATURDAY))
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("оператор!"))
+    await reception.handle(msg("оператор!"))
+    text = last_reply(store)
+    assert "уже у специалиста" not in text
+    assert text.startswith("Ваш вопрос уже передан специалистам.")
+    assert "Специалист ответит в рабочее время: в понедельник, 30 ноября, после 8:30." in text
+    await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))  # the button, too
+    assert last_reply(store) == text
+
+
+async def test_asking_again_once_a_specialist_has_taken_it_says_so(world) -> None:
+    reception, desk, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    await desk.reply(1, 7, "Здравствуйте, я специалист.", origin="desk")
+    await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))
+    assert last_reply(store).startswith("Ваш вопрос уже у специалиста")
 
 
 async def test_a_clarifying_question_does_not_file_the_conversation(world) -> None:
@@ -522,6 +592,18 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     "переключите на сотрудника",
     "Оператор!",
     "оператора пожалуйста",
+    "хочу к специалисту",
+    "можно специалиста?",
+    "оператор, мне нужна помощь с субсидией",
+    "Оператор! Мой СНИЛС 112-233-445 95",
+    "Специалист: не могу разобраться с пособием",
+    "живой человек, ответьте",
+    "к специалисту по субсидиям, пожалуйста",
+    "дайте оператора",
+    "позовите человека",
+    "переведите меня на оператора",
+    "передайте мой вопрос специалисту",
+    "хочу к живому человеку",
 ])
 async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) -> None:
     reception, _, store, _ = world
@@ -541,6 +623,19 @@ async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) ->
     "сколько человек может жить в квартире по соцнайму",
     "можно ли пойти на курсы оператора 1с от биржи",
     "хочу выучиться на сварщика или оператора, это бесплатно можно?",
+    "жалоба на специалиста",
+    "жалоба на сотрудника мсэ куда",
+    "дайте телефон специалиста",
+    "телефон оператора",
+    "оператор котельной вакансии",
+    "зарплата специалиста по соцработе",
+    "Специалист, который ведёт моё дело, уволился. Кто теперь?",
+    "хочу записаться к специалисту по субсидиям на четверг",
+    "сколько специалистов в центре",
+    "доход на человека как считать",
+    "Оператор — это кто в вашем центре?",
+    "можно сотрудникам бюджетной сферы получить субсидию?",
+    "какая помощь нужна человеку после инсульта",
 ])
 async def test_ordinary_questions_are_not_taken_for_a_request_for_a_person(world,
                                                                          text: str) -> None:
@@ -557,3 +652,12 @@ def test_greeting_names_the_institution_from_settings_over_the_kbs() -> None:
     named = ReplyBuilder(JinjaTexts(), faq, "КЦСОН Кировского района").greeting(True).text
     assert "«ЦСО из базы знаний»" in kb_named
     assert "«КЦСОН Кировского района»" in named and "базы знаний" not in named
+
+
+@pytest.mark.parametrize("name", [
+    "ГАУ «Комплексный центр Кировского района» (пример)",
+    'ГАУ "КЦСОН Кировского района"',
+])
+def test_greeting_does_not_quote_a_name_that_has_its_own_quotes(name: str) -> None:
+    text = ReplyBuilder(JinjaTexts(), FakeFaq(), name).greeting(consented=True).text
+    assert text.startswith(f"Здравствуйте! Я помощник {name}.\n")
