@@ -179,6 +179,43 @@ async def test_reply_reaches_the_web_chat_and_notes_do_not(desk: Desk) -> None:
     await client.close()
 
 
+PERSONAL = ("Меня зовут Сидорова Мария Петровна, телефон +7 912 345-67-89, "
+            "почта maria.s@example.ru, СНИЛС 112-233-445 95, карта 4111 1111 1111 1111")
+SECRETS = ("Сидорова Мария Петровна", "345-67-89", "maria.s@example.ru", "112-233-445 95",
+           "4111 1111 1111 1111")
+LABELS = ("[ФИО]", "[телефон]", "[e-mail]", "[СНИЛС]", "[карта]")
+
+
+async def assert_masked(c: Browser, conv: int) -> None:
+    for path in (f"/desk/c/{conv}", f"/desk/c/{conv}?partial=1"):
+        page = await (await c.get(path)).text()
+        assert not [s for s in SECRETS if s in page], path
+        assert all(label in page for label in LABELS), path
+
+
+async def assert_in_full(c: Browser, conv: int) -> None:
+    for path in (f"/desk/c/{conv}", f"/desk/c/{conv}?partial=1"):
+        assert PERSONAL in await (await c.get(path)).text(), path
+
+
+async def test_only_the_assigned_specialist_reads_the_client_in_full(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0013")
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.WEB, "client-token-0013", "personal", PERSONAL))
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    boss = await staff_client(desk, "boss")
+    for c in (anna, oleg, boss):  # waiting: nobody's yet
+        await assert_masked(c, conv)
+    await post(anna, f"/desk/c/{conv}/take")
+    await assert_in_full(anna, conv)
+    for c in (oleg, boss):
+        await assert_masked(c, conv)
+    await post(anna, f"/desk/c/{conv}/release")
+    await assert_masked(anna, conv)
+    for c in (anna, oleg, boss):
+        await c.close()
+
+
 async def test_colleague_sees_masked_numbers_and_cannot_act(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0003")
     await desk.rt.reception.handle(IncomingMessage(
@@ -187,7 +224,7 @@ async def test_colleague_sees_masked_numbers_and_cannot_act(desk: Desk) -> None:
     await post(anna, f"/desk/c/{conv}/take")
     assert "11223344595" in await (await anna.get(f"/desk/c/{conv}")).text()
     page = await (await oleg.get(f"/desk/c/{conv}")).text()
-    assert "11223344595" not in page and "•••••••••••" in page
+    assert "11223344595" not in page and "Мой СНИЛС [СНИЛС]" in page
     assert 'id="reply-form"' not in page
     r = await post(oleg, f"/desk/c/{conv}/reply", text="Чужой ответ")
     assert r.headers["Location"] == f"/desk/c/{conv}?error=not_yours"
