@@ -130,6 +130,19 @@ async def test_list_shows_waiting_conversation_with_time_left(desk: Desk) -> Non
     await c.close()
 
 
+async def test_an_answered_conversation_says_when_it_was_answered(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0014")
+    anna = await staff_client(desk, "anna")
+    desk.clock.advance(minutes=4)
+    await post(anna, f"/desk/c/{conv}/reply", text="Здравствуйте! Сейчас отвечу.")
+    desk.clock.advance(minutes=10)
+    listed = await (await anna.get("/desk/?partial=1")).text()
+    assert "ответили через 4 мин" in listed and "ответ через" not in listed
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert "Ответили через 4 мин" in page and "Ждёт" not in page
+    await anna.close()
+
+
 async def test_anonymous_desk_goes_to_login(desk: Desk) -> None:
     c = desk.client()
     r = await c.get("/desk/", allow_redirects=False)
