@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -71,7 +72,9 @@ async def test_dashboard_shows_the_figures_and_charts(admin_site) -> None:
     html = await r.text()
     assert r.status == 200
     assert '<div class="value">6</div>' in html
-    assert "33.3 %" in html and "(2 из 6)" in html  # resolved by the FAQ
+    assert "33,3 %" in html and "(2 из 6)" in html  # resolved by the FAQ
+    assert '<div class="value">4,5 <span class="muted">' in html  # the average rating
+    assert not re.search(r"\d\.\d %", html)  # a decimal comma, as in the CSV exports
     assert "медиана 2 ч 10 мин, p90 5 ч 0 мин" in html  # working first response
     assert html.count('src="data:image/svg+xml;base64,') == 4
     assert 'alt="Обращения по дням.' in html
