@@ -426,6 +426,19 @@ async def test_a_refused_suggestion_keeps_the_administrators_edits(desk: Desk) -
     await boss.close()
 
 
+async def test_a_suggested_answer_is_offered_masked(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0015")
+    anna, boss = await staff_client(desk, "anna"), await staff_client(desk, "boss")
+    await post(anna, f"/desk/c/{conv}/reply", suggest_faq="1",
+               text="Здравствуйте, Анна Петровна! Перезвоню вам на 89123456789.")
+    page = await (await boss.get("/desk/suggestions")).text()
+    assert "Анна Петровна" not in page and "89123456789" not in page
+    assert ">Здравствуйте, [ФИО]! Перезвоню вам на [телефон].</textarea>" in page
+    assert "перепишите вопрос и ответ" in page
+    await anna.close()
+    await boss.close()
+
+
 async def test_a_suggestion_cannot_publish_a_clients_personal_data(desk: Desk) -> None:
     # The question of an accepted suggestion is shown to every client (clarifying buttons).
     conv = await waiting_conversation(
