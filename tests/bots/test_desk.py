@@ -138,6 +138,7 @@ async def test_an_answered_conversation_says_when_it_was_answered(desk: Desk) ->
     desk.clock.advance(minutes=10)
     listed = await (await anna.get("/desk/?partial=1")).text()
     assert "ответили через 4 мин" in listed and "ответ через" not in listed
+    assert listed.count("4 мин") == 1  # answered: no longer «ждёт» in the waiting column
     page = await (await anna.get(f"/desk/c/{conv}")).text()
     assert "Ответили через 4 мин" in page and "Ждёт" not in page
     await anna.close()
