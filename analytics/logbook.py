@@ -185,10 +185,20 @@ async def _names(s: AsyncSession) -> dict[int, str]:
 
 
 async def _first_texts(s: AsyncSession, ids: list[int]) -> dict[int, str]:
+    """Each conversation's first question the client typed; failing that, the first label of
+    a button the client pressed (the web chat keeps it as text beside the action)."""
+    typed = await _first_client_texts(s, ids, Message.action == "")
+    rest = [i for i in ids if i not in typed]
+    return typed | (await _first_client_texts(s, rest) if rest else {})
+
+
+async def _first_client_texts(s: AsyncSession, ids: list[int],
+                              *where: ColumnElement[bool]) -> dict[int, str]:
     if not ids:
         return {}
     first = (select(func.min(Message.id)).where(
-        Message.conversation_id.in_(ids), Message.author == "client", Message.text != "")
+        Message.conversation_id.in_(ids), Message.author == "client", Message.text != "",
+        Message.internal.is_(False), *where)
         .group_by(Message.conversation_id))
     rows = await s.execute(select(Message.conversation_id, Message.text)
                            .where(Message.id.in_(first)))

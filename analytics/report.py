@@ -10,6 +10,7 @@ import jinja2
 
 from analytics.charts import build_charts, table_rows
 from analytics.metrics import Report
+from analytics.numbers import add_number_filters
 from analytics.records import Dataset
 
 TEMPLATE = "admin_report.html"
@@ -17,10 +18,12 @@ TEMPLATE = "admin_report.html"
 
 def build_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
     """The same template folders as the web app, so an override of the layout applies here too."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in template_dirs]),
         autoescape=True,
     )
+    add_number_filters(env)
+    return env
 
 
 def render_html(

@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 from redis.asyncio import Redis
 
+from analytics.numbers import add_number_filters
 from analytics.web import setup_admin
 from bots.web.auth import STAFF_PREFIXES, render_error, setup_auth
 from bots.web.chat import (
@@ -86,7 +87,8 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     loaders = [jinja2.FileSystemLoader(str(WEB_TEMPLATES))]
     if rt.settings.templates.override_dir:
         loaders.insert(0, jinja2.FileSystemLoader(str(rt.settings.templates.override_dir / "web")))
-    aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders), autoescape=True)
+    add_number_filters(aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders),
+                                           autoescape=True))
     setup_chat(app)
     auth = setup_auth(app, rt.sessions, rt.settings.web, clock=rt.clock,
                       limiter=build_login_limiter(app, rt),

@@ -43,7 +43,8 @@ def _int(text: str) -> int | None:
 async def log_page(request: web.Request) -> web.StreamResponse:
     deps = request.app[ADMIN]
     sel = parse_selection(request.query, deps.tz, deps.clock())
-    text = request.query.get("q", "").strip()[:_MAX_QUERY]
+    typed = request.query.get("q", "").strip()
+    text = typed[:_MAX_QUERY]
     refused = bool(text) and not searchable(text)
     state = request.query.get("state", "")
     q = LogQuery(sel.period, sel.filters, state if state in STATES else "",
@@ -59,6 +60,7 @@ async def log_page(request: web.Request) -> web.StreamResponse:
     context = await page_context(request, sel)
     staff = sorted((await staff_names(deps.sessions)).items(), key=lambda kv: kv[1])
     context.update(page=page, q=q, text=text, refused=refused, states=STATES, staff=staff,
+                   cut=len(typed) > _MAX_QUERY, max_query=_MAX_QUERY,
                    base_query=sel.query(q=text, state=q.state,
                                         specialist=str(q.specialist_id or "")))
     return aiohttp_jinja2.render_template("admin_log.html", request, context)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import ClientSession, CookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
@@ -16,6 +19,7 @@ from analytics.retention import purge_raw_texts
 from handlers.pii import public_contacts
 from priemnaya.analytics_setup import build_queues
 from priemnaya.runtime import build_runtime
+from priemnaya.serve import build_runner
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
 from storage.models import AuditEntry, Message
@@ -71,7 +75,9 @@ async def test_dashboard_shows_the_figures_and_charts(admin_site) -> None:
     html = await r.text()
     assert r.status == 200
     assert '<div class="value">6</div>' in html
-    assert "33.3 %" in html and "(2 из 6)" in html  # resolved by the FAQ
+    assert "33,3 %" in html and "(2 из 6)" in html  # resolved by the FAQ
+    assert '<div class="value">4,5 <span class="muted">' in html  # the average rating
+    assert not re.search(r"\d\.\d %", html)  # a decimal comma, as in the CSV exports
     assert "медиана 2 ч 10 мин, p90 5 ч 0 мин" in html  # working first response
     assert html.count('src="data:image/svg+xml;base64,') == 4
     assert 'alt="Обращения по дням.' in html
@@ -315,3 +321,28 @@ async def test_every_admin_page_warns_of_a_knowledge_base_that_did_not_reload(
             assert "База знаний не обновлена." in html
             assert f"{kb_file}: hours: duplicate id (first in {kb_file})" in html
     await rt.engine.dispose()
+
+
+async def test_a_very_long_log_link_gets_the_log_page(database_url: str) -> None:
+    clock = Clock(AS_OF)
+    rt = build_runtime(Settings(database={"url": database_url}), FakeFaq(), clock=clock)
+    await add_staff(rt, clock)
+    runner = build_runner(build_app(rt, start_background=False))
+    await runner.setup()
+    sock = socket.create_server(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        async with ClientSession(base_url=url, cookie_jar=CookieJar(unsafe=True)) as c:
+            await log_in(c, "boss")  # type: ignore[arg-type]
+            long_link = f"/admin/log?{NOV}&q=" + "справка+" * 230  # 9.9 KB, percent-encoded
+            r = await c.get(long_link)
+            html = await r.text()
+            assert r.status == 200, html[:300]
+            assert "Текст поиска длиннее 200 знаков: искали по первым 200." in html
+            # The next click carries the long link as its Referer.
+            r = await c.get("/admin/log", headers={"Referer": url + long_link})
+            assert r.status == 200
+    finally:
+        await runner.cleanup()
+        await rt.engine.dispose()

@@ -68,7 +68,8 @@ def test_html_report_is_standalone_with_figures_charts_and_definitions(
     assert [a[1:] for a in audit_rows(settings_file)] == [("export", "html")]
     html = out.read_text(encoding="utf-8")
     assert "<th>Обращений</th><td>6</td>" in html
-    assert "33.3 % <span class=\"muted\">(2 из 6)</span>" in html
+    assert "33,3 % <span class=\"muted\">(2 из 6)</span>" in html
+    assert "<th>Средняя оценка</th><td>4,5; оценили" in html
     assert html.count('src="data:image/svg+xml;base64,') == 4
     assert "<h2>Определения</h2>" in html
     assert "<link" not in html and "<script" not in html  # nothing to fetch

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from analytics import logbook
 from analytics.logbook import LogQuery, search, searchable, transcript
 from analytics.records import Filters
+from storage.models import Client, Conversation, Message
 from tests.analytics.conftest import NOVEMBER
+from tests.analytics.generator import t
 
 
 async def test_pages_are_newest_first_and_cover_everything(
@@ -77,3 +81,25 @@ async def test_search_folds_yo_and_word_forms(sessions, logged, text: str,
                                               keys: set[str]) -> None:
     page = await search(sessions, LogQuery(NOVEMBER, Filters(), text=text))
     assert {r.id for r in page.rows} == {logged[k] for k in keys}
+
+
+async def test_the_first_message_is_the_first_typed_question(sessions) -> None:
+    at = t("11-10 10:00")
+    async with sessions.begin() as s:
+        client = Client(channel="web", user_id="user-press", display_name="",
+                        created_at=at, last_seen_at=at)
+        s.add(client)
+        await s.flush()
+        convs = [Conversation(client_id=client.id, channel="web", category="", queue="general",
+                              state="bot", opened_at=at + timedelta(minutes=n),
+                              last_activity_at=at) for n in range(2)]
+        s.add_all(convs)
+        await s.flush()
+        said = ((convs[0], "Согласен(на)", "consent:specialist"),
+                (convs[0], "Как получить путёвку?", ""), (convs[1], "", "start"),
+                (convs[1], "Согласен(на)", "consent:specialist"))
+        s.add_all(Message(conversation_id=c.id, client_id=client.id, direction="in",
+                          author="client", channel="web", text=text, action=action,
+                          created_at=at) for c, text, action in said)
+    page = await search(sessions, LogQuery(NOVEMBER, Filters()))
+    assert [r.snippet for r in page.rows] == ["Согласен(на)", "Как получить путёвку?"]

@@ -130,6 +130,20 @@ async def test_list_shows_waiting_conversation_with_time_left(desk: Desk) -> Non
     await c.close()
 
 
+async def test_an_answered_conversation_says_when_it_was_answered(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0014")
+    anna = await staff_client(desk, "anna")
+    desk.clock.advance(minutes=4)
+    await post(anna, f"/desk/c/{conv}/reply", text="Здравствуйте! Сейчас отвечу.")
+    desk.clock.advance(minutes=10)
+    listed = await (await anna.get("/desk/?partial=1")).text()
+    assert "ответили через 4 мин" in listed and "ответ через" not in listed
+    assert listed.count("4 мин") == 1  # answered: no longer «ждёт» in the waiting column
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert "Ответили через 4 мин" in page and "Ждёт" not in page
+    await anna.close()
+
+
 async def test_anonymous_desk_goes_to_login(desk: Desk) -> None:
     c = desk.client()
     r = await c.get("/desk/", allow_redirects=False)
@@ -179,6 +193,43 @@ async def test_reply_reaches_the_web_chat_and_notes_do_not(desk: Desk) -> None:
     await client.close()
 
 
+PERSONAL = ("Меня зовут Сидорова Мария Петровна, телефон +7 912 345-67-89, "
+            "почта maria.s@example.ru, СНИЛС 112-233-445 95, карта 4111 1111 1111 1111")
+SECRETS = ("Сидорова Мария Петровна", "345-67-89", "maria.s@example.ru", "112-233-445 95",
+           "4111 1111 1111 1111")
+LABELS = ("[ФИО]", "[телефон]", "[e-mail]", "[СНИЛС]", "[карта]")
+
+
+async def assert_masked(c: Browser, conv: int) -> None:
+    for path in (f"/desk/c/{conv}", f"/desk/c/{conv}?partial=1"):
+        page = await (await c.get(path)).text()
+        assert not [s for s in SECRETS if s in page], path
+        assert all(label in page for label in LABELS), path
+
+
+async def assert_in_full(c: Browser, conv: int) -> None:
+    for path in (f"/desk/c/{conv}", f"/desk/c/{conv}?partial=1"):
+        assert PERSONAL in await (await c.get(path)).text(), path
+
+
+async def test_only_the_assigned_specialist_reads_the_client_in_full(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0013")
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.WEB, "client-token-0013", "personal", PERSONAL))
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    boss = await staff_client(desk, "boss")
+    for c in (anna, oleg, boss):  # waiting: nobody's yet
+        await assert_masked(c, conv)
+    await post(anna, f"/desk/c/{conv}/take")
+    await assert_in_full(anna, conv)
+    for c in (oleg, boss):
+        await assert_masked(c, conv)
+    await post(anna, f"/desk/c/{conv}/release")
+    await assert_masked(anna, conv)
+    for c in (anna, oleg, boss):
+        await c.close()
+
+
 async def test_colleague_sees_masked_numbers_and_cannot_act(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0003")
     await desk.rt.reception.handle(IncomingMessage(
@@ -187,7 +238,7 @@ async def test_colleague_sees_masked_numbers_and_cannot_act(desk: Desk) -> None:
     await post(anna, f"/desk/c/{conv}/take")
     assert "11223344595" in await (await anna.get(f"/desk/c/{conv}")).text()
     page = await (await oleg.get(f"/desk/c/{conv}")).text()
-    assert "11223344595" not in page and "•••••••••••" in page
+    assert "11223344595" not in page and "Мой СНИЛС [СНИЛС]" in page
     assert 'id="reply-form"' not in page
     r = await post(oleg, f"/desk/c/{conv}/reply", text="Чужой ответ")
     assert r.headers["Location"] == f"/desk/c/{conv}?error=not_yours"
@@ -372,6 +423,19 @@ async def test_a_refused_suggestion_keeps_the_administrators_edits(desk: Desk) -
     assert '<option value="family" selected>' in page
     assert "Как получить путёвку в санаторий?" not in page  # not the original question
     assert desk.editor.entries == []
+    await anna.close()
+    await boss.close()
+
+
+async def test_a_suggested_answer_is_offered_masked(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0015")
+    anna, boss = await staff_client(desk, "anna"), await staff_client(desk, "boss")
+    await post(anna, f"/desk/c/{conv}/reply", suggest_faq="1",
+               text="Здравствуйте, Анна Петровна! Перезвоню вам на 89123456789.")
+    page = await (await boss.get("/desk/suggestions")).text()
+    assert "Анна Петровна" not in page and "89123456789" not in page
+    assert ">Здравствуйте, [ФИО]! Перезвоню вам на [телефон].</textarea>" in page
+    assert "перепишите вопрос и ответ" in page
     await anna.close()
     await boss.close()
 

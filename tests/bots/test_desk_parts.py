@@ -14,8 +14,10 @@ from redis.exceptions import RedisError
 
 from bots.web.desk.canned import CannedResponses
 from bots.web.desk.hub import MAX_QUEUED, DeskHub
-from bots.web.desk.timing import mask_numbers, timing_of
+from bots.web.desk.masking import contacts_of, masked, masked_attachments
+from bots.web.desk.timing import timing_of
 from bots.web.ratelimit import Limits, LoginLimiter, MemoryLoginLimiter, RedisLoginLimiter
+from faq.model import Entry, KnowledgeBase
 from handlers.ports import ConversationEvent, EventKind
 from priemnaya.settings_work import CalendarSettings, QueueSettings, build_queue_directory
 from storage.desk_queries import DeskRow
@@ -131,9 +133,16 @@ def test_timing_levels_in_working_time() -> None:
     assert (answered.level, answered.waiting_minutes) == ("answered", 120)
 
 
-def test_mask_numbers_hides_long_digit_runs_only() -> None:
-    assert mask_numbers("СНИЛС 112-233-445 95, тел 89001234567, дом 12") == \
-        "СНИЛС 112-233-445 95, тел •••••••••••, дом 12"
+def test_desk_masking_keeps_the_institutions_contacts_and_masks_attachments() -> None:
+    kb = KnowledgeBase(categories=(), entries=(
+        Entry("contacts", "", "Телефон?", "Звоните: 8 (343) 371-00-00, info@csp.ru"),))
+    public = contacts_of(kb)
+    assert contacts_of(kb) is public  # read once per knowledge base
+    assert masked("Звонила на 8 (343) 371-00-00, мой 89001234567, пишите a@b.ru или "
+                  "info@csp.ru", public) == \
+        "Звонила на 8 (343) 371-00-00, мой [телефон], пишите [e-mail] или info@csp.ru"
+    assert masked_attachments((("contact", "89001234567", "Иванова Анна Петровна"),), public) \
+        == (("contact", "[телефон]", "[ФИО]"),)
 
 
 def test_canned_override_wins_and_broken_files_are_skipped(tmp_path) -> None:

@@ -8,15 +8,16 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestServer
 
-from priemnaya.runtime import build_runtime
+from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
 from tests.bots.staff import PASSWORDS, add_staff
+from tests.bots.test_desk import waiting_conversation
 from tests.fakes import Clock, FakeFaq
 
 
 @pytest.fixture
-async def server(tmp_path, sqlite_template) -> AsyncIterator[TestServer]:
+async def served(tmp_path, sqlite_template) -> AsyncIterator[tuple[TestServer, Runtime]]:
     db = tmp_path / "desk.db"
     shutil.copy(sqlite_template, db)
     settings = Settings(database={"url": f"sqlite+aiosqlite:///{db}"},
@@ -24,7 +25,21 @@ async def server(tmp_path, sqlite_template) -> AsyncIterator[TestServer]:
     rt = build_runtime(settings, FakeFaq())
     await add_staff(rt, Clock())
     async with TestServer(build_app(rt), host="127.0.0.1") as s:
-        yield s
+        yield s, rt
+
+
+@pytest.fixture
+def server(served: tuple[TestServer, Runtime]) -> TestServer:
+    return served[0]
+
+
+async def logged_in(browser, server: TestServer, path: str):
+    staff = await (await browser.new_context()).new_page()
+    await staff.goto(str(server.make_url(path)))
+    await staff.fill("#login", "anna")
+    await staff.fill("#password", PASSWORDS["anna"])
+    await staff.click("button[type=submit]")
+    return staff
 
 
 async def test_specialist_takes_and_answers_the_web_chat(browser, server: TestServer) -> None:
@@ -81,3 +96,22 @@ async def test_link_from_another_site_opens_the_desk_logged_in(browser, server) 
     await elsewhere.click("#go")
     await elsewhere.wait_for_selector("text=Открытых обращений нет.", timeout=10_000)
     assert "/login" not in elsewhere.url
+
+
+async def test_a_canned_reply_goes_in_at_the_cursor(browser, served) -> None:
+    server, rt = served
+    conv = await waiting_conversation(rt, name="Пётр")
+    staff = await logged_in(browser, server, f"/desk/c/{conv}")
+    await staff.fill("#reply-text", "Мой набранный текст")
+    await staff.select_option("#canned", label="Приветствие")
+    greeting = "Здравствуйте, Пётр! Меня зовут Anna"
+    assert (await staff.input_value("#reply-text")).startswith(
+        f"Мой набранный текст {greeting}")
+    await staff.fill("#reply-text", "Подождите минуту.")
+    await staff.eval_on_selector("#reply-text", "box => box.setSelectionRange(0, 0)")
+    await staff.select_option("#canned", label="Приветствие")
+    value = await staff.input_value("#reply-text")
+    assert value.startswith(greeting) and value.endswith("вопросом. Подождите минуту.")
+    await staff.fill("#reply-text", "")
+    await staff.select_option("#canned", label="Приветствие")
+    assert (await staff.input_value("#reply-text")).startswith(greeting)

@@ -47,9 +47,16 @@ DESK = web.AppKey("desk", DeskServices)
 
 
 def works_on(user: StaffUser, row: DeskRow) -> bool:
-    """Who may act on a conversation and read it unmasked: its assignee, anyone while it is
+    """Who may act on a conversation and open its files: its assignee, anyone while it is
     free, and administrators."""
     return user.role == "admin" or row.assigned_to in (None, user.id)
+
+
+def reads_in_full(user: StaffUser, row: DeskRow) -> bool:
+    """Only the specialist a conversation is assigned to reads its texts unmasked, to call the
+    client back; colleagues, administrators, and everyone while it waits read them masked, as
+    the admin transcript shows them."""
+    return row.assigned_to == user.id
 
 
 def may_see(user: StaffUser, row: DeskRow) -> bool:

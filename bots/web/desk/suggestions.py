@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bots.web.auth import Role, StaffUser, current_user, render_error, require, see_other
 from bots.web.desk import DESK, DeskServices
+from bots.web.desk.masking import contacts_of, masked
 from faq.model import Entry
 from handlers.pii import EMAIL, PHONE, mask, mask_labels, personal_data
 from storage.faq_suggestions import Suggestion, SuggestionStatus
@@ -42,11 +43,13 @@ class SuggestionForm:
     masked: bool  # the client's personal data was taken out of the offered question
 
 
-def offered(s: Suggestion) -> SuggestionForm:
-    # The question is a client's message: offered masked, since it becomes public text.
-    question = mask(s.question, names=True)
-    return SuggestionForm(s, question, s.answer, s.category, default_entry_id(s),
-                          question != s.question)
+def offered(s: Suggestion, public: frozenset[str] = frozenset()) -> SuggestionForm:
+    # The question is a client's message, the answer may name or call back the client: both
+    # offered masked (but for the institution's own contacts), since they become public text
+    # and the administrator reading them is not the conversation's specialist.
+    question, answer = mask(s.question, names=True), masked(s.answer, public)
+    return SuggestionForm(s, question, answer, s.category, default_entry_id(s),
+                          (question, answer) != (s.question, s.answer))
 
 
 def sent_back(edited: Suggestion) -> SuggestionForm:
@@ -63,8 +66,9 @@ async def suggestions_page(request: web.Request) -> web.StreamResponse:
 async def _page(request: web.Request, done: str, error: str, error_id: str,
                 edited: Suggestion | None = None, status: int = 200) -> web.StreamResponse:
     d = request.app[DESK]
-    forms = [sent_back(edited) if edited is not None and s.id == edited.id else offered(s)
-             for s in await d.suggestions.pending()]
+    public = contacts_of(d.faq.kb)
+    forms = [sent_back(edited) if edited is not None and s.id == edited.id
+             else offered(s, public) for s in await d.suggestions.pending()]
     return aiohttp_jinja2.render_template("desk_suggestions.html", request, {
         "forms": forms, "categories": d.faq.kb.categories, "editor": d.kb_editor is not None,
         "done": done, "error": error, "error_id": error_id}, status=status)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.routing import REMINDER_SHARE, QueueDirectory
 from storage.desk_queries import DeskRow
-
-_LONG_DIGITS = re.compile(r"\d{4,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +36,3 @@ def timing_of(row: DeskRow, directory: QueueDirectory, now: datetime) -> Timing:
              else "warn" if progress >= REMINDER_SHARE else "ok")
     return Timing(waiting, minutes(target - used), level)
 
-
-def mask_numbers(text: str) -> str:
-    """For colleagues not working on the conversation: phone, СНИЛС, passport numbers hidden."""
-    return _LONG_DIGITS.sub(lambda m: "•" * len(m.group(0)), text)

@@ -11,8 +11,9 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bots.web.auth import Role, StaffUser, current_user, render_error, require
-from bots.web.desk import DESK, DeskServices, may_see, works_on
-from bots.web.desk.timing import Timing, mask_numbers, timing_of
+from bots.web.desk import DESK, DeskServices, may_see, reads_in_full, works_on
+from bots.web.desk.masking import contacts_of, masked, masked_attachments
+from bots.web.desk.timing import Timing, timing_of
 from bots.web.download import file_response
 from handlers.model import State
 from handlers.ports import FileUnavailable
@@ -35,6 +36,8 @@ class ListItem:
 class ShownMessage:
     message: DeskMessage
     text: str
+    action: str
+    attachments: tuple[tuple[str, str, str], ...]  # kind, ref, name
     new_conversation: bool  # the first message of another conversation of this client
     at: datetime  # in the institution's time zone
 
@@ -85,18 +88,34 @@ async def conversation(request: web.Request) -> web.StreamResponse:
         context)
 
 
-async def _conversation_context(d: DeskServices, user: StaffUser,
-                                row: DeskRow) -> dict[str, Any]:
-    raw = works_on(user, row)
+def _shown(d: DeskServices, m: DeskMessage, full: bool, new_conversation: bool,
+           public: frozenset[str]) -> ShownMessage:
+    at = m.created_at.astimezone(d.zone)
+    if full:
+        return ShownMessage(m, m.text, m.action, m.attachments, new_conversation, at)
+    return ShownMessage(m, masked(m.text, public), masked(m.action, public),
+                        masked_attachments(m.attachments, public), new_conversation, at)
+
+
+async def _messages(d: DeskServices, user: StaffUser, row: DeskRow) -> list[ShownMessage]:
+    """The client's history; in full only the conversation assigned to this user, for other
+    conversations of the client may have been someone else's."""
+    full, public = reads_in_full(user, row), contacts_of(d.faq.kb)
     shown, previous = [], None
     for m in await d.queries.messages(row.client_id):
-        text = m.text if raw else mask_numbers(m.text)
-        shown.append(ShownMessage(m, text, previous is not None and m.conversation_id != previous,
-                                  m.created_at.astimezone(d.zone)))
+        new = previous is not None and m.conversation_id != previous
+        shown.append(_shown(d, m, full and m.conversation_id == row.id, new, public))
         previous = m.conversation_id
+    return shown
+
+
+async def _conversation_context(d: DeskServices, user: StaffUser,
+                                row: DeskRow) -> dict[str, Any]:
+    may_act = works_on(user, row)
     canned = d.canned.render_all(client_name=row.client_name,
-                                 specialist_name=user.display_name) if raw else []
-    return {"row": row, "messages": shown, "may_act": raw, "canned": canned,
+                                 specialist_name=user.display_name) if may_act else []
+    return {"row": row, "messages": await _messages(d, user, row), "may_act": may_act,
+            "canned": canned,
             "timing": timing_of(row, d.directory, d.clock()),
             "queue_title": d.directory.queue_for(row.queue).title,
             "queues": d.directory.queues, "queue_titles": d.directory.titles(),
@@ -118,8 +137,8 @@ async def _transferred_away(d: DeskServices, user: StaffUser, row: DeskRow) -> b
 async def attachment(request: web.Request) -> web.StreamResponse:
     """A client's or specialist's file, fetched from the channel that keeps it.
 
-    Files are personal data (photos of passports): only those who may read the conversation
-    unmasked see them, and each view is audited.
+    Files are personal data (photos of passports): only those who may act on the conversation
+    see them, and each view is audited.
     """
     d, user = request.app[DESK], current_user(request)
     assert user is not None
