@@ -152,7 +152,8 @@ async def pipeline_rate(api: FakeBotApi, db: Path, matcher: bool = True) -> floa
     if PG_URL:
         await _reset_pg(PG_URL)
     await asyncio.to_thread(upgrade, url)
-    settings = Settings(database={"url": url}, outbox={"poll_interval_s": 0.05}, telegram={
+    settings = Settings(database={"url": url}, outbox={"poll_interval_s": 0.05},
+                        queues=project_queues(), telegram={
         "enabled": True, "token": TOKEN, "mode": "webhook", "api_server": api.url,
         "webhook_url": "https://bot.example.org/telegram/webhook", "webhook_secret": SECRET})
     from tests.fakes import FakeFaq
@@ -248,12 +249,19 @@ def run_in_subprocess(job: str) -> dict[str, float]:
     return result
 
 
+def project_queues() -> list[Any]:
+    """The queues of the project's settings.yaml: those the sample knowledge base names."""
+    from priemnaya.settings import PROJECT_ROOT, load_settings
+
+    return list(load_settings(PROJECT_ROOT / "settings.yaml").queues)
+
+
 def matcher_ms() -> float:
     """Time of one decision of the real matcher on the bench's messages, warm."""
     from priemnaya.faq_setup import build_faq
     from priemnaya.settings import Settings
 
-    faq, texts = build_faq(Settings()), questions()
+    faq, texts = build_faq(Settings(queues=project_queues())), questions()
     for text in texts:
         faq.match(text)
     started = time.perf_counter()
