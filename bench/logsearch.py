@@ -16,18 +16,16 @@ from zoneinfo import ZoneInfo
 
 from analytics.logbook import LogQuery, search
 from analytics.records import Filters, Period
+from bench.analytics import TEXTS as ANALYTICS_TEXTS
 from storage.engine import build_engine, build_sessions
 from storage.migrate import upgrade_async
 from storage.models import Client, Conversation, Message
 
 TZ = ZoneInfo("Asia/Yekaterinburg")
 CONVERSATIONS = 10_000
+# The analytics bench's texts, with a name and words of another topic.
 TEXTS = (
-    "Здравствуйте, как оформить единое пособие на ребёнка?",
-    "Мой СНИЛС 112-233-445 95, телефон +7 912 345-67-89, когда придёт выплата?",
-    "Где получить справку о составе семьи для субсидии на ЖКУ",
-    "Компенсация за газ пенсионеру {n} положена?",
-    "Карта 4111 1111 1111 1111 не принимает выплату, что делать",
+    *ANALYTICS_TEXTS,
     "Меня зовут Мария Петровна, нужна путёвка в санаторий",
     "Отключили отопление в доме {n}",
 )
