@@ -61,6 +61,8 @@ class Decision(StrEnum):
 
 class SmallTalk(StrEnum):
     GREETING = "greeting"
+    # "вы меня слышите?", "есть кто?": the client checks that someone is there.
+    PRESENCE = "presence"
     THANKS = "thanks"
     GOODBYE = "goodbye"
     # Holiday and birthday wishes: clients send them to the institution too.

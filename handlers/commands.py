@@ -90,10 +90,19 @@ _CALLED = re.compile(
 )
 
 
+# "ничего не понятно" alone: the client is lost, and one more answer of the bot will not help.
+_LOST = re.compile(
+    r"^\W*((ничего|вообще|совсем|я|мне|все|ну)\W+){0,2}"
+    r"(не\s*понятно|не\s*понимаю|не\s*понял[аи]?|не\s*разобрал(ся|ась))"
+    r"(\W+(ничего|что\s+делать|как\s+быть|помогите))?\W*$"
+)
+
+
 def wants_human(text: str) -> bool:
     lowered = text.lower().replace("ё", "е")
     return bool(
         _HUMAN.search(lowered) or _OPERATOR_ALONE.match(lowered) or _CALLED.match(lowered)
+        or _LOST.match(lowered)
     )
 
 

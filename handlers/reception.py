@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from faq.model import Candidate, Decision, MatchResult
+from faq.model import Candidate, Decision, MatchResult, SmallTalk
 from handlers.commands import (
     NONE_OF_THESE,
     YES,
@@ -17,7 +17,16 @@ from handlers.commands import (
     wants_human,
 )
 from handlers.crisis import CrisisHit
-from handlers.model import Action, ActionKind, Author, IncomingMessage, Recorded, Reply, State
+from handlers.model import (
+    Action,
+    ActionKind,
+    Author,
+    Channel,
+    IncomingMessage,
+    Recorded,
+    Reply,
+    State,
+)
 from handlers.ports import (
     Annotation,
     ConversationEvent,
@@ -42,6 +51,10 @@ MAX_MATCH_CHARS = 1000
 _UNSURE = (Decision.NO_MATCH, Decision.CLARIFY)
 # Offers a typed yes or no answers: the consent notice and the erasure's confirmation.
 _AGREEMENTS = (ActionKind.CONSENT, ActionKind.FORGET_CONFIRM)
+_CLOSING_REMARKS = (SmallTalk.THANKS, SmallTalk.GOODBYE, SmallTalk.ACKNOWLEDGEMENT,
+                    SmallTalk.CONGRATULATION)
+NOTE_EVERY = timedelta(minutes=30)
+MAX_NOTED = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +73,9 @@ class Reception:
 
     def __init__(self, deps: Deps) -> None:
         self._d = deps
+        # Conversation → when the client was last told their words reached the specialists.
+        # Per process: another replica may say it once more, which is harmless.
+        self._noted_at: dict[int, datetime] = {}
 
     async def handle(self, msg: IncomingMessage) -> bool:
         """Process a message; False when it was a duplicate delivery and nothing was done."""
@@ -162,11 +178,29 @@ class Reception:
         # While waiting the bot still answers what it is sure of; the specialist sees both.
         match = self._d.faq.match(text[:MAX_MATCH_CHARS])
         if match.decision is not Decision.ANSWER:
-            # Not shown to the client: recorded, it would count as a clarifying question or a
-            # gap in the knowledge base (docs/metrics.md) for what was a word to a specialist.
-            return []
+            # Not recorded as a decision: it would count as a clarifying question or a gap in
+            # the knowledge base (docs/metrics.md) for what was a word to a specialist.
+            return [self._noted(rec, now)] if self._should_note(rec, match, now) else []
         await self._d.store.annotate(rec.message_id, match, self._category_of(match))
         return [self._d.replies.for_match(match, waiting=True)]
+
+    def _should_note(self, rec: Recorded, match: MatchResult, now: datetime) -> bool:
+        """«вы тут? я жду» while nobody has taken the question yet gets a word back, once in
+        a while: silence reads as a broken chat. Thanks and goodbyes need none."""
+        if match.smalltalk in _CLOSING_REMARKS:
+            return False
+        conversation = rec.conversation.id
+        last = self._noted_at.get(conversation)
+        if last is not None and now - last < NOTE_EVERY:
+            return False
+        if len(self._noted_at) >= MAX_NOTED:
+            self._noted_at.clear()
+        self._noted_at[conversation] = now
+        return True
+
+    def _noted(self, rec: Recorded, now: datetime) -> Reply:
+        routing = self._d.router.route(rec.conversation.queue, rec.conversation.urgent, now)
+        return self._d.replies.noted_while_waiting(routing.expected_text)
 
     def _category_of(self, match: MatchResult) -> str:
         best = match.best
@@ -222,7 +256,9 @@ class Reception:
         if conv.state in (State.WAITING, State.WITH_SPECIALIST) and not urgent:
             return [self._already_waiting(rec, now)]
         routing = await self._hand_over(rec, now, urgent, reason)
-        return [self._d.replies.escalated(routing.expected_text)]
+        # The web chat reaches the client nowhere else: they must know to come back to it.
+        web = rec.conversation.channel is Channel.WEB
+        return [self._d.replies.escalated(routing.expected_text, web)]
 
     def _already_waiting(self, rec: Recorded, now: datetime) -> Reply:
         conv = rec.conversation

@@ -105,15 +105,20 @@ class ReplyBuilder:
         return Reply(self._t.render("attachment_only", has_attachment=has_attachment),
                      self._footer())
 
-    def escalated(self, expected_text: str) -> Reply:
-        return Reply(self._t.render("escalated", expected=expected_text),
+    def escalated(self, expected_text: str, web: bool = False) -> Reply:
+        return Reply(self._t.render("escalated", expected=expected_text, web=web),
                      ((self._button("close", ActionKind.CLOSE),),))
 
     def already_waiting(self, expected_text: str) -> Reply:
-        return Reply(self._t.render("already_waiting", taken=False, expected=expected_text))
+        return Reply(self._t.render("already_waiting", taken=False, noted=False,
+                                    expected=expected_text))
+
+    def noted_while_waiting(self, expected_text: str) -> Reply:
+        return Reply(self._t.render("already_waiting", taken=False, noted=True,
+                                    expected=expected_text))
 
     def already_with_specialist(self) -> Reply:
-        return Reply(self._t.render("already_waiting", taken=True, expected=""))
+        return Reply(self._t.render("already_waiting", taken=True, noted=False, expected=""))
 
     def crisis_help(self, hit: CrisisHit, routing: Routing) -> Reply:
         return Reply(self._t.render(hit.help_key, hit=hit, in_hours=routing.in_hours,

@@ -361,3 +361,15 @@ def test_a_negated_word_is_not_the_word() -> None:
 @pytest.mark.parametrize("text", ["гд находица центр", "где находитса центр"])
 def test_spoken_spellings_of_where_and_reflexive_verbs(matcher: Matcher, text: str) -> None:
     assert _answer(matcher, text) == "center.address"
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("спасибо дочка", SmallTalk.THANKS),
+    ("Спасибо, доченька!", SmallTalk.THANKS),
+    ("вы меня слышите?", SmallTalk.PRESENCE),
+    ("алло, есть кто нибудь", SmallTalk.PRESENCE),
+    ("вы тут?", SmallTalk.PRESENCE),
+])
+def test_thanks_with_a_form_of_address_and_checking_someone_is_there(
+        text: str, kind: SmallTalk) -> None:
+    assert detect_smalltalk(text) is kind

@@ -369,9 +369,8 @@ async def test_crisis_out_of_hours_promises_no_reader_and_says_when() -> None:
     lines = text.splitlines()
     assert lines[0].startswith("Если жизни угрожает опасность прямо сейчас, звоните 112.")
     assert lines[1].startswith("Психологическая помощь МЧС России")
-    assert lines[3] == "Ваше сообщение получено и не потеряется."
-    assert lines[4].endswith("в рабочее время: в понедельник, 30 ноября, после 8:30.")
-    assert lines[5] == "Если помощь нужна раньше, звоните по телефонам выше."
+    assert lines[3].endswith("в рабочее время: в понедельник, 30 ноября, после 8:30.")
+    assert lines[4] == "Если помощь нужна раньше, звоните по телефонам выше."
 
 
 async def test_crisis_of_several_kinds_shows_the_help_lines_of_each() -> None:
@@ -494,6 +493,37 @@ async def test_asking_again_out_of_hours_says_when_not_that_a_specialist_has_it(
     assert last_reply(store) == text
 
 
+async def test_words_while_waiting_get_a_word_back_now_and_then() -> None:
+    clock = Clock(SATURDAY)
+    reception, _, store, _ = build_world(clock)
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    sent = len(store.outbox)
+    await reception.handle(msg("вы тут? я жду"))
+    assert len(store.outbox) == sent + 1
+    text = last_reply(store)
+    assert text.startswith("Ваше сообщение добавлено к обращению, специалист его прочитает.")
+    assert "в понедельник, 30 ноября, после 8:30" in text
+    await reception.handle(msg("алло"))  # a minute later: no second notice
+    await reception.handle(msg("спасибо"))
+    assert len(store.outbox) == sent + 1
+    clock.advance(minutes=31)
+    await reception.handle(msg("ну где же вы"))
+    assert len(store.outbox) == sent + 2
+    clock.advance(minutes=31)
+    await reception.handle(msg("спасибо"))  # thanks need no notice
+    assert len(store.outbox) == sent + 2
+
+
+async def test_the_web_chat_hand_over_says_the_answer_comes_to_this_window(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    assert "в этом окне чата" not in last_reply(store)  # Telegram brings the answer itself
+    web = IncomingMessage(Channel.WEB, "w1", "e1", "", "", action=Action(
+        ActionKind.CONSENT, "specialist"))
+    await reception.handle(web)
+    assert "Ответ появится здесь, в этом окне чата." in last_reply(store)
+
+
 async def test_asking_again_once_a_specialist_has_taken_it_says_so(world) -> None:
     reception, desk, store, _ = world
     await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
@@ -604,6 +634,8 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     "переведите меня на оператора",
     "передайте мой вопрос специалисту",
     "хочу к живому человеку",
+    "ничего не понятно",
+    "я не поняла",
 ])
 async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) -> None:
     reception, _, store, _ = world

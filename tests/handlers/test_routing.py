@@ -161,7 +161,7 @@ def test_describe_expected_counts_days_in_institution_zone(directory: QueueDirec
     assert (expected.start.hour, expected.start.minute) == (8, 30)
 
 
-HEAD = "Ваше сообщение получено и не потеряется.\n"
+HEAD = ""
 
 
 @pytest.mark.parametrize(
