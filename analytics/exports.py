@@ -47,6 +47,11 @@ def _minutes(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def _yes(value: bool | None) -> str | None:
+    """«да»/«нет»: a Russian Excel shows booleans as ИСТИНА/ЛОЖЬ and CSV as 1/0."""
+    return None if value is None else ("да" if value else "нет")
+
+
 def conversation_table(data: Dataset, report: Report,
                        queues: Mapping[str, str] | None = None) -> Table:
     """One row per conversation; `queues` gives the queues' titles by id."""
@@ -57,11 +62,12 @@ def conversation_table(data: Dataset, report: Report,
         t = report.timings[c.id]
         rows.append((
             c.id, CHANNELS.get(c.channel, c.channel), data.categories.get(c.category, c.category),
-            queues.get(c.queue, c.queue), c.urgent,
+            queues.get(c.queue, c.queue), _yes(c.urgent),
             _local(c.opened_at, tz), _local(c.first_reply_at, tz), _local(c.closed_at, tz),
             _minutes(t.first_response), _minutes(t.first_response_working),
             _minutes(t.resolution), c.rating,
-            data.specialists.get(c.assigned_to, "") if c.assigned_to else "", t.within_target,
+            data.specialists.get(c.assigned_to, "") if c.assigned_to else "",
+            _yes(t.within_target),
         ))
     return Table("Обращения", CONVERSATION_COLUMNS, tuple(rows))
 

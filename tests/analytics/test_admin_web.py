@@ -76,6 +76,7 @@ async def test_dashboard_shows_the_figures_and_charts(admin_site) -> None:
     assert r.status == 200
     assert '<div class="value">6</div>' in html
     assert "33,3 %" in html and "(2 из 6)" in html  # resolved by the FAQ
+    assert "засчитывается, когда обращение закрыто или 24 ч без сообщений" in html
     assert '<div class="value">4,5 <span class="muted">' in html  # the average rating
     assert not re.search(r"\d\.\d %", html)  # a decimal comma, as in the CSV exports
     assert "медиана 2 ч 10 мин, p90 5 ч 0 мин" in html  # working first response
@@ -111,6 +112,7 @@ async def test_transcript_is_masked_and_its_viewing_audited(admin_site) -> None:
     html = await r.text()
     assert "Мой телефон [телефон]" in html
     assert "345-67-89" not in html
+    assert "Персональные данные в тексте скрыты" in html
     assert "Общие вопросы /" in html  # the queue by its title
     assert "наш телефон [телефон]" in html  # no answer of the knowledge base gives it
     assert "Спасибо, [ФИО]" in html and "Ирина" not in html
@@ -198,6 +200,10 @@ async def test_export_csv_has_one_row_per_conversation(admin_site) -> None:
         "130,0", "300,0", "60,0"]
     assert {row["Канал"] for row in by_id.values()} <= {"ВКонтакте", "Telegram", "Веб-чат"}
     assert "Общие вопросы" in {row["Очередь"] for row in by_id.values()}
+    # Yes and no in words: a Russian Excel would show 1/0 or ИСТИНА/ЛОЖЬ.
+    assert {row["Срочное"] for row in by_id.values()} <= {"да", "нет"}
+    assert {row["В срок"] for row in by_id.values()} <= {"да", "нет", ""}
+    assert "да" in {row["В срок"] for row in by_id.values()}
     xlsx = await staff.client.get(f"/admin/export/report.xlsx?{NOV}")
     assert (await xlsx.read())[:2] == b"PK"
     assert [a[1] for a in await audit_actions(staff)].count("export") == 2
@@ -237,7 +243,9 @@ async def test_erasure_and_retention_keep_every_figure(admin_site) -> None:
     r = await staff.client.post(f"{url}/erase", data={"csrf_token": token, "confirm": "yes"},
                                 allow_redirects=False)
     assert r.status == 303
-    assert "Данные клиента удалены" in await (await staff.client.get(r.headers["Location"])).text()
+    page = await (await staff.client.get(r.headers["Location"])).text()
+    assert "Данные клиента удалены" in page
+    assert "Полный текст видит только специалист" not in page  # there is no text left to see
     purged = await purge_raw_texts(staff.rt.sessions, AS_OF, days=1)
     assert purged.messages > 0
     async with staff.rt.sessions() as s:
