@@ -32,11 +32,15 @@ def _count(result: object) -> int:
 
 
 async def purge_raw_texts(
-    sessions: async_sessionmaker[AsyncSession], now: datetime, days: int
+    sessions: async_sessionmaker[AsyncSession], now: datetime, days: int,
+    dry_run: bool = False,
 ) -> Purged:
-    """Blank texts older than `days`; text_length, decisions and timestamps are kept."""
+    """Blank texts older than `days`; text_length, decisions and timestamps are kept.
+
+    dry_run: the same statements in a transaction rolled back, for the counts alone.
+    """
     cutoff = now - timedelta(days=days)
-    async with sessions.begin() as s:
+    async with sessions() as s, s.begin() as transaction:
         messages = await s.execute(update(Message).where(
             Message.created_at < cutoff, Message.redacted_at.is_(None),
         ).values(text="", attachments=[], redacted_at=now))
@@ -56,6 +60,8 @@ async def purge_raw_texts(
             FaqSuggestion.created_at < cutoff,
             (FaqSuggestion.question != "") | (FaqSuggestion.answer != ""),
         ).values(question="", answer=""))
+        if dry_run:
+            await transaction.rollback()
     return Purged(_count(messages), _count(events), _count(deliveries), _count(files),
                   _count(dropped) + _count(blanked))
 

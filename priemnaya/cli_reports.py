@@ -45,6 +45,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = retention.add_subparsers(dest="action", required=True).add_parser(
         "run", help="erase texts older than retention.raw_text_days now")
     _settings_args(run)
+    run.add_argument("--dry-run", action="store_true",
+                     help="only count what would be erased; change nothing")
     run.set_defaults(handler=cmd_retention)
 
 
@@ -140,21 +142,22 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     try:
-        purged = asyncio.run(run_retention(settings, datetime.now(UTC)))
+        purged = asyncio.run(run_retention(settings, datetime.now(UTC), args.dry_run))
     except (DBAPIError, OSError) as exc:
         database = shown_url(settings.database.url)
         print(f"priemnaya: cannot update {database}: {_first_line(exc)}", file=sys.stderr)
         return 1
-    print(f"erased texts: {purged.messages} messages, {purged.inbound_events} raw events, "
+    verb = "would erase" if args.dry_run else "erased"
+    print(f"{verb} texts: {purged.messages} messages, {purged.inbound_events} raw events, "
           f"{purged.deliveries} delivered payloads, {purged.files} files sent from the desk, "
           f"{purged.suggestions} knowledge-base suggestions")
     return 0
 
 
-async def run_retention(settings: Settings, now: datetime) -> Purged:
+async def run_retention(settings: Settings, now: datetime, dry_run: bool = False) -> Purged:
     engine = build_engine(settings.database.url)
     try:
         return await purge_raw_texts(build_sessions(engine), now,
-                                     settings.retention.raw_text_days)
+                                     settings.retention.raw_text_days, dry_run)
     finally:
         await engine.dispose()

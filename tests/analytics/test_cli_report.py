@@ -120,20 +120,28 @@ def test_an_unwritable_out_path_is_one_line_and_exit_2(
 
 
 def test_retention_run_erases_old_texts(settings_file: Path, capsys) -> None:
-    assert run_cli(["retention", "run", "--settings", str(settings_file)]) == 0
-    assert "erased texts: " in capsys.readouterr().out
-
     url = settings_file.read_text().split("url: ")[1].splitlines()[0]
+    before = asyncio.run(_old_texts(url))
+    assert before > 0
+    # A dry run counts and changes nothing.
+    assert run_cli(["retention", "run", "--dry-run", "--settings", str(settings_file)]) == 0
+    counted = capsys.readouterr().out
+    assert counted.startswith("would erase texts: ")
+    assert asyncio.run(_old_texts(url)) == before
 
-    async def remaining() -> int:
-        engine = build_engine(url)
-        async with build_sessions(engine)() as s:
-            n = await s.scalar(select(func.count()).where(
-                Message.text != "", Message.created_at < t("11-20 00:00")))
-        await engine.dispose()
-        return int(n or 0)
+    assert run_cli(["retention", "run", "--settings", str(settings_file)]) == 0
+    assert capsys.readouterr().out == counted.replace("would erase", "erased")
 
-    assert asyncio.run(remaining()) == 0  # the machine's clock is past 2026-11-20
+    assert asyncio.run(_old_texts(url)) == 0  # the machine's clock is past 2026-11-20
+
+
+async def _old_texts(url: str) -> int:
+    engine = build_engine(url)
+    async with build_sessions(engine)() as s:
+        n = await s.scalar(select(func.count()).where(
+            Message.text != "", Message.created_at < t("11-20 00:00")))
+    await engine.dispose()
+    return int(n or 0)
 
 
 def test_reports_name_categories_by_their_titles_as_the_admin_pages_do(
