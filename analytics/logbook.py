@@ -232,20 +232,38 @@ async def gap_messages(
     institution: str = DEFAULT_INSTITUTION,
 ) -> list[GapMessage]:
     """Client messages of the period the bot could not answer or had to clarify."""
+    where = _gap_where(period, filters, institution)
+    async with sessions() as s:
+        rows = await s.execute(select(Message.text, Message.decision)
+                               .join(Conversation, Conversation.id == Message.conversation_id)
+                               .where(*where, Message.text != "").order_by(Message.id.desc())
+                               .limit(MAX_GAP_MESSAGES))
+        return [GapMessage(text, decision) for text, decision in reversed(rows.all())]
+
+
+async def erased_gap_count(
+    sessions: async_sessionmaker[AsyncSession], period: Period, filters: Filters,
+    institution: str = DEFAULT_INSTITUTION,
+) -> int:
+    """Such messages whose text retention or an erasure removed: counted, not shown."""
+    where = _gap_where(period, filters, institution)
+    async with sessions() as s:
+        found = await s.scalar(select(func.count()).select_from(Message)
+                               .join(Conversation, Conversation.id == Message.conversation_id)
+                               .where(*where, Message.redacted_at.is_not(None)))
+    return int(found or 0)
+
+
+def _gap_where(period: Period, filters: Filters, institution: str) -> list[ColumnElement[bool]]:
     where = [Message.institution_id == institution, Message.author == "client",
-             Message.decision.in_(("no_match", "clarify")), Message.text != "",
+             Message.decision.in_(("no_match", "clarify")),
              Message.created_at >= period.start, Message.created_at < period.end]
     for column, value in ((Conversation.channel, filters.channel),
                           (Conversation.queue, filters.queue),
                           (Conversation.category, filters.category)):
         if value:
             where.append(column == value)
-    async with sessions() as s:
-        rows = await s.execute(select(Message.text, Message.decision)
-                               .join(Conversation, Conversation.id == Message.conversation_id)
-                               .where(*where).order_by(Message.id.desc())
-                               .limit(MAX_GAP_MESSAGES))
-        return [GapMessage(text, decision) for text, decision in reversed(rows.all())]
+    return where
 
 
 async def audit(

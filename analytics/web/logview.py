@@ -15,6 +15,7 @@ from analytics.logbook import (
     Transcript,
     audit,
     audit_entries,
+    erased_gap_count,
     gap_messages,
     masked_query,
     search,
@@ -111,9 +112,10 @@ async def gaps_page(request: web.Request) -> web.StreamResponse:
     deps = request.app[ADMIN]
     sel = parse_selection(request.query, deps.tz, deps.clock())
     messages = await gap_messages(deps.sessions, sel.period, sel.filters, deps.institution)
+    erased = await erased_gap_count(deps.sessions, sel.period, sel.filters, deps.institution)
     clusters = await asyncio.to_thread(cluster, messages)
     context: dict[str, Any] = await page_context(request, sel)
-    context.update(clusters=clusters, total=len(messages))
+    context.update(clusters=clusters, total=len(messages), erased=erased)
     return aiohttp_jinja2.render_template("admin_gaps.html", request, context)
 
 

@@ -253,6 +253,9 @@ async def test_erasure_and_retention_keep_every_figure(admin_site) -> None:
     assert set(texts) == {"", "y"}  # "y" is younger than a day at AS_OF
     assert compute(await november(staff.rt.sessions), queues) == before
     assert ("boss", "erase_client") in [a[:2] for a in await audit_actions(staff)]
+    # The gaps page still counts the unanswered questions whose texts are gone.
+    gaps = await (await staff.client.get(f"/admin/gaps?{NOV}")).text()
+    assert 'id="gap-count">0<' in gaps and 'Ещё <span id="gap-erased">' in gaps
 
 
 async def test_gaps_group_similar_questions(admin_site) -> None:
