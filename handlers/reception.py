@@ -275,11 +275,18 @@ class Reception:
         conv = rec.conversation
         category = self._d.faq.kb.category(conv.category)
         routing = self._d.router.route(category.queue if category else "", urgent, now)
-        esc = Escalation(routing.queue, conv.category, urgent, routing.due_at, reason)
+        filed = conv.category or (self._urgent_category(routing.queue) if urgent else "")
+        esc = Escalation(routing.queue, filed, urgent, routing.due_at, reason)
         if await self._d.store.escalate(conv.id, esc, now):
             kind = EventKind.CRISIS if urgent else EventKind.ESCALATED
             await self._d.notifier.publish(ConversationEvent(kind, conv.id, rec.message_id))
         return routing
+
+    def _urgent_category(self, queue: str) -> str:
+        """A crisis with no topic yet is filed under the one category of the urgent queue
+        (the sample's «Срочная и кризисная помощь»), so that reports by topic count it."""
+        found = [c.id for c in self._d.faq.kb.categories if c.queue == queue]
+        return found[0] if len(found) == 1 else ""
 
     async def _on_crisis(self, rec: Recorded, hit: CrisisHit, now: datetime) -> list[Reply]:
         log.warning("crisis rule %s triggered in conversation %s", hit.rule_id,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from faq.model import Decision, MatchResult, SmallTalk
+from faq.model import Category, Decision, MatchResult, SmallTalk
 from handlers.crisis import CrisisHit, CrisisKind, load_crisis_rules
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
@@ -358,6 +358,20 @@ async def test_crisis_message_escalates_urgently_with_help_lines(world) -> None:
     assert lines[3].startswith("Детский телефон доверия") and lines[3].endswith("родители.")
     assert lines[4] == "Вы не одни, мы поможем."
     assert notifier.events[0].kind is EventKind.CRISIS
+
+
+async def test_a_crisis_is_filed_under_the_one_category_of_the_urgent_queue() -> None:
+    reception, _, store, _ = build_world(Clock())
+    faq = reception._d.faq
+    assert store.escalations == {}
+    await reception.handle(msg("мне очень плохо, не хочу жить"))
+    assert store.escalations[1].category == ""  # no category names the urgent queue
+    kb = dataclasses.replace(faq.kb, categories=(
+        *faq.kb.categories, Category("crisis", "Срочная помощь", "urgent")))
+    reception, _, store, _ = build_world(Clock())
+    reception._d.faq.kb = kb
+    await reception.handle(msg("мне очень плохо, не хочу жить"))
+    assert store.escalations[1].category == "crisis"
 
 
 async def test_crisis_out_of_hours_promises_no_reader_and_says_when() -> None:
