@@ -271,3 +271,54 @@ async def test_addresses_in_a_reply_are_links_and_nothing_else_is(
     assert ('javascript:alert(1) <b>жирный</b> <img src=x onerror=alert(2)> '
             '<a href="javascript:alert(3)">нажми</a>') in text
     assert await answer.locator("b, img").count() == 0
+
+
+async def open_phone(browser, server: TestServer, width: int = 360, height: int = 640):
+    context = await browser.new_context(viewport={"width": width, "height": height},
+                                        is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await page.goto(str(server.make_url("/")))
+    await page.wait_for_selector(".msg.bot >> text=Здравствуйте")
+    return page
+
+
+BLUE, WHITE = "rgb(29, 79, 145)", "rgb(255, 255, 255)"
+
+
+async def background(locator) -> str:
+    return await locator.evaluate("e => getComputedStyle(e).backgroundColor")
+
+
+async def test_a_touched_or_focused_button_does_not_look_chosen(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    # Every :hover rule sits under (hover: hover): a touch screen's sticky hover styles nothing.
+    loose = await page.evaluate("""() => {
+        const loose = [];
+        const walk = (rules, hoverable) => { for (const r of rules) {
+            if (r.media) {
+                walk(r.cssRules, hoverable || r.conditionText.includes('hover: hover'));
+            } else if (r.selectorText && r.selectorText.includes(':hover') && !hoverable) {
+                loose.push(r.selectorText); } } };
+        for (const sheet of document.styleSheets) { walk(sheet.cssRules, false); }
+        return loose; }""")
+    assert loose == []
+    greeting = page.locator(".msg.bot").first
+    menu = greeting.get_by_role("button", name="Главное меню")
+    await menu.hover()  # where the finger was: the phone reports no hover, nothing changes
+    assert await background(menu) == WHITE
+    await page.focus("#text")
+    await page.keyboard.press("Shift+Tab")  # the keyboard reaches the greeting's last button
+    assert await page.evaluate("document.activeElement.textContent") == "Главное меню"
+    assert await background(menu) == WHITE
+    assert await menu.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+
+    async def slow_send(route) -> None:
+        await asyncio.sleep(1)
+        await route.continue_()
+
+    await page.route("**/api/chat/send", slow_send)
+    await menu.tap()
+    assert await background(menu) == BLUE  # pressed: the one filled button
+    assert await background(greeting.get_by_role("button", name="Согласен(на)")) == WHITE
+    await page.context.close()
