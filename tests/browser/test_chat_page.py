@@ -322,3 +322,37 @@ async def test_a_touched_or_focused_button_does_not_look_chosen(
     assert await background(menu) == BLUE  # pressed: the one filled button
     assert await background(greeting.get_by_role("button", name="Согласен(на)")) == WHITE
     await page.context.close()
+
+
+async def top_in_view(page, message) -> float:
+    """Where the message's first line is, from the top of the visible list (0 .. height)."""
+    return await message.evaluate("""e => e.getBoundingClientRect().top
+        - document.getElementById('log').getBoundingClientRect().top""")
+
+
+async def test_a_long_reply_opens_at_its_start_and_reading_is_not_interrupted(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    greeting = page.locator(".msg.bot").first
+    height = await page.evaluate("document.getElementById('log').clientHeight")
+    assert await greeting.evaluate("e => e.offsetHeight") > height  # taller than the view
+    assert 0 <= await top_in_view(page, greeting) < 40
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")
+    await answer.wait_for(timeout=10_000)
+    assert 0 <= await top_in_view(page, answer) < height
+    # The client scrolls back to read the greeting; a message that comes meanwhile (from
+    # another tab here) does not pull the list away, a button offers to go to it.
+    await page.evaluate("document.getElementById('log').scrollTop = 0")
+    await page.evaluate("""fetch('/api/chat/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({id: 'other-tab-1', text: 'Как оформить единое пособие?'})})""")
+    newer = page.get_by_role("button", name="Новые сообщения")
+    await newer.wait_for(timeout=10_000)
+    assert await answer.count() == 2
+    assert await page.evaluate("document.getElementById('log').scrollTop") == 0
+    await newer.tap()
+    assert 0 <= await top_in_view(page, answer.last) < height
+    assert await newer.is_hidden()
+    await page.context.close()
