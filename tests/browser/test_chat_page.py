@@ -356,3 +356,24 @@ async def test_a_long_reply_opens_at_its_start_and_reading_is_not_interrupted(
     assert 0 <= await top_in_view(page, answer.last) < height
     assert await newer.is_hidden()
     await page.context.close()
+
+
+async def focused(page) -> list[str]:
+    return await page.evaluate("""() => { const e = document.activeElement;
+        return [e.tagName, e.textContent, e.closest('.msg') ? e.closest('.msg').dataset.id : '',
+                String(e.matches(':focus-visible'))]; }""")
+
+
+async def test_the_keyboard_focus_moves_to_the_reply_after_a_press(
+        browser, server: TestServer) -> None:
+    page = await open_chat(browser, server)
+    await page.focus("#text")
+    await page.keyboard.press("Shift+Tab")
+    assert (await focused(page))[1] == "Главное меню"
+    await page.keyboard.press("Enter")
+    reply = page.locator(".msg.bot", has_text="Выберите тему")
+    await reply.wait_for(timeout=10_000)
+    first = reply.get_by_role("button").first
+    await page.wait_for_function("document.activeElement.tagName !== 'BODY'", timeout=5_000)
+    assert await focused(page) == ["BUTTON", await first.inner_text(),
+                                   await reply.get_attribute("data-id"), "true"]
