@@ -377,3 +377,34 @@ async def test_the_keyboard_focus_moves_to_the_reply_after_a_press(
     await page.wait_for_function("document.activeElement.tagName !== 'BODY'", timeout=5_000)
     assert await focused(page) == ["BUTTON", await first.inner_text(),
                                    await reply.get_attribute("data-id"), "true"]
+
+
+async def test_a_short_screen_keeps_the_messages_and_the_box_in_view(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server, 360, 300)  # a phone with its keyboard open
+    viewport = await page.get_attribute("meta[name=viewport]", "content")
+    assert "interactive-widget=resizes-content" in viewport
+    # Headless chromium has no toolbar, so dvh and vh measure alike: the rule is checked.
+    assert await page.evaluate("""[...document.styleSheets[0].cssRules]
+        .find(r => r.selectorText === 'body').style.height""") == "100dvh"
+    refusal = "Сообщение не принято: слишком длинное, сократите его, пожалуйста. " * 8
+
+    async def refuse(route) -> None:
+        await route.fulfill(status=400, content_type="application/json",
+                            body=json.dumps({"ok": False, "error": refusal}))
+
+    await page.route("**/api/chat/send", refuse)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=Сообщение не принято")
+    sizes = await page.evaluate("""() => {
+        const h = id => document.querySelector(id).getBoundingClientRect();
+        const error = document.getElementById('error');
+        return {error: h('#error').height, scrolls: error.scrollHeight > error.clientHeight,
+                log: h('#log').height, header: h('header').height,
+                box: h('#text').bottom, send: h('#send').bottom}; }""")
+    assert sizes["error"] <= 80 and sizes["scrolls"], sizes
+    assert sizes["log"] >= 100, sizes
+    assert sizes["header"] <= 36, sizes
+    assert sizes["box"] <= 300 and sizes["send"] <= 300, sizes
+    await page.context.close()
