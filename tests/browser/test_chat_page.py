@@ -408,3 +408,30 @@ async def test_a_short_screen_keeps_the_messages_and_the_box_in_view(
     assert sizes["header"] <= 36, sizes
     assert sizes["box"] <= 300 and sizes["send"] <= 300, sizes
     await page.context.close()
+
+
+async def test_the_error_goes_once_the_text_is_corrected_or_emptied(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await page.focus("#text")
+    await page.keyboard.insert_text("я" * 4001)
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=слишком длинное")
+    await page.focus("#text")
+    await page.keyboard.press("End")
+    await page.keyboard.press("Backspace")  # 4000: fits now
+    assert await page.inner_text("#error") == ""
+    await page.keyboard.insert_text("яя")
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=слишком длинное")
+    await page.focus("#text")
+    await page.keyboard.insert_text("я")  # still too long: the error stays
+    assert "слишком длинное" in await page.inner_text("#error")
+    await page.fill("#text", "")
+    assert await page.inner_text("#error") == ""
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=Напишите, пожалуйста, вопрос")
+    await page.focus("#text")
+    await page.keyboard.type("Д")
+    assert await page.inner_text("#error") == ""
+    await page.context.close()
