@@ -435,3 +435,46 @@ async def test_the_error_goes_once_the_text_is_corrected_or_emptied(
     await page.keyboard.type("Д")
     assert await page.inner_text("#error") == ""
     await page.context.close()
+
+
+PHONES = ("Звоните 8-800-100-00-01 (бесплатно) или +7 (343) 000-00-00, в выходные — "
+          "8 (343) 123 45 67. Запись: https://example.org/zapis\n"
+          "Не телефоны: 123-456-78-90, 88001000001234, заявка №8800100000.")
+
+
+class PhoneFaq(FakeFaq):
+    """Answers every question with PHONES."""
+
+    kb = KnowledgeBase(KB.categories, (Entry("phones", "family", "Телефон?", PHONES),),
+                       institution=KB.institution)
+
+    def match(self, text: str) -> MatchResult:
+        return MatchResult(Decision.ANSWER, (Candidate("phones", 1.0),))
+
+
+async def test_phone_numbers_are_whole_tappable_links_and_links_are_large(
+        browser, tmp_path: Path, sqlite_template: Path) -> None:
+    async with serve(tmp_path, sqlite_template, PhoneFaq()) as server:
+        page = await open_phone(browser, server)
+        await page.fill("#text", "Телефон?")
+        await page.click("#send")
+        answer = page.locator(".msg.bot", has_text="Звоните")
+        await answer.wait_for(timeout=10_000)
+        links = await answer.locator("a").evaluate_all("""els => els.map(a => [
+            a.getAttribute('href'), a.textContent, getComputedStyle(a).whiteSpace,
+            a.getBoundingClientRect().height])""")
+        text = await answer.inner_text()
+        await page.context.close()
+    assert [link[:2] for link in links] == [
+        ["tel:+78001000001", "8-800-100-00-01"],
+        ["tel:+73430000000", "+7 (343) 000-00-00"],
+        ["tel:+73431234567", "8 (343) 123 45 67"],
+        ["https://example.org/zapis", "https://example.org/zapis"],
+    ]
+    line = links[-1][3]
+    for href, _, white_space, height in links:
+        assert height >= 44, (href, height)
+        if href.startswith("tel:"):
+            assert white_space == "nowrap"
+            assert height == line, (href, height)  # on one line: not broken mid-number
+    assert "Не телефоны: 123-456-78-90, 88001000001234, заявка №8800100000." in text
