@@ -478,3 +478,18 @@ async def test_phone_numbers_are_whole_tappable_links_and_links_are_large(
             assert white_space == "nowrap"
             assert height == line, (href, height)  # on one line: not broken mid-number
     assert "Не телефоны: 123-456-78-90, 88001000001234, заявка №8800100000." in text
+
+
+@pytest.mark.parametrize("height", [640, 300])
+async def test_on_a_phone_the_send_button_is_compact_and_the_hint_fits_the_box(
+        browser, server: TestServer, height: int) -> None:
+    page = await open_phone(browser, server, 360, height)
+    send = page.get_by_role("button", name="Отправить", exact=True)
+    assert (await send.bounding_box())["width"] <= 64
+    room, hint = await page.eval_on_selector("#text", """e => {
+        const s = getComputedStyle(e), ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = s.font;
+        return [e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight),
+                ctx.measureText(e.placeholder).width]; }""")
+    assert room >= hint, (room, hint)  # the hint on one line
+    await page.context.close()
