@@ -493,3 +493,20 @@ async def test_on_a_phone_the_send_button_is_compact_and_the_hint_fits_the_box(
                 ctx.measureText(e.placeholder).width]; }""")
     assert room >= hint, (room, hint)  # the hint on one line
     await page.context.close()
+
+
+async def test_a_screen_reader_hears_a_heading_a_log_and_who_wrote_each_message(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(timeout=10_000)
+    tree = await page.locator("body").aria_snapshot()
+    assert '- heading "Онлайн-приёмная — задайте вопрос" [level=1]' in tree
+    assert '- log "Переписка"' in tree
+    assert "Помощник: Здравствуйте!" in tree
+    assert "Вы: Как оформить единое пособие? Помощник: Единое пособие оформляют" in tree
+    assert await page.get_attribute("[role=log]", "aria-live") == "polite"
+    # The labels are for the ear: the copied or shown text of a bubble is the message alone.
+    assert await page.locator(".msg.client").last.inner_text() == "Как оформить единое пособие?"
+    await page.context.close()
