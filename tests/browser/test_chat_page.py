@@ -510,3 +510,19 @@ async def test_a_screen_reader_hears_a_heading_a_log_and_who_wrote_each_message(
     # The labels are for the ear: the copied or shown text of a bubble is the message alone.
     assert await page.locator(".msg.client").last.inner_text() == "Как оформить единое пособие?"
     await page.context.close()
+
+
+async def test_a_failed_press_gives_the_keyboard_focus_back_to_its_button(
+        browser, server: TestServer) -> None:
+    page = await open_chat(browser, server)
+
+    async def bad_gateway(route) -> None:
+        await route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>")
+
+    await page.route("**/api/chat/send", bad_gateway)
+    await page.focus("#text")
+    await page.keyboard.press("Shift+Tab")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#error >> text=Сообщение не отправлено")
+    greeting = await page.locator(".msg.bot").first.get_attribute("data-id")
+    assert (await focused(page))[:3] == ["BUTTON", "Главное меню", greeting]
