@@ -271,3 +271,258 @@ async def test_addresses_in_a_reply_are_links_and_nothing_else_is(
     assert ('javascript:alert(1) <b>жирный</b> <img src=x onerror=alert(2)> '
             '<a href="javascript:alert(3)">нажми</a>') in text
     assert await answer.locator("b, img").count() == 0
+
+
+async def open_phone(browser, server: TestServer, width: int = 360, height: int = 640):
+    context = await browser.new_context(viewport={"width": width, "height": height},
+                                        is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await page.goto(str(server.make_url("/")))
+    await page.wait_for_selector(".msg.bot >> text=Здравствуйте")
+    return page
+
+
+BLUE, WHITE = "rgb(29, 79, 145)", "rgb(255, 255, 255)"
+
+
+async def background(locator) -> str:
+    return await locator.evaluate("e => getComputedStyle(e).backgroundColor")
+
+
+async def test_a_touched_or_focused_button_does_not_look_chosen(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    # Every :hover rule sits under (hover: hover): a touch screen's sticky hover styles nothing.
+    loose = await page.evaluate("""() => {
+        const loose = [];
+        const walk = (rules, hoverable) => { for (const r of rules) {
+            if (r.media) {
+                walk(r.cssRules, hoverable || r.conditionText.includes('hover: hover'));
+            } else if (r.selectorText && r.selectorText.includes(':hover') && !hoverable) {
+                loose.push(r.selectorText); } } };
+        for (const sheet of document.styleSheets) { walk(sheet.cssRules, false); }
+        return loose; }""")
+    assert loose == []
+    greeting = page.locator(".msg.bot").first
+    menu = greeting.get_by_role("button", name="Главное меню")
+    await menu.hover()  # where the finger was: the phone reports no hover, nothing changes
+    assert await background(menu) == WHITE
+    await page.focus("#text")
+    await page.keyboard.press("Shift+Tab")  # the keyboard reaches the greeting's last button
+    assert await page.evaluate("document.activeElement.textContent") == "Главное меню"
+    assert await background(menu) == WHITE
+    assert await menu.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+
+    async def slow_send(route) -> None:
+        await asyncio.sleep(1)
+        await route.continue_()
+
+    await page.route("**/api/chat/send", slow_send)
+    await menu.tap()
+    assert await background(menu) == BLUE  # pressed: the one filled button
+    assert await background(greeting.get_by_role("button", name="Согласен(на)")) == WHITE
+    await page.context.close()
+
+
+async def top_in_view(page, message) -> float:
+    """Where the message's first line is, from the top of the visible list (0 .. height)."""
+    return await message.evaluate("""e => e.getBoundingClientRect().top
+        - document.getElementById('log').getBoundingClientRect().top""")
+
+
+async def test_a_long_reply_opens_at_its_start_and_reading_is_not_interrupted(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    greeting = page.locator(".msg.bot").first
+    height = await page.evaluate("document.getElementById('log').clientHeight")
+    assert await greeting.evaluate("e => e.offsetHeight") > height  # taller than the view
+    assert 0 <= await top_in_view(page, greeting) < 40
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")
+    await answer.wait_for(timeout=10_000)
+    assert 0 <= await top_in_view(page, answer) < height
+    # The client scrolls back to read the greeting; a message that comes meanwhile (from
+    # another tab here) does not pull the list away, a button offers to go to it.
+    await page.evaluate("document.getElementById('log').scrollTop = 0")
+    await page.evaluate("""fetch('/api/chat/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({id: 'other-tab-1', text: 'Как оформить единое пособие?'})})""")
+    newer = page.get_by_role("button", name="Новые сообщения")
+    await newer.wait_for(timeout=10_000)
+    assert await answer.count() == 2
+    assert await page.evaluate("document.getElementById('log').scrollTop") == 0
+    await newer.tap()
+    assert 0 <= await top_in_view(page, answer.last) < height
+    assert await newer.is_hidden()
+    await page.context.close()
+
+
+async def focused(page) -> list[str]:
+    return await page.evaluate("""() => { const e = document.activeElement;
+        return [e.tagName, e.textContent, e.closest('.msg') ? e.closest('.msg').dataset.id : '',
+                String(e.matches(':focus-visible'))]; }""")
+
+
+async def test_the_keyboard_focus_moves_to_the_reply_after_a_press(
+        browser, server: TestServer) -> None:
+    page = await open_chat(browser, server)
+    await page.focus("#text")
+    await page.keyboard.press("Shift+Tab")
+    assert (await focused(page))[1] == "Главное меню"
+    await page.keyboard.press("Enter")
+    reply = page.locator(".msg.bot", has_text="Выберите тему")
+    await reply.wait_for(timeout=10_000)
+    first = reply.get_by_role("button").first
+    await page.wait_for_function("document.activeElement.tagName !== 'BODY'", timeout=5_000)
+    assert await focused(page) == ["BUTTON", await first.inner_text(),
+                                   await reply.get_attribute("data-id"), "true"]
+
+
+async def test_a_short_screen_keeps_the_messages_and_the_box_in_view(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server, 360, 300)  # a phone with its keyboard open
+    viewport = await page.get_attribute("meta[name=viewport]", "content")
+    assert "interactive-widget=resizes-content" in viewport
+    # Headless chromium has no toolbar, so dvh and vh measure alike: the rule is checked.
+    assert await page.evaluate("""[...document.styleSheets[0].cssRules]
+        .find(r => r.selectorText === 'body').style.height""") == "100dvh"
+    refusal = "Сообщение не принято: слишком длинное, сократите его, пожалуйста. " * 8
+
+    async def refuse(route) -> None:
+        await route.fulfill(status=400, content_type="application/json",
+                            body=json.dumps({"ok": False, "error": refusal}))
+
+    await page.route("**/api/chat/send", refuse)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=Сообщение не принято")
+    sizes = await page.evaluate("""() => {
+        const h = id => document.querySelector(id).getBoundingClientRect();
+        const error = document.getElementById('error');
+        return {error: h('#error').height, scrolls: error.scrollHeight > error.clientHeight,
+                log: h('#log').height, header: h('header').height,
+                box: h('#text').bottom, send: h('#send').bottom}; }""")
+    assert sizes["error"] <= 80 and sizes["scrolls"], sizes
+    assert sizes["log"] >= 140, sizes
+    assert sizes["header"] <= 36, sizes
+    assert sizes["box"] <= 300 and sizes["send"] <= 300, sizes
+    await page.context.close()
+
+
+async def test_the_error_goes_once_the_text_is_corrected_or_emptied(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await page.focus("#text")
+    await page.keyboard.insert_text("я" * 4001)
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=слишком длинное")
+    await page.focus("#text")
+    await page.keyboard.press("End")
+    await page.keyboard.press("Backspace")  # 4000: fits now
+    assert await page.inner_text("#error") == ""
+    await page.keyboard.insert_text("яя")
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=слишком длинное")
+    await page.focus("#text")
+    await page.keyboard.insert_text("я")  # still too long: the error stays
+    assert "слишком длинное" in await page.inner_text("#error")
+    await page.fill("#text", "")
+    assert await page.inner_text("#error") == ""
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=Напишите, пожалуйста, вопрос")
+    await page.focus("#text")
+    await page.keyboard.type("Д")
+    assert await page.inner_text("#error") == ""
+    await page.context.close()
+
+
+PHONES = ("Звоните 8-800-100-00-01 (бесплатно) или +7 (343) 000-00-00, в выходные — "
+          "8 (343) 123 45 67. Запись: https://example.org/zapis\n"
+          "Не телефоны: 123-456-78-90, 88001000001234, заявка №8800100000.")
+
+
+class PhoneFaq(FakeFaq):
+    """Answers every question with PHONES."""
+
+    kb = KnowledgeBase(KB.categories, (Entry("phones", "family", "Телефон?", PHONES),),
+                       institution=KB.institution)
+
+    def match(self, text: str) -> MatchResult:
+        return MatchResult(Decision.ANSWER, (Candidate("phones", 1.0),))
+
+
+async def test_phone_numbers_are_whole_tappable_links_and_links_are_large(
+        browser, tmp_path: Path, sqlite_template: Path) -> None:
+    async with serve(tmp_path, sqlite_template, PhoneFaq()) as server:
+        page = await open_phone(browser, server)
+        await page.fill("#text", "Телефон?")
+        await page.click("#send")
+        answer = page.locator(".msg.bot", has_text="Звоните")
+        await answer.wait_for(timeout=10_000)
+        links = await answer.locator("a").evaluate_all("""els => els.map(a => [
+            a.getAttribute('href'), a.textContent, getComputedStyle(a).whiteSpace,
+            a.getBoundingClientRect().height])""")
+        text = await answer.inner_text()
+        await page.context.close()
+    assert [link[:2] for link in links] == [
+        ["tel:+78001000001", "8-800-100-00-01"],
+        ["tel:+73430000000", "+7 (343) 000-00-00"],
+        ["tel:+73431234567", "8 (343) 123 45 67"],
+        ["https://example.org/zapis", "https://example.org/zapis"],
+    ]
+    line = links[-1][3]
+    for href, _, white_space, height in links:
+        assert height >= 44, (href, height)
+        if href.startswith("tel:"):
+            assert white_space == "nowrap"
+            assert height == line, (href, height)  # on one line: not broken mid-number
+    assert "Не телефоны: 123-456-78-90, 88001000001234, заявка №8800100000." in text
+
+
+@pytest.mark.parametrize("height", [640, 300])
+async def test_on_a_phone_the_send_button_is_compact_and_the_hint_fits_the_box(
+        browser, server: TestServer, height: int) -> None:
+    page = await open_phone(browser, server, 360, height)
+    send = page.get_by_role("button", name="Отправить", exact=True)
+    assert (await send.bounding_box())["width"] <= 64
+    room, hint = await page.eval_on_selector("#text", """e => {
+        const s = getComputedStyle(e), ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = s.font;
+        return [e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight),
+                ctx.measureText(e.placeholder).width]; }""")
+    assert room >= hint, (room, hint)  # the hint on one line
+    await page.context.close()
+
+
+async def test_a_screen_reader_hears_a_heading_a_log_and_who_wrote_each_message(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(timeout=10_000)
+    tree = await page.locator("body").aria_snapshot()
+    assert '- heading "Онлайн-приёмная — задайте вопрос" [level=1]' in tree
+    assert '- log "Переписка"' in tree
+    assert "Помощник: Здравствуйте!" in tree
+    assert "Вы: Как оформить единое пособие? Помощник: Единое пособие оформляют" in tree
+    assert await page.get_attribute("[role=log]", "aria-live") == "polite"
+    # The labels are for the ear: the copied or shown text of a bubble is the message alone.
+    assert await page.locator(".msg.client").last.inner_text() == "Как оформить единое пособие?"
+    await page.context.close()
+
+
+async def test_a_failed_press_gives_the_keyboard_focus_back_to_its_button(
+        browser, server: TestServer) -> None:
+    page = await open_chat(browser, server)
+
+    async def bad_gateway(route) -> None:
+        await route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>")
+
+    await page.route("**/api/chat/send", bad_gateway)
+    await page.focus("#text")
+    await page.keyboard.press("Shift+Tab")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#error >> text=Сообщение не отправлено")
+    greeting = await page.locator(".msg.bot").first.get_attribute("data-id")
+    assert (await focused(page))[:3] == ["BUTTON", "Главное меню", greeting]
