@@ -684,3 +684,27 @@ async def test_a_conversation_never_handed_over_is_for_administrators_only(desk:
     assert await audit(desk, "desk_view") == ["boss", "anna"]  # the live refresh is no view
     await anna.close()
     await boss.close()
+
+
+async def test_a_reply_starting_with_a_bang_is_a_note_as_in_telegram(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0021")
+    anna = await staff_client(desk, "anna")
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert "начинается с «!», клиенту не уйдёт" in page
+    r = await post(anna, f"/desk/c/{conv}/reply", text="  !перезвонить после обеда")
+    assert r.headers["Location"] == f"/desk/c/{conv}?done=noted"
+    client = desk.client()
+    client.session.cookie_jar.update_cookies({"priemnaya_client": "client-token-0021"})
+    messages = (await (await client.get("/api/chat/messages?after=0")).json())["messages"]
+    assert all("перезвонить" not in m["text"] for m in messages)
+    async with desk.rt.sessions() as s:
+        stored = (await s.scalars(select(Message).where(Message.conversation_id == conv,
+                                                        Message.internal))).all()
+        row = await s.get(Conversation, conv)
+    assert [m.text for m in stored] == ["перезвонить после обеда"]
+    assert row.first_specialist_reply_at is None
+    assert await audit(desk, "desk_note") == ["anna"] and await audit(desk, "desk_reply") == []
+    r = await post(anna, f"/desk/c/{conv}/reply", text="!")
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=empty"
+    await anna.close()
+    await client.close()

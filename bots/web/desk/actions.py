@@ -12,6 +12,7 @@ from bots.web.auth import Role, StaffUser, current_user, render_error, require, 
 from bots.web.desk import DESK, DeskServices, may_see, works_on
 from bots.web.desk.uploads import MAX_UPLOAD_BYTES, check_upload
 from bots.web.desk.views import MAX_REPLY_CHARS, conversation_id
+from handlers.desk import note_of
 from handlers.ports import ConversationEvent, EventKind
 from storage.desk_queries import DeskRow
 
@@ -87,7 +88,11 @@ async def close(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> s
 
 
 async def reply(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
+    """A text starting with «!» is an internal note, as in the Telegram topics."""
     text = _text(form)
+    written_note = note_of(text)
+    if written_note is not None:
+        return await _note(d, user, row, written_note)
     if not text:
         return "!empty"
     if len(text) > MAX_REPLY_CHARS:
@@ -123,7 +128,10 @@ async def send_file(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) 
 
 
 async def note(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
-    text = _text(form)
+    return await _note(d, user, row, _text(form))
+
+
+async def _note(d: DeskServices, user: StaffUser, row: DeskRow, text: str) -> str:
     if not text or len(text) > MAX_REPLY_CHARS:
         return "!empty" if not text else "!too_long"
     if not await d.desk.note(row.id, user.id, text, origin="desk"):
