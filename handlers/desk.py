@@ -57,10 +57,11 @@ class SpecialistDesk:
                                    dedupe_key, deliver, attachments)
 
     async def note(
-        self, conversation_id: int, specialist_id: int | None, text: str, origin: str
+        self, conversation_id: int, specialist_id: int | None, text: str, origin: str,
+        dedupe_key: str | None = None,
     ) -> bool:
-        return await self._message(conversation_id, specialist_id, text, True, origin, None,
-                                   deliver=False) is not None
+        return await self._message(conversation_id, specialist_id, text, True, origin,
+                                   dedupe_key, deliver=False) is not None
 
     async def _message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -706,5 +707,29 @@ async def test_a_reply_starting_with_a_bang_is_a_note_as_in_telegram(desk: Desk)
     assert await audit(desk, "desk_note") == ["anna"] and await audit(desk, "desk_reply") == []
     r = await post(anna, f"/desk/c/{conv}/reply", text="!")
     assert r.headers["Location"] == f"/desk/c/{conv}?error=empty"
+    await anna.close()
+    await client.close()
+
+
+async def test_a_reply_form_posted_twice_at_once_reaches_the_client_once(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0022")
+    anna = await staff_client(desk, "anna")
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    token = re.search(r'id="reply-form".*?name="form_token" value="([^"]+)"', page, re.S)
+    assert csrf and token
+    form = {"csrf_token": csrf[1], "form_token": token[1], "text": "Путёвку дают раз в год."}
+    results = await asyncio.gather(*(anna.post(f"/desk/c/{conv}/reply", data=form,
+                                               allow_redirects=False) for _ in range(2)))
+    assert [r.headers["Location"] for r in results] == [f"/desk/c/{conv}?done=replied"] * 2
+    again = await anna.post(f"/desk/c/{conv}/reply", allow_redirects=False,
+                            data={**form, "text": "И ещё: справка о доходах."})
+    assert again.headers["Location"] == f"/desk/c/{conv}?done=replied"
+    client = desk.client()
+    client.session.cookie_jar.update_cookies({"priemnaya_client": "client-token-0022"})
+    messages = (await (await client.get("/api/chat/messages?after=0")).json())["messages"]
+    sent = [m["text"] for m in messages if m["author"] == "specialist"]
+    assert sent == ["Путёвку дают раз в год.", "И ещё: справка о доходах."]
+    assert await audit(desk, "desk_reply") == ["anna", "anna"]
     await anna.close()
     await client.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,11 @@ class ShownMessage:
     attachments: tuple[tuple[str, str, str], ...]  # kind, ref, name
     new_conversation: bool  # the first message of another conversation of this client
     at: datetime  # in the institution's time zone
+
+
+def form_token() -> str:
+    """A reply form's one-time token: its posts share one dedupe key (actions._form_key)."""
+    return secrets.token_urlsafe(16)
 
 
 def conversation_id(request: web.Request) -> int:
@@ -119,7 +125,7 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
             "timing": timing_of(row, d.directory, d.clock()),
             "queue_title": d.directory.queue_for(row.queue).title,
             "queues": d.directory.queues, "queue_titles": d.directory.titles(),
-            "max_chars": MAX_REPLY_CHARS,
+            "max_chars": MAX_REPLY_CHARS, "form_token": form_token(),
             "open": row.state != State.CLOSED,
             # Which button a client pressed, in words (desk_macros.html pressed_label).
             "entry_questions": {e.id: e.question for e in d.faq.kb.entries},
