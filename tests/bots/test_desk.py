@@ -733,3 +733,23 @@ async def test_a_reply_form_posted_twice_at_once_reaches_the_client_once(desk: D
     assert await audit(desk, "desk_reply") == ["anna", "anna"]
     await anna.close()
     await client.close()
+
+
+async def test_a_taken_unanswered_conversation_is_listed_as_taken(desk: Desk) -> None:
+    taken = await waiting_conversation(desk.rt, user="client-token-0023", name="Взятая")
+    free = await waiting_conversation(desk.rt, user="client-token-0024", name="Свободная")
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{taken}/take")
+
+    async def listed(state: str) -> str:
+        return await (await anna.get(f"/desk/?partial=1&state={state}")).text()
+
+    everything = await listed("")
+    row = everything.split(f'data-conversation="{taken}"')[1].split("</tr>")[0]
+    assert "взято, ответа ещё нет" in row and "Anna" in row and "ждёт" not in row
+    assert "взято, ответа ещё нет" in await (await anna.get(f"/desk/c/{taken}")).text()
+    waiting, only_taken = await listed("waiting_specialist"), await listed("taken")
+    assert f"/desk/c/{free}" in waiting and f"/desk/c/{taken}" not in waiting
+    assert f"/desk/c/{taken}" in only_taken and f"/desk/c/{free}" not in only_taken
+    assert "Свободная" not in await listed("with_specialist")
+    await anna.close()

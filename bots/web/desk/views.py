@@ -22,7 +22,8 @@ from storage.desk_queries import DeskMessage, DeskRow
 
 log = logging.getLogger(__name__)
 
-STATE_FILTERS = ("", State.WAITING, State.WITH_SPECIALIST, "mine")
+# "waiting": nobody has taken it; "taken": someone has, and has not answered yet.
+STATE_FILTERS = ("", State.WAITING, "taken", State.WITH_SPECIALIST, "mine")
 MAX_REPLY_CHARS = 4000
 
 
@@ -55,6 +56,9 @@ def conversation_id(request: web.Request) -> int:
 def _keep(row: DeskRow, state: str, user: StaffUser) -> bool:
     if state == "mine":
         return row.assigned_to == user.id
+    if state in (State.WAITING, "taken"):
+        taken = row.assigned_to is not None
+        return row.state == State.WAITING and taken == (state == "taken")
     return not state or row.state == state
 
 
