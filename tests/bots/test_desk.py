@@ -753,3 +753,12 @@ async def test_a_taken_unanswered_conversation_is_listed_as_taken(desk: Desk) ->
     assert f"/desk/c/{taken}" in only_taken and f"/desk/c/{free}" not in only_taken
     assert "Свободная" not in await listed("with_specialist")
     await anna.close()
+
+
+async def test_a_suggestion_that_does_not_exist_is_not_found(desk: Desk) -> None:
+    boss = await staff_client(desk, "boss")
+    for verdict in ("accept", "reject"):
+        r = await post(boss, f"/desk/suggestions/99999/{verdict}", question="В", answer="О")
+        assert r.status == 404, verdict
+    assert await audit(desk, "faq_reject") == []
+    await boss.close()
