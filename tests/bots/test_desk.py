@@ -762,3 +762,17 @@ async def test_a_suggestion_that_does_not_exist_is_not_found(desk: Desk) -> None
         assert r.status == 404, verdict
     assert await audit(desk, "faq_reject") == []
     await boss.close()
+
+
+async def test_a_file_captioned_as_a_note_is_not_sent(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0025")
+    anna = await staff_client(desk, "anna")
+    r = await send_file(anna, conv, "form.pdf", PDF, "!клиент просил только бланк")
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=note_caption"
+    async with desk.rt.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(StoredFile)) == 0
+        assert await s.scalar(select(func.count()).select_from(Message).where(
+            Message.conversation_id == conv, Message.author == "specialist")) == 0
+    page = await (await anna.get(f"/desk/c/{conv}?error=note_caption")).text()
+    assert "подпись начинается с «!»" in page
+    await anna.close()

@@ -141,6 +141,8 @@ async def send_file(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) 
         return found
     if len(caption) > MAX_REPLY_CHARS:
         return "!too_long"
+    if note_of(caption) is not None:
+        return "!note_caption"  # «!» marks a note: a caption so written is not for the client
     name, mime, content = found
     attachment = await d.uploads.save(name, mime, content, user.id, d.clock())
     message_id = await d.desk.reply_message(row.id, user.id, caption, origin="desk",
