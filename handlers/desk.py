@@ -9,6 +9,15 @@ from handlers.model import Attachment, Author, State
 from handlers.ports import ConversationEvent, EventKind
 from handlers.reception import Deps
 
+# A specialist's text starting with this is an internal note, on every surface they write from.
+NOTE_PREFIX = "!"
+
+
+def note_of(text: str) -> str | None:
+    """The note in a text written as one (NOTE_PREFIX stripped), or None for a reply."""
+    text = text.strip()
+    return text[len(NOTE_PREFIX):].strip() if text.startswith(NOTE_PREFIX) else None
+
 
 class NotSent(StrEnum):
     """Why a specialist's reply did not go to the client."""
@@ -48,10 +57,11 @@ class SpecialistDesk:
                                    dedupe_key, deliver, attachments)
 
     async def note(
-        self, conversation_id: int, specialist_id: int | None, text: str, origin: str
+        self, conversation_id: int, specialist_id: int | None, text: str, origin: str,
+        dedupe_key: str | None = None,
     ) -> bool:
-        return await self._message(conversation_id, specialist_id, text, True, origin, None,
-                                   deliver=False) is not None
+        return await self._message(conversation_id, specialist_id, text, True, origin,
+                                   dedupe_key, deliver=False) is not None
 
     async def _message(
         self, conversation_id: int, specialist_id: int | None, text: str, internal: bool,

@@ -95,6 +95,11 @@ class SqlDeskQueries:
                 Conversation.id == conversation_id))).first()
             return _to_row(*row) if row else None
 
+    async def keyed_message(self, dedupe_key: str) -> int | None:
+        """The message already stored under this key (a form posted twice), if any."""
+        async with self._sessions() as s:
+            return await s.scalar(select(Message.id).where(Message.dedupe_key == dedupe_key))
+
     async def messages(self, client_id: int, limit: int = 300) -> list[DeskMessage]:
         """The client's whole history, across conversations, oldest first."""
         author = aliased(Specialist)

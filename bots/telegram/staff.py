@@ -13,13 +13,12 @@ from aiogram.types import CallbackQuery, Message, User
 from bots.telegram.config import TelegramConfig
 from bots.telegram.convert import attachments_of
 from bots.telegram.topics import TAG, Thread, tag_of
-from handlers.desk import SpecialistDesk
+from handlers.desk import NOTE_PREFIX, SpecialistDesk, note_of
 from handlers.ports import StaffDirectory, StaffThreads, Texts
 
 log = logging.getLogger(__name__)
 
 ORIGIN = "telegram"
-NOTE_PREFIX = "!"
 
 
 async def conversation_of(message: Message, threads: StaffThreads) -> int | None:
@@ -108,8 +107,8 @@ async def act(message: Message, cid: int, specialist_id: int, desk: SpecialistDe
                 return "transfer_usage"
             if not await desk.transfer(cid, argument.strip(), specialist_id):
                 return "not_transferred"
-        case _ if text.startswith(NOTE_PREFIX):
-            await desk.note(cid, specialist_id, text[len(NOTE_PREFIX):], origin=ORIGIN)
+        case _ if (note := note_of(text)) is not None:
+            await desk.note(cid, specialist_id, note, origin=ORIGIN)
         case _:
             return await relay(message, cid, specialist_id, text, desk)
     return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -684,3 +685,94 @@ async def test_a_conversation_never_handed_over_is_for_administrators_only(desk:
     assert await audit(desk, "desk_view") == ["boss", "anna"]  # the live refresh is no view
     await anna.close()
     await boss.close()
+
+
+async def test_a_reply_starting_with_a_bang_is_a_note_as_in_telegram(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0021")
+    anna = await staff_client(desk, "anna")
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert "начинается с «!», клиенту не уйдёт" in page
+    r = await post(anna, f"/desk/c/{conv}/reply", text="  !перезвонить после обеда")
+    assert r.headers["Location"] == f"/desk/c/{conv}?done=noted"
+    client = desk.client()
+    client.session.cookie_jar.update_cookies({"priemnaya_client": "client-token-0021"})
+    messages = (await (await client.get("/api/chat/messages?after=0")).json())["messages"]
+    assert all("перезвонить" not in m["text"] for m in messages)
+    async with desk.rt.sessions() as s:
+        stored = (await s.scalars(select(Message).where(Message.conversation_id == conv,
+                                                        Message.internal))).all()
+        row = await s.get(Conversation, conv)
+    assert [m.text for m in stored] == ["перезвонить после обеда"]
+    assert row.first_specialist_reply_at is None
+    assert await audit(desk, "desk_note") == ["anna"] and await audit(desk, "desk_reply") == []
+    r = await post(anna, f"/desk/c/{conv}/reply", text="!")
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=empty"
+    await anna.close()
+    await client.close()
+
+
+async def test_a_reply_form_posted_twice_at_once_reaches_the_client_once(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0022")
+    anna = await staff_client(desk, "anna")
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    token = re.search(r'id="reply-form".*?name="form_token" value="([^"]+)"', page, re.S)
+    assert csrf and token
+    form = {"csrf_token": csrf[1], "form_token": token[1], "text": "Путёвку дают раз в год."}
+    results = await asyncio.gather(*(anna.post(f"/desk/c/{conv}/reply", data=form,
+                                               allow_redirects=False) for _ in range(2)))
+    assert [r.headers["Location"] for r in results] == [f"/desk/c/{conv}?done=replied"] * 2
+    again = await anna.post(f"/desk/c/{conv}/reply", allow_redirects=False,
+                            data={**form, "text": "И ещё: справка о доходах."})
+    assert again.headers["Location"] == f"/desk/c/{conv}?done=replied"
+    client = desk.client()
+    client.session.cookie_jar.update_cookies({"priemnaya_client": "client-token-0022"})
+    messages = (await (await client.get("/api/chat/messages?after=0")).json())["messages"]
+    sent = [m["text"] for m in messages if m["author"] == "specialist"]
+    assert sent == ["Путёвку дают раз в год.", "И ещё: справка о доходах."]
+    assert await audit(desk, "desk_reply") == ["anna", "anna"]
+    await anna.close()
+    await client.close()
+
+
+async def test_a_taken_unanswered_conversation_is_listed_as_taken(desk: Desk) -> None:
+    taken = await waiting_conversation(desk.rt, user="client-token-0023", name="Взятая")
+    free = await waiting_conversation(desk.rt, user="client-token-0024", name="Свободная")
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{taken}/take")
+
+    async def listed(state: str) -> str:
+        return await (await anna.get(f"/desk/?partial=1&state={state}")).text()
+
+    everything = await listed("")
+    row = everything.split(f'data-conversation="{taken}"')[1].split("</tr>")[0]
+    assert "взято, ответа ещё нет" in row and "Anna" in row and "ждёт" not in row
+    assert "взято, ответа ещё нет" in await (await anna.get(f"/desk/c/{taken}")).text()
+    waiting, only_taken = await listed("waiting_specialist"), await listed("taken")
+    assert f"/desk/c/{free}" in waiting and f"/desk/c/{taken}" not in waiting
+    assert f"/desk/c/{taken}" in only_taken and f"/desk/c/{free}" not in only_taken
+    assert "Свободная" not in await listed("with_specialist")
+    await anna.close()
+
+
+async def test_a_suggestion_that_does_not_exist_is_not_found(desk: Desk) -> None:
+    boss = await staff_client(desk, "boss")
+    for verdict in ("accept", "reject"):
+        r = await post(boss, f"/desk/suggestions/99999/{verdict}", question="В", answer="О")
+        assert r.status == 404, verdict
+    assert await audit(desk, "faq_reject") == []
+    await boss.close()
+
+
+async def test_a_file_captioned_as_a_note_is_not_sent(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0025")
+    anna = await staff_client(desk, "anna")
+    r = await send_file(anna, conv, "form.pdf", PDF, "!клиент просил только бланк")
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=note_caption"
+    async with desk.rt.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(StoredFile)) == 0
+        assert await s.scalar(select(func.count()).select_from(Message).where(
+            Message.conversation_id == conv, Message.author == "specialist")) == 0
+    page = await (await anna.get(f"/desk/c/{conv}?error=note_caption")).text()
+    assert "подпись начинается с «!»" in page
+    await anna.close()

@@ -133,6 +133,19 @@ def test_timing_levels_in_working_time() -> None:
     assert (answered.level, answered.waiting_minutes) == ("answered", 120)
 
 
+def test_overdue_time_is_rounded_like_waiting_time() -> None:
+    directory = build_queue_directory(CalendarSettings(), [QueueSettings(
+        id="general", title="Общие", first_reply_hours=0.01)], "general")  # a 36 s target
+    for seconds in range(36, 200, 7):
+        timing = timing_of(row(MONDAY_9), directory, MONDAY_9 + timedelta(seconds=seconds))
+        assert timing.level == "late"
+        assert -timing.left_minutes == (seconds - 36) // 60, seconds
+        assert -timing.left_minutes <= timing.waiting_minutes == seconds // 60, seconds
+    breached = timing_of(row(MONDAY_9, breached_at=MONDAY_9), directory,
+                         MONDAY_9 + timedelta(seconds=10))
+    assert (breached.level, breached.left_minutes) == ("late", 0)
+
+
 def test_desk_masking_keeps_the_institutions_contacts_and_masks_attachments() -> None:
     kb = KnowledgeBase(categories=(), entries=(
         Entry("contacts", "", "Телефон?", "Звоните: 8 (343) 371-00-00, info@csp.ru"),))

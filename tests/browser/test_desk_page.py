@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 
@@ -115,3 +116,45 @@ async def test_a_canned_reply_goes_in_at_the_cursor(browser, served) -> None:
     await staff.fill("#reply-text", "")
     await staff.select_option("#canned", label="Приветствие")
     assert (await staff.input_value("#reply-text")).startswith(greeting)
+
+
+async def test_a_second_click_on_send_posts_nothing_more(browser, served) -> None:
+    server, rt = served
+    conv = await waiting_conversation(rt, name="Пётр")
+    staff = await logged_in(browser, server, f"/desk/c/{conv}")
+    posts: list[str] = []
+    answered = asyncio.Event()
+
+    async def hold(route) -> None:  # a slow server: the first post is still on its way
+        posts.append(route.request.url)
+        await answered.wait()
+        await route.continue_()
+
+    await staff.route("**/reply", hold)
+    await staff.fill("#reply-text", "Путёвку дают раз в год.")
+    # Two clicks 200 ms apart, scripted: the page is busy navigating for the second.
+    await staff.evaluate("""() => { const send = document.getElementById("reply-send");
+        send.click(); setTimeout(() => send.click(), 200); }""")
+    await asyncio.sleep(0.6)
+    assert len(posts) == 1
+    answered.set()
+    await staff.wait_for_selector("text=Ответ отправлен клиенту.")
+
+
+LINES_OF = """cell => { const range = document.createRange(); range.selectNodeContents(cell);
+    return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; }"""
+
+
+async def test_the_list_keeps_words_whole_and_scrolls_in_its_box(browser, served) -> None:
+    server, rt = served
+    await waiting_conversation(rt, name="Константинопольская Мария-Александра Владимировна")
+    staff = await logged_in(browser, server, "/desk/")
+    await staff.wait_for_selector("#live tbody tr")
+    for width in (1300, 700):
+        await staff.set_viewport_size({"width": width, "height": 900})
+        for cell in await staff.query_selector_all("#live th, #live td.short"):
+            assert await cell.evaluate(LINES_OF) == 1, (width, await cell.inner_text())
+        page_width = await staff.evaluate("document.documentElement.scrollWidth")
+        assert page_width <= width  # the table's box scrolls, not the page
+    scrolls = "b => [b, b.querySelector('table')].some(e => e.scrollWidth > e.clientWidth)"
+    assert await staff.locator(".table-box").evaluate(scrolls)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -12,12 +14,14 @@ from bots.web.auth import Role, StaffUser, current_user, render_error, require, 
 from bots.web.desk import DESK, DeskServices, may_see, works_on
 from bots.web.desk.uploads import MAX_UPLOAD_BYTES, check_upload
 from bots.web.desk.views import MAX_REPLY_CHARS, conversation_id
+from handlers.desk import note_of
 from handlers.ports import ConversationEvent, EventKind
 from storage.desk_queries import DeskRow
 
 Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
 # What an action does, given everything it may need; returns the outcome code for the page.
 Act = Callable[[DeskServices, StaffUser, DeskRow, Form], Awaitable[str]]
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # views.form_token()
 
 
 def _result(row_id: int, outcome: str) -> web.Response:
@@ -87,19 +91,44 @@ async def close(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> s
 
 
 async def reply(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
-    text = _text(form)
+    """A text starting with «!» is an internal note, as in the Telegram topics."""
+    text, key = _text(form), _form_key(form, row)
+    written_note = note_of(text)
+    if written_note is not None:
+        return await _note(d, user, row, written_note, key)
     if not text:
         return "!empty"
     if len(text) > MAX_REPLY_CHARS:
         return "!too_long"
-    message_id = await d.desk.reply_message(row.id, user.id, text, origin="desk")
+    message_id = await d.desk.reply_message(row.id, user.id, text, origin="desk",
+                                            dedupe_key=key)
     if message_id is None:
-        return f"!{await d.desk.why_not_sent(row.id, user.id)}"
+        return await _why_not_replied(d, user, row, key)
     await d.log(user, "desk_reply", row.id, f"message {message_id}")
     if form.get("suggest_faq") and await d.suggestions.suggest(message_id, user.id, d.clock()):
         await d.log(user, "faq_suggest", row.id, f"message {message_id}")
         return "replied_suggested"
     return "replied"
+
+
+def _form_key(form: Form, row: DeskRow) -> str | None:
+    """A rendered form's one-time token as a dedupe key: a double submit sends once.
+
+    The text is part of it: a page brought back by the browser's Back button keeps its token,
+    and a different text written there is a new message.
+    """
+    token = _text(form, "form_token")
+    if not FORM_TOKEN.fullmatch(token):
+        return None
+    digest = hashlib.sha256(_text(form).encode()).hexdigest()[:16]
+    return f"desk:{row.id}:{token}:{digest}"
+
+
+async def _why_not_replied(d: DeskServices, user: StaffUser, row: DeskRow,
+                           key: str | None) -> str:
+    if key is not None and await d.queries.keyed_message(key) is not None:
+        return "replied"  # the same form posted twice: answered like the first post
+    return f"!{await d.desk.why_not_sent(row.id, user.id)}"
 
 
 async def send_file(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
@@ -112,6 +141,8 @@ async def send_file(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) 
         return found
     if len(caption) > MAX_REPLY_CHARS:
         return "!too_long"
+    if note_of(caption) is not None:
+        return "!note_caption"  # «!» marks a note: a caption so written is not for the client
     name, mime, content = found
     attachment = await d.uploads.save(name, mime, content, user.id, d.clock())
     message_id = await d.desk.reply_message(row.id, user.id, caption, origin="desk",
@@ -123,11 +154,16 @@ async def send_file(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) 
 
 
 async def note(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
-    text = _text(form)
+    return await _note(d, user, row, _text(form), _form_key(form, row))
+
+
+async def _note(d: DeskServices, user: StaffUser, row: DeskRow, text: str,
+                key: str | None) -> str:
     if not text or len(text) > MAX_REPLY_CHARS:
         return "!empty" if not text else "!too_long"
-    if not await d.desk.note(row.id, user.id, text, origin="desk"):
-        return "!empty"
+    if not await d.desk.note(row.id, user.id, text, origin="desk", dedupe_key=key):
+        stored = key is not None and await d.queries.keyed_message(key) is not None
+        return "noted" if stored else "!empty"
     await d.log(user, "desk_note", row.id)
     return "noted"
 

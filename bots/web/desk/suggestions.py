@@ -143,6 +143,8 @@ async def reject(request: web.Request) -> web.StreamResponse:
     suggestion_id = int(request.match_info["id"])
     if not await d.suggestions.review(suggestion_id, SuggestionStatus.REJECTED, user.id,
                                       d.clock()):
+        if await d.suggestions.get(suggestion_id) is None:
+            return render_error(request, 404, "not_found")  # as accept answers
         return _result("!reviewed", suggestion_id)
     await d.audit.write(user.login, "faq_reject", d.clock(), "faq_suggestion",
                         str(suggestion_id))

@@ -19,7 +19,9 @@ class Timing:
 
 
 def minutes(delta: timedelta) -> int:
-    return int(delta.total_seconds() // 60)
+    """Whole minutes toward zero, both ways: 50 s over the target reads «просрочено на 0 мин»
+    beside «ждёт 0 мин», never «на 1 мин» (a floor would round the overdue time up)."""
+    return int(delta.total_seconds() / 60)
 
 
 def timing_of(row: DeskRow, directory: QueueDirectory, now: datetime) -> Timing:
@@ -34,5 +36,8 @@ def timing_of(row: DeskRow, directory: QueueDirectory, now: datetime) -> Timing:
     progress = used / target
     level = ("late" if progress >= 1 or row.breached_at is not None
              else "warn" if progress >= REMINDER_SHARE else "ok")
-    return Timing(waiting, minutes(target - used), level)
+    left = minutes(target - used)
+    # Marked breached by the reminder job yet not over the target by this calendar: not «late
+    # by» the time still left.
+    return Timing(waiting, min(left, 0) if level == "late" else left, level)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,12 +18,15 @@ from bots.web.desk.timing import Timing, timing_of
 from bots.web.download import file_response
 from handlers.model import State
 from handlers.ports import FileUnavailable
+from handlers.routing import Queue, QueueDirectory
 from storage.desk_queries import DeskMessage, DeskRow
 
 log = logging.getLogger(__name__)
 
-STATE_FILTERS = ("", State.WAITING, State.WITH_SPECIALIST, "mine")
+# "waiting": nobody has taken it; "taken": someone has, and has not answered yet.
+STATE_FILTERS = ("", State.WAITING, "taken", State.WITH_SPECIALIST, "mine")
 MAX_REPLY_CHARS = 4000
+ALL_QUEUES = "*"  # ?queue=*: every queue, for a member of some whose list shows only theirs
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,11 @@ class ShownMessage:
     at: datetime  # in the institution's time zone
 
 
+def form_token() -> str:
+    """A reply form's one-time token: its posts share one dedupe key (actions._form_key)."""
+    return secrets.token_urlsafe(16)
+
+
 def conversation_id(request: web.Request) -> int:
     return int(request.match_info["id"])
 
@@ -49,25 +58,50 @@ def conversation_id(request: web.Request) -> int:
 def _keep(row: DeskRow, state: str, user: StaffUser) -> bool:
     if state == "mine":
         return row.assigned_to == user.id
+    if state in (State.WAITING, "taken"):
+        taken = row.assigned_to is not None
+        return row.state == State.WAITING and taken == (state == "taken")
     return not state or row.state == state
+
+
+def my_queues(user: StaffUser, directory: QueueDirectory) -> tuple[Queue, ...]:
+    """The queues a specialist is a member of (settings queues[].members); admins see all."""
+    if user.role is Role.ADMIN:
+        return ()
+    return tuple(q for q in directory.queues if user.login in q.members)
+
+
+def _in_scope(row: DeskRow, mine: frozenset[str], user: StaffUser,
+              directory: QueueDirectory) -> bool:
+    """No scope is every queue; else the user's queues and whatever is assigned to them."""
+    return not mine or directory.queue_for(row.queue).id in mine or row.assigned_to == user.id
 
 
 @require(Role.SPECIALIST)
 async def queue_list(request: web.Request) -> web.StreamResponse:
+    """By default a member of some queues sees those (ALL_QUEUES: one click to every queue)."""
     d, user = request.app[DESK], current_user(request)
     assert user is not None
-    known = {q.id for q in d.directory.queues}
     queue = request.query.get("queue", "")
-    queue = queue if queue in known else ""
+    queue = queue if queue in d.directory.titles() or queue == ALL_QUEUES else ""
     state = request.query.get("state", "")
     state = state if state in STATE_FILTERS else ""
-    now = d.clock()
-    items = [ListItem(r, timing_of(r, d.directory, now), d.directory.queue_for(r.queue).title)
-             for r in await d.queries.open_conversations(queue) if _keep(r, state, user)]
-    context = {"items": items, "queues": d.directory.queues, "queue": queue, "state": state}
+    mine = my_queues(user, d.directory)
+    context = {"items": await _list_items(d, user, queue, state, mine),
+               "queues": d.directory.queues, "queue": queue, "state": state,
+               "my_queues": mine, "all_queues": ALL_QUEUES}
     partial = request.query.get("partial") == "1"
     return aiohttp_jinja2.render_template(
         "desk_list_live.html" if partial else "desk_list.html", request, context)
+
+
+async def _list_items(d: DeskServices, user: StaffUser, queue: str, state: str,
+                      mine: tuple[Queue, ...]) -> list[ListItem]:
+    scope = frozenset(q.id for q in mine) if not queue else frozenset()
+    rows = await d.queries.open_conversations("" if queue == ALL_QUEUES else queue)
+    now = d.clock()
+    return [ListItem(r, timing_of(r, d.directory, now), d.directory.queue_for(r.queue).title)
+            for r in rows if _keep(r, state, user) and _in_scope(r, scope, user, d.directory)]
 
 
 @require(Role.SPECIALIST)
@@ -119,7 +153,7 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
             "timing": timing_of(row, d.directory, d.clock()),
             "queue_title": d.directory.queue_for(row.queue).title,
             "queues": d.directory.queues, "queue_titles": d.directory.titles(),
-            "max_chars": MAX_REPLY_CHARS,
+            "max_chars": MAX_REPLY_CHARS, "form_token": form_token(),
             "open": row.state != State.CLOSED,
             # Which button a client pressed, in words (desk_macros.html pressed_label).
             "entry_questions": {e.id: e.question for e in d.faq.kb.entries},
