@@ -80,7 +80,7 @@ async def test_retention_job_runs_and_survives_a_failure() -> None:
     second_call = asyncio.Event()
 
     class Broken:
-        def begin(self) -> object:
+        def __call__(self) -> object:  # the sessionmaker: the database is away
             calls.append(datetime.now(UTC))
             if len(calls) >= 2:
                 second_call.set()
