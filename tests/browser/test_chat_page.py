@@ -239,19 +239,20 @@ LINKED = ("Запишитесь на https://example.org/zapis. Карта (http
           "<a href=\"javascript:alert(3)\">нажми</a>")
 
 
-class LinkFaq(FakeFaq):
-    """Answers every question with LINKED."""
+class OneAnswerFaq(FakeFaq):
+    """Answers every question with one entry's text."""
 
-    kb = KnowledgeBase(KB.categories, (Entry("links", "family", "Где записаться?", LINKED),),
-                       institution=KB.institution)
+    def __init__(self, question: str, answer: str) -> None:
+        self.kb = KnowledgeBase(KB.categories, (Entry("one", "family", question, answer),),
+                                institution=KB.institution)
 
     def match(self, text: str) -> MatchResult:
-        return MatchResult(Decision.ANSWER, (Candidate("links", 1.0),))
+        return MatchResult(Decision.ANSWER, (Candidate("one", 1.0),))
 
 
 async def test_addresses_in_a_reply_are_links_and_nothing_else_is(
         browser, tmp_path: Path, sqlite_template: Path) -> None:
-    async with serve(tmp_path, sqlite_template, LinkFaq()) as server:
+    async with serve(tmp_path, sqlite_template, OneAnswerFaq("Где записаться?", LINKED)) as server:
         page = await open_chat(browser, server)
         await page.fill("#text", "Где записаться?")
         await page.click("#send")
@@ -442,19 +443,9 @@ PHONES = ("Звоните 8-800-100-00-01 (бесплатно) или +7 (343) 0
           "Не телефоны: 123-456-78-90, 88001000001234, заявка №8800100000.")
 
 
-class PhoneFaq(FakeFaq):
-    """Answers every question with PHONES."""
-
-    kb = KnowledgeBase(KB.categories, (Entry("phones", "family", "Телефон?", PHONES),),
-                       institution=KB.institution)
-
-    def match(self, text: str) -> MatchResult:
-        return MatchResult(Decision.ANSWER, (Candidate("phones", 1.0),))
-
-
 async def test_phone_numbers_are_whole_tappable_links_and_links_are_large(
         browser, tmp_path: Path, sqlite_template: Path) -> None:
-    async with serve(tmp_path, sqlite_template, PhoneFaq()) as server:
+    async with serve(tmp_path, sqlite_template, OneAnswerFaq("Телефон?", PHONES)) as server:
         page = await open_phone(browser, server)
         await page.fill("#text", "Телефон?")
         await page.click("#send")
