@@ -578,6 +578,10 @@ async def test_a_clients_photo_opens_for_who_works_on_the_conversation(desk: Des
         conv = await s.scalar(select(Conversation.id))
         mid = await s.scalar(select(Message.id).where(Message.text == "Вот фото справки"))
     anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    # While it waits, its texts read masked and its files stay shut: taken first.
+    assert f'href="/desk/files/{mid}/0"' not in await (await anna.get(f"/desk/c/{conv}")).text()
+    assert (await anna.get(f"/desk/files/{mid}/0")).status == 403
+    await post(anna, f"/desk/c/{conv}/take")
     page = await (await anna.get(f"/desk/c/{conv}")).text()
     assert f'href="/desk/files/{mid}/0"' in page
     r = await anna.get(f"/desk/files/{mid}/0")
@@ -586,7 +590,6 @@ async def test_a_clients_photo_opens_for_who_works_on_the_conversation(desk: Des
     assert r.headers["Content-Type"] == "image/jpeg"
     assert await audit(desk, "file_view") == ["anna"]
 
-    await post(anna, f"/desk/c/{conv}/take")
     assert (await oleg.get(f"/desk/files/{mid}/0")).status == 403  # not theirs: no file
     assert f"/desk/files/{mid}/0" not in await (await oleg.get(f"/desk/c/{conv}")).text()
     assert (await anna.get(f"/desk/files/{mid}/1")).status == 404

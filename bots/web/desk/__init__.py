@@ -47,9 +47,16 @@ DESK = web.AppKey("desk", DeskServices)
 
 
 def works_on(user: StaffUser, row: DeskRow) -> bool:
-    """Who may act on a conversation and open its files: its assignee, anyone while it is
-    free, and administrators."""
+    """Who may act on a conversation: its assignee, anyone while it is free, and
+    administrators."""
     return user.role == "admin" or row.assigned_to in (None, user.id)
+
+
+def opens_files(user: StaffUser, row: DeskRow) -> bool:
+    """A client's files (photos of passports) open for the specialist the conversation is
+    assigned to and for administrators (each view audited): as with its texts, a colleague
+    takes it first."""
+    return user.role == "admin" or row.assigned_to == user.id
 
 
 def reads_in_full(user: StaffUser, row: DeskRow) -> bool:

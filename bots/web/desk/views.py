@@ -12,7 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bots.web.auth import Role, StaffUser, current_user, render_error, require
-from bots.web.desk import DESK, DeskServices, may_see, reads_in_full, works_on
+from bots.web.desk import DESK, DeskServices, may_see, opens_files, reads_in_full, works_on
 from bots.web.desk.masking import contacts_of, masked, masked_attachments
 from bots.web.desk.timing import Timing, timing_of
 from bots.web.download import file_response
@@ -149,6 +149,7 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
     canned = d.canned.render_all(client_name=row.client_name,
                                  specialist_name=user.display_name) if may_act else []
     return {"row": row, "messages": await _messages(d, user, row), "may_act": may_act,
+            "may_open_files": opens_files(user, row),
             "canned": canned,
             "timing": timing_of(row, d.directory, d.clock()),
             "queue_title": d.directory.queue_for(row.queue).title,
@@ -181,7 +182,7 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     row = await d.queries.conversation(found[0]) if found is not None else None
     if found is None or row is None or not found[1].is_file or not may_see(user, row):
         return render_error(request, 404, "not_found")
-    if not works_on(user, row):
+    if not opens_files(user, row):
         return render_error(request, 403, "forbidden")
     source = d.files.get(found[1].source)
     if source is None:
