@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 from redis.asyncio import Redis
 
@@ -28,6 +27,7 @@ from bots.web.chat import (
 from bots.web.desk import DeskServices, setup_desk
 from bots.web.desk.canned import CannedResponses
 from bots.web.desk.uploads import upload_limit
+from bots.web.loader import OverridingLoader
 from bots.web.ratelimit import LoginLimiter, RedisLoginLimiter
 from priemnaya.analytics_setup import build_admin_deps
 from priemnaya.runtime import Runtime, running
@@ -84,10 +84,10 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     app[FILES] = rt.context.files
     app[TEXTS] = rt.texts
     app[CHAT_LIMITS] = ChatLimits(rt.settings.web.max_message_chars, rt.settings.web.cookie_secure)
-    loaders = [jinja2.FileSystemLoader(str(WEB_TEMPLATES))]
+    folders = [WEB_TEMPLATES]
     if rt.settings.templates.override_dir:
-        loaders.insert(0, jinja2.FileSystemLoader(str(rt.settings.templates.override_dir / "web")))
-    add_number_filters(aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders),
+        folders.insert(0, rt.settings.templates.override_dir / "web")
+    add_number_filters(aiohttp_jinja2.setup(app, loader=OverridingLoader(folders),
                                            autoescape=True))
     setup_chat(app)
     auth = setup_auth(app, rt.sessions, rt.settings.web, clock=rt.clock,

@@ -22,3 +22,4 @@ async def test_client_texts_come_from_messages_beside_web_and_canned(tmp_path: P
         assert rt.texts.render("button_menu") == "В начало"
     finally:
         await rt.engine.dispose()
+

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import jinja2
 
+from bots.web.loader import OverridingLoader
+
 log = logging.getLogger(__name__)
 
 DEFAULT_DIR = Path(__file__).resolve().parents[3] / "templates" / "canned"
@@ -29,7 +31,7 @@ class CannedResponses:
 
     def __init__(self, dirs: Sequence[Path] = ()) -> None:
         self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(d) for d in (*dirs, DEFAULT_DIR)]),
+            loader=OverridingLoader([str(d) for d in (*dirs, DEFAULT_DIR)]),
             autoescape=False,  # plain text for a textarea; the page escapes it
             trim_blocks=True, lstrip_blocks=True, auto_reload=True,
         )
