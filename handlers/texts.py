@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import jinja2
@@ -24,14 +25,36 @@ def plural(n: int, one: str, few: str, many: str) -> str:
     return many
 
 
+class OverridingLoader(jinja2.FileSystemLoader):
+    """Templates from the institution's folder first, then the defaults; one added to the
+    institution's folder while running takes over at the next render. jinja2's auto_reload
+    watches only the file a template was loaded from, so the default would stay."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+
+        def fresh() -> bool:
+            return uptodate() and self._first(template) == filename
+
+        return source, filename, fresh
+
+    def _first(self, template: str) -> str | None:
+        for folder in self.searchpath:
+            path = os.path.normpath(os.path.join(folder, template))
+            if os.path.isfile(path):
+                return path
+        return None
+
+
 class JinjaTexts:
     """Looks for `<name>.j2` in the institution's folders first, then in the defaults."""
 
     def __init__(self, override_dirs: Sequence[Path] = ()) -> None:
         dirs = [*override_dirs, DEFAULT_TEMPLATES]
-        self._dirs = tuple(dirs)
         self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+            loader=OverridingLoader([str(d) for d in dirs]),
             autoescape=False,  # plain text: each channel escapes for its own markup
             trim_blocks=True,
             lstrip_blocks=True,
@@ -59,23 +82,9 @@ class JinjaTexts:
         now = time.monotonic()
         found = self._fresh.get(name)
         if found is None or now - found[0] > RECHECK_S:
-            template = self._env.get_template(name)
-            if found is not None and self._located(name) != template.filename:
-                # A file added to the institution's folder while running now comes first:
-                # auto_reload watches only the file a template was loaded from.
-                if self._env.cache is not None:
-                    self._env.cache.clear()
-                template = self._env.get_template(name)
-            found = (now, template)
+            found = (now, self._env.get_template(name))
             self._fresh[name] = found
         return found[1]
-
-    def _located(self, name: str) -> str | None:
-        for folder in self._dirs:
-            path = folder / name
-            if path.is_file():
-                return str(path)
-        return None
 
     def check(self) -> list[str]:
         """Names of templates that fail to compile, for a start-up check."""

@@ -27,8 +27,8 @@ from bots.web.chat import (
 from bots.web.desk import DeskServices, setup_desk
 from bots.web.desk.canned import CannedResponses
 from bots.web.desk.uploads import upload_limit
-from bots.web.loader import OverridingLoader
 from bots.web.ratelimit import LoginLimiter, RedisLoginLimiter
+from handlers.texts import OverridingLoader
 from priemnaya.analytics_setup import build_admin_deps
 from priemnaya.runtime import Runtime, running
 from storage.desk_queries import SqlDeskQueries

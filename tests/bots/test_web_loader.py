@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jinja2
 
-from bots.web.loader import OverridingLoader
+from handlers.texts import OverridingLoader
 from priemnaya.webapp import WEB_TEMPLATES
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jinja2
 
-from bots.web.loader import OverridingLoader
+from handlers.texts import OverridingLoader
 
 log = logging.getLogger(__name__)
 
