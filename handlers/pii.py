@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from stdnum import luhn
 from stdnum.ru import inn
 
+from faq.model import KnowledgeBase
 from handlers.names import NAME, mask_names
 
 SNILS = "[СНИЛС]"
@@ -81,6 +82,17 @@ def public_contacts(texts: Iterable[str]) -> frozenset[str]:
         found.update(m.group(0).lower() for m in _EMAIL.finditer(text))
         found.update(key for m in _NUMBER.finditer(text) if (key := _phone_key(m.group(0))))
     return frozenset(found)
+
+
+# The last knowledge base's contacts: read once per reload, not once per page.
+_KB_CONTACTS: list[tuple[KnowledgeBase, frozenset[str]]] = []
+
+
+def contacts_of(kb: KnowledgeBase) -> frozenset[str]:
+    """The phones and e-mails the knowledge base's answers give: the institution's own."""
+    if not _KB_CONTACTS or _KB_CONTACTS[0][0] is not kb:
+        _KB_CONTACTS[:] = [(kb, public_contacts(e.answer for e in kb.entries))]
+    return _KB_CONTACTS[0][1]
 
 
 def _phone_key(token: str) -> str | None:

@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from analytics.queries import filter_choices
 from analytics.records import Filters, Period
 from faq.live import ReloadFailure
-from faq.model import KnowledgeBase
-from handlers.pii import public_contacts
+from handlers.pii import contacts_of
 from handlers.ports import Faq
 from handlers.routing import QueueDirectory
 
@@ -47,21 +46,13 @@ class AdminDeps:
 
     def public_contacts(self) -> frozenset[str]:
         """The phones and e-mails the knowledge base's answers give: the institution's own."""
-        return _contacts_of(self.faq.kb) if self.faq else frozenset()
+        return contacts_of(self.faq.kb) if self.faq else frozenset()
 
     def entries(self) -> dict[str, str]:
         return {e.id: e.question for e in self.faq.kb.entries} if self.faq else {}
 
 
 ADMIN = web.AppKey("admin", AdminDeps)
-# The last knowledge base's contacts: read once per reload, not once per page.
-_CONTACTS: list[tuple[KnowledgeBase, frozenset[str]]] = []
-
-
-def _contacts_of(kb: KnowledgeBase) -> frozenset[str]:
-    if not _CONTACTS or _CONTACTS[0][0] is not kb:
-        _CONTACTS[:] = [(kb, public_contacts(e.answer for e in kb.entries))]
-    return _CONTACTS[0][1]
 
 
 @dataclass(frozen=True, slots=True)

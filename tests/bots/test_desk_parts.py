@@ -14,10 +14,11 @@ from redis.exceptions import RedisError
 
 from bots.web.desk.canned import CannedResponses
 from bots.web.desk.hub import MAX_QUEUED, DeskHub
-from bots.web.desk.masking import contacts_of, masked, masked_attachments
+from bots.web.desk.masking import masked, masked_attachments
 from bots.web.desk.timing import timing_of
 from bots.web.ratelimit import Limits, LoginLimiter, MemoryLoginLimiter, RedisLoginLimiter
 from faq.model import Entry, KnowledgeBase
+from handlers.pii import contacts_of
 from handlers.ports import ConversationEvent, EventKind
 from priemnaya.settings_work import CalendarSettings, QueueSettings, build_queue_directory
 from storage.desk_queries import DeskRow

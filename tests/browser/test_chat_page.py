@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
@@ -21,6 +22,9 @@ from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
 from tests.fakes import KB, FakeFaq
+
+if TYPE_CHECKING:
+    from playwright.async_api import Locator, Page
 
 
 @asynccontextmanager
@@ -62,10 +66,7 @@ async def test_ask_and_see_the_answer(browser, server: TestServer) -> None:
     await page.wait_for_selector(".msg.bot >> text=Здравствуйте")
     # Opening the chat pressed an invisible «start»: no empty «…» bubble precedes the greeting.
     assert await page.locator(".msg.client").count() == 0
-    await page.fill("#text", "Как оформить единое пособие?")
-    await page.click("#send")
-    answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")
-    await answer.wait_for(timeout=10_000)
+    answer = await ask(page, "Как оформить единое пособие?", "Единое пособие оформляют")
     assert await page.locator(".msg.client").last.inner_text() == "Как оформить единое пособие?"
     await answer.get_by_role("button", name="Задать вопрос специалисту").click()
     await page.locator(".msg.bot", has_text="согласие").last.wait_for(timeout=10_000)
@@ -74,6 +75,15 @@ async def test_ask_and_see_the_answer(browser, server: TestServer) -> None:
     # A pressed button shows as the client's own message, with its label.
     pressed = [t.strip() for t in await page.locator(".msg.client").all_inner_texts()]
     assert pressed[-2:] == ["Задать вопрос специалисту", "Согласен(на)"]
+
+
+async def ask(page: Page, question: str, reply: str) -> Locator:
+    """Type a question, send it and wait for the bot's message holding `reply`."""
+    await page.fill("#text", question)
+    await page.click("#send")
+    answer = page.locator(".msg.bot", has_text=reply)
+    await answer.wait_for(timeout=10_000)
+    return answer
 
 
 async def open_chat(browser, server: TestServer):
@@ -121,9 +131,7 @@ async def test_a_failed_send_keeps_the_text_and_a_retry_sends_it(
 async def test_forgetting_shows_the_confirmation_and_clears_the_conversation(
         browser, server: TestServer) -> None:
     page = await open_chat(browser, server)
-    await page.fill("#text", "Как оформить единое пособие?")
-    await page.click("#send")
-    await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(timeout=10_000)
+    await ask(page, "Как оформить единое пособие?", "Единое пособие оформляют")
     await page.fill("#text", "/forget")
     await page.click("#send")
     await page.get_by_role("button", name="Да, удалить мои данные").click()
@@ -183,10 +191,7 @@ def stored_presses(tmp_path: Path, action: str) -> int:
 async def test_a_double_click_on_a_button_presses_it_once(
         browser, server: TestServer, tmp_path: Path) -> None:
     page = await open_chat(browser, server)
-    await page.fill("#text", "Как оформить единое пособие?")
-    await page.click("#send")
-    answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")
-    await answer.wait_for(timeout=10_000)
+    answer = await ask(page, "Как оформить единое пособие?", "Единое пособие оформляют")
 
     async def slow_send(route) -> None:
         await asyncio.sleep(1)
@@ -208,10 +213,7 @@ async def test_a_double_click_on_a_button_presses_it_once(
 async def test_a_press_that_failed_frees_its_buttons_and_is_resent_as_the_same_press(
         browser, server: TestServer, tmp_path: Path) -> None:
     page = await open_chat(browser, server)
-    await page.fill("#text", "Как оформить единое пособие?")
-    await page.click("#send")
-    answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")
-    await answer.wait_for(timeout=10_000)
+    answer = await ask(page, "Как оформить единое пособие?", "Единое пособие оформляют")
     ids: list[str] = []
 
     async def bad_gateway(route) -> None:
@@ -254,10 +256,7 @@ async def test_addresses_in_a_reply_are_links_and_nothing_else_is(
         browser, tmp_path: Path, sqlite_template: Path) -> None:
     async with serve(tmp_path, sqlite_template, OneAnswerFaq("Где записаться?", LINKED)) as server:
         page = await open_chat(browser, server)
-        await page.fill("#text", "Где записаться?")
-        await page.click("#send")
-        answer = page.locator(".msg.bot", has_text="Запишитесь на")
-        await answer.wait_for(timeout=10_000)
+        answer = await ask(page, "Где записаться?", "Запишитесь на")
         links = await answer.locator("a").evaluate_all(
             "els => els.map(a => [a.getAttribute('href'), a.target, a.rel, a.textContent])")
         text = await answer.inner_text()
@@ -338,10 +337,7 @@ async def test_a_long_reply_opens_at_its_start_and_reading_is_not_interrupted(
     height = await page.evaluate("document.getElementById('log').clientHeight")
     assert await greeting.evaluate("e => e.offsetHeight") > height  # taller than the view
     assert 0 <= await top_in_view(page, greeting) < 40
-    await page.fill("#text", "Как оформить единое пособие?")
-    await page.click("#send")
-    answer = page.locator(".msg.bot", has_text="Единое пособие оформляют")
-    await answer.wait_for(timeout=10_000)
+    answer = await ask(page, "Как оформить единое пособие?", "Единое пособие оформляют")
     assert 0 <= await top_in_view(page, answer) < height
     # The client scrolls back to read the greeting; a message that comes meanwhile (from
     # another tab here) does not pull the list away, a button offers to go to it.
@@ -447,10 +443,7 @@ async def test_phone_numbers_are_whole_tappable_links_and_links_are_large(
         browser, tmp_path: Path, sqlite_template: Path) -> None:
     async with serve(tmp_path, sqlite_template, OneAnswerFaq("Телефон?", PHONES)) as server:
         page = await open_phone(browser, server)
-        await page.fill("#text", "Телефон?")
-        await page.click("#send")
-        answer = page.locator(".msg.bot", has_text="Звоните")
-        await answer.wait_for(timeout=10_000)
+        answer = await ask(page, "Телефон?", "Звоните")
         links = await answer.locator("a").evaluate_all("""els => els.map(a => [
             a.getAttribute('href'), a.textContent, getComputedStyle(a).whiteSpace,
             a.getBoundingClientRect().height])""")
@@ -489,9 +482,7 @@ async def test_on_a_phone_the_send_button_is_compact_and_the_hint_fits_the_box(
 async def test_a_screen_reader_hears_a_heading_a_log_and_who_wrote_each_message(
         browser, server: TestServer) -> None:
     page = await open_phone(browser, server)
-    await page.fill("#text", "Как оформить единое пособие?")
-    await page.click("#send")
-    await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(timeout=10_000)
+    await ask(page, "Как оформить единое пособие?", "Единое пособие оформляют")
     tree = await page.locator("body").aria_snapshot()
     assert '- heading "Онлайн-приёмная — задайте вопрос" [level=1]' in tree
     assert '- log "Переписка"' in tree

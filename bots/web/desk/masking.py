@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from faq.model import KnowledgeBase
-from handlers.pii import mask, public_contacts
-
-# The last knowledge base's contacts: read once per reload, not once per page.
-_CONTACTS: list[tuple[KnowledgeBase, frozenset[str]]] = []
-
-
-def contacts_of(kb: KnowledgeBase) -> frozenset[str]:
-    """The phones and e-mails the knowledge base's answers give: the institution's own."""
-    if not _CONTACTS or _CONTACTS[0][0] is not kb:
-        _CONTACTS[:] = [(kb, public_contacts(e.answer for e in kb.entries))]
-    return _CONTACTS[0][1]
+from handlers.pii import mask
 
 
 def masked(text: str, public: frozenset[str]) -> str:

@@ -11,9 +11,9 @@ from aiohttp import web
 
 from bots.web.auth import Role, StaffUser, current_user, render_error, require, see_other
 from bots.web.desk import DESK, DeskServices
-from bots.web.desk.masking import contacts_of, masked
+from bots.web.desk.masking import masked
 from faq.model import Entry
-from handlers.pii import EMAIL, PHONE, mask, mask_labels, personal_data
+from handlers.pii import EMAIL, PHONE, contacts_of, mask, mask_labels, personal_data
 from storage.faq_suggestions import Suggestion, SuggestionStatus
 
 log = logging.getLogger(__name__)
