@@ -178,14 +178,24 @@ def _specialists(
     replies = Counter(m.specialist_id for c in convs for m in c.messages
                       if m.author == "specialist" and not m.internal and m.specialist_id)
     ids = sorted({c.assigned_to for c in convs if c.assigned_to} | set(replies))
+    first_by = {c.id: _first_replier(c) for c in convs}
     loads = []
     for sid in ids:
         mine = [c for c in convs if c.assigned_to == sid]
-        frts = [t for c in mine if (t := timings[c.id].first_response_working) is not None]
+        # A first response is credited to whoever wrote it, not to the conversation's
+        # current assignee: a colleague's quick reply is not the assignee's speed.
+        frts = [t for c in convs if first_by[c.id] == sid
+                and (t := timings[c.id].first_response_working) is not None]
         loads.append(SpecialistLoad(
             sid, names.get(sid, f"#{sid}"), len(mine),
             sum(c.closed_at is not None for c in mine), replies[sid], median(frts)))
     return tuple(sorted(loads, key=lambda s: (-s.conversations, s.name)))
+
+
+def _first_replier(conv: ConversationRecord) -> int | None:
+    public = [m for m in conv.messages
+              if m.author == "specialist" and not m.internal and m.specialist_id]
+    return min(public, key=lambda m: m.created_at).specialist_id if public else None
 
 
 def _histogram(values: Iterable[int], size: int) -> tuple[int, ...]:

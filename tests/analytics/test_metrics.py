@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from analytics.metrics import compute
-from analytics.records import Filters
+from analytics.records import ConversationRecord, Dataset, Filters, MessageRecord
 from analytics.stats import Durations, Ratio, median, nearest_rank
-from tests.analytics.conftest import november
+from tests.analytics.conftest import NOVEMBER, november
+from tests.analytics.generator import AS_OF, TZ
 
 
 def test_percentiles_follow_the_documented_definitions() -> None:
@@ -102,3 +103,24 @@ async def test_empty_period_has_no_data_not_zeroes(sessions, queues) -> None:
     assert r.resolved_by_faq.share is None
     assert r.first_response == Durations(0, None, None)
     assert r.ratings.average is None
+
+
+def test_first_response_is_credited_to_whoever_wrote_it(queues) -> None:
+    """A colleague's quick reply in Иванова's conversation is Петров's speed, not hers."""
+    at = datetime(2026, 11, 2, 10, 0, tzinfo=TZ)  # a Monday, working hours
+
+    def conv(cid: int, replies: list[tuple[int, int]]) -> ConversationRecord:
+        msgs = [MessageRecord(cid, "client", at, decision="no_match")]
+        msgs += [MessageRecord(cid, "specialist", at + timedelta(minutes=m), specialist_id=s)
+                 for m, s in replies]
+        return ConversationRecord(
+            id=cid, client_id=cid, channel="web", category="", queue="general",
+            state="waiting_client", urgent=False, opened_at=at, last_activity_at=at,
+            escalated_at=at, first_reply_at=at + timedelta(minutes=replies[0][0]),
+            assigned_to=1, messages=tuple(msgs))
+
+    data = Dataset(NOVEMBER, Filters(), (conv(1, [(10, 2), (40, 1)]), conv(2, [(30, 1)])),
+                   {1: "Иванова", 2: "Петров"}, {}, AS_OF)
+    loads = {s.name: (s.conversations, s.replies, s.first_response_working_median)
+             for s in compute(data, queues).specialists}
+    assert loads == {"Иванова": (2, 2, 30), "Петров": (0, 1, 10)}
