@@ -118,7 +118,7 @@ async def test_list_shows_waiting_conversation_with_time_left(desk: Desk) -> Non
     desk.clock.advance(hours=1)
     page = await (await c.get("/desk/")).text()
     assert f'href="/desk/c/{conv}"' in page
-    assert "Мария Ивановна" in page
+    assert "М. И." in page and "Мария" not in page  # waiting: nobody's, so initials
     assert "ждёт специалиста" in page
     assert "1 ч 00 мин" in page  # waiting
     assert "осталось 8 ч 00 мин" in page  # of the 9-hour target, in working time
@@ -229,6 +229,20 @@ async def test_only_the_assigned_specialist_reads_the_client_in_full(desk: Desk)
     await assert_masked(anna, conv)
     for c in (anna, oleg, boss):
         await c.close()
+
+
+async def test_only_the_assignee_reads_the_clients_name(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0015",
+                                      name="Сидорова Мария Петровна")
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    await post(anna, f"/desk/c/{conv}/take")
+    for path in ("/desk/?queue=*", "/desk/?queue=*&partial=1", f"/desk/c/{conv}",
+                 f"/desk/c/{conv}?partial=1"):
+        assert "Сидорова Мария Петровна" in await (await anna.get(path)).text(), path
+        page = await (await oleg.get(path)).text()
+        assert "Сидорова" not in page and "С. М. П." in page, path
+    await anna.close()
+    await oleg.close()
 
 
 async def test_colleague_sees_masked_numbers_and_cannot_act(desk: Desk) -> None:

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bots.web.auth import Role, StaffUser, current_user, render_error, require
 from bots.web.desk import DESK, DeskServices, may_see, opens_files, reads_in_full, works_on
-from bots.web.desk.masking import masked, masked_attachments
+from bots.web.desk.masking import client_label, masked, masked_attachments
 from bots.web.desk.timing import Timing, timing_of
 from bots.web.download import file_response
 from handlers.model import State
@@ -35,6 +35,7 @@ class ListItem:
     row: DeskRow
     timing: Timing
     queue_title: str
+    client: str  # the client's name, as initials unless the list's user is the assignee
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,8 @@ async def _list_items(d: DeskServices, user: StaffUser, queue: str, state: str,
     scope = frozenset(q.id for q in mine) if not queue else frozenset()
     rows = await d.queries.open_conversations("" if queue == ALL_QUEUES else queue)
     now = d.clock()
-    return [ListItem(r, timing_of(r, d.directory, now), d.directory.queue_for(r.queue).title)
+    return [ListItem(r, timing_of(r, d.directory, now), d.directory.queue_for(r.queue).title,
+                     client_label(r.client_name, reads_in_full(user, r)))
             for r in rows if _keep(r, state, user) and _in_scope(r, scope, user, d.directory)]
 
 
@@ -150,6 +152,7 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
     canned = d.canned.render_all(client_name=row.client_name,
                                  specialist_name=user.display_name) if may_act else []
     return {"row": row, "messages": await _messages(d, user, row), "may_act": may_act,
+            "client": client_label(row.client_name, reads_in_full(user, row)),
             "may_open_files": opens_files(user, row),
             "canned": canned,
             "timing": timing_of(row, d.directory, d.clock()),
