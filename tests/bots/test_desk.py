@@ -419,6 +419,29 @@ async def test_bad_suggestion_fields_are_refused(desk: Desk) -> None:
     await boss.close()
 
 
+async def test_a_suggestion_with_markup_is_refused(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0016")
+    anna, boss = await staff_client(desk, "anna"), await staff_client(desk, "boss")
+    await post(anna, f"/desk/c/{conv}/reply", text="Ответ", suggest_faq="1")
+    async with desk.rt.sessions() as s:
+        suggestion = await s.scalar(select(FaqSuggestion))
+    new = {"category": "family", "entry_id": "family.new"}
+    for question, answer in (("<b>Пособие</b>?", "О"), ("В", 'Смотрите <a href="x">тут</a>'),
+                             ("В", "О<!-- заметка -->")):
+        r = await post(boss, f"/desk/suggestions/{suggestion.id}/accept",
+                       question=question, answer=answer, **new)
+        page = await r.text()
+        assert r.status == 422 and "есть HTML-разметка (например, &lt;b&gt;" in page
+    # A «<» that opens no tag is ordinary text, accepted as written.
+    r = await post(boss, f"/desk/suggestions/{suggestion.id}/accept",
+                   question="Если ребёнку < 3 лет?", answer="Да, если доход <2 прожиточных",
+                   **new)
+    assert r.headers["Location"].startswith("/desk/suggestions?done=accepted")
+    assert [e.question for e in desk.editor.entries] == ["Если ребёнку < 3 лет?"]
+    await anna.close()
+    await boss.close()
+
+
 async def test_a_refused_suggestion_keeps_the_administrators_edits(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0012")
     anna, boss = await staff_client(desk, "anna"), await staff_client(desk, "boss")

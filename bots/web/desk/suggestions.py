@@ -23,6 +23,7 @@ MAX_FIELD = 4000
 # An answer may give the institution's own phone or e-mail; nothing else personal belongs in
 # a knowledge base that every client reads (a question: nothing personal at all).
 _CONTACTS = frozenset({PHONE, EMAIL})
+_MARKUP = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>|<!--")  # a tag, not «< 18 лет»
 
 
 def default_entry_id(s: Suggestion) -> str:
@@ -110,6 +111,9 @@ async def _accept(d: DeskServices, user: StaffUser, s: Suggestion) -> str:
         return "!empty"
     if personal_data(s.question, names=True):
         return "!personal_question"
+    if _MARKUP.search(s.question) or _MARKUP.search(s.answer):
+        # Every channel shows a knowledge-base text as plain text: a tag reads as «<b>».
+        return "!markup"
     if mask_labels(s.question) or mask_labels(s.answer):
         # «[телефон]» in a client's button reads as a broken text: the administrator rewrites it.
         return "!mask_left"
