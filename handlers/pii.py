@@ -21,12 +21,50 @@ PHONE = "[телефон]"
 EMAIL = "[e-mail]"
 CARD = "[карта]"
 ACCOUNT = "[счёт]"
+ADDRESS = "[адрес]"
+BIRTH = "[дата рождения]"
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A passport written with its words around it: "серия 65 12 № 123456", "паспорт 6512123456".
 _PASSPORT = re.compile(
     r"(?P<word>паспорт\w*|серия|серии)(?P<gap>[^\d]{0,25}?)"
     r"(?<!\d)\d{2} ?\d{2}(?:\s*(?:№|N|номер)?\s*)\d{6}(?!\d)",
+    re.IGNORECASE,
+)
+# An address: a street's type and name with the house (and flat) numbers after it — «ул. Ленина,
+# д. 5, кв. 12», «ул Мира 1-15», «Сибирский тракт 12», «д. 5 кв. 12» —, or what follows
+# «адрес» up to its numbers («мой адрес Екатеринбург Ленина 5-12»). A city alone is no one's.
+_NO = r"\d{1,4}(?:\s?[а-яА-Я](?!\w))?"  # 5, 18а, 18 б
+_MORE = (r"(?:(?:,?\s*|\s*-\s*)(?:(?:корп(?:ус)?|к|стр(?:оение)?|кв(?:артира)?|комн(?:ата)?)"
+         rf"\.?\s*)?{_NO}(?![\d.,]\d))*")  # the building, flat, room numbers after the house
+_HOUSE = rf"(?:,?\s*(?:д(?:ом)?\.?\s*)?№?\s*{_NO}(?:/\d{{1,4}})?){_MORE}"
+_ANY_WORD = r"[А-ЯЁA-Zа-яёa-z][\w\-]*\.?"
+_CAPITAL_WORD = r"[А-ЯЁA-Z][\w\-]*\.?"
+_SHORT_TYPE = r"(?i:ул|пр-к?т|просп|пер|б-р|ш|пл|мкрн?|наб|туп)"
+_LONG_TYPE = (r"(?i:улиц[аеуы]|проспект\w*|переул\w*|бульвар\w*|шоссе|площад\w*|"
+              r"микрорайон\w*|набережн\w*|тракт\w*|проезд\w*|тупик\w*)")
+_ADDRESS = re.compile(
+    # «ул. ленина 5»: after a short type the name may be in any case; after a long one it is
+    # capitalised («проезда на 2026 год» is a fare), but for «улица ленина 5», where a
+    # lower-case word must be followed by the house at once («на улице холодно уже 3 дня»).
+    rf"(?<![\w-]){_SHORT_TYPE}(?:\.\s*|\s+)(?:\d{{1,2}}[\s-]+)?{_ANY_WORD}(?:\s+{_ANY_WORD})?"
+    rf"{_HOUSE}"
+    rf"|(?<![\w-]){_LONG_TYPE}\s+(?:\d{{1,2}}[\s-]+)?{_CAPITAL_WORD}(?:\s+{_CAPITAL_WORD})?{_HOUSE}"
+    rf"|(?<![\w-])(?i:улиц[аеуы])\s+{_ANY_WORD}{_HOUSE}"
+    rf"|(?<![\w-]){_ANY_WORD}\s+(?i:улица|тракт|проспект|переулок|бульвар|шоссе|проезд)"
+    rf"(?!\w){_HOUSE}"
+    r"|(?<![\w-])(?i:д\.|дом)\s*\d{1,4}[а-я]?(?:/\d{1,4})?,?\s*(?i:кв\.?|квартира)\s*\d{1,4}"
+    rf"|(?<=(?i:адрес) )[^\n!?;]{{0,60}}?{_NO}{_MORE}"
+    rf"|(?<=(?i:адресу |адресу:|адрес: ))\s*[^\n!?;]{{0,60}}?{_NO}{_MORE}",
+)
+# A date of birth, named as one: «дата рождения 01.02.1950», «родилась 1 февраля 1950 года»,
+# «1950 г.р.». Other dates (of an application, a payment) are no one's personal data.
+_DATE = (r"(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}|\d{1,2}\s+(?:январ|феврал|март|апрел|ма[йя]|"
+         r"июн|июл|август|сентябр|октябр|ноябр|декабр)\w*\s+(?:19|20)\d{2}|(?:19|20)\d{2})"
+         r"(?:\s*(?:г\.|года?)(?!\s*р))?")
+_BIRTH = re.compile(
+    rf"(?P<cue>рожд\w*|родил\w*|д\.\s?р\.?)(?P<gap>[^\d\n]{{0,12}}?){_DATE}"
+    rf"|{_DATE}\s*(?:г\.?\s?р\.?|года? рождения)",
     re.IGNORECASE,
 )
 # Digits joined by single spaces, dashes or brackets form one number token: "+7 (912) 345-67-89".
@@ -69,6 +107,9 @@ def mask(text: str, public: frozenset[str] = frozenset(), names: bool = False) -
     if not text:
         return text
     text = _EMAIL.sub(lambda m: m.group(0) if m.group(0).lower() in public else EMAIL, text)
+    text = _BIRTH.sub(lambda m: f"{m['cue']}{m['gap']}{BIRTH}" if m["cue"] else BIRTH, text)
+    text = _ADDRESS.sub(lambda m: m.group(0) if _address_key(m.group(0)) in public
+                        else ADDRESS, text)
     text = _PASSPORT.sub(lambda m: f"{m['word']}{m['gap']}{PASSPORT}", text)
     text = _NUMBER.sub(lambda m: _public(m, public) or _classify(m, text) or m.group(0), text)
     return mask_names(text) if names else text
@@ -81,7 +122,12 @@ def public_contacts(texts: Iterable[str]) -> frozenset[str]:
     for text in texts:
         found.update(m.group(0).lower() for m in _EMAIL.finditer(text))
         found.update(key for m in _NUMBER.finditer(text) if (key := _phone_key(m.group(0))))
+        found.update(_address_key(m.group(0)) for m in _ADDRESS.finditer(text))
     return frozenset(found)
+
+
+def _address_key(address: str) -> str:
+    return "@address " + " ".join(re.findall(r"\w+", address.lower().replace("ё", "е")))
 
 
 # The last knowledge base's contacts: read once per reload, not once per page.
@@ -143,8 +189,8 @@ def _snils(token: str, digits: str, before: str) -> str | None:
 def _phone(token: str, digits: str, before: str) -> str | None:
     if len(digits) == 11 and digits[0] in "78":
         local = digits[1:]
-    elif len(digits) == 10 and digits[0] == "9" and token != digits:
-        local = digits  # "912 345-67-89": a mobile written without the country code
+    elif len(digits) == 10 and digits[0] == "9" and (token != digits or not inn.is_valid(digits)):
+        local = digits  # "912 345-67-89", "9123456789": a mobile without the country code
     else:
         return None
     return None if local.startswith(_HELP_LINE_PREFIXES) else PHONE
@@ -195,7 +241,7 @@ _RULES: tuple[Callable[[str, str, str], str | None], ...] = (
 )
 
 
-_LABELS = (SNILS, PASSPORT, INN, OMS, PHONE, EMAIL, CARD, ACCOUNT, NAME)
+_LABELS = (SNILS, PASSPORT, INN, OMS, PHONE, EMAIL, CARD, ACCOUNT, ADDRESS, BIRTH, NAME)
 
 
 class MaskingFilter(logging.Filter):

@@ -13,7 +13,7 @@ from bots.web.auth import Role, StaffUser, current_user, render_error, require, 
 from bots.web.desk import DESK, DeskServices
 from bots.web.desk.masking import masked
 from faq.model import Entry
-from handlers.pii import EMAIL, PHONE, contacts_of, mask, mask_labels, personal_data
+from handlers.pii import ADDRESS, EMAIL, PHONE, contacts_of, mask, mask_labels, personal_data
 from storage.faq_suggestions import Suggestion, SuggestionStatus
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
 MAX_FIELD = 4000
 # An answer may give the institution's own phone or e-mail; nothing else personal belongs in
 # a knowledge base that every client reads (a question: nothing personal at all).
-_CONTACTS = frozenset({PHONE, EMAIL})
+_CONTACTS = frozenset({PHONE, EMAIL, ADDRESS})  # an answer gives the institution's own
 _MARKUP = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>|<!--")  # a tag, not «< 18 лет»
 
 
