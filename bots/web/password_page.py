@@ -49,7 +49,7 @@ async def change(request: web.Request) -> web.StreamResponse:
     repeated = _typed(form.get("repeat"))
     address = auth.address_of(request)
     if await auth.limiter.blocked(user.login, address):
-        return render_error(request, 429, "rate_limited")
+        return render_error(request, 429, "password_limited")
     account = await auth.accounts.by_id(user.id)
     if account is None:
         raise web.HTTPSeeOther("/login")

@@ -345,6 +345,7 @@ async def test_wrong_current_passwords_are_audited_and_limited(site: Site) -> No
         assert r.status == 400
     r = await change_password(anna, PASSWORDS["anna"], "a new long password")
     assert r.status == 429
+    assert "Подождите 15 минут" in await r.text()
     assert await verify_password((await account(site, "anna")).password_hash,
                                  PASSWORDS["anna"])
     failed = [a for a in await audit_rows(site) if a.action == "password_change_failed"]
