@@ -96,11 +96,13 @@ async def test_the_page_lists_accounts_with_roles_state_and_queues(site: Site) -
     html = await (await boss.get("/admin/staff")).text()
     anna = html.split(f'id="staff-{site.ids["anna"]}"')[1].split("</tr>")[0]
     assert "Anna" in anna and "Специалист" in anna and "включена" in anna
+    assert "нет записи" in anna  # never signed in
     assert "Общие вопросы, Срочные" in anna
     oleg = html.split(f'id="staff-{site.ids["oleg"]}"')[1].split("</tr>")[0]
     assert "отключена" in oleg and "Включить" in oleg
     boss_row = html.split(f'id="staff-{site.ids["boss"]}"')[1].split("</tr>")[0]
     assert "Администратор" in boss_row and "(вы)" in boss_row
+    assert "23.11.2026 15:00" in boss_row  # the sign-in above, in the institution's zone
     assert "Отключить" not in boss_row  # no button to lock oneself out
     assert "ghost" in html and "maria" in html  # queue members with no account are named
     assert '<a href="/admin/staff">Сотрудники</a>' in html
