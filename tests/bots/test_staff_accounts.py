@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -359,3 +360,17 @@ async def test_the_own_password_page_needs_a_sign_in(site: Site) -> None:
     r = await site.anonymous().get("/account/password", allow_redirects=False)
     assert r.status == 303
     assert r.headers["Location"].startswith("/login?next=")
+
+
+async def test_two_admins_disabling_each_other_at_once_leave_one_enabled(site: Site) -> None:
+    registry = site.server.app[AUTH].registry()
+    boss = await registry.accounts.by_login("boss")
+    await registry.create("chief", "", "admin", site.rt.clock(), "chief-password")
+    chief = await registry.accounts.by_login("chief")
+    for _ in range(3):
+        outcomes = await asyncio.gather(registry.disable(boss), registry.disable(chief),
+                                        return_exceptions=True)
+        assert sorted(type(o).__name__ for o in outcomes) == ["LastAdmin", "bool"]
+        assert await registry.accounts.has_admin()
+        await registry.enable(boss)
+        await registry.enable(chief)
