@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bots.web.accounts import MAX_NAME, StaffRegistry, account_problem
 from bots.web.auth import Role
-from bots.web.passwords import MIN_LENGTH, hash_password, random_password
+from bots.web.passwords import (
+    MAX_LENGTH,
+    MIN_LENGTH,
+    hash_password,
+    password_problem,
+    random_password,
+)
 from priemnaya.cli_errors import database_errors
 from storage.engine import build_engine, build_sessions
-from storage.users import LoginTaken, SqlStaffAccounts, SqlWebSessions
+from storage.users import LastAdmin, LoginTaken, SqlStaffAccounts, SqlWebSessions
 
 EXIT_FAILED = 1
 FIRST_ADMIN = "admin"
-# The columns: login String(64), display_name String(200). A login is typed on the sign-in
-# page, so it is kept to what every keyboard layout has and nothing a browser may reshape.
-LOGIN_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
-MAX_NAME = 200
+PROBLEMS = {
+    "login": "3 to 64 characters, Latin letters, digits, dot, underscore or hyphen",
+    "name_long": f"at most {MAX_NAME} characters",
+    "name_lines": "one line of printable characters",
+}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -49,17 +58,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     passwd.set_defaults(handler=cmd_user_passwd)
 
 
-def read_password(args: argparse.Namespace) -> tuple[str, bool]:
-    """The password and whether it was generated (and so must be shown once)."""
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n"), False
-    return random_password(), True
+def read_password(args: argparse.Namespace) -> str | None:
+    """The password typed on standard input, "" for a random one (shown once), or None if
+    the typed one cannot be set (reported)."""
+    if not args.password_stdin:
+        return ""
+    password = sys.stdin.readline().rstrip("\r\n")
+    problem = password_problem(password)
+    if problem == "short":
+        print(f"priemnaya: the password needs at least {MIN_LENGTH} characters", file=sys.stderr)
+    elif problem == "long":
+        print(f"priemnaya: the password may have at most {MAX_LENGTH} characters",
+              file=sys.stderr)
+    return None if problem else password
 
 
 def database_url(args: argparse.Namespace) -> str:
     from priemnaya.cli import settings_from
 
     return settings_from(args).database.url
+
+
+def registry(engine: AsyncEngine) -> StaffRegistry:
+    sessions = build_sessions(engine)
+    return StaffRegistry(SqlStaffAccounts(sessions), SqlWebSessions(sessions))
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -89,82 +111,73 @@ def cmd_user_enable(args: argparse.Namespace) -> int:
 async def user_set_active(url: str, login: str, active: bool) -> int:
     engine = build_engine(url)
     try:
-        accounts = SqlStaffAccounts(build_sessions(engine))
-        account = await accounts.by_login(login)
-        if account is None or not await accounts.set_active(login, active):
-            print(f"priemnaya: no account {login!r}", file=sys.stderr)
-            return EXIT_FAILED
-        if not active:
-            await SqlWebSessions(build_sessions(engine)).drop_all_of(account.id)
+        staff = registry(engine)
+        account = await staff.accounts.by_login(login)
+        changed = account is not None and await (
+            staff.enable(account) if active else staff.disable(account))
+    except LastAdmin:
+        print(f"priemnaya: {login!r} is the last enabled admin; enable or add another first",
+              file=sys.stderr)
+        return EXIT_FAILED
     finally:
         await engine.dispose()
+    if not changed:
+        print(f"priemnaya: no account {login!r}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"{login!r} {'enabled' if active else 'disabled'}")
     return 0
 
 
-def _new_password(args: argparse.Namespace) -> tuple[str, bool, str] | None:
-    """The password (given or generated), whether it was generated, and its hash."""
-    password, generated = read_password(args)
-    try:
-        return password, generated, hash_password(password)
-    except ValueError:
-        print(f"priemnaya: the password needs at least {MIN_LENGTH} characters", file=sys.stderr)
+def account_refused(login: str, name: str) -> str | None:
+    """Why a login or display name cannot be stored, in the CLI's words, or None."""
+    problem = account_problem(login, name)
+    if problem is None:
         return None
-
-
-def account_problem(login: str, name: str) -> str | None:
-    """Why a login or display name cannot be stored, or None."""
-    if not LOGIN_PATTERN.fullmatch(login):
-        return (f"login {login!r}: 3 to 64 characters, Latin letters, digits, "
-                "dot, underscore or hyphen")
-    if len(name) > MAX_NAME:
-        return f"name: at most {MAX_NAME} characters (got {len(name)})"
-    if any(not ch.isprintable() for ch in name):
-        return "name: one line of printable characters"
-    return None
+    if problem == "login":
+        return f"login {login!r}: {PROBLEMS[problem]}"
+    got = f" (got {len(name)})" if problem == "name_long" else ""
+    return f"name: {PROBLEMS[problem]}{got}"
 
 
 async def user_add(url: str, args: argparse.Namespace) -> int:
-    problem = account_problem(args.login, args.name)
+    problem = account_refused(args.login, args.name)
     if problem is not None:
         print(f"priemnaya: {problem}", file=sys.stderr)
         return EXIT_FAILED
-    chosen = _new_password(args)
-    if chosen is None:
+    typed = read_password(args)
+    if typed is None:
         return EXIT_FAILED
-    password, generated, hashed = chosen
     engine = build_engine(url)
     try:
-        await SqlStaffAccounts(build_sessions(engine)).create(
-            args.login, args.name, args.role, hashed, datetime.now(UTC))
+        _, password = await registry(engine).create(args.login, args.name, args.role,
+                                                    datetime.now(UTC), typed)
     except LoginTaken:
         print(f"priemnaya: login {args.login!r} is taken", file=sys.stderr)
         return EXIT_FAILED
     finally:
         await engine.dispose()
     print(f"created {args.role} {args.login!r}")
-    if generated:
+    if not typed:
         print(f"password (shown once): {password}")
     return 0
 
 
 async def user_passwd(url: str, args: argparse.Namespace) -> int:
-    chosen = _new_password(args)
-    if chosen is None:
+    typed = read_password(args)
+    if typed is None:
         return EXIT_FAILED
-    password, generated, hashed = chosen
     engine = build_engine(url)
     try:
-        accounts = SqlStaffAccounts(build_sessions(engine))
-        account = await accounts.by_login(args.login)
-        if account is None or not await accounts.set_password(args.login, hashed):
-            print(f"priemnaya: no account {args.login!r}", file=sys.stderr)
-            return EXIT_FAILED
-        await SqlWebSessions(build_sessions(engine)).drop_all_of(account.id)
+        staff = registry(engine)
+        account = await staff.accounts.by_login(args.login)
+        password = await staff.new_password(account, typed) if account else None
     finally:
         await engine.dispose()
+    if password is None:
+        print(f"priemnaya: no account {args.login!r}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"password of {args.login!r} changed")
-    if generated:
+    if not typed:
         print(f"password (shown once): {password}")
     return 0
 

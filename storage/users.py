@@ -31,8 +31,21 @@ class SessionRow:
     expires_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class AccountOverview:
+    """A row of the admin's list of accounts."""
+
+    account: StaffAccount
+    created_at: datetime
+    last_login: datetime | None  # the newest `login` in the audit log, if it is still there
+
+
 class LoginTaken(Exception):
     """An account with this login already exists."""
+
+
+class LastAdmin(Exception):
+    """Disabling this account would leave no enabled administrator."""
 
 
 def to_account(row: Specialist) -> StaffAccount:
@@ -48,6 +61,21 @@ class SqlStaffAccounts:
         async with self._sessions() as s:
             row = await s.scalar(select(Specialist).where(Specialist.login == login))
             return to_account(row) if row else None
+
+    async def by_id(self, account_id: int) -> StaffAccount | None:
+        async with self._sessions() as s:
+            row = await s.get(Specialist, account_id)
+            return to_account(row) if row else None
+
+    async def overview(self) -> list[AccountOverview]:
+        """Every account, by login, with its last sign-in as the audit log remembers it."""
+        last = (select(AuditEntry.actor, func.max(AuditEntry.at).label("at"))
+                .where(AuditEntry.action == "login").group_by(AuditEntry.actor).subquery())
+        async with self._sessions() as s:
+            rows = await s.execute(select(Specialist, last.c.at)
+                                   .outerjoin(last, last.c.actor == Specialist.login)
+                                   .order_by(Specialist.login))
+            return [AccountOverview(to_account(row), row.created_at, at) for row, at in rows]
 
     async def by_ids(self, ids: Sequence[int]) -> dict[int, StaffAccount]:
         if not ids:
@@ -80,6 +108,25 @@ class SqlStaffAccounts:
             result = await s.execute(update(Specialist).where(Specialist.login == login)
                                      .values(active=active))
             return bool(getattr(result, "rowcount", 0))
+
+    async def disable(self, account_id: int) -> bool:
+        """False if there is no such account; LastAdmin if it is the last enabled admin.
+
+        The enabled admins are locked (PostgreSQL) while counted, so two administrators
+        disabling each other at the same moment cannot both succeed.
+        """
+        async with self._sessions.begin() as s:
+            admins = set((await s.scalars(
+                select(Specialist.id).where(Specialist.role == "admin",
+                                            Specialist.active.is_(True))
+                .with_for_update())).all())
+            row = await s.get(Specialist, account_id)
+            if row is None:
+                return False
+            if admins <= {account_id} and account_id in admins:
+                raise LastAdmin(row.login)
+            row.active = False
+            return True
 
     async def has_admin(self) -> bool:
         async with self._sessions() as s:
@@ -135,9 +182,11 @@ class SqlWebSessions:
         async with self._sessions.begin() as s:
             await s.execute(delete(WebSession).where(WebSession.token_hash == token_hash))
 
-    async def drop_all_of(self, specialist_id: int) -> None:
+    async def drop_all_of(self, specialist_id: int, keep_token_hash: str = "") -> None:
+        """Ends every session of the account, except the one kept (a password change)."""
         async with self._sessions.begin() as s:
-            await s.execute(delete(WebSession).where(WebSession.specialist_id == specialist_id))
+            await s.execute(delete(WebSession).where(WebSession.specialist_id == specialist_id,
+                                                     WebSession.token_hash != keep_token_hash))
 
 
 class SqlAuditLog:

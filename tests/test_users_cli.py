@@ -116,3 +116,26 @@ async def test_longest_allowed_login_and_name_are_stored(database_url: str) -> N
     login, name = "a.b_c-" + "x" * 58, "Я" * 200
     assert await user_add(database_url, args(login=login, name=name)) == 0
     assert (await account(database_url, login)).display_name == name
+
+
+async def test_the_last_enabled_admin_cannot_be_disabled(database_url: str, monkeypatch,
+                                                         capsys) -> None:
+    from priemnaya.users_cli import user_set_active
+
+    for login in ("boss", "chief"):
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{login}-password\n"))
+        await user_add(database_url, args(login=login, role="admin", password_stdin=True))
+    assert await user_set_active(database_url, "boss", False) == 0
+    assert await user_set_active(database_url, "chief", False) == 1
+    assert "last enabled admin" in capsys.readouterr().err
+    assert (await account(database_url, "chief")).active is True
+    assert await user_set_active(database_url, "boss", True) == 0
+    assert await user_set_active(database_url, "chief", False) == 0
+
+
+async def test_a_password_longer_than_the_sign_in_form_takes_is_refused(
+        database_url: str, monkeypatch, capsys) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("x" * 201 + "\n"))
+    assert await user_add(database_url, args(login="xuser", password_stdin=True)) == 1
+    assert "at most 200" in capsys.readouterr().err
+    assert await account(database_url, "xuser") is None

@@ -19,6 +19,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bots.web.accounts import StaffRegistry
 from bots.web.client_address import Network, client_address, parse_networks
 from bots.web.ratelimit import LoginLimiter, MemoryLoginLimiter
 from storage.users import SqlAuditLog, SqlStaffAccounts, SqlWebSessions, StaffAccount
@@ -28,7 +29,7 @@ LOGIN_COOKIE = "priemnaya_login"
 SESSION_TTL = timedelta(hours=12)
 # A sliding session is pushed forward at most once a minute, not on every request.
 EXTEND_EVERY = timedelta(minutes=1)
-STAFF_PREFIXES = ("/desk", "/admin", "/login", "/logout")
+STAFF_PREFIXES = ("/desk", "/admin", "/login", "/logout", "/account")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -89,6 +90,10 @@ class Auth:
         return client_address(request.remote, request.headers.get("X-Forwarded-For", ""),
                               self.trusted_proxies)
 
+    def registry(self) -> StaffRegistry:
+        """Creating accounts, new passwords, disabling: as `priemnaya user` does them."""
+        return StaffRegistry(self.accounts, self.sessions)
+
     def set_cookie(self, response: web.StreamResponse, name: str, value: str) -> None:
         response.set_cookie(name, value, max_age=int(self.ttl.total_seconds()), path="/",
                             httponly=True, samesite="Strict", secure=self.cookie_secure)
@@ -112,6 +117,12 @@ def set_str_key(request: web.Request, key: str, value: object) -> None:
 def current_user(request: web.Request) -> StaffUser | None:
     user = request.get("user")
     return user if isinstance(user, StaffUser) else None
+
+
+def session_token_hash(request: web.Request) -> str:
+    """The stored hash of this request's session token, or "" without a session."""
+    session = request.get(_SESSION)
+    return hash_token(session[0]) if session else ""
 
 
 async def still_signed_in(request: web.Request) -> bool:
@@ -238,7 +249,7 @@ def setup_auth(
     *, clock: Callable[[], datetime] = utc_now, limiter: LoginLimiter | None = None,
     institution_id: str = "default",
 ) -> Auth:
-    from bots.web import login
+    from bots.web import login, password_page
 
     auth = Auth(SqlStaffAccounts(sessions), SqlWebSessions(sessions),
                 SqlAuditLog(sessions, institution_id), limiter or MemoryLoginLimiter(clock), clock,
@@ -248,6 +259,7 @@ def setup_auth(
     # Order: auth (who is it), context processors (see the user), CSRF (its error page too).
     app.middlewares.extend([auth_middleware, context_middleware, csrf_middleware])
     login.setup_routes(app)
+    password_page.setup_routes(app)
     return auth
 
 

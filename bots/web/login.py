@@ -19,7 +19,7 @@ from bots.web.auth import (
     require,
     see_other,
 )
-from bots.web.passwords import verify_password
+from bots.web.passwords import MAX_LENGTH, verify_password
 
 DEFAULT_NEXT = "/desk/"
 MAX_FIELD = 200
@@ -50,7 +50,7 @@ async def do_login(request: web.Request) -> web.StreamResponse:
     auth = request.config_dict[AUTH]
     form = await request.post()
     login = str(form.get("login", "")).strip()[:MAX_FIELD]
-    password = str(form.get("password", ""))[:MAX_FIELD]
+    password = str(form.get("password", ""))[:MAX_LENGTH]
     next_url = safe_next(str(form.get("next", DEFAULT_NEXT)))
     address = auth.address_of(request)
     if await auth.limiter.blocked(login, address):

@@ -9,15 +9,32 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_LENGTH = 8
+# The sign-in form reads at most this many characters (bots/web/login.py): a longer password
+# would be stored whole and never match what the form passes on.
+MAX_LENGTH = 200
 _HASHER = PasswordHasher()
 # Verified against when the login is unknown, so both cases take the same time.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
 
-def hash_password(password: str) -> str:
+def password_problem(password: str) -> str | None:
+    """Why a password cannot be set ("short" or "long"), or None."""
     if len(password) < MIN_LENGTH:
-        raise ValueError(f"the password must have at least {MIN_LENGTH} characters")
+        return "short"
+    if len(password) > MAX_LENGTH:
+        return "long"
+    return None
+
+
+def hash_password(password: str) -> str:
+    if password_problem(password) is not None:
+        raise ValueError(f"the password must have {MIN_LENGTH} to {MAX_LENGTH} characters")
     return _HASHER.hash(password)
+
+
+async def hash_password_off_loop(password: str) -> str:
+    """argon2 takes tens of milliseconds on purpose: a web request hashes in a thread."""
+    return await asyncio.to_thread(hash_password, password)
 
 
 def random_password() -> str:

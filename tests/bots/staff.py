@@ -6,8 +6,8 @@ import functools
 import re
 from dataclasses import dataclass
 
-from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientResponse, ClientSession, CookieJar
+from aiohttp.test_utils import TestClient, TestServer
 
 from bots.web.passwords import hash_password
 from priemnaya.runtime import Runtime
@@ -23,6 +23,23 @@ class Staff:
     client: TestClient
     rt: Runtime
     clock: Clock
+
+
+class Browser:
+    """One visitor with a cookie jar of its own; closing it leaves the shared server up."""
+
+    def __init__(self, server: TestServer) -> None:
+        self.server = server
+        self.session = ClientSession(cookie_jar=CookieJar(unsafe=True))
+
+    def get(self, path: str, **kw: object):
+        return self.session.get(self.server.make_url(path), **kw)
+
+    def post(self, path: str, **kw: object):
+        return self.session.post(self.server.make_url(path), **kw)
+
+    async def close(self) -> None:
+        await self.session.close()
 
 
 @functools.cache

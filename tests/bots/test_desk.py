@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import pytest
-from aiohttp import ClientSession, CookieJar, FormData
+from aiohttp import FormData
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
@@ -22,7 +22,7 @@ from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
 from storage.models import AuditEntry, Conversation, FaqSuggestion, Message, StoredFile
-from tests.bots.staff import add_staff, log_in, page_csrf
+from tests.bots.staff import Browser, add_staff, log_in, page_csrf
 from tests.fakes import Clock, FakeFaq
 
 
@@ -46,23 +46,6 @@ class Desk:
 
     def client(self) -> Browser:
         return Browser(self.server)
-
-
-class Browser:
-    """One visitor with a cookie jar of its own; closing it leaves the shared server up."""
-
-    def __init__(self, server: TestServer) -> None:
-        self.server = server
-        self.session = ClientSession(cookie_jar=CookieJar(unsafe=True))
-
-    def get(self, path: str, **kw: object):
-        return self.session.get(self.server.make_url(path), **kw)
-
-    def post(self, path: str, **kw: object):
-        return self.session.post(self.server.make_url(path), **kw)
-
-    async def close(self) -> None:
-        await self.session.close()
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
 from storage.models import Conversation
-from tests.bots.staff import add_staff, log_in
-from tests.bots.test_desk import Browser, waiting_conversation
+from tests.bots.staff import Browser, add_staff, log_in
+from tests.bots.test_desk import waiting_conversation
 from tests.fakes import Clock, FakeFaq
 
 
