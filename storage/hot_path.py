@@ -69,7 +69,10 @@ _SET_CATEGORY = (update(_conversations).where(
     _conversations.c.id == select(_messages.c.conversation_id)
     .where(_messages.c.id == bindparam("b_id")).scalar_subquery(),
     # != closed rather than IN (open states): an IN list cannot run as executemany.
-    _conversations.c.state != State.CLOSED).values(category=bindparam("category")))
+    _conversations.c.state != State.CLOSED,
+    # Handed over, a conversation keeps the topic it was routed by: a bot answer to a side
+    # question while the client waits must not refile it (analytics count it by topic).
+    _conversations.c.escalated_at.is_(None)).values(category=bindparam("category")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,7 +141,7 @@ class FakeStore:
             m.decision = match.decision
             m.entry_id = match.best.entry_id if match.best else ""
         conv = self.conversations[m.conversation_id]
-        if category and conv.state is not State.CLOSED:
+        if category and conv.state is not State.CLOSED and conv.id not in self.escalations:
             self.conversations[conv.id] = replace(conv, category=category)
 
     async def escalate(self, conversation_id: int, esc: Escalation, now: datetime) -> bool:

@@ -73,6 +73,12 @@ async def test_annotate_escalate_and_close(sessions) -> None:
     assert conv.escalated_at == NOW and conv.due_at == NOW + timedelta(hours=9)
     assert (msg.decision, msg.faq_entry_id, msg.candidates) == ("clarify", "a.b", ["a.b", "a.c"])
     assert msg.match_score == 0.61
+    # A bot answer to a side question while the client waits does not refile it.
+    side = await store.record_incoming(incoming("e2"), NOW)
+    await store.annotate(side.message_id, MatchResult(Decision.ANSWER, (Candidate("h.s", 0.9),)),
+                         "housing")
+    async with sessions() as s:
+        assert (await s.get_one(Conversation, rec.conversation.id)).category == "family"
     assert await store.close(rec.conversation.id, NOW, Author.CLIENT)
     assert not await store.close(rec.conversation.id, NOW, Author.CLIENT)
     assert await store.rate(rec.conversation.id, 4, NOW)
