@@ -97,8 +97,12 @@ def timing_of(c: ConversationRecord, queues: QueueDirectory, as_of: datetime) ->
         frt = to_minutes(c.first_reply_at - c.escalated_at)
         spent = work(c.escalated_at, c.first_reply_at)
         frt_w, within = to_minutes(spent), spent <= queue.target(c.urgent)
-    elif c.escalated_at is not None and work(c.escalated_at, as_of) > queue.target(c.urgent):
-        within = False  # the deadline passed without a reply
+    elif c.escalated_at is not None:
+        # Unanswered: late once the deadline passed while it was open; closed unanswered
+        # before its deadline (the client gave up, or was erased), it is not judged at all.
+        until = min(as_of, c.closed_at) if c.closed_at is not None else as_of
+        if work(c.escalated_at, until) > queue.target(c.urgent):
+            within = False
     if c.closed_at is not None:
         res = to_minutes(c.closed_at - c.opened_at)
         res_w = to_minutes(work(c.opened_at, c.closed_at))
@@ -129,7 +133,7 @@ def compute(data: Dataset, queues: QueueDirectory) -> Report:
         first_response=_durations(t.first_response for t in timings.values()),
         first_response_working=_durations(t.first_response_working for t in timings.values()),
         awaiting_reply=sum(c.escalated_at is not None and c.first_reply_at is None
-                           for c in convs),
+                           and c.closed_at is None for c in convs),
         resolution=_durations(t.resolution for t in timings.values()),
         resolution_working=_durations(t.resolution_working for t in timings.values()),
         within_target=_within(timings.values()),

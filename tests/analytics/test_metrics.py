@@ -105,22 +105,41 @@ async def test_empty_period_has_no_data_not_zeroes(sessions, queues) -> None:
     assert r.ratings.average is None
 
 
+MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=TZ)  # working hours
+
+
+def handed_over(cid: int, replies: tuple[tuple[int, int], ...] = (),
+                closed_after: int | None = None) -> ConversationRecord:
+    """A conversation handed over on MONDAY, assigned to specialist 1; replies are
+    (minutes after, specialist id), closing `closed_after` minutes after the hand-over."""
+    msgs = [MessageRecord(cid, "client", MONDAY, decision="no_match")]
+    msgs += [MessageRecord(cid, "specialist", MONDAY + timedelta(minutes=m), specialist_id=sp)
+             for m, sp in replies]
+    closed = MONDAY + timedelta(minutes=closed_after) if closed_after is not None else None
+    return ConversationRecord(
+        id=cid, client_id=cid, channel="web", category="", queue="general",
+        state="closed" if closed else "waiting_client", urgent=False, opened_at=MONDAY,
+        last_activity_at=MONDAY, escalated_at=MONDAY,
+        first_reply_at=MONDAY + timedelta(minutes=replies[0][0]) if replies else None,
+        closed_at=closed, assigned_to=1, messages=tuple(msgs))
+
+
 def test_first_response_is_credited_to_whoever_wrote_it(queues) -> None:
     """A colleague's quick reply in Иванова's conversation is Петров's speed, not hers."""
-    at = datetime(2026, 11, 2, 10, 0, tzinfo=TZ)  # a Monday, working hours
-
-    def conv(cid: int, replies: list[tuple[int, int]]) -> ConversationRecord:
-        msgs = [MessageRecord(cid, "client", at, decision="no_match")]
-        msgs += [MessageRecord(cid, "specialist", at + timedelta(minutes=m), specialist_id=s)
-                 for m, s in replies]
-        return ConversationRecord(
-            id=cid, client_id=cid, channel="web", category="", queue="general",
-            state="waiting_client", urgent=False, opened_at=at, last_activity_at=at,
-            escalated_at=at, first_reply_at=at + timedelta(minutes=replies[0][0]),
-            assigned_to=1, messages=tuple(msgs))
-
-    data = Dataset(NOVEMBER, Filters(), (conv(1, [(10, 2), (40, 1)]), conv(2, [(30, 1)])),
+    data = Dataset(NOVEMBER, Filters(), (handed_over(1, ((10, 2), (40, 1))),
+                                         handed_over(2, ((30, 1),))),
                    {1: "Иванова", 2: "Петров"}, {}, AS_OF)
     loads = {s.name: (s.conversations, s.replies, s.first_response_working_median)
              for s in compute(data, queues).specialists}
     assert loads == {"Иванова": (2, 2, 30), "Петров": (0, 1, 10)}
+
+
+def test_a_conversation_closed_unanswered_is_judged_by_when_it_closed(queues) -> None:
+    """Closed before its 9-hour deadline, nobody was late; closed two days on, somebody was;
+    and neither is still waiting for a reply."""
+    convs = (handed_over(1, closed_after=10), handed_over(2, closed_after=2 * 24 * 60),
+             handed_over(3), handed_over(4, ((20, 1),)))
+    r = compute(Dataset(NOVEMBER, Filters(), convs, {1: "Иванова"}, {}, AS_OF), queues)
+    assert [r.timings[c.id].within_target for c in convs] == [None, False, False, True]
+    assert r.within_target == Ratio(1, 3)
+    assert r.awaiting_reply == 1
