@@ -123,6 +123,12 @@ def to_xlsx(tables: Sequence[Table]) -> bytes:
 def _xlsx_cell(sheet: Any, value: Cell) -> object:
     from openpyxl.cell import WriteOnlyCell
 
+    if isinstance(value, str) and value.startswith("="):
+        # openpyxl stores a text starting with «=» as a formula, which Excel would run
+        # (a specialist's name from Telegram is enough): kept as text, shown as written.
+        text = WriteOnlyCell(sheet, value)
+        text.data_type = "s"
+        return text
     if not isinstance(value, date):
         return value
     cell = WriteOnlyCell(sheet, value)

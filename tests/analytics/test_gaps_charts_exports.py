@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import zipfile
 import logging
 from datetime import UTC, date, datetime, timedelta
 
@@ -59,6 +60,17 @@ def test_chart_svg_and_alt_text() -> None:
 def test_csv_is_excel_friendly_and_defuses_formulas() -> None:
     text = to_csv(Table("t", ("a", "b", "c"), (("=HYPERLINK(1)", True, None), (-1, 2.5, "x"))))
     assert text == "\ufeffa;b;c\r\n'=HYPERLINK(1);1;\r\n-1;2,5;x\r\n"
+
+
+def test_xlsx_keeps_a_formula_shaped_text_as_text() -> None:
+    evil = '=HYPERLINK("http://evil.example/z","Иванова")'
+    data = to_xlsx([Table("t", ("Специалист", "n"), ((evil, 1), ("+7 912", 2)))])
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml
+    sheet = load_workbook(io.BytesIO(data))["t"]
+    assert (sheet["A2"].value, sheet["A2"].data_type) == (evil, "s")
+    assert sheet["A3"].value == "+7 912"
 
 
 def test_xlsx_writes_dates_as_excel_dates_and_csv_as_text() -> None:
