@@ -17,6 +17,10 @@ EXTRA_COLUMNS = ("links", "category_title", "category_queue", "institution")
 SEPARATOR = " | "
 # Excel with Russian regional settings separates columns with ";", and some tools with a tab.
 DELIMITERS = (",", ";", "\t")
+# A cell starting with one of these is a formula to Excel («=HYPERLINK(…)» from a client's text
+# accepted into the knowledge base; «- Паспорт» reads as #ИМЯ?): written after an apostrophe,
+# which an import takes off again.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A row with none of these is a category row: it gives a category's title and queue.
 _ENTRY_CELLS = ("id", "question", "variants", "keywords", "answer", "links")
 
@@ -28,13 +32,22 @@ def to_csv(kb: KnowledgeBase, delimiter: str = ",") -> str:
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow((*COLUMNS, *EXTRA_COLUMNS))
     for c in kb.categories:
-        writer.writerow(("", c.id, "", "", "", "", "", c.title, c.queue, kb.institution))
+        writer.writerow(_defused(("", c.id, "", "", "", "", "", c.title, c.queue,
+                                  kb.institution)))
     for e in kb.entries:
         variants, keywords = SEPARATOR.join(e.variants), SEPARATOR.join(e.keywords)
         links = SEPARATOR.join(to_link_text(link) for link in e.links)
-        writer.writerow((e.id, e.category, e.question, variants, keywords, e.answer, links,
-                         "", "", kb.institution))
+        writer.writerow(_defused((e.id, e.category, e.question, variants, keywords, e.answer,
+                                  links, "", "", kb.institution)))
     return out.getvalue()
+
+
+def _defused(cells: tuple[str, ...]) -> list[str]:
+    return [f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell for cell in cells]
+
+
+def _undefused(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_STARTS) else cell
 
 
 def to_link_text(link: Link) -> str:
@@ -97,7 +110,8 @@ def parse_csv(text: str, source: str, base: KnowledgeBase | None = None) -> Know
         raise KbError([Problem(source, "", f"missing column {c!r}") for c in missing])
     reading = _Reading(source, base, "links" in reader.fieldnames)
     for line, row in enumerate(reader, 2):
-        _row(reading, {c: (row.get(c) or "").strip() for c in (*COLUMNS, *EXTRA_COLUMNS)}, line)
+        _row(reading, {c: _undefused((row.get(c) or "").strip())
+                       for c in (*COLUMNS, *EXTRA_COLUMNS)}, line)
     if len(reading.institutions) > 1:
         lines = ", ".join(f"{name!r} (line {line})" for name, line in reading.institutions.items())
         reading.problems.append(Problem(source, "", f"different institutions: {lines}"))

@@ -157,3 +157,16 @@ def test_a_row_with_entry_cells_but_no_id_is_a_problem_not_a_category_row() -> N
         parse_csv(text, "in.csv")
     assert [p.reason for p in caught.value.problems] == [
         "line 2: empty id", "line 2: empty question", "line 2: empty answer"]
+
+
+def test_formula_shaped_cells_are_defused_and_come_back_as_written() -> None:
+    evil = '=HYPERLINK("http://evil.example/x","нажми")'
+    kb = KnowledgeBase(
+        categories=(Category("help", "Помощь"),),
+        entries=(Entry("x", "help", evil, "- Паспорт\n- СНИЛС", variants=("+7 это код",)),
+                 Entry("y", "help", "Обычный вопрос?", "'цитата' остаётся"),),
+    )
+    text = to_csv(kb, ";")
+    assert "\"'=HYPERLINK(" in text and "\"'- Паспорт" in text and ";'+7 это код;" in text
+    assert "'цитата' остаётся" in text and "''цитата" not in text
+    assert parse_csv(text, "in.csv").entries == kb.entries
