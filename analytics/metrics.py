@@ -103,15 +103,15 @@ def timing_of(c: ConversationRecord, queues: QueueDirectory, as_of: datetime) ->
         until = min(as_of, c.closed_at) if c.closed_at is not None else as_of
         if work(c.escalated_at, until) > queue.target(c.urgent):
             within = False
-    if c.closed_at is not None:
-        res = to_minutes(c.closed_at - c.opened_at)
-        res_w = to_minutes(work(c.opened_at, c.closed_at))
+    if c.finished_at is not None:
+        res = to_minutes(c.finished_at - c.opened_at)
+        res_w = to_minutes(work(c.opened_at, c.finished_at))
     return Timing(frt, frt_w, res, res_w, within)
 
 
 def is_resolved_by_faq(c: ConversationRecord, as_of: datetime) -> bool:
     answered = any(m.author == "client" and m.decision == "answer" for m in c.messages)
-    over = c.closed_at is not None or c.last_activity_at <= as_of - IDLE_AFTER
+    over = c.finished_at is not None or c.last_activity_at <= as_of - IDLE_AFTER
     return answered and c.escalated_at is None and over
 
 
@@ -168,7 +168,7 @@ def _clients(convs: tuple[ConversationRecord, ...], data: Dataset) -> Ratio:
 
 
 def _ratings(convs: tuple[ConversationRecord, ...]) -> Ratings:
-    closed = [c for c in convs if c.closed_at is not None]
+    closed = [c for c in convs if c.finished_at is not None]
     rated = [c.rating for c in closed if c.rating is not None and 1 <= c.rating <= 5]
     counts = Counter(rated)
     dist = (counts[1], counts[2], counts[3], counts[4], counts[5])
@@ -192,7 +192,7 @@ def _specialists(
                 and (t := timings[c.id].first_response_working) is not None]
         loads.append(SpecialistLoad(
             sid, names.get(sid, f"#{sid}"), len(mine),
-            sum(c.closed_at is not None for c in mine), replies[sid], median(frts)))
+            sum(c.finished_at is not None for c in mine), replies[sid], median(frts)))
     return tuple(sorted(loads, key=lambda s: (-s.conversations, s.name)))
 
 

@@ -42,13 +42,14 @@ async def load_dataset(
 ) -> Dataset:
     async with sessions() as s:
         rows = (await s.execute(
-            select(Conversation, Client.created_at)
+            select(Conversation, Client.created_at, Client.erased_at)
             .join(Client, Client.id == Conversation.client_id)
             .where(*conversation_filter(period, filters, institution))
             .order_by(Conversation.opened_at, Conversation.id))).all()
-        messages = await _messages(s, [conv.id for conv, _ in rows])
+        messages = await _messages(s, [conv.id for conv, _, _ in rows])
         names = {i: n for i, n in await s.execute(select(Specialist.id, Specialist.display_name))}
-    convs = tuple(_to_record(conv, seen, messages[conv.id]) for conv, seen in rows)
+    convs = tuple(_to_record(conv, seen, messages[conv.id], erased)
+                  for conv, seen, erased in rows)
     return Dataset(period, filters, convs, {k: v or f"#{k}" for k, v in names.items()},
                    categories or {}, as_of)
 
@@ -68,14 +69,17 @@ async def _messages(s: AsyncSession, ids: list[int]) -> dict[int, list[MessageRe
 
 
 def _to_record(
-    c: Conversation, first_seen: datetime, messages: list[MessageRecord]
+    c: Conversation, first_seen: datetime, messages: list[MessageRecord],
+    erased_at: datetime | None = None,
 ) -> ConversationRecord:
+    # An erasure closes the client's open conversations at the moment it blanks the client.
     return ConversationRecord(
         id=c.id, client_id=c.client_id, channel=c.channel, category=c.category, queue=c.queue,
         state=c.state, urgent=c.urgent, opened_at=c.opened_at,
         last_activity_at=c.last_activity_at, escalated_at=c.escalated_at,
         first_reply_at=c.first_specialist_reply_at, closed_at=c.closed_at, rating=c.rating,
         assigned_to=c.assigned_to, client_first_seen=first_seen, messages=tuple(messages),
+        closed_by_erasure=c.closed_at is not None and c.closed_at == erased_at,
     )
 
 

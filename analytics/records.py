@@ -70,6 +70,12 @@ class ConversationRecord:
     assigned_to: int | None = None
     client_first_seen: datetime | None = None
     messages: tuple[MessageRecord, ...] = field(default=())
+    closed_by_erasure: bool = False  # closed because its client was erased (152-ФЗ)
+
+    @property
+    def finished_at(self) -> datetime | None:
+        """When it was closed as a conversation: an erasure ends it, but resolves nothing."""
+        return None if self.closed_by_erasure else self.closed_at
 
 
 @dataclass(frozen=True, slots=True)

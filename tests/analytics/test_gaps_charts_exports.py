@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import zipfile
 import logging
+import zipfile
 from datetime import UTC, date, datetime, timedelta
 
 from openpyxl import load_workbook

@@ -9,6 +9,8 @@ import pytest
 from analytics.metrics import compute
 from analytics.records import ConversationRecord, Dataset, Filters, MessageRecord
 from analytics.stats import Durations, Ratio, median, nearest_rank
+from storage.conversations import SqlConversationStore
+from storage.models import Conversation
 from tests.analytics.conftest import NOVEMBER, november
 from tests.analytics.generator import AS_OF, TZ
 
@@ -143,3 +145,16 @@ def test_a_conversation_closed_unanswered_is_judged_by_when_it_closed(queues) ->
     assert [r.timings[c.id].within_target for c in convs] == [None, False, False, True]
     assert r.within_target == Ratio(1, 3)
     assert r.awaiting_reply == 1
+
+
+async def test_an_erasure_closes_but_resolves_nothing(sessions, logged, queues) -> None:
+    """Erasing the client of an open, answered conversation (c4, Петров's) leaves every
+    figure as it was: no resolution time, no close for Петров, no rating owed."""
+    before = compute(await november(sessions), queues)
+    async with sessions() as s:
+        client_id = (await s.get_one(Conversation, logged["c4"])).client_id
+    await SqlConversationStore(sessions).erase_client(client_id, AS_OF)
+    data = await november(sessions)
+    erased = [c.id for c in data.conversations if c.closed_by_erasure]
+    assert erased == [logged["c4"]]
+    assert compute(data, queues) == before
