@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import FaqSuggestion, InboundEvent, Message, OutboxItem, StoredFile
+from storage.models import Client, FaqSuggestion, InboundEvent, Message, OutboxItem, StoredFile
 
 log = logging.getLogger(__name__)
 RUN_EVERY = timedelta(hours=1)
@@ -25,6 +25,7 @@ class Purged:
     deliveries: int
     files: int = 0
     suggestions: int = 0
+    names: int = 0  # messenger names of clients not seen since the cut-off
 
 
 def _count(result: object) -> int:
@@ -60,10 +61,13 @@ async def purge_raw_texts(
             FaqSuggestion.created_at < cutoff,
             (FaqSuggestion.question != "") | (FaqSuggestion.answer != ""),
         ).values(question="", answer=""))
+        # A client's messenger name is personal data too; their next message brings it back.
+        names = await s.execute(update(Client).where(
+            Client.last_seen_at < cutoff, Client.display_name != "").values(display_name=""))
         if dry_run:
             await transaction.rollback()
     return Purged(_count(messages), _count(events), _count(deliveries), _count(files),
-                  _count(dropped) + _count(blanked))
+                  _count(dropped) + _count(blanked), _count(names))
 
 
 def build_retention_job(

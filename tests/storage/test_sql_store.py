@@ -29,8 +29,9 @@ from storage.staff import SqlInboundLog
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 
 
-def incoming(event: str, text: str = "вопрос", user: str = "42") -> IncomingMessage:
-    return IncomingMessage(Channel.VK, user, event, text, "Мария")
+def incoming(event: str, text: str = "вопрос", user: str = "42",
+             name: str = "Мария") -> IncomingMessage:
+    return IncomingMessage(Channel.VK, user, event, text, name)
 
 
 async def count(sessions, model) -> int:
@@ -335,3 +336,20 @@ async def test_last_offer_is_the_buttons_of_the_bot_s_latest_message(sessions) -
     assert await store.last_offer(Channel.VK, "42") == options
     assert await store.last_offer(Channel.TELEGRAM, "42") == ()  # another channel's client
 
+
+
+async def test_retention_blanks_the_names_of_clients_not_seen_since(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    await store.record_incoming(incoming("old", user="1", name="Петрова Мария"), NOW)
+    await store.record_incoming(incoming("new", user="2", name="Иванов Пётр"),
+                                NOW + timedelta(days=20))
+    purged = await purge_raw_texts(sessions, NOW + timedelta(days=31), days=30)
+    assert purged.names == 1
+    async with sessions() as s:
+        names = sorted((await s.scalars(select(Client.display_name))).all())
+    assert names == ["", "Иванов Пётр"]
+    # The client's next message brings the name back.
+    await store.record_incoming(incoming("again", user="1", name="Петрова Мария"),
+                                NOW + timedelta(days=32))
+    async with sessions() as s:
+        assert "Петрова Мария" in (await s.scalars(select(Client.display_name))).all()
