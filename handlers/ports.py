@@ -91,6 +91,12 @@ class ConversationStore(Protocol):
         (ConversationRef.awaiting_consent until the hand-over)."""
         ...
 
+    async def decline_consent(self, conversation_id: int) -> None:
+        """The client declined the consent notice: the conversation waits for it no more, and
+        the personal data in its client messages is masked where stored (handlers.pii), with
+        the raw platform copies of the client's processed events deleted."""
+        ...
+
     async def erase_client(self, client_id: int, now: datetime) -> None: ...
 
     async def enqueue(

@@ -39,7 +39,7 @@ from handlers.ports import (
     Router,
     Routing,
 )
-from handlers.replies import ReplyBuilder
+from handlers.replies import DECLINE, ReplyBuilder
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,11 @@ class Reception:
             return await self._while_human(rec, text, now)
         if not text:
             return [self._d.replies.attachment_only(bool(msg.attachments))]
+        if self._consent_pending(rec) and typed_choice(text) in (YES, NONE_OF_THESE):
+            # «согласна» / «нет» typed to the consent notice after a bot answer in between
+            # (the last offer is no longer the notice's buttons).
+            then = "specialist" if typed_choice(text) == YES else DECLINE
+            return await self._consent(rec, then, now)
         if wants_human(text[:MAX_MATCH_CHARS]):
             return await self._ask_specialist(rec, now)
         await self._answer(rec, text, now)
@@ -134,13 +139,13 @@ class Reception:
         if ratings:
             # "7" or "0" after "rate us 1 to 5" is a rating out of range: asked again.
             return Action(ActionKind.RATE, str(choice)) if choice > 0 else None
-        agree = next((a for a in offered if a.kind in _AGREEMENTS), None)
+        agree = next((a for a in offered if a.kind in _AGREEMENTS and a.value != DECLINE), None)
         if agree is not None and choice in (YES, NONE_OF_THESE):
             # "да" / "согласна" to the consent notice or to "erase everything?"; "нет" declines.
             if choice == YES:
                 return agree
             return Action(ActionKind.CANCEL) if agree.kind is ActionKind.FORGET_CONFIRM \
-                else Action(ActionKind.MENU)
+                else Action(ActionKind.CONSENT, DECLINE)
         options = [a for a in offered if a.kind in (ActionKind.ENTRY, ActionKind.CATEGORY)]
         if choice == NONE_OF_THESE:
             # A clarifying question's own way out: its "none of these" hands over.
@@ -295,8 +300,14 @@ class Reception:
         return [self._d.replies.crisis_help(hit, routing)]
 
     async def _consent(self, rec: Recorded, then: str, now: datetime) -> list[Reply]:
+        if then == DECLINE:
+            if rec.client.consent_at is not None:  # agreed before: nothing to take back here
+                return [self._d.replies.menu()]
+            await self._d.store.decline_consent(rec.conversation.id)
+            return [self._d.replies.consent_declined()]
         await self._d.store.set_consent(rec.client.id, now)
-        if then == "specialist":
+        # The greeting's own «Согласен(на)» pressed after asking for a person hands over too.
+        if then == "specialist" or rec.conversation.awaiting_consent:
             return await self._escalate(rec, now, urgent=False, reason="client")
         return [self._d.replies.consent_accepted()]
 

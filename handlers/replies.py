@@ -9,6 +9,8 @@ from handlers.ports import Faq, Routing, Texts
 
 # Long category lists are paged so that every channel can show them as big buttons.
 PAGE_SIZE = 8
+# The value of the consent notice's «Не согласен(на)» (ActionKind.CONSENT).
+DECLINE = "decline"
 
 
 class ReplyBuilder:
@@ -38,13 +40,17 @@ class ReplyBuilder:
     def consent_notice(self, then_specialist: bool) -> Reply:
         then = "specialist" if then_specialist else ""
         return Reply(self._t.render("consent_notice", then_specialist=then_specialist),
-                     ((self._button("consent", ActionKind.CONSENT, then),),
-                      (self._button("menu", ActionKind.MENU),)))
+                     self._consent_rows(then))
 
     def consent_reminder(self) -> Reply:
-        return Reply(self._t.render("consent_reminder"),
-                     ((self._button("consent", ActionKind.CONSENT, "specialist"),),
-                      (self._button("menu", ActionKind.MENU),)))
+        return Reply(self._t.render("consent_reminder"), self._consent_rows("specialist"))
+
+    def _consent_rows(self, then: str) -> tuple[tuple[Button, ...], ...]:
+        return ((self._button("consent", ActionKind.CONSENT, then),),
+                (self._button("decline", ActionKind.CONSENT, DECLINE),))
+
+    def consent_declined(self) -> Reply:
+        return Reply(self._t.render("consent_declined"), self._menu_rows() + self._footer()[:1])
 
     def consent_accepted(self) -> Reply:
         return Reply(self._t.render("consent_accepted"), self._menu_rows())

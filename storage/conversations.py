@@ -24,6 +24,7 @@ from handlers.model import (
     Reply,
     State,
 )
+from handlers.pii import mask
 from handlers.ports import (
     Annotation,
     Delivery,
@@ -173,6 +174,34 @@ class SqlConversationStore:
             await s.execute(update(Conversation).where(
                 Conversation.id == conversation_id, Conversation.state == State.BOT)
                 .values(escalation_reason=AWAITING_CONSENT))
+
+    async def decline_consent(self, conversation_id: int) -> None:
+        if self._inbound is not None:
+            await self._inbound.flush()  # as for an erasure: what is processed counts as such
+        async with self._sessions.begin() as s:
+            conv = await s.get_one(Conversation, conversation_id)
+            if conv.escalation_reason == AWAITING_CONSENT and conv.state == State.BOT:
+                conv.escalation_reason = ""
+            rows = (await s.execute(select(Message.id, Message.text).where(
+                Message.conversation_id == conversation_id, Message.direction == Direction.IN,
+                Message.text != ""))).all()
+            for message_id, text in rows:
+                masked = mask(text, names=True)
+                if masked != text:
+                    await s.execute(update(Message).where(Message.id == message_id)
+                                    .values(text=masked))
+            client = await s.get_one(Client, conv.client_id)
+            await self._erase_raw_events(s, client)
+            # The event being processed now (the «нет» itself) is masked in place: a label
+            # holds no quote or backslash, so its JSON stays readable for a re-run.
+            if client.channel != Channel.WEB and client.user_id:
+                pending = (await s.execute(select(InboundEvent.id, InboundEvent.raw).where(
+                    InboundEvent.channel == client.channel, InboundEvent.status == "received",
+                    InboundEvent.raw.contains(client.user_id, autoescape=True)))).all()
+                for event_id, raw in pending:
+                    if (masked_raw := mask(raw, names=True)) != raw:
+                        await s.execute(update(InboundEvent).where(InboundEvent.id == event_id)
+                                        .values(raw=masked_raw))
 
     async def erase_client(self, client_id: int, now: datetime) -> None:
         if self._inbound is not None:

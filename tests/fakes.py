@@ -28,6 +28,7 @@ from handlers.model import (
     Reply,
     State,
 )
+from handlers.pii import mask
 from handlers.ports import Annotation, ConversationEvent, Escalation, HistoryItem
 
 KB = KnowledgeBase(
@@ -180,6 +181,13 @@ class FakeStore:
 
     async def set_consent(self, client_id: int, now: datetime) -> None:
         self.clients[client_id] = replace(self.clients[client_id], consent_at=now)
+
+    async def decline_consent(self, conversation_id: int) -> None:
+        conv = self.conversations[conversation_id]
+        self.conversations[conversation_id] = replace(conv, awaiting_consent=False)
+        for m in self.messages:
+            if m.conversation_id == conversation_id and m.author is Author.CLIENT:
+                m.text = mask(m.text, names=True)
 
     async def erase_client(self, client_id: int, now: datetime) -> None:
         self.erased.add(client_id)

@@ -70,7 +70,8 @@ async def test_ask_and_see_the_answer(browser, server: TestServer) -> None:
     assert await page.locator(".msg.client").last.inner_text() == "Как оформить единое пособие?"
     await answer.get_by_role("button", name="Задать вопрос специалисту").click()
     await page.locator(".msg.bot", has_text="согласие").last.wait_for(timeout=10_000)
-    await page.locator(".msg.bot").last.get_by_role("button", name="Согласен(на)").click()
+    await page.locator(".msg.bot").last.get_by_role(
+        "button", name="Согласен(на)", exact=True).click()
     await page.locator(".msg.bot", has_text="передан специалисту").wait_for(timeout=10_000)
     # A pressed button shows as the client's own message, with its label.
     pressed = [t.strip() for t in await page.locator(".msg.client").all_inner_texts()]
@@ -320,7 +321,8 @@ async def test_a_touched_or_focused_button_does_not_look_chosen(
     await page.route("**/api/chat/send", slow_send)
     await menu.tap()
     assert await background(menu) == BLUE  # pressed: the one filled button
-    assert await background(greeting.get_by_role("button", name="Согласен(на)")) == WHITE
+    agree = greeting.get_by_role("button", name="Согласен(на)", exact=True)
+    assert await background(agree) == WHITE
     await page.context.close()
 
 

@@ -59,7 +59,8 @@ async def test_specialist_takes_and_answers_the_web_chat(browser, server: TestSe
     await client.locator(".msg.bot", has_text="не нашёл точного ответа").get_by_role(
         "button", name="Задать вопрос специалисту").click()
     await client.locator(".msg.bot", has_text="согласие").last.wait_for(timeout=10_000)
-    await client.locator(".msg.bot").last.get_by_role("button", name="Согласен(на)").click()
+    await client.locator(".msg.bot").last.get_by_role(
+        "button", name="Согласен(на)", exact=True).click()
     await client.locator(".msg.bot", has_text="передан специалисту").wait_for(timeout=10_000)
 
     # The list updates itself (Server-Sent Events), no reload.

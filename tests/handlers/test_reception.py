@@ -464,12 +464,60 @@ async def test_consent_typed_instead_of_pressed_is_consent(world, typed: str) ->
     assert store.conversations[1].state is State.WAITING
 
 
-async def test_declining_consent_in_words_shows_the_menu(world) -> None:
+@pytest.mark.parametrize("declined", [
+    msg("нет, не согласна"), msg(action=Action(ActionKind.CONSENT, "decline"))])
+async def test_declining_consent_hides_the_personal_data_already_written(
+        world, declined) -> None:
     reception, _, store, _ = world
+    await reception.handle(msg("Моя пенсия, СНИЛС 112-233-445 95, тел 8 912 345-67-89"))
     await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))
-    await reception.handle(msg("нет, не согласна"))
+    notice = store.outbox[-1][1]
+    assert [b.label for row in notice.buttons for b in row] == [
+        "Согласен(на)", "Не согласен(на)"]
+    await reception.handle(msg("Иванова Мария Петровна, ул. Ленина 5-12"))
+    await reception.handle(dataclasses.replace(declined, event_id=str(next(_ids))))
     assert store.clients[1].consent_at is None
-    assert last_reply(store).startswith("Выберите тему")
+    assert not store.conversations[1].awaiting_consent
+    reply = store.outbox[-1][1]
+    assert reply.text.startswith("Хорошо, без согласия специалист не сможет ответить")
+    assert "Задать вопрос специалисту" in [b.label for row in reply.buttons for b in row]
+    texts = [m.text for m in store.messages if m.author is Author.CLIENT]
+    assert texts[:3] == ["Моя пенсия, СНИЛС [СНИЛС], тел [телефон]", "",
+                         "[ФИО], [адрес]"]
+    # Asking again later works as before: the notice comes back.
+    await reception.handle(msg(action=Action(ActionKind.SPECIALIST)))
+    assert store.outbox[-1][1].text.startswith("Чтобы специалист мог ответить вам лично")
+
+
+async def test_the_greetings_consent_button_hands_over_a_pending_request(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.START)))
+    await reception.handle(msg("хочу поговорить с человеком"))
+    await reception.handle(msg("у меня отключили газ за долги"))
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))  # the greeting's button
+    assert store.clients[1].consent_at is not None
+    assert store.conversations[1].state is State.WAITING
+
+
+@pytest.mark.parametrize(("typed", "state"), [("согласна", State.WAITING), ("нет", State.BOT)])
+async def test_consent_typed_after_a_bot_answer_in_between(world, typed, state) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("оператор!"))
+    await reception.handle(msg("Как оформить единое пособие?"))  # answered in between
+    await reception.handle(msg(typed))
+    assert (store.clients[1].consent_at is not None) is (state is State.WAITING)
+    assert store.conversations[1].state is state
+    assert not store.conversations[1].awaiting_consent
+
+
+async def test_declining_after_agreeing_keeps_the_data(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("тел 8 912 345-67-89"))
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "decline")))
+    assert store.clients[1].consent_at is not None
+    assert "тел 8 912 345-67-89" in [m.text for m in store.messages]
+    assert store.outbox[-1][1].text.startswith("Выберите тему")
 
 
 async def test_erasure_confirmed_or_declined_in_words(world) -> None:

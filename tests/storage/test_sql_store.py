@@ -244,6 +244,30 @@ async def test_a_conversation_awaits_consent_until_handed_over(sessions) -> None
     assert not after.conversation.awaiting_consent
 
 
+async def test_declining_consent_masks_what_the_client_wrote(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("d1", "СНИЛС 112-233-445 95, ул. Ленина 5"), NOW)
+    other = await store.record_incoming(incoming("d2", "тел 8 912 345-67-89", user="7"), NOW)
+    await store.await_consent(rec.conversation.id)
+    async with sessions.begin() as s:
+        s.add_all([InboundEvent(channel="vk", dedupe_key=f"vk:{key}", raw=raw, status=status,
+                                received_at=NOW)
+                   for key, raw, status in (
+                       ("done", '{"from_id": 42, "text": "СНИЛС 112-233-445 95"}', "processed"),
+                       ("now", '{"from_id": 42, "text": "тел 8 912 345-67-89"}', "received"),
+                       ("else", '{"from_id": 7, "text": "тел 8 912 345-67-89"}', "processed"))])
+    await store.decline_consent(rec.conversation.id)
+    async with sessions() as s:
+        texts = dict((await s.execute(select(Message.conversation_id, Message.text))).all())
+        raws = dict((await s.execute(select(InboundEvent.dedupe_key, InboundEvent.raw))).all())
+    assert texts == {rec.conversation.id: "СНИЛС [СНИЛС], [адрес]",
+                     other.conversation.id: "тел 8 912 345-67-89"}
+    assert raws == {"vk:now": '{"from_id": 42, "text": "тел [телефон]"}',
+                    "vk:else": '{"from_id": 7, "text": "тел 8 912 345-67-89"}'}
+    again = await store.record_incoming(incoming("d3"), NOW)
+    assert not again.conversation.awaiting_consent
+
+
 async def test_idle_bot_conversations_close_at_their_last_activity(sessions) -> None:
     store = SqlConversationStore(sessions)
     old = await store.record_incoming(incoming("e1", user="1"), NOW)
