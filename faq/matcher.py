@@ -84,6 +84,11 @@ class MatcherConfig:
     # lemma ranking's first (docs/faq-matching.md, 2026-11-29). 0 turns it off.
     consensus_reach: int = 2
     consensus_ratio: float = 0.8
+    # The margin rule is waived when the n-gram ranker agrees with the lemma ranking's first
+    # and the word vectors prefer it too, by this lead over the other candidates' shares: two
+    # independent rankers have then told the near-equal entries apart (docs/faq-matching.md,
+    # 2026-11-29). A lead above 1 turns it off.
+    agreement_lead: float = 0.02
     # An entry with a message's synonym concept also explains the words of its phrase; with
     # word vectors only: without them the lexical model's cut-off had to rise and answered
     # less (docs/faq-matching.md, step 10).
@@ -401,8 +406,13 @@ def decide(
         if confidence(features(moved, shifted, threshold), weights) >= config.answer_confidence:
             return MatchResult(Decision.ANSWER, tuple(moved[: config.max_options]))
         return MatchResult(Decision.CLARIFY, tuple(_options(ranked, config, signals)))
-    sure = confidence(features(ranked, signals, threshold), weights)
-    if sure >= config.answer_confidence and top - runner_up >= config.margin:
+    found = features(ranked, signals, threshold)
+    apart = top - runner_up >= config.margin or (
+        bool(signals.semantic)
+        and found.agreement == 1.0
+        and found.semantic_margin >= config.agreement_lead
+    )
+    if confidence(found, weights) >= config.answer_confidence and apart:
         return MatchResult(Decision.ANSWER, tuple(ranked[: config.max_options]))
     return MatchResult(Decision.CLARIFY, tuple(_options(ranked, config, signals)))
 

@@ -103,3 +103,19 @@ def test_no_consensus_when_the_rankers_differ_or_the_runner_up_is_far() -> None:
     off = replace(MEANING, consensus_reach=0)
     agreeing = Signals(terms=3, char=(0.2, 0.6, 0.1, 0.0), semantic=(0.5, 0.8, 0.3, 0.1))
     assert decide(CLOSE, off, agreeing).decision is Decision.CLARIFY
+
+
+def test_near_equal_siblings_answered_when_both_other_rankers_tell_them_apart() -> None:
+    siblings = [Candidate("a", 0.9), Candidate("b", 0.88), Candidate("c", 0.2)]
+    # The n-gram ranker agrees with the first, the word vectors lead for it by 0.1.
+    apart = Signals(terms=3, char=(0.9, 0.1, 0.0), semantic=(0.8, 0.7, 0.1))
+    result = decide(siblings, MEANING, apart)
+    assert result.decision is Decision.ANSWER
+    assert result.best == siblings[0]
+    # A lead under `agreement_lead`: the siblings are offered as before.
+    close = Signals(terms=3, char=(0.9, 0.1, 0.0), semantic=(0.8, 0.79, 0.1))
+    assert decide(siblings, MEANING, close).decision is Decision.CLARIFY
+    # Without word vectors the margin rule stands.
+    assert decide(siblings, MEANING, Signals(terms=3, char=(0.9, 0.1, 0.0))).decision is (
+        Decision.CLARIFY
+    )
