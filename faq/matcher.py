@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from pathlib import Path
+from typing import TypeVar
 
 from faq.analyzer import Analyzer, load_stopwords
 from faq.charngram import CharRanker
@@ -40,6 +41,8 @@ NO_TOPIC_WORDS = frozenset((
     "сегодня", "завтра", "вчера", "давно", "скоро", "тут", "здесь", "там", "туда", "сюда",
     "вообще", "просто", "очень", "всегда", "никогда", "иногда", "еще", "раз",
 ))
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,17 @@ class MatcherConfig:
     # (1 − option_meaning)·score + option_meaning·word-vector share (docs/faq-matching.md).
     option_meaning: float = 0.5
     option_pool: int = 10
+    # When the character n-gram and the word-vector rankers both prefer the same one of the
+    # lemma ranking's next `consensus_reach` entries, and its lemma score is within
+    # `consensus_ratio` of the best, the answer decision weighs that entry instead of the
+    # lemma ranking's first (docs/faq-matching.md, 2026-11-29). 0 turns it off.
+    consensus_reach: int = 2
+    consensus_ratio: float = 0.8
+    # The margin rule is waived when the n-gram ranker agrees with the lemma ranking's first
+    # and the word vectors prefer it too, by this lead over the other candidates' shares: two
+    # independent rankers have then told the near-equal entries apart (docs/faq-matching.md,
+    # 2026-11-29). A lead above 1 turns it off.
+    agreement_lead: float = 0.02
     # An entry with a message's synonym concept also explains the words of its phrase; with
     # word vectors only: without them the lexical model's cut-off had to rise and answered
     # less (docs/faq-matching.md, step 10).
@@ -379,10 +393,51 @@ def decide(
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
     threshold = answer_threshold(config, signals.terms)
     weights = config.weights if signals.semantic else config.lexical_weights
-    sure = confidence(features(ranked, signals, threshold), weights)
-    if sure >= config.answer_confidence and top - runner_up >= config.margin:
+    other = _consensus(ranked, config, signals)
+    if other is not None:
+        # The two other rankers agree on a close runner-up: the lemma ranking's first is not
+        # answered against them; the runner-up is, when the model is as sure of it as of any
+        # answer. Its lemma margin is negative, so the margin rule cannot apply to it.
+        moved = _to_front(ranked, other)
+        shifted = replace(
+            signals, char=_to_front(signals.char, other),
+            semantic=_to_front(signals.semantic, other),
+        )
+        if confidence(features(moved, shifted, threshold), weights) >= config.answer_confidence:
+            return MatchResult(Decision.ANSWER, tuple(moved[: config.max_options]))
+        return MatchResult(Decision.CLARIFY, tuple(_options(ranked, config, signals)))
+    found = features(ranked, signals, threshold)
+    apart = top - runner_up >= config.margin or (
+        bool(signals.semantic)
+        and found.agreement == 1.0
+        and found.semantic_margin >= config.agreement_lead
+    )
+    if confidence(found, weights) >= config.answer_confidence and apart:
         return MatchResult(Decision.ANSWER, tuple(ranked[: config.max_options]))
     return MatchResult(Decision.CLARIFY, tuple(_options(ranked, config, signals)))
+
+
+def _consensus(
+    ranked: Sequence[Candidate], config: MatcherConfig, signals: Signals
+) -> int | None:
+    """Position of the entry both the n-gram and the word-vector rankers put first, when it
+    is one of the lemma ranking's next `consensus_reach` and scores within `consensus_ratio`
+    of its first; None otherwise (also without word vectors)."""
+    if config.consensus_reach <= 0 or not signals.char or not signals.semantic:
+        return None
+    by_chars = char_best(signals)
+    shares = signals.semantic
+    by_meaning = max(range(len(shares)), key=lambda i: (shares[i], -i))
+    if by_chars != by_meaning or by_chars is None or not 0 < by_chars <= config.consensus_reach:
+        return None
+    floor = config.consensus_ratio * ranked[0].score
+    if by_chars >= len(ranked) or ranked[by_chars].score < floor:
+        return None
+    return by_chars
+
+
+def _to_front(items: Sequence[_T], position: int) -> tuple[_T, ...]:
+    return (items[position], *items[:position], *items[position + 1 :])
 
 
 def _options(
