@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from faq.layout import to_cyrillic
+from faq.smalltalk import detect_smalltalk
 from handlers.model import Action, ActionKind
 
 _SPACES = re.compile(r"[\s!.?,;:«»\"'()-]+")
@@ -71,7 +73,12 @@ _HUMAN = re.compile(
     # "хочу к специалисту", not "нужна человеку" ("какая помощь нужна человеку после инсульта").
     + r"|\b(хочу|можно)\s+(мне\s+|нам\s+)?к\s+(живому\s+)?" + _WANTED
     + r"|\bможно\s+(мне\s+|нам\s+)?(живого\s+)?(оператор|специалист|сотрудник|консультант)а\b"
-    + r"|\bнужна\s+(\w+\s+)?консультация\s+(со\s+)?специалист",
+    + r"|\bнужна\s+(\w+\s+)?консультация\s+(со\s+)?специалист"
+    # "человека дайте", "специалиста позовите пожалуйста": the whole message, the verb last
+    # ("специалиста дайте телефон" asks for a number).
+    + r"|^\W*((ну|а|мне|нам|срочно|пожалуйста)\W+){0,2}(живого\s+)?"
+    + r"(человек|оператор|специалист|сотрудник|консультант)а"
+    + r"\s+(мне\s+|нам\s+)?(дайте|позовите|давайте)(\W+пожалуйста)?\W*$",
 )
 # The word alone asks for a person only in a short message of calling words around it:
 # "оператор!", "можно специалиста?", "к специалисту по субсидиям, пожалуйста"; other words make
@@ -98,11 +105,20 @@ _LOST = re.compile(
 )
 
 
-def wants_human(text: str) -> bool:
+def _readings(text: str) -> tuple[str, ...]:
+    """The text, and for a message typed with the Latin layout on, its Cyrillic reading:
+    «[jxe gjujdjhbnm c xtkjdtrjv» asks for a person as «хочу поговорить с человеком» does."""
     lowered = text.lower().replace("ё", "е")
-    return bool(
+    if any("а" <= c <= "я" for c in lowered) or not any("a" <= c <= "z" for c in lowered):
+        return (lowered,)
+    return (lowered, to_cyrillic(lowered))
+
+
+def wants_human(text: str) -> bool:
+    return any(
         _HUMAN.search(lowered) or _OPERATOR_ALONE.match(lowered) or _CALLED.match(lowered)
         or _LOST.match(lowered)
+        for lowered in _readings(text)
     )
 
 
@@ -110,25 +126,27 @@ def wants_human(text: str) -> bool:
 # меня", "отзываю согласие". It only opens the confirmation, so a rare false hit costs one
 # question; questions about other systems ("…с Госуслуг") are left to the FAQ.
 _ERASE = re.compile(
-    r"\b(удал|стер|сотр|уничтож)\w*\s+(\w+\s+){0,2}?(мои|мою|мое|моих|обо\s+мне|меня)\s+"
+    r"\b(уд[ао]л|стер|сотр|уничтож)\w*\s+(\w+\s+){0,2}?(мои|мою|мое|моих|обо\s+мне|меня)\s+"
     r"(\w+\s+)?(данн|персональн|информац|переписк|сообщения|сообщений|истори)"
-    r"|\b(удал|сотр)\w*\s+меня\s+из\s+(базы|системы|списк)"
-    r"|\bзабуд\w*\s+(меня|обо\s+мне|мои\s+данн)"
+    r"|\b(уд[ао]л|сотр)\w*\s+меня\s+из\s+(базы|системы|списк)"
+    # Spelt as heard: «удолите», «забутьте».
+    r"|\bзабу[дт]\w*\s+(меня|обо\s+мне|мои\s+данн)"
     r"|\b(отзыва|отозва|отзов)\w*\s+(\w+\s+)?согласи"
 )
 _ELSEWHERE = re.compile(r"госуслуг|банк|сайт[аеу]?\b|соцсет|вконтакт|телеграм|приложени")
 
 
 def wants_erasure(text: str) -> bool:
-    lowered = _key(text)
-    return bool(_ERASE.search(lowered)) and not _ELSEWHERE.search(lowered)
+    return any(_ERASE.search(key) and not _ELSEWHERE.search(key)
+               for key in map(_key, _readings(text)))
 
 
 # A client who types the number of an offered option instead of pressing its button ("2",
 # "2.", "№ 2"), or says yes to a single "did you mean…?".
 _NUMBER = re.compile(r"^(?:№|номер|вариант)?\s*([1-9])$")
 _ORDINALS = {"первый": 1, "первое": 1, "первая": 1, "второй": 2, "второе": 2, "вторая": 2,
-             "третий": 3, "третье": 3, "третья": 3}
+             "третий": 3, "третье": 3, "третья": 3,
+             "один": 1, "одна": 1, "два": 2, "две": 2, "три": 3, "четыре": 4, "пять": 5}
 _YES = frozenset(("да", "ага", "угу", "верно", "точно", "именно", "да да", "да верно", "yes",
                   "согласен", "согласна", "согласны", "согласен на", "да согласен",
                   "да согласна", "я согласен", "я согласна", "согласие", "даю согласие"))
@@ -154,3 +172,25 @@ def typed_choice(text: str) -> int | None:
         return _ORDINALS[key]
     found = _NUMBER.match(key)
     return int(found.group(1)) if found else None
+
+
+# A rating with thanks around it, typed after "rate us 1 to 5": «5 спасибо вам большое дочка»,
+# «пять, спасибо», «ставлю 5 баллов». Anything else after the number («5 лет ребенку…») is a
+# question, not a rating.
+_RATING = re.compile(
+    r"^(?:оценка |ставлю |ставим |на )?([1-5]|один|одна|два|две|три|четыре|пять)"
+    r"(?: из 5| баллов| балла| балл| звезд\w*)?(?: (.*))?$")
+
+
+def typed_rating(text: str) -> int | None:
+    """The 1–5 rating a short message gives, when the rest of it is thanks or a greeting."""
+    if len(text) > 100:
+        return None
+    found = _RATING.match(_key(text))
+    if found is None:
+        return None
+    rest = found.group(2) or ""
+    if rest and detect_smalltalk(rest) is None:
+        return None
+    word = found.group(1)
+    return int(word) if word.isdigit() else _ORDINALS[word]

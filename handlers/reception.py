@@ -13,6 +13,7 @@ from handlers.commands import (
     YES,
     parse_command,
     typed_choice,
+    typed_rating,
     wants_erasure,
     wants_human,
 )
@@ -131,11 +132,16 @@ class Reception:
         is stored with the conversation it rates.
         """
         choice = typed_choice(msg.text)
-        if choice is None:
+        rating = typed_rating(msg.text) if choice is None else None
+        if choice is None and rating is None:
             return None
         offered = [b.action for row in await self._d.store.last_offer(msg.channel, msg.user_id)
                    for b in row]
         ratings = [a for a in offered if a.kind is ActionKind.RATE]
+        if ratings and rating is not None:
+            return Action(ActionKind.RATE, str(rating))  # «5, спасибо вам большое, дочка»
+        if choice is None:
+            return None
         if ratings:
             # "7" or "0" after "rate us 1 to 5" is a rating out of range: asked again.
             return Action(ActionKind.RATE, str(choice)) if choice > 0 else None

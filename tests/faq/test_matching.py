@@ -369,6 +369,12 @@ def test_spoken_spellings_of_where_and_reflexive_verbs(matcher: Matcher, text: s
     ("вы меня слышите?", SmallTalk.PRESENCE),
     ("алло, есть кто нибудь", SmallTalk.PRESENCE),
     ("вы тут?", SmallTalk.PRESENCE),
+    ("СПАСИБО ДОЧКА ДАЙ БОГ ЗДОРОВЬЯ", SmallTalk.THANKS),
+    ("спасибо большое, ответ получила", SmallTalk.THANKS),
+    ("Спасибо 🙏… ответ получила", SmallTalk.THANKS),
+    ("спасибо вам огромное", SmallTalk.THANKS),
+    ("храни вас господь", SmallTalk.THANKS),
+    ("ответ получила", SmallTalk.ACKNOWLEDGEMENT),
 ])
 def test_thanks_with_a_form_of_address_and_checking_someone_is_there(
         text: str, kind: SmallTalk) -> None:

@@ -413,6 +413,9 @@ async def test_forget_asks_confirmation_then_erases(world) -> None:
     "Удалите, пожалуйста, все мои персональные данные",
     "забудьте меня",
     "отзываю согласие на обработку персональных данных",
+    "удолите мои данные",  # spelt as heard
+    "забутьте меня пожалуста",
+    "elfkbnt vjb lfyyst",  # «удалите мои данные» with the Latin layout on
 ])
 async def test_erasure_asked_in_own_words_asks_confirmation(world, text: str) -> None:
     reception, _, store, _ = world
@@ -698,6 +701,9 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     "хочу к живому человеку",
     "ничего не понятно",
     "я не поняла",
+    "человека дайте",
+    "ну специалиста позовите, пожалуйста",
+    "[jxe gjujdjhbnm c xtkjdtrjv",  # «хочу поговорить с человеком», Latin layout on
 ])
 async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) -> None:
     reception, _, store, _ = world
@@ -718,6 +724,8 @@ async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) ->
     "можно ли пойти на курсы оператора 1с от биржи",
     "хочу выучиться на сварщика или оператора, это бесплатно можно?",
     "жалоба на специалиста",
+    "телефон специалиста дайте",
+    "специалиста дайте телефон",
     "жалоба на сотрудника мсэ куда",
     "дайте телефон специалиста",
     "телефон оператора",
@@ -755,3 +763,22 @@ def test_greeting_names_the_institution_from_settings_over_the_kbs() -> None:
 def test_greeting_does_not_quote_a_name_that_has_its_own_quotes(name: str) -> None:
     text = ReplyBuilder(JinjaTexts(), FakeFaq(), name).greeting(consented=True).text
     assert text.startswith(f"Здравствуйте! Я помощник {name}.\n")
+
+
+@pytest.mark.parametrize(("typed", "rating"), [
+    ("пять", 5), ("5 спасибо вам большое дочка", 5), ("ставлю 4 балла, спасибо", 4),
+    ("три", 3)])
+async def test_a_rating_typed_in_words_or_with_thanks(world, typed: str, rating: int) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(action=Action(ActionKind.CLOSE)))
+    await reception.handle(msg(typed))
+    assert store.ratings == {1: rating}
+
+
+async def test_a_number_opening_a_question_is_no_rating(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(action=Action(ActionKind.CLOSE)))
+    await reception.handle(msg("5 лет ребенку, какое пособие положено?"))
+    assert store.ratings == {}
