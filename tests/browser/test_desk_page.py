@@ -119,6 +119,24 @@ async def test_a_canned_reply_goes_in_at_the_cursor(browser, served) -> None:
     assert (await staff.input_value("#reply-text")).startswith(greeting)
 
 
+async def test_a_reply_over_the_limit_is_kept_whole_and_held(browser, served) -> None:
+    """A browser's maxlength cut a 4,500-character paste to 4,000 silently, and sent that."""
+    server, rt = served
+    conv = await waiting_conversation(rt, name="Пётр")
+    staff = await logged_in(browser, server, f"/desk/c/{conv}")
+    await staff.fill("#reply-text", "а" * 4500)
+    assert len(await staff.input_value("#reply-text")) == 4500
+    assert await staff.inner_text("#reply-text-count") == (
+        "Слишком длинно: 4500 знаков из 4000. Сократите текст или разделите его на два "
+        "сообщения.")
+    assert await staff.is_disabled("#reply-send")
+    await staff.fill("#reply-text", "а" * 3700)
+    assert await staff.inner_text("#reply-text-count") == "3700 знаков из 4000"
+    assert not await staff.is_disabled("#reply-send")
+    await staff.fill("#reply-text", "Коротко.")
+    assert not await staff.is_visible("#reply-text-count")
+
+
 async def test_a_second_click_on_send_posts_nothing_more(browser, served) -> None:
     server, rt = served
     conv = await waiting_conversation(rt, name="Пётр")
