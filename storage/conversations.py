@@ -41,6 +41,7 @@ from storage.hot_path import HUMAN_STATES, OPEN_STATES, HotPath, Incoming, Outgo
 from storage.models import (
     AWAITING_CONSENT,
     DEFAULT_INSTITUTION,
+    AuditEntry,
     Client,
     Conversation,
     FaqSuggestion,
@@ -228,10 +229,24 @@ class SqlConversationStore:
             await s.execute(update(Conversation).where(
                 Conversation.client_id == client_id, Conversation.state.in_(OPEN_STATES))
                 .values(state=State.CLOSED, closed_at=now, closed_by=Author.CLIENT))
+            await self._trim_audit(s, client_id)
             await s.execute(update(OutboxItem).where(
                 OutboxItem.status != "pending",
                 OutboxItem.message_id.in_(select(Message.id).where(
                     Message.client_id == client_id))).values(payload={}, address=""))
+
+    @staticmethod
+    async def _trim_audit(s: AsyncSession, client_id: int) -> None:
+        """The audit keeps who did what and when; the names of files sent to an erased client
+        («message 172: Смирнов_заявление.pdf (45 B)») go, the message number stays."""
+        ids = [str(i) for i in await s.scalars(
+            select(Conversation.id).where(Conversation.client_id == client_id))]
+        entries = (await s.execute(select(AuditEntry.id, AuditEntry.details).where(
+            AuditEntry.object_type == "conversation", AuditEntry.object_id.in_(ids),
+            AuditEntry.details.contains(": ")))).all()
+        for entry_id, details in entries:
+            await s.execute(update(AuditEntry).where(AuditEntry.id == entry_id)
+                            .values(details=details.split(": ", 1)[0]))
 
     @staticmethod
     async def _erase_raw_events(s: AsyncSession, client: Client) -> None:

@@ -22,7 +22,15 @@ from handlers.model import (
 from handlers.ports import Escalation
 from storage.conversations import SqlConversationStore
 from storage.faq_suggestions import SqlFaqSuggestions, SuggestionStatus
-from storage.models import Client, Conversation, FaqSuggestion, InboundEvent, Message, OutboxItem
+from storage.models import (
+    AuditEntry,
+    Client,
+    Conversation,
+    FaqSuggestion,
+    InboundEvent,
+    Message,
+    OutboxItem,
+)
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
 from storage.staff import SqlInboundLog
 
@@ -377,3 +385,19 @@ async def test_retention_blanks_the_names_of_clients_not_seen_since(sessions) ->
                                 NOW + timedelta(days=32))
     async with sessions() as s:
         assert "Петрова Мария" in (await s.scalars(select(Client.display_name))).all()
+
+
+async def test_erasure_takes_file_names_out_of_the_audit(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("a1"), NOW)
+    other = await store.record_incoming(incoming("a2", user="7"), NOW)
+    async with sessions.begin() as s:
+        s.add_all([AuditEntry(at=NOW, actor="anna", action="desk_file",
+                              object_type="conversation", object_id=str(conv_id),
+                              details="message 172: Смирнов_заявление.pdf (45 B)")
+                   for conv_id in (rec.conversation.id, other.conversation.id)])
+    await store.erase_client(rec.client.id, NOW)
+    async with sessions() as s:
+        rows = dict((await s.execute(select(AuditEntry.object_id, AuditEntry.details))).all())
+    assert rows == {str(rec.conversation.id): "message 172",
+                    str(other.conversation.id): "message 172: Смирнов_заявление.pdf (45 B)"}
