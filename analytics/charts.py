@@ -46,7 +46,7 @@ class Chart:
 
 
 def _num(value: float) -> str:
-    return f"{value:g}"
+    return f"{value:g}".replace(".", ",")  # «10,5»: the Russian decimal comma
 
 
 def render_bars(chart: Chart) -> str:

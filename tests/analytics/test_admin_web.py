@@ -80,6 +80,8 @@ async def test_dashboard_shows_the_figures_and_charts(admin_site) -> None:
     assert '<div class="value">4,5 <span class="muted">' in html  # the average rating
     assert not re.search(r"\d\.\d %", html)  # a decimal comma, as in the CSV exports
     assert "медиана 2 ч 10 мин, p90 5 ч 0 мин" in html  # working first response
+    resolution = html[html.index('id="m-resolution-working"'):]
+    assert "медиана 2 ч 45 мин, p90 5 ч 30 мин" in resolution[:300]  # 165 and 330 minutes
     assert html.count('src="data:image/svg+xml;base64,') == 4
     assert 'alt="Обращения по дням.' in html
     # The queue filter names queues by their titles, not their ids.

@@ -55,6 +55,8 @@ def test_chart_svg_and_alt_text() -> None:
     assert svg.count("<rect") == 2 + 1 + 1  # background, legend, two bars
     assert chart.alt == "Оценки. Оценок <b>: 2 3"
     assert chart.data_uri().startswith("data:image/svg+xml;base64,")
+    halves = Chart("y", "Оценки", ("1",), (Series("Оценок", (1.5,)),))
+    assert "1,5" in halves.svg() and "1.5" not in halves.svg()  # the Russian decimal comma
 
 
 def test_csv_is_excel_friendly_and_defuses_formulas() -> None:
