@@ -164,16 +164,33 @@ async def staff_names(sessions: async_sessionmaker[AsyncSession]) -> dict[int, s
         return await _names(s)
 
 
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Empty fields mean "any": who did it (login), what, and on which conversation."""
+
+    actor: str = ""
+    action: str = ""
+    conversation: str = ""
+
+
 async def audit_entries(
     sessions: async_sessionmaker[AsyncSession], limit: int,
     institution: str = DEFAULT_INSTITUTION, offset: int = 0,
+    only: AuditFilter = AuditFilter(),
 ) -> tuple[list[AuditEntry], int]:
-    """The newest entries after `offset`, and how many there are in all."""
-    mine = AuditEntry.institution_id == institution
+    """The newest entries after `offset` that match `only`, and how many match in all."""
+    where = [AuditEntry.institution_id == institution]
+    if only.actor:
+        where.append(AuditEntry.actor == only.actor)
+    if only.action:
+        where.append(AuditEntry.action == only.action)
+    if only.conversation:
+        where += [AuditEntry.object_type == "conversation",
+                  AuditEntry.object_id == only.conversation]
     async with sessions() as s:
-        total = int(await s.scalar(select(func.count()).select_from(AuditEntry).where(mine))
+        total = int(await s.scalar(select(func.count()).select_from(AuditEntry).where(*where))
                     or 0)
-        rows = list((await s.scalars(select(AuditEntry).where(mine)
+        rows = list((await s.scalars(select(AuditEntry).where(*where)
                                      .order_by(AuditEntry.id.desc())
                                      .offset(offset).limit(limit))).all())
     return rows, total

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from analytics.gaps import cluster
 from analytics.logbook import (
+    AuditFilter,
     LogPage,
     LogQuery,
     Transcript,
@@ -123,12 +125,20 @@ async def gaps_page(request: web.Request) -> web.StreamResponse:
 async def audit_page(request: web.Request) -> web.StreamResponse:
     deps = request.app[ADMIN]
     pages_seen = _int(request.query.get("page", "1")) or 1
+    conversation = request.query.get("conversation", "").strip().lstrip("№").strip()
+    only = AuditFilter(request.query.get("actor", "").strip()[:64],
+                       request.query.get("action", "").strip()[:64],
+                       conversation if conversation.isdigit() and len(conversation) <= 18
+                       else "")
     rows, total = await audit_entries(deps.sessions, AUDIT_PAGE, deps.institution,
-                                      (pages_seen - 1) * AUDIT_PAGE)
+                                      (pages_seen - 1) * AUDIT_PAGE, only)
     pages = max(1, -(-total // AUDIT_PAGE))
     return aiohttp_jinja2.render_template("admin_audit.html", request, {
         "rows": rows, "tz": deps.tz, "total": total, "page": min(pages_seen, pages),
-        "pages": pages, "offset": (pages_seen - 1) * AUDIT_PAGE,
+        "pages": pages, "offset": (pages_seen - 1) * AUDIT_PAGE, "only": only,
+        "bad_conversation": bool(conversation) and not only.conversation,
+        "keep": urlencode({k: v for k, v in (("actor", only.actor), ("action", only.action),
+                                             ("conversation", only.conversation)) if v}),
         "queue_titles": deps.queues.titles(), "kb_failure": deps.kb_failure()})
 
 

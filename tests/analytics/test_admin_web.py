@@ -289,6 +289,29 @@ async def test_audit_page_names_actions_in_russian_and_pages(admin_site) -> None
     assert "страница 2 из 2" in second and 'href="/admin/audit?page=1"' in second
 
 
+async def test_audit_page_filters_by_who_what_and_conversation(admin_site) -> None:
+    from analytics.logbook import audit
+
+    staff, ids = admin_site
+    for actor, action, conv in (("oleg", "desk_view", "c1"), ("anna", "desk_view", "c1"),
+                                ("oleg", "desk_take", "c3"), ("oleg", "desk_view", "c3")):
+        await audit(staff.rt.sessions, AS_OF, actor, action, "conversation", str(ids[conv]))
+    await log_in(staff.client, "boss")
+
+    async def rows(query: str) -> list[str]:
+        page = await (await staff.client.get(f"/admin/audit?{query}")).text()
+        return re.findall(r"<tr><td>[^<]*</td><td>(\w+)</td>", page)
+
+    # Who opened conversation c1? Both, the newest first.
+    assert await rows(f"conversation={ids['c1']}") == ["anna", "oleg"]
+    assert await rows("actor=oleg&action=desk_view") == ["oleg", "oleg"]
+    assert await rows(f"actor=oleg&action=desk_view&conversation=№{ids['c3']}") == ["oleg"]
+    page = await (await staff.client.get("/admin/audit?conversation=abc&actor=oleg")).text()
+    assert "Номер обращения — только цифры" in page and "найдено 3" in page
+    assert '<option value="desk_view" selected>Открыл(а) обращение</option>' in (
+        await (await staff.client.get("/admin/audit?action=desk_view")).text())
+
+
 def test_the_institutions_contacts_are_read_from_the_answers() -> None:
     from dataclasses import replace
     from types import SimpleNamespace
