@@ -114,6 +114,22 @@ def _readings(text: str) -> tuple[str, ...]:
     return (lowered, to_cyrillic(lowered))
 
 
+# The words of asking for a person: what is left names the topic («по инвалидности»).
+_ASKING = re.compile(
+    r"\b(жив\w*|человек\w*|оператор\w*|специалист\w*|сотрудник\w*|консультант\w*|"
+    r"консультаци\w*|хочу|хотел\w*|нужен|нужна|нужно|позов\w*|соедин\w*|свяж\w*|"
+    r"переключ\w*|переведите|передайте|дайте|давайте|зовите|поговорить|связаться|"
+    r"пообщаться|переговорить|побеседовать|можно|мне|нам|меня|пожалуйста|срочно|"
+    r"вопрос\w*|насчет|ну|а|алло)\b")
+
+
+def topic_of_request(text: str) -> str:
+    """A request for a person without its asking words: «мне нужен специалист по инвалидности»
+    leaves «инвалидности»; «хочу поговорить с человеком» leaves nothing."""
+    rest = " ".join(_ASKING.sub(" ", text.lower().replace("ё", "е")).split()).strip(" ,.:;!—–-")
+    return rest if any(len(word) >= 4 for word in re.findall(r"\w+", rest)) else ""
+
+
 def wants_human(text: str) -> bool:
     return any(
         _HUMAN.search(lowered) or _OPERATOR_ALONE.match(lowered) or _CALLED.match(lowered)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from handlers.commands import (
     NONE_OF_THESE,
     YES,
     parse_command,
+    topic_of_request,
     typed_choice,
     typed_rating,
     wants_erasure,
@@ -120,7 +122,7 @@ class Reception:
             then = "specialist" if typed_choice(text) == YES else DECLINE
             return await self._consent(rec, then, now)
         if wants_human(text[:MAX_MATCH_CHARS]):
-            return await self._ask_specialist(rec, now)
+            return await self._ask_specialist(await self._requested_topic(rec, text), now)
         await self._answer(rec, text, now)
         return []
 
@@ -253,6 +255,27 @@ class Reception:
             # Recorded as an answer for that entry (docs/metrics.md): the client chose it.
             chosen = MatchResult(Decision.ANSWER, (Candidate(entry.id, 1.0),))
             await self._d.store.annotate(rec.message_id, chosen, entry.category)
+
+    async def _requested_topic(self, rec: Recorded, text: str) -> Recorded:
+        """«Мне нужен специалист по инвалидности» goes to the queue of that topic: the words
+        after the request are matched, and a sure topic files the conversation."""
+        topic = topic_of_request(text[:MAX_MATCH_CHARS])
+        if rec.conversation.category or not topic:
+            return rec
+        match = self._d.faq.match(topic)
+        if match.decision not in (Decision.ANSWER, Decision.CLARIFY):
+            return rec  # no topic: the default queue decides
+        offered = match.candidates[:1] if match.decision is Decision.ANSWER \
+            else match.candidates
+        categories = [entry.category for c in offered
+                      if (entry := self._d.faq.kb.entry(c.entry_id)) is not None]
+        # A clarification's first option files it when most options share its topic.
+        if not categories or categories.count(categories[0]) * 2 <= len(categories):
+            return rec
+        category = categories[0]
+        await self._d.store.annotate(rec.message_id, None, category)
+        return dataclasses.replace(
+            rec, conversation=dataclasses.replace(rec.conversation, category=category))
 
     async def _ask_specialist(self, rec: Recorded, now: datetime) -> list[Reply]:
         if rec.client.consent_at is None:

@@ -782,3 +782,15 @@ async def test_a_number_opening_a_question_is_no_rating(world) -> None:
     await reception.handle(msg(action=Action(ActionKind.CLOSE)))
     await reception.handle(msg("5 лет ребенку, какое пособие положено?"))
     assert store.ratings == {}
+
+
+@pytest.mark.parametrize(("text", "queue"), [
+    ("позовите оператора: как получить субсидию на ЖКУ?", "housing"),
+    ("хочу поговорить с человеком", "general"),
+])
+async def test_asking_for_a_person_about_a_topic_goes_to_its_queue(world, text, queue) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg(text))
+    assert store.conversations[1].state is State.WAITING
+    assert store.escalations[1].queue == queue
