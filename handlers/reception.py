@@ -115,7 +115,8 @@ class Reception:
         if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
             return await self._while_human(rec, text, now)
         if not text:
-            return [self._d.replies.attachment_only(bool(msg.attachments))]
+            return [self._d.replies.attachment_only(
+                bool(msg.attachments), tuple(str(a.kind) for a in msg.attachments))]
         if self._consent_pending(rec) and typed_choice(text) in (YES, NONE_OF_THESE):
             # «согласна» / «нет» typed to the consent notice after a bot answer in between
             # (the last offer is no longer the notice's buttons).

@@ -107,8 +107,9 @@ class ReplyBuilder:
         return Reply(self._t.render("clarify", entries=entries),
                      (*rows, (self._button("none_of_these", ActionKind.SPECIALIST),)))
 
-    def attachment_only(self, has_attachment: bool) -> Reply:
-        return Reply(self._t.render("attachment_only", has_attachment=has_attachment),
+    def attachment_only(self, has_attachment: bool, kinds: tuple[str, ...] = ()) -> Reply:
+        return Reply(self._t.render("attachment_only", has_attachment=has_attachment,
+                                    kinds=sorted(set(kinds))),
                      self._footer())
 
     def escalated(self, expected_text: str, web: bool = False) -> Reply:

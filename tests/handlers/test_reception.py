@@ -623,14 +623,19 @@ async def test_category_lists_its_entries(world) -> None:
     assert values == ["family.allowance", "family.capital"]
 
 
-async def test_attachment_only_message_is_acknowledged(world) -> None:
+@pytest.mark.parametrize(("kinds", "said"), [
+    (("photo",), "Файл получен"), (("photo", "document"), "Файл получен"),
+    (("sticker",), "Спасибо за стикер!"), (("voice",), "Голосовые и видеосообщения"),
+    (("location",), "Место на карте получено"), (("contact",), "Контакт получен"),
+    (("sticker", "photo"), "Файл получен")])
+async def test_attachment_only_message_is_acknowledged(world, kinds, said) -> None:
     from handlers.model import Attachment, AttachmentKind
 
     reception, _, store, _ = world
-    photo = IncomingMessage(Channel.VK, "u9", "p1", "", attachments=(
-        Attachment(AttachmentKind.PHOTO, "https://vk.example/photo.jpg"),))
-    await reception.handle(photo)
-    assert "Файл получен" in last_reply(store)
+    message = IncomingMessage(Channel.VK, "u9", "p1", "", attachments=tuple(
+        Attachment(AttachmentKind(kind), f"https://vk.example/{kind}") for kind in kinds))
+    await reception.handle(message)
+    assert last_reply(store).startswith(said)
 
 
 async def test_huge_message_is_matched_on_its_start_only(world) -> None:
