@@ -504,9 +504,12 @@ async def test_the_desk_says_which_button_the_client_pressed(desk: Desk) -> None
     conv = await waiting_conversation(desk.rt, user=user)
     await desk.rt.reception.handle(IncomingMessage(
         Channel.WEB, user, "press", "", action=Action.parse("entry:family.allowance")))
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.WEB, user, "decline", "", action=Action.parse("consent:decline")))
     anna = await staff_client(desk, "anna")
     page = await (await anna.get(f"/desk/c/{conv}")).text()
     assert "дано согласие на обработку персональных данных" in page
+    assert "отказ от согласия на обработку персональных данных" in page
     assert "выбран вопрос «Как оформить единое пособие?»" in page
     assert "нажата кнопка<" not in page
     await anna.close()

@@ -25,6 +25,8 @@ def test_history_names_presses_and_transfers_in_words() -> None:
     at = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
     items = [HistoryItem(1, Author.CLIENT, "", at, action="start"),
              HistoryItem(2, Author.CLIENT, "", at, action="entry:family.allowance"),
+             HistoryItem(4, Author.CLIENT, "", at, action="consent:decline"),
+             HistoryItem(5, Author.CLIENT, "", at, action="consent:specialist"),
              HistoryItem(3, Author.SYSTEM, "", at, internal=True,
                          action="transfer:general>urgent")]
     text = JinjaTexts().render(
@@ -34,5 +36,7 @@ def test_history_names_presses_and_transfers_in_words() -> None:
         entries={"family.allowance": "Как оформить единое пособие?"}, categories={})
     assert "Клиент: открыто меню" in text
     assert "Клиент: выбран вопрос «Как оформить единое пособие?»" in text
+    assert "Клиент: отказ от согласия на обработку персональных данных" in text
+    assert "Клиент: дано согласие на обработку персональных данных" in text
     assert "Система: передано из очереди «Общие вопросы» в очередь «Срочные»" in text
     assert "(без текста)" not in text
