@@ -528,6 +528,13 @@ async def test_hostile_input_gets_clear_answers(desk: Desk) -> None:
     assert (await anna.get("/desk/c/abc")).status == 404
     r = await post(anna, f"/desk/c/{conv}/reply", text="я" * 5000)
     assert r.headers["Location"].endswith("error=too_long")
+    # 3,995 characters with 128 line breaks, sent as CRLF: as many as the page counted.
+    lines = "\r\n".join(["я" * 30] * 128) + "я" * (3995 - 30 * 128 - 127)
+    r = await post(anna, f"/desk/c/{conv}/reply", text=lines)
+    assert r.headers["Location"].endswith("done=replied")
+    async with desk.rt.sessions() as s:
+        sent = await s.scalar(select(Message.text).order_by(Message.id.desc()).limit(1))
+    assert len(sent) == 3995 and "\r" not in sent
     r = await post(anna, f"/desk/c/{conv}/reply", text="   ")
     assert r.headers["Location"].endswith("error=empty")
     for bad in ("", "x", "99999999999999999999", "1"):

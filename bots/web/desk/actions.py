@@ -47,7 +47,10 @@ def action(act: Act, needs_work: bool = True) -> Callable[[web.Request], Awaitab
 
 def _text(form: Form, name: str = "text") -> str:
     value = form.get(name, "")
-    return to_storable(value.strip()) if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    # A form sends line breaks as CRLF; the page's counter and every channel count one each.
+    return to_storable(value.replace("\r\n", "\n").replace("\r", "\n").strip())
 
 
 async def take(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
