@@ -124,7 +124,9 @@ async def user_set_active(url: str, login: str, active: bool) -> int:
     if not changed:
         print(f"priemnaya: no account {login!r}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"{login!r} {'enabled' if active else 'disabled'}")
+    released = getattr(changed, "released", 0)
+    back = f"; {released} conversation(s) back in their queues" if released else ""
+    print(f"{login!r} {'enabled' if active else 'disabled'}{back}")
     return 0
 
 

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers.model import State
 from storage.hot_path import OPEN_STATES
 from storage.models import AuditEntry, Conversation, Specialist, WebSession
 
@@ -127,6 +128,17 @@ class SqlStaffAccounts:
                 raise LastAdmin(row.login)
             row.active = False
             return True
+
+    async def release_conversations(self, account_id: int) -> int:
+        """The open conversations assigned to an account, back to waiting unassigned (as the
+        desk's «Вернуть в очередь» does); how many."""
+        async with self._sessions.begin() as s:
+            result = await s.execute(update(Conversation).where(
+                Conversation.assigned_to == account_id, Conversation.state.in_(OPEN_STATES),
+            ).values(assigned_to=None, state=case(
+                (Conversation.state == State.WITH_SPECIALIST, State.WAITING),
+                else_=Conversation.state)))
+            return int(getattr(result, "rowcount", 0) or 0)
 
     async def has_admin(self) -> bool:
         async with self._sessions() as s:

@@ -52,6 +52,7 @@ async def _page(request: web.Request, status: int = 200, **extra: Any) -> web.Re
         "unknown_members": sorted(set(member_of) - known), "max_name": MAX_NAME,
         "done": done if done in DONE else "", "error": error if error in ERRORS else "",
         "subject": _subject_id(request.query.get("who", "")), "form": {}, "form_error": "",
+        "released": _subject_id(request.query.get("released", "")) or 0,
         "kb_failure": deps.kb_failure()}
     context.update(extra)
     return aiohttp_jinja2.render_template("admin_staff.html", request, context, status=status)
@@ -103,10 +104,12 @@ async def _subject(request: web.Request) -> StaffAccount | None:
     return found
 
 
-def _back(outcome: str, account: StaffAccount | None = None) -> web.Response:
+def _back(outcome: str, account: StaffAccount | None = None,
+          released: int | None = None) -> web.Response:
     key = "done" if outcome in DONE else "error"
     who = f"&who={account.id}" if account else ""
-    return see_other(f"/admin/staff?{key}={outcome}{who}")
+    count = f"&released={released}" if released is not None else ""
+    return see_other(f"/admin/staff?{key}={outcome}{who}{count}")
 
 
 @require(Role.ADMIN)
@@ -137,13 +140,15 @@ async def disable(request: web.Request) -> web.StreamResponse:
     if account.id == _user(request).id:
         return _back("self", account)
     try:
-        if not await auth.registry().disable(account):
-            return _back("missing")
+        done = await auth.registry().disable(account)
     except LastAdmin:
         return _back("last_admin", account)
+    if done is None:
+        return _back("missing")
     await audit(deps.sessions, deps.clock(), _user(request).login, "staff_disable", "staff",
-                account.login, "sessions ended", deps.institution)
-    return _back("disabled", account)
+                account.login, f"сеансы завершены, обращений возвращено в очередь: "
+                f"{done.released}", deps.institution)
+    return _back("disabled", account, released=done.released)
 
 
 @require(Role.ADMIN)

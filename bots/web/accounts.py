@@ -28,6 +28,11 @@ def account_problem(login: str, name: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Disabled:
+    released: int  # conversations put back in their queues
+
+
+@dataclass(frozen=True, slots=True)
 class StaffRegistry:
     """Creating accounts, new passwords and disabling end sessions the same way everywhere."""
 
@@ -58,12 +63,14 @@ class StaffRegistry:
         await self.sessions.drop_all_of(account.id, keep_token_hash)
         return password
 
-    async def disable(self, account: StaffAccount) -> bool:
-        """Ends its sessions too; storage.users.LastAdmin if no enabled admin would remain."""
+    async def disable(self, account: StaffAccount) -> Disabled | None:
+        """Ends its sessions and puts the conversations it had taken back in their queues'
+        waiting lists (nobody else could answer them); None if there is no such account,
+        storage.users.LastAdmin if no enabled admin would remain."""
         if not await self.accounts.disable(account.id):
-            return False
+            return None
         await self.sessions.drop_all_of(account.id)
-        return True
+        return Disabled(await self.accounts.release_conversations(account.id))
 
     async def enable(self, account: StaffAccount) -> bool:
         return await self.accounts.set_active(account.login, True)

@@ -215,6 +215,27 @@ async def test_disabled_account_cannot_sign_in_until_enabled(site: Site) -> None
     assert (await log_in(site.anonymous(), "anna")).status == 303
 
 
+async def test_disabling_puts_the_accounts_conversations_back_in_the_queue(
+        site: Site) -> None:
+    from storage.models import Conversation
+    from tests.bots.test_desk import waiting_conversation
+
+    conv = await waiting_conversation(site.rt)
+    anna, boss = await site.signed_in("anna"), await site.signed_in("boss")
+    r = await post(anna, f"/desk/c/{conv}/take", page="/desk/")
+    assert r.headers["Location"].endswith("done=taken")
+    r = await post(boss, f"/admin/staff/{site.ids['anna']}/disable")
+    page = await (await boss.get(r.headers["Location"])).text()
+    assert "возвращено в очередь: 1" in page
+    async with site.rt.sessions() as s:
+        row = await s.get_one(Conversation, conv)
+    assert (row.assigned_to, row.state) == (None, "waiting_specialist")
+    async with site.rt.sessions() as s:
+        details = await s.scalar(select(AuditEntry.details).where(
+            AuditEntry.action == "staff_disable"))
+    assert details == "сеансы завершены, обращений возвращено в очередь: 1"
+
+
 async def test_an_admin_cannot_disable_themselves(site: Site) -> None:
     boss = await site.signed_in("boss")
     r = await post(boss, f"/admin/staff/{site.ids['boss']}/disable")
@@ -370,7 +391,7 @@ async def test_two_admins_disabling_each_other_at_once_leave_one_enabled(site: S
     for _ in range(3):
         outcomes = await asyncio.gather(registry.disable(boss), registry.disable(chief),
                                         return_exceptions=True)
-        assert sorted(type(o).__name__ for o in outcomes) == ["LastAdmin", "bool"]
+        assert sorted(type(o).__name__ for o in outcomes) == ["Disabled", "LastAdmin"]
         assert await registry.accounts.has_admin()
         await registry.enable(boss)
         await registry.enable(chief)
