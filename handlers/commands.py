@@ -191,22 +191,24 @@ def typed_choice(text: str) -> int | None:
 
 
 # A rating with thanks around it, typed after "rate us 1 to 5": «5 спасибо вам большое дочка»,
-# «пять, спасибо», «ставлю 5 баллов». Anything else after the number («5 лет ребенку…») is a
-# question, not a rating.
-_RATING = re.compile(
-    r"^(?:оценка |ставлю |ставим |на )?([1-5]|один|одна|два|две|три|четыре|пять)"
-    r"(?: из 5| баллов| балла| балл| звезд\w*)?(?: (.*))?$")
+# «пять, спасибо», «ставлю 5 баллов», «Отлично, пять с плюсом!». Anything else beside the number
+# («5 лет ребенку…») is a question, not a rating.
+_RATING_WORDS = re.compile(
+    r"\b(из 5|из пяти|баллов|балла|балл|звезд\w*|оценка|оцениваю|ставлю|ставим|на|"
+    r"с плюсом|с минусом)\b")
+_RATING_NUMBER = re.compile(r"\b([1-5]|один|одна|два|две|три|четыре|пять)\b")
 
 
 def typed_rating(text: str) -> int | None:
     """The 1–5 rating a short message gives, when the rest of it is thanks or a greeting."""
     if len(text) > 100:
         return None
-    found = _RATING.match(_key(text))
-    if found is None:
+    key = _RATING_WORDS.sub(" ", _key(text))
+    numbers = _RATING_NUMBER.findall(key)
+    if len(numbers) != 1 or re.search(r"\d", _RATING_NUMBER.sub(" ", key)):
         return None
-    rest = found.group(2) or ""
+    rest = " ".join(_RATING_NUMBER.sub(" ", key).split())
     if rest and detect_smalltalk(rest) is None:
         return None
-    word = found.group(1)
+    word = numbers[0]
     return int(word) if word.isdigit() else _ORDINALS[word]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from faq.model import Candidate, Decision, MatchResult, SmallTalk
+from faq.smalltalk import detect_smalltalk
 from handlers.commands import (
     NONE_OF_THESE,
     YES,
@@ -84,13 +85,19 @@ class Reception:
         """Process a message; False when it was a duplicate delivery and nothing was done."""
         now = self._d.clock()
         action = msg.action or parse_command(msg.text) or await self._typed_option(msg)
+        remark = None if action is not None else await self._remark_while_rating(msg)
         # A rating belongs to the conversation that was just closed, not to a new one; and the
-        # "close" button of an old message must not open a conversation only to close it.
-        reopen = action is None or action.kind not in (ActionKind.RATE, ActionKind.CLOSE)
+        # "close" button of an old message must not open a conversation only to close it;
+        # nor do thanks written while a rating is asked for («спасибо, дай бог здоровья»).
+        reopen = remark is None and (
+            action is None or action.kind not in (ActionKind.RATE, ActionKind.CLOSE))
         rec = await self._d.store.record_incoming(msg, now, open_new=reopen)
         if rec is None:
             return False
-        replies = await self._dispatch(rec, msg, action, now)
+        if remark is not None and rec.conversation.state is State.CLOSED:
+            replies = [self._d.replies.rating_still_wanted(remark)]
+        else:
+            replies = await self._dispatch(rec, msg, action, now)
         if replies:
             await self._send(rec, replies, now)
         return True
@@ -126,6 +133,16 @@ class Reception:
             return await self._ask_specialist(await self._requested_topic(rec, text), now)
         await self._answer(rec, text, now)
         return []
+
+    async def _remark_while_rating(self, msg: IncomingMessage) -> SmallTalk | None:
+        """Thanks, a goodbye or a blessing right after "rate us 1 to 5": the rating is still
+        wanted, so the buttons come again (a later «4» is then read as the rating)."""
+        kind = detect_smalltalk(msg.text[:200]) if msg.text and len(msg.text) <= 200 else None
+        if kind not in _CLOSING_REMARKS:
+            return None
+        offered = await self._d.store.last_offer(msg.channel, msg.user_id)
+        rating = any(b.action.kind is ActionKind.RATE for row in offered for b in row)
+        return kind if rating else None
 
     async def _typed_option(self, msg: IncomingMessage) -> Action | None:
         """The button of the bot's last message that a typed number, yes or no stands for.

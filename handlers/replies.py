@@ -135,6 +135,11 @@ class ReplyBuilder:
         stars = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))
         return Reply(self._t.render(template), (stars,))
 
+    def rating_still_wanted(self, kind: SmallTalk) -> Reply:
+        """Thanks or a blessing written instead of a rating: answered, and asked again."""
+        stars = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))
+        return Reply(self._t.render("rating_still_wanted", kind=str(kind)), (stars,))
+
     def rated(self, rating: int) -> Reply:
         return Reply(self._t.render("rated", rating=rating), self._footer()[1:])
 

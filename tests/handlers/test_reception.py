@@ -772,7 +772,7 @@ def test_greeting_does_not_quote_a_name_that_has_its_own_quotes(name: str) -> No
 
 @pytest.mark.parametrize(("typed", "rating"), [
     ("пять", 5), ("5 спасибо вам большое дочка", 5), ("ставлю 4 балла, спасибо", 4),
-    ("три", 3)])
+    ("три", 3), ("Отлично, пять с плюсом!", 5)])
 async def test_a_rating_typed_in_words_or_with_thanks(world, typed: str, rating: int) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("Как оформить единое пособие?"))
@@ -799,3 +799,19 @@ async def test_asking_for_a_person_about_a_topic_goes_to_its_queue(world, text, 
     await reception.handle(msg(text))
     assert store.conversations[1].state is State.WAITING
     assert store.escalations[1].queue == queue
+
+
+@pytest.mark.parametrize("thanks", ["Спасибо большое, храни вас Господь, дай бог здоровья!",
+                                    "Дай Бог вам здоровья, дочка!", "до свидания"])
+async def test_thanks_instead_of_a_rating_asks_again_and_the_rating_still_counts(
+        world, thanks: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(action=Action(ActionKind.CLOSE)))
+    await reception.handle(msg(thanks))
+    again = store.outbox[-1][1]
+    assert "оцените, пожалуйста" in again.text
+    assert [b.action.kind for row in again.buttons for b in row] == [ActionKind.RATE] * 5
+    assert len(store.conversations) == 1  # the thanks opened no conversation of their own
+    await reception.handle(msg("4"))
+    assert store.ratings == {1: 4}
