@@ -9,7 +9,7 @@ from vkbottle import API, DocMessagesUploader
 
 from bots.files import FileSources, fetch_for_delivery
 from bots.text import split_text
-from bots.vk.api import to_delivery_error
+from bots.vk.api import Outage, VkMisconfigured, to_delivery_error
 from bots.vk.keyboard import to_keyboard
 from handlers.model import Attachment, Channel, Reply
 from handlers.ports import DeliveryRefused
@@ -28,8 +28,18 @@ class VkSender:
     def __init__(self, api: API, files: FileSources) -> None:
         self._api = api
         self._files = files
+        self.outage = Outage()  # a revoked token or the like: one ERROR line per outage
 
     async def send(self, address: str, reply: Reply, key: str) -> str:
+        try:
+            sent = await self._send(address, reply, key)
+        except VkMisconfigured as exc:
+            self.outage.refused(exc)
+            raise
+        self.outage.accepted()
+        return sent
+
+    async def _send(self, address: str, reply: Reply, key: str) -> str:
         if not address.lstrip("-").isdigit():
             raise DeliveryRefused(f"not a VK peer id: {address[:40]!r}")
         # Plain text: VK renders no Markdown or HTML; the templates write links out in full.

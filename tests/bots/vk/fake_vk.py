@@ -41,6 +41,7 @@ class FakeVk:
     in_read: dict[int, int] = field(default_factory=dict)  # peer -> last read incoming id
     page_limit: int = 200  # the most conversations VK returns per call
     failing: set[str] = field(default_factory=set)  # methods that answer "internal error"
+    send_errors: list[int] = field(default_factory=list)  # the next sends answer these codes
     url: str = ""
     _random_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     _new: asyncio.Event = field(default_factory=asyncio.Event)
@@ -111,6 +112,9 @@ class FakeVk:
 
     async def _send(self, params: dict[str, str]) -> web.Response:
         peer = int(params["peer_id"])
+        if self.send_errors:
+            return _error(self.send_errors.pop(0), "User authorization failed: invalid "
+                          "access_token (4).")
         if self.refuse.get(peer) == 0:
             return web.Response(status=502, text="<html>Bad Gateway</html>",
                                 content_type="text/html")
