@@ -21,8 +21,8 @@ from handlers.ports import ChannelSender, FileSource, Notifier
 class VkPlugin:
     channel: str = Channel.VK
     sender: ChannelSender | None
-    # VK keeps a client's files as URLs and attachment strings, which the desk shows as they
-    # are; nothing is fetched from VK for other channels.
+    # VK keeps a client's files at its own URLs: the desk's audited file route sends the
+    # browser there (bots/web/desk/views.py attachment); nothing is fetched from VK.
     files: FileSource | None = None
 
     def __init__(self, config: VkConfig, ctx: ChannelContext) -> None:
