@@ -16,6 +16,7 @@ from vkbottle.tools.mini_types.bot import MessageMin
 from vkbottle_types.events.bot_events import MessageAllow, MessageDeny, MessageEvent, MessageReply
 
 from bots.plugin import ChannelContext
+from bots.vk.names import ClientNames
 from bots.vk.parse import (
     attachments_of,
     event_key,
@@ -53,6 +54,7 @@ def dump(model: BaseModel) -> dict[str, Any]:
 class VkEvents:
     def __init__(self, ctx: ChannelContext, api: API) -> None:
         self._ctx, self._api = ctx, api
+        self.names = ClientNames(api)
         # Errors must reach us: vkbottle's default handler logs a rejected model and drops
         # the message, which is exactly the case the raw JSON has to cover.
         errors = ErrorHandler(raise_exceptions=True)
@@ -131,7 +133,11 @@ class VkEvents:
         await self._deliver(to_incoming(msg))
 
     async def _deliver(self, incoming: IncomingMessage) -> None:
-        if is_chat(int(incoming.user_id)) or _STORE_ONLY.get():
+        chat = is_chat(int(incoming.user_id))
+        if not chat and not incoming.display_name:  # VK's events carry the sender's id only
+            incoming = replace(incoming,
+                               display_name=await self.names.of(int(incoming.user_id)))
+        if chat or _STORE_ONLY.get():
             # A chat the community was invited to: kept for the record, not answered, or
             # every line of a group conversation would get an FAQ reply. Likewise a message
             # caught up days late: an automatic answer to it now would be odd.

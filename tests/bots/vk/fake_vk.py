@@ -42,6 +42,8 @@ class FakeVk:
     page_limit: int = 200  # the most conversations VK returns per call
     failing: set[str] = field(default_factory=set)  # methods that answer "internal error"
     send_errors: list[int] = field(default_factory=list)  # the next sends answer these codes
+    # users.get: each user's (first name, last name); others are a user without a name set
+    names: dict[int, tuple[str, str]] = field(default_factory=dict)
     url: str = ""
     _random_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     _new: asyncio.Event = field(default_factory=asyncio.Event)
@@ -106,6 +108,8 @@ class FakeVk:
             return self._server()
         if name in ("docs.getMessagesUploadServer", "docs.save"):
             return self._docs(name, params)
+        if name == "users.get":
+            return self._users(params)
         if name == "messages.sendMessageEventAnswer":
             return _error(100, "event_id is expired") if self.expired_presses else _ok(1)
         return _error(3, "Unknown method passed")
@@ -130,6 +134,15 @@ class FakeVk:
             self.slow_sends -= 1
             await asyncio.sleep(self.slow_s)
         return _ok(self._random_ids[seen])
+
+    def _users(self, params: dict[str, str]) -> web.Response:
+        """Like VK: one object per id asked for, in that order (the ids comma-separated)."""
+        users = []
+        for user in params.get("user_ids", "").split(","):
+            first, last = self.names.get(int(user), ("", ""))
+            users.append({"id": int(user), "first_name": first, "last_name": last,
+                          "can_access_closed": True, "is_closed": False})
+        return _ok(users)
 
     def _sent(self, peer: int, text: str) -> None:
         number = max((m["id"] for ms in self.history.values() for m in ms), default=0) + 1
