@@ -16,6 +16,7 @@ from vkbottle.tools.mini_types.bot import MessageMin
 from vkbottle_types.events.bot_events import MessageAllow, MessageDeny, MessageEvent, MessageReply
 
 from bots.plugin import ChannelContext
+from bots.vk.keyboard import ClientSupport, support_of
 from bots.vk.names import ClientNames
 from bots.vk.parse import (
     attachments_of,
@@ -52,8 +53,10 @@ def dump(model: BaseModel) -> dict[str, Any]:
 
 
 class VkEvents:
-    def __init__(self, ctx: ChannelContext, api: API) -> None:
+    def __init__(self, ctx: ChannelContext, api: API,
+                 support: ClientSupport | None = None) -> None:
         self._ctx, self._api = ctx, api
+        self._support = support or ClientSupport()
         self.names = ClientNames(api)
         # Errors must reach us: vkbottle's default handler logs a rejected model and drops
         # the message, which is exactly the case the raw JSON has to cover.
@@ -115,6 +118,8 @@ class VkEvents:
         raw_handler = self._raw.get(str(event["type"]))
         if raw_handler is None:
             return "skipped"  # joins, typing, wall events and types newer than this code
+        if event["type"] == "message_new":
+            self._note_support(event)
         try:
             await self._router.route(dict(event), self._api)
         except ValidationError as exc:
@@ -122,6 +127,13 @@ class VkEvents:
                         event["type"], _KEY.get(), str(exc).replace("\n", " ")[:300])
             await raw_handler(event)
         return "processed"
+
+    def _note_support(self, event: Mapping[str, Any]) -> None:
+        """A live message_new says what the client's app shows; the catch-up's do not."""
+        obj = event.get("object")
+        msg = message_of(event)
+        if isinstance(obj, dict) and "client_info" in obj and msg is not None:
+            self._support.remember(str(msg["peer_id"]), support_of(obj["client_info"]))
 
     async def _raw_message(self, event: Mapping[str, Any]) -> None:
         msg = message_of(event)

@@ -242,16 +242,22 @@ def client_message(peer: int, text: str, number: int, date: int | None = None,
     return msg
 
 
+FULL_CLIENT = {"button_actions": ["text", "callback"], "keyboard": True,
+               "inline_keyboard": True, "carousel": True, "lang_id": 0}
+
+
 def message_new(peer: int, text: str, number: int, payload: dict[str, str] | None = None,
-                secret: str | None = None) -> dict[str, Any]:
-    return as_event(client_message(peer, text, number, payload=payload), secret)
+                secret: str | None = None, client_info: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    return as_event(client_message(peer, text, number, payload=payload), secret, client_info)
 
 
-def as_event(msg: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
+def as_event(msg: dict[str, Any], secret: str | None = None,
+             client_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """client_info: what the client's app shows (VK's), a current app's by default."""
     peer, number = msg["peer_id"], msg["id"]
-    return event("message_new", {"message": msg, "client_info": {
-        "button_actions": ["text", "callback"], "keyboard": True, "inline_keyboard": True,
-        "carousel": True, "lang_id": 0}}, f"ev-new-{peer}-{number}", secret)
+    return event("message_new", {"message": msg, "client_info": client_info or FULL_CLIENT},
+                 f"ev-new-{peer}-{number}", secret)
 
 
 def message_event(peer: int, payload: dict[str, str], number: int,
