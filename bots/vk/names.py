@@ -38,7 +38,8 @@ class ClientNames:
                         user_id, type(exc).__name__, str(exc)[:200])
             return ""
         found = next((u for u in users if u.id == user_id), None)
-        name = "" if found is None else to_storable(
+        # A deleted or banned page is named «DELETED» by VK: no name is better than that.
+        name = "" if found is None or found.deactivated else to_storable(
             f"{found.first_name or ''} {found.last_name or ''}".strip())
         self._known[user_id] = name
         if len(self._known) > self._size:

@@ -44,6 +44,7 @@ class FakeVk:
     send_errors: list[int] = field(default_factory=list)  # the next sends answer these codes
     # users.get: each user's (first name, last name); others are a user without a name set
     names: dict[int, tuple[str, str]] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)  # users.get: pages deleted or banned
     url: str = ""
     _random_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     _new: asyncio.Event = field(default_factory=asyncio.Event)
@@ -140,8 +141,11 @@ class FakeVk:
         users = []
         for user in params.get("user_ids", "").split(","):
             first, last = self.names.get(int(user), ("", ""))
-            users.append({"id": int(user), "first_name": first, "last_name": last,
-                          "can_access_closed": True, "is_closed": False})
+            found: dict[str, Any] = {"id": int(user), "first_name": first, "last_name": last,
+                                     "can_access_closed": True, "is_closed": False}
+            if int(user) in self.deleted:
+                found.update(first_name="DELETED", last_name="", deactivated="deleted")
+            users.append(found)
         return _ok(users)
 
     def _sent(self, peer: int, text: str) -> None:

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from bots.vk.api import build_api, close_api
+from bots.vk.names import ClientNames
 from storage.models import Client
-from tests.bots.vk.conftest import SECRET, World, started, until
+from tests.bots.vk.conftest import SECRET, World, started, until, vk_config
 from tests.bots.vk.fake_vk import FakeVk, message_new
 
 USER = 100000001
@@ -61,10 +63,6 @@ async def test_a_failed_lookup_loses_nothing_and_is_tried_again(database_url: st
 
 
 async def test_the_least_recently_seen_names_go_first(fake: FakeVk) -> None:
-    from bots.vk.api import build_api, close_api
-    from bots.vk.names import ClientNames
-    from tests.bots.vk.conftest import vk_config
-
     fake.names.update({1: ("Анна", ""), 2: ("Борис", "Ким"), 3: ("Вера", "")})
     api = build_api(vk_config(fake, "longpoll"))
     try:
@@ -75,3 +73,12 @@ async def test_the_least_recently_seen_names_go_first(fake: FakeVk) -> None:
         await close_api(api)
     # 2 was the least recently seen when 3 came, so it was asked again; 1 never was.
     assert [c.params["user_ids"] for c in fake.method_calls("users.get")] == ["1", "2", "3", "2"]
+
+
+async def test_a_deleted_page_has_no_name(fake: FakeVk) -> None:
+    fake.deleted.add(4)
+    api = build_api(vk_config(fake, "longpoll"))
+    try:
+        assert await ClientNames(api).of(4) == ""  # not VK's «DELETED»
+    finally:
+        await close_api(api)
