@@ -74,7 +74,8 @@ class ReplyBuilder:
         if len(entries) > (page + 1) * PAGE_SIZE:
             rows.append((self._button("more", ActionKind.CATEGORY,
                                       f"{category_id}@{page + 1}"),))
-        text = self._t.render("category", category=category, count=len(entries), page=page)
+        text = self._t.render("category", category=category, count=len(entries), page=page,
+                              entries=shown)
         return Reply(text, (*rows, *self._footer()))
 
     def entry(self, entry_id: str) -> Reply:

@@ -16,6 +16,8 @@ from vkbottle.tools.mini_types.bot import MessageMin
 from vkbottle_types.events.bot_events import MessageAllow, MessageDeny, MessageEvent, MessageReply
 
 from bots.plugin import ChannelContext
+from bots.vk.keyboard import ClientSupport, support_of
+from bots.vk.names import ClientNames
 from bots.vk.parse import (
     attachments_of,
     event_key,
@@ -51,8 +53,11 @@ def dump(model: BaseModel) -> dict[str, Any]:
 
 
 class VkEvents:
-    def __init__(self, ctx: ChannelContext, api: API) -> None:
+    def __init__(self, ctx: ChannelContext, api: API,
+                 support: ClientSupport | None = None) -> None:
         self._ctx, self._api = ctx, api
+        self._support = support or ClientSupport()
+        self.names = ClientNames(api)
         # Errors must reach us: vkbottle's default handler logs a rejected model and drops
         # the message, which is exactly the case the raw JSON has to cover.
         errors = ErrorHandler(raise_exceptions=True)
@@ -113,6 +118,8 @@ class VkEvents:
         raw_handler = self._raw.get(str(event["type"]))
         if raw_handler is None:
             return "skipped"  # joins, typing, wall events and types newer than this code
+        if event["type"] == "message_new":
+            self._note_support(event)
         try:
             await self._router.route(dict(event), self._api)
         except ValidationError as exc:
@@ -120,6 +127,13 @@ class VkEvents:
                         event["type"], _KEY.get(), str(exc).replace("\n", " ")[:300])
             await raw_handler(event)
         return "processed"
+
+    def _note_support(self, event: Mapping[str, Any]) -> None:
+        """A live message_new says what the client's app shows; the catch-up's do not."""
+        obj = event.get("object")
+        msg = message_of(event)
+        if isinstance(obj, dict) and "client_info" in obj and msg is not None:
+            self._support.remember(str(msg["peer_id"]), support_of(obj["client_info"]))
 
     async def _raw_message(self, event: Mapping[str, Any]) -> None:
         msg = message_of(event)
@@ -131,7 +145,11 @@ class VkEvents:
         await self._deliver(to_incoming(msg))
 
     async def _deliver(self, incoming: IncomingMessage) -> None:
-        if is_chat(int(incoming.user_id)) or _STORE_ONLY.get():
+        chat = is_chat(int(incoming.user_id))
+        if not chat and not incoming.display_name:  # VK's events carry the sender's id only
+            incoming = replace(incoming,
+                               display_name=await self.names.of(int(incoming.user_id)))
+        if chat or _STORE_ONLY.get():
             # A chat the community was invited to: kept for the record, not answered, or
             # every line of a group conversation would get an FAQ reply. Likewise a message
             # caught up days late: an automatic answer to it now would be odd.

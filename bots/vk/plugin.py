@@ -12,6 +12,7 @@ from bots.vk.callback import CallbackEndpoint
 from bots.vk.catchup import CatchUp
 from bots.vk.config import VkConfig
 from bots.vk.events import VkEvents
+from bots.vk.keyboard import ClientSupport
 from bots.vk.longpoll import LongPoll
 from bots.vk.sender import VkSender
 from handlers.model import Channel
@@ -21,15 +22,16 @@ from handlers.ports import ChannelSender, FileSource, Notifier
 class VkPlugin:
     channel: str = Channel.VK
     sender: ChannelSender | None
-    # VK keeps a client's files as URLs and attachment strings, which the desk shows as they
-    # are; nothing is fetched from VK for other channels.
+    # VK keeps a client's files at its own URLs: the desk's audited file route sends the
+    # browser there (bots/web/desk/views.py attachment); nothing is fetched from VK.
     files: FileSource | None = None
 
     def __init__(self, config: VkConfig, ctx: ChannelContext) -> None:
         self._config, self._ctx = config, ctx
         self._api = build_api(config)
-        self.sender = VkSender(self._api, ctx.files)
-        self.events = VkEvents(ctx, self._api)
+        support = ClientSupport()  # client_info of incoming messages, for their replies
+        self.sender = VkSender(self._api, ctx.files, support)
+        self.events = VkEvents(ctx, self._api, support)
         self._callback = CallbackEndpoint(self.events, config.confirmation, config.secret,
                                           config.group_id)
 

@@ -9,8 +9,8 @@ from vkbottle import API, DocMessagesUploader
 
 from bots.files import FileSources, fetch_for_delivery
 from bots.text import split_text
-from bots.vk.api import to_delivery_error
-from bots.vk.keyboard import to_keyboard
+from bots.vk.api import Outage, VkMisconfigured, to_delivery_error
+from bots.vk.keyboard import ClientSupport, to_keyboard
 from handlers.model import Attachment, Channel, Reply
 from handlers.ports import DeliveryRefused
 
@@ -25,16 +25,28 @@ def random_id(key: str, part: int) -> int:
 
 
 class VkSender:
-    def __init__(self, api: API, files: FileSources) -> None:
+    def __init__(self, api: API, files: FileSources,
+                 support: ClientSupport | None = None) -> None:
         self._api = api
         self._files = files
+        self._support = support or ClientSupport()  # what each client's VK app shows
+        self.outage = Outage()  # a revoked token or the like: one ERROR line per outage
 
     async def send(self, address: str, reply: Reply, key: str) -> str:
+        try:
+            sent = await self._send(address, reply, key)
+        except VkMisconfigured as exc:
+            self.outage.refused(exc)
+            raise
+        self.outage.accepted()
+        return sent
+
+    async def _send(self, address: str, reply: Reply, key: str) -> str:
         if not address.lstrip("-").isdigit():
             raise DeliveryRefused(f"not a VK peer id: {address[:40]!r}")
         # Plain text: VK renders no Markdown or HTML; the templates write links out in full.
         parts = split_text(reply.text, MAX_TEXT) if reply.text or not reply.attachments else []
-        keyboard = to_keyboard(reply.buttons)
+        keyboard = to_keyboard(reply.buttons, self._support.of(address))
         sent = ""
         for number, text in enumerate(parts):
             last = number == len(parts) - 1

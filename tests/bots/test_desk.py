@@ -809,3 +809,58 @@ async def test_a_file_captioned_as_a_note_is_not_sent(desk: Desk) -> None:
     page = await (await anna.get(f"/desk/c/{conv}?error=note_caption")).text()
     assert "подпись начинается с «!»" in page
     await anna.close()
+
+
+VK_FILES = [  # VK's addresses of a client's files, as bots/vk/parse.py stores them
+    {"type": "photo", "photo": {"id": 1, "owner_id": 555, "sizes": [
+        {"url": "https://sun9-1.userapi.com/impg/passport.jpg", "width": 800,
+         "height": 600}]}},
+    {"type": "doc", "doc": {"id": 2, "owner_id": 555, "title": "справка.pdf",
+                            "url": "https://vk.com/doc555_2?hash=abc"}},
+    {"type": "audio_message", "audio_message": {
+        "link_mp3": "https://psv4.userapi.com/voice555.mp3", "transcript": ""}},
+    {"type": "wall", "wall": {"id": 7, "owner_id": -1, "text": ""}},
+]
+
+
+async def test_vk_files_are_shown_by_kind_only_and_open_through_the_audit(desk: Desk) -> None:
+    from bots.vk.parse import to_incoming
+
+    msg = {"peer_id": 555, "from_id": 555, "id": 1, "conversation_message_id": 1,
+           "date": 1760000000, "text": "Вот мои документы", "attachments": VK_FILES}
+    await desk.rt.reception.handle(to_incoming(msg))
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.VK, "555", "vk-2", action=Action.parse("consent:specialist")))
+    async with desk.rt.sessions() as s:
+        conv = await s.scalar(select(Conversation.id))
+        mid = await s.scalar(select(Message.id).where(Message.text == "Вот мои документы"))
+    addresses = ("userapi.com", "vk.com/doc", "voice555.mp3", "vk.com/wall")
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    await post(anna, f"/desk/c/{conv}/take")
+    # A colleague sees what the client sent, by kind and name, and no address at all.
+    page = await (await oleg.get(f"/desk/c/{conv}")).text()
+    assert "Вложение (photo)" in page and "справка.pdf" in page
+    assert not [a for a in addresses if a in page]
+    assert "/desk/files/" not in page
+    assert (await oleg.get(f"/desk/files/{mid}/0", allow_redirects=False)).status == 403
+    # The assignee opens each through the audited route, never through the address itself.
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert not [a for a in addresses if a in page]
+    for index in range(4):
+        assert f'href="/desk/files/{mid}/{index}"' in page
+    r = await anna.get(f"/desk/files/{mid}/0", allow_redirects=False)
+    assert r.status == 303
+    assert r.headers["Location"] == "https://sun9-1.userapi.com/impg/passport.jpg"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    r = await anna.get(f"/desk/files/{mid}/2", allow_redirects=False)
+    assert r.headers["Location"] == "https://psv4.userapi.com/voice555.mp3"
+    assert await audit(desk, "file_view") == ["anna", "anna"]
+    # An administrator opens them too (audited) but reads the texts masked.
+    admin = await staff_client(desk, "boss")
+    page = await (await admin.get(f"/desk/c/{conv}")).text()
+    assert f'href="/desk/files/{mid}/1"' in page and "vk.com/doc" not in page
+    r = await admin.get(f"/desk/files/{mid}/1", allow_redirects=False)
+    assert r.headers["Location"] == "https://vk.com/doc555_2?hash=abc"
+    assert await audit(desk, "file_view") == ["anna", "anna", "boss"]
+    for c in (anna, oleg, admin):
+        await c.close()

@@ -43,9 +43,13 @@ class ShownMessage:
     message: DeskMessage
     text: str
     action: str
-    attachments: tuple[tuple[str, str, str], ...]  # kind, ref, name
+    attachments: tuple[tuple[str, str, str], ...]  # kind, ref ("" unless opens), name
     new_conversation: bool  # the first message of another conversation of this client
     at: datetime  # in the institution's time zone
+    # Whether this user opens the message's files (through the audited /desk/files route);
+    # for everyone else the references (Telegram file ids, VK's file addresses) are dropped
+    # here, so that no page can show or link them.
+    opens: bool = False
 
 
 def form_token() -> str:
@@ -125,23 +129,30 @@ async def conversation(request: web.Request) -> web.StreamResponse:
         context)
 
 
-def _shown(d: DeskServices, m: DeskMessage, full: bool, new_conversation: bool,
+def _shown(d: DeskServices, m: DeskMessage, full: bool, opens: bool, new_conversation: bool,
            public: frozenset[str]) -> ShownMessage:
     at = m.created_at.astimezone(d.zone)
+    attachments = m.attachments if full else masked_attachments(m.attachments, public)
+    if not opens:
+        attachments = tuple((kind, "", name) for kind, _, name in attachments)
     if full:
-        return ShownMessage(m, m.text, m.action, m.attachments, new_conversation, at)
-    return ShownMessage(m, masked(m.text, public), masked(m.action, public),
-                        masked_attachments(m.attachments, public), new_conversation, at)
+        return ShownMessage(m, m.text, m.action, attachments, new_conversation, at, opens)
+    return ShownMessage(m, masked(m.text, public), masked(m.action, public), attachments,
+                        new_conversation, at, opens)
 
 
 async def _messages(d: DeskServices, user: StaffUser, row: DeskRow) -> list[ShownMessage]:
     """The client's history; in full only the conversation assigned to this user, for other
-    conversations of the client may have been someone else's."""
+    conversations of the client may have been someone else's. Files likewise: those of this
+    conversation for its assignee, every one for administrators (as the route checks)."""
     full, public = reads_in_full(user, row), contacts_of(d.faq.kb)
+    files = opens_files(user, row)
     shown, previous = [], None
     for m in await d.queries.messages(row.client_id):
         new = previous is not None and m.conversation_id != previous
-        shown.append(_shown(d, m, full and m.conversation_id == row.id, new, public))
+        ours = m.conversation_id == row.id
+        opens = files and (ours or user.role == Role.ADMIN)
+        shown.append(_shown(d, m, full and ours, opens, new, public))
         previous = m.conversation_id
     return shown
 
@@ -190,7 +201,14 @@ async def attachment(request: web.Request) -> web.StreamResponse:
         return render_error(request, 403, "forbidden")
     source = d.files.get(found[1].source)
     if source is None:
-        return render_error(request, 404, "not_found")
+        if not _is_link(found[1].ref):
+            return render_error(request, 404, "not_found")
+        # VK keeps a client's files at addresses of its own (photos and voice on
+        # userapi.com, documents and wall posts on vk.com), open to whoever has the link:
+        # the browser is sent there once the view is audited. The address is never on a page.
+        await d.log(user, "file_view", row.id, f"message {message} #{index}")
+        raise web.HTTPSeeOther(found[1].ref, headers={
+            "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
     try:
         data = await source.fetch(found[1])
     except FileUnavailable as exc:
@@ -198,6 +216,10 @@ async def attachment(request: web.Request) -> web.StreamResponse:
         return render_error(request, 410 if exc.permanent else 503, "file_unavailable")
     await d.log(user, "file_view", row.id, f"message {message} #{index}")
     return file_response(data)
+
+
+def _is_link(ref: str) -> bool:
+    return ref.startswith(("https://", "http://")) and not any(c in ref for c in "\r\n")
 
 
 def setup_routes(app: web.Application) -> None:

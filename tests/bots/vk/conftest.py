@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from bots.vk.config import VkConfig
 from bots.vk.plugin import VkPlugin, build_vk
 from handlers.ports import ConversationEvent
-from priemnaya.runtime import Runtime, build_runtime
+from priemnaya.runtime import Runtime, build_runtime, utc_now
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
 from storage.models import Conversation, InboundEvent, Message
@@ -100,10 +101,10 @@ def vk_config(fake: FakeVk, mode: str, **kw: Any) -> VkConfig:
 
 
 @asynccontextmanager
-async def started(database_url: str, fake: FakeVk, mode: str, **kw: Any
-                  ) -> AsyncIterator[World]:
+async def started(database_url: str, fake: FakeVk, mode: str,
+                  clock: Callable[[], datetime] = utc_now, **kw: Any) -> AsyncIterator[World]:
     settings = Settings(database={"url": database_url}, outbox={"poll_interval_s": 0.05})
-    rt = build_runtime(settings, FakeFaq())
+    rt = build_runtime(settings, FakeFaq(), clock=clock)
     notified = RecordingNotifier()
     rt.notifier.add(notified)
     plugin = build_vk(vk_config(fake, mode, **kw), rt.context)

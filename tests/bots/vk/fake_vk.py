@@ -41,6 +41,10 @@ class FakeVk:
     in_read: dict[int, int] = field(default_factory=dict)  # peer -> last read incoming id
     page_limit: int = 200  # the most conversations VK returns per call
     failing: set[str] = field(default_factory=set)  # methods that answer "internal error"
+    send_errors: list[int] = field(default_factory=list)  # the next sends answer these codes
+    # users.get: each user's (first name, last name); others are a user without a name set
+    names: dict[int, tuple[str, str]] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)  # users.get: pages deleted or banned
     url: str = ""
     _random_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     _new: asyncio.Event = field(default_factory=asyncio.Event)
@@ -105,12 +109,17 @@ class FakeVk:
             return self._server()
         if name in ("docs.getMessagesUploadServer", "docs.save"):
             return self._docs(name, params)
+        if name == "users.get":
+            return self._users(params)
         if name == "messages.sendMessageEventAnswer":
             return _error(100, "event_id is expired") if self.expired_presses else _ok(1)
         return _error(3, "Unknown method passed")
 
     async def _send(self, params: dict[str, str]) -> web.Response:
         peer = int(params["peer_id"])
+        if self.send_errors:
+            return _error(self.send_errors.pop(0), "User authorization failed: invalid "
+                          "access_token (4).")
         if self.refuse.get(peer) == 0:
             return web.Response(status=502, text="<html>Bad Gateway</html>",
                                 content_type="text/html")
@@ -126,6 +135,18 @@ class FakeVk:
             self.slow_sends -= 1
             await asyncio.sleep(self.slow_s)
         return _ok(self._random_ids[seen])
+
+    def _users(self, params: dict[str, str]) -> web.Response:
+        """Like VK: one object per id asked for, in that order (the ids comma-separated)."""
+        users = []
+        for user in params.get("user_ids", "").split(","):
+            first, last = self.names.get(int(user), ("", ""))
+            found: dict[str, Any] = {"id": int(user), "first_name": first, "last_name": last,
+                                     "can_access_closed": True, "is_closed": False}
+            if int(user) in self.deleted:
+                found.update(first_name="DELETED", last_name="", deactivated="deleted")
+            users.append(found)
+        return _ok(users)
 
     def _sent(self, peer: int, text: str) -> None:
         number = max((m["id"] for ms in self.history.values() for m in ms), default=0) + 1
@@ -225,16 +246,22 @@ def client_message(peer: int, text: str, number: int, date: int | None = None,
     return msg
 
 
+FULL_CLIENT = {"button_actions": ["text", "callback"], "keyboard": True,
+               "inline_keyboard": True, "carousel": True, "lang_id": 0}
+
+
 def message_new(peer: int, text: str, number: int, payload: dict[str, str] | None = None,
-                secret: str | None = None) -> dict[str, Any]:
-    return as_event(client_message(peer, text, number, payload=payload), secret)
+                secret: str | None = None, client_info: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    return as_event(client_message(peer, text, number, payload=payload), secret, client_info)
 
 
-def as_event(msg: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
+def as_event(msg: dict[str, Any], secret: str | None = None,
+             client_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """client_info: what the client's app shows (VK's), a current app's by default."""
     peer, number = msg["peer_id"], msg["id"]
-    return event("message_new", {"message": msg, "client_info": {
-        "button_actions": ["text", "callback"], "keyboard": True, "inline_keyboard": True,
-        "carousel": True, "lang_id": 0}}, f"ev-new-{peer}-{number}", secret)
+    return event("message_new", {"message": msg, "client_info": client_info or FULL_CLIENT},
+                 f"ev-new-{peer}-{number}", secret)
 
 
 def message_event(peer: int, payload: dict[str, str], number: int,

@@ -61,6 +61,12 @@ async def test_long_text_is_split_with_the_keyboard_on_the_last_part(
     (900, DeliveryRefused, True),
     (902, DeliveryRefused, True),
     (100, DeliveryRefused, False),
+    (7, DeliveryRefused, False),
+    (5, DeliveryRetry, None),  # the community's setup: held and retried (test_misconfigured)
+    (15, DeliveryRetry, None),
+    (27, DeliveryRetry, None),
+    (28, DeliveryRetry, None),
+    (912, DeliveryRetry, None),
     (6, DeliveryRetry, None),
     (10, DeliveryRetry, None),
     (0, DeliveryRetry, None),  # an HTML error page instead of VK's JSON

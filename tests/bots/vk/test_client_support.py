@@ -1,0 +1,74 @@
+"""Keyboards a client's VK app can show (client_info), and long questions cut on buttons."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bots.vk.keyboard import Support, support_of, to_keyboard
+from handlers.model import Action, ActionKind, Button
+from tests.bots.vk.conftest import SECRET, World, until
+from tests.bots.vk.fake_vk import FULL_CLIENT, message_new
+
+USER = 100000001
+CAPITAL = "Как получить областной материнский капитал?"  # 43 characters: cut on a button
+
+
+def kinds(keyboard: str | None) -> tuple[bool, set[str]]:
+    body = json.loads(keyboard or "")
+    return body["inline"], {b["action"]["type"] for row in body["buttons"] for b in row}
+
+
+def test_support_follows_client_info() -> None:
+    rows = ((Button("Да", Action(ActionKind.CONSENT)),),
+            (Button("Меню", Action(ActionKind.MENU)),))
+    assert kinds(to_keyboard(rows, support_of(FULL_CLIENT))) == (True, {"callback"})
+    no_callback = {**FULL_CLIENT, "button_actions": ["text", "open_link"]}
+    assert kinds(to_keyboard(rows, support_of(no_callback))) == (True, {"text"})
+    no_inline = {**FULL_CLIENT, "inline_keyboard": False}
+    assert kinds(to_keyboard(rows, support_of(no_inline))) == (False, {"text"})
+    assert json.loads(to_keyboard(rows, support_of(no_inline)) or "")["one_time"] is True
+    assert to_keyboard(rows, support_of({**FULL_CLIENT, "keyboard": False})) is None
+    assert support_of(None) == support_of({}) == support_of({"lang_id": 0}) == Support()
+
+
+async def choose_family(w: World, info: dict[str, Any], number: int) -> dict[str, str]:
+    body = message_new(USER, "Семьи с детьми", number, {"a": "category:family"}, SECRET, info)
+    assert await w.post(body) == (200, "ok")
+    await until(lambda: len(w.fake.delivered) == number)
+    return w.fake.delivered[-1]
+
+
+@pytest.mark.parametrize(("info", "inline", "types"), [
+    ({**FULL_CLIENT, "inline_keyboard": False, "button_actions": ["text"]}, False, {"text"}),
+    ({**FULL_CLIENT, "button_actions": ["text"]}, True, {"text"}),
+    (FULL_CLIENT, True, {"callback"}),
+])
+async def test_replies_use_the_keyboards_the_client_has(
+        callback: World, info: dict[str, Any], inline: bool, types: set[str]) -> None:
+    sent = await choose_family(callback, info, 1)
+    assert kinds(sent["keyboard"]) == (inline, types)
+    labels = [b["action"]["label"] for row in json.loads(sent["keyboard"])["buttons"]
+              for b in row]
+    assert "Как получить областной материнский капи…" in labels
+    # The cut question reads in full in the text, numbered, and its number picks it.
+    assert f"2. {CAPITAL}" in sent["message"]
+    assert await callback.post(message_new(USER, "2", 2, secret=SECRET,
+                                           client_info=info)) == (200, "ok")
+    await until(lambda: len(callback.fake.delivered) == 2)
+    assert callback.fake.texts()[1].startswith("Заявление подают")
+
+
+async def test_a_client_without_keyboards_gets_numbered_text(callback: World) -> None:
+    info = {**FULL_CLIENT, "keyboard": False, "inline_keyboard": False}
+    sent = await choose_family(callback, info, 1)
+    assert "keyboard" not in sent
+    assert "1. Как оформить единое пособие?" in sent["message"]
+    assert f"2. {CAPITAL}" in sent["message"]
+    # The next client's app shows everything: their reply has its inline keyboard.
+    other = message_new(USER + 1, "Семьи с детьми", 2, {"a": "category:family"}, SECRET)
+    assert await callback.post(other) == (200, "ok")
+    await until(lambda: len(callback.fake.delivered) == 2)
+    assert kinds(callback.fake.delivered[1]["keyboard"]) == (True, {"callback"})
