@@ -17,6 +17,7 @@ from handlers.ports import (
     EventKind,
     Notifier,
 )
+from handlers.secrets import error_text, redact
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +114,12 @@ class OutboxWorker:
         try:
             return d.id, await sender.send(d.address, d.reply, d.key)
         except DeliveryRefused as exc:
-            await self._fail(d, str(exc), blocked=exc.client_blocked)
+            await self._fail(d, redact(str(exc)), blocked=exc.client_blocked)
         except DeliveryRetry as exc:
-            await self._retry(d, str(exc), exc.retry_after)
+            await self._retry(d, redact(str(exc)), exc.retry_after)
         except Exception as exc:  # an unknown failure is retried, never dropped
             log.exception("delivery %s failed", d.id)
-            await self._retry(d, f"{type(exc).__name__}: {exc}", None)
+            await self._retry(d, error_text(exc), None)
         return None
 
     async def _retry(self, d: Delivery, error: str, retry_after: float | None) -> None:

@@ -10,6 +10,7 @@ from datetime import tzinfo
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 
+from bots.delivery_errors import reason_of
 from bots.telegram.media import resend
 from bots.telegram.topics import NOT_A_FORUM, TAG, THREAD_NOT_FOUND, Thread, means
 from bots.text import split_text, utf16_len
@@ -89,8 +90,9 @@ class TelegramNotifier:
                     internal=bool(item and item.internal),
                     files=[a.name or a.kind for a in item.attachments] if item else []))
             case EventKind.DELIVERY_FAILED:
+                # The platform's English error stays in the log (bots/outbox.py).
                 await self._post(cid, self._texts.render("staff_delivery_failed",
-                                                         error=event.text))
+                                                         reason=reason_of(event.text)))
             case kind if kind in _NOTES:
                 queue = self._queue_titles.get(event.text, event.text)
                 await self._post(cid, self._texts.render(

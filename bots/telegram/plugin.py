@@ -27,6 +27,7 @@ from bots.telegram.sender import TelegramSender
 from bots.telegram.session import JsonAiohttpSession, dumps
 from bots.telegram.staff import build_staff_router
 from handlers.ports import ChannelSender, FileSource, Notifier
+from handlers.secrets import add_secret
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class TelegramPlugin:
 
     def __init__(self, config: TelegramConfig, ctx: ChannelContext, timezone: str) -> None:
         self._config = config
+        add_secret(config.token)  # kept out of error texts (handlers/secrets.py)
         self._api = TelegramAPIServer.from_base(config.api_server)
         self.bot = Bot(config.token, session=JsonAiohttpSession(api=self._api, json_dumps=dumps))
         codec = CallbackCodec(ctx.faq)

@@ -42,6 +42,7 @@ class FakeBotApi:
     deleted_topics: set[int] = field(default_factory=set)
     updates: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content (getFile)
+    expired: set[str] = field(default_factory=set)  # getFile answers, the download is a 404
     url: str = ""
     _next_id: int = 1000
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -108,7 +109,7 @@ class FakeBotApi:
 
     async def _download(self, request: web.Request) -> web.Response:
         file_id = request.match_info["path"].rpartition("/")[2].partition(".")[0]
-        if file_id not in self.files:
+        if file_id not in self.files or file_id in self.expired:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=self.files[file_id])
 
