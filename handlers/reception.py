@@ -58,6 +58,14 @@ NOTE_EVERY = timedelta(minutes=30)
 MAX_NOTED = 10_000
 
 
+async def erase_client(store: ConversationStore, notifier: Notifier, client_id: int,
+                       now: datetime, by: str = "client") -> None:
+    """Erasure on the client's request (by "client") or by an administrator ("admin"): the
+    database, then every staff surface that keeps copies of the client's messages."""
+    for conversation_id in await store.erase_client(client_id, now):
+        await notifier.publish(ConversationEvent(EventKind.ERASED, conversation_id, text=by))
+
+
 @dataclass(frozen=True, slots=True)
 class Deps:
     store: ConversationStore
@@ -344,5 +352,5 @@ class Reception:
         await self._d.store.enqueue(
             rec.conversation, rec.client, [self._d.replies.forgotten()], Author.BOT, now
         )
-        await self._d.store.erase_client(rec.client.id, now)
+        await erase_client(self._d.store, self._d.notifier, rec.client.id, now)
         return []

@@ -67,7 +67,7 @@ class TelegramNotifier:
             # One conversation at a time: two events must not open two topics.
             async with self._locks.setdefault(event.conversation_id, asyncio.Lock()):
                 await self._on(event)
-            if event.kind is EventKind.CLOSED:
+            if event.kind in (EventKind.CLOSED, EventKind.ERASED):
                 self._locks.pop(event.conversation_id, None)
         except Exception:
             log.exception("telegram notifier failed on %s of conversation %s",
@@ -89,6 +89,12 @@ class TelegramNotifier:
                     "staff_mirror", text=event.text, origin=event.origin,
                     internal=bool(item and item.internal),
                     files=[a.name or a.kind for a in item.attachments] if item else []))
+            case EventKind.ERASED:
+                # The notifier keeps no ids of the copies it posted, so it cannot delete them:
+                # the specialists are told to, and the conversation is closed.
+                # A topic deleted meanwhile is not opened again for this.
+                await self._post(cid, self._texts.render("staff_erased", by=event.text),
+                                 reopen=False)
             case EventKind.DELIVERY_FAILED:
                 # The platform's English error stays in the log (bots/outbox.py).
                 await self._post(cid, self._texts.render("staff_delivery_failed",
@@ -149,7 +155,7 @@ class TelegramNotifier:
             return Thread(self._chat_id, 0)
         return Thread(self._chat_id, topic.message_thread_id)
 
-    async def _post(self, cid: int, text: str) -> bool:
+    async def _post(self, cid: int, text: str, reopen: bool = True) -> bool:
         """Sends into the conversation's thread, recreating a topic someone deleted."""
         thread = Thread.parse(await self._threads.thread_of(cid))
         if thread is None:
@@ -159,6 +165,8 @@ class TelegramNotifier:
         except TelegramBadRequest as exc:
             if not means(exc.message, THREAD_NOT_FOUND):
                 raise
+            if not reopen:
+                return False
             log.warning("topic of conversation %s is gone (%s): opening a new one", cid,
                         exc.message)
             new = await self.open_thread(cid)

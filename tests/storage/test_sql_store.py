@@ -182,7 +182,8 @@ async def test_erase_client_keeps_counts_and_drops_texts(sessions) -> None:
     await inbound.keep("vk", "other", "message_new", '{"from_id": 7, "text": "x"}', NOW)
     await inbound.mark("vk", "other", "processed")
     await inbound.keep("vk", "pending", "message_new", '{"from_id": 42}', NOW)
-    await store.erase_client(rec.client.id, NOW)
+    # The conversations whose copies on staff surfaces are to be flagged (EventKind.ERASED).
+    assert await store.erase_client(rec.client.id, NOW) == [rec.conversation.id]
     async with sessions() as s:
         msg = await s.get_one(Message, rec.message_id)
         client = await s.get_one(Client, rec.client.id)
