@@ -3,6 +3,7 @@ downloaded from the (fake) Bot API and uploaded to the (fake) VK."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,13 +16,19 @@ from sqlalchemy import select
 from bots.vk.plugin import build_vk
 from priemnaya.runtime import Runtime
 from priemnaya.webapp import build_app
-from storage.models import Message, OutboxItem
+from storage.models import Message, OutboxItem, Specialist
 from tests.bots.telegram.conftest import build_service, telegram_plugin
 from tests.bots.telegram.fake_bot_api import FakeBotApi
 from tests.bots.telegram.harness import STAFF_CHAT, Harness, telegram_settings, wait_for
 from tests.bots.telegram.test_specialist_files import staff_file, topic_posts
 from tests.bots.vk.conftest import SECRET, vk_config
-from tests.bots.vk.fake_vk import FakeVk, message_event, message_new, running_fake_vk
+from tests.bots.vk.fake_vk import (
+    FakeVk,
+    message_event,
+    message_new,
+    message_reply,
+    running_fake_vk,
+)
 
 # A token shaped as BotFather's, so that both the pattern and the configured value are tried.
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
@@ -89,3 +96,18 @@ async def test_an_expired_file_fails_at_once_and_no_token_is_stored_or_logged(
     secret = TOKEN.partition(":")[2]
     for text in (item.last_error, caplog.text, *(p["text"] for p in topic_posts(h))):
         assert secret not in text
+
+
+async def test_a_vk_community_manager_is_named_in_words(both: Both) -> None:
+    await escalate_vk_client(both)
+    await both.from_vk(message_reply(USER, "Здравствуйте, это Мария.", 3, admin=100000009))
+    for _ in range(250):
+        if names := await specialist_names(both.rt):
+            break
+        await asyncio.sleep(0.02)
+    assert names == ["Менеджер сообщества VK (id 100000009)"]  # not its login «vk:100000009»
+
+
+async def specialist_names(rt: Runtime) -> list[str]:
+    async with rt.sessions() as s:
+        return list(await s.scalars(select(Specialist.display_name)))
