@@ -124,14 +124,17 @@ class OutboxWorker:
 
     async def _retry(self, d: Delivery, error: str, retry_after: float | None) -> None:
         if d.attempts >= MAX_ATTEMPTS:
-            await self._fail(d, f"gave up after {d.attempts} attempts: {error}", blocked=False)
+            # The final failure of what was retried for hours: an error, the retries were not.
+            await self._fail(d, f"gave up after {d.attempts} attempts: {error}", blocked=False,
+                             level=logging.ERROR)
             return
         log.warning("delivery %s attempt %s failed, retrying: %s", d.id, d.attempts, error)
         await self._queue.mark_retry(d.id, self._clock() + backoff(d.attempts, retry_after),
                                      error)
 
-    async def _fail(self, d: Delivery, error: str, blocked: bool) -> None:
-        log.warning("delivery %s failed for good: %s", d.id, error)
+    async def _fail(self, d: Delivery, error: str, blocked: bool,
+                    level: int = logging.WARNING) -> None:
+        log.log(level, "delivery %s failed for good: %s", d.id, error)
         conversation_id = await self._queue.mark_failed(d, self._clock(), error, blocked)
         if conversation_id is not None:
             await self._notifier.publish(ConversationEvent(

@@ -8,7 +8,13 @@ from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 
 from bots.delivery_errors import reason_of
 from bots.telegram.media import resend
@@ -24,11 +30,13 @@ from handlers.ports import (
     StaffThreads,
     Texts,
 )
+from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
 
 MAX_TOPIC_NAME = 128  # createForumTopic limit
 MAX_TEXT = 4096
+RETRY_S = 2  # before the one retry of a post that met a 5xx or a network error
 ORIGIN = "telegram"
 _NOTES = {EventKind.CLOSED: "staff_closed", EventKind.TRANSFERRED: "staff_transferred",
           EventKind.ASSIGNED: "staff_assigned", EventKind.RATED: "staff_rated",
@@ -69,6 +77,9 @@ class TelegramNotifier:
                 await self._on(event)
             if event.kind in (EventKind.CLOSED, EventKind.ERASED):
                 self._locks.pop(event.conversation_id, None)
+        except TelegramAPIError as exc:  # the Bot API's own answer says it all: no traceback
+            log.error("telegram notifier failed on %s of conversation %s: %s", event.kind,
+                      event.conversation_id, redact(f"{type(exc).__name__}: {exc.message}"))
         except Exception:
             log.exception("telegram notifier failed on %s of conversation %s",
                           event.kind, event.conversation_id)
@@ -192,12 +203,17 @@ class TelegramNotifier:
                 log.warning("cannot show %s of conversation %s: %s", attachment.kind, cid, exc)
 
     async def _send_part(self, chat_id: int, text: str, topic: int | None) -> None:
-        """One polite retry on flood control; staff notes are not worth a queue of their own."""
+        """One polite retry on flood control or a Bot API that is out of reach for a moment;
+        staff notes are not worth a queue of their own. The retry is one warning line; a
+        second failure is the error _handle logs."""
         for attempt in range(2):
             try:
                 await self._bot.send_message(chat_id, text, message_thread_id=topic)
                 return
-            except TelegramRetryAfter as exc:
+            except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as exc:
                 if attempt:
                     raise
-                await asyncio.sleep(min(exc.retry_after, 30))
+                wait = exc.retry_after if isinstance(exc, TelegramRetryAfter) else RETRY_S
+                log.warning("posting to chat %s failed (%s): retrying in %s s", chat_id,
+                            redact(f"{type(exc).__name__}: {exc.message}"), min(wait, 30))
+                await asyncio.sleep(min(wait, 30))

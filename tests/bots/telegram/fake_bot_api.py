@@ -30,6 +30,7 @@ class Failure:
     retry_after: int | None = None
     when: Callable[[dict[str, Any]], bool] = lambda params: True
     times: int = 1
+    page: str = ""  # answered instead of the Bot API's JSON, as a proxy's error page is
 
 
 @dataclass
@@ -104,6 +105,8 @@ class FakeBotApi:
         for f in self.failures:
             if f.times > 0 and f.method == method and f.when(params):
                 f.times -= 1
+                if f.page:
+                    return web.Response(status=f.status, text=f.page, content_type="text/html")
                 return _error(f.status, f.description, f.retry_after)
         return None
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
@@ -62,6 +64,24 @@ async def test_flood_control_is_retried_by_the_outbox(service: Service) -> None:
     item = await outbox_item_when(rt, "sent")
     assert item.attempts == 2
     assert "flood control" in item.last_error
+
+
+@pytest.mark.parametrize("status", [502, 429])
+async def test_a_proxys_error_page_is_retried_with_one_warning_line(
+        service: Service, status: int, caplog: pytest.LogCaptureFixture) -> None:
+    h, rt = service
+    page = f"<html><head><title>{status}</title></head><body>nginx</body></html>"
+    h.api.fail(Failure("sendMessage", status, "", page=page,
+                       when=lambda p: p.get("chat_id") == str(CLIENT)))
+    await h.post(h.private("Как оформить единое пособие?"))
+    await wait_for(lambda: h.api.sent(chat_id=CLIENT), seconds=10)
+    item = await outbox_item_when(rt, "sent")
+    assert item.attempts == 2
+    assert f"HTTP {status}" in item.last_error
+    retried = [r for r in caplog.records if r.name == "bots.outbox"]
+    assert [(r.levelname, r.exc_info) for r in retried] == [("WARNING", None)]
+    assert f"HTTP {status}" in retried[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_blocked_client_fails_once_and_warns_the_topic(service: Service) -> None:
@@ -311,3 +331,17 @@ async def test_an_administrators_erasure_is_announced_in_the_topic(service: Serv
     notice = await wait_for(lambda: [p for p in topic_posts(h) if "152-ФЗ" in p["text"]])
     assert notice[0]["message_thread_id"] == str(topic)
     assert notice[0]["text"].startswith("🗑 Данные клиента удалены администратором")
+
+
+async def test_a_topic_post_that_meets_a_502_is_retried_with_one_warning_line(
+        service: Service, caplog: pytest.LogCaptureFixture) -> None:
+    h, _ = service
+    h.api.fail(Failure("sendMessage", 502, "", page="<html>502 Bad Gateway</html>",
+                       when=lambda p: p.get("chat_id") == str(STAFF_CHAT)))
+    await h.post(h.private("Как оформить единое пособие?"))
+    await open_topic(h)
+    assert [c.ok for c in h.api.attempts(chat_id=STAFF_CHAT)][:2] == [False, True]
+    notifier = [r for r in caplog.records if r.name == "bots.telegram.notifier"]
+    assert [(r.levelname, r.exc_info) for r in notifier] == [("WARNING", None)]
+    assert "HTTP 502" in notifier[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
