@@ -200,7 +200,8 @@ class TelegramNotifier:
             try:
                 await resend(self._bot, thread.chat_id, thread.message_thread_id, attachment)
             except (TelegramAPIError, ValueError) as exc:
-                log.warning("cannot show %s of conversation %s: %s", attachment.kind, cid, exc)
+                log.warning("cannot show %s of conversation %s: %s", attachment.kind, cid,
+                            redact(str(exc)))
 
     async def _send_part(self, chat_id: int, text: str, topic: int | None) -> None:
         """One polite retry on flood control or a Bot API that is out of reach for a moment;

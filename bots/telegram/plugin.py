@@ -27,7 +27,7 @@ from bots.telegram.sender import TelegramSender
 from bots.telegram.session import JsonAiohttpSession, dumps
 from bots.telegram.staff import build_staff_router
 from handlers.ports import ChannelSender, FileSource, Notifier
-from handlers.secrets import add_secret
+from handlers.secrets import add_secret, redact
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class TelegramPlugin:
                 return
             except TelegramAPIError as exc:
                 wait = min(2 ** attempt, MAX_RETRY_WAIT_S)
-                log.warning("deleteWebhook failed (%s): retrying in %s s", exc, wait)
+                log.warning("deleteWebhook failed (%s): retrying in %s s", redact(str(exc)), wait)
                 await asyncio.sleep(wait)
 
     async def _set_webhook(self) -> None:
@@ -114,7 +114,7 @@ class TelegramPlugin:
                 log.info("telegram webhook set to %s", self._config.webhook_url)
                 return
             except TelegramAPIError as exc:
-                log.warning("setWebhook attempt %s failed: %s", attempt, exc)
+                log.warning("setWebhook attempt %s failed: %s", attempt, redact(str(exc)))
                 await asyncio.sleep(2 ** attempt)
         log.error("telegram webhook could not be set: updates will not arrive")
 

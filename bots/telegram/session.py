@@ -21,6 +21,8 @@ from aiogram.methods.base import Response, TelegramType
 from aiohttp import ClientError, ClientTimeout
 from pydantic import BaseModel
 
+from handlers.secrets import error_text
+
 
 def dumps(value: Any) -> str:
     """JSON with Cyrillic as is: a third of the bytes of `\\uXXXX` escapes."""
@@ -127,4 +129,4 @@ class JsonAiohttpSession(AiohttpSession):
             raise TelegramNetworkError(method=method(), message="Request timeout error") from e
         except ClientError as e:
             raise TelegramNetworkError(method=method(),
-                                       message=f"{type(e).__name__}: {e}") from e
+                                       message=error_text(e)) from e
