@@ -56,6 +56,8 @@ _CLOSING_REMARKS = (SmallTalk.THANKS, SmallTalk.GOODBYE, SmallTalk.ACKNOWLEDGEME
                     SmallTalk.CONGRATULATION)
 NOTE_EVERY = timedelta(minutes=30)
 MAX_NOTED = 10_000
+# The photos of an album arrive within a second or two: the later ones are stored, not answered.
+ALBUM_WINDOW = timedelta(seconds=10)
 
 
 async def erase_client(store: ConversationStore, notifier: Notifier, client_id: int,
@@ -85,6 +87,8 @@ class Reception:
         # Conversation → when the client was last told their words reached the specialists.
         # Per process: another replica may say it once more, which is harmless.
         self._noted_at: dict[int, datetime] = {}
+        # (channel, user, album) → when its first message was handled; per process too.
+        self._albums: dict[tuple[str, str, str], datetime] = {}
 
     async def handle(self, msg: IncomingMessage) -> bool:
         """Process a message; False when it was a duplicate delivery and nothing was done."""
@@ -96,10 +100,30 @@ class Reception:
         rec = await self._d.store.record_incoming(msg, now, open_new=reopen)
         if rec is None:
             return False
+        if self._later_in_album(msg, now) and not msg.text.strip():
+            # One reply per album, not «файл получен» per photo; a specialist sees every
+            # photo. A photo with a caption of its own is read like any message.
+            if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
+                await self._d.notifier.publish(ConversationEvent(
+                    EventKind.CLIENT_MESSAGE, rec.conversation.id, rec.message_id, ""))
+            return True
         replies = await self._dispatch(rec, msg, action, now)
         if replies:
             await self._send(rec, replies, now)
         return True
+
+    def _later_in_album(self, msg: IncomingMessage, now: datetime) -> bool:
+        """Whether an earlier message of the same album was handled moments ago."""
+        if not msg.album or msg.action is not None:
+            return False
+        key = (str(msg.channel), msg.user_id, msg.album)
+        first = self._albums.get(key)
+        if first is not None and timedelta(0) <= now - first <= ALBUM_WINDOW:
+            return True
+        if len(self._albums) >= MAX_NOTED:
+            self._albums.clear()
+        self._albums[key] = now
+        return False
 
     async def _send(self, rec: Recorded, replies: list[Reply], now: datetime,
                     annotation: Annotation | None = None) -> None:
