@@ -108,8 +108,10 @@ class TelegramNotifier:
                                  reopen=False)
             case EventKind.DELIVERY_FAILED:
                 # The platform's English error stays in the log (bots/outbox.py).
-                await self._post(cid, self._texts.render("staff_delivery_failed",
-                                                         reason=reason_of(event.text)))
+                found = await self._store.get(cid)
+                await self._post(cid, self._texts.render(
+                    "staff_delivery_failed", reason=reason_of(event.text),
+                    channel=str(found[0].channel) if found else ""))
             case kind if kind in _NOTES:
                 queue = self._queue_titles.get(event.text, event.text)
                 await self._post(cid, self._texts.render(

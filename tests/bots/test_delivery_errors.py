@@ -28,7 +28,18 @@ def test_reasons(error: str, reason: str) -> None:
 
 @pytest.mark.parametrize("reason", ["file", "blocked", "network", "channel_off", "too_long",
                                     "refused"])
-def test_every_reason_reads_in_russian(reason: str) -> None:
-    text = JinjaTexts().render("staff_delivery_failed", reason=reason)
+@pytest.mark.parametrize("channel", ["vk", "web", ""])
+def test_every_reason_reads_in_russian(reason: str, channel: str) -> None:
+    text = JinjaTexts().render("staff_delivery_failed", reason=reason, channel=channel)
     assert text.startswith("⚠️ Сообщение не доставлено клиенту.\n")
     assert not any("a" <= ch.lower() <= "z" for ch in text)
+
+
+def test_the_client_s_channel_is_named() -> None:
+    texts = JinjaTexts()
+    assert "Нет связи с ВКонтакте:" in texts.render(
+        "staff_delivery_failed", reason="network", channel="vk")
+    assert "запретил сообщения от сообщества ВКонтакте" in texts.render(
+        "staff_delivery_failed", reason="blocked", channel="vk")
+    assert "заблокировал бота" in texts.render(
+        "staff_delivery_failed", reason="blocked", channel="telegram")

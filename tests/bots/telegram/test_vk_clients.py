@@ -111,3 +111,14 @@ async def test_a_vk_community_manager_is_named_in_words(both: Both) -> None:
 async def specialist_names(rt: Runtime) -> list[str]:
     async with rt.sessions() as s:
         return list(await s.scalars(select(Specialist.display_name)))
+
+
+async def test_a_vk_refusal_reads_in_russian_in_the_topic(both: Both) -> None:
+    h = both.h
+    topic = await escalate_vk_client(both)
+    both.vk.refuse[USER] = 901  # the client forbade the community's messages
+    await h.post(h.staff("Ваше заявление готово", topic=topic))
+    warning = await wait_for(lambda: [p for p in topic_posts(h)
+                                      if "не доставлено" in p["text"]])
+    assert "запретил сообщения от сообщества ВКонтакте" in warning[0]["text"]
+    assert "VK error" not in warning[0]["text"] and "901" not in warning[0]["text"]
