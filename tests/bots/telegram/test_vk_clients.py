@@ -18,7 +18,7 @@ from priemnaya.runtime import Runtime
 from priemnaya.webapp import build_app
 from storage.models import Message, OutboxItem, Specialist
 from tests.bots.telegram.conftest import build_service, telegram_plugin
-from tests.bots.telegram.fake_bot_api import FakeBotApi
+from tests.bots.telegram.fake_bot_api import Failure, FakeBotApi
 from tests.bots.telegram.harness import STAFF_CHAT, Harness, telegram_settings, wait_for
 from tests.bots.telegram.test_specialist_files import staff_file, topic_posts
 from tests.bots.vk.conftest import SECRET, vk_config
@@ -122,3 +122,21 @@ async def test_a_vk_refusal_reads_in_russian_in_the_topic(both: Both) -> None:
                                       if "не доставлено" in p["text"]])
     assert "запретил сообщения от сообщества ВКонтакте" in warning[0]["text"]
     assert "VK error" not in warning[0]["text"] and "901" not in warning[0]["text"]
+
+
+async def test_flood_control_on_get_file_is_waited_out_not_taken_for_a_lost_file(
+        both: Both) -> None:
+    h, rt = both.h, both.rt
+    topic = await escalate_vk_client(both)
+    h.api.files["DOC2"] = b"%PDF-1.4 form"
+    h.api.fail(Failure("getFile", 429, "Too Many Requests: retry after 1", retry_after=1))
+    document = {"file_id": "DOC2", "file_unique_id": "uDOC2", "file_name": "form.pdf"}
+    await h.post(staff_file(h, topic, "Бланк", document=document))
+    await wait_for(lambda: both.vk.uploads, seconds=10)
+    assert both.vk.uploads == [("form.pdf", b"%PDF-1.4 form")]
+    for _ in range(250):
+        item = await outbox_of(rt, "Бланк")
+        if item is not None and item.status == "sent":
+            break
+        await asyncio.sleep(0.02)
+    assert item is not None and (item.status, item.attempts) == ("sent", 2)
