@@ -9,8 +9,10 @@ from collections.abc import Callable, Mapping
 
 from handlers.model import Attachment
 from handlers.ports import DeliveryRefused, DeliveryRetry, FileData, FileSource, FileUnavailable
+from handlers.secrets import redact
 
 FileSources = Mapping[str, FileSource]
+FILE_PREFIX = "file "  # a delivery error about a file starts so (bots/delivery_errors.py)
 
 
 async def fetch_for_delivery(files: FileSources, attachment: Attachment) -> FileData:
@@ -22,9 +24,10 @@ async def fetch_for_delivery(files: FileSources, attachment: Attachment) -> File
     try:
         return await source.fetch(attachment)
     except FileUnavailable as exc:
+        reason = redact(f"{FILE_PREFIX}{attachment.name or attachment.kind}: {exc}")
         if exc.permanent:
-            raise DeliveryRefused(f"file {attachment.name or attachment.kind}: {exc}") from exc
-        raise DeliveryRetry(f"file {attachment.name or attachment.kind}: {exc}") from exc
+            raise DeliveryRefused(reason) from exc
+        raise DeliveryRetry(reason) from exc
 
 
 class CachedFiles:

@@ -17,6 +17,7 @@ from handlers.ports import (
     EventKind,
     Notifier,
 )
+from handlers.secrets import error_text, redact
 
 log = logging.getLogger(__name__)
 
@@ -113,24 +114,27 @@ class OutboxWorker:
         try:
             return d.id, await sender.send(d.address, d.reply, d.key)
         except DeliveryRefused as exc:
-            await self._fail(d, str(exc), blocked=exc.client_blocked)
+            await self._fail(d, redact(str(exc)), blocked=exc.client_blocked)
         except DeliveryRetry as exc:
-            await self._retry(d, str(exc), exc.retry_after)
+            await self._retry(d, redact(str(exc)), exc.retry_after)
         except Exception as exc:  # an unknown failure is retried, never dropped
             log.exception("delivery %s failed", d.id)
-            await self._retry(d, f"{type(exc).__name__}: {exc}", None)
+            await self._retry(d, error_text(exc), None)
         return None
 
     async def _retry(self, d: Delivery, error: str, retry_after: float | None) -> None:
         if d.attempts >= MAX_ATTEMPTS:
-            await self._fail(d, f"gave up after {d.attempts} attempts: {error}", blocked=False)
+            # The final failure of what was retried for hours: an error, the retries were not.
+            await self._fail(d, f"gave up after {d.attempts} attempts: {error}", blocked=False,
+                             level=logging.ERROR)
             return
         log.warning("delivery %s attempt %s failed, retrying: %s", d.id, d.attempts, error)
         await self._queue.mark_retry(d.id, self._clock() + backoff(d.attempts, retry_after),
                                      error)
 
-    async def _fail(self, d: Delivery, error: str, blocked: bool) -> None:
-        log.warning("delivery %s failed for good: %s", d.id, error)
+    async def _fail(self, d: Delivery, error: str, blocked: bool,
+                    level: int = logging.WARNING) -> None:
+        log.log(level, "delivery %s failed for good: %s", d.id, error)
         conversation_id = await self._queue.mark_failed(d, self._clock(), error, blocked)
         if conversation_id is not None:
             await self._notifier.publish(ConversationEvent(

@@ -107,6 +107,9 @@ class IncomingMessage:
     # When the client sent it, by the platform's clock; None when the channel does not say.
     # A message stored late (a re-delivery, the VK catch-up) keeps its own time.
     sent_at: datetime | None = None
+    # The album it belongs to (Telegram's media_group_id): several photos sent at once arrive
+    # as messages of their own, and only the first of them is answered.
+    album: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from stdnum.ru import inn
 
 from faq.model import KnowledgeBase
 from handlers.names import NAME, mask_names
+from handlers.secrets import redact
 
 SNILS = "[СНИЛС]"
 PASSPORT = "[паспорт]"
@@ -245,14 +246,19 @@ _LABELS = (SNILS, PASSPORT, INN, OMS, PHONE, EMAIL, CARD, ACCOUNT, ADDRESS, BIRT
 
 
 class MaskingFilter(logging.Filter):
-    """Masks personal data in every log record's final message; never drops a record."""
+    """Masks personal data and secrets (handlers.secrets) in every log record's final message
+    and traceback; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except (TypeError, ValueError):
             return True  # a broken format string is logging's own error to report
-        masked = mask(message)
+        masked = redact(mask(message))
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # A traceback quotes the exception, and an aiohttp error quotes the URL with the
+            # bot's token in it: formatted here once, without secrets, for every handler.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True

@@ -97,7 +97,10 @@ class ConversationStore(Protocol):
         the raw platform copies of the client's processed events deleted."""
         ...
 
-    async def erase_client(self, client_id: int, now: datetime) -> None: ...
+    async def erase_client(self, client_id: int, now: datetime) -> list[int]:
+        """Erases the client's personal data (152-ФЗ); returns the ids of their
+        conversations, whose copies on staff surfaces must be dealt with (EventKind.ERASED)."""
+        ...
 
     async def enqueue(
         self, conv: ConversationRef, client: ClientRef, replies: Sequence[Reply],
@@ -166,6 +169,7 @@ class EventKind(StrEnum):
     REMINDER = "reminder"
     BREACH = "breach"
     CRISIS = "crisis"
+    ERASED = "erased"  # the client's data was erased: staff surfaces drop or flag their copies
 
 
 @dataclass(frozen=True, slots=True)

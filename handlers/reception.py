@@ -59,6 +59,16 @@ _CLOSING_REMARKS = (SmallTalk.THANKS, SmallTalk.GOODBYE, SmallTalk.ACKNOWLEDGEME
                     SmallTalk.CONGRATULATION)
 NOTE_EVERY = timedelta(minutes=30)
 MAX_NOTED = 10_000
+# The photos of an album arrive within a second or two: the later ones are stored, not answered.
+ALBUM_WINDOW = timedelta(seconds=10)
+
+
+async def erase_client(store: ConversationStore, notifier: Notifier, client_id: int,
+                       now: datetime, by: str = "client") -> None:
+    """Erasure on the client's request (by "client") or by an administrator ("admin"): the
+    database, then every staff surface that keeps copies of the client's messages."""
+    for conversation_id in await store.erase_client(client_id, now):
+        await notifier.publish(ConversationEvent(EventKind.ERASED, conversation_id, text=by))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +90,8 @@ class Reception:
         # Conversation → when the client was last told their words reached the specialists.
         # Per process: another replica may say it once more, which is harmless.
         self._noted_at: dict[int, datetime] = {}
+        # (channel, user, album) → when its first message was handled; per process too.
+        self._albums: dict[tuple[str, str, str], datetime] = {}
 
     async def handle(self, msg: IncomingMessage) -> bool:
         """Process a message; False when it was a duplicate delivery and nothing was done."""
@@ -94,6 +106,13 @@ class Reception:
         rec = await self._d.store.record_incoming(msg, now, open_new=reopen)
         if rec is None:
             return False
+        if self._later_in_album(msg, now) and not msg.text.strip():
+            # One reply per album, not «файл получен» per photo; a specialist sees every
+            # photo. A photo with a caption of its own is read like any message.
+            if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
+                await self._d.notifier.publish(ConversationEvent(
+                    EventKind.CLIENT_MESSAGE, rec.conversation.id, rec.message_id, ""))
+            return True
         if remark is not None and rec.conversation.state is State.CLOSED:
             replies = [self._d.replies.rating_still_wanted(remark)]
         else:
@@ -101,6 +120,19 @@ class Reception:
         if replies:
             await self._send(rec, replies, now)
         return True
+
+    def _later_in_album(self, msg: IncomingMessage, now: datetime) -> bool:
+        """Whether an earlier message of the same album was handled moments ago."""
+        if not msg.album or msg.action is not None:
+            return False
+        key = (str(msg.channel), msg.user_id, msg.album)
+        first = self._albums.get(key)
+        if first is not None and timedelta(0) <= now - first <= ALBUM_WINDOW:
+            return True
+        if len(self._albums) >= MAX_NOTED:
+            self._albums.clear()
+        self._albums[key] = now
+        return False
 
     async def _send(self, rec: Recorded, replies: list[Reply], now: datetime,
                     annotation: Annotation | None = None) -> None:
@@ -385,5 +417,5 @@ class Reception:
         await self._d.store.enqueue(
             rec.conversation, rec.client, [self._d.replies.forgotten()], Author.BOT, now
         )
-        await self._d.store.erase_client(rec.client.id, now)
+        await erase_client(self._d.store, self._d.notifier, rec.client.id, now)
         return []

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from analytics.retention import build_retention_job
 from analytics.web.deps import AdminDeps, no_reload_failure
 from faq.live import LiveFaq
 from handlers.pii import MaskingFilter
+from handlers.reception import erase_client
 from handlers.routing import QueueDirectory
 from priemnaya.runtime import Runtime
 from priemnaya.settings import Settings
@@ -23,9 +25,13 @@ def build_queues(settings: Settings) -> QueueDirectory:
 def build_admin_deps(rt: Runtime) -> AdminDeps:
     settings, faq = rt.settings, rt.faq
     kb_failure = (lambda: faq.reload_failure) if isinstance(faq, LiveFaq) else no_reload_failure
+    async def erase(client_id: int, now: datetime) -> None:
+        # As on the client's own request: the Telegram topics hear of it too.
+        await erase_client(rt.store, rt.notifier, client_id, now, by="admin")
+
     return AdminDeps(sessions=rt.sessions, queues=build_queues(settings),
                      tz=ZoneInfo(settings.institution.timezone), clock=rt.clock,
-                     erase_client=rt.store.erase_client, institution=settings.institution.id,
+                     erase_client=erase, institution=settings.institution.id,
                      faq=faq, kb_failure=kb_failure)
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bots.plugin import ChannelContext, ChannelPlugin
 from bots.telegram.config import TelegramConfig  # plain dataclass: no aiogram import
+from handlers.secrets import add_secret
 from priemnaya.settings import Settings, SettingsError, TelegramSettings, VkSettings
 
 if TYPE_CHECKING:
@@ -17,6 +18,9 @@ def build_channels(settings: Settings, ctx: ChannelContext) -> list[ChannelPlugi
     # Imports are local: aiogram alone costs about 3 s and 170 MB at start-up
     # (shared/STACK.md), which a deployment without Telegram should not pay.
     plugins: list[ChannelPlugin] = []
+    # Error texts that quote a token (an API URL, say) are stored and logged without it.
+    for secret in (settings.telegram.token, settings.vk.token):
+        add_secret(secret.get_secret_value())
     if settings.telegram.enabled:
         from bots.telegram.plugin import build_telegram
 

@@ -122,7 +122,7 @@ def build_runtime(
     reminders = ReminderJob(SqlReplyTargets(sessions), directory, notifier, clock,
                             settings.desk.reminder_interval_s)
     ctx = ChannelContext(reception=reception, desk=desk, store=store,
-                         inbound=inbound, staff=SqlStaffDirectory(sessions, clock),
+                         inbound=inbound, staff=SqlStaffDirectory(sessions, clock, texts),
                          threads=SqlStaffThreads(sessions), faq=faq, texts=texts,
                          notifier=notifier, clock=clock, queue_titles=directory.titles())
     rt = Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,

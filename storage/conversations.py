@@ -204,7 +204,7 @@ class SqlConversationStore:
                         await s.execute(update(InboundEvent).where(InboundEvent.id == event_id)
                                         .values(raw=masked_raw))
 
-    async def erase_client(self, client_id: int, now: datetime) -> None:
+    async def erase_client(self, client_id: int, now: datetime) -> list[int]:
         if self._inbound is not None:
             # Statuses are written a moment after processing (storage/staff.py): the events
             # processed just now must count as processed, so that their raw copies go too.
@@ -234,6 +234,8 @@ class SqlConversationStore:
                 OutboxItem.status != "pending",
                 OutboxItem.message_id.in_(select(Message.id).where(
                     Message.client_id == client_id))).values(payload={}, address=""))
+            return list(await s.scalars(select(Conversation.id).where(
+                Conversation.client_id == client_id).order_by(Conversation.id)))
 
     @staticmethod
     async def _trim_audit(s: AsyncSession, client_id: int) -> None:

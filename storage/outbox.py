@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.model import Attachment, Author, Channel, Direction, Reply
 from handlers.ports import Delivery, TimelineItem
+from handlers.secrets import redact
 from storage.codec import parse_attachments, parse_buttons, parse_payload
 from storage.engine import core_transaction
 from storage.models import Client, Message, OutboxItem
@@ -74,14 +75,14 @@ class SqlDeliveryQueue:
     async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None:
         async with self._sessions.begin() as s:
             await s.execute(update(OutboxItem).where(OutboxItem.id == delivery_id)
-                            .values(next_attempt_at=at, last_error=error[:500]))
+                            .values(next_attempt_at=at, last_error=redact(error)[:500]))
 
     async def mark_failed(
         self, delivery: Delivery, now: datetime, error: str, client_blocked: bool
     ) -> int | None:
         async with self._sessions.begin() as s:
             item = await s.get_one(OutboxItem, delivery.id)
-            item.status, item.last_error = "failed", error[:500]
+            item.status, item.last_error = "failed", redact(error)[:500]
             msg = await self._set_message(s, item.message_id, "failed", "")
             if msg is None:
                 return None

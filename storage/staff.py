@@ -12,6 +12,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers.ports import Texts
 from storage.engine import core_transaction
 from storage.group_commit import GroupCommit
 from storage.models import Conversation, InboundEvent, Specialist
@@ -125,19 +126,32 @@ class SqlInboundLog:
 
 class SqlStaffDirectory:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], texts: Texts | None = None) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._texts = texts
+
+    def _unnamed(self, platform: str, account: str) -> str:
+        """A name for an account the platform gave none (a VK community manager answering in
+        the community's inbox): shown to people instead of its login «vk:100000009»."""
+        if self._texts is None:
+            return ""
+        return self._texts.render("staff_account_name", platform=platform, account=account)
 
     async def ensure(self, external_id: str, display_name: str) -> int:
         platform, _, account = external_id.partition(":")
         column = (Specialist.telegram_user_id if platform == "telegram"
                   else Specialist.vk_user_id)
+        display_name = display_name.strip() or self._unnamed(platform, account)
         for _attempt in range(2):
             async with self._sessions() as s:
-                found = await s.scalar(select(Specialist.id).where(column == account))
+                found = await s.scalar(select(Specialist).where(column == account))
             if found is not None:
-                return int(found)
+                if not found.display_name and display_name:  # made before names were given
+                    async with self._sessions.begin() as s:
+                        await s.execute(update(Specialist).where(Specialist.id == found.id)
+                                        .values(display_name=display_name[:200]))
+                return int(found.id)
             try:
                 async with self._sessions.begin() as s:
                     row = Specialist(login=external_id[:64], display_name=display_name[:200],

@@ -189,7 +189,7 @@ class FakeStore:
             if m.conversation_id == conversation_id and m.author is Author.CLIENT:
                 m.text = mask(m.text, names=True)
 
-    async def erase_client(self, client_id: int, now: datetime) -> None:
+    async def erase_client(self, client_id: int, now: datetime) -> list[int]:
         self.erased.add(client_id)
         for m in self.messages:
             if m.client_id == client_id:
@@ -197,6 +197,7 @@ class FakeStore:
         for c in list(self.conversations.values()):
             if c.client_id == client_id and c.state is not State.CLOSED:
                 self.conversations[c.id] = replace(c, state=State.CLOSED)
+        return sorted(c.id for c in self.conversations.values() if c.client_id == client_id)
 
     async def enqueue(
         self, conv: ConversationRef, client: ClientRef, replies: Sequence[Reply],

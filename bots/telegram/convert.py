@@ -71,12 +71,14 @@ def to_incoming(kind: str, msg: Mapping[str, Any]) -> IncomingMessage:
     if kind.startswith("edited_"):
         event_id += f":e{_int(msg.get('edit_date')) or 0}"
     text = msg.get("text") or msg.get("caption") or ""
+    album = msg.get("media_group_id")
     return IncomingMessage(
         channel=Channel.TELEGRAM, user_id=address_of(msg), event_id=event_id,
         text=to_storable(text) if isinstance(text, str) else "",
         display_name=to_storable(display_name(sender)),
         attachments=attachments_of(msg), channel_message_id=str(message_id),
         sent_at=unix_time(msg.get("date")),
+        album=album if isinstance(album, str) and not kind.startswith("edited_") else "",
     )
 
 

@@ -7,10 +7,16 @@ import posixpath
 
 import aiohttp
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 
 from handlers.model import Attachment, AttachmentKind
 from handlers.ports import FileData, FileUnavailable
+from handlers.secrets import error_text, redact
 
 # getFile serves files of up to 20 MB; a local Bot API server serves more, but a client's
 # web chat or VK message is no place for larger ones either.
@@ -51,11 +57,18 @@ class TelegramFiles:
                                       permanent=True)
             body = await self._bot.download_file(found.file_path,
                                                  timeout=DOWNLOAD_TIMEOUT_S)
-        except (TelegramNetworkError, TelegramServerError, aiohttp.ClientError,
-                TimeoutError) as exc:
-            raise FileUnavailable(f"{type(exc).__name__}: {exc}", permanent=False) from exc
+        except aiohttp.ClientResponseError as exc:
+            # The download answered 4xx: the file expired or its path is wrong, and asking
+            # again for hours won't bring it back (429 and 5xx may pass). The error names the
+            # URL, token and all: only the status and reason are kept.
+            permanent = 400 <= exc.status < 500 and exc.status != 429
+            raise FileUnavailable(f"download failed: HTTP {exc.status} {redact(exc.message)}",
+                                  permanent=permanent) from exc
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter,
+                aiohttp.ClientError, TimeoutError) as exc:
+            raise FileUnavailable(error_text(exc), permanent=False) from exc
         except TelegramAPIError as exc:  # a wrong or expired file_id: asking again won't help
-            raise FileUnavailable(exc.message, permanent=True) from exc
+            raise FileUnavailable(redact(exc.message), permanent=True) from exc
         if body is None:
             raise FileUnavailable("empty download", permanent=False)
         name = file_name(attachment, found.file_path)

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from bots.telegram.convert import chat_of, client_message_of, to_incoming, update_kind
 from handlers.ports import InboundLog
 from handlers.reception import Reception
+from handlers.secrets import error_text
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class UpdateIntake:
             return await self._handle(raw)
         except Exception as exc:
             log.exception("telegram update %s failed", raw.get("update_id"))
-            return "failed", f"{type(exc).__name__}: {exc}"
+            return "failed", error_text(exc)
 
     async def _handle(self, raw: Mapping[str, Any]) -> tuple[str, str]:
         if (found := client_message_of(raw)) is not None:

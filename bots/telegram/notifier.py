@@ -8,8 +8,15 @@ from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 
+from bots.delivery_errors import reason_of
 from bots.telegram.media import resend
 from bots.telegram.topics import NOT_A_FORUM, TAG, THREAD_NOT_FOUND, Thread, means
 from bots.text import split_text, utf16_len
@@ -23,11 +30,13 @@ from handlers.ports import (
     StaffThreads,
     Texts,
 )
+from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
 
 MAX_TOPIC_NAME = 128  # createForumTopic limit
 MAX_TEXT = 4096
+RETRY_S = 2  # before the one retry of a post that met a 5xx or a network error
 ORIGIN = "telegram"
 _NOTES = {EventKind.CLOSED: "staff_closed", EventKind.TRANSFERRED: "staff_transferred",
           EventKind.ASSIGNED: "staff_assigned", EventKind.RATED: "staff_rated",
@@ -66,8 +75,11 @@ class TelegramNotifier:
             # One conversation at a time: two events must not open two topics.
             async with self._locks.setdefault(event.conversation_id, asyncio.Lock()):
                 await self._on(event)
-            if event.kind is EventKind.CLOSED:
+            if event.kind in (EventKind.CLOSED, EventKind.ERASED):
                 self._locks.pop(event.conversation_id, None)
+        except TelegramAPIError as exc:  # the Bot API's own answer says it all: no traceback
+            log.error("telegram notifier failed on %s of conversation %s: %s", event.kind,
+                      event.conversation_id, redact(f"{type(exc).__name__}: {exc.message}"))
         except Exception:
             log.exception("telegram notifier failed on %s of conversation %s",
                           event.kind, event.conversation_id)
@@ -88,9 +100,18 @@ class TelegramNotifier:
                     "staff_mirror", text=event.text, origin=event.origin,
                     internal=bool(item and item.internal),
                     files=[a.name or a.kind for a in item.attachments] if item else []))
+            case EventKind.ERASED:
+                # The notifier keeps no ids of the copies it posted, so it cannot delete them:
+                # the specialists are told to, and the conversation is closed.
+                # A topic deleted meanwhile is not opened again for this.
+                await self._post(cid, self._texts.render("staff_erased", by=event.text),
+                                 reopen=False)
             case EventKind.DELIVERY_FAILED:
-                await self._post(cid, self._texts.render("staff_delivery_failed",
-                                                         error=event.text))
+                # The platform's English error stays in the log (bots/outbox.py).
+                found = await self._store.get(cid)
+                await self._post(cid, self._texts.render(
+                    "staff_delivery_failed", reason=reason_of(event.text),
+                    channel=str(found[0].channel) if found else ""))
             case kind if kind in _NOTES:
                 queue = self._queue_titles.get(event.text, event.text)
                 await self._post(cid, self._texts.render(
@@ -147,7 +168,7 @@ class TelegramNotifier:
             return Thread(self._chat_id, 0)
         return Thread(self._chat_id, topic.message_thread_id)
 
-    async def _post(self, cid: int, text: str) -> bool:
+    async def _post(self, cid: int, text: str, reopen: bool = True) -> bool:
         """Sends into the conversation's thread, recreating a topic someone deleted."""
         thread = Thread.parse(await self._threads.thread_of(cid))
         if thread is None:
@@ -157,6 +178,8 @@ class TelegramNotifier:
         except TelegramBadRequest as exc:
             if not means(exc.message, THREAD_NOT_FOUND):
                 raise
+            if not reopen:
+                return False
             log.warning("topic of conversation %s is gone (%s): opening a new one", cid,
                         exc.message)
             new = await self.open_thread(cid)
@@ -179,15 +202,21 @@ class TelegramNotifier:
             try:
                 await resend(self._bot, thread.chat_id, thread.message_thread_id, attachment)
             except (TelegramAPIError, ValueError) as exc:
-                log.warning("cannot show %s of conversation %s: %s", attachment.kind, cid, exc)
+                log.warning("cannot show %s of conversation %s: %s", attachment.kind, cid,
+                            redact(str(exc)))
 
     async def _send_part(self, chat_id: int, text: str, topic: int | None) -> None:
-        """One polite retry on flood control; staff notes are not worth a queue of their own."""
+        """One polite retry on flood control or a Bot API that is out of reach for a moment;
+        staff notes are not worth a queue of their own. The retry is one warning line; a
+        second failure is the error _handle logs."""
         for attempt in range(2):
             try:
                 await self._bot.send_message(chat_id, text, message_thread_id=topic)
                 return
-            except TelegramRetryAfter as exc:
+            except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as exc:
                 if attempt:
                     raise
-                await asyncio.sleep(min(exc.retry_after, 30))
+                wait = exc.retry_after if isinstance(exc, TelegramRetryAfter) else RETRY_S
+                log.warning("posting to chat %s failed (%s): retrying in %s s", chat_id,
+                            redact(f"{type(exc).__name__}: {exc.message}"), min(wait, 30))
+                await asyncio.sleep(min(wait, 30))

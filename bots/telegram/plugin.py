@@ -27,6 +27,7 @@ from bots.telegram.sender import TelegramSender
 from bots.telegram.session import JsonAiohttpSession, dumps
 from bots.telegram.staff import build_staff_router
 from handlers.ports import ChannelSender, FileSource, Notifier
+from handlers.secrets import add_secret, redact
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class TelegramPlugin:
 
     def __init__(self, config: TelegramConfig, ctx: ChannelContext, timezone: str) -> None:
         self._config = config
+        add_secret(config.token)  # kept out of error texts (handlers/secrets.py)
         self._api = TelegramAPIServer.from_base(config.api_server)
         self.bot = Bot(config.token, session=JsonAiohttpSession(api=self._api, json_dumps=dumps))
         codec = CallbackCodec(ctx.faq)
@@ -100,7 +102,7 @@ class TelegramPlugin:
                 return
             except TelegramAPIError as exc:
                 wait = min(2 ** attempt, MAX_RETRY_WAIT_S)
-                log.warning("deleteWebhook failed (%s): retrying in %s s", exc, wait)
+                log.warning("deleteWebhook failed (%s): retrying in %s s", redact(str(exc)), wait)
                 await asyncio.sleep(wait)
 
     async def _set_webhook(self) -> None:
@@ -112,7 +114,7 @@ class TelegramPlugin:
                 log.info("telegram webhook set to %s", self._config.webhook_url)
                 return
             except TelegramAPIError as exc:
-                log.warning("setWebhook attempt %s failed: %s", attempt, exc)
+                log.warning("setWebhook attempt %s failed: %s", attempt, redact(str(exc)))
                 await asyncio.sleep(2 ** attempt)
         log.error("telegram webhook could not be set: updates will not arrive")
 

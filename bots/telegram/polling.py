@@ -11,6 +11,7 @@ import aiohttp
 
 from bots.telegram.config import ALLOWED_UPDATES
 from bots.telegram.intake import UpdateIntake
+from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ class Poller:
                     updates = await self._fetch(http)
                 except (aiohttp.ClientError, TimeoutError, PollingError) as exc:
                     wait = getattr(exc, "retry_after", None) or delay
-                    log.warning("telegram getUpdates failed (%s): retrying in %.0f s", exc, wait)
+                    log.warning("telegram getUpdates failed (%s): retrying in %.0f s",
+                                redact(str(exc)), wait)
                     await asyncio.sleep(wait)
                     delay = min(delay * 2, MAX_BACKOFF_S)
                     continue

@@ -15,11 +15,13 @@ from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.exceptions import TelegramNetworkError
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import TelegramMethod
-from aiogram.methods.base import TelegramType
+from aiogram.methods.base import Response, TelegramType
 from aiohttp import ClientError, ClientTimeout
 from pydantic import BaseModel
+
+from handlers.secrets import error_text
 
 
 def dumps(value: Any) -> str:
@@ -27,7 +29,31 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+PROXY_RETRY_AFTER_S = 5  # a 429 page with no Bot API answer names no wait of its own
+
+
 class JsonAiohttpSession(AiohttpSession):
+    def check_response(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        status_code: int,
+        content: str,
+    ) -> Response[TelegramType]:
+        """aiogram's check, but an error page instead of the Bot API's JSON (a proxy's or
+        Telegram's own «502 Bad Gateway», a proxy's 429) raises what a JSON answer with that
+        status would: retried by the outbox with one warning line, not a ClientDecodeError
+        traceback at ERROR on every attempt."""
+        if status_code >= 400 and not content.lstrip().startswith("{"):
+            reason = f"HTTP {status_code}: the Bot API answered with no JSON"
+            if status_code == 429:
+                raise TelegramRetryAfter(method=method, message=reason,
+                                         retry_after=PROXY_RETRY_AFTER_S)
+            if status_code >= 500:
+                raise TelegramServerError(method=method, message=reason)
+            raise TelegramNetworkError(method=method, message=reason)
+        return super().check_response(bot, method, status_code, content)
+
     def build_json(self, bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any] | None:
         """The method's parameters as one JSON object, or None when it uploads a file."""
         files: dict[str, Any] = {}
@@ -103,4 +129,4 @@ class JsonAiohttpSession(AiohttpSession):
             raise TelegramNetworkError(method=method(), message="Request timeout error") from e
         except ClientError as e:
             raise TelegramNetworkError(method=method(),
-                                       message=f"{type(e).__name__}: {e}") from e
+                                       message=error_text(e)) from e

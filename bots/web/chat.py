@@ -18,6 +18,7 @@ from bots.web.download import file_response
 from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage
 from handlers.ports import ClientTimeline, FileSource, FileUnavailable, Texts
 from handlers.reception import Reception
+from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ async def file(request: web.Request) -> web.StreamResponse:
     try:
         data = await source.fetch(found)
     except FileUnavailable as exc:
-        log.warning("web chat file %s/%s unavailable: %s", message, index, exc)
+        log.warning("web chat file %s/%s unavailable: %s", message, index, redact(str(exc)))
         status = 410 if exc.permanent else 503
         return bad_request(texts.render("chat_file_unavailable", temporary=not exc.permanent),
                            status)

@@ -614,6 +614,7 @@ async def test_a_clients_photo_opens_for_who_works_on_the_conversation(desk: Des
     await post(anna, f"/desk/c/{conv}/take")
     page = await (await anna.get(f"/desk/c/{conv}")).text()
     assert f'href="/desk/files/{mid}/0"' in page
+    assert "Вложение (фото):" in page and "(photo)" not in page  # the kind in words
     r = await anna.get(f"/desk/files/{mid}/0")
     assert r.status == 200
     assert await r.read() == b"\xff\xd8 jpeg of PHOTO-FILE-ID"

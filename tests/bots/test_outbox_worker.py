@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
+import pytest
+
 from bots.outbox import MAX_ATTEMPTS, OutboxWorker, backoff
 from handlers.model import Reply
 from handlers.ports import Delivery, DeliveryRefused, DeliveryRetry, EventKind
@@ -74,12 +76,18 @@ async def test_each_outcome_is_recorded_and_successes_in_one_batch() -> None:
     assert failed_events == [(EventKind.DELIVERY_FAILED, 103), (EventKind.DELIVERY_FAILED, 106)]
 
 
-async def test_gives_up_visibly_after_the_last_attempt() -> None:
-    queue = FakeQueue([delivery(9, "crash", attempts=MAX_ATTEMPTS)])
+async def test_gives_up_visibly_after_the_last_attempt(
+        caplog: pytest.LogCaptureFixture) -> None:
+    queue = FakeQueue([delivery(9, "flood", attempts=MAX_ATTEMPTS),
+                       delivery(10, "flood", attempts=1)])
     notifier = FakeNotifier()
     await OutboxWorker(queue, {"telegram": ScriptedSender()}, notifier, Clock()).drain_once()
     assert queue.failed[9][0].startswith(f"gave up after {MAX_ATTEMPTS} attempts")
     assert notifier.events[0].kind is EventKind.DELIVERY_FAILED
+    # A retry is one warning line; the final failure after hours of them is an error.
+    outbox = sorted((r.levelname, r.getMessage()[:12], r.exc_info is None)
+                    for r in caplog.records if r.name == "bots.outbox")
+    assert outbox == [("ERROR", "delivery 9 f", True), ("WARNING", "delivery 10 ", True)]
 
 
 def test_backoff_grows_and_is_capped() -> None:

@@ -13,7 +13,16 @@ from faq.model import Category, Decision, MatchResult, SmallTalk
 from handlers.crisis import CrisisHit, CrisisKind, load_crisis_rules
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
-from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage, State
+from handlers.model import (
+    Action,
+    ActionKind,
+    Attachment,
+    AttachmentKind,
+    Author,
+    Channel,
+    IncomingMessage,
+    State,
+)
 from handlers.ports import CrisisDetector, EventKind
 from handlers.reception import Deps, Reception
 from handlers.replies import ReplyBuilder
@@ -815,3 +824,22 @@ async def test_thanks_instead_of_a_rating_asks_again_and_the_rating_still_counts
     assert len(store.conversations) == 1  # the thanks opened no conversation of their own
     await reception.handle(msg("4"))
     assert store.ratings == {1: 4}
+
+
+async def test_the_photos_of_an_album_get_one_reply() -> None:
+    clock = Clock()
+    reception, _, store, _ = build_world(clock)
+    photo = (Attachment(AttachmentKind.PHOTO, "P1"),)
+
+    def album_photo(album: str, text: str = "") -> IncomingMessage:
+        return dataclasses.replace(msg(text), attachments=photo, album=album)
+
+    await reception.handle(album_photo("A1"))
+    await reception.handle(album_photo("A1"))  # the second photo: stored, not answered
+    assert len(store.outbox) == 1 and len(store.messages) == 3
+    await reception.handle(album_photo("A1", "а это про субсидию?"))  # its own words: read
+    assert len(store.outbox) == 2
+    clock.advance(seconds=11)
+    await reception.handle(album_photo("A1"))  # long after: not the same burst
+    await reception.handle(album_photo("B2"))  # another album
+    assert len(store.outbox) == 4

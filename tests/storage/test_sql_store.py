@@ -182,7 +182,8 @@ async def test_erase_client_keeps_counts_and_drops_texts(sessions) -> None:
     await inbound.keep("vk", "other", "message_new", '{"from_id": 7, "text": "x"}', NOW)
     await inbound.mark("vk", "other", "processed")
     await inbound.keep("vk", "pending", "message_new", '{"from_id": 42}', NOW)
-    await store.erase_client(rec.client.id, NOW)
+    # The conversations whose copies on staff surfaces are to be flagged (EventKind.ERASED).
+    assert await store.erase_client(rec.client.id, NOW) == [rec.conversation.id]
     async with sessions() as s:
         msg = await s.get_one(Message, rec.message_id)
         client = await s.get_one(Client, rec.client.id)
@@ -401,3 +402,20 @@ async def test_erasure_takes_file_names_out_of_the_audit(sessions) -> None:
         rows = dict((await s.execute(select(AuditEntry.object_id, AuditEntry.details))).all())
     assert rows == {str(rec.conversation.id): "message 172",
                     str(other.conversation.id): "message 172: Смирнов_заявление.pdf (45 B)"}
+
+
+async def test_a_specialist_account_without_a_name_gets_one_people_can_read(sessions) -> None:
+    from handlers.texts import JinjaTexts
+    from storage.models import Specialist
+    from storage.staff import SqlStaffDirectory
+
+    old = await SqlStaffDirectory(sessions, lambda: NOW).ensure("vk:100000008", "")
+    staff = SqlStaffDirectory(sessions, lambda: NOW, JinjaTexts())
+    manager = await staff.ensure("vk:100000009", "")  # a VK community manager
+    assert await staff.ensure("vk:100000008", "") == old  # named now, same account
+    named = await staff.ensure("telegram:5", "Мария Петрова")
+    async with sessions() as s:
+        names = {i: n for i, n in await s.execute(select(Specialist.id, Specialist.display_name))}
+    assert names == {old: "Менеджер сообщества VK (id 100000008)",
+                     manager: "Менеджер сообщества VK (id 100000009)",
+                     named: "Мария Петрова"}

@@ -20,6 +20,7 @@ from handlers.model import State
 from handlers.pii import contacts_of
 from handlers.ports import FileUnavailable
 from handlers.routing import Queue, QueueDirectory
+from handlers.secrets import redact
 from storage.desk_queries import DeskMessage, DeskRow
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,7 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     try:
         data = await source.fetch(found[1])
     except FileUnavailable as exc:
-        log.warning("desk file %s/%s unavailable: %s", message, index, exc)
+        log.warning("desk file %s/%s unavailable: %s", message, index, redact(str(exc)))
         return render_error(request, 410 if exc.permanent else 503, "file_unavailable")
     await d.log(user, "file_view", row.id, f"message {message} #{index}")
     return file_response(data)

@@ -30,6 +30,7 @@ class Failure:
     retry_after: int | None = None
     when: Callable[[dict[str, Any]], bool] = lambda params: True
     times: int = 1
+    page: str = ""  # answered instead of the Bot API's JSON, as a proxy's error page is
 
 
 @dataclass
@@ -42,6 +43,7 @@ class FakeBotApi:
     deleted_topics: set[int] = field(default_factory=set)
     updates: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content (getFile)
+    expired: set[str] = field(default_factory=set)  # getFile answers, the download is a 404
     url: str = ""
     _next_id: int = 1000
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -103,12 +105,14 @@ class FakeBotApi:
         for f in self.failures:
             if f.times > 0 and f.method == method and f.when(params):
                 f.times -= 1
+                if f.page:
+                    return web.Response(status=f.status, text=f.page, content_type="text/html")
                 return _error(f.status, f.description, f.retry_after)
         return None
 
     async def _download(self, request: web.Request) -> web.Response:
         file_id = request.match_info["path"].rpartition("/")[2].partition(".")[0]
-        if file_id not in self.files:
+        if file_id not in self.files or file_id in self.expired:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=self.files[file_id])
 

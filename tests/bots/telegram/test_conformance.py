@@ -146,3 +146,19 @@ async def test_blocking_and_unblocking_the_bot_is_remembered(service: Service) -
         blocked = (await s.scalars(select(Client.blocked_at)
                                    .where(Client.user_id == "100000004"))).all()
     assert blocked == [None]
+
+
+async def test_an_album_is_answered_once_and_every_photo_stored(service: Service) -> None:
+    h, rt = service
+    for name in ("media_group_photo_1of2.json", "media_group_photo_2of2.json"):
+        assert await h.post((FIXTURES / name).read_text(encoding="utf-8")) == 200
+    assert h.settle is not None
+    await h.settle()
+    await wait_for(lambda: h.api.sent(chat_id=100000001))
+    async with rt.sessions() as s:
+        stored = (await s.scalars(select(Message).where(Message.author == "client")
+                                  .order_by(Message.id))).all()
+        replies = (await s.scalars(select(Message).where(Message.author == "bot"))).all()
+    assert [len(m.attachments) for m in stored] == [1, 1]  # both photos kept
+    assert len(replies) == 1  # one reply for the album, not one per photo
+    assert len(h.api.sent(chat_id=100000001)) == 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
@@ -14,6 +16,7 @@ from handlers.ports import ConversationEvent, EventKind
 from priemnaya.runtime import Runtime
 from priemnaya.webapp import build_app
 from storage.models import Client, Conversation, Message, OutboxItem
+from tests.bots.staff import add_staff, log_in, page_csrf
 from tests.bots.telegram.conftest import build_service
 from tests.bots.telegram.fake_bot_api import Failure, FakeBotApi
 from tests.bots.telegram.harness import (
@@ -63,6 +66,24 @@ async def test_flood_control_is_retried_by_the_outbox(service: Service) -> None:
     assert "flood control" in item.last_error
 
 
+@pytest.mark.parametrize("status", [502, 429])
+async def test_a_proxys_error_page_is_retried_with_one_warning_line(
+        service: Service, status: int, caplog: pytest.LogCaptureFixture) -> None:
+    h, rt = service
+    page = f"<html><head><title>{status}</title></head><body>nginx</body></html>"
+    h.api.fail(Failure("sendMessage", status, "", page=page,
+                       when=lambda p: p.get("chat_id") == str(CLIENT)))
+    await h.post(h.private("Как оформить единое пособие?"))
+    await wait_for(lambda: h.api.sent(chat_id=CLIENT), seconds=10)
+    item = await outbox_item_when(rt, "sent")
+    assert item.attempts == 2
+    assert f"HTTP {status}" in item.last_error
+    retried = [r for r in caplog.records if r.name == "bots.outbox"]
+    assert [(r.levelname, r.exc_info) for r in retried] == [("WARNING", None)]
+    assert f"HTTP {status}" in retried[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_blocked_client_fails_once_and_warns_the_topic(service: Service) -> None:
     h, rt = service
     topic = await open_topic(h)
@@ -70,7 +91,8 @@ async def test_blocked_client_fails_once_and_warns_the_topic(service: Service) -
                        when=lambda p: p.get("chat_id") == str(CLIENT), times=100))
     await h.post(h.staff("Ваше заявление готово", topic=topic))
     warning = await wait_for(lambda: [p for p in topic_posts(h) if "не доставлено" in p["text"]])
-    assert "blocked" in warning[0]["text"]
+    assert "заблокировал бота" in warning[0]["text"]
+    assert "Forbidden" not in warning[0]["text"]  # the platform's English stays in the log
     await outbox_item_when(rt, "failed")
     async with rt.sessions() as s:
         reply = await s.scalar(select(Message).where(Message.text == "Ваше заявление готово"))
@@ -274,3 +296,52 @@ async def test_a_message_keeps_the_time_telegram_gives_it(service: Service) -> N
             Message.author == "client").order_by(Message.id)))
     assert times[0].timestamp() == written
     assert abs(times[1].timestamp() - time.time()) < 60  # never later than our own clock
+
+
+async def test_erasure_is_announced_in_the_topic(service: Service) -> None:
+    h, rt = service
+    topic = await open_topic(h)
+    await h.post(h.private("/forget"))
+    await wait_for(lambda: [m for m in h.api.sent(chat_id=CLIENT)
+                            if "forget_confirm" in json.dumps(m.get("reply_markup"))])
+    await h.post(h.button("forget_confirm"))
+    notice = await wait_for(lambda: [p for p in topic_posts(h) if "152-ФЗ" in p["text"]])
+    assert notice[0]["message_thread_id"] == str(topic)
+    assert notice[0]["text"].startswith("🗑 Клиент удалил свои данные (152-ФЗ): обращение закрыто")
+    assert "удалите их вручную" in notice[0]["text"]
+    async with rt.sessions() as s:
+        conv = await s.scalar(select(Conversation))
+    assert conv is not None and conv.state == "closed"
+
+
+async def test_an_administrators_erasure_is_announced_in_the_topic(service: Service) -> None:
+    h, rt = service
+    topic = await open_topic(h)
+    await add_staff(rt, rt.clock)
+    assert h.http is not None
+    await log_in(h.http, "boss")
+    async with rt.sessions() as s:
+        conv = await s.scalar(select(Conversation))
+    assert conv is not None
+    url = f"/admin/conversations/{conv.id}"
+    token = await page_csrf(h.http, url)
+    r = await h.http.post(f"{url}/erase", data={"csrf_token": token, "confirm": "yes"},
+                          allow_redirects=False)
+    assert r.status == 303
+    notice = await wait_for(lambda: [p for p in topic_posts(h) if "152-ФЗ" in p["text"]])
+    assert notice[0]["message_thread_id"] == str(topic)
+    assert notice[0]["text"].startswith("🗑 Данные клиента удалены администратором")
+
+
+async def test_a_topic_post_that_meets_a_502_is_retried_with_one_warning_line(
+        service: Service, caplog: pytest.LogCaptureFixture) -> None:
+    h, _ = service
+    h.api.fail(Failure("sendMessage", 502, "", page="<html>502 Bad Gateway</html>",
+                       when=lambda p: p.get("chat_id") == str(STAFF_CHAT)))
+    await h.post(h.private("Как оформить единое пособие?"))
+    await open_topic(h)
+    assert [c.ok for c in h.api.attempts(chat_id=STAFF_CHAT)][:2] == [False, True]
+    notifier = [r for r in caplog.records if r.name == "bots.telegram.notifier"]
+    assert [(r.levelname, r.exc_info) for r in notifier] == [("WARNING", None)]
+    assert "HTTP 502" in notifier[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
