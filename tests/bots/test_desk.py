@@ -840,7 +840,7 @@ async def test_vk_files_are_shown_by_kind_only_and_open_through_the_audit(desk: 
     await post(anna, f"/desk/c/{conv}/take")
     # A colleague sees what the client sent, by kind and name, and no address at all.
     page = await (await oleg.get(f"/desk/c/{conv}")).text()
-    assert "Вложение (photo)" in page and "справка.pdf" in page
+    assert "Вложение (фото)" in page and "справка.pdf" in page
     assert not [a for a in addresses if a in page]
     assert "/desk/files/" not in page
     assert (await oleg.get(f"/desk/files/{mid}/0", allow_redirects=False)).status == 403
