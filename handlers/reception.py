@@ -221,7 +221,9 @@ class Reception:
         if match.decision in _UNSURE and self._consent_pending(rec):
             # The client asked for a specialist, was asked to agree first and typed their
             # question instead: it is kept for the specialist, the consent is asked again.
+            # The bot neither clarified nor failed to answer it: no decision is recorded.
             reply = self._d.replies.consent_reminder()
+            annotation = Annotation(rec.message_id, None, "")
         await self._send(rec, [reply], now, annotation)
 
     @staticmethod

@@ -451,6 +451,9 @@ async def test_a_question_typed_instead_of_consent_waits_for_it(world) -> None:
     reminder = store.outbox[-1][1]
     assert "сообщение сохранено" in reminder.text
     assert reminder.buttons[0][0].action == Action(ActionKind.CONSENT, "specialist")
+    # Kept for the specialist, not a clarification or a no-match of the bot's (analytics).
+    held = next(m for m in store.messages if m.text.startswith("мне не пришла"))
+    assert held.decision == ""
     assert store.conversations[1].state is State.BOT
     await reception.handle(msg(action=reminder.buttons[0][0].action))
     assert store.conversations[1].state is State.WAITING
