@@ -105,12 +105,30 @@ _LOST = re.compile(
 )
 
 
+# Written as heard, unstressed vowels swap: «хачу с челавекам пагаварить», «пазовите
+# аператора», «можна спицыалиста». Folded alike, these words read as the ones asked for.
+_FOLD = str.maketrans("оеёэяы", "аиииии")
+_HEARD = {word.translate(_FOLD): word for word in (
+    "хочу можно человек человека человеком человеку поговорить пообщаться связаться "
+    "позовите позови соедините переключите оператор оператора оператором оператору "
+    "специалист специалиста специалистом специалисту сотрудник сотрудника сотрудником "
+    "сотруднику консультант консультанта консультантом живой живым живого живому "
+    "удалите удалить забудьте данные").split()}
+
+
+def _respelled(lowered: str) -> str:
+    return re.sub(r"\w{4,}", lambda m: _HEARD.get(m.group(0).translate(_FOLD), m.group(0)),
+                  lowered)
+
+
 def _readings(text: str) -> tuple[str, ...]:
-    """The text, and for a message typed with the Latin layout on, its Cyrillic reading:
-    «[jxe gjujdjhbnm c xtkjdtrjv» asks for a person as «хочу поговорить с человеком» does."""
+    """The text, its words spelt as heard respelt («хачу с челавекам пагаварить»), and for a
+    message typed with the Latin layout on, its Cyrillic reading: «[jxe gjujdjhbnm c
+    xtkjdtrjv» asks for a person as «хочу поговорить с человеком» does."""
     lowered = text.lower().replace("ё", "е")
     if any("а" <= c <= "я" for c in lowered) or not any("a" <= c <= "z" for c in lowered):
-        return (lowered,)
+        respelled = _respelled(lowered)
+        return (lowered,) if respelled == lowered else (lowered, respelled)
     return (lowered, to_cyrillic(lowered))
 
 

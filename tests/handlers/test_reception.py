@@ -721,6 +721,9 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     "человека дайте",
     "ну специалиста позовите, пожалуйста",
     "[jxe gjujdjhbnm c xtkjdtrjv",  # «хочу поговорить с человеком», Latin layout on
+    "хачу с челавекам пагаварить",  # spelt as heard
+    "пазовите аператора",
+    "можна спицыалиста",
 ])
 async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) -> None:
     reception, _, store, _ = world
@@ -743,6 +746,7 @@ async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) ->
     "жалоба на специалиста",
     "телефон специалиста дайте",
     "специалиста дайте телефон",
+    "как дойти до специалиста по опеке",
     "жалоба на сотрудника мсэ куда",
     "дайте телефон специалиста",
     "телефон оператора",
