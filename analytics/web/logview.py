@@ -57,7 +57,7 @@ async def log_page(request: web.Request) -> web.StreamResponse:
     page = (LogPage((), 0, 1, 1) if refused
             else await search(deps.sessions, q, deps.institution))
     if text:
-        refusal = " (refused: personal data)" if refused else ""
+        refusal = " (отказано: персональные данные)" if refused else ""
         await audit(deps.sessions, deps.clock(), _actor(request), "search_log", "log", "",
                     f"{sel.query()} q={masked_query(text)}{refusal}", deps.institution)
     context = await page_context(request, sel)

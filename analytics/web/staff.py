@@ -7,6 +7,8 @@ written to the audit log.
 
 from __future__ import annotations
 
+import secrets
+from collections import OrderedDict
 from typing import Any
 
 import aiohttp_jinja2
@@ -22,7 +24,11 @@ from storage.users import LastAdmin, LoginTaken, StaffAccount
 ROLES = {Role.SPECIALIST.value: "Специалист", Role.ADMIN.value: "Администратор"}
 # What the list's redirect may announce (?done=… / ?error=…); anything else is ignored.
 DONE = frozenset({"disabled", "enabled"})
-ERRORS = frozenset({"self", "last_admin", "missing", "own_password"})
+ERRORS = frozenset({"self", "last_admin", "missing", "own_password", "repeated"})
+# One-time tokens of «Новый пароль» forms already used: a refresh of the page that showed the
+# password posts the form again and must not set (and show) yet another one. Per process.
+_USED_FORMS: OrderedDict[str, None] = OrderedDict()
+_USED_FORMS_MAX = 10_000
 _FIELD = 300  # longer than any valid value: enough to say how long it was, no more
 
 
@@ -53,6 +59,7 @@ async def _page(request: web.Request, status: int = 200, **extra: Any) -> web.Re
         "done": done if done in DONE else "", "error": error if error in ERRORS else "",
         "subject": _subject_id(request.query.get("who", "")), "form": {}, "form_error": "",
         "released": _subject_id(request.query.get("released", "")) or 0,
+        "form_token": lambda: secrets.token_urlsafe(16),
         "kb_failure": deps.kb_failure()}
     context.update(extra)
     return aiohttp_jinja2.render_template("admin_staff.html", request, context, status=status)
@@ -93,7 +100,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     except LoginTaken:
         return await _page(request, 409, form=typed, form_error="taken")
     await audit(deps.sessions, deps.clock(), _user(request).login, "staff_create", "staff",
-                login, f"role={role}", deps.institution)
+                login, f"роль: {ROLES.get(role, role)}", deps.institution)
     return _shown_once(request, {"login": login, "name": name or login, "role": ROLES[role],
                                  "password": password, "created": True})
 
@@ -120,11 +127,18 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
         return _back("missing")
     if account.id == _user(request).id:
         return _back("own_password")  # would end this very session: the own page keeps it
+    token = _field(await request.post(), "form_token")
+    if token in _USED_FORMS:
+        return _back("repeated", account)
+    if token:
+        _USED_FORMS[token] = None
+        while len(_USED_FORMS) > _USED_FORMS_MAX:
+            _USED_FORMS.popitem(last=False)
     password = await auth.registry().new_password(account)
     if password is None:
         return _back("missing")
     await audit(deps.sessions, deps.clock(), _user(request).login, "staff_password_reset",
-                "staff", account.login, "sessions ended", deps.institution)
+                "staff", account.login, "сеансы завершены", deps.institution)
     return _shown_once(request, {"login": account.login,
                                  "name": account.display_name or account.login,
                                  "role": ROLES.get(account.role, account.role),

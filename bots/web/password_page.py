@@ -65,7 +65,7 @@ async def change(request: web.Request) -> web.StreamResponse:
     if await auth.registry().new_password(account, new, session_token_hash(request)) is None:
         raise web.HTTPSeeOther("/login")
     await auth.audit.write(user.login, "password_change", auth.clock(), "staff", user.login,
-                           "other sessions ended")
+                           "другие сеансы завершены")
     return see_other(f"{PATH}?done=1")
 
 

@@ -172,8 +172,8 @@ async def test_searched_names_are_masked_in_the_audit(admin_site) -> None:
         details = (await s.scalars(select(AuditEntry.details)
                                    .where(AuditEntry.action == "search_log"))).all()
     assert [d.split(" q=")[1] for d in details] == [
-        "[ФИО]", "справка [ФИО] (refused: personal data)",
-        "[телефон] (refused: personal data)"]
+        "[ФИО]", "справка [ФИО] (отказано: персональные данные)",
+        "[телефон] (отказано: персональные данные)"]
 
 
 async def test_the_site_has_a_favicon(admin_site) -> None:
@@ -310,6 +310,10 @@ async def test_audit_page_filters_by_who_what_and_conversation(admin_site) -> No
     assert "Номер обращения — только цифры" in page and "найдено 3" in page
     assert '<option value="desk_view" selected>Открыл(а) обращение</option>' in (
         await (await staff.client.get("/admin/audit?action=desk_view")).text())
+    await audit(staff.rt.sessions, AS_OF, "anna", "desk_file", "conversation",
+                str(ids["c1"]), "message 172: бланк.pdf (45 B)")
+    page = await (await staff.client.get("/admin/audit?action=desk_file")).text()
+    assert "сообщение №172: бланк.pdf (45 байт)" in page  # stored as code wrote it
 
 
 def test_the_institutions_contacts_are_read_from_the_answers() -> None:
