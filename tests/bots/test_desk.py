@@ -717,6 +717,13 @@ async def test_a_conversation_never_handed_over_is_for_administrators_only(desk:
     assert (await anna.get(f"/desk/c/{handed}")).status == 200
     assert (await anna.get(f"/desk/c/{handed}?partial=1")).status == 200
     assert await audit(desk, "desk_view") == ["boss", "anna"]  # the live refresh is no view
+    # The page a take returns to is the same reading; ten minutes on, a new one.
+    r = await post(anna, f"/desk/c/{handed}/take")
+    assert (await anna.get(r.headers["Location"])).status == 200
+    assert await audit(desk, "desk_view") == ["boss", "anna"]
+    desk.clock.advance(minutes=11)
+    assert (await anna.get(f"/desk/c/{handed}")).status == 200
+    assert await audit(desk, "desk_view") == ["boss", "anna", "anna"]
     await anna.close()
     await boss.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from aiohttp import web
 
@@ -36,6 +36,20 @@ class DeskServices:
     # Where the files of each channel are fetched from (clients' photos from Telegram).
     files: Mapping[str, FileSource] = field(default_factory=dict)
     uploads: SqlFileStore | None = None  # keeps the files specialists send from the desk
+    # (specialist, conversation) → when their opening was last audited, in this process.
+    viewed: dict[tuple[int, int], datetime] = field(default_factory=dict)
+
+    async def log_view(self, user: StaffUser, conversation_id: int) -> None:
+        """An opening of a conversation page, audited once in VIEW_AGAIN: the page a take,
+        a reply or a close returns to is the same reading, not a new one."""
+        now, key = self.clock(), (user.id, conversation_id)
+        last = self.viewed.get(key)
+        if last is not None and now - last < VIEW_AGAIN:
+            return
+        if len(self.viewed) >= 10_000:
+            self.viewed.clear()
+        self.viewed[key] = now
+        await self.log(user, "desk_view", conversation_id)
 
     async def log(self, user: StaffUser, action: str, conversation_id: int,
                   details: str = "") -> None:
@@ -44,6 +58,7 @@ class DeskServices:
 
 
 DESK = web.AppKey("desk", DeskServices)
+VIEW_AGAIN = timedelta(minutes=10)
 
 
 def works_on(user: StaffUser, row: DeskRow) -> bool:

@@ -121,7 +121,7 @@ async def conversation(request: web.Request) -> web.StreamResponse:
         return render_error(request, 404, "not_found")
     partial = request.query.get("partial") == "1"
     if not partial:  # the live refreshes of an open page are not views of their own
-        await d.log(user, "desk_view", row.id)
+        await d.log_view(user, row.id)
     context = await _conversation_context(d, user, row)
     context.update(done=request.query.get("done", ""), error=request.query.get("error", ""),
                    transferred_away=not partial and await _transferred_away(d, user, row))
