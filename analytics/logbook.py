@@ -125,7 +125,10 @@ async def _text_hits(s: AsyncSession, where: list[ColumnElement[bool]], text: st
     terms = parse_terms(text)
     rows = await s.execute(
         select(Message.conversation_id, Message.text).join(Conversation)
-        .where(*where, Message.internal.is_(False), sql_condition(Message.text, terms))
+        # What people wrote: the bot's own texts (the greeting names every topic) and the
+        # labels of pressed buttons («Согласен(на)») would match nearly every conversation.
+        .where(*where, Message.internal.is_(False), Message.author.in_(("client", "specialist")),
+               Message.action == "", sql_condition(Message.text, terms))
         .order_by(Message.conversation_id.desc()))
     hits = dict[int, None]()
     for conversation_id, body in rows:

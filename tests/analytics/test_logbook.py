@@ -76,6 +76,8 @@ async def test_search_reads_the_log_as_it_is_shown_masked(sessions, logged) -> N
     ("пособие ребенок", {"c2"}),  # every word, in one message
     ("пособие отопление", set()),
     ("Справк", {"c3", "c4"}),  # the start of a word still finds it
+    ("оформляют", set()),  # only the bot said it: what people wrote is searched
+    ("Оцените", set()),
 ])
 async def test_search_folds_yo_and_word_forms(sessions, logged, text: str,
                                               keys: set[str]) -> None:
