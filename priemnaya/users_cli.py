@@ -70,6 +70,9 @@ def read_password(args: argparse.Namespace) -> str | None:
     elif problem == "long":
         print(f"priemnaya: the password may have at most {MAX_LENGTH} characters",
               file=sys.stderr)
+    elif problem == "blank":
+        print("priemnaya: the password needs at least 3 different characters besides "
+              "spaces at its ends", file=sys.stderr)
     return None if problem else password
 
 

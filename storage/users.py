@@ -59,8 +59,13 @@ class SqlStaffAccounts:
         self._sessions = sessions
 
     async def by_login(self, login: str) -> StaffAccount | None:
+        """The account of a login as typed, in any case («Anna» signs in as «anna»)."""
         async with self._sessions() as s:
             row = await s.scalar(select(Specialist).where(Specialist.login == login))
+            if row is None:
+                rows = (await s.scalars(select(Specialist).where(
+                    func.lower(Specialist.login) == login.lower()).limit(2))).all()
+                row = rows[0] if len(rows) == 1 else None
             return to_account(row) if row else None
 
     async def by_id(self, account_id: int) -> StaffAccount | None:
@@ -90,6 +95,10 @@ class SqlStaffAccounts:
     ) -> int:
         try:
             async with self._sessions.begin() as s:
+                # «ANNA» beside «anna» would be two accounts one person cannot tell apart.
+                if await s.scalar(select(Specialist.id).where(
+                        func.lower(Specialist.login) == login.lower()).limit(1)) is not None:
+                    raise LoginTaken(login)
                 row = Specialist(login=login, display_name=display_name or login, role=role,
                                  password_hash=password_hash, created_at=now)
                 s.add(row)

@@ -18,11 +18,13 @@ _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def password_problem(password: str) -> str | None:
-    """Why a password cannot be set ("short" or "long"), or None."""
+    """Why a password cannot be set ("short", "long" or "blank"), or None."""
     if len(password) < MIN_LENGTH:
         return "short"
     if len(password) > MAX_LENGTH:
         return "long"
+    if len(set(password.strip())) < 3:  # «        », «aaaaaaaa»: guessed first
+        return "blank"
     return None
 
 

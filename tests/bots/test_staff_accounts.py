@@ -166,6 +166,12 @@ async def test_duplicate_login_is_a_clear_message_not_an_error(site: Site) -> No
     assert r.status == 409
     assert "Логин «anna» уже занят" in await r.text()
     assert (await account(site, "anna")).role == "specialist"
+    r = await post(boss, "/admin/staff", login="ANNA", name="Другая Анна", role="admin")
+    assert r.status == 409 and await account(site, "ANNA") is None  # one person, one login
+
+
+async def test_a_login_signs_in_in_any_case(site: Site) -> None:
+    assert (await log_in(site.anonymous(), "Anna", PASSWORDS["anna"])).status == 303
 
 
 async def test_longest_allowed_login_and_a_name_with_markup_are_stored_as_typed(
@@ -368,6 +374,8 @@ async def test_own_password_change_keeps_this_session_and_ends_the_others(site: 
     (PASSWORDS["anna"], "x" * 201, None, "не больше 200 символов"),
     (PASSWORDS["anna"], "a new long password", "a new long passwort", "не совпадают"),
     (PASSWORDS["anna"], PASSWORDS["anna"], None, "совпадает с текущим"),
+    (PASSWORDS["anna"], " " * 8, None, "хотя бы три разных знака"),
+    (PASSWORDS["anna"], "aaaaaaaaaa", None, "хотя бы три разных знака"),
 ])
 async def test_own_password_change_refused_with_a_reason(
         site: Site, current: str, new: str, repeat: str | None, message: str) -> None:
