@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestServer
+from sqlalchemy import select
 
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
+from storage.models import Specialist
 from tests.bots.staff import PASSWORDS, add_staff
 from tests.bots.test_desk import waiting_conversation
 from tests.fakes import Clock, FakeFaq
@@ -177,3 +179,30 @@ async def test_the_list_keeps_words_whole_and_scrolls_in_its_box(browser, served
         assert page_width <= width  # the table's box scrolls, not the page
     scrolls = "b => [b, b.querySelector('table')].some(e => e.scrollWidth > e.clientWidth)"
     assert await staff.locator(".table-box").evaluate(scrolls)
+
+
+WIDER_THAN_SCREEN = """() => [...document.querySelectorAll("body *")]
+    .filter(e => e.getBoundingClientRect().right > 361 && !e.closest("table, .table-box"))
+    .slice(0, 4).map(e => e.tagName + "#" + e.id + "." + e.className)"""
+
+
+async def test_desk_and_admin_pages_fit_a_phone(browser, served) -> None:
+    """At 360 px every control is on the page: nothing wider than the screen but tables,
+    which scroll in their own box."""
+    server, rt = served
+    conv = await waiting_conversation(rt, name="Константинопольская Мария-Александра")
+    async with rt.sessions() as s:
+        boss = await s.scalar(select(Specialist).where(Specialist.login == "boss"))
+        boss.display_name = "Очень-очень длинное имя специалиста " * 5
+        await s.commit()
+    staff = await (await browser.new_context(viewport={"width": 360, "height": 640})).new_page()
+    await staff.goto(str(server.make_url("/login?next=/admin/")))
+    await staff.fill("#login", "boss")
+    await staff.fill("#password", PASSWORDS["boss"])
+    await staff.click("button[type=submit]")
+    for path in (f"/desk/c/{conv}", "/desk/", "/admin/", "/admin/log", "/admin/gaps",
+                 "/admin/export", "/admin/staff", "/admin/audit"):
+        await staff.goto(str(server.make_url(path)))
+        width = await staff.evaluate("document.documentElement.scrollWidth")
+        wide = await staff.evaluate(WIDER_THAN_SCREEN)
+        assert width <= 360, (path, width, wide)
