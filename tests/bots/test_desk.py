@@ -872,3 +872,19 @@ async def test_vk_files_are_shown_by_kind_only_and_open_through_the_audit(desk: 
     assert await audit(desk, "file_view") == ["anna", "anna", "boss"]
     for c in (anna, oleg, admin):
         await c.close()
+
+
+async def test_a_reply_unsent_a_minute_on_says_so(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0031")
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/reply", text="Ответ, который ждёт отправки")
+    async with desk.rt.sessions() as s:
+        reply = await s.scalar(select(Message).where(
+            Message.text == "Ответ, который ждёт отправки"))
+        reply.delivery = "pending"  # the channel is down: the outbox keeps retrying it
+        await s.commit()
+    assert "ещё не доставлено" not in await (await anna.get(f"/desk/c/{conv}")).text()
+    desk.clock.advance(minutes=2)
+    assert "ещё не доставлено, отправка повторяется" in await (
+        await anna.get(f"/desk/c/{conv}")).text()
+    await anna.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp_jinja2
@@ -171,6 +171,8 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
             "queue_title": d.directory.queue_for(row.queue).title,
             "queues": d.directory.queues, "queue_titles": d.directory.titles(),
             "max_chars": MAX_REPLY_CHARS, "form_token": form_token(),
+            # A reply still unsent a minute on: the platform is down and it is being retried.
+            "stale_before": d.clock() - timedelta(minutes=1),
             "open": row.state != State.CLOSED,
             # Which button a client pressed, in words (desk_macros.html pressed_label).
             "entry_questions": {e.id: e.question for e in d.faq.kb.entries},
