@@ -193,6 +193,17 @@ _NONE = frozenset(("нет", "не то", "не это", "нет не то", "н
                    "ни один не подходит", "ничего из этого", "другое", "другой вопрос"))
 YES = 0
 NONE_OF_THESE = -1
+# Agreeing in words to the processing of personal data, whatever the bot said last (a plain
+# «да» agrees only to a question just asked).
+_CONSENTS = frozenset({key for key in _YES if "соглас" in key} | {
+    "хорошо согласна", "хорошо согласен", "ок согласна", "ок согласен", "согласна я",
+    "согласен я", "я даю согласие", "даю свое согласие", "согласна на обработку",
+    "согласен на обработку", "согласна на обработку данных", "согласен на обработку данных",
+    "согласна на обработку персональных данных", "согласен на обработку персональных данных"})
+
+
+def typed_consent(text: str) -> bool:
+    return len(text) <= 60 and _key(text) in _CONSENTS
 
 
 def typed_choice(text: str) -> int | None:

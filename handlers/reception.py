@@ -16,6 +16,7 @@ from handlers.commands import (
     parse_command,
     topic_of_request,
     typed_choice,
+    typed_consent,
     typed_rating,
     wants_erasure,
     wants_human,
@@ -161,6 +162,9 @@ class Reception:
             # (the last offer is no longer the notice's buttons).
             then = "specialist" if typed_choice(text) == YES else DECLINE
             return await self._consent(rec, then, now)
+        if typed_consent(text):
+            # «согласна» typed long after the greeting's notice: taken as agreement.
+            return await self._consent(rec, "", now)
         if wants_human(text[:MAX_MATCH_CHARS]):
             return await self._ask_specialist(await self._requested_topic(rec, text), now)
         await self._answer(rec, text, now)

@@ -850,3 +850,13 @@ async def test_the_photos_of_an_album_get_one_reply() -> None:
     await reception.handle(album_photo("A1"))  # long after: not the same burst
     await reception.handle(album_photo("B2"))  # another album
     assert len(store.outbox) == 4
+
+
+@pytest.mark.parametrize("typed", ["согласна", "Хорошо, согласна!", "даю согласие"])
+async def test_consent_typed_long_after_the_greeting_is_taken(world, typed: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.START)))
+    await reception.handle(msg("Как оформить единое пособие?"))  # the notice is long gone
+    await reception.handle(msg(typed))
+    assert store.clients[1].consent_at is not None
+    assert last_reply(store).startswith("Спасибо! Согласие сохранено.")
