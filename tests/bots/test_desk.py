@@ -218,7 +218,12 @@ async def test_only_the_assignee_reads_the_clients_name(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0015",
                                       name="Сидорова Мария Петровна")
     anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+    # Waiting, anyone may answer it: ready replies greet without the name until it is taken.
+    waiting = await (await oleg.get(f"/desk/c/{conv}")).text()
+    assert "Сидорова" not in waiting and 'data-text="Здравствуйте! Меня зовут' in waiting
     await post(anna, f"/desk/c/{conv}/take")
+    assert 'data-text="Здравствуйте, Сидорова Мария Петровна!' in (
+        await (await anna.get(f"/desk/c/{conv}")).text())
     for path in ("/desk/?queue=*", "/desk/?queue=*&partial=1", f"/desk/c/{conv}",
                  f"/desk/c/{conv}?partial=1"):
         assert "Сидорова Мария Петровна" in await (await anna.get(path)).text(), path
@@ -326,6 +331,7 @@ async def test_desk_post_without_csrf_is_refused(desk: Desk) -> None:
 async def test_canned_response_uses_the_client_name(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0006", name="Пётр")
     anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/take")  # the name is the assignee's to read
     page = await (await anna.get(f"/desk/c/{conv}")).text()
     assert 'data-text="Здравствуйте, Пётр! Меня зовут Anna' in page
     assert ">Приветствие</option>" in page

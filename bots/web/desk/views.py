@@ -161,7 +161,10 @@ async def _messages(d: DeskServices, user: StaffUser, row: DeskRow) -> list[Show
 async def _conversation_context(d: DeskServices, user: StaffUser,
                                 row: DeskRow) -> dict[str, Any]:
     may_act = works_on(user, row)
-    canned = d.canned.render_all(client_name=row.client_name,
+    # Filled with the client's name only for whoever reads it (the assignee): a colleague who
+    # may answer a waiting conversation gets «Здравствуйте!» until they take it.
+    name = row.client_name if reads_in_full(user, row) else ""
+    canned = d.canned.render_all(client_name=name,
                                  specialist_name=user.display_name) if may_act else []
     return {"row": row, "messages": await _messages(d, user, row), "may_act": may_act,
             "client": client_label(row.client_name, reads_in_full(user, row)),
