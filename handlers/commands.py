@@ -74,6 +74,9 @@ _HUMAN = re.compile(
     + r"|\b(хочу|можно)\s+(мне\s+|нам\s+)?к\s+(живому\s+)?" + _WANTED
     + r"|\bможно\s+(мне\s+|нам\s+)?(живого\s+)?(оператор|специалист|сотрудник|консультант)а\b"
     + r"|\bнужна\s+(\w+\s+)?консультация\s+(со\s+)?специалист"
+    # «можно с кем-нибудь поговорить?», «хочу поговорить с кем-то»
+    + r"|" + _TALK + r"\s+(с|со)\s+кем\W?(нибудь|то)\b"
+    + r"|\b(с|со)\s+кем\W?(нибудь|то)\s+" + _TALK
     # "человека дайте", "специалиста позовите пожалуйста": the whole message, the verb last
     # ("специалиста дайте телефон" asks for a number).
     + r"|^\W*((ну|а|мне|нам|срочно|пожалуйста)\W+){0,2}(живого\s+)?"
@@ -113,7 +116,8 @@ _HEARD_WORDS = (
     "пообщаться", "связаться", "позовите", "позови", "соедините", "переключите", "оператор",
     "оператора", "оператором", "оператору", "специалист", "специалиста", "специалистом",
     "специалисту", "сотрудник", "сотрудника", "сотрудником", "сотруднику", "консультант",
-    "консультанта", "консультантом", "живой", "живым", "живого", "живому", "удалите",
+    "консультанта", "консультантом", "консультация", "консультации", "консультацию",
+    "живой", "живым", "живого", "живому", "удалите",
     "удалить", "забудьте", "данные",
 )
 _HEARD = {word.translate(_FOLD): word for word in _HEARD_WORDS}
@@ -141,13 +145,15 @@ _ASKING = re.compile(
     r"консультаци\w*|хочу|хотел\w*|нужен|нужна|нужно|позов\w*|соедин\w*|свяж\w*|"
     r"переключ\w*|переведите|передайте|дайте|давайте|зовите|поговорить|связаться|"
     r"пообщаться|переговорить|побеседовать|можно|мне|нам|меня|пожалуйста|срочно|"
-    r"вопрос\w*|насчет|ну|а|алло)\b")
+    r"вопрос\w*|насчет|ну|а|алло|кем|кто|нибудь|то)\b")
 
 
 def topic_of_request(text: str) -> str:
     """A request for a person without its asking words: «мне нужен специалист по инвалидности»
     leaves «инвалидности»; «хочу поговорить с человеком» leaves nothing."""
-    rest = " ".join(_ASKING.sub(" ", text.lower().replace("ё", "е")).split()).strip(" ,.:;!—–-")
+    # Read as the request was understood: respelt, or converted from the Latin layout.
+    reading = _readings(text)[-1]
+    rest = " ".join(_ASKING.sub(" ", reading).split()).strip(" ,.:;!—–-")
     return rest if any(len(word) >= 4 for word in re.findall(r"\w+", rest)) else ""
 
 
@@ -183,7 +189,10 @@ def wants_erasure(text: str) -> bool:
 _NUMBER = re.compile(r"^(?:№|номер|вариант)?\s*([1-9])$")
 _ORDINALS = {"первый": 1, "первое": 1, "первая": 1, "второй": 2, "второе": 2, "вторая": 2,
              "третий": 3, "третье": 3, "третья": 3,
-             "один": 1, "одна": 1, "два": 2, "две": 2, "три": 3, "четыре": 4, "пять": 5}
+             "один": 1, "одна": 1, "два": 2, "две": 2, "три": 3, "четыре": 4, "пять": 5,
+             # School marks: «пятёрка», «на пятёрку», «четвёрка».
+             "единица": 1, "единицу": 1, "двойка": 2, "двойку": 2, "тройка": 3, "тройку": 3,
+             "четверка": 4, "четверку": 4, "пятерка": 5, "пятерку": 5}
 _YES = frozenset(("да", "ага", "угу", "верно", "точно", "именно", "да да", "да верно", "yes",
                   "согласен", "согласна", "согласны", "согласен на", "да согласен",
                   "да согласна", "я согласен", "я согласна", "согласие", "даю согласие"))
@@ -202,8 +211,19 @@ _CONSENTS = frozenset({key for key in _YES if "соглас" in key} | {
     "согласна на обработку персональных данных", "согласен на обработку персональных данных"})
 
 
+# «согласна, но у меня ещё вопрос про пенсию»: agreement first, then more (not «я согласна на
+# соцконтракт», which agrees to something else).
+_CONSENT_OPENING = re.compile(
+    r"^\W*((да|хорошо|ладно|ок)\W+)?(я\W+)?(согласн[аы]?|согласен|даю\s+согласие)"
+    r"(\s*[,.!;:—–-]|\s+(но|а|и|только)\b)")
+
+
 def typed_consent(text: str) -> bool:
     return len(text) <= 60 and _key(text) in _CONSENTS
+
+
+def opens_with_consent(text: str) -> bool:
+    return typed_consent(text) or bool(_CONSENT_OPENING.match(text.lower().replace("ё", "е")))
 
 
 def typed_choice(text: str) -> int | None:
@@ -228,14 +248,20 @@ def typed_choice(text: str) -> int | None:
 _RATING_WORDS = re.compile(
     r"\b(из 5|из пяти|баллов|балла|балл|звезд\w*|оценка|оцениваю|ставлю|ставим|на|"
     r"с плюсом|с минусом)\b")
-_RATING_NUMBER = re.compile(r"\b([1-5]|один|одна|два|две|три|четыре|пять)\b")
+_RATING_NUMBER = re.compile(
+    r"\b([1-5]|один|одна|два|две|три|четыре|пять|единиц[ау]|двойк[аиу]|тройк[аиу]|"
+    r"четверк[аиу]|пятерк[аиу])\b")
+# The prompt itself says «1 (плохо) … 5 (отлично)»: those words alone are its ends.
+_RATING_ENDS = {"отлично": 5, "плохо": 1}
 
 
 def typed_rating(text: str) -> int | None:
     """The 1–5 rating a short message gives, when the rest of it is thanks or a greeting."""
     if len(text) > 100:
         return None
-    key = _RATING_WORDS.sub(" ", _key(text))
+    if _key(text) in _RATING_ENDS:
+        return _RATING_ENDS[_key(text)]
+    key = _RATING_WORDS.sub(" ", _key(text).replace("+", " "))
     numbers = _RATING_NUMBER.findall(key)
     if len(numbers) != 1 or re.search(r"\d", _RATING_NUMBER.sub(" ", key)):
         return None

@@ -13,6 +13,7 @@ from faq.smalltalk import detect_smalltalk
 from handlers.commands import (
     NONE_OF_THESE,
     YES,
+    opens_with_consent,
     parse_command,
     topic_of_request,
     typed_choice,
@@ -157,16 +158,18 @@ class Reception:
         if not text:
             return [self._d.replies.attachment_only(
                 bool(msg.attachments), tuple(str(a.kind) for a in msg.attachments))]
-        if self._consent_pending(rec) and typed_choice(text) in (YES, NONE_OF_THESE):
+        if self._consent_pending(rec) and (typed_choice(text) in (YES, NONE_OF_THESE)
+                                           or opens_with_consent(text)):
             # «согласна» / «нет» typed to the consent notice after a bot answer in between
-            # (the last offer is no longer the notice's buttons).
-            then = "specialist" if typed_choice(text) == YES else DECLINE
+            # (the last offer is no longer the notice's buttons), or «согласна, но …»: the rest
+            # of the message reaches the specialist with it.
+            then = DECLINE if typed_choice(text) == NONE_OF_THESE else "specialist"
             return await self._consent(rec, then, now)
         if typed_consent(text):
             # «согласна» typed long after the greeting's notice: taken as agreement.
             return await self._consent(rec, "", now)
         if wants_human(text[:MAX_MATCH_CHARS]):
-            return await self._ask_specialist(await self._requested_topic(rec, text), now)
+            return await self._ask_specialist(await self._requested_topic(rec, text, now), now)
         await self._answer(rec, text, now)
         return []
 
@@ -312,7 +315,7 @@ class Reception:
             chosen = MatchResult(Decision.ANSWER, (Candidate(entry.id, 1.0),))
             await self._d.store.annotate(rec.message_id, chosen, entry.category)
 
-    async def _requested_topic(self, rec: Recorded, text: str) -> Recorded:
+    async def _requested_topic(self, rec: Recorded, text: str, now: datetime) -> Recorded:
         """«Мне нужен специалист по инвалидности» goes to the queue of that topic: the words
         after the request are matched, and a sure topic files the conversation."""
         topic = topic_of_request(text[:MAX_MATCH_CHARS])
@@ -329,6 +332,9 @@ class Reception:
         if not categories or categories.count(categories[0]) * 2 <= len(categories):
             return rec
         category = categories[0]
+        found = self._d.faq.kb.category(category)
+        if found is not None and found.queue == self._d.router.route("", True, now).queue:
+            return rec  # urgency is the crisis rules' call, never a guess from a topic
         await self._d.store.annotate(rec.message_id, None, category)
         return dataclasses.replace(
             rec, conversation=dataclasses.replace(rec.conversation, category=category))

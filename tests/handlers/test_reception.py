@@ -514,7 +514,10 @@ async def test_the_greetings_consent_button_hands_over_a_pending_request(world) 
     assert store.conversations[1].state is State.WAITING
 
 
-@pytest.mark.parametrize(("typed", "state"), [("согласна", State.WAITING), ("нет", State.BOT)])
+@pytest.mark.parametrize(("typed", "state"), [
+    ("согласна", State.WAITING), ("нет", State.BOT),
+    ("согласна, но у меня ещё вопрос про пенсию", State.WAITING),
+    ("я согласна на соцконтракт, что нужно?", State.BOT)])
 async def test_consent_typed_after_a_bot_answer_in_between(world, typed, state) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("оператор!"))
@@ -522,7 +525,9 @@ async def test_consent_typed_after_a_bot_answer_in_between(world, typed, state) 
     await reception.handle(msg(typed))
     assert (store.clients[1].consent_at is not None) is (state is State.WAITING)
     assert store.conversations[1].state is state
-    assert not store.conversations[1].awaiting_consent
+    # «…на соцконтракт» agrees to something else: the notice still waits for an answer.
+    still_asked = typed.startswith("я согласна на")
+    assert store.conversations[1].awaiting_consent is still_asked
 
 
 async def test_declining_after_agreeing_keeps_the_data(world) -> None:
@@ -722,6 +727,7 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     "ну специалиста позовите, пожалуйста",
     "[jxe gjujdjhbnm c xtkjdtrjv",  # «хочу поговорить с человеком», Latin layout on
     "хачу с челавекам пагаварить",  # spelt as heard
+    "Можно с кем-нибудь поговорить?",
     "пазовите аператора",
     "можна спицыалиста",
 ])
@@ -788,7 +794,8 @@ def test_greeting_does_not_quote_a_name_that_has_its_own_quotes(name: str) -> No
 
 @pytest.mark.parametrize(("typed", "rating"), [
     ("пять", 5), ("5 спасибо вам большое дочка", 5), ("ставлю 4 балла, спасибо", 4),
-    ("три", 3), ("Отлично, пять с плюсом!", 5)])
+    ("три", 3), ("Отлично, пять с плюсом!", 5), ("ставлю пятёрку", 5), ("5+", 5),
+    ("отлично", 5), ("четвёрка", 4)])
 async def test_a_rating_typed_in_words_or_with_thanks(world, typed: str, rating: int) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("Как оформить единое пособие?"))
@@ -818,7 +825,9 @@ async def test_asking_for_a_person_about_a_topic_goes_to_its_queue(world, text, 
 
 
 @pytest.mark.parametrize("thanks", ["Спасибо большое, храни вас Господь, дай бог здоровья!",
-                                    "Дай Бог вам здоровья, дочка!", "до свидания"])
+                                    "Дай Бог вам здоровья, дочка!", "до свидания",
+                                    "Благослови вас Господь, спасибо огромное",
+                                    "спасибо большое, вы мне очень помогли", "Спаси Христос"])
 async def test_thanks_instead_of_a_rating_asks_again_and_the_rating_still_counts(
         world, thanks: str) -> None:
     reception, _, store, _ = world
@@ -860,3 +869,12 @@ async def test_consent_typed_long_after_the_greeting_is_taken(world, typed: str)
     await reception.handle(msg(typed))
     assert store.clients[1].consent_at is not None
     assert last_reply(store).startswith("Спасибо! Согласие сохранено.")
+
+
+async def test_a_latin_layout_request_is_no_crisis_topic(world) -> None:
+    """The words left after the request are read converted, as the request was; and a topic
+    guessed from them never routes to the urgent queue."""
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("[jxe gjujdjhbnm c xtkjdtrjv"))
+    assert store.escalations[1].queue == "general" and not store.escalations[1].urgent
