@@ -50,6 +50,9 @@ class OutboxWorker:
         self._event = asyncio.Event()
         self._handed: list[Delivery] = []
         self._poll = True  # the first pass looks for rows left from before a restart
+        # Channels that failed as a whole (DeliveryRetry.channel_down), not one chat or one
+        # file: the first send that goes through again brings their held replies forward.
+        self._down: set[str] = set()
 
     def wake(self) -> None:
         self._poll = True
@@ -98,13 +101,25 @@ class OutboxWorker:
         # Taken only once the claim has succeeded: a failed claim leaves them for the next pass.
         handed, self._handed = self._handed[:self._batch], self._handed[self._batch:]
         due = handed + claimed
+        down_before = set(self._down)  # a failure of this very pass proves no recovery
         if due:
             # A handed delivery that a failed pass drops is not lost: its lease runs out
             # and the poll claims it again.
             results = await asyncio.gather(*(self._deliver(d) for d in due))
             # Successes are recorded together: one transaction per pass, not per message.
             await self._queue.mark_sent([r for r in results if r is not None], self._clock())
+            await self._after_outage(down_before & {
+                d.channel for d, r in zip(due, results, strict=True) if r is not None})
         return len(due)
+
+    async def _after_outage(self, recovered: set[str]) -> None:
+        for channel in recovered:
+            self._down.discard(channel)
+            held = await self._queue.due_now(channel, self._clock())
+            if held:
+                log.warning("%s sends go through again: %s held replies go out now",
+                            channel, held)
+                self.wake()
 
     async def _deliver(self, d: Delivery) -> tuple[int, str] | None:
         sender = self._senders.get(d.channel)
@@ -116,6 +131,8 @@ class OutboxWorker:
         except DeliveryRefused as exc:
             await self._fail(d, redact(str(exc)), blocked=exc.client_blocked)
         except DeliveryRetry as exc:
+            if exc.channel_down:
+                self._down.add(d.channel)
             await self._retry(d, redact(str(exc)), exc.retry_after)
         except Exception as exc:  # an unknown failure is retried, never dropped
             log.exception("delivery %s failed", d.id)

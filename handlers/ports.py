@@ -234,11 +234,16 @@ class Delivery:
 
 
 class DeliveryRetry(Exception):
-    """A send failed for now; retry_after is the platform's own wish when it gave one."""
+    """A send failed for now; retry_after is the platform's own wish when it gave one.
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    channel_down: the whole platform failed (network, server errors, a rejected token), not
+    this one send: the first send that goes through again brings the held ones forward."""
+
+    def __init__(self, reason: str, retry_after: float | None = None,
+                 channel_down: bool = False) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.channel_down = channel_down
 
 
 class DeliveryRefused(Exception):
@@ -261,6 +266,11 @@ class DeliveryQueue(Protocol):
         """Record deliveries (id, platform message id) as sent, all in one transaction."""
 
     async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None: ...
+
+    async def due_now(self, channel: str, now: datetime) -> int:
+        """A channel works again after an outage: its held deliveries are due at once, not
+        at their backed-off retry (up to 30 minutes on); how many."""
+        ...
 
     async def release(self, delivery_ids: Sequence[int], now: datetime) -> None:
         """Give back leased deliveries never attempted: due at once, for any worker."""

@@ -72,6 +72,13 @@ class SqlDeliveryQueue:
                 _outbox.c.id.in_(list(delivery_ids)), _outbox.c.status == "pending",
             ).values(next_attempt_at=now, attempts=_outbox.c.attempts - 1))
 
+    async def due_now(self, channel: str, now: datetime) -> int:
+        async with self._sessions.begin() as s:
+            result = await s.execute(update(OutboxItem).where(
+                OutboxItem.channel == channel, OutboxItem.status == "pending",
+                OutboxItem.next_attempt_at > now).values(next_attempt_at=now))
+            return int(getattr(result, "rowcount", 0) or 0)
+
     async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None:
         async with self._sessions.begin() as s:
             await s.execute(update(OutboxItem).where(OutboxItem.id == delivery_id)

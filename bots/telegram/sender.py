@@ -85,7 +85,7 @@ async def guarded(call: Callable[[], Awaitable[T]]) -> T:
     except TelegramRetryAfter as exc:
         raise DeliveryRetry(f"flood control: {exc.message}", exc.retry_after) from exc
     except (TelegramNetworkError, TelegramServerError) as exc:
-        raise DeliveryRetry(f"{type(exc).__name__}: {exc.message}") from exc
+        raise DeliveryRetry(f"{type(exc).__name__}: {exc.message}", channel_down=True) from exc
     except TelegramForbiddenError as exc:
         raise DeliveryRefused(exc.message, client_blocked=True) from exc
     except TelegramBadRequest as exc:

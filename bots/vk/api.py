@@ -42,7 +42,7 @@ class VkMisconfigured(DeliveryRetry):
     """A send refused because of the community's setup: retried, never failed at once."""
 
     def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__(reason, channel_down=True)
         self.code = code
 
     @property
@@ -109,5 +109,5 @@ def to_delivery_error(exc: Exception) -> Exception:
             return VkMisconfigured(code, reason)
         return DeliveryRefused(reason)
     if isinstance(exc, ClientError | asyncio.TimeoutError | VkUnavailable | OSError):
-        return DeliveryRetry(f"{type(exc).__name__}: {exc}")
+        return DeliveryRetry(f"{type(exc).__name__}: {exc}", channel_down=True)
     return exc

@@ -21,6 +21,7 @@ class FakeQueue:
         self.retries: dict[int, tuple[datetime, str]] = {}
         self.failed: dict[int, tuple[str, bool]] = {}
         self.claims = 0
+        self.brought_forward: list[int] = []
         self.released: list[int] = []
 
     async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
@@ -36,6 +37,11 @@ class FakeQueue:
 
     async def release(self, delivery_ids: Sequence[int], now: datetime) -> None:
         self.released.extend(delivery_ids)
+
+    async def due_now(self, channel: str, now: datetime) -> int:
+        held = [i for i in self.retries]
+        self.brought_forward.extend(held)
+        return len(held)
 
     async def mark_failed(self, delivery: Delivery, now: datetime, error: str,
                           client_blocked: bool) -> int | None:
@@ -186,3 +192,46 @@ async def test_at_a_stop_handed_deliveries_not_yet_attempted_are_given_back() ->
     assert queue.released == [1, 2] and queue.sent_batches == []
     await worker.release_unsent()  # nothing left: nothing given back twice
     assert queue.released == [1, 2]
+
+
+class OutageSender:
+    """The whole platform is down until `up` is set; "flood" is one chat's own limit."""
+
+    def __init__(self) -> None:
+        self.up = False
+
+    async def send(self, address: str, reply: Reply, key: str) -> str:
+        if address == "flood":
+            raise DeliveryRetry("429 Too Many Requests", retry_after=7)
+        if not self.up:
+            raise DeliveryRetry("ServerError: 502", channel_down=True)
+        return f"ext-{key}"
+
+
+async def test_the_first_send_after_an_outage_brings_the_held_replies_forward() -> None:
+    clock, sender = Clock(), OutageSender()
+    queue = FakeQueue([delivery(1, "a"), delivery(2, "flood")])
+    worker = OutboxWorker(queue, {"telegram": sender}, FakeNotifier(), clock)
+    await worker.drain_once()  # 1 fails with the platform, 2 with its own flood limit
+    assert set(queue.retries) == {1, 2} and queue.brought_forward == []
+    queue.due = [delivery(3, "b")]
+    await worker.drain_once()  # still down: nothing proves it works again
+    assert queue.brought_forward == []
+    sender.up = True
+    queue.due = [delivery(4, "c")]
+    await worker.drain_once()  # a send goes through: what was held is due at once
+    assert queue.sent_batches[-1] == [(4, "ext-out-4")]
+    assert set(queue.brought_forward) == {1, 2, 3}
+    queue.due = [delivery(5, "d")]
+    await worker.drain_once()  # once per outage
+    assert len(queue.brought_forward) == 3
+
+
+async def test_one_chats_limit_is_no_outage() -> None:
+    clock = Clock()
+    queue = FakeQueue([delivery(1, "flood")])
+    worker = OutboxWorker(queue, {"telegram": ScriptedSender()}, FakeNotifier(), clock)
+    await worker.drain_once()
+    queue.due = [delivery(2, "ok")]
+    await worker.drain_once()
+    assert queue.brought_forward == []

@@ -159,6 +159,19 @@ async def test_outbox_claim_retry_sent_and_failed(sessions) -> None:
     assert client.blocked_at == NOW
 
 
+async def test_held_deliveries_of_a_channel_come_due_at_once(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    queue = SqlDeliveryQueue(sessions)
+    rec = await store.record_incoming(incoming("e1"), NOW)
+    await store.enqueue(rec.conversation, rec.client, [Reply("a")], Author.BOT, NOW)
+    (held,) = await queue.claim_due(NOW, 10)
+    await queue.mark_retry(held.id, NOW + timedelta(minutes=30), "VK error 5")
+    assert await queue.due_now("telegram", NOW) == 0  # another channel's are left alone
+    assert await queue.claim_due(NOW + timedelta(seconds=1), 10) == []
+    assert await queue.due_now("vk", NOW) == 1
+    assert [d.reply.text for d in await queue.claim_due(NOW, 10)] == ["a"]
+
+
 async def test_timeline_shows_client_and_public_messages_only(sessions) -> None:
     store = SqlConversationStore(sessions)
     rec = await store.record_incoming(
