@@ -134,6 +134,8 @@ class OutboxWorker:
             if exc.channel_down:
                 self._down.add(d.channel)
             await self._retry(d, redact(str(exc)), exc.retry_after)
+            if exc.channel_down and d.attempts == 1:
+                await self._tell_held(d)
         except Exception as exc:  # an unknown failure is retried, never dropped
             log.exception("delivery %s failed", d.id)
             await self._retry(d, error_text(exc), None)
@@ -148,6 +150,14 @@ class OutboxWorker:
         log.warning("delivery %s attempt %s failed, retrying: %s", d.id, d.attempts, error)
         await self._queue.mark_retry(d.id, self._clock() + backoff(d.attempts, retry_after),
                                      error)
+
+    async def _tell_held(self, d: Delivery) -> None:
+        """Once per reply: the specialists' surfaces say it is held while the platform is down
+        (the desk shows it after a minute; a Telegram topic is told at once)."""
+        conversation_id = await self._queue.conversation_of(d)
+        if conversation_id is not None:
+            await self._notifier.publish(ConversationEvent(
+                EventKind.DELIVERY_HELD, conversation_id, d.message_id))
 
     async def _fail(self, d: Delivery, error: str, blocked: bool,
                     level: int = logging.WARNING) -> None:

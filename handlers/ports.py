@@ -166,6 +166,7 @@ class EventKind(StrEnum):
     CLOSED = "closed"
     RATED = "rated"
     DELIVERY_FAILED = "delivery_failed"
+    DELIVERY_HELD = "delivery_held"  # a platform-wide outage holds a reply; it is retried
     REMINDER = "reminder"
     BREACH = "breach"
     CRISIS = "crisis"
@@ -266,6 +267,10 @@ class DeliveryQueue(Protocol):
         """Record deliveries (id, platform message id) as sent, all in one transaction."""
 
     async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None: ...
+
+    async def conversation_of(self, delivery: Delivery) -> int | None:
+        """The conversation a delivery's message belongs to."""
+        ...
 
     async def due_now(self, channel: str, now: datetime) -> int:
         """A channel works again after an outage: its held deliveries are due at once, not

@@ -72,6 +72,12 @@ class SqlDeliveryQueue:
                 _outbox.c.id.in_(list(delivery_ids)), _outbox.c.status == "pending",
             ).values(next_attempt_at=now, attempts=_outbox.c.attempts - 1))
 
+    async def conversation_of(self, delivery: Delivery) -> int | None:
+        async with self._sessions() as s:
+            found = await s.scalar(select(Message.conversation_id).where(
+                Message.id == delivery.message_id))
+            return int(found) if found is not None else None
+
     async def due_now(self, channel: str, now: datetime) -> int:
         async with self._sessions.begin() as s:
             result = await s.execute(update(OutboxItem).where(

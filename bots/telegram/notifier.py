@@ -20,7 +20,7 @@ from bots.delivery_errors import reason_of
 from bots.telegram.media import resend
 from bots.telegram.topics import NOT_A_FORUM, TAG, THREAD_NOT_FOUND, Thread, means
 from bots.text import split_text, utf16_len
-from handlers.model import Attachment, Channel
+from handlers.model import Attachment, Author, Channel
 from handlers.ports import (
     ConversationEvent,
     ConversationStore,
@@ -106,6 +106,14 @@ class TelegramNotifier:
                 # A topic deleted meanwhile is not opened again for this.
                 await self._post(cid, self._texts.render("staff_erased", by=event.text),
                                  reopen=False)
+            case EventKind.DELIVERY_HELD:
+                # Only a specialist's own reply: the bot's answers are no one's to worry about.
+                item = await self._item(cid, event.message_id)
+                if item is not None and item.author is Author.SPECIALIST:
+                    found = await self._store.get(cid)
+                    await self._post(cid, self._texts.render(
+                        "staff_delivery_held", channel=str(found[0].channel) if found else ""),
+                        reopen=False)
             case EventKind.DELIVERY_FAILED:
                 # The platform's English error stays in the log (bots/outbox.py).
                 found = await self._store.get(cid)

@@ -38,6 +38,9 @@ class FakeQueue:
     async def release(self, delivery_ids: Sequence[int], now: datetime) -> None:
         self.released.extend(delivery_ids)
 
+    async def conversation_of(self, delivery: Delivery) -> int | None:
+        return 100 + delivery.id
+
     async def due_now(self, channel: str, now: datetime) -> int:
         held = [i for i in self.retries]
         self.brought_forward.extend(held)
@@ -209,11 +212,13 @@ class OutageSender:
 
 
 async def test_the_first_send_after_an_outage_brings_the_held_replies_forward() -> None:
-    clock, sender = Clock(), OutageSender()
+    clock, sender, notifier = Clock(), OutageSender(), FakeNotifier()
     queue = FakeQueue([delivery(1, "a"), delivery(2, "flood")])
-    worker = OutboxWorker(queue, {"telegram": sender}, FakeNotifier(), clock)
+    worker = OutboxWorker(queue, {"telegram": sender}, notifier, clock)
     await worker.drain_once()  # 1 fails with the platform, 2 with its own flood limit
     assert set(queue.retries) == {1, 2} and queue.brought_forward == []
+    held = [(e.kind, e.conversation_id) for e in notifier.events]
+    assert held == [(EventKind.DELIVERY_HELD, 101)]  # told once, for the platform's failure
     queue.due = [delivery(3, "b")]
     await worker.drain_once()  # still down: nothing proves it works again
     assert queue.brought_forward == []

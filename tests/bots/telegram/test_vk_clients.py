@@ -124,6 +124,16 @@ async def test_a_vk_refusal_reads_in_russian_in_the_topic(both: Both) -> None:
     assert "VK error" not in warning[0]["text"] and "901" not in warning[0]["text"]
 
 
+async def test_a_reply_held_by_a_vk_outage_is_said_at_once_in_the_topic(both: Both) -> None:
+    h = both.h
+    topic = await escalate_vk_client(both)
+    both.vk.refuse[USER] = 5  # the community's token rejected: every send fails alike
+    await h.post(h.staff("Ваше заявление готово", topic=topic))
+    held = await wait_for(lambda: [p for p in topic_posts(h) if "⏳" in p["text"]])
+    assert "Ответ пока не доставлен: ВКонтакте сейчас не принимает сообщения" in held[0]["text"]
+    assert not [p for p in topic_posts(h) if "не доставлено клиенту" in p["text"]]
+
+
 async def test_flood_control_on_get_file_is_waited_out_not_taken_for_a_lost_file(
         both: Both) -> None:
     h, rt = both.h, both.rt
