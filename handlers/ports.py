@@ -97,9 +97,11 @@ class ConversationStore(Protocol):
         the raw platform copies of the client's processed events deleted."""
         ...
 
-    async def erase_client(self, client_id: int, now: datetime) -> list[int]:
+    async def erase_client(self, client_id: int, now: datetime, by: str = "client") -> list[int]:
         """Erases the client's personal data (152-ФЗ); returns the ids of their
-        conversations, whose copies on staff surfaces must be dealt with (EventKind.ERASED)."""
+        conversations, whose copies on staff surfaces must be dealt with (EventKind.ERASED).
+        Asked by the client ("client"), the erasure is recorded in the audit too: an
+        administrator's ("admin") is recorded by the admin page, with who did it."""
         ...
 
     async def enqueue(

@@ -69,7 +69,7 @@ async def erase_client(store: ConversationStore, notifier: Notifier, client_id: 
                        now: datetime, by: str = "client") -> None:
     """Erasure on the client's request (by "client") or by an administrator ("admin"): the
     database, then every staff surface that keeps copies of the client's messages."""
-    for conversation_id in await store.erase_client(client_id, now):
+    for conversation_id in await store.erase_client(client_id, now, by):
         await notifier.publish(ConversationEvent(EventKind.ERASED, conversation_id, text=by))
 
 

@@ -204,7 +204,7 @@ class SqlConversationStore:
                         await s.execute(update(InboundEvent).where(InboundEvent.id == event_id)
                                         .values(raw=masked_raw))
 
-    async def erase_client(self, client_id: int, now: datetime) -> list[int]:
+    async def erase_client(self, client_id: int, now: datetime, by: str = "client") -> list[int]:
         if self._inbound is not None:
             # Statuses are written a moment after processing (storage/staff.py): the events
             # processed just now must count as processed, so that their raw copies go too.
@@ -212,6 +212,10 @@ class SqlConversationStore:
         async with self._sessions.begin() as s:
             client = await s.get_one(Client, client_id)
             await self._erase_raw_events(s, client)
+            if by == "client":  # the data subject's own request, carried out (152-ФЗ ст. 21)
+                s.add(AuditEntry(institution_id=client.institution_id, at=now, actor="клиент",
+                                 action="erase_self", object_type="client",
+                                 object_id=str(client.id)))
             sent = await s.scalars(select(Message.attachments).where(
                 Message.client_id == client_id, Message.direction == Direction.OUT))
             await SqlFileStore.delete_for(s, [a for data in sent for a in parse_attachments(data)])

@@ -189,7 +189,7 @@ class FakeStore:
             if m.conversation_id == conversation_id and m.author is Author.CLIENT:
                 m.text = mask(m.text, names=True)
 
-    async def erase_client(self, client_id: int, now: datetime) -> list[int]:
+    async def erase_client(self, client_id: int, now: datetime, by: str = "client") -> list[int]:
         self.erased.add(client_id)
         for m in self.messages:
             if m.client_id == client_id:

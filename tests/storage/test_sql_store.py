@@ -410,7 +410,7 @@ async def test_erasure_takes_file_names_out_of_the_audit(sessions) -> None:
                               object_type="conversation", object_id=str(conv_id),
                               details="message 172: Смирнов_заявление.pdf (45 B)")
                    for conv_id in (rec.conversation.id, other.conversation.id)])
-    await store.erase_client(rec.client.id, NOW)
+    await store.erase_client(rec.client.id, NOW, by="admin")  # the admin page audits its own
     async with sessions() as s:
         rows = dict((await s.execute(select(AuditEntry.object_id, AuditEntry.details))).all())
     assert rows == {str(rec.conversation.id): "message 172",
@@ -432,3 +432,13 @@ async def test_a_specialist_account_without_a_name_gets_one_people_can_read(sess
     assert names == {old: "Менеджер сообщества VK (id 100000008)",
                      manager: "Менеджер сообщества VK (id 100000009)",
                      named: "Мария Петрова"}
+
+
+async def test_a_clients_own_erasure_is_in_the_audit(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("s1"), NOW)
+    await store.erase_client(rec.client.id, NOW)
+    async with sessions() as s:
+        rows = (await s.execute(select(AuditEntry.actor, AuditEntry.action,
+                                       AuditEntry.object_type, AuditEntry.object_id))).all()
+    assert rows == [("клиент", "erase_self", "client", str(rec.client.id))]
