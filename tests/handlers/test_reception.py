@@ -730,6 +730,9 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     "Можно с кем-нибудь поговорить?",
     "пазовите аператора",
     "можна спицыалиста",
+    "хочю с операторам",
+    "нужин специалист",
+    "можна чилавека?",
 ])
 async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) -> None:
     reception, _, store, _ = world
@@ -753,6 +756,7 @@ async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) ->
     "телефон специалиста дайте",
     "специалиста дайте телефон",
     "как дойти до специалиста по опеке",
+    "можно человека прописать в квартире",
     "жалоба на сотрудника мсэ куда",
     "дайте телефон специалиста",
     "телефон оператора",
