@@ -11,6 +11,7 @@ from handlers.ports import Faq, Routing, Texts
 PAGE_SIZE = 8
 # The value of the consent notice's «Не согласен(на)» (ActionKind.CONSENT).
 DECLINE = "decline"
+_STARS = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))
 
 
 class ReplyBuilder:
@@ -133,13 +134,11 @@ class ReplyBuilder:
                                     expected=routing.expected_text))
 
     def ask_rating(self, template: str = "ask_rating") -> Reply:
-        stars = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))
-        return Reply(self._t.render(template), (stars,))
+        return Reply(self._t.render(template), (_STARS,))
 
     def rating_still_wanted(self, kind: SmallTalk) -> Reply:
         """Thanks or a blessing written instead of a rating: answered, and asked again."""
-        stars = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))
-        return Reply(self._t.render("rating_still_wanted", kind=str(kind)), (stars,))
+        return Reply(self._t.render("rating_still_wanted", kind=str(kind)), (_STARS,))
 
     def rated(self, rating: int) -> Reply:
         return Reply(self._t.render("rated", rating=rating), self._footer()[1:])
