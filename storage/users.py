@@ -138,6 +138,22 @@ class SqlStaffAccounts:
             row.active = False
             return True
 
+    async def set_profile(self, account_id: int, display_name: str, role: str) -> bool:
+        """The name shown to colleagues and the role; LastAdmin if it would demote the last
+        enabled admin (the enabled admins are locked while counted, as in disable)."""
+        async with self._sessions.begin() as s:
+            admins = set((await s.scalars(
+                select(Specialist.id).where(Specialist.role == "admin",
+                                            Specialist.active.is_(True))
+                .with_for_update())).all())
+            row = await s.get(Specialist, account_id)
+            if row is None:
+                return False
+            if role != "admin" and admins <= {account_id} and account_id in admins:
+                raise LastAdmin(row.login)
+            row.display_name, row.role = display_name or row.login, role
+            return True
+
     async def release_conversations(self, account_id: int) -> int:
         """The open conversations assigned to an account, back to waiting unassigned (as the
         desk's «Вернуть в очередь» does); how many."""

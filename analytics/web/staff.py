@@ -23,8 +23,9 @@ from storage.users import LastAdmin, LoginTaken, StaffAccount
 
 ROLES = {Role.SPECIALIST.value: "Специалист", Role.ADMIN.value: "Администратор"}
 # What the list's redirect may announce (?done=… / ?error=…); anything else is ignored.
-DONE = frozenset({"disabled", "enabled"})
-ERRORS = frozenset({"self", "last_admin", "missing", "own_password", "repeated"})
+DONE = frozenset({"disabled", "enabled", "profile"})
+ERRORS = frozenset({"self", "last_admin", "missing", "own_password", "repeated", "self_role",
+                    "name_long", "name_lines", "role"})
 # One-time tokens of «Новый пароль» forms already used: a refresh of the page that showed the
 # password posts the form again and must not set (and show) yet another one. Per process.
 _USED_FORMS: OrderedDict[str, None] = OrderedDict()
@@ -146,6 +147,32 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
 
 
 @require(Role.ADMIN)
+async def set_profile(request: web.Request) -> web.StreamResponse:
+    deps, auth = request.app[ADMIN], request.config_dict[AUTH]
+    account = await _subject(request)
+    if account is None:
+        return _back("missing")
+    form = await request.post()
+    name, role = _field(form, "name"), _field(form, "role")
+    if role not in ROLES:
+        return _back("role", account)
+    if account.id == _user(request).id and role != account.role:
+        return _back("self_role", account)  # would lock the administrator out of this page
+    try:
+        if not await auth.registry().set_profile(account, name, role):
+            return _back("missing")
+    except ValueError as exc:
+        return _back(str(exc), account)
+    except LastAdmin:
+        return _back("last_admin", account)
+    # The audit masks people's names (analytics.logbook.audit): whether it changed is said.
+    renamed = "имя изменено; " if (name or account.login) != account.display_name else ""
+    await audit(deps.sessions, deps.clock(), _user(request).login, "staff_profile", "staff",
+                account.login, f"{renamed}роль: {ROLES[role]}", deps.institution)
+    return _back("profile", account)
+
+
+@require(Role.ADMIN)
 async def disable(request: web.Request) -> web.StreamResponse:
     deps, auth = request.app[ADMIN], request.config_dict[AUTH]
     account = await _subject(request)
@@ -182,4 +209,5 @@ def setup_routes(app: web.Application) -> None:
     base = r"/admin/staff/{id:\d{1,18}}/"
     app.router.add_post(base + "password", reset_password)
     app.router.add_post(base + "disable", disable)
+    app.router.add_post(base + "profile", set_profile)
     app.router.add_post(base + "enable", enable)

@@ -72,5 +72,17 @@ class StaffRegistry:
         await self.sessions.drop_all_of(account.id)
         return Disabled(await self.accounts.release_conversations(account.id))
 
+    async def set_profile(self, account: StaffAccount, name: str, role: str) -> bool:
+        """A new display name and role; a changed role ends the account's sessions, which
+        carry the old one. ValueError for a bad name; storage.users.LastAdmin."""
+        problem = account_problem(account.login, name)
+        if problem is not None:
+            raise ValueError(problem)
+        if not await self.accounts.set_profile(account.id, name, role):
+            return False
+        if role != account.role:
+            await self.sessions.drop_all_of(account.id)
+        return True
+
     async def enable(self, account: StaffAccount) -> bool:
         return await self.accounts.set_active(account.login, True)

@@ -260,6 +260,30 @@ async def test_disabling_puts_the_accounts_conversations_back_in_the_queue(
     assert details == "сеансы завершены, обращений возвращено в очередь: 1"
 
 
+async def test_an_admin_renames_and_promotes_an_account(site: Site) -> None:
+    anna, boss = await site.signed_in("anna"), await site.signed_in("boss")
+    r = await post(boss, f"/admin/staff/{site.ids['anna']}/profile",
+                   name="Анна Смирнова", role="admin")
+    page = await (await boss.get(r.headers["Location"])).text()
+    assert "Имя и роль учётной записи «anna» сохранены" in page
+    row = await account(site, "anna")
+    assert (row.display_name, row.role) == ("Анна Смирнова", "admin")
+    assert not await signed_in_still(anna)  # the session carried the old role
+    details = [a.details for a in await audit_rows(site) if a.action == "staff_profile"]
+    assert details == ["имя изменено; роль: Администратор"]
+    r = await post(boss, f"/admin/staff/{site.ids['anna']}/profile", name="Анна\nСмирнова",
+                   role="admin")
+    assert "error=name_lines" in r.headers["Location"]
+    r = await post(boss, f"/admin/staff/{site.ids['boss']}/profile", name="Босс",
+                   role="specialist")
+    assert "error=self_role" in r.headers["Location"]
+    assert (await account(site, "boss")).role == "admin"
+    r = await post(boss, f"/admin/staff/{site.ids['boss']}/profile", name="Начальник",
+                   role="admin")
+    assert (await account(site, "boss")).display_name == "Начальник"
+    assert await signed_in_still(boss)  # the same role: the session stays
+
+
 async def test_an_admin_cannot_disable_themselves(site: Site) -> None:
     boss = await site.signed_in("boss")
     r = await post(boss, f"/admin/staff/{site.ids['boss']}/disable")
