@@ -120,37 +120,22 @@ class SqlStaffAccounts:
             return bool(getattr(result, "rowcount", 0))
 
     async def disable(self, account_id: int) -> bool:
-        """False if there is no such account; LastAdmin if it is the last enabled admin.
-
-        The enabled admins are locked (PostgreSQL) while counted, so two administrators
-        disabling each other at the same moment cannot both succeed.
-        """
+        """False if there is no such account; LastAdmin if it is the last enabled admin."""
         async with self._sessions.begin() as s:
-            admins = set((await s.scalars(
-                select(Specialist.id).where(Specialist.role == "admin",
-                                            Specialist.active.is_(True))
-                .with_for_update())).all())
-            row = await s.get(Specialist, account_id)
+            row = await _unless_last_admin(s, account_id)
             if row is None:
                 return False
-            if admins <= {account_id} and account_id in admins:
-                raise LastAdmin(row.login)
             row.active = False
             return True
 
     async def set_profile(self, account_id: int, display_name: str, role: str) -> bool:
         """The name shown to colleagues and the role; LastAdmin if it would demote the last
-        enabled admin (the enabled admins are locked while counted, as in disable)."""
+        enabled admin."""
         async with self._sessions.begin() as s:
-            admins = set((await s.scalars(
-                select(Specialist.id).where(Specialist.role == "admin",
-                                            Specialist.active.is_(True))
-                .with_for_update())).all())
-            row = await s.get(Specialist, account_id)
+            row = await _unless_last_admin(s, account_id) if role != "admin" \
+                else await s.get(Specialist, account_id)
             if row is None:
                 return False
-            if role != "admin" and admins <= {account_id} and account_id in admins:
-                raise LastAdmin(row.login)
             row.display_name, row.role = display_name or row.login, role
             return True
 
@@ -238,3 +223,18 @@ class SqlAuditLog:
             s.add(AuditEntry(institution_id=self._institution, at=now, actor=actor[:64],
                              action=action[:64], object_type=object_type[:32],
                              object_id=object_id[:64], details=details))
+
+
+async def _unless_last_admin(s: AsyncSession, account_id: int) -> Specialist | None:
+    """The account's row, about to stop being an enabled admin; LastAdmin if it is the last.
+
+    The enabled admins are locked (PostgreSQL) while counted, so two administrators
+    disabling or demoting each other at the same moment cannot both succeed.
+    """
+    admins = set((await s.scalars(
+        select(Specialist.id).where(Specialist.role == "admin", Specialist.active.is_(True))
+        .with_for_update())).all())
+    row = await s.get(Specialist, account_id)
+    if row is not None and admins <= {account_id} and account_id in admins:
+        raise LastAdmin(row.login)
+    return row

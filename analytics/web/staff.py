@@ -80,6 +80,13 @@ def _field(form: Any, name: str) -> str:
     return value.strip()[:_FIELD] if isinstance(value, str) else ""
 
 
+async def _audit(request: web.Request, action: str, login: str, details: str) -> None:
+    """An administrator's change to a staff account, in the audit (never a password)."""
+    deps = request.app[ADMIN]
+    await audit(deps.sessions, deps.clock(), _user(request).login, action, "staff", login,
+                details, deps.institution)
+
+
 def _shown_once(request: web.Request, context: dict[str, Any]) -> web.Response:
     """The page with a password on it: the browser must not keep it in its cache."""
     response = aiohttp_jinja2.render_template("admin_staff_password.html", request, context)
@@ -89,7 +96,7 @@ def _shown_once(request: web.Request, context: dict[str, Any]) -> web.Response:
 
 @require(Role.ADMIN)
 async def create(request: web.Request) -> web.StreamResponse:
-    deps, auth = request.app[ADMIN], request.config_dict[AUTH]
+    auth = request.config_dict[AUTH]
     form = await request.post()
     login, name, role = _field(form, "login"), _field(form, "name"), _field(form, "role")
     typed = {"login": login, "name": name, "role": role}
@@ -97,11 +104,10 @@ async def create(request: web.Request) -> web.StreamResponse:
     if problem is not None:
         return await _page(request, 400, form=typed, form_error=problem)
     try:
-        _, password = await auth.registry().create(login, name, role, deps.clock())
+        _, password = await auth.registry().create(login, name, role, request.app[ADMIN].clock())
     except LoginTaken:
         return await _page(request, 409, form=typed, form_error="taken")
-    await audit(deps.sessions, deps.clock(), _user(request).login, "staff_create", "staff",
-                login, f"роль: {ROLES.get(role, role)}", deps.institution)
+    await _audit(request, "staff_create", login, f"роль: {ROLES.get(role, role)}")
     return _shown_once(request, {"login": login, "name": name or login, "role": ROLES[role],
                                  "password": password, "created": True})
 
@@ -122,7 +128,7 @@ def _back(outcome: str, account: StaffAccount | None = None,
 
 @require(Role.ADMIN)
 async def reset_password(request: web.Request) -> web.StreamResponse:
-    deps, auth = request.app[ADMIN], request.config_dict[AUTH]
+    auth = request.config_dict[AUTH]
     account = await _subject(request)
     if account is None:
         return _back("missing")
@@ -138,8 +144,7 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
     password = await auth.registry().new_password(account)
     if password is None:
         return _back("missing")
-    await audit(deps.sessions, deps.clock(), _user(request).login, "staff_password_reset",
-                "staff", account.login, "сеансы завершены", deps.institution)
+    await _audit(request, "staff_password_reset", account.login, "сеансы завершены")
     return _shown_once(request, {"login": account.login,
                                  "name": account.display_name or account.login,
                                  "role": ROLES.get(account.role, account.role),
@@ -148,7 +153,7 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
 
 @require(Role.ADMIN)
 async def set_profile(request: web.Request) -> web.StreamResponse:
-    deps, auth = request.app[ADMIN], request.config_dict[AUTH]
+    auth = request.config_dict[AUTH]
     account = await _subject(request)
     if account is None:
         return _back("missing")
@@ -167,14 +172,13 @@ async def set_profile(request: web.Request) -> web.StreamResponse:
         return _back("last_admin", account)
     # The audit masks people's names (analytics.logbook.audit): whether it changed is said.
     renamed = "имя изменено; " if (name or account.login) != account.display_name else ""
-    await audit(deps.sessions, deps.clock(), _user(request).login, "staff_profile", "staff",
-                account.login, f"{renamed}роль: {ROLES[role]}", deps.institution)
+    await _audit(request, "staff_profile", account.login, f"{renamed}роль: {ROLES[role]}")
     return _back("profile", account)
 
 
 @require(Role.ADMIN)
 async def disable(request: web.Request) -> web.StreamResponse:
-    deps, auth = request.app[ADMIN], request.config_dict[AUTH]
+    auth = request.config_dict[AUTH]
     account = await _subject(request)
     if account is None:
         return _back("missing")
@@ -186,20 +190,18 @@ async def disable(request: web.Request) -> web.StreamResponse:
         return _back("last_admin", account)
     if done is None:
         return _back("missing")
-    await audit(deps.sessions, deps.clock(), _user(request).login, "staff_disable", "staff",
-                account.login, f"сеансы завершены, обращений возвращено в очередь: "
-                f"{done.released}", deps.institution)
+    await _audit(request, "staff_disable", account.login,
+                 f"сеансы завершены, обращений возвращено в очередь: {done.released}")
     return _back("disabled", account, released=done.released)
 
 
 @require(Role.ADMIN)
 async def enable(request: web.Request) -> web.StreamResponse:
-    deps, auth = request.app[ADMIN], request.config_dict[AUTH]
+    auth = request.config_dict[AUTH]
     account = await _subject(request)
     if account is None or not await auth.registry().enable(account):
         return _back("missing")
-    await audit(deps.sessions, deps.clock(), _user(request).login, "staff_enable", "staff",
-                account.login, "", deps.institution)
+    await _audit(request, "staff_enable", account.login, "")
     return _back("enabled", account)
 
 
