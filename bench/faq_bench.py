@@ -17,6 +17,7 @@ from faq.loader import load_kb
 from faq.matcher import build_matcher
 from faq.model import KnowledgeBase
 from faq.morph import default_lemmatizer
+from faq.neural import default_encoder
 
 SIZES = (100, 1_000, 10_000)
 
@@ -63,6 +64,14 @@ def quality(name: str, kb: KnowledgeBase, cases: list[EvalCase], lines: list[str
         f"{report.latency_p50_ms} | {report.latency_p99_ms} |"
     )
     lines.append(ours)
+    if default_encoder() is not None:
+        # The opt-in re-check of clarifications (faq.neural, faq/neural.py).
+        rechecked = evaluate(build_matcher(kb, neural=True).match, cases)
+        lines.append(
+            f"| priemnaya faq (faq.neural on) | – | – | {rechecked.answer_accuracy} | "
+            f"{rechecked.wrong_answer_rate} | {rechecked.oos_false_answer_rate} | "
+            f"{rechecked.latency_p50_ms} | {rechecked.latency_p99_ms} |"
+        )
     for r in rows:
         lines.append(
             f"| {r.name} | {r.top1} | {r.threshold} | {r.answer_accuracy} | "

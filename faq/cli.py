@@ -13,7 +13,7 @@ from faq.csv_io import export_csv, import_csv
 from faq.evaluate import evaluate, load_cases
 from faq.live import write_checked
 from faq.loader import KbError, check_kb, defined_in, kb_files, load_kb
-from faq.matcher import Matcher, build_matcher
+from faq.matcher import Matcher, NeuralUnavailable, build_matcher
 from faq.model import KnowledgeBase, MatchResult
 from faq.writer import to_yaml
 
@@ -84,6 +84,10 @@ def _kb_options(parser: argparse.ArgumentParser) -> None:
         "--kb", type=Path, action="append", required=True, help="YAML file or folder; repeatable"
     )
     parser.add_argument("--synonyms", type=Path, action="append", default=[])
+    parser.add_argument(
+        "--neural", action="store_true",
+        help="re-read what would be clarified with the sentence encoder (faq.neural)",
+    )
 
 
 def _fail(error: KbError) -> int:
@@ -93,7 +97,7 @@ def _fail(error: KbError) -> int:
 
 
 def _matcher(args: argparse.Namespace) -> Matcher:
-    return build_matcher(load_kb(args.kb), synonym_files=args.synonyms)
+    return build_matcher(load_kb(args.kb), synonym_files=args.synonyms, neural=args.neural)
 
 
 # Fewer variants than this earn a hint from `check`: the knowledge bases the matcher was
@@ -127,6 +131,9 @@ def run_ask(args: argparse.Namespace) -> int:
         matcher = _matcher(args)
     except KbError as error:
         return _fail(error)
+    except NeuralUnavailable as error:
+        print(error, file=sys.stderr)
+        return 2
     print(describe(matcher.match(args.text), matcher.kb))
     return 0
 
@@ -148,6 +155,9 @@ def run_eval(args: argparse.Namespace) -> int:
         matcher = _matcher(args)
     except KbError as error:
         return _fail(error)
+    except NeuralUnavailable as error:
+        print(error, file=sys.stderr)
+        return 2
     try:
         cases = load_cases(args.cases)
     except (OSError, UnicodeDecodeError, ValueError) as error:

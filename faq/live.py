@@ -40,8 +40,12 @@ class LiveFaq:
         config: MatcherConfig | None = None,
         synonym_files: Sequence[Path] = (),
         lemmatizer: Lemmatizer | None = None,
+        neural: bool = False,
+        neural_cache: Path | None = None,
     ) -> None:
         self._paths = tuple(paths)
+        self._neural = neural
+        self._neural_cache = neural_cache
         self._config = config or MatcherConfig()
         self._synonym_files = tuple(synonym_files)
         self._lemmatizer = lemmatizer
@@ -112,7 +116,8 @@ class LiveFaq:
             self.reload_if_changed()
 
     def _build(self, kb: KnowledgeBase) -> Matcher:
-        return build_matcher(kb, self._config, self._synonym_files, self._lemmatizer)
+        return build_matcher(kb, self._config, self._synonym_files, self._lemmatizer,
+                             neural=self._neural, neural_cache=self._neural_cache)
 
     def _fingerprint(self) -> _Stamp:
         stamps: list[tuple[str, int, int]] = []

