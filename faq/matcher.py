@@ -27,6 +27,7 @@ from faq.neural import (
     NEURAL_WEIGHTS,
     Encoder,
     NeuralIndex,
+    NeuralReading,
     NeuralWeights,
     default_encoder,
 )
@@ -160,8 +161,10 @@ class Matcher:
         message = self._semantic.message(weights) if self._semantic is not None else None
         signals = self._signals(weights, message, query, ranked)
         result = decide(ranked, self.config, signals)
+        reading = None
         if result.decision is Decision.CLARIFY and self._neural is not None:
-            result = self._recheck(self._neural, fixed, ranked, signals) or result
+            reading = self._neural.read(fixed)
+            result = self._recheck(reading, ranked, signals) or result
         if result.decision is Decision.ANSWER and not self._names_its_topic(weights, result):
             options = result.candidates[: self.config.max_options]
             if not any(t in self._titled for t in weights):
@@ -169,16 +172,21 @@ class Matcher:
                 return MatchResult(Decision.NO_MATCH, options)
             result = MatchResult(Decision.CLARIFY, options)
         if result.decision is Decision.CLARIFY:
-            options = self._options_by_meaning(ranked, signals)
-            return MatchResult(Decision.CLARIFY, options) if options else result
+            options: Sequence[Candidate] = (
+                self._options_by_meaning(ranked, signals) or result.candidates
+            )
+            if reading is not None:
+                # The encoder's choice among the pool is offered too (docs/faq-matching.md).
+                pool = ranked[: self.config.option_pool]
+                options = reading.offer(options, pool, self.config.max_options)
+            return MatchResult(Decision.CLARIFY, tuple(options))
         return result
 
     def _recheck(
-        self, neural: NeuralIndex, text: str, ranked: Sequence[Candidate], signals: Signals
+        self, reading: NeuralReading, ranked: Sequence[Candidate], signals: Signals
     ) -> MatchResult | None:
         """The encoder's reading of a message the lexical stage would clarify: an answer when
         the second model is sure of the candidate it picks, else None (faq/neural.py)."""
-        reading = neural.read(text)
         picked = reading.pick(ranked, self.config.neural_pool)
         lexical = features(ranked, signals, answer_threshold(self.config, signals.terms))
         found = reading.features(lexical, ranked, picked)

@@ -191,6 +191,17 @@ class NeuralReading:
         first = ranked[:pool]
         return max(first, key=lambda c: (self._both(c.entry_id), -first.index(c)))
 
+    def offer(self, options: Sequence[Candidate], pool: Sequence[Candidate], most: int
+              ) -> list[Candidate]:
+        """The clarifying options, with the pool's entry the encoder is closest to among them
+        (it replaces the last one when there is no room)."""
+        if not pool:
+            return list(options)
+        closest = max(pool, key=lambda c: (self._both(c.entry_id), -pool.index(c)))
+        if any(c.entry_id == closest.entry_id for c in options):
+            return list(options)
+        return [*options[: most - 1], closest] if len(options) >= most else [*options, closest]
+
     def _both(self, entry_id: str) -> float:
         doc = self.docs[entry_id]
         return float(self.phrasing[doc] + self.answer[doc])

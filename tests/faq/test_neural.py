@@ -220,3 +220,19 @@ def test_a_broken_cache_file_is_encoded_again_with_a_warning(
     assert len(model.seen) > len(sample_kb.entries)
     with np.load(cache) as stored:  # rewritten whole
         assert len(stored["keys"]) == len(model.seen)
+
+
+def test_the_encoders_choice_is_offered_when_the_lexical_options_miss_it() -> None:
+    from faq.model import Candidate
+    from faq.neural import NeuralReading
+
+    reading = NeuralReading(
+        {"a": 0, "b": 1, "c": 2, "d": 3},
+        np.asarray([0.80, 0.70, 0.60, 0.90], np.float32),
+        np.asarray([0.80, 0.70, 0.60, 0.85], np.float32),
+    )
+    pool = [Candidate(i, 1.0 - n / 10) for n, i in enumerate("abcd")]
+    assert [c.entry_id for c in reading.offer(pool[:3], pool, 3)] == ["a", "b", "d"]
+    assert [c.entry_id for c in reading.offer(pool[:2], pool, 3)] == ["a", "b", "d"]
+    assert [c.entry_id for c in reading.offer(pool[2:], pool, 3)] == ["c", "d"]
+    assert reading.offer(pool[:3], pool[:3], 3) == pool[:3]
