@@ -172,14 +172,12 @@ class Matcher:
                 return MatchResult(Decision.NO_MATCH, options)
             result = MatchResult(Decision.CLARIFY, options)
         if result.decision is Decision.CLARIFY:
-            options: Sequence[Candidate] = (
-                self._options_by_meaning(ranked, signals) or result.candidates
-            )
+            offered = self._options_by_meaning(ranked, signals) or result.candidates
             if reading is not None:
                 # The encoder's choice among the pool is offered too (docs/faq-matching.md).
                 pool = ranked[: self.config.option_pool]
-                options = reading.offer(options, pool, self.config.max_options)
-            return MatchResult(Decision.CLARIFY, tuple(options))
+                offered = tuple(reading.offer(offered, pool, self.config.max_options))
+            return MatchResult(Decision.CLARIFY, offered)
         return result
 
     def _recheck(
