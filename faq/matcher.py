@@ -51,6 +51,10 @@ NO_TOPIC_WORDS = frozenset((
     "вообще", "просто", "очень", "всегда", "никогда", "иногда", "еще", "раз",
 ))
 
+# A one-word message answers with an entry one of whose phrasings is at least this much (by
+# IDF) that word (Matcher._phrasing_is_about).
+ABOUT_SHARE = 0.6
+
 _T = TypeVar("_T")
 
 
@@ -208,9 +212,20 @@ class Matcher:
         # The word, or a dictionary concept it stands for ("пенсия" → "~пенсия").
         named = [u for u in units if not u.isdisjoint(weights)]
         title = (units[0], *self.index.keyphrases[doc])
-        about = len(named) >= 2 or any(not u.isdisjoint(weights) for u in title)
+        about = (len(named) >= 2 or any(not u.isdisjoint(weights) for u in title)
+                 or self._phrasing_is_about(doc, weights))
         others = {d for t in weights for d in self._titled.get(t, ())} - {doc}
         return about and not others
+
+    def _phrasing_is_about(self, doc: int, weights: Mapping[str, float]) -> bool:
+        """One of the entry's phrasings is mostly the word: "вайфай в центре" is about wi-fi
+        (the centre is in every entry), "отбирает пенсию" is not about pensions."""
+        idf = self.index.idf.get
+        for unit, whole in zip(self.index.units[doc], self.index.unit_idf[doc], strict=True):
+            found = sum(idf(t, 0.0) for t in unit if t in weights)
+            if whole > 0 and found >= ABOUT_SHARE * whole:
+                return True
+        return False
 
     def _options_by_meaning(
         self, ranked: Sequence[Candidate], signals: Signals

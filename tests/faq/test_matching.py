@@ -182,6 +182,23 @@ def test_one_word_answers_only_with_an_entry_about_it() -> None:
     assert result.decision is Decision.NO_MATCH  # and no entry is about it: nothing to offer
 
 
+def test_one_word_answers_with_an_entry_whose_phrasing_is_mostly_that_word() -> None:
+    kb = KnowledgeBase(
+        (Category("c", "О центре"),),
+        (Entry("centre.wifi", "c", "Есть ли в центре бесплатный интернет для посетителей?",
+               "Да.", variants=("вайфай в центре",)),
+         Entry("centre.hours", "c", "Часы работы центра", "9–18.",
+               variants=("когда работает центр",)),
+         Entry("crisis.violence", "c", "Куда обратиться при насилии в семье?", "112.",
+               variants=("Сын угрожает и отбирает пенсию",))),
+    )
+    matcher = build_matcher(kb)
+    # "вайфай в центре": the centre is in every entry, the variant is about wi-fi.
+    assert _answer(matcher, "у вас есть вайфай") == "centre.wifi"
+    assert _answer(matcher, "вайфай") == "centre.wifi"
+    assert matcher.match("пенсия").decision is Decision.NO_MATCH
+
+
 def test_ambiguous_question_clarifies_with_two_or_three_options(matcher: Matcher) -> None:
     result = matcher.match("ходунки")
     assert result.decision is Decision.CLARIFY
