@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.ports import (
@@ -33,6 +34,13 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     return own
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A delivery held for a retry; outage: the whole platform failed (channel_down)."""
+
+    outage: bool
+
+
 class OutboxWorker:
     """Delivers what the store hands it at once and polls the outbox for the rest.
 
@@ -40,6 +48,8 @@ class OutboxWorker:
     this worker (storage/hot_path.py): it is sent without a query to claim it. The poll, every
     `poll_interval` or at once after wake(), finds what no one handed over: retries that fell
     due, rows of a process that stopped before sending, rows written elsewhere.
+    Replies to one chat go out one after another, oldest first, and none overtakes an older
+    one held for a retry (the outbox keeps it waiting; here the rest of a pass waits).
     """
 
     def __init__(self, queue: DeliveryQueue, senders: Mapping[str, ChannelSender],
@@ -53,14 +63,26 @@ class OutboxWorker:
         # Channels that failed as a whole (DeliveryRetry.channel_down), not one chat or one
         # file: the first send that goes through again brings their held replies forward.
         self._down: set[str] = set()
+        # Chats this worker is sending to, and those of them with newer replies waiting in
+        # the outbox: once this pass is done with the older ones, a poll takes the newer.
+        self._sending: set[tuple[str, str]] = set()
+        self._behind: set[tuple[str, str]] = set()
 
     def wake(self) -> None:
         self._poll = True
         self._event.set()
 
-    def hand(self, deliveries: Sequence[Delivery]) -> None:
-        """Deliveries committed and leased to this worker: sent on its next pass."""
+    def hand(self, deliveries: Sequence[Delivery],
+             waiting: Collection[tuple[str, str]] = ()) -> None:
+        """Deliveries committed and leased to this worker: sent on its next pass. waiting:
+        chats whose new replies wait in the outbox behind an older one still pending."""
         self._handed.extend(deliveries)
+        if waiting:
+            mine = self._sending | {d.recipient for d in self._handed}
+            self._behind.update(r for r in waiting if r in mine)
+            if any(r not in mine for r in waiting):
+                # Held in the outbox, or done since the store looked: a poll finds out which.
+                self._poll = True
         self._event.set()
 
     async def run(self) -> None:
@@ -101,16 +123,53 @@ class OutboxWorker:
         # Taken only once the claim has succeeded: a failed claim leaves them for the next pass.
         handed, self._handed = self._handed[:self._batch], self._handed[self._batch:]
         due = handed + claimed
-        down_before = set(self._down)  # a failure of this very pass proves no recovery
         if due:
             # A handed delivery that a failed pass drops is not lost: its lease runs out
             # and the poll claims it again.
-            results = await asyncio.gather(*(self._deliver(d) for d in due))
-            # Successes are recorded together: one transaction per pass, not per message.
-            await self._queue.mark_sent([r for r in results if r is not None], self._clock())
-            await self._after_outage(down_before & {
-                d.channel for d, r in zip(due, results, strict=True) if r is not None})
+            await self._send(due)
         return len(due)
+
+    async def _send(self, due: Sequence[Delivery]) -> None:
+        chats: dict[tuple[str, str], list[Delivery]] = {}
+        for d in sorted(due, key=lambda d: d.id):  # ids grow in the order replies are written
+            chats.setdefault(d.recipient, []).append(d)
+        down_before = set(self._down)  # a failure of this very pass proves no recovery
+        self._sending = set(chats)
+        try:
+            results = await asyncio.gather(*(self._deliver_in_order(c) for c in chats.values()))
+            sent = [done for chat in results for done in chat]
+            # Successes are recorded together: one transaction per pass, not per message.
+            await self._queue.mark_sent(sent, self._clock())
+        finally:
+            self._sending = set()
+        ok = {i for i, _ in sent}
+        await self._after_outage(down_before & {d.channel for d in due if d.id in ok})
+        if self._behind & chats.keys():
+            self._behind -= chats.keys()
+            self.wake()
+
+    async def _deliver_in_order(self, chat: Sequence[Delivery]) -> list[tuple[int, str]]:
+        """One chat's deliveries, oldest first. One held for a retry holds back the newer
+        ones: they go back to the outbox and wait behind it. One that failed for good does
+        not: the client gets the rest."""
+        sent: list[tuple[int, str]] = []
+        for n, d in enumerate(chat):
+            outcome = await self._deliver(d)
+            if isinstance(outcome, Held):
+                await self._hold_behind(chat[n + 1:], outcome)
+                break
+            if outcome is not None:
+                sent.append(outcome)
+        return sent
+
+    async def _hold_behind(self, newer: Sequence[Delivery], held: Held) -> None:
+        if not newer:
+            return
+        await self._queue.release([d.id for d in newer], self._clock())
+        if held.outage:
+            for d in newer:
+                if d.attempts == 1:
+                    await self._tell_held(d)
 
     async def _after_outage(self, recovered: set[str]) -> None:
         for channel in recovered:
@@ -121,7 +180,8 @@ class OutboxWorker:
                             channel, held)
                 self.wake()
 
-    async def _deliver(self, d: Delivery) -> tuple[int, str] | None:
+    async def _deliver(self, d: Delivery) -> tuple[int, str] | Held | None:
+        """Sent: (id, the platform's message id); Held for a retry; None: failed for good."""
         sender = self._senders.get(d.channel)
         if sender is None:
             await self._fail(d, f"channel {d.channel} is not enabled", blocked=False)
@@ -133,23 +193,27 @@ class OutboxWorker:
         except DeliveryRetry as exc:
             if exc.channel_down:
                 self._down.add(d.channel)
-            await self._retry(d, redact(str(exc)), exc.retry_after)
-            if exc.channel_down and d.attempts == 1:
-                await self._tell_held(d)
+            if await self._retry(d, redact(str(exc)), exc.retry_after):
+                if exc.channel_down and d.attempts == 1:
+                    await self._tell_held(d)
+                return Held(exc.channel_down)
         except Exception as exc:  # an unknown failure is retried, never dropped
             log.exception("delivery %s failed", d.id)
-            await self._retry(d, error_text(exc), None)
+            if await self._retry(d, error_text(exc), None):
+                return Held(outage=False)
         return None
 
-    async def _retry(self, d: Delivery, error: str, retry_after: float | None) -> None:
+    async def _retry(self, d: Delivery, error: str, retry_after: float | None) -> bool:
+        """Held for another attempt (True), or given up after the last one."""
         if d.attempts >= MAX_ATTEMPTS:
             # The final failure of what was retried for hours: an error, the retries were not.
             await self._fail(d, f"gave up after {d.attempts} attempts: {error}", blocked=False,
                              level=logging.ERROR)
-            return
+            return False
         log.warning("delivery %s attempt %s failed, retrying: %s", d.id, d.attempts, error)
         await self._queue.mark_retry(d.id, self._clock() + backoff(d.attempts, retry_after),
-                                     error)
+                                     error, firm=retry_after is not None)
+        return True
 
     async def _tell_held(self, d: Delivery) -> None:
         """Once per reply: the specialists' surfaces say it is held while the platform is down

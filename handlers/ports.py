@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -193,7 +193,10 @@ class Notifier(Protocol):
 class DeliveryHandoff(Protocol):
     """The outbox worker of this process, as the store sees it."""
 
-    def hand(self, deliveries: Sequence[Delivery]) -> None: ...
+    def hand(self, deliveries: Sequence[Delivery],
+             waiting: Collection[tuple[str, str]] = ()) -> None:
+        """Deliveries committed and leased to it; waiting: chats (channel, address) whose
+        new replies wait in the outbox behind an older one still pending."""
 
 
 class Texts(Protocol):
@@ -235,6 +238,11 @@ class Delivery:
     message_id: int | None
     key: str  # stable per delivery, so a retried send is recognised as the same
 
+    @property
+    def recipient(self) -> tuple[str, str]:
+        """The chat it goes to: replies to one chat go out in the order they were written."""
+        return self.channel, self.address
+
 
 class DeliveryRetry(Exception):
     """A send failed for now; retry_after is the platform's own wish when it gave one.
@@ -268,7 +276,10 @@ class DeliveryQueue(Protocol):
     async def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
         """Record deliveries (id, platform message id) as sent, all in one transaction."""
 
-    async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None: ...
+    async def mark_retry(self, delivery_id: int, at: datetime, error: str,
+                         firm: bool = False) -> None:
+        """Hold a delivery until `at`; firm: the platform's own time (retry_after), which the
+        end of an outage does not bring forward."""
 
     async def conversation_of(self, delivery: Delivery) -> int | None:
         """The conversation a delivery's message belongs to."""
@@ -276,7 +287,8 @@ class DeliveryQueue(Protocol):
 
     async def due_now(self, channel: str, now: datetime) -> int:
         """A channel works again after an outage: its held deliveries are due at once, not
-        at their backed-off retry (up to 30 minutes on); how many."""
+        at their backed-off retry (up to 30 minutes on); how many. Not those held at the
+        platform's own retry_after (firm), nor those leased and being sent."""
         ...
 
     async def release(self, delivery_ids: Sequence[int], now: datetime) -> None:

@@ -12,6 +12,7 @@ from aiohttp import web
 from priemnaya.analytics_setup import add_retention
 from priemnaya.channels import build_channels
 from priemnaya.cli_errors import CommandError, database_errors, os_reason
+from priemnaya.runner import build_runner
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings, check_folders
 from priemnaya.users_cli import FIRST_ADMIN, ensure_first_admin
@@ -34,8 +35,6 @@ async def announce_first_admin(rt: Runtime) -> None:
 # allocates thousands of short-lived objects (parsed updates, rows, requests), so the default
 # collected ~0.13 times per update, ~4 % of the Telegram bench's CPU (docs/benchmarks.md).
 COLLECTOR_THRESHOLDS = (5_000, 20, 20)
-# Four times aiohttp's 8190: a request line or one header, such as a long /admin/log link.
-MAX_LINE_BYTES = 32_768
 
 
 def freeze_startup_heap() -> None:
@@ -79,14 +78,6 @@ async def serve(settings: Settings) -> None:
         log.info("shutting down")
     finally:
         await runner.cleanup()
-
-
-def build_runner(app: web.Application) -> web.AppRunner:
-    """aiohttp answers a request line or header over 8190 bytes itself, with a bare English
-    «400 Bad Request» no page of ours can replace: a long link to /admin/log (a pasted query)
-    and the Referer it leaves on the next click get room enough to reach the app."""
-    return web.AppRunner(app, access_log=None, max_line_size=MAX_LINE_BYTES,
-                         max_field_size=MAX_LINE_BYTES)
 
 
 async def listen(runner: web.AppRunner, host: str, port: int) -> None:

@@ -27,7 +27,6 @@ from handlers.model import (
 from handlers.pii import mask
 from handlers.ports import (
     Annotation,
-    Delivery,
     DeliveryHandoff,
     Escalation,
     HistoryItem,
@@ -37,7 +36,15 @@ from storage.codec import parse_attachments, parse_buttons, to_attachments_json
 from storage.engine import core_transaction
 from storage.files import SqlFileStore
 from storage.group_commit import GroupCommit
-from storage.hot_path import HUMAN_STATES, OPEN_STATES, HotPath, Incoming, Outgoing, annotate
+from storage.hot_path import (
+    HUMAN_STATES,
+    OPEN_STATES,
+    Enqueued,
+    HotPath,
+    Incoming,
+    Outgoing,
+    annotate,
+)
 from storage.models import (
     AWAITING_CONSENT,
     DEFAULT_INSTITUTION,
@@ -279,12 +286,12 @@ class SqlConversationStore:
     async def _enqueue_batch(self, items: Sequence[Outgoing]) -> list[list[int]]:
         async with core_transaction(self._sessions) as conn:
             done = await self._hot.enqueue(conn, items, self._lease)
-        self._hand(done.deliveries)  # committed: now they may go out
+        self._hand(done)  # committed: now they may go out
         return done.message_ids
 
-    def _hand(self, deliveries: Sequence[Delivery]) -> None:
-        if deliveries and self._worker is not None:
-            self._worker.hand(deliveries)
+    def _hand(self, done: Enqueued) -> None:
+        if (done.deliveries or done.waiting) and self._worker is not None:
+            self._worker.hand(done.deliveries, done.waiting)
 
     async def _enqueue_alone(self, item: Outgoing) -> list[int]:
         return (await self._enqueue_batch([item]))[0]
@@ -361,7 +368,7 @@ class SqlConversationStore:
         now: datetime, dedupe_key: str | None = None, deliver: bool = True,
         attachments: tuple[Attachment, ...] = (),
     ) -> int | None:
-        handed: list[Delivery] = []
+        handed: list[Enqueued] = []
         try:
             async with self._sessions.begin() as s:
                 message_id = await self._specialist_message(
@@ -369,13 +376,14 @@ class SqlConversationStore:
                     internal, now, dedupe_key, deliver, handed)
         except IntegrityError:
             return None  # the same platform event (dedupe_key) was already stored
-        self._hand(handed)
+        for done in handed:
+            self._hand(done)
         return message_id
 
     async def _specialist_message(
         self, s: AsyncSession, conversation_id: int, specialist_id: int | None, reply: Reply,
         internal: bool, now: datetime, dedupe_key: str | None, deliver: bool,
-        handed: list[Delivery],
+        handed: list[Enqueued],
     ) -> int | None:
         text = reply.text
         conv = await s.get(Conversation, conversation_id)
@@ -407,7 +415,7 @@ class SqlConversationStore:
             to_conversation_ref(conv), to_client_ref(client), [reply], Author.SPECIALIST, now,
             specialist_id)], self._lease)
         [[message_id]] = done.message_ids
-        handed.extend(done.deliveries)  # handed over once the transaction has committed
+        handed.append(done)  # handed over once the transaction has committed
         if dedupe_key:
             await s.execute(update(Message).where(Message.id == message_id)
                             .values(dedupe_key=dedupe_key))

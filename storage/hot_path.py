@@ -30,7 +30,7 @@ from handlers.model import (
 from handlers.ports import Annotation, Delivery
 from storage.codec import to_attachments_json, to_buttons_json, to_payload
 from storage.models import AWAITING_CONSENT, Client, Conversation, Message, OutboxItem
-from storage.outbox import outbox_delivery
+from storage.outbox import outbox_delivery, pending_to
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
 HUMAN_STATES = (State.WAITING, State.WITH_SPECIALIST)  # handed over to the staff
@@ -96,6 +96,9 @@ class Incoming:
 class Enqueued:
     message_ids: list[list[int]]  # per item, one per reply
     deliveries: list[Delivery]  # leased to the caller; empty without a lease
+    # Chats (channel, address) whose new replies wait behind an older one still pending:
+    # written unleased, for a claim once the older one is done.
+    waiting: set[tuple[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +224,8 @@ class HotPath:
         deliveries come back for the caller to hand to its worker once the transaction has
         committed: no query claims them. Should the process stop before sending, the lease
         runs out and any worker's poll claims them (at least once, as for a claimed row).
+        A reply to a chat with an older reply still pending is not leased: it waits behind
+        that one in the outbox (Enqueued.waiting), lest it overtake a reply held for a retry.
         """
         await annotate(conn, [i.annotation for i in items if i.annotation is not None])
         rows = [(item, reply) for item in items for reply in item.replies]
@@ -234,23 +239,30 @@ class HotPath:
             "faq_entry_id": reply.faq_entry_id, "delivery": "pending", "created_at": item.now,
         } for item, reply in rows])
         deliveries: list[Delivery] = []
+        waiting: set[tuple[str, str]] = set()
         if ids:
+            if lease is not None:
+                waiting = await pending_to(conn, {(str(item.client.channel), item.client.user_id)
+                                                  for item, _ in rows})
+            leased = [lease is not None and (str(item.client.channel), item.client.user_id)
+                      not in waiting for item, _ in rows]
             payloads = [to_payload(reply) for _, reply in rows]
             outbox = [{
                 "message_id": message_id, "channel": item.client.channel,
                 "address": item.client.user_id, "payload": payload,
-                "next_attempt_at": item.now if lease is None else item.now + lease,
-                "attempts": 0 if lease is None else 1, "created_at": item.now,
-            } for message_id, (item, _), payload in zip(ids, rows, payloads, strict=True)]
+                "next_attempt_at": item.now + lease if lease and own else item.now,
+                "attempts": 1 if own else 0, "created_at": item.now,
+            } for message_id, (item, _), payload, own
+                in zip(ids, rows, payloads, leased, strict=True)]
             outbox_ids = await self._insert(conn, _INSERT_OUTBOX, outbox)
-            if lease is not None:
-                # The reply itself: what parse_payload would read back from the row.
-                deliveries = [outbox_delivery(i, item.client.channel, item.client.user_id,
-                                              reply, 1, message_id)
-                              for i, (item, reply), message_id
-                              in zip(outbox_ids, rows, ids, strict=True)]
+            # The reply itself: what parse_payload would read back from the row.
+            deliveries = [outbox_delivery(i, item.client.channel, item.client.user_id,
+                                          reply, 1, message_id)
+                          for i, (item, reply), message_id, own
+                          in zip(outbox_ids, rows, ids, leased, strict=True) if own]
         taken = iter(ids)
-        return Enqueued([[next(taken) for _ in item.replies] for item in items], deliveries)
+        return Enqueued([[next(taken) for _ in item.replies] for item in items], deliveries,
+                        waiting)
 
     @staticmethod
     async def _insert(conn: AsyncConnection, statement: Any,

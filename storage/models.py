@@ -165,7 +165,10 @@ class OutboxItem(Base):
     """One delivery to a channel; the worker retries it until sent or permanently failed."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    # ix_outbox_recipient: a reply waits behind an older one still pending to the same chat
+    # (storage/outbox.py); the lookup runs on every claim and every leased enqueue.
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_recipient", "channel", "address", "status", "id"))
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     channel: Mapped[str] = mapped_column(String(16))
@@ -174,6 +177,9 @@ class OutboxItem(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
+    # Waiting for a backoff that the end of an outage may cut short: not a lease, not a
+    # retry at the platform's own retry_after.
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Table, bindparam, exists, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from handlers.model import Attachment, Author, Channel, Direction, Reply
 from handlers.ports import Delivery, TimelineItem
@@ -22,17 +22,42 @@ LEASE = timedelta(seconds=60)
 
 # Prebuilt Core statements: the outbox is on every reply's path (docs/benchmarks.md).
 _outbox, _messages = cast(Table, OutboxItem.__table__), cast(Table, Message.__table__)
+_older = _outbox.alias("older")
+# Replies to one chat go out in the order they were written: a row waits while an older one
+# to the same channel and address is still pending (held for a retry, or leased and sending).
+_OLDER_PENDING = select(_older.c.id).where(
+    _older.c.channel == _outbox.c.channel, _older.c.address == _outbox.c.address,
+    _older.c.status == "pending", _older.c.id < _outbox.c.id)
 _DUE = (select(_outbox.c.id, _outbox.c.channel, _outbox.c.address, _outbox.c.payload,
                _outbox.c.attempts, _outbox.c.message_id)
-        .where(_outbox.c.status == "pending", _outbox.c.next_attempt_at <= bindparam("now"))
+        .where(_outbox.c.status == "pending", _outbox.c.next_attempt_at <= bindparam("now"),
+               # Older ones due as well are claimed with it, ahead of it (ordered by id).
+               ~exists(_OLDER_PENDING.where(_older.c.next_attempt_at > bindparam("now"))))
         .order_by(_outbox.c.id))
-_LEASE = update(_outbox).values(attempts=_outbox.c.attempts + 1,
+# Claimed rows behind an older pending row that the claim left out: on PostgreSQL, a row
+# another worker held locked while claiming it (SKIP LOCKED). Those wait: no overtaking.
+_CUT_OFF = select(_outbox.c.id).where(
+    _outbox.c.id.in_(bindparam("ids", expanding=True)),
+    exists(_OLDER_PENDING.where(_older.c.id.not_in(bindparam("taken", expanding=True)))))
+_LEASE = update(_outbox).values(attempts=_outbox.c.attempts + 1, held=False,
                                 next_attempt_at=bindparam("until"))
 _SENT = (update(_outbox).where(_outbox.c.id == bindparam("b_id"))
          .values(status="sent", sent_at=bindparam("now"), external_id=bindparam("ext")))
 _MESSAGE_SENT = (update(_messages).where(
     _messages.c.id == select(_outbox.c.message_id).where(_outbox.c.id == bindparam("b_id"))
     .scalar_subquery()).values(delivery="sent", channel_message_id=bindparam("ext")))
+_PENDING_TO = (select(_outbox.c.channel, _outbox.c.address).distinct()
+               .where(_outbox.c.status == "pending", tuple_(_outbox.c.channel, _outbox.c.address)
+                      .in_(bindparam("who", expanding=True))))
+
+
+async def pending_to(conn: AsyncConnection,
+                     recipients: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these chats (channel, address) have a reply still pending in the outbox."""
+    if not recipients:
+        return set()
+    rows = await conn.execute(_PENDING_TO, {"who": sorted(recipients)})
+    return {(str(r.channel), str(r.address)) for r in rows}
 
 
 def outbox_delivery(outbox_id: int, channel: str, address: str, reply: Reply,
@@ -49,8 +74,12 @@ class SqlDeliveryQueue:
         async with core_transaction(self._sessions) as conn:
             query = _DUE.limit(limit)
             if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+                query = query.with_for_update(skip_locked=True, of=_outbox)
             rows = (await conn.execute(query, {"now": now})).all()
+            if rows:
+                ids = [r.id for r in rows]
+                cut = set((await conn.execute(_CUT_OFF, {"ids": ids, "taken": ids})).scalars())
+                rows = [r for r in rows if r.id not in cut]
             if rows:
                 await conn.execute(_LEASE.where(_outbox.c.id.in_([r.id for r in rows])),
                                    {"until": now + LEASE})
@@ -80,15 +109,20 @@ class SqlDeliveryQueue:
 
     async def due_now(self, channel: str, now: datetime) -> int:
         async with self._sessions.begin() as s:
+            # Only what a failure held: a leased row is being sent, and a platform's own
+            # retry_after (one chat's flood limit) outlasts another chat's success.
             result = await s.execute(update(OutboxItem).where(
                 OutboxItem.channel == channel, OutboxItem.status == "pending",
-                OutboxItem.next_attempt_at > now).values(next_attempt_at=now))
+                OutboxItem.held.is_(True), OutboxItem.next_attempt_at > now)
+                .values(next_attempt_at=now))
             return int(getattr(result, "rowcount", 0) or 0)
 
-    async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None:
+    async def mark_retry(self, delivery_id: int, at: datetime, error: str,
+                         firm: bool = False) -> None:
         async with self._sessions.begin() as s:
             await s.execute(update(OutboxItem).where(OutboxItem.id == delivery_id)
-                            .values(next_attempt_at=at, last_error=redact(error)[:500]))
+                            .values(next_attempt_at=at, last_error=redact(error)[:500],
+                                    held=not firm))
 
     async def mark_failed(
         self, delivery: Delivery, now: datetime, error: str, client_blocked: bool

@@ -18,8 +18,8 @@ from analytics.metrics import compute
 from analytics.retention import purge_raw_texts
 from handlers.pii import public_contacts
 from priemnaya.analytics_setup import build_queues
+from priemnaya.runner import build_runner
 from priemnaya.runtime import build_runtime
-from priemnaya.serve import build_runner
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
 from storage.models import AuditEntry, Message

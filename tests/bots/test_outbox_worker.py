@@ -23,6 +23,7 @@ class FakeQueue:
         self.claims = 0
         self.brought_forward: list[int] = []
         self.released: list[int] = []
+        self.firm: set[int] = set()
 
     async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
         self.claims += 1
@@ -32,8 +33,11 @@ class FakeQueue:
     async def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
         self.sent_batches.append(list(sent))
 
-    async def mark_retry(self, delivery_id: int, at: datetime, error: str) -> None:
+    async def mark_retry(self, delivery_id: int, at: datetime, error: str,
+                         firm: bool = False) -> None:
         self.retries[delivery_id] = (at, error)
+        if firm:
+            self.firm.add(delivery_id)
 
     async def release(self, delivery_ids: Sequence[int], now: datetime) -> None:
         self.released.extend(delivery_ids)
@@ -42,7 +46,7 @@ class FakeQueue:
         return 100 + delivery.id
 
     async def due_now(self, channel: str, now: datetime) -> int:
-        held = [i for i in self.retries]
+        held = [i for i in self.retries if i not in self.firm]
         self.brought_forward.extend(held)
         return len(held)
 
@@ -226,10 +230,10 @@ async def test_the_first_send_after_an_outage_brings_the_held_replies_forward() 
     queue.due = [delivery(4, "c")]
     await worker.drain_once()  # a send goes through: what was held is due at once
     assert queue.sent_batches[-1] == [(4, "ext-out-4")]
-    assert set(queue.brought_forward) == {1, 2, 3}
+    assert set(queue.brought_forward) == {1, 3}  # 2 keeps its chat's own retry_after
     queue.due = [delivery(5, "d")]
     await worker.drain_once()  # once per outage
-    assert len(queue.brought_forward) == 3
+    assert len(queue.brought_forward) == 2
 
 
 async def test_one_chats_limit_is_no_outage() -> None:
@@ -240,3 +244,99 @@ async def test_one_chats_limit_is_no_outage() -> None:
     queue.due = [delivery(2, "ok")]
     await worker.drain_once()
     assert queue.brought_forward == []
+
+
+class OneChatSender:
+    """`refuse` and `hold` name the keys that fail; the lower the id the slower the send, so
+    that sends made at once would arrive newest first."""
+
+    def __init__(self, refuse: frozenset[str] = frozenset(),
+                 hold: frozenset[str] = frozenset(), outage: bool = False) -> None:
+        self.refuse, self.hold, self.outage = refuse, hold, outage
+        self.arrived: list[str] = []
+
+    async def send(self, address: str, reply: Reply, key: str) -> str:
+        await asyncio.sleep(0.03 / int(key.removeprefix("out-")))
+        if key in self.refuse:
+            raise DeliveryRefused("403 Forbidden: bot was blocked by the user")
+        if key in self.hold:
+            raise DeliveryRetry("ServerError: 502", None if self.outage else 7, self.outage)
+        self.arrived.append(f"{address}:{key}")
+        return f"ext-{key}"
+
+
+async def test_replies_to_one_chat_go_out_one_after_another_oldest_first() -> None:
+    sender = OneChatSender()
+    queue = FakeQueue([delivery(3, "a"), delivery(1, "a"), delivery(2, "b")])
+    worker = OutboxWorker(queue, {"telegram": sender}, FakeNotifier(), Clock())
+    worker.hand([delivery(4, "a")])
+    await worker.drain_once()
+    assert [a for a in sender.arrived if a.startswith("a:")] == ["a:out-1", "a:out-3",
+                                                                 "a:out-4"]
+    assert sorted(queue.sent_batches[0]) == [(i, f"ext-out-{i}") for i in (1, 2, 3, 4)]
+
+
+async def test_a_reply_held_for_a_retry_holds_back_the_newer_ones_to_its_chat() -> None:
+    clock, notifier = Clock(), FakeNotifier()
+    sender = OneChatSender(hold=frozenset({"out-1"}))
+    queue = FakeQueue([delivery(1, "a"), delivery(2, "a"), delivery(3, "b")])
+    worker = OutboxWorker(queue, {"telegram": sender}, notifier, clock)
+    worker.hand([delivery(4, "a")])
+    await worker.drain_once()
+    # The other chat's goes; this chat's newer ones go back unsent, to wait behind the first.
+    assert sender.arrived == ["b:out-3"] and queue.sent_batches == [[(3, "ext-out-3")]]
+    assert queue.retries[1] == (clock.now + timedelta(seconds=7), "ServerError: 502")
+    assert queue.firm == {1}  # the platform's own retry_after: no outage's end moves it
+    assert sorted(queue.released) == [2, 4] and notifier.events == []
+
+
+async def test_held_by_an_outage_the_newer_replies_are_told_held_too() -> None:
+    notifier = FakeNotifier()
+    sender = OneChatSender(hold=frozenset({"out-1"}), outage=True)
+    queue = FakeQueue([delivery(1, "a"), delivery(2, "a")])
+    await OutboxWorker(queue, {"telegram": sender}, notifier, Clock()).drain_once()
+    assert queue.released == [2] and queue.firm == set()
+    assert [(e.kind, e.message_id) for e in notifier.events] == [
+        (EventKind.DELIVERY_HELD, 1), (EventKind.DELIVERY_HELD, 2)]
+
+
+async def test_a_reply_failed_for_good_holds_back_nothing() -> None:
+    notifier = FakeNotifier()
+    sender = OneChatSender(refuse=frozenset({"out-1"}))
+    queue = FakeQueue([delivery(1, "a"), delivery(2, "a")])
+    await OutboxWorker(queue, {"telegram": sender}, notifier, Clock()).drain_once()
+    assert sender.arrived == ["a:out-2"] and queue.released == []
+    assert [e.kind for e in notifier.events] == [EventKind.DELIVERY_FAILED]
+
+
+async def test_a_reply_waiting_behind_a_handed_one_is_polled_for_once_that_is_sent() -> None:
+    queue = FakeQueue([])
+    worker = OutboxWorker(queue, {"telegram": ScriptedSender()}, FakeNotifier(), Clock(),
+                          poll_interval=60)
+
+    async def body() -> None:
+        await until(lambda: queue.claims == 1, "the first poll")
+        # The store wrote reply 2 unleased: reply 1 to the same chat was still pending.
+        worker.hand([delivery(1, "ok")], waiting=[("telegram", "ok")])
+        queue.due = [delivery(2, "ok")]
+        await until(lambda: len(queue.sent_batches) == 2, "the reply that waited")
+        assert queue.sent_batches == [[(1, "ext-out-1")], [(2, "ext-out-2")]]
+        assert queue.claims == 2
+
+    await running(worker, body)
+
+
+async def test_a_reply_waiting_behind_one_held_in_the_outbox_waits_for_its_claim() -> None:
+    queue = FakeQueue([])
+    worker = OutboxWorker(queue, {"telegram": ScriptedSender()}, FakeNotifier(), Clock(),
+                          poll_interval=60)
+
+    async def body() -> None:
+        await until(lambda: queue.claims == 1, "the first poll")
+        worker.hand([], waiting=[("telegram", "ok")])  # not this worker's: a poll looks
+        await until(lambda: queue.claims == 2, "the poll")
+        worker.hand([delivery(3, "other")])
+        await until(lambda: bool(queue.sent_batches), "the handed one")
+        assert queue.claims == 2
+
+    await running(worker, body)

@@ -733,6 +733,13 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     "хочю с операторам",
     "нужин специалист",
     "можна чилавека?",
+    # A letter dropped, doubled or mistyped, a Latin look-alike in a Cyrillic word.
+    "нужен спецалист",
+    "нужен специалст",
+    "позовите оператра",
+    "соедените с челoвеком",
+    "хочу поговорить с челловеком",
+    "можно консультатна?",
 ])
 async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) -> None:
     reception, _, store, _ = world
@@ -769,6 +776,10 @@ async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) ->
     "Оператор — это кто в вашем центре?",
     "можно сотрудникам бюджетной сферы получить субсидию?",
     "какая помощь нужна человеку после инсульта",
+    # One edit from a person word, and words of its own: no slip to respell.
+    "нужна сотрудница в детский сад, где вакансии?",
+    "хочу специалитет или бакалавриат, что лучше для льготы",
+    "нужны операторы на производство, пособие сохранится?",
 ])
 async def test_ordinary_questions_are_not_taken_for_a_request_for_a_person(world,
                                                                          text: str) -> None:

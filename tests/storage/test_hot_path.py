@@ -159,9 +159,11 @@ class Handoff:
     def __init__(self, sessions) -> None:
         self.sessions = sessions
         self.handed: list[Delivery] = []
+        self.waiting: set[tuple[str, str]] = set()
 
-    def hand(self, deliveries) -> None:
+    def hand(self, deliveries, waiting=()) -> None:
         self.handed.extend(deliveries)
+        self.waiting.update(waiting)
 
     async def committed_outbox_ids(self) -> set[int]:
         return {i for (i,) in await rows(self.sessions, select(OutboxItem.id))}
