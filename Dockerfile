@@ -15,7 +15,9 @@ COPY templates templates
 COPY config config
 COPY kb kb
 COPY settings.yaml ./
-RUN useradd --system --uid 10001 priemnaya && mkdir -p data && chown priemnaya data
+# kb/ too: accepted FAQ suggestions are written into it (from_specialists.yaml). A bind
+# mount over it keeps the host's owner: `chown -R 10001` that folder (README, Deployment).
+RUN useradd --system --uid 10001 priemnaya && mkdir -p data && chown -R priemnaya data kb
 USER priemnaya
 EXPOSE 8080
 CMD ["priemnaya", "run", "--settings", "settings.yaml"]

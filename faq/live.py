@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import os
 import re
-import tempfile
+import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from faq.loader import KbError, Problem, check_kb, kb_files, load_kb
+from faq.loader import KbError, Problem, check_kb, defined_in, kb_files, load_kb
 from faq.matcher import Matcher, MatcherConfig, build_matcher
 from faq.model import Entry, KnowledgeBase, MatchResult
 from faq.morph import Lemmatizer
@@ -22,6 +24,10 @@ from faq.writer import dump_yaml, entry_data
 
 _log = logging.getLogger(__name__)
 _Stamp = tuple[tuple[str, int, int], ...]
+
+
+class DuplicateEntry(KbError):
+    """The id of an entry being added is already in the knowledge base's files."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,7 @@ class LiveFaq:
         self._synonym_files = tuple(synonym_files)
         self._lemmatizer = lemmatizer
         self._lock = threading.Lock()
+        self._adding = threading.Lock()
         self._stamp = self._fingerprint()
         self._failure: ReloadFailure | None = None
         # A broken knowledge base at start-up is an error: there is nothing old to keep.
@@ -102,18 +109,24 @@ class LiveFaq:
                 self._failure = ReloadFailure((Problem(files, "", f"reload failed: {exc!r}"),))
 
     def add_entry(self, entry: Entry, path: Path) -> None:
-        """Append an entry to a YAML file atomically and reload; raises KbError if invalid."""
-        if self.kb.entry(entry.id) is not None:
-            raise KbError([Problem(str(path), entry.id, "duplicate id")])
-        old = path.read_text(encoding="utf-8") if path.exists() else ""
-        new = _appended(old, entry)
-        others = [p for p in kb_files(self._paths) if p.resolve() != path.resolve()]
-        write_checked(path, new, others)
-        self.reload_if_changed()
-        if self.kb.entry(entry.id) is None:
-            self._paths = (*self._paths, path)
-            self._stamp = ()
+        """Append an entry to a YAML file atomically and reload; raises KbError if invalid.
+
+        Serialised within the process and, by a file lock, with other replicas sharing the
+        folder: each reads the file as the last writer left it, so no addition is lost.
+        """
+        with self._adding, _locked(path):
+            others = [p for p in kb_files(self._paths) if p.resolve() != path.resolve()]
+            on_disk = defined_in([*others, path] if path.exists() else others).entries
+            if entry.id in on_disk:
+                raise DuplicateEntry([Problem(str(path), entry.id,
+                                              f"duplicate id (first in {on_disk[entry.id]})")])
+            old = path.read_text(encoding="utf-8") if path.exists() else ""
+            write_checked(path, _appended(old, entry), others)
             self.reload_if_changed()
+            if self.kb.entry(entry.id) is None:
+                self._paths = (*self._paths, path)
+                self._stamp = ()
+                self.reload_if_changed()
 
     def _build(self, kb: KnowledgeBase) -> Matcher:
         return build_matcher(kb, self._config, self._synonym_files, self._lemmatizer,
@@ -162,17 +175,49 @@ def _item_indent(tail: str) -> str:
     return match.group(1) if match else "  "
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on a dot-file beside path, which the knowledge base's loader skips."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.parent / f".{path.name}.lock"
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def write_checked(path: Path, text: str, others: Sequence[Path]) -> None:
     """Write via a temporary file in the same folder, replacing only if the result is valid."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".yaml", dir=path.parent)
-    temp = Path(temp_name)
+    fd, temp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
         problems = check_kb([*others, temp])
         if problems:
             raise KbError([Problem(str(path), p.entry_id, p.reason) for p in problems])
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _temporary_beside(path: Path) -> tuple[int, Path]:
+    """A new dot-file (which the loader skips) with the mode the file has or would get.
+
+    Not mkstemp: its 0600 would pass to the replaced file, unreadable to a replica or an
+    editor running as another user of a shared folder.
+    """
+    for _ in range(100):
+        temp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.yaml"
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # less the umask
+        except FileExistsError:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.fchmod(fd, path.stat().st_mode & 0o7777)
+        return fd, temp
+    raise FileExistsError(f"no free temporary name beside {path}")

@@ -378,11 +378,15 @@ class StaffThreads(Protocol):
     async def conversation_of(self, thread: str) -> int | None: ...
 
 
+class EntryIdTaken(ValueError):
+    """The knowledge base's files already have an entry with this id."""
+
+
 class KnowledgeBaseEditor(Protocol):
     """Adds an entry to the knowledge base, which serves it without a restart."""
 
     async def add_entry(self, entry: Entry) -> None:
-        """Raises ValueError when the entry cannot be added (e.g. its id is taken)."""
+        """Raises EntryIdTaken when the id is taken, ValueError when it cannot be added."""
 
 
 @dataclass(frozen=True, slots=True)

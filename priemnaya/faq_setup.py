@@ -7,10 +7,11 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from faq.live import LiveFaq
+from faq.live import DuplicateEntry, LiveFaq
 from faq.loader import KbError
 from faq.matcher import MatcherConfig, NeuralUnavailable
 from faq.model import Entry, KnowledgeBase
+from handlers.ports import EntryIdTaken
 from priemnaya.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -62,5 +63,7 @@ class LiveFaqEditor:
     async def add_entry(self, entry: Entry) -> None:
         try:
             await asyncio.to_thread(self._faq.add_entry, entry, self._path)
+        except DuplicateEntry as exc:
+            raise EntryIdTaken(exc.problems[0].reason) from None
         except KbError as exc:
             raise ValueError("; ".join(p.reason for p in exc.problems) or str(exc)) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,13 +28,14 @@ from bots.web.client_address import parse_networks
 from faq.strict_yaml import parse_yaml, repeated_message
 from priemnaya.settings_work import CalendarSettings, CrisisSettings, QueueSettings
 
+log = logging.getLogger(__name__)
+
 # Built-in relative defaults (kb/sample, config/crisis_rules.yaml, data/) are read from here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Keys that must never be committed in settings.yaml.
 SECRET_KEYS = (
     ("telegram", "token"), ("telegram", "webhook_secret"), ("vk", "token"), ("vk", "secret"),
-    ("web", "session_secret"),
 )
 
 
@@ -77,9 +79,19 @@ class WebSettings(Section):
     port: int = Field(8080, ge=1, le=65535)
     public_url: str = ""
     cookie_secure: bool = False  # set true behind HTTPS
-    session_secret: SecretStr = SecretStr("")
     max_message_chars: int = Field(4000, ge=100, le=100_000)
     trusted_proxies: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_keys(cls, data: Any) -> Any:
+        # Sessions are random tokens kept (hashed) in the database: nothing was ever signed
+        # with session_secret. Older settings, secrets files and environments still name it.
+        if isinstance(data, dict) and "session_secret" in data:
+            data = {k: v for k, v in data.items() if k != "session_secret"}
+            log.warning("web.session_secret is no longer used and is ignored: remove it from "
+                        "the settings, secrets.yaml or PRIEMNAYA_WEB__SESSION_SECRET")
+        return data
 
     @field_validator("trusted_proxies")
     @classmethod

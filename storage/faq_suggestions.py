@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -120,8 +120,13 @@ class SqlFaqSuggestions:
                 for f, name in rows]
 
     async def review(self, suggestion_id: int, status: str, reviewer: int, now: datetime,
-                     edited: Suggestion | None = None) -> bool:
-        """Only a new suggestion can be reviewed: of two administrators, one wins."""
+                     edited: Suggestion | None = None,
+                     publish: Callable[[], Awaitable[None]] | None = None) -> bool:
+        """Only a new suggestion can be reviewed: of two administrators, one wins.
+
+        publish (adding the entry to the knowledge base) runs before the review is committed:
+        if it raises, the suggestion stays new, never accepted without its entry.
+        """
         values: dict[str, object] = {"status": status, "reviewed_by": reviewer,
                                      "reviewed_at": now}
         if edited is not None:
@@ -131,11 +136,10 @@ class SqlFaqSuggestions:
             result = await s.execute(update(FaqSuggestion).where(
                 FaqSuggestion.id == suggestion_id,
                 FaqSuggestion.status == SuggestionStatus.NEW).values(values))
-            return bool(getattr(result, "rowcount", 0))
-
-    async def reopen(self, suggestion_id: int) -> None:
-        """Undoes an acceptance whose entry could not be added to the knowledge base."""
-        async with self._sessions.begin() as s:
-            await s.execute(update(FaqSuggestion).where(FaqSuggestion.id == suggestion_id)
-                            .values(status=SuggestionStatus.NEW, reviewed_by=None,
-                                    reviewed_at=None))
+            if not getattr(result, "rowcount", 0):
+                return False
+            # The updated row stays locked meanwhile: a second administrator's review waits,
+            # then finds the suggestion no longer new.
+            if publish is not None:
+                await publish()
+        return True

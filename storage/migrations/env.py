@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.engine import build_engine
@@ -22,7 +23,16 @@ def run_offline() -> None:
         context.run_migrations()
 
 
+# Any fixed number, the same in every replica: pg_advisory_xact_lock's key for migrating.
+MIGRATION_LOCK = 0x7072_6965_6D6E_6179  # "priemnay"
+
+
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Two replicas starting at once would both create the same tables (the loser fails on
+        # pg_type's unique index): the second waits here, then finds the version at head.
+        # The whole upgrade is one transaction (committed by run_online), which frees the lock.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     # Batch mode lets later migrations alter columns on SQLite, which has no ALTER COLUMN.
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=True)

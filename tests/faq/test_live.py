@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
-from faq.live import LiveFaq
+from faq.live import DuplicateEntry, LiveFaq
 from faq.loader import KbError, load_kb
 from faq.model import Decision, Entry
 
@@ -126,7 +128,83 @@ def test_add_entry_refuses_invalid_and_leaves_file_untouched(kb_file: Path) -> N
     with pytest.raises(KbError):
         live.add_entry(Entry("center.phone", "center", "Q?", "A"), kb_file)
     assert kb_file.read_text(encoding="utf-8") == before
-    assert [p.name for p in kb_file.parent.iterdir()] == ["kb.yaml"]
+    # No temporary left behind; the lock file stays, as removing it would race its takers.
+    assert sorted(p.name for p in kb_file.parent.iterdir()) == [".kb.yaml.lock", "kb.yaml"]
+
+
+def _wifi(n: int) -> Entry:
+    return Entry(f"center.wifi-{n}", "center", f"Вопрос о вайфае номер {n}?", f"Ответ {n}.")
+
+
+def test_concurrent_additions_are_all_kept(tmp_path: Path, kb_file: Path) -> None:
+    # Two administrators accepting at the same moment: each append must see the other's.
+    live, target = LiveFaq([tmp_path]), tmp_path / "from_specialists.yaml"
+    start = threading.Barrier(6)
+
+    def add(n: int) -> None:
+        start.wait()
+        live.add_entry(_wifi(n), target)
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    on_disk = load_kb([tmp_path])
+    assert {e.id for e in on_disk.entries} >= {_wifi(n).id for n in range(6)}
+    assert all(live.kb.entry(_wifi(n).id) is not None for n in range(6))
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [
+        ".from_specialists.yaml.lock"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_an_addition_keeps_the_files_mode(kb_file: Path) -> None:
+    kb_file.chmod(0o640)
+    LiveFaq([kb_file]).add_entry(_wifi(1), kb_file)
+    assert kb_file.stat().st_mode & 0o777 == 0o640
+
+
+def test_an_id_another_replica_added_is_refused_as_a_duplicate(
+    tmp_path: Path, kb_file: Path
+) -> None:
+    # Two replicas over one folder: the second has not reloaded yet, the file is the judge.
+    first, second = LiveFaq([tmp_path]), LiveFaq([tmp_path])
+    target = tmp_path / "from_specialists.yaml"
+    first.add_entry(_wifi(1), target)
+    before = target.read_text(encoding="utf-8")
+    with pytest.raises(DuplicateEntry) as refused:
+        second.add_entry(Entry(_wifi(1).id, "center", "Другой вопрос?", "Другой ответ."),
+                         target)
+    assert [p.reason for p in refused.value.problems] == [f"duplicate id (first in {target})"]
+    assert target.read_text(encoding="utf-8") == before
+    assert load_kb([tmp_path]).entry(_wifi(1).id) == _wifi(1)
+
+
+def _add_as_a_replica(folder: str, first: int, start: object) -> None:
+    live, target = LiveFaq([Path(folder)]), Path(folder) / "from_specialists.yaml"
+    start.wait()  # type: ignore[attr-defined]
+    for n in range(first, first + 4):
+        live.add_entry(_wifi(n), target)
+
+
+def test_replicas_in_separate_processes_lose_no_addition(tmp_path: Path, kb_file: Path) -> None:
+    context = multiprocessing.get_context("spawn")  # fork warns in a threaded process
+    start = context.Barrier(2)
+    replicas = [context.Process(target=_add_as_a_replica, args=(str(tmp_path), first, start))
+                for first in (0, 100)]
+    for replica in replicas:
+        replica.start()
+    for replica in replicas:
+        replica.join(120)
+    assert [r.exitcode for r in replicas] == [0, 0]
+    ids = {e.id for e in load_kb([tmp_path]).entries}
+    assert ids >= {_wifi(n).id for n in (*range(4), *range(100, 104))}
 
 
 def test_add_entry_to_a_new_file_in_the_folder(tmp_path: Path, kb_file: Path) -> None:

@@ -116,6 +116,26 @@ def test_secrets_file_is_merged(tmp_path: Path) -> None:
     assert s.vk.group_id == 5
 
 
+def test_the_unused_session_secret_is_ignored_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Settings written for an older version still load: in the file (empty, as the committed
+    # file listed it), in secrets.yaml, in the environment.
+    path = write(tmp_path, "web:\n  port: 9000\n  session_secret: ''\n")
+    secrets = write(tmp_path, "web:\n  session_secret: old-value\n", "secrets.yaml")
+    monkeypatch.setenv("PRIEMNAYA_WEB__SESSION_SECRET", "from-the-environment")
+    with caplog.at_level("WARNING", logger="priemnaya.settings"):
+        s = load_settings(path, secrets)
+    assert s.web.port == 9000
+    assert "session_secret" not in s.web.model_dump()
+    assert "web.session_secret is no longer used and is ignored" in caplog.text
+    assert "old-value" not in caplog.text and "from-the-environment" not in caplog.text
+
+
+def test_the_committed_file_names_no_unused_key() -> None:
+    assert "session_secret" not in (ROOT / "settings.yaml").read_text(encoding="utf-8")
+
+
 def test_vk_catch_up_bounds_reach_the_adapter(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = load_settings(None).vk.model_copy(update={"token": SecretStr("t"),

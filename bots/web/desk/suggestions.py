@@ -14,6 +14,7 @@ from bots.web.desk import DESK, DeskServices
 from bots.web.desk.masking import masked
 from faq.model import Entry
 from handlers.pii import ADDRESS, EMAIL, PHONE, contacts_of, mask, mask_labels, personal_data
+from handlers.ports import EntryIdTaken
 from storage.faq_suggestions import Suggestion, SuggestionStatus
 
 log = logging.getLogger(__name__)
@@ -127,13 +128,16 @@ async def _accept(d: DeskServices, user: StaffUser, s: Suggestion) -> str:
         return "!bad_entry_id"
     if d.faq.kb.entry(s.entry_id) is not None:
         return "!entry_exists"
-    if not await d.suggestions.review(s.id, SuggestionStatus.ACCEPTED, user.id, d.clock(), s):
-        return "!reviewed"
+    editor, entry = d.kb_editor, Entry(s.entry_id, s.category, s.question, s.answer)
     try:
-        await d.kb_editor.add_entry(Entry(s.entry_id, s.category, s.question, s.answer))
+        # Written before the acceptance commits: a failed write leaves the suggestion new.
+        if not await d.suggestions.review(s.id, SuggestionStatus.ACCEPTED, user.id, d.clock(),
+                                          s, publish=lambda: editor.add_entry(entry)):
+            return "!reviewed"
+    except EntryIdTaken:
+        return "!entry_exists"  # added meanwhile, by another administrator or replica
     except Exception:
         log.exception("suggestion %s could not be added to the knowledge base", s.id)
-        await d.suggestions.reopen(s.id)
         return "!add_failed"
     await d.audit.write(user.login, "faq_accept", d.clock(), "faq_suggestion", str(s.id),
                         s.entry_id)
