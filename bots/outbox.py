@@ -68,6 +68,10 @@ class OutboxWorker:
         self._sending: set[tuple[str, str]] = set()
         self._behind: set[tuple[str, str]] = set()
 
+    @property
+    def channels(self) -> Collection[str]:
+        return self._senders.keys()
+
     def wake(self) -> None:
         self._poll = True
         self._event.set()
@@ -117,7 +121,8 @@ class OutboxWorker:
         return await self._pass(poll=True)
 
     async def _pass(self, poll: bool) -> int:
-        claimed = await self._queue.claim_due(self._clock(), self._batch) if poll else []
+        claimed = (await self._queue.claim_due(self._clock(), self._batch, self._senders.keys())
+                   if poll else [])
         if len(claimed) == self._batch:
             self._poll = True  # more may be due
         # Taken only once the claim has succeeded: a failed claim leaves them for the next pass.
@@ -184,7 +189,8 @@ class OutboxWorker:
         """Sent: (id, the platform's message id); Held for a retry; None: failed for good."""
         sender = self._senders.get(d.channel)
         if sender is None:
-            await self._fail(d, f"channel {d.channel} is not enabled", blocked=False)
+            await self._fail(d, f"channel {d.channel} is not enabled on this replica, and no "
+                             "replica that runs it sent this reply", blocked=False)
             return None
         try:
             return d.id, await sender.send(d.address, d.reply, d.key)

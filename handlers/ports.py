@@ -193,6 +193,12 @@ class Notifier(Protocol):
 class DeliveryHandoff(Protocol):
     """The outbox worker of this process, as the store sees it."""
 
+    @property
+    def channels(self) -> Collection[str]:
+        """The channels it sends: replies to others wait in the outbox for a replica that
+        runs them."""
+        ...
+
     def hand(self, deliveries: Sequence[Delivery],
              waiting: Collection[tuple[str, str]] = ()) -> None:
         """Deliveries committed and leased to it; waiting: chats (channel, address) whose
@@ -271,7 +277,11 @@ class ChannelSender(Protocol):
 
 
 class DeliveryQueue(Protocol):
-    async def claim_due(self, now: datetime, limit: int) -> list[Delivery]: ...
+    async def claim_due(self, now: datetime, limit: int,
+                        channels: Collection[str] | None = None) -> list[Delivery]:
+        """Lease due deliveries, oldest first per chat; with `channels`, those of other
+        channels only once no replica that runs them has sent them for hours."""
+        ...
 
     async def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
         """Record deliveries (id, platform message id) as sent, all in one transaction."""

@@ -84,6 +84,8 @@ class SqlConversationStore:
         self._institution = institution_id
         self._worker = worker
         self._lease = LEASE if worker is not None else None
+        # A reply to a channel this process does not send is left for a replica that does.
+        self._channels = frozenset(worker.channels) if worker is not None else frozenset()
         self._hot = HotPath(institution_id)
         # Messages and replies of concurrent conversations share transactions.
         self._incoming: GroupCommit[Incoming, Recorded | None] = GroupCommit(
@@ -285,7 +287,7 @@ class SqlConversationStore:
 
     async def _enqueue_batch(self, items: Sequence[Outgoing]) -> list[list[int]]:
         async with core_transaction(self._sessions) as conn:
-            done = await self._hot.enqueue(conn, items, self._lease)
+            done = await self._hot.enqueue(conn, items, self._lease, self._channels)
         self._hand(done)  # committed: now they may go out
         return done.message_ids
 
@@ -413,7 +415,7 @@ class SqlConversationStore:
         self._mark_human_reply(conv, specialist_id, now)
         done = await self._hot.enqueue(await s.connection(), [Outgoing(
             to_conversation_ref(conv), to_client_ref(client), [reply], Author.SPECIALIST, now,
-            specialist_id)], self._lease)
+            specialist_id)], self._lease, self._channels)
         [[message_id]] = done.message_ids
         handed.append(done)  # handed over once the transaction has committed
         if dedupe_key:

@@ -8,7 +8,7 @@ a batch costs about the statements of one message, where one transaction per mes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -217,6 +217,7 @@ class HotPath:
 
     async def enqueue(
         self, conn: AsyncConnection, items: Sequence[Outgoing], lease: timedelta | None = None,
+        channels: Collection[str] | None = None,
     ) -> Enqueued:
         """Stores the replies with their outbox rows (and the judgements they answer).
 
@@ -226,6 +227,8 @@ class HotPath:
         runs out and any worker's poll claims them (at least once, as for a claimed row).
         A reply to a chat with an older reply still pending is not leased: it waits behind
         that one in the outbox (Enqueued.waiting), lest it overtake a reply held for a retry.
+        Nor is a reply to a channel outside `channels` (the ones this process sends, when
+        given): a replica that runs that channel claims it.
         """
         await annotate(conn, [i.annotation for i in items if i.annotation is not None])
         rows = [(item, reply) for item in items for reply in item.replies]
@@ -244,8 +247,10 @@ class HotPath:
             if lease is not None:
                 waiting = await pending_to(conn, {(str(item.client.channel), item.client.user_id)
                                                   for item, _ in rows})
-            leased = [lease is not None and (str(item.client.channel), item.client.user_id)
-                      not in waiting for item, _ in rows]
+            leased = [lease is not None
+                      and (channels is None or str(item.client.channel) in channels)
+                      and (str(item.client.channel), item.client.user_id) not in waiting
+                      for item, _ in rows]
             payloads = [to_payload(reply) for _, reply in rows]
             outbox = [{
                 "message_id": message_id, "channel": item.client.channel,

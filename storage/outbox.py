@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, exists, select, tuple_, update
+from sqlalchemy import Table, bindparam, exists, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from handlers.model import Attachment, Author, Channel, Direction, Reply
@@ -19,6 +19,10 @@ from storage.models import Client, Message, OutboxItem
 # A claimed delivery is invisible to other workers for this long; if the process dies in the
 # middle of a send, the delivery becomes due again after it (at-least-once, keyed per send).
 LEASE = timedelta(seconds=60)
+# A reply to a channel this replica does not run waits this long for a replica that does
+# (longer than such a replica's own retries, bots/outbox.py MAX_ATTEMPTS): then it is failed
+# here, so that the desk shows it undelivered instead of pending for ever.
+ORPHAN_AFTER = timedelta(hours=3)
 
 # Prebuilt Core statements: the outbox is on every reply's path (docs/benchmarks.md).
 _outbox, _messages = cast(Table, OutboxItem.__table__), cast(Table, Message.__table__)
@@ -70,9 +74,15 @@ class SqlDeliveryQueue:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
+    async def claim_due(self, now: datetime, limit: int,
+                        channels: Collection[str] | None = None) -> list[Delivery]:
         async with core_transaction(self._sessions) as conn:
             query = _DUE.limit(limit)
+            if channels is not None:
+                # A replica claims the channels it sends; another channel's rows only once no
+                # replica has sent them for ORPHAN_AFTER (it then fails them, saying why).
+                query = query.where(or_(_outbox.c.channel.in_(sorted(channels)),
+                                        _outbox.c.created_at <= now - ORPHAN_AFTER))
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=_outbox)
             rows = (await conn.execute(query, {"now": now})).all()

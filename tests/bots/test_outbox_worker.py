@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
 import pytest
@@ -25,8 +25,10 @@ class FakeQueue:
         self.released: list[int] = []
         self.firm: set[int] = set()
 
-    async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
+    async def claim_due(self, now: datetime, limit: int,
+                        channels: Collection[str] | None = None) -> list[Delivery]:
         self.claims += 1
+        self.channels = channels
         taken, self.due = self.due[:limit], self.due[limit:]
         return taken
 
@@ -84,7 +86,10 @@ async def test_each_outcome_is_recorded_and_successes_in_one_batch() -> None:
     assert queue.retries[4][0] == clock.now + timedelta(seconds=2)
     assert "RuntimeError: connection reset" in queue.retries[4][1]
     assert queue.failed[3] == ("403 bot was blocked by the user", True)
-    assert queue.failed[6] == ("channel vk is not enabled", False)
+    assert queue.failed[6] == ("channel vk is not enabled on this replica, and no replica that "
+                               "runs it sent this reply", False)
+    # The claim asks for this worker's channels (the outbox gives others only late).
+    assert set(queue.channels or ()) == {"telegram"}
     failed_events = [(e.kind, e.conversation_id) for e in notifier.events]
     assert failed_events == [(EventKind.DELIVERY_FAILED, 103), (EventKind.DELIVERY_FAILED, 106)]
 

@@ -161,12 +161,30 @@ class Handoff:
         self.handed: list[Delivery] = []
         self.waiting: set[tuple[str, str]] = set()
 
+    channels = ("web", "telegram", "vk")
+
     def hand(self, deliveries, waiting=()) -> None:
         self.handed.extend(deliveries)
         self.waiting.update(waiting)
 
     async def committed_outbox_ids(self) -> set[int]:
         return {i for (i,) in await rows(self.sessions, select(OutboxItem.id))}
+
+
+async def test_a_reply_to_a_channel_this_replica_does_not_send_is_left_for_one_that_does(
+        sessions) -> None:
+    handoff = Handoff(sessions)
+    handoff.channels = ("web", "vk")  # this replica runs no Telegram
+    store = SqlConversationStore(sessions, worker=handoff)
+    vk = await store.record_incoming(incoming("v", "1"), NOW)
+    tg = await store.record_incoming(incoming("t", "2", channel=Channel.TELEGRAM), NOW)
+    assert vk is not None and tg is not None
+    await store.enqueue(vk.conversation, vk.client, [Reply("в вк")], Author.BOT, NOW)
+    await store.enqueue(tg.conversation, tg.client, [Reply("в телеграм")], Author.BOT, NOW)
+    assert [d.reply.text for d in handoff.handed] == ["в вк"]
+    # Unleased and due: a replica with Telegram claims it at once.
+    due = await SqlDeliveryQueue(sessions).claim_due(NOW, 10, channels={"telegram"})
+    assert [(d.reply.text, d.attempts) for d in due] == [("в телеграм", 1)]
 
 
 async def test_committed_replies_are_handed_to_the_worker_leased(sessions) -> None:

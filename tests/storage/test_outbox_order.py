@@ -12,7 +12,7 @@ from handlers.model import Author, Channel, IncomingMessage, Recorded, Reply
 from handlers.ports import Delivery, DeliveryRetry
 from storage.conversations import SqlConversationStore
 from storage.models import OutboxItem
-from storage.outbox import LEASE, SqlDeliveryQueue
+from storage.outbox import LEASE, ORPHAN_AFTER, SqlDeliveryQueue
 from tests.fakes import Clock, FakeNotifier
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -23,6 +23,8 @@ class Handoff:
     def __init__(self) -> None:
         self.handed: list[Delivery] = []
         self.waiting: set[tuple[str, str]] = set()
+
+    channels = ("web", "telegram", "vk")
 
     def hand(self, deliveries, waiting=()) -> None:
         self.handed.extend(deliveries)
@@ -162,3 +164,22 @@ async def test_the_worker_and_the_outbox_keep_a_chats_replies_in_order(sessions)
     clock.advance(seconds=1)
     await worker.drain_once()
     assert sender.arrived == ["другому", "первый", "второй"]
+
+
+async def test_a_replica_claims_its_own_channels_and_others_only_when_orphaned(
+        sessions) -> None:
+    """A replica without Telegram must not take (and fail) the Telegram replies another
+    replica is retrying; a reply no replica has sent for ORPHAN_AFTER is failed visibly."""
+    store, queue = SqlConversationStore(sessions), SqlDeliveryQueue(sessions)
+    vk = await client(store, "1")
+    telegram = await store.record_incoming(
+        IncomingMessage(Channel.TELEGRAM, "2", "t2", "?"), NOW)
+    assert telegram is not None
+    await reply(store, vk, "в вк")
+    await reply(store, telegram, "в телеграм")
+    [sent] = await queue.claim_due(NOW, 10, channels={"vk"})
+    assert sent.reply.text == "в вк"
+    await queue.mark_sent([(sent.id, "vk-1")], NOW)
+    assert await queue.claim_due(LATER, 10, channels={"vk"}) == []
+    late = NOW + ORPHAN_AFTER
+    assert texts(await queue.claim_due(late, 10, channels={"vk"})) == ["в телеграм"]
