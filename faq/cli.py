@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -113,6 +114,14 @@ def run_check(args: argparse.Namespace) -> int:
         return 2
     kb = load_kb(args.paths)
     print(f"ok: {len(kb.entries)} entries in {len(kb.categories)} categories")
+    files = kb_files(args.paths)
+    if len(files) > 1:
+        # Folders are read with their subfolders: an "archive" folder inside is still served.
+        print(f"read {len(files)} files: " + ", ".join(map(str, files)))
+    for wording, ids in shared_phrasings(kb):
+        # Not a load error (the service keeps answering), but one entry hides the other.
+        print(f"hint: «{wording}» is a question or variant of {' and '.join(ids)}; a client "
+              f"who writes exactly that gets {ids[0]} only: reword one of them")
     few = [e.id for e in kb.entries if len(e.variants) < FEW_VARIANTS]
     if few:
         # Not a problem, but the largest lever on answers (docs/faq-matching.md, stop 18).
@@ -121,6 +130,20 @@ def run_check(args: argparse.Namespace) -> int:
               "clients' wordings are matched against the question and its variants, so each "
               "variant written as clients ask makes answers more likely")
     return 0
+
+
+def shared_phrasings(kb: KnowledgeBase) -> list[tuple[str, list[str]]]:
+    """Questions and variants that two or more entries share, word for word (case, ё and
+    punctuation aside): the exact-wording rule can answer only one of them."""
+    owners: dict[str, list[str]] = {}
+    shown: dict[str, str] = {}
+    for entry in kb.entries:
+        for text in (entry.question, *entry.variants):
+            key = " ".join(re.findall(r"\w+", text.lower().replace("ё", "е")))
+            if key and entry.id not in owners.setdefault(key, []):
+                owners[key].append(entry.id)
+                shown.setdefault(key, text.strip())
+    return [(shown[k], ids) for k, ids in owners.items() if len(ids) > 1]
 
 
 def run_ask(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from faq.model import Category, Entry, KnowledgeBase, Link
-from faq.strict_yaml import parse_yaml, repeated_message
+from faq.strict_yaml import parse_yaml_checked, repeated_message
 
 _TOP_KEYS = frozenset({"institution", "categories", "entries"})
 _CATEGORY_KEYS = frozenset({"id", "title", "queue"})
@@ -112,7 +112,7 @@ class _Collector:
     def _file(self, path: Path) -> None:
         file = str(path)
         try:
-            data, repeated = parse_yaml(path.read_text(encoding="utf-8"))
+            data, repeated, cut = parse_yaml_checked(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             self._note(file, "", f"cannot read: {exc}")
             return
@@ -121,6 +121,9 @@ class _Collector:
             return
         for repeat in repeated:
             self._note(file, repeat.label, repeated_message(repeat))
+        for line in cut:
+            self._note(file, "", f"line {line}: the text after ' #' was read as a YAML comment "
+                       "and dropped; put the whole text in quotes (\"…\") to keep it")
         if data is None:
             return
         if not isinstance(data, Mapping):

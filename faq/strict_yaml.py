@@ -7,9 +7,14 @@ institution writes is read through `parse_yaml`, and its callers report each rep
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 import yaml
+
+# A plain value followed on its line by " #5…": YAML reads "#5…" as a comment and drops it
+# ("кабинет #5 на втором этаже" → "кабинет"). "# note" (with a space) is an author's comment.
+_CUT_BY_COMMENT = re.compile(r"[ \t]+#\S")
 
 
 class RepeatedKey(NamedTuple):
@@ -22,6 +27,16 @@ class _KeyCheckingLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.repeated: list[RepeatedKey] = []
+        self.cut: list[int] = []  # 1-based lines of plain values a "#" cut short
+
+    def construct_scalar(self, node: yaml.ScalarNode) -> Any:
+        end = node.end_mark
+        if node.style is None and end is not None and end.buffer is not None:
+            line_end = end.buffer.find("\n", end.pointer)
+            rest = end.buffer[end.pointer : line_end if line_end >= 0 else None]
+            if _CUT_BY_COMMENT.match(rest) and (end.line + 1) not in self.cut:
+                self.cut.append(end.line + 1)
+        return super().construct_scalar(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         keys = [k for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
@@ -50,9 +65,15 @@ class _KeyCheckingLoader(yaml.SafeLoader):
 
 def parse_yaml(text: str) -> tuple[Any, list[RepeatedKey]]:
     """The document, and each key repeated within one mapping; raises yaml.YAMLError."""
+    data, repeated, _ = parse_yaml_checked(text)
+    return data, repeated
+
+
+def parse_yaml_checked(text: str) -> tuple[Any, list[RepeatedKey], list[int]]:
+    """parse_yaml, and the lines whose plain value a " #…" cut short as a comment."""
     loader = _KeyCheckingLoader(text)
     try:
-        return loader.get_single_data(), loader.repeated
+        return loader.get_single_data(), loader.repeated, loader.cut
     finally:
         loader.dispose()
 

@@ -39,7 +39,7 @@ def test_check_hints_at_entries_with_few_variants_without_failing(tmp_path: Path
     kb.write_text(
         "categories:\n  - {id: c, title: C}\nentries:\n"
         "  - {id: a, category: c, question: Q1, answer: A, variants: [V1, V2]}\n"
-        "  - {id: b, category: c, question: Q2, answer: A, variants: [V1]}\n"
+        "  - {id: b, category: c, question: Q2, answer: A, variants: [V3]}\n"
         "  - {id: d, category: c, question: Q3, answer: A}\n",
         encoding="utf-8",
     )
@@ -47,6 +47,23 @@ def test_check_hints_at_entries_with_few_variants_without_failing(tmp_path: Path
     ok, hint = capsys.readouterr().out.splitlines()
     assert ok == "ok: 3 entries in 1 categories"
     assert hint.startswith("hint: 2 entries have fewer than 2 variants (b, d); ")
+
+
+def test_check_hints_at_a_wording_two_entries_share_and_lists_the_files(
+        tmp_path: Path, capsys) -> None:
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "main.yaml").write_text(
+        "categories:\n  - {id: c, title: C}\nentries:\n"
+        "  - {id: a, category: c, question: 'Как получить справку?', answer: A,"
+        " variants: [справка о доходах, V2]}\n", encoding="utf-8")
+    (tmp_path / "archive" / "old.yaml").write_text(
+        "entries:\n  - {id: b, category: c, question: 'Справка о доходах!', answer: B,"
+        " variants: [V3, V4]}\n", encoding="utf-8")
+    assert cli.main(["check", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (f"read 2 files: {tmp_path / 'archive' / 'old.yaml'}, "
+                      f"{tmp_path / 'main.yaml'}")
+    assert out[2].startswith("hint: «Справка о доходах!» is a question or variant of b and a;")
 
 
 def test_check_prints_each_problem_and_exits_2(tmp_path: Path, capsys) -> None:

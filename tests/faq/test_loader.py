@@ -90,6 +90,20 @@ def test_a_repeated_key_is_reported_not_silently_dropped(tmp_path: Path) -> None
         load_kb([tmp_path / "kb.yaml"])
 
 
+def test_a_value_cut_short_by_a_hash_is_reported_with_its_line(tmp_path: Path) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_text(
+        "categories:\n  - {id: c, title: C}  # author's note\nentries:\n"
+        "  - id: a\n    category: c\n    question: Где юрист?   # reviewed\n"
+        "    answer: Приходите в кабинет #5 на втором этаже\n"
+        "  - {id: b, category: c, question: Сайт, answer: 'https://site.ru/#about'}\n",
+        encoding="utf-8")
+    problems = check_kb([kb])
+    assert [str(p) for p in problems] == [
+        f"{kb}: -: line 7: the text after ' #' was read as a YAML comment and dropped; put "
+        "the whole text in quotes (\"…\") to keep it"]
+
+
 def test_bad_link_is_reported_with_the_entry(tmp_path: Path) -> None:
     entries = "  - {id: a, category: c, question: Q, answer: A, links: [{title: T, url: ftp:x}]}\n"
     [(entry_id, reason)] = _reasons(tmp_path, entries)
