@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -244,3 +246,13 @@ def test_import_of_utf8_with_a_stray_byte_writes_nothing_and_names_the_line(
     assert line.startswith(f"{out_csv}: rehab.documents: line 6: answer: unreadable byte 0xB9")
     assert not out_yaml.exists()
 
+
+def test_output_to_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    # `faq ask … | head -1`: the reader is gone before the answer is written.
+    ask = [sys.executable, "-m", "faq.cli", "ask", "--kb", str(REHAB), "курс реабилитации"]
+    with subprocess.Popen(ask, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=Path(__file__).resolve().parents[2]) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        error = process.stderr.read()
+    assert (process.returncode, error) == (1, b"")
