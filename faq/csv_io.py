@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from faq.csv_decode import SAVE_AS, decode_csv, unreadable
 from faq.loader import KbError, Problem, parse_link
 from faq.model import Category, Entry, KnowledgeBase, Link
 
@@ -15,6 +17,12 @@ COLUMNS = ("id", "category", "question", "variants", "keywords", "answer")
 # Optional: older files without them still import, and then keep what `base` knows.
 EXTRA_COLUMNS = ("links", "category_title", "category_queue", "institution")
 SEPARATOR = " | "
+# Spreadsheet users also put each variant on its own line of the cell (Alt+Enter in Excel).
+_PARTS = re.compile(r"[|\r\n]")
+# A word of a link's title that is an address: two links run together («… ; …»).
+_ADDRESS = re.compile(r"(?:https?://|tel:|mailto:)\S")
+# Lines with unreadable text named one by one; the rest are counted.
+_SHOWN_UNREADABLE = 10
 # Excel with Russian regional settings separates columns with ";", and some tools with a tab.
 DELIMITERS = (",", ";", "\t")
 # A cell starting with one of these is a formula to Excel («=HYPERLINK(…)» from a client's text
@@ -60,15 +68,6 @@ def export_csv(kb: KnowledgeBase, path: Path, delimiter: str = ",") -> None:
     path.write_text(to_csv(kb, delimiter), encoding="utf-8-sig")
 
 
-def decode_csv(data: bytes) -> str:
-    """UTF-8, with or without a BOM; else Windows-1251, which Excel on a Russian Windows
-    writes for "CSV (разделители — запятые)"."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1251", errors="replace")
-
-
 def _delimiter(text: str) -> str:
     """The delimiter whose split of the header line names the columns (else a comma)."""
     header = text.split("\n", 1)[0]
@@ -96,6 +95,7 @@ class _Reading:
     categories: dict[str, Category] = field(default_factory=dict)
     institutions: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    unreadable_lines: int = 0
 
     def note(self, entry_id: str, line: int, reason: str) -> None:
         self.problems.append(Problem(self.source, entry_id, f"line {line}: {reason}"))
@@ -104,14 +104,44 @@ class _Reading:
 def parse_csv(text: str, source: str, base: KnowledgeBase | None = None) -> KnowledgeBase:
     """Entries from CSV; what the file's optional columns do not say comes from `base`."""
     reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(text))
+    try:
+        return _parse(reader, source, base)
+    except csv.Error as error:
+        # Python's hint after " - " (universal-newline mode) is for programmers.
+        what = str(error).split(" - ")[0]
+        reason = f"line {reader.reader.line_num}: not readable as CSV ({what}): {SAVE_AS}"
+        raise KbError([Problem(source, "", reason)]) from None
+
+
+def _parse(reader: csv.DictReader[str], source: str, base: KnowledgeBase | None) -> KnowledgeBase:
     reader.fieldnames = [_column(n) for n in reader.fieldnames or ()]
     missing = [c for c in COLUMNS if c not in reader.fieldnames]
     if missing:
         raise KbError([Problem(source, "", f"missing column {c!r}") for c in missing])
     reading = _Reading(source, base, "links" in reader.fieldnames)
     for line, row in enumerate(reader, 2):
-        _row(reading, {c: _undefused((row.get(c) or "").strip())
-                       for c in (*COLUMNS, *EXTRA_COLUMNS)}, line)
+        cells = {c: _undefused((row.get(c) or "").strip()) for c in (*COLUMNS, *EXTRA_COLUMNS)}
+        # Excel saves the rows a sheet once used as separators only («;;;;;»).
+        if any(cells.values()) and _readable(reading, cells, line):
+            _row(reading, cells, line)
+    return _result(reading)
+
+
+def _readable(reading: _Reading, cells: Mapping[str, str], line: int) -> bool:
+    reason = next((f"{c}: {r}" for c, cell in cells.items() if (r := unreadable(cell))), "")
+    if not reason:
+        return True
+    reading.unreadable_lines += 1
+    if reading.unreadable_lines <= _SHOWN_UNREADABLE:
+        reading.note(cells["id"], line, reason)
+    return False
+
+
+def _result(reading: _Reading) -> KnowledgeBase:
+    source, base = reading.source, reading.base
+    if reading.unreadable_lines > _SHOWN_UNREADABLE:
+        more = reading.unreadable_lines - _SHOWN_UNREADABLE
+        reading.problems.append(Problem(source, "", f"and {more} more lines like these"))
     if len(reading.institutions) > 1:
         lines = ", ".join(f"{name!r} (line {line})" for name, line in reading.institutions.items())
         reading.problems.append(Problem(source, "", f"different institutions: {lines}"))
@@ -129,7 +159,7 @@ def import_csv(path: Path, base: KnowledgeBase | None = None) -> KnowledgeBase:
         data = path.read_bytes()
     except OSError as exc:
         raise KbError([Problem(str(path), "", f"cannot read: {exc.strerror or exc}")]) from None
-    return parse_csv(decode_csv(data), str(path), base)
+    return parse_csv(decode_csv(data, str(path)), str(path), base)
 
 
 def _row(reading: _Reading, cells: Mapping[str, str], line: int) -> None:
@@ -161,7 +191,7 @@ def _category(reading: _Reading, cells: Mapping[str, str], line: int) -> None:
 
 
 def _split(cell: str | None) -> tuple[str, ...]:
-    return tuple(p.strip() for p in (cell or "").split(SEPARATOR.strip()) if p.strip())
+    return tuple(p.strip() for p in _PARTS.split(cell or "") if p.strip())
 
 
 def _entry(reading: _Reading, cells: Mapping[str, str], line: int) -> Entry | None:
@@ -188,13 +218,20 @@ def _links(reading: _Reading, cells: Mapping[str, str], line: int) -> tuple[Link
         return known.links if known else ()
     links: list[Link] = []
     for position, text in enumerate(_split(cells["links"]), 1):
-        title, _, url = text.rpartition(" ")
-        link = parse_link({"title": title, "url": url})
+        link = _link(text)
         if isinstance(link, str):
             reading.note(cells["id"], line, f"bad link {position} {text!r}: {link}")
         else:
             links.append(link)
     return tuple(links) if len(links) == len(_split(cells["links"])) else None
+
+
+def _link(text: str) -> Link | str:
+    title, _, url = text.rpartition(" ")
+    if _ADDRESS.search(title):
+        return ("two links run together: separate links with \" | \" or put each on its own "
+                "line of the cell, each as its title then its address")
+    return parse_link({"title": title, "url": url})
 
 
 def _categories(reading: _Reading) -> tuple[Category, ...]:

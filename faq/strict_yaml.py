@@ -29,9 +29,10 @@ class _KeyCheckingLoader(yaml.SafeLoader):
         self.repeated: list[RepeatedKey] = []
         self.cut: list[int] = []  # 1-based lines of plain values a "#" cut short
 
-    def construct_scalar(self, node: yaml.ScalarNode) -> Any:
+    def construct_scalar(self, node: yaml.ScalarNode | yaml.MappingNode) -> Any:
         end = node.end_mark
-        if node.style is None and end is not None and end.buffer is not None:
+        plain = isinstance(node, yaml.ScalarNode) and node.style is None
+        if plain and end is not None and end.buffer is not None:
             line_end = end.buffer.find("\n", end.pointer)
             rest = end.buffer[end.pointer : line_end if line_end >= 0 else None]
             if _CUT_BY_COMMENT.match(rest) and (end.line + 1) not in self.cut:

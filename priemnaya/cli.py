@@ -26,6 +26,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         code: int = handler(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        from faq.cli import discard_stdout
+
+        return discard_stdout()
     except SettingsError as exc:
         print(f"priemnaya: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -79,3 +79,13 @@ def test_cases_cover_every_entry_and_out_of_scope(
     counts = Counter(case["expected"] for case in cases)
     assert counts[None] >= 20
     assert all(counts[e["id"]] >= 2 for e in kb["entries"])
+
+
+def test_the_readme_counts_the_entries_and_exports_with_the_cli(kb: dict[str, Any]) -> None:
+    readme = (SAMPLE / "README.md").read_text(encoding="utf-8")
+    counted = re.search(r"`social_protection\.yaml` — (\d+) вопросов-ответов в (\d+) категориях",
+                        readme)
+    assert counted is not None
+    assert counted.groups() == (str(len(kb["entries"])), str(len(kb["categories"])))
+    # The file `faq export` writes is the one `faq import` takes back.
+    assert "priemnaya faq export --kb kb/sample" in readme

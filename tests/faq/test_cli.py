@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,29 @@ def test_import_outside_the_served_files_checks_only_its_own_file(tmp_path: Path
     args = ["import", "--kb", str(copy), "--served-with", str(folder), str(csv_file)]
     assert cli.main(args) == 0
     assert len(load_kb([copy]).entries) == 2
+
+
+def test_import_of_utf8_with_a_stray_byte_writes_nothing_and_names_the_line(
+    tmp_path: Path, capsys
+) -> None:
+    out_csv, out_yaml = tmp_path / "faq.csv", tmp_path / "faq.yaml"
+    assert cli.main(["export", "--kb", str(REHAB), "--semicolon", str(out_csv)]) == 0
+    data = out_csv.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    at = data.index("Паспорт, СНИЛС".encode())
+    out_csv.write_bytes(data[:at] + b"\xb9" + data[at:])
+    capsys.readouterr()
+    assert cli.main(["import", "--kb", str(out_yaml), str(out_csv)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"{out_csv}: rehab.documents: line 6: answer: unreadable byte 0xB9")
+    assert not out_yaml.exists()
+
+
+def test_output_to_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    # `faq ask … | head -1`: the reader is gone before the answer is written.
+    ask = [sys.executable, "-m", "faq.cli", "ask", "--kb", str(REHAB), "курс реабилитации"]
+    with subprocess.Popen(ask, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=Path(__file__).resolve().parents[2]) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        error = process.stderr.read()
+    assert (process.returncode, error) == (1, b"")

@@ -170,3 +170,108 @@ def test_formula_shaped_cells_are_defused_and_come_back_as_written() -> None:
     assert "\"'=HYPERLINK(" in text and "\"'- Паспорт" in text and ";'+7 это код;" in text
     assert "'цитата' остаётся" in text and "''цитата" not in text
     assert parse_csv(text, "in.csv").entries == kb.entries
+
+
+HEADER = "id;category;question;variants;keywords;answer\n"
+
+
+def _problems(data: bytes, tmp_path: Path) -> list[str]:
+    path = tmp_path / "in.csv"
+    path.write_bytes(data)
+    with pytest.raises(KbError) as caught:
+        import_csv(path)
+    return [p.reason for p in caught.value.problems]
+
+
+def test_a_stray_windows_1251_byte_in_utf8_is_refused_naming_its_line(tmp_path: Path) -> None:
+    # «№» pasted from an old document into a UTF-8 file: reading the whole file as
+    # Windows-1251 would garble every Russian letter («РЎРµРјСЊРё»).
+    good = (HEADER + "a;family;Семьи с детьми?;;;Ответ\n").encode()
+    bad = "b;family;Справка?;;;Справка ".encode() + b"\xb9" + " 5 о составе семьи\n".encode()
+    assert _problems(good + bad, tmp_path) == [
+        "line 3: answer: unreadable byte 0xB9 («№» in Windows-1251) after «Справка»: retype "
+        'that character in the spreadsheet and save the file as "CSV UTF-8"']
+
+
+def test_unreadable_lines_are_named_up_to_ten_then_counted(tmp_path: Path) -> None:
+    rows = "".join(f"e{n};c;Вопрос {n}?;;;Ответ\n" for n in range(30)).encode()
+    data = HEADER.encode() + rows.replace("Ответ".encode(), "Ответ ".encode() + b"\x98", 12)
+    reasons = _problems(data, tmp_path)
+    assert len(reasons) == 11
+    assert reasons[0].startswith("line 2: answer: unreadable byte 0x98 after «Ответ»")
+    assert reasons[-1] == "and 2 more lines like these"
+
+
+def test_windows_1251_with_a_few_utf8_shaped_letter_pairs_is_still_windows_1251(
+    tmp_path: Path,
+) -> None:
+    # «Р» (D0) before «»» (BB) is a valid UTF-8 letter: a real Windows-1251 file may hold a few.
+    text = HEADER + "x;c;Где «ЦЕНТР»?;;;Ул. Ленина, 1 — «ЦЕНТР»\n"
+    path = tmp_path / "in.csv"
+    path.write_bytes(text.encode("cp1251"))
+    assert import_csv(path).entries[0].answer == "Ул. Ленина, 1 — «ЦЕНТР»"
+
+
+def test_utf8_text_garbled_by_a_windows_1251_reading_is_refused(tmp_path: Path) -> None:
+    garbled = "Семьи с детьми".encode().decode("cp1251")
+    reasons = _problems((HEADER + f"x;c;{garbled}?;;;Ответ\n").encode(), tmp_path)
+    assert reasons == [
+        "line 2: question: garbled text «РЎРµРјСЊРё СЃ РґРµС‚…» (UTF-8 read as Windows-1251 on "
+        "the way): write it again or copy it from the original, or start again from a file "
+        "that `priemnaya faq export` writes (Excel opens those correctly)"]
+
+
+def test_rows_of_only_separators_or_spaces_are_skipped() -> None:
+    text = HEADER + ";;;;;\nx;c;Вопрос?;;;Ответ\r\n;;;;;;;;;\r\n  ;\t; \n   \n"
+    assert [e.id for e in parse_csv(text, "in.csv").entries] == ["x"]
+
+
+@pytest.mark.parametrize("start", [b"PK\x03\x04\x14\x00", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"])
+def test_an_excel_workbook_is_refused_in_one_line(start: bytes, tmp_path: Path) -> None:
+    assert _problems(start + b"\r\x00\n\x00" * 50, tmp_path) == [
+        'this is an Excel workbook, not CSV: save it in Excel as "CSV UTF-8" (File → Save As) '
+        "and import that file"]
+
+
+def test_excel_unicode_text_utf16_and_tabs_is_read(tmp_path: Path) -> None:
+    text = ("id\tcategory\tquestion\tvariants\tkeywords\tanswer\r\n"
+            'x\tc\tВопрос?\tВариант\t\t"Строка 1\r\nСтрока 2"\r\n')
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(text.encode("utf-16"))
+    [entry] = import_csv(path).entries
+    assert (entry.question, entry.variants, entry.answer) == (
+        "Вопрос?", ("Вариант",), "Строка 1\r\nСтрока 2")
+
+
+def test_text_the_csv_reader_rejects_is_one_problem_with_its_line() -> None:
+    with pytest.raises(KbError) as caught:
+        parse_csv(HEADER + "x;c;Вопрос?;;;Ответ\ny;c;Во\rпрос?;;;Ответ\n", "in.csv")
+    assert [p.reason for p in caught.value.problems] == [
+        "line 3: not readable as CSV (new-line character seen in unquoted field): "
+        'save it in Excel as "CSV UTF-8" (File → Save As) and import that file']
+
+
+def test_lines_of_a_cell_separate_variants_keywords_and_links() -> None:
+    text = (
+        "id,category,question,variants,keywords,answer,links\n"
+        'x,c,Q?,"Первый\r\nВторой | Третий","пособие\nвыплата",A,'
+        '"Госуслуги https://www.gosuslugi.ru/\nГорячая линия tel:+78001234567"\n'
+    )
+    [entry] = parse_csv(text, "in.csv").entries
+    assert entry.variants == ("Первый", "Второй", "Третий")
+    assert entry.keywords == ("пособие", "выплата")
+    assert entry.links == (Link("Госуслуги", "https://www.gosuslugi.ru/"),
+                           Link("Горячая линия", "tel:+78001234567"))
+
+
+def test_two_links_run_together_are_refused() -> None:
+    text = (
+        "id,category,question,variants,keywords,answer,links\n"
+        'x,c,Q?,,,A,"Госуслуги https://www.gosuslugi.ru/ ; Горячая линия tel:+78001234567"\n'
+    )
+    with pytest.raises(KbError) as caught:
+        parse_csv(text, "in.csv")
+    assert [p.reason for p in caught.value.problems] == [
+        "line 2: bad link 1 'Госуслуги https://www.gosuslugi.ru/ ; Горячая линия "
+        "tel:+78001234567': two links run together: separate links with \" | \" or put each "
+        "on its own line of the cell, each as its title then its address"]

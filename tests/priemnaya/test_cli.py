@@ -240,3 +240,15 @@ def test_settings_check_warns_of_a_category_whose_queue_is_not_configured(
     assert capsys.readouterr().err == (
         "warning: category 'home' names queue 'homecare_typo', which settings.queues does not "
         "list: its hand-overs go to 'general'\n")
+
+
+def test_output_to_a_closed_pipe_ends_quietly() -> None:
+    # `priemnaya faq ask … | head -1`: the reader is gone before the answer is written.
+    kb = ROOT / "kb" / "sample"
+    ask = [sys.executable, "-m", "priemnaya", "faq", "ask", "--kb", str(kb), "Как оформить?"]
+    with subprocess.Popen(ask, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=ROOT) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        error = process.stderr.read()
+    assert (process.returncode, error) == (1, b"")
