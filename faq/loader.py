@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from faq.model import Category, Entry, KnowledgeBase, Link
-from faq.strict_yaml import parse_yaml_checked, repeated_message
+from faq.strict_yaml import parse_yaml_checked, plain_yaml_problem, repeated_message
 
 _TOP_KEYS = frozenset({"institution", "categories", "entries"})
 _CATEGORY_KEYS = frozenset({"id", "title", "queue"})
@@ -112,12 +112,18 @@ class _Collector:
     def _file(self, path: Path) -> None:
         file = str(path)
         try:
-            data, repeated, cut = parse_yaml_checked(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            self._note(file, "", f"cannot read: {exc}")
+            content = path.read_bytes()
+            text = content.decode("utf-8-sig")
+        except OSError as exc:
+            self._note(file, "", f"cannot read: {exc.strerror or exc}")
             return
+        except UnicodeDecodeError as exc:
+            self._note(file, "", not_utf8(content, exc))
+            return
+        try:
+            data, repeated, cut = parse_yaml_checked(text)
         except yaml.YAMLError as exc:
-            self._note(file, "", f"bad YAML: {' '.join(str(exc).split())}")
+            self._note(file, "", f"bad YAML: {plain_yaml_problem(exc, text)}")
             return
         for repeat in repeated:
             self._note(file, repeat.label, repeated_message(repeat))
@@ -253,6 +259,19 @@ class _Collector:
         return tuple(links) if len(links) == len(value) else None
 
 
+def not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
+    """Why a file is not read, in words its author can act on."""
+    line = raw[: exc.start].count(b"\n") + 1
+    try:
+        looks_1251 = any("а" <= c <= "я" for c in raw.decode("cp1251").lower())
+    except UnicodeDecodeError:
+        looks_1251 = False
+    if looks_1251:
+        return (f"line {line}: the file is not in UTF-8 (it looks like Windows-1251): save it "
+                "as UTF-8 (Notepad: «Сохранить как» → Кодировка UTF-8)")
+    return f"line {line}: byte 0x{raw[exc.start]:02X} is not UTF-8 text: save the file as UTF-8"
+
+
 def parse_link(item: object) -> Link | str:
     """A Link, or the reason it is not one."""
     if not isinstance(item, Mapping):
@@ -264,6 +283,8 @@ def parse_link(item: object) -> Link | str:
     if not isinstance(title, str) or not title.strip():
         return "missing title"
     if not isinstance(url, str) or not url.startswith(("https://", "http://", "tel:", "mailto:")):
+        if url is None:
+            return "no url: write «url: https://…» (or tel:, mailto:) under the link's title"
         return f"url must start with https://, http://, tel: or mailto: (got {url!r})"
     if len(url.split("//", 1)[-1].strip()) < 3 or " " in url.strip():
         return f"malformed url {url!r}"

@@ -83,6 +83,45 @@ def repeated_message(repeat: RepeatedKey) -> str:
     return f"duplicate key {repeat.key!r} (line {repeat.line})"
 
 
+# PyYAML's wording → what to do about it, for the people who write these files by hand.
+_PLAIN = (
+    ("cannot start any token", "\\t", "a tab character: YAML indents with spaces only; replace "
+     "the tab with spaces"),
+    ("mapping values are not allowed here", "", "a colon followed by a space inside a text "
+     "(as in «Часы работы: 8:30»): put the whole text in quotes (\"…\")"),
+    ("expected <block end>", "", "this line is not indented like the lines above it: the "
+     "keys of one entry must start in the same column"),
+    ("expected <block mapping start>", "", "this line is not indented like the lines above "
+     "it: the keys of one entry must start in the same column"),
+    ("found unexpected end of stream", "quoted", "a quote («\"» or «'») opened here is never "
+     "closed"),
+    ("found unexpected end of stream", "", "the file ends in the middle of a value"),
+    ("could not find expected ':'", "", "a line without «key: value» where one was expected; "
+     "a text going on to a second line must be indented further, or quoted"),
+    ("invalid date", "", "a value that looks like a date but is not one: put it in quotes"),
+    ("cannot start any token", "", "a text cannot start with this character (@, `, %, |, >, "
+     "!, &, *): put the whole text in quotes (\"…\")"),
+)
+
+
+def plain_yaml_problem(exc: yaml.YAMLError, text: str) -> str:
+    """A YAML error as a person who writes the file can act on it: where, the line itself,
+    what is wrong in plain words, and PyYAML's own wording last."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = f"{getattr(exc, 'context', '') or ''} {getattr(exc, 'problem', '') or ''}"
+    advice = next((say for found, also, say in _PLAIN
+                   if found in problem and (not also or also in problem)), "")
+    if not isinstance(exc, yaml.MarkedYAMLError) or mark is None:
+        return " ".join(str(exc).split())
+    opened = getattr(exc, "context_mark", None)
+    if "quoted" in problem and opened is not None:
+        mark = opened  # where the quote was opened, not the end of the file
+    lines = text.splitlines()
+    source = lines[mark.line].strip() if mark.line < len(lines) else ""
+    where = f"line {mark.line + 1}" + (f" «{source[:80]}»" if source else "")
+    return f"{where}: {advice or 'not valid YAML'} (YAML: {yaml_problem(exc)})"
+
+
 def yaml_problem(exc: yaml.YAMLError) -> str:
     """PyYAML's several-line message as one line: where, what, and in what."""
     mark = getattr(exc, "problem_mark", None)

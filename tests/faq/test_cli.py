@@ -84,8 +84,9 @@ def test_check_reports_an_impossible_date_with_its_line(tmp_path: Path, capsys) 
                    encoding="utf-8")
     assert cli.main(["check", str(bad)]) == 2
     assert capsys.readouterr().out.splitlines() == [
-        f"{bad}: -: bad YAML: invalid date '2026-13-01': month must be in 1..12 "
-        'in "<unicode string>", line 4, column 13: answer: 2026-13-01 ^'
+        f"{bad}: -: bad YAML: line 4 «answer: 2026-13-01»: a value that looks like a date "
+        "but is not one: put it in quotes (YAML: line 4, column 13: invalid date "
+        "'2026-13-01': month must be in 1..12)"
     ]
 
 

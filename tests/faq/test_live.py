@@ -60,9 +60,10 @@ def test_an_impossible_date_keeps_the_old_kb_and_logs_it(kb_file: Path, caplog) 
         assert not live.reload_if_changed()
     assert len(live.kb.entries) == 13
     assert [r.getMessage() for r in caplog.records][1:] == [
-        f"{kb_file}: -: bad YAML: invalid date '2026-13-01': month must be in 1..12 "
-        f'in "<unicode string>", line {len(kb_file.read_text().splitlines())}, column 21: '
-        "- {id: x, answer: 2026-13-01} ^"
+        f"{kb_file}: -: bad YAML: line {len(kb_file.read_text().splitlines())} "
+        "«- {id: x, answer: 2026-13-01}»: a value that looks like a date but is not one: put "
+        f"it in quotes (YAML: line {len(kb_file.read_text().splitlines())}, column 21: "
+        "invalid date '2026-13-01': month must be in 1..12)"
     ]
     assert not any(r.exc_info for r in caplog.records)
 

@@ -104,6 +104,31 @@ def test_a_value_cut_short_by_a_hash_is_reported_with_its_line(tmp_path: Path) -
         "the whole text in quotes (\"…\") to keep it"]
 
 
+@pytest.mark.parametrize(("text", "says"), [
+    ("entries:\n  - id: a\n\tcategory: c\n", "line 3 «category: c»: a tab character"),
+    ("entries:\n  - id: a\n    question: Часы работы: 8:30\n",
+     "line 3 «question: Часы работы: 8:30»: a colon followed by a space inside a text"),
+    ("entries:\n  - id: a\n    question: \"Где?\n    answer: A\n",
+     "line 3 «question: \"Где?»: a quote («\"» or «'») opened here is never closed"),
+    ("entries:\n  - id: a\n    question: Q\n   answer: A\n",
+     "line 4 «answer: A»: this line is not indented like the lines above it"),
+])
+def test_yaml_mistakes_are_explained_in_plain_words(tmp_path: Path, text: str,
+                                                    says: str) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_text(text, encoding="utf-8")
+    [problem] = check_kb([kb])
+    assert problem.reason.startswith(f"bad YAML: {says}"), problem.reason
+
+
+def test_a_file_saved_in_windows_1251_is_named_as_such(tmp_path: Path) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_bytes("categories:\n  - {id: c, title: Семья}\n".encode("cp1251"))
+    [problem] = check_kb([kb])
+    assert problem.reason.startswith("line 2: the file is not in UTF-8 (it looks like "
+                                     "Windows-1251): save it as UTF-8")
+
+
 def test_bad_link_is_reported_with_the_entry(tmp_path: Path) -> None:
     entries = "  - {id: a, category: c, question: Q, answer: A, links: [{title: T, url: ftp:x}]}\n"
     [(entry_id, reason)] = _reasons(tmp_path, entries)
