@@ -161,9 +161,10 @@ def test_settings_check_reports_each_knowledge_base_problem_and_exits_2(
     out, err = capsys.readouterr()
     absent = tmp_path / "absent"
     assert (out, err.splitlines()) == ("", [
-        f"{absent}: -: cannot read: [Errno 2] No such file or directory: '{absent}'",
-        f"{tmp_path / 'kb.yaml'}: -: bad YAML: invalid date '2026-13-01': month must be "
-        'in 1..12 in "<unicode string>", line 3, column 21: - {id: a, answer: 2026-13-01} ^',
+        f"{absent}: -: cannot read: No such file or directory",
+        f"{tmp_path / 'kb.yaml'}: -: bad YAML: line 3 «- {{id: a, answer: 2026-13-01}}»: a "
+        "value that looks like a date but is not one: put it in quotes (YAML: line 3, column "
+        "21: invalid date '2026-13-01': month must be in 1..12)",
         f"{tmp_path / 'empty'}: -: no knowledge-base files"])
 
 
