@@ -10,12 +10,13 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from faq.last_good import LastGood
 from faq.loader import KbError, Problem, check_kb, defined_in, kb_files, load_kb
 from faq.matcher import Matcher, MatcherConfig, build_matcher
 from faq.model import Entry, KnowledgeBase, MatchResult
@@ -48,6 +49,8 @@ class LiveFaq:
         lemmatizer: Lemmatizer | None = None,
         neural: bool = False,
         neural_cache: Path | None = None,
+        last_good: LastGood | None = None,
+        on_loaded: Callable[[KnowledgeBase], None] | None = None,
     ) -> None:
         self._paths = tuple(paths)
         self._neural = neural
@@ -55,12 +58,13 @@ class LiveFaq:
         self._config = config or MatcherConfig()
         self._synonym_files = tuple(synonym_files)
         self._lemmatizer = lemmatizer
+        self._last_good = last_good
+        self._on_loaded = on_loaded
         self._lock = threading.Lock()
         self._adding = threading.Lock()
         self._stamp = self._fingerprint()
         self._failure: ReloadFailure | None = None
-        # A broken knowledge base at start-up is an error: there is nothing old to keep.
-        self._matcher = self._build(load_kb(self._paths))
+        self._matcher = self._start()
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -88,12 +92,14 @@ class LiveFaq:
             self._stamp = stamp
             try:
                 kb = load_kb(self._paths)
+                matcher = self._build(kb)  # a broken synonyms file fails here
             except KbError as error:
                 self._failure = ReloadFailure(tuple(error.problems))
                 _log_problems(error.problems)
                 return False
-            self._matcher = self._build(kb)
+            self._matcher = matcher
             self._failure = None
+            self._loaded(kb)
         _log.info("knowledge base reloaded: %d entries", len(kb.entries))
         return True
 
@@ -106,7 +112,8 @@ class LiveFaq:
             except Exception as exc:
                 _log.exception("knowledge base reload failed; keeping the current one")
                 files = ", ".join(map(str, self._paths))
-                self._failure = ReloadFailure((Problem(files, "", f"reload failed: {exc!r}"),))
+                reason = f"reload failed: {type(exc).__name__}: {exc}"
+                self._failure = ReloadFailure((Problem(files, "", reason),))
 
     def add_entry(self, entry: Entry, path: Path) -> None:
         """Append an entry to a YAML file atomically and reload; raises KbError if invalid.
@@ -128,8 +135,37 @@ class LiveFaq:
                 self._stamp = ()
                 self.reload_if_changed()
 
-    def _build(self, kb: KnowledgeBase) -> Matcher:
-        return build_matcher(kb, self._config, self._synonym_files, self._lemmatizer,
+    def _start(self) -> Matcher:
+        try:
+            kb = load_kb(self._paths)
+            matcher = self._build(kb)
+        except KbError as error:
+            copy = self._last_good.load() if self._last_good is not None else None
+            if copy is None:  # a first start: there is nothing old to keep
+                raise
+            self._failure = ReloadFailure(tuple(error.problems))
+            _log.error("knowledge base not loaded, starting on the copy that loaded last, %s",
+                       copy.folder)
+            _log_problems(error.problems)
+            kb = load_kb(copy.kb)
+            matcher = self._build(kb, copy.synonyms)
+            self._loaded(kb, keep=False)
+            return matcher
+        self._loaded(kb)
+        return matcher
+
+    def _loaded(self, kb: KnowledgeBase, keep: bool = True) -> None:
+        if keep and self._last_good is not None:
+            try:
+                self._last_good.save(kb_files(self._paths), self._synonym_files)
+            except (OSError, ValueError) as exc:
+                _log.error("could not keep a copy of the knowledge base: %s", exc)
+        if self._on_loaded is not None:
+            self._on_loaded(kb)
+
+    def _build(self, kb: KnowledgeBase, synonyms: Sequence[Path] | None = None) -> Matcher:
+        files = self._synonym_files if synonyms is None else synonyms
+        return build_matcher(kb, self._config, files, self._lemmatizer,
                              neural=self._neural, neural_cache=self._neural_cache)
 
     def _fingerprint(self) -> _Stamp:

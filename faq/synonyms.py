@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import yaml
+
+from faq.loader import KbError, Problem
 from faq.morph import Lemmatizer
 from faq.normalize import tokenize
-from faq.strict_yaml import parse_yaml, repeated_message
+from faq.strict_yaml import parse_yaml, repeated_message, yaml_problem
 
 CONCEPT_MARK = "~"
 
@@ -68,12 +71,42 @@ def parse_synonyms(text: str) -> SynonymSource:
 
 
 def load_synonyms(extra: Sequence[Path] = ()) -> SynonymSource:
-    """The shipped social-sector dictionary, extended by an institution's own files."""
+    """The shipped social-sector dictionary, extended by an institution's own files; raises
+    KbError naming each file that cannot be used."""
     shipped = resources.files("faq").joinpath("data/synonyms.yaml").read_text(encoding="utf-8")
     source = parse_synonyms(shipped)
+    problems: list[Problem] = []
     for path in extra:
-        source = source.merged(parse_synonyms(path.read_text(encoding="utf-8")))
+        try:
+            source = source.merged(read_synonyms(path))
+        except KbError as error:
+            problems += error.problems
+    if problems:
+        raise KbError(problems)
     return source
+
+
+def check_synonyms(paths: Sequence[Path]) -> list[Problem]:
+    try:
+        load_synonyms(paths)
+    except KbError as error:
+        return error.problems
+    return []
+
+
+def read_synonyms(path: Path) -> SynonymSource:
+    """One institution's synonyms file; raises KbError with a one-line reason."""
+    try:
+        return parse_synonyms(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        reason = f"cannot read the synonyms file: {exc.strerror}"
+    except UnicodeDecodeError:
+        reason = "the synonyms file must be saved as UTF-8"
+    except yaml.YAMLError as exc:
+        reason = f"bad YAML in the synonyms file: {yaml_problem(exc)}"
+    except ValueError as exc:
+        reason = str(exc)
+    raise KbError([Problem(str(path), "", reason)])
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+from jinja2 import meta
+
+log = logging.getLogger(__name__)
 
 # Edited templates take effect without a restart; checking a template's file on every render
 # (an os.stat per template, several per reply) is what auto_reload alone would do.
@@ -36,11 +41,12 @@ class OverridingLoader(jinja2.FileSystemLoader):
         source, filename, uptodate = super().get_source(environment, template)
 
         def fresh() -> bool:
-            return uptodate() and self._first(template) == filename
+            return uptodate() and self.first(template) == filename
 
         return source, filename, fresh
 
-    def _first(self, template: str) -> str | None:
+    def first(self, template: str) -> str | None:
+        """The file a template is read from: the first folder that has it."""
         for folder in self.searchpath:
             path = os.path.normpath(os.path.join(folder, template))
             if os.path.isfile(path):
@@ -48,27 +54,62 @@ class OverridingLoader(jinja2.FileSystemLoader):
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class BrokenTemplate:
+    """An institution's template that does not compile or render: clients get the default."""
+
+    file: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.error}"
+
+
 class JinjaTexts:
-    """Looks for `<name>.j2` in the institution's folders first, then in the defaults."""
+    """Looks for `<name>.j2` in the institution's folders first, then in the defaults.
+
+    Undefined variables are errors (StrictUndefined), not silently empty text: a misspelt
+    `{{ adress }}` would otherwise send clients a sentence with a hole in it. An override that
+    fails to compile or render is replaced by the default of the same name, logged once per
+    template and error, and listed by `broken()` for the admin pages.
+    """
 
     def __init__(self, override_dirs: Sequence[Path] = ()) -> None:
-        dirs = [*override_dirs, DEFAULT_TEMPLATES]
-        self._env = jinja2.Environment(
-            loader=OverridingLoader([str(d) for d in dirs]),
-            autoescape=False,  # plain text: each channel escapes for its own markup
-            trim_blocks=True,
-            lstrip_blocks=True,
-            undefined=jinja2.StrictUndefined,
-            auto_reload=True,
-        )
-        self._env.globals["plural"] = plural
-        self._fresh: dict[str, tuple[float, jinja2.Template]] = {}
+        self._overrides = tuple(override_dirs)
+        self._loader = OverridingLoader([str(d) for d in (*override_dirs, DEFAULT_TEMPLATES)])
+        self._env = _environment(self._loader)
+        self._defaults = _environment(OverridingLoader([str(DEFAULT_TEMPLATES)]))
+        self._fresh: dict[str, tuple[float, jinja2.Template | BrokenTemplate]] = {}
         # Texts without variables (button labels, most notices), per template as loaded: every
         # reply carries several, and a render costs ~20 µs. A reloaded template renders anew.
         self._static: dict[str, tuple[jinja2.Template, str]] = {}
+        # Per template file: the broken version (None: it did not compile) and why.
+        self._broken: dict[str, tuple[jinja2.Template | None, BrokenTemplate]] = {}
+        self._logged: set[BrokenTemplate] = set()
 
     def render(self, name: str, **context: object) -> str:
-        template = self._template(f"{name}.j2")
+        file = f"{name}.j2"
+        loaded = self._template(file)
+        if isinstance(loaded, jinja2.Template):
+            try:
+                text = self._render(name, loaded, context)
+            except Exception as exc:  # an institution's template may fail in any way
+                if _is_default(loaded):
+                    raise
+                self._note(file, loaded, _broken(loaded.filename or file, exc))
+            else:
+                self._healed(file, loaded)
+                return text
+        return self._render(name, self._defaults.get_template(file), context)
+
+    def broken(self) -> list[BrokenTemplate]:
+        """The overrides that do not compile, and those that failed to render until a fixed
+        version renders; an admin sees the first before any client is given the default."""
+        for name in {*(path.name for path in override_files(self._overrides)), *self._broken}:
+            self._template(name)  # a stat per file, but for the recheck interval
+        return [found for _, found in self._broken.values()]
+
+    def _render(self, name: str, template: jinja2.Template, context: dict[str, object]) -> str:
         if context:
             return template.render(**context).strip()
         cached = self._static.get(name)
@@ -78,20 +119,105 @@ class JinjaTexts:
         self._static[name] = (template, text)
         return text
 
-    def _template(self, name: str) -> jinja2.Template:
+    def _template(self, name: str) -> jinja2.Template | BrokenTemplate:
         now = time.monotonic()
         found = self._fresh.get(name)
         if found is None or now - found[0] > RECHECK_S:
-            found = (now, self._env.get_template(name))
+            found = (now, self._load(name))
             self._fresh[name] = found
         return found[1]
 
-    def check(self) -> list[str]:
-        """Names of templates that fail to compile, for a start-up check."""
-        broken = []
-        for name in self._env.list_templates(extensions=["j2"]):
-            try:
-                self._env.get_template(name)
-            except jinja2.TemplateSyntaxError as exc:
-                broken.append(f"{name}: line {exc.lineno}: {exc.message}")
-        return broken
+    def _load(self, name: str) -> jinja2.Template | BrokenTemplate:
+        try:
+            template = self._env.get_template(name)
+        except (jinja2.TemplateSyntaxError, UnicodeDecodeError) as exc:
+            file = exc.filename if isinstance(exc, jinja2.TemplateSyntaxError) \
+                else self._loader.first(name)
+            if file is None or _in_defaults(file):
+                raise
+            broken = _broken(file, exc)
+            self._note(name, None, broken)
+            return broken
+        found = self._broken.get(name)
+        # Compiles now (a render will tell the rest), or the override is gone.
+        if found is not None and (found[0] is None or _is_default(template)):
+            del self._broken[name]
+        return template
+
+    def _note(self, name: str, template: jinja2.Template | None, broken: BrokenTemplate) -> None:
+        self._broken[name] = (template, broken)
+        if broken not in self._logged:
+            self._logged.add(broken)
+            log.error("client text template %s fails, clients get the default text instead: %s",
+                      broken.file, broken.error)
+
+    def _healed(self, name: str, template: jinja2.Template) -> None:
+        found = self._broken.get(name)
+        # A template that failed with some variables may still render with others: only a
+        # new version of the file clears it.
+        if found is not None and found[0] is not template:
+            del self._broken[name]
+
+
+def check_overrides(override_dirs: Sequence[Path]) -> list[BrokenTemplate]:
+    """The institution's templates that do not compile, for `priemnaya settings`."""
+    env = _environment(jinja2.FileSystemLoader(override_dirs))
+    broken = []
+    for path in override_files(override_dirs):
+        try:
+            env.compile(path.read_text(encoding="utf-8"), path.name, str(path))
+        except (jinja2.TemplateSyntaxError, OSError, UnicodeDecodeError) as exc:
+            broken.append(_broken(str(path), exc))
+    return broken
+
+
+def unknown_variables(override_dirs: Sequence[Path]) -> list[str]:
+    """Variables an override uses that its default does not: likely undefined at render."""
+    env, found = _environment(jinja2.FileSystemLoader(override_dirs)), []
+    for path in override_files(override_dirs):
+        default = DEFAULT_TEMPLATES / path.name
+        try:
+            own = meta.find_undeclared_variables(env.parse(path.read_text(encoding="utf-8")))
+            given = meta.find_undeclared_variables(env.parse(default.read_text(encoding="utf-8")))
+        except (jinja2.TemplateSyntaxError, OSError, UnicodeDecodeError):
+            continue  # reported by check_overrides, or a template of the institution's own
+        if extra := sorted(own - given - set(env.globals)):
+            found.append(f"{path}: uses {', '.join(extra)}, which the default {path.name} does "
+                         "not: clients get the default text if it is not given")
+    return found
+
+
+def override_files(override_dirs: Sequence[Path]) -> list[Path]:
+    return [path for folder in override_dirs if folder.is_dir()
+            for path in sorted(folder.glob("*.j2"))]
+
+
+def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=False,  # plain text: each channel escapes for its own markup
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=True,
+    )
+    env.globals["plural"] = plural
+    return env
+
+
+def _in_defaults(filename: str) -> bool:
+    return Path(filename).is_relative_to(DEFAULT_TEMPLATES)
+
+
+def _is_default(template: jinja2.Template) -> bool:
+    return template.filename is None or _in_defaults(template.filename)
+
+
+def _broken(file: str, exc: Exception) -> BrokenTemplate:
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return BrokenTemplate(file, f"line {exc.lineno}: {exc.message}")
+    if isinstance(exc, OSError):
+        return BrokenTemplate(file, f"cannot read: {exc.strerror}")
+    if isinstance(exc, UnicodeDecodeError):
+        return BrokenTemplate(file, "not UTF-8")
+    return BrokenTemplate(file, f"{type(exc).__name__}: {exc}")

@@ -12,6 +12,7 @@ from faq.live import LiveFaq
 from handlers.pii import MaskingFilter
 from handlers.reception import erase_client
 from handlers.routing import QueueDirectory
+from priemnaya.faq_setup import unrouted_categories
 from priemnaya.runtime import Runtime
 from priemnaya.settings import Settings
 from priemnaya.settings_work import build_queue_directory
@@ -32,7 +33,8 @@ def build_admin_deps(rt: Runtime) -> AdminDeps:
     return AdminDeps(sessions=rt.sessions, queues=build_queues(settings),
                      tz=ZoneInfo(settings.institution.timezone), clock=rt.clock,
                      erase_client=erase, institution=settings.institution.id,
-                     faq=faq, kb_failure=kb_failure)
+                     faq=faq, kb_failure=kb_failure, broken_templates=rt.texts.broken,
+                     unrouted=lambda: unrouted_categories(settings, faq.kb))
 
 
 def add_retention(rt: Runtime) -> None:

@@ -96,9 +96,14 @@ def cmd_settings(args: argparse.Namespace) -> int:
 def files_usable(settings: Settings) -> bool:
     """Whether the files the settings name load, each problem printed as `faq check` does."""
     from faq.loader import check_kb, kb_files
-    from priemnaya.runtime import build_crisis_rules
+    from faq.synonyms import check_synonyms
+    from handlers.texts import check_overrides
+    from priemnaya.runtime import build_crisis_rules, message_overrides
 
     problems = [str(p) for p in check_kb(settings.faq.paths)]
+    problems += [str(p) for p in check_synonyms(settings.faq.synonyms)]
+    problems += [f"templates.override_dir: {t}" for t in check_overrides(
+        message_overrides(settings))]
     # Another folder's files would hide an empty one from check_kb: a mistyped path, likely.
     problems += [f"{path}: -: no knowledge-base files" for path in settings.faq.paths
                  if path.is_dir() and not kb_files([path])]
@@ -110,9 +115,16 @@ def files_usable(settings: Settings) -> bool:
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        for warning in _unrouted(settings):
+        for warning in [*_unrouted(settings), *_template_variables(settings)]:
             print(f"warning: {warning}", file=sys.stderr)
     return not problems
+
+
+def _template_variables(settings: Settings) -> list[str]:
+    from handlers.texts import unknown_variables
+    from priemnaya.runtime import message_overrides
+
+    return unknown_variables(message_overrides(settings))
 
 
 def _unrouted(settings: Settings) -> list[str]:

@@ -7,8 +7,9 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from faq.last_good import LastGood
 from faq.live import DuplicateEntry, LiveFaq
-from faq.loader import KbError
+from faq.loader import KbError, Problem
 from faq.matcher import MatcherConfig, NeuralUnavailable
 from faq.model import Entry, KnowledgeBase
 from handlers.ports import EntryIdTaken
@@ -25,18 +26,42 @@ def matcher_config(settings: Settings) -> MatcherConfig:
 
 def build_faq(settings: Settings) -> LiveFaq:
     try:
-        faq = LiveFaq(settings.faq.paths, matcher_config(settings), settings.faq.synonyms,
-                      neural=settings.faq.neural, neural_cache=settings.faq.neural_cache)
+        return LiveFaq(settings.faq.paths, matcher_config(settings), settings.faq.synonyms,
+                       neural=settings.faq.neural, neural_cache=settings.faq.neural_cache,
+                       last_good=LastGood(settings.faq.last_good,
+                                          [*settings.faq.paths, *settings.faq.synonyms]),
+                       on_loaded=UnroutedWarnings(settings))
     except NeuralUnavailable as exc:
         raise SettingsError(str(exc)) from None
     except KbError as exc:
-        first = exc.problems[0] if exc.problems else exc
-        more = f" (and {len(exc.problems) - 1} more; run `priemnaya faq check`)" \
-            if len(exc.problems) > 1 else ""
-        raise SettingsError(f"knowledge base faq.paths is not usable: {first}{more}") from None
-    for warning in unrouted_categories(settings, faq.kb):
-        log.warning("%s", warning)
-    return faq
+        raise SettingsError(unusable(settings, exc)) from None
+
+
+def unusable(settings: Settings, exc: KbError) -> str:
+    first = exc.problems[0] if exc.problems else exc
+    synonyms = {str(p) for p in settings.faq.synonyms}
+    key, check = ("faq.synonyms", "priemnaya settings") \
+        if isinstance(first, Problem) and first.file in synonyms \
+        else ("faq.paths", "priemnaya faq check")
+    more = f" (and {len(exc.problems) - 1} more; run `{check}`)" if len(exc.problems) > 1 else ""
+    return f"knowledge base {key} is not usable: {first}{more}"
+
+
+class UnroutedWarnings:
+    """Logs the categories whose queue the settings lack, at start-up and after each reload
+    that changes them: a live edit would otherwise route hand-overs to the default queue
+    without a word."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._shown: frozenset[str] = frozenset()
+
+    def __call__(self, kb: KnowledgeBase) -> None:
+        found = unrouted_categories(self._settings, kb)
+        for warning in found:
+            if warning not in self._shown:
+                log.warning("%s", warning)
+        self._shown = frozenset(found)
 
 
 def unrouted_categories(settings: Settings, kb: KnowledgeBase) -> list[str]:

@@ -123,6 +123,8 @@ class FaqSettings(Section):
     neural: bool = False
     # Where the knowledge base's encodings are kept between starts (none of a client's text).
     neural_cache: Path = Path("data/faq-neural-cache.npz")
+    # A copy of the files that loaded last: a start with broken files answers from it.
+    last_good: Path = Path("data/kb-last-good")
     thresholds: FaqThresholds = Field(default_factory=FaqThresholds)
 
 
@@ -286,6 +288,7 @@ def anchored(settings: Settings, base: Path | None, given: dict[str, Any]) -> Se
     faq.paths = [at(folder(faq, "faq", "paths"), p) for p in faq.paths]
     faq.synonyms = [at(folder(faq, "faq", "synonyms"), p) for p in faq.synonyms]
     faq.neural_cache = at(folder(faq, "faq", "neural_cache"), faq.neural_cache)
+    faq.last_good = at(folder(faq, "faq", "last_good"), faq.last_good)
     crisis.rules_path = at(folder(crisis, "crisis", "rules_path"), crisis.rules_path)
     if templates.override_dir is not None:
         where = folder(templates, "templates", "override_dir")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from faq.live import ReloadFailure
 from handlers.pii import contacts_of
 from handlers.ports import Faq
 from handlers.routing import QueueDirectory
+from handlers.texts import BrokenTemplate
 
 MAX_PERIOD_DAYS = 400
 # Far years would overflow date arithmetic (9999-12-31 + 1 day) and mean nothing here.
@@ -27,6 +28,14 @@ _FILTER_CHARS = 64
 
 def no_reload_failure() -> ReloadFailure | None:
     return None
+
+
+def no_broken_templates() -> Sequence[BrokenTemplate]:
+    return ()
+
+
+def no_warnings() -> Sequence[str]:
+    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +49,15 @@ class AdminDeps:
     faq: Faq | None = None  # read on every request: the knowledge base reloads while running
     # Edited files that did not load: every admin page says so, or nobody would notice.
     kb_failure: Callable[[], ReloadFailure | None] = no_reload_failure
+    # Client-text overrides that fail: clients get the default texts until they are fixed.
+    broken_templates: Callable[[], Sequence[BrokenTemplate]] = no_broken_templates
+    # Categories whose queue the settings lack: their hand-overs go to the default queue.
+    unrouted: Callable[[], Sequence[str]] = no_warnings
+
+    def banners(self) -> dict[str, object]:
+        """What every admin page warns of: files edited while running that are not in use."""
+        return {"kb_failure": self.kb_failure(), "broken_templates": self.broken_templates(),
+                "unrouted": self.unrouted()}
 
     def categories(self) -> dict[str, str]:
         return {c.id: c.title for c in self.faq.kb.categories} if self.faq else {}
@@ -108,7 +126,7 @@ async def page_context(request: web.Request, sel: Selection) -> dict[str, Any]:
     choices["queue"] = queue_choices(deps.queues, choices.get("queue", []))
     return {"sel": sel, "choices": choices,
             "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz,
-            "queue_titles": deps.queues.titles(), "kb_failure": deps.kb_failure()}
+            "queue_titles": deps.queues.titles(), **deps.banners()}
 
 
 def queue_choices(queues: QueueDirectory, seen: list[str]) -> list[str]:

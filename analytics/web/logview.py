@@ -139,7 +139,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         "bad_conversation": bool(conversation) and not only.conversation,
         "keep": urlencode({k: v for k, v in (("actor", only.actor), ("action", only.action),
                                              ("conversation", only.conversation)) if v}),
-        "queue_titles": deps.queues.titles(), "kb_failure": deps.kb_failure()})
+        "queue_titles": deps.queues.titles(), **deps.banners()})
 
 
 def setup_routes(app: web.Application) -> None:

@@ -386,3 +386,45 @@ async def test_a_very_long_log_link_gets_the_log_page(database_url: str) -> None
     finally:
         await runner.cleanup()
         await rt.engine.dispose()
+
+
+async def test_admin_pages_warn_of_broken_client_texts_and_categories_without_a_queue(
+        database_url: str, tmp_path, caplog) -> None:
+    import os
+
+    from priemnaya.faq_setup import build_faq
+
+    (tmp_path / "texts" / "messages").mkdir(parents=True)
+    broken = tmp_path / "texts" / "messages" / "no_match.j2"
+    broken.write_text("Не нашла ответа {% if x %} сломано\n", encoding="utf-8")
+    kb_file = tmp_path / "kb.yaml"
+    kb = ("categories:\n  - {id: help, title: Помощь, queue: general}\n"
+          "entries:\n  - {id: hours, category: help, question: Когда, answer: С 9.}\n")
+    kb_file.write_text(kb, encoding="utf-8")
+    settings = Settings(database={"url": database_url}, templates={"override_dir": tmp_path /
+                        "texts"}, faq={"paths": [kb_file], "last_good": tmp_path / "last"})
+    faq = build_faq(settings)
+    clock = Clock(AS_OF)
+    rt = build_runtime(settings, faq, clock=clock)
+    await add_staff(rt, clock)
+    async with TestClient(TestServer(build_app(rt, start_background=False))) as client:
+        await log_in(client, "boss")
+        html = await (await client.get("/admin/")).text()
+        assert 'id="template-failure"' in html
+        assert f"{broken}: line 1: Unexpected end of template." in html
+        assert 'id="unrouted-categories"' not in html
+
+        kb_file.write_text(kb.replace("queue: general", "queue: lawyers"), encoding="utf-8")
+        os.utime(kb_file, ns=(0, kb_file.stat().st_mtime_ns + 2_000_000_000))
+        with caplog.at_level("WARNING", logger="priemnaya.faq_setup"):
+            assert faq.reload_if_changed()
+            os.utime(kb_file, ns=(0, kb_file.stat().st_mtime_ns + 2_000_000_000))
+            assert faq.reload_if_changed()  # the same set again: not logged again
+        assert [r.getMessage() for r in caplog.records if r.name == "priemnaya.faq_setup"] == [
+            "category 'help' names queue 'lawyers', which settings.queues does not list: "
+            "its hand-overs go to 'general'"]
+        for path in ("/admin/", "/admin/log", "/admin/staff"):
+            html = await (await client.get(path)).text()
+            assert 'id="unrouted-categories"' in html, path
+            assert "names queue &#39;lawyers&#39;" in html, path
+    await rt.engine.dispose()

@@ -234,3 +234,24 @@ async def test_forgetting_shows_the_confirmation_and_starts_a_fresh_chat(
     assert fresh["messages"] == []
     # A new visitor: the other tabs of this browser see it and clear their conversation.
     assert fresh["identity"] != before["identity"]
+
+
+async def test_a_broken_override_of_a_client_text_still_offers_the_specialist(
+        database_url: str, tmp_path) -> None:
+    (tmp_path / "messages").mkdir()
+    (tmp_path / "messages" / "no_match.j2").write_text(
+        "Не нашла ответа {% if x %} сломано\n", encoding="utf-8")
+    settings = Settings(database={"url": database_url}, outbox={"poll_interval_s": 0.05},
+                        templates={"override_dir": tmp_path})
+    rt = build_runtime(settings, FakeFaq())
+    async with TestClient(TestServer(build_app(rt))) as c:
+        SESSIONS[id(c)] = rt.sessions
+        await open_chat(c)
+        r = await send(c, {"id": "m1", "text": "Сколько стоит билет на луну"})
+        assert r.status == 200
+        reply = (await wait_for_messages(c, 2))[1]
+        SESSIONS.pop(id(c))
+    assert reply["text"].startswith("К сожалению, я не нашёл точного ответа")
+    labels = [b["label"] for row in reply["buttons"] for b in row]
+    assert "Задать вопрос специалисту" in labels
+    assert [b.file for b in rt.texts.broken()] == [str(tmp_path / "messages" / "no_match.j2")]

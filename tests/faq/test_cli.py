@@ -274,3 +274,12 @@ def test_output_to_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         process.stdout.close()
         error = process.stderr.read()
     assert (process.returncode, error) == (1, b"")
+
+
+def test_ask_with_a_broken_synonyms_file_names_it_in_one_line(tmp_path: Path, capsys) -> None:
+    synonyms = tmp_path / "synonyms.yaml"
+    synonyms.write_text("groups:\n  - [ЕГВ, губеровские\n", encoding="utf-8")
+    assert cli.main(["ask", "--kb", str(REHAB), "--synonyms", str(synonyms), "телефон"]) == 2
+    assert capsys.readouterr().err == (
+        f"{synonyms}: -: bad YAML in the synonyms file: line 3, column 1: expected ',' or ']', "
+        "but got '<stream end>' (while parsing a flow sequence from line 2)\n")

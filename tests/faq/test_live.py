@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from faq.last_good import LastGood
 from faq.live import DuplicateEntry, LiveFaq
 from faq.loader import KbError, load_kb
 from faq.model import Decision, Entry
@@ -239,5 +240,94 @@ async def test_an_unexpected_reload_error_is_kept_for_the_admin_too(
     assert live.reload_failure is not None
     [problem] = live.reload_failure.problems
     assert (problem.file, problem.reason) == (
-        str(kb_file), "reload failed: MemoryError('no room for the index')")
+        str(kb_file), "reload failed: MemoryError: no room for the index")
     assert "knowledge base reload failed; keeping the current one" in caplog.text
+
+
+def _last_good(tmp_path: Path, *sources: Path) -> LastGood:
+    return LastGood(tmp_path / "data" / "kb-last-good", sources)
+
+
+def test_a_start_with_broken_files_answers_from_the_copy_that_loaded_last(
+    kb_file: Path, tmp_path: Path, caplog
+) -> None:
+    LiveFaq([kb_file], last_good=_last_good(tmp_path, kb_file))
+    good = kb_file.read_text(encoding="utf-8")
+    _bump(kb_file, good.replace("entries:", "entries:\n\t- broken", 1))
+    with caplog.at_level(logging.ERROR, logger="faq.live"):
+        live = LiveFaq([kb_file], last_good=_last_good(tmp_path, kb_file))
+    assert live.match("какой телефон регистратуры").best.entry_id == "center.phone"
+    assert live.reload_failure is not None
+    [problem] = live.reload_failure.problems
+    assert problem.file == str(kb_file)
+    assert "bad YAML" in problem.reason
+    assert "starting on the copy that loaded last" in caplog.records[0].getMessage()
+
+    _bump(kb_file, good.replace("+7 000 000-00-00.", "+7 111 111-11-11."))
+    assert live.reload_if_changed()
+    assert live.reload_failure is None
+    assert live.kb.entry("center.phone").answer == "+7 111 111-11-11."
+    # The fixed files are the copy now.
+    _bump(kb_file, "entries: [")
+    restarted = LiveFaq([kb_file], last_good=_last_good(tmp_path, kb_file))
+    assert restarted.kb.entry("center.phone").answer == "+7 111 111-11-11."
+
+
+def test_a_first_start_with_broken_files_still_fails(kb_file: Path, tmp_path: Path) -> None:
+    _bump(kb_file, "entries: [")
+    with pytest.raises(KbError):
+        LiveFaq([kb_file], last_good=_last_good(tmp_path, kb_file))
+
+
+def test_the_copy_of_another_knowledge_base_is_not_used(kb_file: Path, tmp_path: Path) -> None:
+    LiveFaq([kb_file], last_good=_last_good(tmp_path, kb_file))
+    other = tmp_path / "other.yaml"
+    other.write_text("entries: [", encoding="utf-8")
+    with pytest.raises(KbError):
+        LiveFaq([other], last_good=_last_good(tmp_path, other))
+
+
+def test_a_copy_is_only_kept_of_files_that_load(kb_file: Path, tmp_path: Path) -> None:
+    keeper = _last_good(tmp_path, kb_file)
+    keeper.save([kb_file], [])
+    first = keeper.load()
+    assert first is not None
+    _bump(kb_file, "entries: [")
+    with pytest.raises(ValueError):
+        keeper.save([kb_file], [])
+    assert keeper.load() == first
+    [folder] = (tmp_path / "data" / "kb-last-good").iterdir()
+    assert len(list(folder.iterdir())) == 2  # CURRENT and the one version
+
+
+BROKEN_SYNONYMS = "groups:\n  - [ЕГВ, губеровские\n"
+
+
+def test_a_broken_synonyms_file_is_blamed_on_reload_in_one_line(
+    kb_file: Path, tmp_path: Path, caplog
+) -> None:
+    synonyms = tmp_path / "synonyms.yaml"
+    synonyms.write_text("groups:\n  - [ЕГВ, губернаторские выплаты]\n", encoding="utf-8")
+    live = LiveFaq([kb_file], synonym_files=[synonyms])
+    _bump(synonyms, BROKEN_SYNONYMS)
+    with caplog.at_level(logging.ERROR, logger="faq.live"):
+        assert not live.reload_if_changed()
+    assert live.reload_failure is not None
+    assert [str(p) for p in live.reload_failure.problems] == [
+        f"{synonyms}: -: bad YAML in the synonyms file: line 3, column 1: expected ',' or ']', "
+        "but got '<stream end>' (while parsing a flow sequence from line 2)"]
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_start_with_a_broken_synonyms_file_uses_the_copy(
+    kb_file: Path, tmp_path: Path
+) -> None:
+    synonyms = tmp_path / "synonyms.yaml"
+    synonyms.write_text("groups:\n  - [ЕГВ, губернаторские выплаты]\n", encoding="utf-8")
+    keeper = _last_good(tmp_path, kb_file, synonyms)
+    LiveFaq([kb_file], synonym_files=[synonyms], last_good=keeper)
+    _bump(synonyms, BROKEN_SYNONYMS)
+    live = LiveFaq([kb_file], synonym_files=[synonyms], last_good=keeper)
+    assert live.reload_failure is not None
+    assert live.reload_failure.problems[0].file == str(synonyms)
+    assert len(live.kb.entries) == 13

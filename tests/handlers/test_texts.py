@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
+import jinja2
 import pytest
 
 from handlers import texts
-from handlers.texts import JinjaTexts
+from handlers.texts import JinjaTexts, check_overrides, unknown_variables
 
 
 def edit(template: Path, text: str) -> None:
@@ -81,3 +83,81 @@ def test_templates_can_use_plural(tmp_path: Path) -> None:
     (tmp_path / "count.j2").write_text('{{ n }} {{ plural(n, "знак", "знака", "знаков") }}',
                                        encoding="utf-8")
     assert JinjaTexts([tmp_path]).render("count", n=4002) == "4002 знака"
+
+
+DEFAULT_NO_MATCH = "К сожалению, я не нашёл точного ответа"
+
+
+def test_an_override_that_does_not_compile_gives_the_default_and_one_error(
+        tmp_path: Path, now: list[float], caplog: pytest.LogCaptureFixture) -> None:
+    broken = tmp_path / "no_match.j2"
+    broken.write_text("Не нашла ответа {% if x %} сломано\n", encoding="utf-8")
+    jinja = JinjaTexts([tmp_path])
+    with caplog.at_level("ERROR", logger="handlers.texts"):
+        for _ in range(3):
+            assert jinja.render("no_match").startswith(DEFAULT_NO_MATCH)
+            now[0] += texts.RECHECK_S * 2  # read again: still broken, not logged again
+    assert len(caplog.records) == 1
+    assert str(broken) in caplog.text
+    [found] = jinja.broken()
+    assert found.file == str(broken)
+    assert found.error.startswith("line 1: Unexpected end of template")
+
+    edit(broken, "Не нашла ответа.")
+    now[0] += texts.RECHECK_S * 2
+    assert jinja.render("no_match") == "Не нашла ответа."
+    assert jinja.broken() == []
+
+
+def test_an_undefined_variable_in_an_override_gives_the_default(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # StrictUndefined: a name the template is not given fails the render, not prints empty.
+    (tmp_path / "answer.j2").write_text("{{ client.name }}, {{ entry.answer }}", "utf-8")
+    jinja = JinjaTexts([tmp_path])
+    entry = SimpleNamespace(answer="С 9 до 18.", links=())
+    with caplog.at_level("ERROR", logger="handlers.texts"):
+        for _ in range(3):
+            assert jinja.render("answer", entry=entry, waiting=False) == "С 9 до 18."
+    assert len(caplog.records) == 1
+    [found] = jinja.broken()
+    assert (found.file, found.error) == (
+        str(tmp_path / "answer.j2"), "UndefinedError: 'client' is undefined")
+
+
+def test_a_broken_default_is_a_bug_and_is_raised(tmp_path: Path) -> None:
+    jinja = JinjaTexts([tmp_path])
+    with pytest.raises(jinja2.UndefinedError):
+        jinja.render("answer", waiting=False)  # no entry: the caller's mistake
+
+
+def test_the_settings_check_names_overrides_that_do_not_compile(tmp_path: Path) -> None:
+    (tmp_path / "no_match.j2").write_text("Не нашла {% if x %}", encoding="utf-8")
+    (tmp_path / "menu.j2").write_text("{{ 'a' | no_such_filter }}", encoding="utf-8")
+    (tmp_path / "answer.j2").write_text("{{ client.name }}: {{ entry.answer }}", "utf-8")
+    assert [str(b) for b in check_overrides([tmp_path])] == [
+        f"{tmp_path / 'menu.j2'}: line 1: No filter named 'no_such_filter'.",
+        f"{tmp_path / 'no_match.j2'}: line 1: Unexpected end of template. Jinja was looking "
+        "for the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs "
+        "to be closed is 'if'.",
+    ]
+    assert unknown_variables([tmp_path]) == [
+        f"{tmp_path / 'answer.j2'}: uses client, which the default answer.j2 does not: "
+        "clients get the default text if it is not given"]
+
+
+def test_an_override_that_does_not_compile_is_listed_before_any_client_meets_it(
+        tmp_path: Path, now: list[float]) -> None:
+    broken = tmp_path / "menu.j2"
+    broken.write_text("{% for %}", encoding="utf-8")
+    jinja = JinjaTexts([tmp_path])
+    assert [b.file for b in jinja.broken()] == [str(broken)]
+    broken.unlink()
+    now[0] += texts.RECHECK_S * 2
+    assert jinja.broken() == []
+
+
+def test_an_override_saved_in_windows_1251_gives_the_default(tmp_path: Path) -> None:
+    (tmp_path / "no_match.j2").write_bytes("Не нашла ответа".encode("cp1251"))
+    jinja = JinjaTexts([tmp_path])
+    assert jinja.render("no_match").startswith(DEFAULT_NO_MATCH)
+    assert [str(b) for b in jinja.broken()] == [f"{tmp_path / 'no_match.j2'}: not UTF-8"]

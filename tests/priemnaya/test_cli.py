@@ -253,3 +253,78 @@ def test_output_to_a_closed_pipe_ends_quietly() -> None:
         process.stdout.close()
         error = process.stderr.read()
     assert (process.returncode, error) == (1, b"")
+
+
+BROKEN_SYNONYMS = "groups:\n  - [ЕГВ, губеровские\n"
+
+
+def test_settings_check_reports_a_broken_synonyms_file_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "synonyms.yaml").write_text(BROKEN_SYNONYMS, encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"faq:\n  paths: [{ROOT / 'kb' / 'sample'}]\n"
+                        "  synonyms: [synonyms.yaml]\n", encoding="utf-8")
+    assert main(["settings", "--settings", str(settings)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{tmp_path / 'synonyms.yaml'}: -: bad YAML in the synonyms file: line 3, column 1: "
+        "expected ',' or ']', but got '<stream end>' (while parsing a flow sequence from line 2)"]
+
+
+def test_a_broken_synonyms_file_stops_a_first_start_with_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "synonyms.yaml").write_text(BROKEN_SYNONYMS, encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"faq:\n  paths: [{ROOT / 'kb' / 'sample'}]\n"
+                        "  synonyms: [synonyms.yaml]\n"
+                        f"database:\n  url: sqlite+aiosqlite:///{tmp_path / 'd.db'}\n",
+                        encoding="utf-8")
+    assert main(["run", "--no-migrate", "--settings", str(settings)]) == 2
+    assert capsys.readouterr().err == (
+        f"priemnaya: knowledge base faq.synonyms is not usable: {tmp_path / 'synonyms.yaml'}: "
+        "-: bad YAML in the synonyms file: line 3, column 1: expected ',' or ']', but got "
+        "'<stream end>' (while parsing a flow sequence from line 2)\n")
+
+
+def test_settings_check_reports_client_text_templates_that_do_not_compile(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "texts" / "messages").mkdir(parents=True)
+    broken = tmp_path / "texts" / "messages" / "no_match.j2"
+    broken.write_text("Не нашла ответа {% if x %} сломано\n", encoding="utf-8")
+    (tmp_path / "texts" / "messages" / "answer.j2").write_text(
+        "{{ client.name }}: {{ entry.answer }}", encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"faq:\n  paths: [{ROOT / 'kb' / 'sample'}]\n"
+                        "templates:\n  override_dir: texts\n", encoding="utf-8")
+    assert main(["settings", "--settings", str(settings)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"templates.override_dir: {broken}: line 1: Unexpected end of template. Jinja was "
+        "looking for the following tags: 'elif' or 'else' or 'endif'. The innermost block "
+        "that needs to be closed is 'if'."]
+    broken.unlink()
+    assert main(["settings", "--settings", str(settings)]) == 0
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"warning: {broken.parent / 'answer.j2'}: uses client, which the default answer.j2 "
+        "does not: clients get the default text if it is not given")
+
+
+def test_a_start_with_a_broken_knowledge_base_uses_the_copy_that_loaded_last(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from priemnaya.faq_setup import build_faq
+    from priemnaya.settings import load_settings
+
+    kb = tmp_path / "kb" / "region.yaml"
+    kb.parent.mkdir()
+    kb.write_text((ROOT / "kb" / "sample" / "social_protection.yaml").read_text("utf-8"),
+                  encoding="utf-8")
+    settings_file = tmp_path / "settings.yaml"
+    settings_file.write_text("faq:\n  paths: [kb]\n  last_good: data/last\n", "utf-8")
+    settings = load_settings(settings_file)
+    assert settings.faq.last_good == tmp_path / "data" / "last"  # beside the file
+    entries = len(build_faq(settings).kb.entries)
+    kb.write_text(kb.read_text("utf-8").replace("entries:", "entries:\n\t-", 1), "utf-8")
+    with caplog.at_level("ERROR", logger="faq.live"):
+        faq = build_faq(settings)
+    assert len(faq.kb.entries) == entries
+    assert faq.reload_failure is not None
+    assert faq.reload_failure.problems[0].file == str(kb)
+    assert "starting on the copy that loaded last" in caplog.text
