@@ -92,7 +92,7 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     setup_chat(app)
     auth = setup_auth(app, rt.sessions, rt.settings.web, clock=rt.clock,
                       limiter=build_login_limiter(app, rt),
-                      institution_id=rt.settings.institution.id)
+                      institution_id=rt.settings.institution.id, notifier=rt.notifier)
     setup_desk(app, build_desk_services(rt, auth.audit))
     setup_admin(app, build_admin_deps(rt))
     for channel in rt.channels:
