@@ -90,7 +90,10 @@ class SpecialistDesk:
         return taken
 
     async def release(self, conversation_id: int) -> bool:
-        return await self._d.store.assign(conversation_id, None, only_if_free=False)
+        released = await self._d.store.assign(conversation_id, None, only_if_free=False)
+        if released:
+            await self._d.notifier.publish(ConversationEvent(EventKind.RELEASED, conversation_id))
+        return released
 
     async def transfer(
         self, conversation_id: int, queue: str, specialist_id: int | None = None

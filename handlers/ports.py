@@ -164,6 +164,7 @@ class EventKind(StrEnum):
     CLIENT_MESSAGE = "client_message"
     SPECIALIST_MESSAGE = "specialist_message"
     ASSIGNED = "assigned"
+    RELEASED = "released"  # back in its queue, nobody's: every desk page shows it free again
     TRANSFERRED = "transferred"
     CLOSED = "closed"
     RATED = "rated"

@@ -18,7 +18,7 @@ from bots.files import CachedFiles
 from bots.notify import FanoutNotifier, LogNotifier
 from bots.outbox import OutboxWorker
 from bots.plugin import ChannelContext, ChannelPlugin
-from bots.redis_bus import RedisEventBus
+from bots.redis_bus import RedisEventBus, event_channel
 from bots.web.desk.hub import DeskHub
 from bots.web.sender import WebChatSender
 from handlers.assign import AutoAssigner
@@ -75,6 +75,7 @@ class Runtime:
     uploads: SqlFileStore | None = None  # files specialists send from the web desk
     # The FAQ's live editor, adapted by the composition root; None: suggestions only rejected.
     kb_editor: KnowledgeBaseEditor | None = None
+    event_bus: RedisEventBus | None = None  # with redis.url: other replicas' events
     channels: list[ChannelPlugin] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
@@ -137,7 +138,9 @@ def build_runtime(
     rt.replica_surfaces.add(hub)
     notifier.add(rt.replica_surfaces)
     if settings.redis.url:
-        bus = RedisEventBus(settings.redis.url, rt.replica_surfaces)
+        rt.event_bus = bus = RedisEventBus(
+            settings.redis.url, rt.replica_surfaces,
+            event_channel(settings.redis.url, settings.institution.id))
         notifier.add(bus)
         rt.background.append(bus.run)
     return rt
@@ -237,4 +240,6 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
         for channel in rt.channels:
             await channel.close()
         await rt.context.inbound.flush()  # the statuses of the events processed last
+        if rt.event_bus is not None:
+            await rt.event_bus.close()
         await rt.engine.dispose()

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from redis.asyncio import Redis
 
 from analytics.numbers import add_number_filters
 from analytics.web import setup_admin
+from bots.redis_client import build_redis, close_redis
 from bots.web.auth import STAFF_PREFIXES, render_error, setup_auth
 from bots.web.chat import (
     CHAT_LIMITS,
@@ -92,7 +92,7 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     setup_chat(app)
     auth = setup_auth(app, rt.sessions, rt.settings.web, clock=rt.clock,
                       limiter=build_login_limiter(app, rt),
-                      institution_id=rt.settings.institution.id)
+                      institution_id=rt.settings.institution.id, notifier=rt.notifier)
     setup_desk(app, build_desk_services(rt, auth.audit))
     setup_admin(app, build_admin_deps(rt))
     for channel in rt.channels:
@@ -116,10 +116,10 @@ def build_login_limiter(app: web.Application, rt: Runtime) -> LoginLimiter | Non
     """Shared by every replica through Redis when it is configured; else in process."""
     if not rt.settings.redis.url:
         return None
-    redis = Redis.from_url(rt.settings.redis.url)
+    redis = build_redis(rt.settings.redis.url)
 
     async def close(_app: web.Application) -> None:
-        await redis.aclose()
+        await close_redis(redis)
 
     app.on_cleanup.append(close)
     return RedisLoginLimiter(redis, rt.clock)
@@ -143,4 +143,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+    """200 while the process serves; a replica cut off from the others says so, but it still
+    answers its own clients (their replies never wait on Redis)."""
+    bus = request.app[RUNTIME].event_bus
+    state = "off" if bus is None else "connected" if bus.connected else "degraded"
+    return web.json_response({"ok": True, "event_bus": state})

@@ -139,16 +139,18 @@ class SqlStaffAccounts:
             row.display_name, row.role = display_name or row.login, role
             return True
 
-    async def release_conversations(self, account_id: int) -> int:
+    async def release_conversations(self, account_id: int) -> list[int]:
         """The open conversations assigned to an account, back to waiting unassigned (as the
-        desk's «Вернуть в очередь» does); how many."""
+        desk's «Вернуть в очередь» does); their ids."""
+        mine = (Conversation.assigned_to == account_id) & Conversation.state.in_(OPEN_STATES)
         async with self._sessions.begin() as s:
-            result = await s.execute(update(Conversation).where(
-                Conversation.assigned_to == account_id, Conversation.state.in_(OPEN_STATES),
-            ).values(assigned_to=None, state=case(
-                (Conversation.state == State.WITH_SPECIALIST, State.WAITING),
-                else_=Conversation.state)))
-            return int(getattr(result, "rowcount", 0) or 0)
+            ids = list(await s.scalars(select(Conversation.id).where(mine)))
+            if ids:
+                await s.execute(update(Conversation).where(Conversation.id.in_(ids), mine)
+                                .values(assigned_to=None, state=case(
+                                    (Conversation.state == State.WITH_SPECIALIST,
+                                     State.WAITING), else_=Conversation.state)))
+            return ids
 
     async def has_admin(self) -> bool:
         async with self._sessions() as s:

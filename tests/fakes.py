@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -320,3 +321,50 @@ class FakeNotifier:
         self.events.append(event)
 
 
+class FakeRedisServer:
+    """127.0.0.1 TCP: "silent" accepts and never answers (packets dropped on the way), "refuse"
+    accepts and closes at once, "forward" passes everything to a real Redis."""
+
+    def __init__(self, mode: str, target: tuple[str, int] | None = None) -> None:
+        self.mode, self.target, self.accepted = mode, target, 0
+        self._writers: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"redis://:secret-pw@127.0.0.1:{self.port}/0"
+
+    async def __aenter__(self) -> FakeRedisServer:
+        self._server = await asyncio.start_server(self._on_client, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        self.drop_all()
+
+    def drop_all(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        self._writers.clear()
+
+    async def _on_client(self, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self._writers.append(writer)
+        if self.mode == "refuse":
+            writer.close()
+        elif self.mode == "forward" and self.target is not None:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            self._writers.append(up_writer)
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer),
+                                 return_exceptions=True)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bots.web.passwords import hash_password_off_loop, random_password
+from handlers.ports import ConversationEvent, EventKind, Notifier
 from storage.users import SqlStaffAccounts, SqlWebSessions, StaffAccount
 
 # The columns: login String(64), display_name String(200). A login is typed on the sign-in
@@ -38,6 +39,9 @@ class StaffRegistry:
 
     accounts: SqlStaffAccounts
     sessions: SqlWebSessions
+    # Told of the conversations a disabled account leaves: every replica's desk pages (the
+    # CLI runs outside the service and has none; pages catch up within their minute).
+    notifier: Notifier | None = None
 
     async def create(self, login: str, name: str, role: str, now: datetime,
                      password: str = "") -> tuple[int, str]:
@@ -70,7 +74,12 @@ class StaffRegistry:
         if not await self.accounts.disable(account.id):
             return None
         await self.sessions.drop_all_of(account.id)
-        return Disabled(await self.accounts.release_conversations(account.id))
+        released = await self.accounts.release_conversations(account.id)
+        for conversation_id in released:
+            if self.notifier is not None:
+                await self.notifier.publish(ConversationEvent(EventKind.RELEASED,
+                                                              conversation_id))
+        return Disabled(len(released))
 
     async def set_profile(self, account: StaffAccount, name: str, role: str) -> bool:
         """A new display name and role; a changed role ends the account's sessions, which

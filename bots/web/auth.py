@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bots.web.accounts import StaffRegistry
 from bots.web.client_address import Network, client_address, parse_networks
 from bots.web.ratelimit import LoginLimiter, MemoryLoginLimiter
+from handlers.ports import Notifier
 from storage.users import SqlAuditLog, SqlStaffAccounts, SqlWebSessions, StaffAccount
 
 COOKIE = "priemnaya_staff"
@@ -84,6 +85,7 @@ class Auth:
     cookie_secure: bool
     ttl: timedelta = SESSION_TTL
     trusted_proxies: tuple[Network, ...] = ()
+    notifier: Notifier | None = None  # conversations an account change puts back in a queue
 
     def address_of(self, request: web.Request) -> str:
         """The client's address, read past trusted reverse proxies (web.trusted_proxies)."""
@@ -92,7 +94,7 @@ class Auth:
 
     def registry(self) -> StaffRegistry:
         """Creating accounts, new passwords, disabling: as `priemnaya user` does them."""
-        return StaffRegistry(self.accounts, self.sessions)
+        return StaffRegistry(self.accounts, self.sessions, self.notifier)
 
     def set_cookie(self, response: web.StreamResponse, name: str, value: str) -> None:
         response.set_cookie(name, value, max_age=int(self.ttl.total_seconds()), path="/",
@@ -247,13 +249,14 @@ async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamRespo
 def setup_auth(
     app: web.Application, sessions: async_sessionmaker[AsyncSession], config: CookieSettings,
     *, clock: Callable[[], datetime] = utc_now, limiter: LoginLimiter | None = None,
-    institution_id: str = "default",
+    institution_id: str = "default", notifier: Notifier | None = None,
 ) -> Auth:
     from bots.web import login, password_page
 
     auth = Auth(SqlStaffAccounts(sessions), SqlWebSessions(sessions),
                 SqlAuditLog(sessions, institution_id), limiter or MemoryLoginLimiter(clock), clock,
-                config.cookie_secure, trusted_proxies=parse_networks(config.trusted_proxies))
+                config.cookie_secure, trusted_proxies=parse_networks(config.trusted_proxies),
+                notifier=notifier)
     app[AUTH] = auth
     _add_context_processor(app)
     # Order: auth (who is it), context processors (see the user), CSRF (its error page too).

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -17,13 +19,16 @@ from sqlalchemy import func, select
 
 from faq.model import Entry
 from handlers.model import Action, Attachment, AttachmentKind, Channel, IncomingMessage
-from handlers.ports import FileData, FileUnavailable
+from handlers.ports import ConversationEvent, EventKind, FileData, FileUnavailable
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
 from storage.models import AuditEntry, Conversation, FaqSuggestion, Message, StoredFile
 from tests.bots.staff import Browser, add_staff, log_in, page_csrf
-from tests.fakes import Clock, FakeFaq
+from tests.bots.vk.conftest import until
+from tests.fakes import Clock, FakeFaq, FakeNotifier
+
+REDIS_URL = os.environ.get("PRIEMNAYA_TEST_REDIS", "")
 
 
 class FakeEditor:
@@ -352,6 +357,54 @@ async def test_events_stream_tells_about_a_take(desk: Desk) -> None:
     stream.close()
     await anna.close()
     await oleg.close()
+
+
+async def test_a_release_reaches_the_other_replicas_desks(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0031")
+    other = FakeNotifier()  # another replica, as the Redis event bus is one of these
+    desk.rt.notifier.add(other)
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/take")
+    with desk.rt.desk_hub.subscribe() as own_pages:
+        r = await post(anna, f"/desk/c/{conv}/release")
+        assert r.headers["Location"].endswith("done=released")
+        assert own_pages.get_nowait() == ConversationEvent(EventKind.RELEASED, conv)
+    assert other.events[-1] == ConversationEvent(EventKind.RELEASED, conv)
+    await anna.close()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs PRIEMNAYA_TEST_REDIS=redis://HOST:PORT/DB")
+async def test_two_replicas_desk_pages_see_each_others_releases(
+        desk: Desk, database_url: str) -> None:
+    """The second replica: its own runtime and server on the same database and Redis."""
+    institution = {"id": f"t{uuid.uuid4().hex[:12]}"}
+    replicas = [build_runtime(Settings(database={"url": database_url}, institution=institution,
+                                       redis={"url": REDIS_URL}), FakeFaq(), clock=desk.clock)
+                for _ in range(2)]
+    servers = [TestServer(build_app(rt)) for rt in replicas]
+    for server in servers:
+        await server.start_server()
+    try:
+        await until(lambda: all(rt.event_bus and rt.event_bus.connected for rt in replicas))
+        conv = await waiting_conversation(replicas[0], user="client-token-0032")
+        anna, oleg = Browser(servers[0]), Browser(servers[1])
+        assert (await log_in(anna, "anna")).status == (await log_in(oleg, "oleg")).status == 303
+        await post(anna, f"/desk/c/{conv}/take")
+        stream = await oleg.get("/desk/events")
+        assert await stream.content.readline() == b"retry: 3000\n"
+        await post(anna, f"/desk/c/{conv}/release")
+        lines: list[bytes] = []
+        while not lines or not lines[-1].startswith(b"data:"):
+            lines.append((await asyncio.wait_for(stream.content.readline(), 5)).strip())
+        assert json.loads(lines[-1][5:]) == {"kind": "released", "id": conv}
+        stream.close()
+        await anna.close()
+        await oleg.close()
+    finally:
+        for server in servers:
+            await server.close()
+        for rt in replicas:
+            await rt.engine.dispose()
 
 
 async def test_suggest_for_faq_and_admin_accepts(desk: Desk) -> None:

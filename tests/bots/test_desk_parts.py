@@ -22,7 +22,7 @@ from handlers.pii import contacts_of
 from handlers.ports import ConversationEvent, EventKind
 from priemnaya.settings_work import CalendarSettings, QueueSettings, build_queue_directory
 from storage.desk_queries import DeskRow
-from tests.fakes import Clock
+from tests.fakes import Clock, FakeRedisServer
 
 REDIS_URL = os.environ.get("PRIEMNAYA_TEST_REDIS", "redis://127.0.0.1:6379/15")
 MONDAY_9 = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # 09:00 in Yekaterinburg
@@ -89,6 +89,20 @@ async def test_redis_limiter_counts_in_process_when_redis_is_away() -> None:
     limiter = RedisLoginLimiter(away, clock, limits=SMALL)
     await check_limiter(limiter, clock)
     await away.aclose()
+
+
+async def test_redis_limiter_does_not_wait_for_a_redis_that_never_answers() -> None:
+    clock = Clock()
+    async with FakeRedisServer("silent") as silent:
+        hanging = Redis.from_url(silent.url)  # no timeouts of its own: the limiter bounds it
+        limiter = RedisLoginLimiter(hanging, clock, limits=SMALL, timeout_s=0.1,
+                                    retry_after=timedelta(hours=1))
+        async with asyncio.timeout(1):
+            assert not await limiter.blocked("boss", "10.0.0.1")
+        async with asyncio.timeout(0.1):  # Redis is not asked again for a while
+            await check_limiter(limiter, clock)
+        await hanging.aclose()
+        assert silent.accepted == 1
 
 
 async def test_hub_delivers_to_every_subscriber_and_closes() -> None:

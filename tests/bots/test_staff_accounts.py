@@ -13,13 +13,14 @@ from sqlalchemy import select
 
 from bots.web.auth import AUTH
 from bots.web.passwords import verify_password
+from handlers.ports import ConversationEvent, EventKind
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
 from storage.models import AuditEntry, Specialist
 from storage.users import LastAdmin, SqlStaffAccounts
 from tests.bots.staff import PASSWORDS, Browser, add_staff, log_in, page_csrf
-from tests.fakes import Clock, FakeFaq
+from tests.fakes import Clock, FakeFaq, FakeNotifier
 
 _PASSWORD = re.compile(r'<code id="password">([^<]+)</code>')
 
@@ -245,10 +246,15 @@ async def test_disabling_puts_the_accounts_conversations_back_in_the_queue(
     from tests.bots.test_desk import waiting_conversation
 
     conv = await waiting_conversation(site.rt)
+    other = FakeNotifier()  # another replica's desk pages, as the Redis event bus feeds them
+    site.rt.notifier.add(other)
     anna, boss = await site.signed_in("anna"), await site.signed_in("boss")
     r = await post(anna, f"/desk/c/{conv}/take", page="/desk/")
     assert r.headers["Location"].endswith("done=taken")
-    r = await post(boss, f"/admin/staff/{site.ids['anna']}/disable")
+    with site.rt.desk_hub.subscribe() as own_pages:
+        r = await post(boss, f"/admin/staff/{site.ids['anna']}/disable")
+        assert own_pages.get_nowait() == ConversationEvent(EventKind.RELEASED, conv)
+    assert other.events[-1] == ConversationEvent(EventKind.RELEASED, conv)
     page = await (await boss.get(r.headers["Location"])).text()
     assert "возвращено в очередь: 1" in page
     async with site.rt.sessions() as s:

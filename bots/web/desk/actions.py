@@ -15,7 +15,6 @@ from bots.web.desk import DESK, DeskServices, may_see, works_on
 from bots.web.desk.uploads import MAX_UPLOAD_BYTES, check_upload
 from bots.web.desk.views import MAX_REPLY_CHARS, conversation_id
 from handlers.desk import note_of
-from handlers.ports import ConversationEvent, EventKind
 from storage.desk_queries import DeskRow
 
 Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
@@ -72,7 +71,6 @@ async def release(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) ->
     if row.assigned_to is None or not await d.desk.release(row.id):
         return "!not_assigned"
     await d.log(user, "desk_release", row.id)
-    await d.hub.publish(ConversationEvent(EventKind.ASSIGNED, row.id))
     return "released"
 
 
