@@ -16,30 +16,43 @@ from faq.evaluate import evaluate, load_cases
 from faq.live import write_checked
 from faq.loader import KbError, check_kb, defined_in, kb_files, load_kb
 from faq.matcher import Matcher, NeuralUnavailable, build_matcher
-from faq.model import KnowledgeBase, MatchResult
+from faq.model import Decision, KnowledgeBase, MatchResult
 from faq.writer import to_yaml
 
 ServedPaths = Callable[[argparse.Namespace], Sequence[Path]]
+
+
+# What the service does with a message before its knowledge base is asked (a crisis, a request
+# for a person), in words for `faq ask`; None when it goes to the matcher.
+BeforeMatching = Callable[[argparse.Namespace, str], str | None]
+# The synonyms files, thresholds and faq.neural the service reads from its settings.
+ServedMatcher = Callable[[argparse.Namespace], tuple[list[Path], Any, bool]]
 
 
 def register(
     subparsers: Any,
     import_options: Callable[[argparse.ArgumentParser], None] | None = None,
     served_paths: ServedPaths | None = None,
+    before_matching: BeforeMatching | None = None,
+    served_matcher: ServedMatcher | None = None,
 ) -> None:
     """Add `faq ...` under the caller's subparsers; each command sets `func(args) -> int`.
 
     A host that knows where the service reads its knowledge base (`served_paths`, from options
-    that `import_options` adds) lets `import` refuse entries the other files already hold.
+    that `import_options` adds) lets `import` refuse entries the other files already hold;
+    `before_matching` lets `ask` say when the service would not ask the matcher at all, and
+    `served_matcher` lets it match with the settings' synonyms, thresholds and faq.neural.
     """
     parser = subparsers.add_parser("faq", help="knowledge base tools")
-    add_commands(parser, import_options, served_paths)
+    add_commands(parser, import_options, served_paths, before_matching, served_matcher)
 
 
 def add_commands(
     parser: argparse.ArgumentParser,
     import_options: Callable[[argparse.ArgumentParser], None] | None = None,
     served_paths: ServedPaths | None = None,
+    before_matching: BeforeMatching | None = None,
+    served_matcher: ServedMatcher | None = None,
 ) -> None:
     commands = parser.add_subparsers(dest="faq_command", required=True)
     check = commands.add_parser("check", help="report every problem of a knowledge base")
@@ -48,6 +61,9 @@ def add_commands(
 
     ask = commands.add_parser("ask", help="show the decision for one message")
     _kb_options(ask)
+    if import_options is not None:
+        import_options(ask)
+    ask.set_defaults(before_matching=before_matching, served_matcher=served_matcher)
     ask.add_argument("text")
     ask.set_defaults(func=run_ask)
 
@@ -99,7 +115,12 @@ def _fail(error: KbError) -> int:
 
 
 def _matcher(args: argparse.Namespace) -> Matcher:
-    return build_matcher(load_kb(args.kb), synonym_files=args.synonyms, neural=args.neural)
+    served = getattr(args, "served_matcher", None)
+    if served is None:
+        return build_matcher(load_kb(args.kb), synonym_files=args.synonyms, neural=args.neural)
+    synonyms, config, neural = served(args)
+    return build_matcher(load_kb(args.kb), config, [*synonyms, *args.synonyms],
+                         neural=neural or args.neural)
 
 
 # Fewer variants than this earn a hint from `check`: the knowledge bases the matcher was
@@ -158,16 +179,34 @@ def run_ask(args: argparse.Namespace) -> int:
     except NeuralUnavailable as error:
         print(error, file=sys.stderr)
         return 2
+    before = getattr(args, "before_matching", None)
+    note = before(args, args.text) if before is not None else None
+    if note:
+        print(f"service: {note}")
     print(describe(matcher.match(args.text), matcher.kb))
     return 0
+
+
+_WHAT_CLIENTS_GET = {
+    Decision.ANSWER: "the client gets the answer of entry 1",
+    Decision.CLARIFY: "the client is asked which of these is meant, as buttons in this order "
+                      "(scores are the word ranking's; the order also weighs meaning)",
+    Decision.NO_MATCH: "the client is told no answer was found and offered a specialist",
+    Decision.SMALLTALK: "the client gets the polite reply of this kind, no entry",
+}
 
 
 def describe(result: MatchResult, kb: KnowledgeBase) -> str:
     head = f"decision: {result.decision.value}"
     if result.smalltalk is not None:
         head += f" ({result.smalltalk.value})"
-    lines = [head]
-    for number, candidate in enumerate(result.candidates, 1):
+    lines = [head, f"  {_WHAT_CLIENTS_GET[result.decision]}"]
+    if result.decision is Decision.NO_MATCH and any(c.score > 0 for c in result.candidates):
+        lines.append("  nearest entries, none close enough to offer:")
+    shown = result.candidates
+    if result.decision is Decision.NO_MATCH:
+        shown = tuple(c for c in shown if c.score > 0)
+    for number, candidate in enumerate(shown, 1):
         entry = kb.entry(candidate.entry_id)
         question = entry.question if entry else ""
         lines.append(f"  {number}. {candidate.score:.3f}  {candidate.entry_id}  {question}")

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from priemnaya import users_cli
 from priemnaya.cli_errors import CommandError, database_errors, shown_url
@@ -69,7 +70,35 @@ def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     from faq import cli as faq_cli
 
     # `faq import` checks its ids against every file the service reads (faq.paths).
-    faq_cli.register(sub, _settings_args, lambda args: settings_from(args).faq.paths)
+    faq_cli.register(sub, _settings_args, lambda args: settings_from(args).faq.paths,
+                     _before_matching, _served_matcher)
+
+
+def _served_matcher(args: argparse.Namespace) -> tuple[list[Path], Any, bool]:
+    """The settings' synonyms files, thresholds and faq.neural, for `faq ask` as served."""
+    from priemnaya.faq_setup import matcher_config
+
+    settings = settings_from(args)
+    return list(settings.faq.synonyms), matcher_config(settings), settings.faq.neural
+
+
+def _before_matching(args: argparse.Namespace, text: str) -> str | None:
+    """What the service does before it asks the knowledge base (handlers/reception.py)."""
+    from handlers.commands import wants_erasure, wants_human
+    from handlers.crisis import load_crisis_rules
+
+    settings = settings_from(args)
+    hit = load_crisis_rules(settings.crisis.rules_path).detect(text)
+    if hit is not None:
+        return (f"crisis words (rule {hit.rule_id}): the service answers with the help lines and "
+                "hands the conversation over as urgent; the decision below is not used")
+    if wants_erasure(text):
+        return ("a request to delete the client's data: the service asks the client to "
+                "confirm the erasure; the decision below is not used")
+    if wants_human(text):
+        return ("a request for a person: the service hands the conversation over to a "
+                "specialist; the decision below is not used")
+    return None
 
 
 def _settings_args(parser: argparse.ArgumentParser) -> None:

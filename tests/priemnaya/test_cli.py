@@ -328,3 +328,31 @@ def test_a_start_with_a_broken_knowledge_base_uses_the_copy_that_loaded_last(
     assert faq.reload_failure is not None
     assert faq.reload_failure.problems[0].file == str(kb)
     assert "starting on the copy that loaded last" in caplog.text
+
+
+def test_faq_ask_says_what_the_service_does_before_matching(capsys) -> None:
+    kb = str(ROOT / "kb" / "sample")
+    assert main(["faq", "ask", "--kb", kb, "хочу поговорить с человеком"]) == 0
+    first, decision, what, *_ = capsys.readouterr().out.splitlines()
+    assert first.startswith("service: a request for a person: the service hands the "
+                            "conversation over to a specialist")
+    assert decision.startswith("decision: ")
+    assert main(["faq", "ask", "--kb", kb, "не хочу жить"]) == 0
+    assert capsys.readouterr().out.startswith("service: crisis words (rule ")
+    assert main(["faq", "ask", "--kb", kb, "Как оформить субсидию на оплату ЖКУ?"]) == 0
+    plain = capsys.readouterr().out.splitlines()
+    assert plain[:2] == ["decision: answer", "  the client gets the answer of entry 1"]
+
+
+def test_faq_ask_matches_with_the_settings_synonyms(tmp_path: Path, capsys) -> None:
+    synonyms = tmp_path / "region.yaml"
+    synonyms.write_text("groups:\n  - [губеровские, субсидия на оплату жку]\n",
+                        encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"faq:\n  synonyms: [{synonyms}]\n", encoding="utf-8")
+    kb = str(ROOT / "kb" / "sample")
+    assert main(["faq", "ask", "--kb", kb, "губеровские"]) == 0
+    without = capsys.readouterr().out
+    assert main(["faq", "ask", "--kb", kb, "--settings", str(settings), "губеровские"]) == 0
+    served = capsys.readouterr().out
+    assert "housing.subsidy" in served.splitlines()[2] and without != served
