@@ -7,8 +7,8 @@ written to the audit log.
 
 from __future__ import annotations
 
-import secrets
-from collections import OrderedDict
+import hashlib
+import hmac
 from typing import Any
 
 import aiohttp_jinja2
@@ -26,10 +26,15 @@ ROLES = {Role.SPECIALIST.value: "Специалист", Role.ADMIN.value: "Ад�
 DONE = frozenset({"disabled", "enabled", "profile"})
 ERRORS = frozenset({"self", "last_admin", "missing", "own_password", "repeated", "self_role",
                     "name_long", "name_lines", "role"})
-# One-time tokens of «Новый пароль» forms already used: a refresh of the page that showed the
-# password posts the form again and must not set (and show) yet another one. Per process.
-_USED_FORMS: OrderedDict[str, None] = OrderedDict()
-_USED_FORMS_MAX = 10_000
+
+
+def form_token(account: StaffAccount) -> str:
+    """The «Новый пароль» form's token: a digest of the password the form was shown with. A
+    refresh of the page that showed the new password posts the form again; the password has
+    changed since, so the token no longer matches and no other one is set (and shown). Kept
+    in the database, not in a process: any replica tells a repeat."""
+    digest = hashlib.sha256(f"{account.id}:{account.password_hash}".encode()).hexdigest()
+    return digest[:32]
 _FIELD = 300  # longer than any valid value: enough to say how long it was, no more
 
 
@@ -60,7 +65,7 @@ async def _page(request: web.Request, status: int = 200, **extra: Any) -> web.Re
         "done": done if done in DONE else "", "error": error if error in ERRORS else "",
         "subject": _subject_id(request.query.get("who", "")), "form": {}, "form_error": "",
         "released": _subject_id(request.query.get("released", "")) or 0,
-        "form_token": lambda: secrets.token_urlsafe(16),
+        "form_token": form_token,
         **deps.banners()}
     context.update(extra)
     return aiohttp_jinja2.render_template("admin_staff.html", request, context, status=status)
@@ -135,12 +140,8 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
     if account.id == _user(request).id:
         return _back("own_password")  # would end this very session: the own page keeps it
     token = _field(await request.post(), "form_token")
-    if token in _USED_FORMS:
+    if not hmac.compare_digest(token, form_token(account)):
         return _back("repeated", account)
-    if token:
-        _USED_FORMS[token] = None
-        while len(_USED_FORMS) > _USED_FORMS_MAX:
-            _USED_FORMS.popitem(last=False)
     password = await auth.registry().new_password(account)
     if password is None:
         return _back("missing")
