@@ -333,7 +333,7 @@ def test_a_start_with_a_broken_knowledge_base_uses_the_copy_that_loaded_last(
 def test_faq_ask_says_what_the_service_does_before_matching(capsys) -> None:
     kb = str(ROOT / "kb" / "sample")
     assert main(["faq", "ask", "--kb", kb, "хочу поговорить с человеком"]) == 0
-    first, decision, what, *_ = capsys.readouterr().out.splitlines()
+    first, decision, *_ = capsys.readouterr().out.splitlines()
     assert first.startswith("service: a request for a person: the service hands the "
                             "conversation over to a specialist")
     assert decision.startswith("decision: ")
