@@ -232,7 +232,9 @@ class Reception:
                 or self._d.faq.kb.entry(action.value) is not None:
             return None
         offered = await self._d.store.last_offer(msg.channel, msg.user_id)
-        return next((b.label for row in offered for b in row if b.action == action), "")
+        label = next((b.label for row in offered for b in row if b.action == action), "")
+        # A VK keyboard sends its button's label as the text.
+        return label or (msg.text.strip() if msg.action is not None else "")
 
     async def _gone_entry(self, rec: Recorded, label: str, now: datetime) -> list[Reply]:
         """The button's question is matched again, as if typed: answered or clarified from

@@ -936,3 +936,14 @@ async def test_an_old_button_nothing_matches_now_offers_a_specialist(
     # A button of an older message, whose label is no longer the last offer: the same.
     await reception.handle(msg(action=Action(ActionKind.ENTRY, "family.allowance")))
     assert "не нашёл" in last_reply(store)
+
+
+async def test_an_old_keyboard_button_sent_with_its_label_is_matched_by_it(
+    world, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # VK's keyboard sends the label as the text: a button of an older message still has it.
+    reception, _, store, _ = world
+    _renamed(monkeypatch, "housing.subsidy", "housing.subsidiya")
+    await reception.handle(msg("Как получить субсидию на ЖКУ?",
+                               action=Action(ActionKind.ENTRY, "housing.subsidy")))
+    assert store.outbox[-1][1].faq_entry_id == "housing.subsidiya"
