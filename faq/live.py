@@ -235,7 +235,9 @@ def write_checked(path: Path, text: str, others: Sequence[Path]) -> None:
             os.fsync(handle.fileno())
         problems = check_kb([*others, temp])
         if problems:
-            raise KbError([Problem(str(path), p.entry_id, p.reason) for p in problems])
+            # The temporary file's problems are the target's; another file keeps its name.
+            raise KbError([Problem(str(path) if p.file == str(temp) else p.file, p.entry_id,
+                                   p.reason) for p in problems])
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)

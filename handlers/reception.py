@@ -99,6 +99,7 @@ class Reception:
         """Process a message; False when it was a duplicate delivery and nothing was done."""
         now = self._d.clock()
         action = msg.action or parse_command(msg.text) or await self._typed_option(msg)
+        gone = await self._gone_entry_label(msg, action)
         remark = None if action is not None else await self._remark_while_rating(msg)
         # A rating belongs to the conversation that was just closed, not to a new one; and the
         # "close" button of an old message must not open a conversation only to close it;
@@ -118,7 +119,8 @@ class Reception:
         if remark is not None and rec.conversation.state is State.CLOSED:
             replies = [self._d.replies.rating_still_wanted(remark)]
         else:
-            replies = await self._dispatch(rec, msg, action, now)
+            replies = await (self._gone_entry(rec, gone, now) if gone is not None
+                             else self._dispatch(rec, msg, action, now))
         if replies:
             await self._send(rec, replies, now)
         return True
@@ -219,6 +221,31 @@ class Reception:
         if choice == YES:
             return options[0] if len(options) == 1 else None
         return options[choice - 1] if choice <= len(options) else None
+
+    async def _gone_entry_label(self, msg: IncomingMessage, action: Action | None) -> str | None:
+        """The label of an entry's button whose id the knowledge base no longer has (renamed
+        or removed since it was offered); "" when unknown; None for any other action.
+
+        Read before the press is stored, while the offer is still the client's last message.
+        """
+        if action is None or action.kind is not ActionKind.ENTRY \
+                or self._d.faq.kb.entry(action.value) is not None:
+            return None
+        offered = await self._d.store.last_offer(msg.channel, msg.user_id)
+        label = next((b.label for row in offered for b in row if b.action == action), "")
+        # A VK keyboard sends its button's label as the text.
+        return label or (msg.text.strip() if msg.action is not None else "")
+
+    async def _gone_entry(self, rec: Recorded, label: str, now: datetime) -> list[Reply]:
+        """The button's question is matched again, as if typed: answered or clarified from
+        the current knowledge base, else the no-match reply that offers a specialist."""
+        if label:
+            await self._answer(rec, label, now)
+            return []
+        none = MatchResult(Decision.NO_MATCH)
+        await self._send(rec, [self._d.replies.for_match(none)], now,
+                         Annotation(rec.message_id, none, ""))
+        return []
 
     async def _answer(self, rec: Recorded, text: str, now: datetime) -> None:
         # The hot path: the judgement and the reply are written in one transaction.

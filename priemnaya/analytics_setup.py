@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from analytics.retention import build_retention_job
 from analytics.web.deps import AdminDeps, no_reload_failure
-from faq.live import LiveFaq
+from faq.live import LiveFaq, ReloadFailure
 from handlers.pii import MaskingFilter
+from handlers.ports import Faq
 from handlers.reception import erase_client
 from handlers.routing import QueueDirectory
 from priemnaya.faq_setup import unrouted_categories
@@ -23,9 +25,14 @@ def build_queues(settings: Settings) -> QueueDirectory:
                                  settings.crisis.urgent_queue)
 
 
+def kb_failure_of(faq: Faq) -> Callable[[], ReloadFailure | None]:
+    """Why the files do not load, read on every page: only a live knowledge base reloads."""
+    return (lambda: faq.reload_failure) if isinstance(faq, LiveFaq) else no_reload_failure
+
+
 def build_admin_deps(rt: Runtime) -> AdminDeps:
     settings, faq = rt.settings, rt.faq
-    kb_failure = (lambda: faq.reload_failure) if isinstance(faq, LiveFaq) else no_reload_failure
+    kb_failure = kb_failure_of(faq)
     async def erase(client_id: int, now: datetime) -> None:
         # As on the client's own request: the Telegram topics hear of it too.
         await erase_client(rt.store, rt.notifier, client_id, now, by="admin")

@@ -12,7 +12,7 @@ from faq.live import DuplicateEntry, LiveFaq
 from faq.loader import KbError, Problem
 from faq.matcher import MatcherConfig, NeuralUnavailable
 from faq.model import Entry, KnowledgeBase
-from handlers.ports import EntryIdTaken
+from handlers.ports import EntryIdTaken, KnowledgeBaseBroken
 from priemnaya.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -91,4 +91,4 @@ class LiveFaqEditor:
         except DuplicateEntry as exc:
             raise EntryIdTaken(exc.problems[0].reason) from None
         except KbError as exc:
-            raise ValueError("; ".join(p.reason for p in exc.problems) or str(exc)) from None
+            raise KnowledgeBaseBroken(exc.problems) from None

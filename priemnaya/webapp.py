@@ -29,7 +29,7 @@ from bots.web.desk.canned import CannedResponses
 from bots.web.desk.uploads import upload_limit
 from bots.web.ratelimit import LoginLimiter, RedisLoginLimiter
 from handlers.texts import OverridingLoader
-from priemnaya.analytics_setup import build_admin_deps
+from priemnaya.analytics_setup import build_admin_deps, kb_failure_of
 from priemnaya.runtime import Runtime, running
 from storage.desk_queries import SqlDeskQueries
 from storage.faq_suggestions import SqlFaqSuggestions
@@ -134,7 +134,7 @@ def build_desk_services(rt: Runtime, audit: SqlAuditLog) -> DeskServices:
         hub=rt.desk_hub, canned=CannedResponses([override / "canned"] if override else []),
         audit=audit, faq=rt.faq, clock=rt.clock, kb_editor=rt.kb_editor,
         zone=ZoneInfo(rt.settings.institution.timezone), files=rt.context.files,
-        uploads=rt.uploads)
+        uploads=rt.uploads, kb_failure=kb_failure_of(rt.faq))
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:

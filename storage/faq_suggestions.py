@@ -34,6 +34,8 @@ class Suggestion:
     status: str
     suggested_by: str
     created_at: datetime
+    # The conversation's queue now: where the topic may be read from when no category is.
+    queue: str = ""
 
 
 # The client's messages before a reply that are looked at for its question.
@@ -109,15 +111,19 @@ class SqlFaqSuggestions:
 
     async def _list(self, condition: ColumnElement[bool], limit: int) -> list[Suggestion]:
         author = aliased(Specialist)
-        query = (select(FaqSuggestion, author.display_name)
+        query = (select(FaqSuggestion, author.display_name, Conversation.category,
+                        Conversation.queue)
                  .outerjoin(author, author.id == FaqSuggestion.specialist_id)
+                 .outerjoin(Conversation, Conversation.id == FaqSuggestion.conversation_id)
                  .where(condition, FaqSuggestion.institution_id == self._institution)
                  .order_by(FaqSuggestion.id).limit(limit))
         async with self._sessions() as s:
             rows = (await s.execute(query)).all()
+        # A conversation filed under a topic after the reply was suggested gives its topic.
         return [Suggestion(f.id, f.conversation_id, f.message_id, f.question, f.answer,
-                           f.category, f.entry_id, f.status, name or "", f.created_at)
-                for f, name in rows]
+                           f.category or category or "", f.entry_id, f.status, name or "",
+                           f.created_at, queue or "")
+                for f, name, category, queue in rows]
 
     async def review(self, suggestion_id: int, status: str, reviewer: int, now: datetime,
                      edited: Suggestion | None = None,

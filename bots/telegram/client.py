@@ -32,11 +32,22 @@ async def on_button(query: CallbackQuery, reception: Reception, codec: CallbackC
     message = query.message
     if message is None or message.chat.type != ChatType.PRIVATE:
         return
-    action = codec.decode(query.data or "") or Action(ActionKind.MENU)
+    action = codec.decode(query.data or "")
+    # A long entry id travels hashed: one since renamed decodes to nothing. Its button's label
+    # (the entry's question) is then read as if the client had typed it, and matched again.
+    label = "" if action is not None else pressed_label(query)
     user = query.from_user
     await reception.handle(IncomingMessage(
-        Channel.TELEGRAM, str(message.chat.id), f"cb:{query.id}",
-        display_name=user.full_name, action=action))
+        Channel.TELEGRAM, str(message.chat.id), f"cb:{query.id}", text=label,
+        display_name=user.full_name,
+        action=None if label else action or Action(ActionKind.MENU)))
+
+
+def pressed_label(query: CallbackQuery) -> str:
+    """The label of the button pressed, when the message is still shown with its keyboard."""
+    markup = getattr(query.message, "reply_markup", None)
+    rows = markup.inline_keyboard if markup is not None else []
+    return next((b.text for row in rows for b in row if b.callback_data == query.data), "")
 
 
 async def on_membership(update: ChatMemberUpdated, store: ConversationStore,

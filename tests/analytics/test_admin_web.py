@@ -88,6 +88,15 @@ async def test_dashboard_shows_the_figures_and_charts(admin_site) -> None:
     assert '<option value="general" >Общие вопросы</option>' in html
 
 
+async def test_top_entries_name_an_id_the_knowledge_base_no_longer_has(admin_site) -> None:
+    # "e1" was answered in November, then renamed or removed: its title is gone, not blank.
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    html = await (await staff.client.get(f"/admin/?{NOV}")).text()
+    assert '<em>(нет в базе знаний)</em> <span class="muted">e1</span>' in html
+    assert "e1 <span" not in html
+
+
 @pytest.mark.parametrize(("path", "status", "shown"), [
     ("/admin/?from=2026-13-01&to=x", 200, "ожидалась дата"),
     ("/admin/?from=9999-12-31&to=9999-12-31", 200, "год должен быть"),

@@ -547,7 +547,8 @@ async def test_a_suggestion_cannot_publish_a_clients_personal_data(desk: Desk) -
     # Accepted as offered, the masked question would show «[телефон]» on a client's button.
     r = await post(boss, accept, question="Отказали в субсидии, мой телефон [телефон]",
                    answer="Ответ", **fields)
-    assert r.status == 422 and "остались метки скрытых данных" in await r.text()
+    assert r.status == 422 and "В вопросе осталась метка скрытых данных «[телефон]»" \
+        in await r.text()
     assert desk.editor.entries == []
     # The institution's own phone in an answer is no one's personal data to refuse.
     r = await post(boss, accept, question="Отказали в субсидии",

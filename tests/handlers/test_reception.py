@@ -893,3 +893,57 @@ async def test_a_latin_layout_request_is_no_crisis_topic(world) -> None:
     await reception.handle(msg(action=Action(ActionKind.CONSENT)))
     await reception.handle(msg("[jxe gjujdjhbnm c xtkjdtrjv"))
     assert store.escalations[1].queue == "general" and not store.escalations[1].urgent
+
+
+def _renamed(monkeypatch: pytest.MonkeyPatch, old: str, new: str, question: str = "") -> None:
+    """The knowledge base reloaded with an entry's id changed (and its question, if given)."""
+    import tests.fakes
+
+    entries = tuple(dataclasses.replace(e, id=new, question=question or e.question)
+                    if e.id == old else e for e in tests.fakes.KB.entries)
+    kb = dataclasses.replace(tests.fakes.KB, entries=entries, _by_id={})
+    monkeypatch.setattr(tests.fakes, "KB", kb)
+    monkeypatch.setattr(FakeFaq, "kb", kb)
+
+
+@pytest.mark.parametrize("pressed", ["button", "typed"])
+async def test_an_old_button_of_a_renamed_entry_is_answered_from_the_new_id(
+    world, monkeypatch: pytest.MonkeyPatch, pressed: str
+) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("оформить пособие или капитал"))
+    _renamed(monkeypatch, "family.allowance", "family.edinoe-posobie")
+    old = Action(ActionKind.ENTRY, "family.allowance")
+    await reception.handle(msg(action=old) if pressed == "button" else msg("1"))
+    reply = store.outbox[-1][1]
+    assert reply.faq_entry_id == "family.edinoe-posobie"
+    assert reply.text.startswith("Единое пособие оформляют")
+    choice = store.messages[-2]
+    assert (choice.decision, choice.entry_id) == ("answer", "family.edinoe-posobie")
+
+
+async def test_an_old_button_nothing_matches_now_offers_a_specialist(
+    world, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("оформить пособие или капитал"))
+    _renamed(monkeypatch, "family.allowance", "family.gone", question="Про уголь")
+    await reception.handle(msg("1"))
+    reply = store.outbox[-1][1]
+    assert "не нашёл" in reply.text and "Выберите тему" not in reply.text
+    assert next(b.action.kind for row in reply.buttons for b in row) is ActionKind.SPECIALIST
+    assert store.messages[-2].decision == "no_match"
+    # A button of an older message, whose label is no longer the last offer: the same.
+    await reception.handle(msg(action=Action(ActionKind.ENTRY, "family.allowance")))
+    assert "не нашёл" in last_reply(store)
+
+
+async def test_an_old_keyboard_button_sent_with_its_label_is_matched_by_it(
+    world, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # VK's keyboard sends the label as the text: a button of an older message still has it.
+    reception, _, store, _ = world
+    _renamed(monkeypatch, "housing.subsidy", "housing.subsidiya")
+    await reception.handle(msg("Как получить субсидию на ЖКУ?",
+                               action=Action(ActionKind.ENTRY, "housing.subsidy")))
+    assert store.outbox[-1][1].faq_entry_id == "housing.subsidiya"

@@ -11,6 +11,7 @@ from aiohttp import web
 from bots.web.auth import StaffUser
 from bots.web.desk.canned import CannedResponses
 from bots.web.desk.hub import DeskHub
+from faq.live import ReloadFailure
 from handlers.desk import SpecialistDesk
 from handlers.ports import Faq, FileSource, KnowledgeBaseEditor
 from handlers.routing import QueueDirectory
@@ -36,6 +37,8 @@ class DeskServices:
     # Where the files of each channel are fetched from (clients' photos from Telegram).
     files: Mapping[str, FileSource] = field(default_factory=dict)
     uploads: SqlFileStore | None = None  # keeps the files specialists send from the desk
+    # Edited files that did not load: the suggestions page says so, as the admin pages do.
+    kb_failure: Callable[[], ReloadFailure | None] = lambda: None
     # (specialist, conversation) → when their opening was last audited, in this process.
     viewed: dict[tuple[int, int], datetime] = field(default_factory=dict)
 

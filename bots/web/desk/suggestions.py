@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
 from dataclasses import dataclass
 
 import aiohttp_jinja2
@@ -12,25 +12,27 @@ from aiohttp import web
 from bots.web.auth import Role, StaffUser, current_user, render_error, require, see_other
 from bots.web.desk import DESK, DeskServices
 from bots.web.desk.masking import masked
-from faq.model import Entry
-from handlers.pii import ADDRESS, EMAIL, PHONE, contacts_of, mask, mask_labels, personal_data
-from handlers.ports import EntryIdTaken
+from bots.web.desk.suggestion_form import (
+    MAX_FIELD,
+    Draft,
+    Refusal,
+    default_category,
+    parse_keywords,
+    parse_variants,
+    refusal,
+)
+from faq.model import KnowledgeBase
+from handlers.pii import contacts_of, mask
+from handlers.ports import EntryIdTaken, KnowledgeBaseBroken
 from storage.faq_suggestions import Suggestion, SuggestionStatus
 
 log = logging.getLogger(__name__)
 
-ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
-MAX_FIELD = 4000
-# An answer may give the institution's own phone or e-mail; nothing else personal belongs in
-# a knowledge base that every client reads (a question: nothing personal at all).
-_CONTACTS = frozenset({PHONE, EMAIL, ADDRESS})  # an answer gives the institution's own
-_MARKUP = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>|<!--")  # a tag, not «< 18 лет»
 
-
-def default_entry_id(s: Suggestion) -> str:
+def default_entry_id(s: Suggestion, category: str) -> str:
     if s.entry_id:
         return s.entry_id
-    return f"{s.category}.suggested-{s.id}" if s.category else f"suggested-{s.id}"
+    return f"{category}.suggested-{s.id}" if category else f"suggested-{s.id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,47 +40,54 @@ class SuggestionForm:
     """A suggestion's form as the page offers it, or as the administrator last sent it."""
 
     suggestion: Suggestion
-    question: str
-    answer: str
-    category: str
-    entry_id: str
+    draft: Draft
     masked: bool  # the client's personal data was taken out of the offered question
 
 
-def offered(s: Suggestion, public: frozenset[str] = frozenset()) -> SuggestionForm:
+def offered(s: Suggestion, kb: KnowledgeBase, public: frozenset[str]) -> SuggestionForm:
     # The question is a client's message, the answer may name or call back the client: both
     # offered masked (but for the institution's own contacts), since they become public text
     # and the administrator reading them is not the conversation's specialist.
     question, answer = mask(s.question, names=True), masked(s.answer, public)
-    return SuggestionForm(s, question, answer, s.category, default_entry_id(s),
-                          (question, answer) != (s.question, s.answer))
-
-
-def sent_back(edited: Suggestion) -> SuggestionForm:
-    return SuggestionForm(edited, edited.question, edited.answer, edited.category,
-                          edited.entry_id, masked=False)
+    category = default_category(s.category, s.queue, kb)
+    # The client's own words stay a variant when the administrator rewrites the question
+    # (the matcher finds entries by their questions and variants); unchanged, it is dropped.
+    variants = (question,) if question else ()
+    draft = Draft(question, answer, category, default_entry_id(s, category), variants)
+    return SuggestionForm(s, draft, (question, answer) != (s.question, s.answer))
 
 
 @require(Role.ADMIN)
 async def suggestions_page(request: web.Request) -> web.StreamResponse:
-    return await _page(request, request.query.get("done", ""), request.query.get("error", ""),
-                       request.query.get("id", ""))
+    error, error_id = request.query.get("error", ""), request.query.get("id", "")
+    return await _page(request, request.query.get("done", ""),
+                       Refusal(error) if error else None, error_id)
 
 
-async def _page(request: web.Request, done: str, error: str, error_id: str,
-                edited: Suggestion | None = None, status: int = 200) -> web.StreamResponse:
+async def _page(request: web.Request, done: str, refused: Refusal | None, error_id: str,
+                sent: SuggestionForm | None = None, status: int = 200) -> web.StreamResponse:
     d = request.app[DESK]
-    public = contacts_of(d.faq.kb)
-    forms = [sent_back(edited) if edited is not None and s.id == edited.id
-             else offered(s, public) for s in await d.suggestions.pending()]
+    kb = d.faq.kb
+    public = contacts_of(kb)
+    forms = [sent if sent is not None and s.id == sent.suggestion.id
+             else offered(s, kb, public) for s in await d.suggestions.pending()]
     return aiohttp_jinja2.render_template("desk_suggestions.html", request, {
-        "forms": forms, "categories": d.faq.kb.categories, "editor": d.kb_editor is not None,
-        "done": done, "error": error, "error_id": error_id}, status=status)
+        "forms": forms, "categories": kb.categories, "editor": d.kb_editor is not None,
+        "done": done, "refused": refused, "error_id": error_id,
+        "kb_failure": d.kb_failure()}, status=status)
 
 
-def _field(form: object, name: str) -> str:
+def _field(form: object, name: str, limit: int = MAX_FIELD) -> str:
     value = form.get(name, "") if hasattr(form, "get") else ""
-    return value.strip()[:MAX_FIELD] if isinstance(value, str) else ""
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _draft(form: object) -> Draft:
+    # Read past the limits, to be refused with them rather than cut short unseen.
+    lists = MAX_FIELD * 4
+    return Draft(_field(form, "question"), _field(form, "answer"), _field(form, "category"),
+                 _field(form, "entry_id"), parse_variants(_field(form, "variants", lists)),
+                 parse_keywords(_field(form, "keywords", lists)))
 
 
 def _result(outcome: str, suggestion_id: int) -> web.Response:
@@ -93,55 +102,48 @@ async def accept(request: web.Request) -> web.StreamResponse:
     found = await d.suggestions.get(int(request.match_info["id"]))
     if found is None:
         return render_error(request, 404, "not_found")
-    form = await request.post()
-    edited = Suggestion(found.id, found.conversation_id, found.message_id,
-                        _field(form, "question"), _field(form, "answer"),
-                        _field(form, "category"), _field(form, "entry_id"), found.status,
-                        found.suggested_by, found.created_at)
-    outcome = await _accept(d, user, edited)
-    if outcome.startswith("!"):
+    draft = _draft(await request.post())
+    refused = await _accept(d, user, found, draft)
+    if refused is not None:
         # Shown again as sent, with what to correct: a redirect would lose the edits.
-        return await _page(request, "", outcome[1:], str(found.id), edited, status=422)
-    return _result(outcome, found.id)
+        return await _page(request, "", refused, str(found.id),
+                           SuggestionForm(found, draft, masked=False), status=422)
+    return _result("accepted", found.id)
 
 
-async def _accept(d: DeskServices, user: StaffUser, s: Suggestion) -> str:
+async def _accept(d: DeskServices, user: StaffUser, found: Suggestion,
+                  draft: Draft) -> Refusal | None:
     if d.kb_editor is None:
-        return "!no_editor"
-    if not s.question or not s.answer:
-        return "!empty"
-    if personal_data(s.question, names=True):
-        return "!personal_question"
-    if _MARKUP.search(s.question) or _MARKUP.search(s.answer):
-        # Every channel shows a knowledge-base text as plain text: a tag reads as «<b>».
-        return "!markup"
-    if mask_labels(s.question) or mask_labels(s.answer):
-        # «[телефон]» in a client's button reads as a broken text: the administrator rewrites it.
-        return "!mask_left"
-    # A specialist's reply greets its client by name ("Здравствуйте, Анна Петровна!"): in the
-    # knowledge base every client would read it.
-    if set(personal_data(s.answer, names=True)) - _CONTACTS:
-        return "!personal_answer"
-    if d.faq.kb.category(s.category) is None:
-        return "!unknown_category"
-    if not ENTRY_ID.match(s.entry_id):
-        return "!bad_entry_id"
-    if d.faq.kb.entry(s.entry_id) is not None:
-        return "!entry_exists"
-    editor, entry = d.kb_editor, Entry(s.entry_id, s.category, s.question, s.answer)
+        return Refusal("no_editor")
+    refused = refusal(draft, d.faq.kb)
+    if refused is not None:
+        return refused
+    editor, entry = d.kb_editor, draft.to_entry()
+    edited = dataclasses.replace(found, question=draft.question, answer=draft.answer,
+                                 category=draft.category, entry_id=draft.entry_id)
     try:
         # Written before the acceptance commits: a failed write leaves the suggestion new.
-        if not await d.suggestions.review(s.id, SuggestionStatus.ACCEPTED, user.id, d.clock(),
-                                          s, publish=lambda: editor.add_entry(entry)):
-            return "!reviewed"
+        if not await d.suggestions.review(found.id, SuggestionStatus.ACCEPTED, user.id,
+                                          d.clock(), edited,
+                                          publish=lambda: editor.add_entry(entry)):
+            return Refusal("reviewed")
     except EntryIdTaken:
-        return "!entry_exists"  # added meanwhile, by another administrator or replica
-    except Exception:
-        log.exception("suggestion %s could not be added to the knowledge base", s.id)
-        return "!add_failed"
-    await d.audit.write(user.login, "faq_accept", d.clock(), "faq_suggestion", str(s.id),
-                        s.entry_id)
-    return "accepted"
+        return Refusal("entry_exists")  # added meanwhile, by another administrator or replica
+    except Exception as exc:
+        log.exception("suggestion %s could not be added to the knowledge base", found.id)
+        return _failed(d, exc)
+    await d.audit.write(user.login, "faq_accept", d.clock(), "faq_suggestion", str(found.id),
+                        draft.entry_id)
+    return None
+
+
+def _failed(d: DeskServices, exc: Exception) -> Refusal:
+    """A knowledge base whose files do not load takes no entry: the page names the files and
+    their problems, which an administrator can correct (a disk error goes to the log)."""
+    failure = d.kb_failure()
+    problems = exc.problems if isinstance(exc, KnowledgeBaseBroken) else \
+        failure.problems if failure is not None else ()
+    return Refusal("kb_broken", problems=problems) if problems else Refusal("add_failed")
 
 
 @require(Role.ADMIN)

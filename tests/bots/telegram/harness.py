@@ -50,11 +50,13 @@ class Harness:
         body = {"text": text} if text else {}
         return self.update(message=self.message(chat, person, **body, **fields))
 
-    def button(self, data: str, user: int = CLIENT) -> dict[str, Any]:
+    def button(self, data: str, user: int = CLIENT, label: str = "") -> dict[str, Any]:
         person = {"id": user, "is_bot": False, "first_name": "Анна", "last_name": "Петрова"}
         chat = {"id": user, "type": "private", "first_name": "Анна"}
+        markup = {"reply_markup": {"inline_keyboard": [[{"text": label, "callback_data": data}]]}
+                  } if label else {}
         shown = self.message(chat, {"id": 7000000001, "is_bot": True, "first_name": "Бот"},
-                             text="меню")
+                             text="меню", **markup)
         return self.update(callback_query={"id": f"cq{next(self._ids)}", "from": person,
                                            "chat_instance": "42", "data": data,
                                            "message": shown})
