@@ -6,6 +6,7 @@ import codecs
 import re
 
 from faq.loader import KbError, Problem
+from faq.mojibake import EXCERPT, garbled
 
 # An .xlsx workbook is a ZIP archive; an old .xls one an OLE2 compound file.
 _WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
@@ -13,13 +14,6 @@ SAVE_AS = 'save it in Excel as "CSV UTF-8" (File → Save As) and import that fi
 # Undecodable bytes are kept as these surrogates ("surrogateescape"), so that a cell can say
 # which byte it holds and where.
 _ESCAPED = re.compile("[\udc80-\udcff]")
-# UTF-8's Cyrillic read as Windows-1251: «Р» or «С» (lead bytes D0, D1), then a sign or rare
-# letter (continuation bytes 80–BF): «Семьи» becomes «РЎРµРјСЊРё».
-_CONTINUATIONS = bytes(range(0x80, 0xC0)).decode("cp1251", "ignore")
-_MOJIBAKE = re.compile(f"[РС][{re.escape(_CONTINUATIONS)}]")
-_CYRILLIC = re.compile("[\u0400-\u04ff]")
-# Text of this many characters is quoted to show where a cell went wrong.
-_EXCERPT = 20
 
 
 def decode_csv(data: bytes, source: str) -> str:
@@ -58,15 +52,13 @@ def unreadable(cell: str) -> str:
     escaped = _ESCAPED.search(cell)
     if escaped is not None:
         byte = ord(escaped.group()) - 0xDC00
-        where = cell[:escaped.start()][-_EXCERPT:]
+        where = cell[:escaped.start()][-EXCERPT:]
         return (f"unreadable byte 0x{byte:02X}{_as_cp1251(byte)} "
                 f"{f'after «{_shown(where)}»' if where else 'at the start of the cell'}: "
                 'retype that character in the spreadsheet and save the file as "CSV UTF-8"')
-    pairs = _MOJIBAKE.findall(cell)
-    if len(pairs) >= 2 and 4 * len(pairs) >= len(_CYRILLIC.findall(cell)):
-        start = _MOJIBAKE.search(cell)
-        excerpt = cell[start.start() if start else 0:][:_EXCERPT]
-        return (f"garbled text «{_shown(excerpt)}…» (UTF-8 read as Windows-1251 on the way): "
+    excerpt = garbled(cell)
+    if excerpt:
+        return (f"garbled text «{excerpt}…» (UTF-8 read as Windows-1251 on the way): "
                 "write it again or copy it from the original, or start again from a file "
                 "that `priemnaya faq export` writes (Excel opens those correctly)")
     return ""

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from faq.model import Category, Entry, KnowledgeBase, Link
+from faq.mojibake import garbled
 from faq.strict_yaml import parse_yaml_checked, plain_yaml_problem, repeated_message
 
 _TOP_KEYS = frozenset({"institution", "categories", "entries"})
@@ -221,6 +222,15 @@ class _Collector:
         links = self._links(file, label, raw.get("links"))
         if not ok or variants is None or keywords is None or links is None:
             return
+        for key, texts in (("question", [raw["question"]]), ("answer", [raw["answer"]]),
+                           ("variants", variants), ("keywords", keywords)):
+            excerpt = next(filter(None, map(garbled, texts)), "")
+            if excerpt:
+                # UTF-8 read as Windows-1251 somewhere on the way (a spreadsheet, an editor):
+                # clients would read it as it stands.
+                self._note(file, label, f"{key}: garbled text «{excerpt}…»: retype it or copy "
+                           "it again from the original")
+                return
         entry = Entry(
             id=label,
             category=raw["category"].strip(),

@@ -129,6 +129,19 @@ def test_a_file_saved_in_windows_1251_is_named_as_such(tmp_path: Path) -> None:
                                      "Windows-1251): save it as UTF-8")
 
 
+def test_garbled_text_is_a_problem(tmp_path: Path) -> None:
+    kb = tmp_path / "kb.yaml"
+    garbled = "Как оформить пособие?".encode().decode("cp1251")
+    kb.write_text("categories:\n  - {id: c, title: C}\nentries:\n"
+                  f"  - {{id: a, category: c, question: '{garbled}', answer: Ответ}}\n"
+                  "  - {id: b, category: c, question: 'Справка', answer: 'СССР и РСФСР'}\n",
+                  encoding="utf-8")
+    [problem] = check_kb([kb])
+    assert (problem.entry_id, problem.reason) == (
+        "a", f"question: garbled text «{garbled[:20]}…»: retype it or copy it again from the "
+        "original")
+
+
 def test_bad_link_is_reported_with_the_entry(tmp_path: Path) -> None:
     entries = "  - {id: a, category: c, question: Q, answer: A, links: [{title: T, url: ftp:x}]}\n"
     [(entry_id, reason)] = _reasons(tmp_path, entries)
