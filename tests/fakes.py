@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -30,7 +30,7 @@ from handlers.model import (
     State,
 )
 from handlers.pii import mask
-from handlers.ports import Annotation, ConversationEvent, Escalation, HistoryItem
+from handlers.ports import Annotation, ConversationEvent, Delivery, Escalation, HistoryItem
 
 KB = KnowledgeBase(
     categories=(Category("family", "Семьи с детьми", "family"),
@@ -311,6 +311,21 @@ class FakeStore:
         return (specialist_id is not None and conv.assigned_to is None
                 and conv.state is State.WAITING
                 and self.transferred_by.get(conversation_id) == specialist_id)
+
+
+class RecordingHandoff:
+    """Stands in for the outbox worker as the store sees it: records what it is handed."""
+
+    channels: tuple[str, ...] = ("web", "telegram", "vk")
+
+    def __init__(self) -> None:
+        self.handed: list[Delivery] = []
+        self.waiting: set[tuple[str, str]] = set()
+
+    def hand(self, deliveries: Sequence[Delivery],
+             waiting: Collection[tuple[str, str]] = ()) -> None:
+        self.handed.extend(deliveries)
+        self.waiting.update(waiting)
 
 
 class FakeNotifier:

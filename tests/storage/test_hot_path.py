@@ -26,10 +26,11 @@ from handlers.model import (
     Reply,
     State,
 )
-from handlers.ports import Annotation, Delivery
+from handlers.ports import Annotation
 from storage.conversations import SqlConversationStore
 from storage.models import Conversation, Message, OutboxItem
 from storage.outbox import LEASE, SqlDeliveryQueue
+from tests.fakes import RecordingHandoff
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -153,19 +154,12 @@ async def test_ids_follow_the_rows_in_any_batch_size(sessions, size: int) -> Non
     assert [texts[r.message_id] for r in got] == [f"текст m{n}" for n in range(size)]
 
 
-class Handoff:
-    """Stands in for the outbox worker: records what the store hands it, and when."""
+class Handoff(RecordingHandoff):
+    """The outbox worker's stand-in, which also reads what the store committed."""
 
     def __init__(self, sessions) -> None:
+        super().__init__()
         self.sessions = sessions
-        self.handed: list[Delivery] = []
-        self.waiting: set[tuple[str, str]] = set()
-
-    channels = ("web", "telegram", "vk")
-
-    def hand(self, deliveries, waiting=()) -> None:
-        self.handed.extend(deliveries)
-        self.waiting.update(waiting)
 
     async def committed_outbox_ids(self) -> set[int]:
         return {i for (i,) in await rows(self.sessions, select(OutboxItem.id))}

@@ -13,22 +13,10 @@ from handlers.ports import Delivery, DeliveryRetry
 from storage.conversations import SqlConversationStore
 from storage.models import OutboxItem
 from storage.outbox import LEASE, ORPHAN_AFTER, SqlDeliveryQueue
-from tests.fakes import Clock, FakeNotifier
+from tests.fakes import Clock, FakeNotifier, RecordingHandoff
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=30)  # within the lease of what was handed
-
-
-class Handoff:
-    def __init__(self) -> None:
-        self.handed: list[Delivery] = []
-        self.waiting: set[tuple[str, str]] = set()
-
-    channels = ("web", "telegram", "vk")
-
-    def hand(self, deliveries, waiting=()) -> None:
-        self.handed.extend(deliveries)
-        self.waiting.update(waiting)
 
 
 async def client(store: SqlConversationStore, user: str) -> Recorded:
@@ -96,7 +84,7 @@ async def test_the_end_of_an_outage_leaves_a_platforms_retry_after_and_leases(
 
 
 async def test_a_reply_behind_a_pending_one_is_not_handed_over(sessions) -> None:
-    handoff = Handoff()
+    handoff = RecordingHandoff()
     store, queue = SqlConversationStore(sessions, worker=handoff), SqlDeliveryQueue(sessions)
     mine, other = await client(store, "1"), await client(store, "2")
     await reply(store, mine, "первый", "второй")  # one batch: both leased, in order
