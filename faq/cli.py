@@ -26,7 +26,7 @@ ServedPaths = Callable[[argparse.Namespace], Sequence[Path]]
 # for a person), in words for `faq ask`; None when it goes to the matcher.
 BeforeMatching = Callable[[argparse.Namespace, str], str | None]
 # The synonyms files, thresholds and faq.neural the service reads from its settings.
-ServedMatcher = Callable[[argparse.Namespace], tuple[list[Path], Any, bool]]
+ServedMatcher = Callable[[argparse.Namespace], tuple[list[Path], Any, bool, Path | None]]
 
 
 def register(
@@ -118,9 +118,9 @@ def _matcher(args: argparse.Namespace) -> Matcher:
     served = getattr(args, "served_matcher", None)
     if served is None:
         return build_matcher(load_kb(args.kb), synonym_files=args.synonyms, neural=args.neural)
-    synonyms, config, neural = served(args)
+    synonyms, config, neural, cache = served(args)
     return build_matcher(load_kb(args.kb), config, [*synonyms, *args.synonyms],
-                         neural=neural or args.neural)
+                         neural=neural or args.neural, neural_cache=cache)
 
 
 # Fewer variants than this earn a hint from `check`: the knowledge bases the matcher was

