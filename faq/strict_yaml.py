@@ -117,9 +117,27 @@ def plain_yaml_problem(exc: yaml.YAMLError, text: str) -> str:
     if "quoted" in problem and opened is not None:
         mark = opened  # where the quote was opened, not the end of the file
     lines = text.splitlines()
+    open_quote = _unclosed_quote(lines[: mark.line + 1])
+    if open_quote is not None and "quoted" not in problem:
+        # A quote left open swallows the lines after it; YAML then trips further down.
+        mark, advice = _Line(open_quote), _PLAIN[4][2]
     source = lines[mark.line].strip() if mark.line < len(lines) else ""
     where = f"line {mark.line + 1}" + (f" «{source[:80]}»" if source else "")
     return f"{where}: {advice or 'not valid YAML'} (YAML: {yaml_problem(exc)})"
+
+
+class _Line(NamedTuple):
+    line: int
+
+
+# A value that opens a quote and does not close it on its line: «question: "Где юрист?».
+_OPENS_QUOTE = re.compile(r"""^\s*(-\s+)?[\w-]+:\s+(?P<q>["'])(?!.*(?P=q)\s*(#.*)?$)""")
+
+
+def _unclosed_quote(lines: list[str]) -> int | None:
+    """The last line before an error whose value opens a quote it does not close, if any."""
+    found = [n for n, line in enumerate(lines) if _OPENS_QUOTE.match(line)]
+    return found[-1] if found else None
 
 
 def yaml_problem(exc: yaml.YAMLError) -> str:

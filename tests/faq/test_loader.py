@@ -112,6 +112,9 @@ def test_a_value_cut_short_by_a_hash_is_reported_with_its_line(tmp_path: Path) -
      "line 3 «question: \"Где?»: a quote («\"» or «'») opened here is never closed"),
     ("entries:\n  - id: a\n    question: Q\n   answer: A\n",
      "line 4 «answer: A»: this line is not indented like the lines above it"),
+    # Closed by the next entry's quote, the open one makes YAML trip lines further down.
+    ("entries:\n  - id: a\n    question: \"Где?\n    answer: A\n  - id: b\n"
+     "    question: \"Q\"\n", "line 3 «question: \"Где?»: a quote («\"» or «'») opened here"),
 ])
 def test_yaml_mistakes_are_explained_in_plain_words(tmp_path: Path, text: str,
                                                     says: str) -> None:
