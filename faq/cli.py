@@ -17,6 +17,7 @@ from faq.live import write_checked
 from faq.loader import KbError, check_kb, defined_in, kb_files, load_kb
 from faq.matcher import Matcher, NeuralUnavailable, build_matcher
 from faq.model import Decision, KnowledgeBase, MatchResult
+from faq.synonyms import check_synonyms
 from faq.writer import to_yaml
 
 ServedPaths = Callable[[argparse.Namespace], Sequence[Path]]
@@ -57,6 +58,8 @@ def add_commands(
     commands = parser.add_subparsers(dest="faq_command", required=True)
     check = commands.add_parser("check", help="report every problem of a knowledge base")
     check.add_argument("paths", nargs="+", type=Path)
+    check.add_argument("--synonyms", type=Path, action="append", default=[],
+                       help="an institution's synonyms file to check too; repeatable")
     check.set_defaults(func=run_check)
 
     ask = commands.add_parser("ask", help="show the decision for one message")
@@ -129,7 +132,7 @@ FEW_VARIANTS = 2
 
 
 def run_check(args: argparse.Namespace) -> int:
-    problems = check_kb(args.paths)
+    problems = [*check_kb(args.paths), *check_synonyms(args.synonyms)]
     for problem in problems:
         print(problem)
     if problems:

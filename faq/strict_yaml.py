@@ -99,6 +99,10 @@ _PLAIN = (
     ("could not find expected ':'", "", "a line without «key: value» where one was expected; "
      "a text going on to a second line must be indented further, or quoted"),
     ("invalid date", "", "a value that looks like a date but is not one: put it in quotes"),
+    ("expected ',' or ']'", "", "a list in square brackets («[…]») opened here is not "
+     "closed with «]», or a text in it has a comma or colon: put such a text in quotes"),
+    ("expected ',' or '}'", "", "a mapping in braces («{…}») opened here is not closed with "
+     "«}», or a text in it has a comma or colon: put such a text in quotes"),
     ("cannot start any token", "", "a text cannot start with this character (@, `, %, |, >, "
      "!, &, *): put the whole text in quotes (\"…\")"),
 )
@@ -114,8 +118,8 @@ def plain_yaml_problem(exc: yaml.YAMLError, text: str) -> str:
     if not isinstance(exc, yaml.MarkedYAMLError) or mark is None:
         return " ".join(str(exc).split())
     opened = getattr(exc, "context_mark", None)
-    if "quoted" in problem and opened is not None:
-        mark = opened  # where the quote was opened, not the end of the file
+    if opened is not None and ("quoted" in problem or "flow" in problem):
+        mark = opened  # where the quote or bracket was opened, not where YAML gave up
     lines = text.splitlines()
     open_quote = _unclosed_quote(lines[: mark.line + 1])
     if open_quote is not None and "quoted" not in problem:

@@ -12,7 +12,7 @@ import yaml
 from faq.loader import KbError, Problem
 from faq.morph import Lemmatizer
 from faq.normalize import tokenize
-from faq.strict_yaml import parse_yaml, repeated_message, yaml_problem
+from faq.strict_yaml import parse_yaml, plain_yaml_problem, repeated_message
 
 CONCEPT_MARK = "~"
 
@@ -96,14 +96,16 @@ def check_synonyms(paths: Sequence[Path]) -> list[Problem]:
 
 def read_synonyms(path: Path) -> SynonymSource:
     """One institution's synonyms file; raises KbError with a one-line reason."""
+    text = ""
     try:
-        return parse_synonyms(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return parse_synonyms(text)
     except OSError as exc:
         reason = f"cannot read the synonyms file: {exc.strerror}"
     except UnicodeDecodeError:
         reason = "the synonyms file must be saved as UTF-8"
     except yaml.YAMLError as exc:
-        reason = f"bad YAML in the synonyms file: {yaml_problem(exc)}"
+        reason = f"bad YAML in the synonyms file: {plain_yaml_problem(exc, text)}"
     except ValueError as exc:
         reason = str(exc)
     raise KbError([Problem(str(path), "", reason)])

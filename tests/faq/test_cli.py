@@ -13,6 +13,12 @@ from faq.loader import load_kb
 
 from .conftest import REHAB
 
+NEW_SYN_REASON = (
+    "line 2 «- [ЕГВ, губеровские»: a list in square brackets («[…]») opened here is not "
+    "closed with «]», or a text in it has a comma or colon: put such a text in quotes (YAML: "
+    "line 3, column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow "
+    "sequence from line 2))")
+
 KEYS = {
     "cases",
     "in_scope",
@@ -66,6 +72,16 @@ def test_check_hints_at_a_wording_two_entries_share_and_lists_the_files(
     assert out[1] == (f"read 2 files: {tmp_path / 'archive' / 'old.yaml'}, "
                       f"{tmp_path / 'main.yaml'}")
     assert out[2].startswith("hint: «Справка о доходах!» is a question or variant of b and a;")
+
+
+def test_check_reads_synonyms_files_too(tmp_path: Path, capsys) -> None:
+    synonyms = tmp_path / "region.yaml"
+    synonyms.write_text("groups:\n  - [пенсионное удостоверение, пенсионка\n  - [a, b]\n",
+                        encoding="utf-8")
+    assert cli.main(["check", str(REHAB), "--synonyms", str(synonyms)]) == 2
+    assert capsys.readouterr().out.startswith(
+        f"{synonyms}: -: bad YAML in the synonyms file: line 2 «- [пенсионное удостоверение, "
+        "пенсионка»: a list in square brackets («[…]») opened here is not closed with «]»")
 
 
 def test_check_prints_each_problem_and_exits_2(tmp_path: Path, capsys) -> None:
@@ -281,5 +297,4 @@ def test_ask_with_a_broken_synonyms_file_names_it_in_one_line(tmp_path: Path, ca
     synonyms.write_text("groups:\n  - [ЕГВ, губеровские\n", encoding="utf-8")
     assert cli.main(["ask", "--kb", str(REHAB), "--synonyms", str(synonyms), "телефон"]) == 2
     assert capsys.readouterr().err == (
-        f"{synonyms}: -: bad YAML in the synonyms file: line 3, column 1: expected ',' or ']', "
-        "but got '<stream end>' (while parsing a flow sequence from line 2)\n")
+        f"{synonyms}: -: bad YAML in the synonyms file: {NEW_SYN_REASON}\n")

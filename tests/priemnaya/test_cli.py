@@ -11,6 +11,12 @@ import pytest
 
 from priemnaya.cli import main
 
+NEW_SYN_REASON = (
+    "line 2 «- [ЕГВ, губеровские»: a list in square brackets («[…]») opened here is not "
+    "closed with «]», or a text in it has a comma or colon: put such a text in quotes (YAML: "
+    "line 3, column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow "
+    "sequence from line 2))")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -266,8 +272,7 @@ def test_settings_check_reports_a_broken_synonyms_file_in_one_line(
                         "  synonyms: [synonyms.yaml]\n", encoding="utf-8")
     assert main(["settings", "--settings", str(settings)]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"{tmp_path / 'synonyms.yaml'}: -: bad YAML in the synonyms file: line 3, column 1: "
-        "expected ',' or ']', but got '<stream end>' (while parsing a flow sequence from line 2)"]
+        f"{tmp_path / 'synonyms.yaml'}: -: bad YAML in the synonyms file: {NEW_SYN_REASON}"]
 
 
 def test_a_broken_synonyms_file_stops_a_first_start_with_one_line(
@@ -281,8 +286,7 @@ def test_a_broken_synonyms_file_stops_a_first_start_with_one_line(
     assert main(["run", "--no-migrate", "--settings", str(settings)]) == 2
     assert capsys.readouterr().err == (
         f"priemnaya: knowledge base faq.synonyms is not usable: {tmp_path / 'synonyms.yaml'}: "
-        "-: bad YAML in the synonyms file: line 3, column 1: expected ',' or ']', but got "
-        "'<stream end>' (while parsing a flow sequence from line 2)\n")
+        f"-: bad YAML in the synonyms file: {NEW_SYN_REASON}\n")
 
 
 def test_settings_check_reports_client_text_templates_that_do_not_compile(
