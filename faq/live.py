@@ -195,7 +195,9 @@ def _appended(old: str, entry: Entry) -> str:
     item = dump_yaml([entry_data(entry)])
     found = list(_LAST_ENTRIES.finditer(old))
     tail = old[found[-1].end() :] if found else ""
-    if found and not re.search(r"^\S", tail, re.MULTILINE):
+    # Another top-level key after the list ends it; its items («- id:», at any indent, as
+    # dump_yaml writes them at the margin) and comment lines do not.
+    if found and not re.search(r"^(?![-#\s])\S", tail, re.MULTILINE):
         indent = _item_indent(tail)
         lines = (indent + line if line else line for line in item.splitlines())
         return old.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"

@@ -128,6 +128,21 @@ def test_add_entry_appends_keeps_comments_and_answers(kb_file: Path) -> None:
     assert live.match("есть ли вайфай в центре").best.entry_id == "center.wifi"
 
 
+def test_entries_added_to_a_file_the_tool_wrote_keep_the_methodologists_comments(
+        kb_file: Path, tmp_path: Path) -> None:
+    added = tmp_path / "from_specialists.yaml"
+    live = LiveFaq([kb_file])
+    live.add_entry(Entry("center.wifi", "center", "Есть ли вайфай?", "Да."), added)
+    # The tool writes its list at the margin; the methodologist then annotates it.
+    added.write_text(added.read_text(encoding="utf-8").replace(
+        "- id: center.wifi", "# проверено 01.12\n- id: center.wifi"), encoding="utf-8")
+    live.add_entry(Entry("center.lift", "center", "Есть ли лифт?", "Да."), added)
+    text = added.read_text(encoding="utf-8")
+    assert "# проверено 01.12\n- id: center.wifi" in text
+    assert [e.id for e in load_kb([kb_file, added]).entries][-2:] == ["center.wifi",
+                                                                   "center.lift"]
+
+
 def test_add_entry_refuses_invalid_and_leaves_file_untouched(kb_file: Path) -> None:
     live = LiveFaq([kb_file])
     before = kb_file.read_text(encoding="utf-8")
