@@ -255,7 +255,12 @@ def run_import(args: argparse.Namespace) -> int:
     if refused:
         print(f"{args.kb}: not written: {refused}", file=sys.stderr)
         return 2
+    comments = _comment_lines(args.kb)
     try:
+        if comments:
+            # The YAML is written anew from the spreadsheet: its comments cannot follow.
+            backup = args.kb.with_name(args.kb.name + ".bak")
+            backup.write_bytes(args.kb.read_bytes())
         write_checked(args.kb, to_yaml(_without_categories_of(kb, others)), others)
     except KbError as error:
         return _fail(error)
@@ -263,7 +268,19 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"{args.kb}: cannot write: {error.strerror or error}", file=sys.stderr)
         return 2
     print(f"wrote {len(kb.entries)} entries to {args.kb}")
+    if comments:
+        print(f"note: the {comments} comment line(s) of the old {args.kb.name} are not in the "
+              f"new one (the spreadsheet has no place for them); the old file is kept as "
+              f"{backup.name}")
     return 0
+
+
+def _comment_lines(path: Path) -> int:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return 0
+    return sum(1 for line in text.splitlines() if line.lstrip().startswith("#"))
 
 
 def _base(args: argparse.Namespace, others: Sequence[Path]) -> KnowledgeBase | None:

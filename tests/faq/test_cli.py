@@ -193,6 +193,24 @@ def test_export_then_import_into_a_new_file_loses_nothing(tmp_path: Path) -> Non
     assert load_kb([out_yaml]) == load_kb([REHAB])
 
 
+def test_import_over_a_commented_file_says_so_and_keeps_the_old_one(tmp_path: Path,
+                                                                     capsys) -> None:
+    kb, out_csv = tmp_path / "faq.yaml", tmp_path / "faq.csv"
+    kb.write_text("# Сверено с юристом 01.12\n" + REHAB.read_text(encoding="utf-8"),
+                  encoding="utf-8")
+    old = kb.read_text(encoding="utf-8")
+    assert cli.main(["export", "--kb", str(kb), str(out_csv)]) == 0
+    capsys.readouterr()
+    assert cli.main(["import", "--kb", str(kb), str(out_csv)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    comments = sum(1 for line in old.splitlines() if line.lstrip().startswith("#"))
+    assert out[-1] == (f"note: the {comments} comment line(s) of the old faq.yaml are not in "
+                       "the new one (the spreadsheet has no place for them); the old file is "
+                       "kept as faq.yaml.bak")
+    assert (tmp_path / "faq.yaml.bak").read_text(encoding="utf-8") == old
+    assert load_kb([kb]) == load_kb([tmp_path / "faq.yaml.bak"])
+
+
 def test_import_and_export_report_file_errors_and_exit_2(tmp_path: Path, capsys) -> None:
     missing = tmp_path / "absent.csv"
     assert cli.main(["import", "--kb", str(tmp_path / "kb.yaml"), str(missing)]) == 2
