@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,18 @@ def to_csv(kb: KnowledgeBase, delimiter: str = ",") -> str:
         links = SEPARATOR.join(to_link_text(link) for link in e.links)
         writer.writerow(_defused((e.id, e.category, e.question, variants, keywords, e.answer,
                                   links, "", "", kb.institution)))
+    return out.getvalue()
+
+
+def drafts_csv(drafts: Sequence[tuple[str, Sequence[str]]], delimiter: str = ";") -> str:
+    """New entries to write, as `faq import` reads them: an id, the question and its variants
+    filled in; category and answer left for the methodologist (import refuses them empty)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for number, (question, variants) in enumerate(drafts, 1):
+        writer.writerow(_defused((f"new.question-{number}", "", question,
+                                  SEPARATOR.join(variants), "", "")))
     return out.getvalue()
 
 

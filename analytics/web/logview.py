@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from analytics.gaps import cluster
+from analytics.gaps import Cluster, cluster
 from analytics.logbook import (
     AuditFilter,
     LogPage,
@@ -25,8 +26,10 @@ from analytics.logbook import (
     staff_names,
     transcript,
 )
-from analytics.web.deps import ADMIN, page_context, parse_selection
+from analytics.web.deps import ADMIN, AdminDeps, page_context, parse_selection
 from bots.web.auth import Role, current_user, render_error, require, see_other
+from faq.csv_io import drafts_csv
+from faq.model import Decision
 
 STATES = ("bot", "waiting_specialist", "with_specialist", "closed")
 AUDIT_PAGE = 200
@@ -117,8 +120,39 @@ async def gaps_page(request: web.Request) -> web.StreamResponse:
     erased = await erased_gap_count(deps.sessions, sel.period, sel.filters, deps.institution)
     clusters = await asyncio.to_thread(cluster, messages)
     context: dict[str, Any] = await page_context(request, sel)
-    context.update(clusters=clusters, total=len(messages), erased=erased)
+    context.update(clusters=clusters, total=len(messages), erased=erased,
+                   answered_now=_answered_now(deps, clusters), query=sel.query())
     return aiohttp_jinja2.render_template("admin_gaps.html", request, context)
+
+
+def _answered_now(deps: AdminDeps, clusters: Sequence[Cluster]) -> list[str]:
+    """Per group, the question of the entry the bot now answers its first example with ("" if
+    it still would not): entries added since show which gaps are closed."""
+    if deps.faq is None:
+        return ["" for _ in clusters]
+    found = []
+    for group in clusters:
+        result = deps.faq.match(group.examples[0]) if group.examples else None
+        best = result.best if result is not None and result.decision is Decision.ANSWER else None
+        entry = deps.faq.kb.entry(best.entry_id) if best is not None else None
+        found.append(entry.question if entry is not None else "")
+    return found
+
+
+@require(Role.ADMIN)
+async def gaps_csv(request: web.Request) -> web.StreamResponse:
+    """The groups the bot still does not answer, as new entries for `faq import`: the question
+    and the other wordings as variants; the methodologist adds the category and the answer."""
+    deps = request.app[ADMIN]
+    sel = parse_selection(request.query, deps.tz, deps.clock())
+    messages = await gap_messages(deps.sessions, sel.period, sel.filters, deps.institution)
+    clusters = await asyncio.to_thread(cluster, messages)
+    still = [c for c, now in zip(clusters, _answered_now(deps, clusters), strict=True)
+             if not now and c.examples]
+    text = drafts_csv([(c.examples[0], c.examples[1:]) for c in still])
+    return web.Response(body=("\ufeff" + text).encode("utf-8"), headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="gaps.csv"'})
 
 
 @require(Role.ADMIN)
@@ -147,4 +181,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/admin/conversations/{id}", transcript_page)
     app.router.add_post("/admin/conversations/{id}/erase", erase)
     app.router.add_get("/admin/gaps", gaps_page)
+    app.router.add_get("/admin/gaps.csv", gaps_csv)
     app.router.add_get("/admin/audit", audit_page)

@@ -278,6 +278,37 @@ async def test_gaps_group_similar_questions(admin_site) -> None:
     assert "[телефон]" in html
 
 
+async def test_gaps_say_which_the_bot_now_answers_and_export_the_rest(
+        admin_site, monkeypatch: pytest.MonkeyPatch) -> None:
+    import csv
+    import io
+
+    from faq.model import Candidate, Decision, MatchResult
+
+    staff, _ = admin_site
+    plain = FakeFaq.match
+
+    def match(self: FakeFaq, text: str) -> MatchResult:
+        if "газ" in text.lower():  # an entry added since the question was asked
+            return MatchResult(Decision.ANSWER, (Candidate("housing.subsidy", 1.0),))
+        return plain(self, text)
+
+    monkeypatch.setattr(FakeFaq, "match", match)
+    await log_in(staff.client, "boss")
+    html = await (await staff.client.get(f"/admin/gaps?{NOV}")).text()
+    assert html.count('class="answered-now"') == 1
+    assert "Сейчас бот отвечает на это\n  статьёй «Как получить субсидию на ЖКУ?»" in html
+    assert f'href="/admin/gaps.csv?{NOV.replace("&", "&amp;")}' in html
+    r = await staff.client.get(f"/admin/gaps.csv?{NOV}")
+    assert r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO((await r.read()).decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["id", "category", "question", "variants", "keywords", "answer"]
+    # The two groups still unanswered, as entries to complete; the answered one is left out.
+    assert len(rows) == 3 and all(row[0].startswith("new.question-") for row in rows[1:])
+    assert not any("газ" in row[2].lower() for row in rows[1:])
+    assert any("[телефон]" in " ".join(row) for row in rows[1:])
+
+
 async def test_audit_page_names_actions_in_russian_and_pages(admin_site) -> None:
     from datetime import timedelta
 

@@ -275,3 +275,21 @@ def test_two_links_run_together_are_refused() -> None:
         "line 2: bad link 1 'Госуслуги https://www.gosuslugi.ru/ ; Горячая линия "
         "tel:+78001234567': two links run together: separate links with \" | \" or put each "
         "on its own line of the cell, each as its title then its address"]
+
+
+def test_drafts_of_unanswered_questions_import_once_completed(rehab_kb) -> None:
+    from faq.csv_io import drafts_csv, parse_csv
+
+    text = drafts_csv([("Есть ли у вас бассейн?", ["бассейн работает?", "плавание"]),
+                       ("=СУММ(1;2)", [])])
+    rows = text.splitlines()
+    assert rows[1] == "new.question-1;;Есть ли у вас бассейн?;бассейн работает? | плавание;;"
+    assert rows[2] == "new.question-2;;\"'=СУММ(1;2)\";;;"  # a formula stays text in Excel
+    category = rehab_kb.categories[0].id
+    done = "\n".join([rows[0], rows[1].replace(";;Есть", f";{category};Есть")
+                      .removesuffix(";;") + ";;Да, по вторникам."])
+    kb = parse_csv(done, "gaps.csv", rehab_kb)
+    entry = kb.entry("new.question-1")
+    assert entry is not None and entry.category == category
+    assert entry.variants == ("бассейн работает?", "плавание")
+    assert entry.answer == "Да, по вторникам."
