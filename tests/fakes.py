@@ -383,3 +383,11 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.write(data)
         await writer.drain()
     writer.close()
+
+
+# What a synonyms file with an unclosed «[» («groups:\n  - [ЕГВ, губеровские») is told.
+NEW_SYN_REASON = (
+    "line 2 «- [ЕГВ, губеровские»: a list in square brackets («[…]») opened here is not "
+    "closed with «]», or a text in it has a comma or colon: put such a text in quotes (YAML: "
+    "line 3, column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow "
+    "sequence from line 2))")

@@ -10,14 +10,9 @@ import pytest
 
 from faq import cli
 from faq.loader import load_kb
+from tests.fakes import NEW_SYN_REASON
 
 from .conftest import REHAB
-
-NEW_SYN_REASON = (
-    "line 2 «- [ЕГВ, губеровские»: a list in square brackets («[…]») opened here is not "
-    "closed with «]», or a text in it has a comma or colon: put such a text in quotes (YAML: "
-    "line 3, column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow "
-    "sequence from line 2))")
 
 KEYS = {
     "cases",

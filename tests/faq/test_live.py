@@ -13,14 +13,9 @@ from faq.last_good import LastGood
 from faq.live import DuplicateEntry, LiveFaq
 from faq.loader import KbError, load_kb
 from faq.model import Decision, Entry
+from tests.fakes import NEW_SYN_REASON
 
 from .conftest import REHAB
-
-NEW_SYN_REASON = (
-    "line 2 «- [ЕГВ, губеровские»: a list in square brackets («[…]») opened here is not "
-    "closed with «]», or a text in it has a comma or colon: put such a text in quotes (YAML: "
-    "line 3, column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow "
-    "sequence from line 2))")
 
 
 def _bump(path: Path, text: str) -> None:

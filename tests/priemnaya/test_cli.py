@@ -10,12 +10,7 @@ from pathlib import Path
 import pytest
 
 from priemnaya.cli import main
-
-NEW_SYN_REASON = (
-    "line 2 «- [ЕГВ, губеровские»: a list in square brackets («[…]») opened here is not "
-    "closed with «]», or a text in it has a comma or colon: put such a text in quotes (YAML: "
-    "line 3, column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow "
-    "sequence from line 2))")
+from tests.fakes import NEW_SYN_REASON
 
 ROOT = Path(__file__).resolve().parents[2]
 
