@@ -396,3 +396,15 @@ def test_spoken_spellings_of_where_and_reflexive_verbs(matcher: Matcher, text: s
 def test_thanks_with_a_form_of_address_and_checking_someone_is_there(
         text: str, kind: SmallTalk) -> None:
     assert detect_smalltalk(text) is kind
+
+
+@pytest.mark.parametrize("words", [("не", "ходит"), ("не", "встает"), ("не", "может", "ходить")])
+def test_not_walking_reads_as_bedridden(words: tuple[str, ...]) -> None:
+    # «мама не ходит» is how clients say what entries write as «лежачая»; «ходит» alone is not.
+    from faq.synonyms import build_synonyms, load_synonyms
+
+    lemma = default_lemmatizer()
+    synonyms = build_synonyms(load_synonyms(()), lemma)
+    bedridden = synonyms.concepts([lemma.lemma("лежачая")])
+    assert bedridden and synonyms.concepts([lemma.lemma(w) for w in words]) == bedridden
+    assert synonyms.concepts([lemma.lemma("ходит")]) == []
