@@ -167,7 +167,7 @@ def _unrouted(settings: Settings) -> list[str]:
     from faq.loader import load_kb
     from priemnaya.faq_setup import unrouted_categories
 
-    return unrouted_categories(settings, load_kb(settings.faq.paths))
+    return [str(found) for found in unrouted_categories(settings, load_kb(settings.faq.paths))]
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
