@@ -15,7 +15,7 @@ from faq.csv_io import export_csv, import_csv
 from faq.evaluate import evaluate, load_cases
 from faq.live import write_checked
 from faq.loader import KbError, check_kb, defined_in, kb_files, load_kb
-from faq.matcher import Matcher, NeuralUnavailable, build_matcher
+from faq.matcher import Explained, Matcher, NeuralUnavailable, build_matcher
 from faq.model import Decision, KnowledgeBase, MatchResult
 from faq.synonyms import check_synonyms
 from faq.writer import to_yaml
@@ -186,7 +186,10 @@ def run_ask(args: argparse.Namespace) -> int:
     note = before(args, args.text) if before is not None else None
     if note:
         print(f"service: {note}")
-    print(describe(matcher.match(args.text), matcher.kb))
+    explained = matcher.explain(args.text)
+    print(describe(explained.result, matcher.kb))
+    if matcher.neural:
+        print(describe_neural(explained, matcher.kb))
     return 0
 
 
@@ -214,6 +217,23 @@ def describe(result: MatchResult, kb: KnowledgeBase) -> str:
         question = entry.question if entry else ""
         lines.append(f"  {number}. {candidate.score:.3f}  {candidate.entry_id}  {question}")
     return "\n".join(lines)
+
+
+def describe_neural(explained: Explained, kb: KnowledgeBase) -> str:
+    """Whether the neural re-check (faq.neural) read the message, and what it made of it."""
+    check = explained.neural
+    if check is None:
+        return ("neural re-check: not run (it reads again only what the word ranking would "
+                "clarify)")
+    entry = kb.entry(check.picked.entry_id)
+    verdict = ("at or above the cut-off: answers with it" if check.answers
+               else "below the cut-off: the clarification stands")
+    return "\n".join([
+        "neural re-check: ran",
+        f"  picked {check.picked.entry_id}  {entry.question if entry else ''} "
+        f"(the encoder's closest of the word ranking's first {check.pool})",
+        f"  confidence {check.confidence:.3f}, cut-off {check.cutoff:.3f}: {verdict}",
+    ])
 
 
 def run_eval(args: argparse.Namespace) -> int:
