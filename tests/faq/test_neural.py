@@ -314,3 +314,47 @@ def test_faq_ask_says_when_the_recheck_keeps_the_clarification(sample_kb: Knowle
     said = cli.describe_neural(Explained(MatchResult(Decision.CLARIFY), check), sample_kb)
     assert said.splitlines()[-1] == \
         "  confidence 0.612, cut-off 0.790: below the cut-off: the clarification stands"
+
+
+class FakeEncoders:
+    """Stands for default_encoder: the bundled e5 over FakeModels, with the cache file asked
+    for; `models` records each run's model and what it encoded."""
+
+    def __init__(self) -> None:
+        self.models: list[FakeModel] = []
+        self.caches: list[Path | None] = []
+
+    def __call__(self, cache_file: Path | None = None) -> E5Encoder:
+        self.models.append(FakeModel())
+        self.caches.append(cache_file)
+        return E5Encoder(self.models[-1], cache_file)
+
+
+def test_faq_eval_and_ask_keep_the_encodings_in_the_cache_they_are_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sample_kb: KnowledgeBase,
+    caplog: pytest.LogCaptureFixture, capsys
+) -> None:
+    encoders = FakeEncoders()
+    monkeypatch.setattr(matcher_module, "default_encoder", encoders)
+    cases = tmp_path / "cases.jsonl"
+    unsure = "что входит в обязанности соцработника"
+    cases.write_text(json.dumps({"text": unsure, "expected": None}, ensure_ascii=False) + "\n")
+    cache = tmp_path / "cache" / "faq-neural.npz"
+    run = ["eval", "--kb", str(SAMPLE), "--cases", str(cases), "--neural", "--neural-cache",
+           str(cache)]
+    assert cli.main(run) == 0
+    assert encoders.caches == [cache]
+    assert len(encoders.models[0].seen) > len(sample_kb.entries)  # the knowledge base, once
+    assert cache.exists()
+    assert cli.main(run) == 0
+    assert encoders.models[1].seen == [unsure]  # the knowledge base came from the file
+    assert cli.main(["ask", "--kb", str(SAMPLE), "--neural", "--neural-cache", str(cache),
+                     unsure]) == 0
+    assert encoders.models[2].seen == [unsure]
+    cache.write_bytes(b"")  # a power cut: a cache miss, as at the service's start
+    assert cli.main(run) == 0
+    assert "is not usable" in caplog.text
+    assert len(encoders.models[3].seen) > len(sample_kb.entries)
+    assert cli.main(run[:-2]) == 0  # no cache asked for, none used
+    assert encoders.caches[-1] is None
+    capsys.readouterr()
