@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import redis.asyncio as redis
@@ -26,7 +26,7 @@ MAX_BACKOFF_S = 60.0
 # A subscribed connection is silent while nothing happens: after this much silence it is
 # pinged, and a Redis that no longer answers (packets dropped) is noticed within the timeout.
 IDLE_S = 15.0
-_LOST = (redis.RedisError, OSError, TimeoutError)
+LOST = (redis.RedisError, OSError, TimeoutError)
 
 
 def event_channel(url: str, institution: str) -> str:
@@ -66,6 +66,22 @@ def parse_event(raw: str | bytes) -> tuple[str, ConversationEvent] | None:
 
 def reason_of(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+async def publish_once(url: str, channel: str, events: Sequence[ConversationEvent],
+                       timeout_s: float = TIMEOUT_S) -> int:
+    """For a process outside the service (`priemnaya user disable`): the events go to every
+    replica's desk pages as if a replica of its own raised them. How many replicas listen,
+    as Redis answers the last PUBLISH; raises what a lost Redis raises (LOST)."""
+    client = build_redis(url, timeout_s)
+    replica = f"cli-{uuid.uuid4().hex}"
+    listening = 0
+    try:
+        for event in events:
+            listening = int(await client.publish(channel, to_json(event, replica)))
+    finally:
+        await close_redis(client, timeout_s)
+    return listening
 
 
 class RedisEventBus:
@@ -112,7 +128,7 @@ class RedisEventBus:
             payload = await self._pending.get()
             try:
                 await self._redis.publish(self._channel, payload)
-            except _LOST as exc:
+            except LOST as exc:
                 self._could_not_share(reason_of(exc))
             else:
                 self._not_shared = False
@@ -128,7 +144,7 @@ class RedisEventBus:
         while True:
             try:
                 await self._listen()
-            except _LOST as exc:
+            except LOST as exc:
                 if self.connected:
                     delays = backoff(*self._backoff_s)  # a fresh loss: retried soon
                 self._lost(exc)
@@ -154,7 +170,7 @@ class RedisEventBus:
             self._found()
             await self._read(pubsub)
         finally:
-            with contextlib.suppress(*_LOST):
+            with contextlib.suppress(*LOST):
                 async with asyncio.timeout(self._timeout_s):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 

@@ -15,7 +15,7 @@ from faq.csv_io import export_csv, import_csv
 from faq.evaluate import evaluate, load_cases
 from faq.live import write_checked
 from faq.loader import KbError, check_kb, defined_in, kb_files, load_kb
-from faq.matcher import Matcher, NeuralUnavailable, build_matcher
+from faq.matcher import Explained, Matcher, NeuralUnavailable, build_matcher
 from faq.model import Decision, KnowledgeBase, MatchResult
 from faq.synonyms import check_synonyms
 from faq.writer import to_yaml
@@ -28,6 +28,8 @@ ServedPaths = Callable[[argparse.Namespace], Sequence[Path]]
 BeforeMatching = Callable[[argparse.Namespace, str], str | None]
 # The synonyms files, thresholds and faq.neural the service reads from its settings.
 ServedMatcher = Callable[[argparse.Namespace], tuple[list[Path], Any, bool, Path | None]]
+# Where the service keeps the knowledge base's sentence encodings (faq.neural_cache).
+ServedCache = Callable[[argparse.Namespace], Path | None]
 
 
 def register(
@@ -36,16 +38,19 @@ def register(
     served_paths: ServedPaths | None = None,
     before_matching: BeforeMatching | None = None,
     served_matcher: ServedMatcher | None = None,
+    served_cache: ServedCache | None = None,
 ) -> None:
     """Add `faq ...` under the caller's subparsers; each command sets `func(args) -> int`.
 
     A host that knows where the service reads its knowledge base (`served_paths`, from options
     that `import_options` adds) lets `import` refuse entries the other files already hold;
     `before_matching` lets `ask` say when the service would not ask the matcher at all, and
-    `served_matcher` lets it match with the settings' synonyms, thresholds and faq.neural.
+    `served_matcher` lets it match with the settings' synonyms, thresholds and faq.neural;
+    `served_cache` lets `eval --neural` reuse the service's encodings of the knowledge base.
     """
     parser = subparsers.add_parser("faq", help="knowledge base tools")
-    add_commands(parser, import_options, served_paths, before_matching, served_matcher)
+    add_commands(parser, import_options, served_paths, before_matching, served_matcher,
+                 served_cache)
 
 
 def add_commands(
@@ -54,6 +59,7 @@ def add_commands(
     served_paths: ServedPaths | None = None,
     before_matching: BeforeMatching | None = None,
     served_matcher: ServedMatcher | None = None,
+    served_cache: ServedCache | None = None,
 ) -> None:
     commands = parser.add_subparsers(dest="faq_command", required=True)
     check = commands.add_parser("check", help="report every problem of a knowledge base")
@@ -73,7 +79,9 @@ def add_commands(
     evaluation = commands.add_parser("eval", help="metrics on labelled cases (JSON Lines)")
     _kb_options(evaluation)
     evaluation.add_argument("--cases", type=Path, required=True)
-    evaluation.set_defaults(func=run_eval)
+    if import_options is not None and served_cache is not None:
+        import_options(evaluation)
+    evaluation.set_defaults(func=run_eval, served_cache=served_cache)
 
     importer = commands.add_parser("import", help="CSV → YAML knowledge base")
     importer.add_argument("--kb", type=Path, required=True, help="YAML file to write")
@@ -109,6 +117,12 @@ def _kb_options(parser: argparse.ArgumentParser) -> None:
         "--neural", action="store_true",
         help="re-read what would be clarified with the sentence encoder (faq.neural)",
     )
+    parser.add_argument(
+        "--neural-cache", type=Path, metavar="PATH",
+        help="keep the knowledge base's sentence encodings in this file between runs "
+        "(default: the settings' faq.neural_cache where the command reads settings); a file "
+        "that cannot be read is encoded again",
+    )
 
 
 def _fail(error: KbError) -> int:
@@ -120,10 +134,22 @@ def _fail(error: KbError) -> int:
 def _matcher(args: argparse.Namespace) -> Matcher:
     served = getattr(args, "served_matcher", None)
     if served is None:
-        return build_matcher(load_kb(args.kb), synonym_files=args.synonyms, neural=args.neural)
+        return build_matcher(load_kb(args.kb), synonym_files=args.synonyms, neural=args.neural,
+                             neural_cache=_neural_cache(args, args.neural))
     synonyms, config, neural, cache = served(args)
     return build_matcher(load_kb(args.kb), config, [*synonyms, *args.synonyms],
-                         neural=neural or args.neural, neural_cache=cache)
+                         neural=neural or args.neural, neural_cache=args.neural_cache or cache)
+
+
+def _neural_cache(args: argparse.Namespace, neural: bool) -> Path | None:
+    """--neural-cache, else the service's cache when the host knows it: encoding a knowledge
+    base of 70 entries takes ~20 s, and the cache's entries are keyed by their text, so one
+    file serves any knowledge base; settings are read only when the encoder is wanted."""
+    given: Path | None = args.neural_cache
+    served: ServedCache | None = getattr(args, "served_cache", None)
+    if given is not None or not neural or served is None:
+        return given
+    return served(args)
 
 
 # Fewer variants than this earn a hint from `check`: the knowledge bases the matcher was
@@ -186,7 +212,10 @@ def run_ask(args: argparse.Namespace) -> int:
     note = before(args, args.text) if before is not None else None
     if note:
         print(f"service: {note}")
-    print(describe(matcher.match(args.text), matcher.kb))
+    explained = matcher.explain(args.text)
+    print(describe(explained.result, matcher.kb))
+    if matcher.neural:
+        print(describe_neural(explained, matcher.kb))
     return 0
 
 
@@ -214,6 +243,23 @@ def describe(result: MatchResult, kb: KnowledgeBase) -> str:
         question = entry.question if entry else ""
         lines.append(f"  {number}. {candidate.score:.3f}  {candidate.entry_id}  {question}")
     return "\n".join(lines)
+
+
+def describe_neural(explained: Explained, kb: KnowledgeBase) -> str:
+    """Whether the neural re-check (faq.neural) read the message, and what it made of it."""
+    check = explained.neural
+    if check is None:
+        return ("neural re-check: not run (it reads again only what the word ranking would "
+                "clarify)")
+    entry = kb.entry(check.picked.entry_id)
+    verdict = ("at or above the cut-off: answers with it" if check.answers
+               else "below the cut-off: the clarification stands")
+    return "\n".join([
+        "neural re-check: ran",
+        f"  picked {check.picked.entry_id}  {entry.question if entry else ''} "
+        f"(the encoder's closest of the word ranking's first {check.pool})",
+        f"  confidence {check.confidence:.3f}, cut-off {check.cutoff:.3f}: {verdict}",
+    ])
 
 
 def run_eval(args: argparse.Namespace) -> int:

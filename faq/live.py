@@ -11,16 +11,17 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
 from faq.last_good import LastGood
-from faq.loader import KbError, Problem, check_kb, defined_in, kb_files, load_kb
+from faq.loader import check_kb, defined_in, kb_files, load_kb
 from faq.matcher import Matcher, MatcherConfig, build_matcher
 from faq.model import Entry, KnowledgeBase, MatchResult
 from faq.morph import Lemmatizer
+from faq.problems import KbError, Problem, ProblemKind
 from faq.writer import dump_yaml, entry_data
 
 _log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class ReloadFailure:
     """Why the files on disk are not the knowledge base the service answers from."""
 
     problems: tuple[Problem, ...]
+    # The service started on the copy that loaded last (faq.last_good), not on an edit's eve.
+    on_last_good: bool = False
 
 
 class LiveFaq:
@@ -113,7 +116,8 @@ class LiveFaq:
                 _log.exception("knowledge base reload failed; keeping the current one")
                 files = ", ".join(map(str, self._paths))
                 reason = f"reload failed: {type(exc).__name__}: {exc}"
-                self._failure = ReloadFailure((Problem(files, "", reason),))
+                self._failure = ReloadFailure((Problem(files, "", reason,
+                                                       ProblemKind.RELOAD_FAILED),))
 
     def add_entry(self, entry: Entry, path: Path) -> None:
         """Append an entry to a YAML file atomically and reload; raises KbError if invalid.
@@ -126,7 +130,8 @@ class LiveFaq:
             on_disk = defined_in([*others, path] if path.exists() else others).entries
             if entry.id in on_disk:
                 raise DuplicateEntry([Problem(str(path), entry.id,
-                                              f"duplicate id (first in {on_disk[entry.id]})")])
+                                              f"duplicate id (first in {on_disk[entry.id]})",
+                                              ProblemKind.DUPLICATE_ID, (on_disk[entry.id],))])
             old = path.read_text(encoding="utf-8") if path.exists() else ""
             write_checked(path, _appended(old, entry), others)
             self.reload_if_changed()
@@ -143,7 +148,7 @@ class LiveFaq:
             copy = self._last_good.load() if self._last_good is not None else None
             if copy is None:  # a first start: there is nothing old to keep
                 raise
-            self._failure = ReloadFailure(tuple(error.problems))
+            self._failure = ReloadFailure(tuple(error.problems), on_last_good=True)
             _log.error("knowledge base not loaded, starting on the copy that loaded last, %s",
                        copy.folder)
             _log_problems(error.problems)
@@ -238,8 +243,8 @@ def write_checked(path: Path, text: str, others: Sequence[Path]) -> None:
         problems = check_kb([*others, temp])
         if problems:
             # The temporary file's problems are the target's; another file keeps its name.
-            raise KbError([Problem(str(path) if p.file == str(temp) else p.file, p.entry_id,
-                                   p.reason) for p in problems])
+            raise KbError([replace(p, file=str(path)) if p.file == str(temp) else p
+                           for p in problems])
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)

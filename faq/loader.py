@@ -11,31 +11,23 @@ import yaml
 
 from faq.model import Category, Entry, KnowledgeBase, Link
 from faq.mojibake import garbled
-from faq.strict_yaml import parse_yaml_checked, plain_yaml_problem, repeated_message
+from faq.problems import KbError, Problem, ProblemKind
+from faq.strict_yaml import (
+    parse_yaml_checked,
+    plain_yaml_problem,
+    repeated_message,
+    yaml_trouble,
+)
 
 _TOP_KEYS = frozenset({"institution", "categories", "entries"})
+_K = ProblemKind
+# The loader's callers have always imported these from here.
+__all__ = ["KbError", "Problem", "check_kb", "defined_in", "kb_files", "load_kb", "not_utf8",
+           "parse_link"]
 _CATEGORY_KEYS = frozenset({"id", "title", "queue"})
 _ENTRY_REQUIRED = ("id", "category", "question", "answer")
 _ENTRY_KEYS = frozenset({*_ENTRY_REQUIRED, "variants", "keywords", "links"})
 _LINK_KEYS = frozenset({"title", "url"})
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    file: str
-    entry_id: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.entry_id or '-'}: {self.reason}"
-
-
-class KbError(Exception):
-    """A knowledge base that cannot be used; `problems` lists all that was found."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(str(p) for p in self.problems[:5]))
 
 
 def kb_files(paths: Iterable[Path]) -> list[Path]:
@@ -93,13 +85,14 @@ class _Collector:
         files = kb_files(paths)
         if not files:
             self.problems.append(
-                Problem(", ".join(map(str, paths)), "", "no knowledge-base files")
+                Problem(", ".join(map(str, paths)), "", "no knowledge-base files", _K.NO_FILES)
             )
         for file in files:
             self._file(file)
         for origin, label, category in self.references:
             if category not in self.categories:
-                self._note(origin, label, f"unknown category {category!r}")
+                self._note(origin, label, f"unknown category {category!r}",
+                           _K.UNKNOWN_CATEGORY, category)
         kb = KnowledgeBase(
             categories=tuple(self.categories.values()),
             entries=tuple(entry for _, entry in self.entries.values()),
@@ -107,8 +100,9 @@ class _Collector:
         )
         return kb, self.problems
 
-    def _note(self, file: str, entry_id: str, reason: str) -> None:
-        self.problems.append(Problem(file, entry_id, reason))
+    def _note(self, file: str, entry_id: str, reason: str,
+              kind: ProblemKind = ProblemKind.OTHER, *details: object) -> None:
+        self.problems.append(Problem(file, entry_id, reason, kind, tuple(map(str, details))))
 
     def _file(self, path: Path) -> None:
         file = str(path)
@@ -116,28 +110,33 @@ class _Collector:
             content = path.read_bytes()
             text = content.decode("utf-8-sig")
         except OSError as exc:
-            self._note(file, "", f"cannot read: {exc.strerror or exc}")
+            self._note(file, "", f"cannot read: {exc.strerror or exc}", _K.UNREADABLE)
             return
         except UnicodeDecodeError as exc:
-            self._note(file, "", not_utf8(content, exc))
+            line = content[: exc.start].count(b"\n") + 1
+            self._note(file, "", not_utf8(content, exc), _K.NOT_UTF8, line)
             return
         try:
             data, repeated, cut = parse_yaml_checked(text)
         except yaml.YAMLError as exc:
-            self._note(file, "", f"bad YAML: {plain_yaml_problem(exc, text)}")
+            trouble = yaml_trouble(exc, text)
+            self._note(file, "", f"bad YAML: {plain_yaml_problem(exc, text)}", _K.BAD_YAML,
+                       trouble.line, trouble.source, trouble.advice)
             return
         for repeat in repeated:
-            self._note(file, repeat.label, repeated_message(repeat))
+            self._note(file, repeat.label, repeated_message(repeat), _K.DUPLICATE_KEY, repeat.key,
+                       repeat.line)
         for line in cut:
             self._note(file, "", f"line {line}: the text after ' #' was read as a YAML comment "
-                       "and dropped; put the whole text in quotes (\"…\") to keep it")
+                       "and dropped; put the whole text in quotes (\"…\") to keep it",
+                       _K.CUT_BY_COMMENT, line)
         if data is None:
             return
         if not isinstance(data, Mapping):
-            self._note(file, "", "top level must be a mapping")
+            self._note(file, "", "top level must be a mapping", _K.TOP_NOT_MAPPING)
             return
         for key in sorted(set(map(str, data)) - _TOP_KEYS):
-            self._note(file, "", f"unknown key {key!r}")
+            self._note(file, "", f"unknown key {key!r}", _K.UNKNOWN_KEY, key)
         self._institution(file, data.get("institution"))
         for raw in self._items(file, data, "categories"):
             self._category(file, raw)
@@ -148,7 +147,7 @@ class _Collector:
         if value is None:
             return
         if not isinstance(value, str):
-            self._note(file, "", "institution must be text")
+            self._note(file, "", "institution must be text", _K.NOT_TEXT, "institution")
         elif not self.institution:
             self.institution = value.strip()
 
@@ -157,13 +156,14 @@ class _Collector:
         if items is None:
             return
         if not isinstance(items, list):
-            self._note(file, "", f"{key} must be a list")
+            self._note(file, "", f"{key} must be a list", _K.NOT_LIST, key)
             return
         for position, item in enumerate(items, 1):
             if isinstance(item, Mapping):
                 yield item
             else:
-                self._note(file, "", f"{key} item {position} must be a mapping")
+                self._note(file, "", f"{key} item {position} must be a mapping",
+                           _K.ITEM_NOT_MAPPING, key, position)
 
     def _category(self, file: str, raw: Mapping[str, Any]) -> None:
         cid = raw.get("id")
@@ -172,12 +172,13 @@ class _Collector:
         texts = {key: raw.get(key, "") for key in ("id", "title", "queue")}
         for key, value in texts.items():
             if not isinstance(value, str):
-                self._note(file, label, f"category {key} must be text")
+                self._note(file, label, f"category {key} must be text", _K.NOT_TEXT, key)
                 ok = False
         if not ok:
             return
         if label in self.categories:
-            self._note(file, label, f"duplicate category id {label!r}")
+            self._note(file, label, f"duplicate category id {label!r}", _K.DUPLICATE_CATEGORY,
+                       label)
             return
         self.categories[label] = Category(label, texts["title"].strip(), texts["queue"].strip())
 
@@ -192,14 +193,14 @@ class _Collector:
     ) -> bool:
         ok = True
         for key in sorted(set(map(str, raw)) - allowed):
-            self._note(file, label, f"unknown {what}key {key!r}")
+            self._note(file, label, f"unknown {what}key {key!r}", _K.UNKNOWN_KEY, key)
         for key in required:
             value = raw.get(key)
             if value is None:
-                self._note(file, label, f"missing {what}field {key!r}")
+                self._note(file, label, f"missing {what}field {key!r}", _K.MISSING_FIELD, key)
                 ok = False
             elif isinstance(value, str) and not value.strip():
-                self._note(file, label, f"empty {what}{key}")
+                self._note(file, label, f"empty {what}{key}", _K.EMPTY_FIELD, key)
                 ok = False
         return ok
 
@@ -209,10 +210,11 @@ class _Collector:
         ok = self._keys(file, label, raw, _ENTRY_KEYS, _ENTRY_REQUIRED)
         for key in _ENTRY_REQUIRED:
             if key in raw and raw[key] is not None and not isinstance(raw[key], str):
-                self._note(file, label, f"{key} must be text")
+                self._note(file, label, f"{key} must be text", _K.NOT_TEXT, key)
                 ok = False
         if label and label in self.seen:
-            self._note(file, label, f"duplicate id (first in {self.seen[label]})")
+            self._note(file, label, f"duplicate id (first in {self.seen[label]})",
+                       _K.DUPLICATE_ID, self.seen[label])
             ok = False
         self.seen.setdefault(label, file)
         if isinstance(raw.get("category"), str) and raw["category"].strip():
@@ -229,7 +231,7 @@ class _Collector:
                 # UTF-8 read as Windows-1251 somewhere on the way (a spreadsheet, an editor):
                 # clients would read it as it stands.
                 self._note(file, label, f"{key}: garbled text «{excerpt}…»: retype it or copy "
-                           "it again from the original")
+                           "it again from the original", _K.GARBLED, key, excerpt)
                 return
         entry = Entry(
             id=label,
@@ -249,7 +251,7 @@ class _Collector:
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self._note(file, label, f"{key} must be a list of texts")
+            self._note(file, label, f"{key} must be a list of texts", _K.NOT_TEXTS, key)
             return None
         return tuple(v.strip() for v in value if v.strip())
 
@@ -257,13 +259,13 @@ class _Collector:
         if value is None:
             return ()
         if not isinstance(value, list):
-            self._note(file, label, "links must be a list")
+            self._note(file, label, "links must be a list", _K.NOT_LIST, "links")
             return None
         links: list[Link] = []
         for position, item in enumerate(value, 1):
             link = parse_link(item)
             if isinstance(link, str):
-                self._note(file, label, f"bad link {position}: {link}")
+                self._note(file, label, f"bad link {position}: {link}", _K.BAD_LINK, position)
             else:
                 links.append(link)
         return tuple(links) if len(links) == len(value) else None

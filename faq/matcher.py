@@ -26,6 +26,7 @@ from faq.neural import (
     NEURAL_CUT,
     NEURAL_WEIGHTS,
     Encoder,
+    NeuralCheck,
     NeuralIndex,
     NeuralReading,
     NeuralWeights,
@@ -119,6 +120,14 @@ class MatcherConfig:
     query: QuerySettings = field(default_factory=QuerySettings)
 
 
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """A decision and, when the neural re-check read the message, what it found."""
+
+    result: MatchResult
+    neural: NeuralCheck | None = None
+
+
 class Matcher:
     def __init__(
         self,
@@ -148,11 +157,15 @@ class Matcher:
         return self._parser.fix_layout(text)
 
     def match(self, text: str) -> MatchResult:
+        return self.explain(text).result
+
+    def explain(self, text: str) -> Explained:
+        """The decision, with the neural re-check's reading when it ran (for `faq ask`)."""
         fixed = self._parser.fix_layout(text)
         words = tokenize(fixed)
         smalltalk = smalltalk_in(words) if words else emoji_smalltalk(text)
         if smalltalk is not None:
-            return MatchResult(Decision.SMALLTALK, smalltalk=smalltalk)
+            return Explained(MatchResult(Decision.SMALLTALK, smalltalk=smalltalk))
         query = self._parser.parse_fixed(fixed, words)
         exact = self._exact(query)
         ranked = self.rank(query)
@@ -160,20 +173,25 @@ class Matcher:
             # Near-duplicate questions leave no margin: an exact wording answers outright.
             rest = tuple(c for c in ranked if c.entry_id != self.index.ids[exact])
             top = Candidate(self.index.ids[exact], 1.0)
-            return MatchResult(Decision.ANSWER, (top, *rest[: self.config.max_options - 1]))
+            return Explained(
+                MatchResult(Decision.ANSWER, (top, *rest[: self.config.max_options - 1])))
         weights = self._weighted(query)
         message = self._semantic.message(weights) if self._semantic is not None else None
         signals = self._signals(weights, message, query, ranked)
         result = decide(ranked, self.config, signals)
-        reading = None
+        reading, check = None, None
         if result.decision is Decision.CLARIFY and self._neural is not None:
             reading = self._neural.read(fixed)
-            result = self._recheck(reading, ranked, signals) or result
+            check = self._recheck(reading, ranked, signals)
+            if check.answers:
+                others = [c for c in ranked if c.entry_id != check.picked.entry_id]
+                result = MatchResult(Decision.ANSWER,
+                                     (check.picked, *others[: self.config.max_options - 1]))
         if result.decision is Decision.ANSWER and not self._names_its_topic(weights, result):
             options = result.candidates[: self.config.max_options]
             if not any(t in self._titled for t in weights):
                 # No entry is about the word at all: offering passers-by would be a guess.
-                return MatchResult(Decision.NO_MATCH, options)
+                return Explained(MatchResult(Decision.NO_MATCH, options), check)
             result = MatchResult(Decision.CLARIFY, options)
         if result.decision is Decision.CLARIFY:
             offered = self._options_by_meaning(ranked, signals) or result.candidates
@@ -181,21 +199,19 @@ class Matcher:
                 # The encoder's choice among the pool is offered too (docs/faq-matching.md).
                 pool = ranked[: self.config.option_pool]
                 offered = tuple(reading.offer(offered, pool, self.config.max_options))
-            return MatchResult(Decision.CLARIFY, offered)
-        return result
+            return Explained(MatchResult(Decision.CLARIFY, offered), check)
+        return Explained(result, check)
 
     def _recheck(
         self, reading: NeuralReading, ranked: Sequence[Candidate], signals: Signals
-    ) -> MatchResult | None:
-        """The encoder's reading of a message the lexical stage would clarify: an answer when
-        the second model is sure of the candidate it picks, else None (faq/neural.py)."""
+    ) -> NeuralCheck:
+        """The encoder's reading of a message the lexical stage would clarify: it answers
+        when the second model is sure of the candidate it picks (faq/neural.py)."""
         picked = reading.pick(ranked, self.config.neural_pool)
         lexical = features(ranked, signals, answer_threshold(self.config, signals.terms))
         found = reading.features(lexical, ranked, picked)
-        if self.config.neural_weights.confidence(found) < self.config.neural_confidence:
-            return None
-        rest = [c for c in ranked if c.entry_id != picked.entry_id]
-        return MatchResult(Decision.ANSWER, (picked, *rest[: self.config.max_options - 1]))
+        return NeuralCheck(picked, self.config.neural_weights.confidence(found),
+                           self.config.neural_confidence, self.config.neural_pool)
 
     def _names_its_topic(self, weights: Mapping[str, float], result: MatchResult) -> bool:
         """A message of one word answers only with the one entry that word is about.

@@ -248,6 +248,21 @@ def _lead(values: npt.NDArray[np.float32], doc: int) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class NeuralCheck:
+    """The re-check of one clarification: the candidate the encoder picked among the lemma
+    ranking's first `pool`, and how sure the second model is of it against the cut-off."""
+
+    picked: Candidate
+    confidence: float
+    cutoff: float
+    pool: int
+
+    @property
+    def answers(self) -> bool:
+        return self.confidence >= self.cutoff
+
+
+@dataclass(frozen=True, slots=True)
 class NeuralFeatures:
     lexical: Features
     phrasing: float

@@ -83,40 +83,52 @@ def repeated_message(repeat: RepeatedKey) -> str:
     return f"duplicate key {repeat.key!r} (line {repeat.line})"
 
 
-# PyYAML's wording → what to do about it, for the people who write these files by hand.
+# PyYAML's wording → what to do about it, for the people who write these files by hand; the
+# first item names the advice for pages that say it in Russian (templates/web/kb_problem.html).
 _PLAIN = (
-    ("cannot start any token", "\\t", "a tab character: YAML indents with spaces only; replace "
-     "the tab with spaces"),
-    ("mapping values are not allowed here", "", "a colon followed by a space inside a text "
-     "(as in «Часы работы: 8:30»): put the whole text in quotes (\"…\")"),
-    ("expected <block end>", "", "this line is not indented like the lines above it: the "
-     "keys of one entry must start in the same column"),
-    ("expected <block mapping start>", "", "this line is not indented like the lines above "
-     "it: the keys of one entry must start in the same column"),
-    ("found unexpected end of stream", "quoted", "a quote («\"» or «'») opened here is never "
-     "closed"),
-    ("found unexpected end of stream", "", "the file ends in the middle of a value"),
-    ("could not find expected ':'", "", "a line without «key: value» where one was expected; "
-     "a text going on to a second line must be indented further, or quoted"),
-    ("invalid date", "", "a value that looks like a date but is not one: put it in quotes"),
-    ("expected ',' or ']'", "", "a list in square brackets («[…]») opened here is not "
+    ("tab", "cannot start any token", "\\t", "a tab character: YAML indents with spaces only; "
+     "replace the tab with spaces"),
+    ("colon", "mapping values are not allowed here", "", "a colon followed by a space inside a "
+     "text (as in «Часы работы: 8:30»): put the whole text in quotes (\"…\")"),
+    ("indent", "expected <block end>", "", "this line is not indented like the lines above it: "
+     "the keys of one entry must start in the same column"),
+    ("indent", "expected <block mapping start>", "", "this line is not indented like the lines "
+     "above it: the keys of one entry must start in the same column"),
+    ("quote", "found unexpected end of stream", "quoted", "a quote («\"» or «'») opened here is "
+     "never closed"),
+    ("cut_short", "found unexpected end of stream", "", "the file ends in the middle of a value"),
+    ("no_colon", "could not find expected ':'", "", "a line without «key: value» where one was "
+     "expected; a text going on to a second line must be indented further, or quoted"),
+    ("date", "invalid date", "", "a value that looks like a date but is not one: put it in "
+     "quotes"),
+    ("bracket", "expected ',' or ']'", "", "a list in square brackets («[…]») opened here is not "
      "closed with «]», or a text in it has a comma or colon: put such a text in quotes"),
-    ("expected ',' or '}'", "", "a mapping in braces («{…}») opened here is not closed with "
-     "«}», or a text in it has a comma or colon: put such a text in quotes"),
-    ("cannot start any token", "", "a text cannot start with this character (@, `, %, |, >, "
-     "!, &, *): put the whole text in quotes (\"…\")"),
+    ("brace", "expected ',' or '}'", "", "a mapping in braces («{…}») opened here is not closed "
+     "with «}», or a text in it has a comma or colon: put such a text in quotes"),
+    ("first_char", "cannot start any token", "", "a text cannot start with this character (@, `, "
+     "%, |, >, !, &, *): put the whole text in quotes (\"…\")"),
 )
+_QUOTE = _PLAIN[4]
 
 
-def plain_yaml_problem(exc: yaml.YAMLError, text: str) -> str:
+class YamlTrouble(NamedTuple):
+    """Where a YAML error is and what to do about it; line 0 when PyYAML gives no place."""
+
+    line: int  # 1-based
+    source: str  # the line's text, shortened
+    advice: str  # a name from _PLAIN, "" when there is no plain advice
+    english: str  # the advice in English, with PyYAML's wording
+
+
+def yaml_trouble(exc: yaml.YAMLError, text: str) -> YamlTrouble:
     """A YAML error as a person who writes the file can act on it: where, the line itself,
     what is wrong in plain words, and PyYAML's own wording last."""
     mark = getattr(exc, "problem_mark", None)
     problem = f"{getattr(exc, 'context', '') or ''} {getattr(exc, 'problem', '') or ''}"
-    advice = next((say for found, also, say in _PLAIN
-                   if found in problem and (not also or also in problem)), "")
+    name, advice = next(((key, say) for key, found, also, say in _PLAIN
+                         if found in problem and (not also or also in problem)), ("", ""))
     if not isinstance(exc, yaml.MarkedYAMLError) or mark is None:
-        return " ".join(str(exc).split())
+        return YamlTrouble(0, "", "", " ".join(str(exc).split()))
     opened = getattr(exc, "context_mark", None)
     if opened is not None and ("quoted" in problem or "flow" in problem):
         mark = opened  # where the quote or bracket was opened, not where YAML gave up
@@ -124,10 +136,18 @@ def plain_yaml_problem(exc: yaml.YAMLError, text: str) -> str:
     open_quote = _unclosed_quote(lines[: mark.line + 1])
     if open_quote is not None and "quoted" not in problem:
         # A quote left open swallows the lines after it; YAML then trips further down.
-        mark, advice = _Line(open_quote), _PLAIN[4][2]
-    source = lines[mark.line].strip() if mark.line < len(lines) else ""
-    where = f"line {mark.line + 1}" + (f" «{source[:80]}»" if source else "")
-    return f"{where}: {advice or 'not valid YAML'} (YAML: {yaml_problem(exc)})"
+        mark, name, advice = _Line(open_quote), _QUOTE[0], _QUOTE[3]
+    source = lines[mark.line].strip()[:80] if mark.line < len(lines) else ""
+    english = f"{advice or 'not valid YAML'} (YAML: {yaml_problem(exc)})"
+    return YamlTrouble(mark.line + 1, source, name, english)
+
+
+def plain_yaml_problem(exc: yaml.YAMLError, text: str) -> str:
+    trouble = yaml_trouble(exc, text)
+    if not trouble.line:
+        return trouble.english
+    where = f"line {trouble.line}" + (f" «{trouble.source}»" if trouble.source else "")
+    return f"{where}: {trouble.english}"
 
 
 class _Line(NamedTuple):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from faq.loader import KbError, Problem
 from faq.morph import Lemmatizer
 from faq.normalize import tokenize
-from faq.strict_yaml import parse_yaml, plain_yaml_problem, repeated_message
+from faq.problems import KbError, Problem, ProblemKind
+from faq.strict_yaml import parse_yaml, plain_yaml_problem, repeated_message, yaml_trouble
 
 CONCEPT_MARK = "~"
 
@@ -97,18 +97,21 @@ def check_synonyms(paths: Sequence[Path]) -> list[Problem]:
 def read_synonyms(path: Path) -> SynonymSource:
     """One institution's synonyms file; raises KbError with a one-line reason."""
     text = ""
+    kind, details = ProblemKind.SYNONYMS_FILE, tuple[str, ...]()
     try:
         text = path.read_text(encoding="utf-8")
         return parse_synonyms(text)
     except OSError as exc:
-        reason = f"cannot read the synonyms file: {exc.strerror}"
+        reason, kind = f"cannot read the synonyms file: {exc.strerror}", ProblemKind.UNREADABLE
     except UnicodeDecodeError:
         reason = "the synonyms file must be saved as UTF-8"
     except yaml.YAMLError as exc:
         reason = f"bad YAML in the synonyms file: {plain_yaml_problem(exc, text)}"
+        trouble = yaml_trouble(exc, text)
+        kind, details = ProblemKind.BAD_YAML, (str(trouble.line), trouble.source, trouble.advice)
     except ValueError as exc:
         reason = str(exc)
-    raise KbError([Problem(str(path), "", reason)])
+    raise KbError([Problem(str(path), "", reason, kind, details)])
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,22 @@ class Queue:
 
 
 @dataclass(frozen=True, slots=True)
+class UnroutedCategory:
+    """A knowledge-base category naming a queue the settings lack: its hand-overs wait in the
+    default queue."""
+
+    category: str
+    title: str
+    queue: str
+    default_queue: str
+    default_title: str
+
+    def __str__(self) -> str:
+        return (f"category {self.category!r} names queue {self.queue!r}, which settings.queues "
+                f"does not list: its hand-overs go to {self.default_queue!r}")
+
+
+@dataclass(frozen=True, slots=True)
 class Routing:
     """Where a hand-over goes and by when, all datetimes in the institution's zone."""
 

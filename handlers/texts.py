@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import jinja2
@@ -54,12 +56,26 @@ class OverridingLoader(jinja2.FileSystemLoader):
         return None
 
 
+class TemplateTrouble(StrEnum):
+    """Why a template is broken, for the admin pages to say in Russian."""
+
+    SYNTAX = "syntax"  # at `line`; jinja2's words are `detail`
+    UNREADABLE = "unreadable"
+    NOT_UTF8 = "not_utf8"
+    UNDEFINED = "undefined"  # the variable is `detail`
+    OTHER = "other"
+
+
 @dataclass(frozen=True, slots=True)
 class BrokenTemplate:
     """An institution's template that does not compile or render: clients get the default."""
 
     file: str
-    error: str
+    error: str  # in English, for the log and `priemnaya settings`
+    # Not compared: they restate the error.
+    trouble: TemplateTrouble = field(default=TemplateTrouble.OTHER, compare=False)
+    line: int = field(default=0, compare=False)
+    detail: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}: {self.error}"
@@ -213,11 +229,19 @@ def _is_default(template: jinja2.Template) -> bool:
     return template.filename is None or _in_defaults(template.filename)
 
 
+_UNDEFINED = re.compile(r"^'([^']+)' is undefined$")
+
+
 def _broken(file: str, exc: Exception) -> BrokenTemplate:
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        return BrokenTemplate(file, f"line {exc.lineno}: {exc.message}")
+        return BrokenTemplate(file, f"line {exc.lineno}: {exc.message}", TemplateTrouble.SYNTAX,
+                              exc.lineno, exc.message or "")
     if isinstance(exc, OSError):
-        return BrokenTemplate(file, f"cannot read: {exc.strerror}")
+        return BrokenTemplate(file, f"cannot read: {exc.strerror}", TemplateTrouble.UNREADABLE)
     if isinstance(exc, UnicodeDecodeError):
-        return BrokenTemplate(file, "not UTF-8")
-    return BrokenTemplate(file, f"{type(exc).__name__}: {exc}")
+        return BrokenTemplate(file, "not UTF-8", TemplateTrouble.NOT_UTF8)
+    error = f"{type(exc).__name__}: {exc}"
+    undefined = _UNDEFINED.match(str(exc)) if isinstance(exc, jinja2.UndefinedError) else None
+    if undefined:
+        return BrokenTemplate(file, error, TemplateTrouble.UNDEFINED, detail=undefined[1])
+    return BrokenTemplate(file, error)

@@ -72,7 +72,8 @@ def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
     # `faq import` checks its ids against every file the service reads (faq.paths).
     faq_cli.register(sub, _settings_args, lambda args: settings_from(args).faq.paths,
-                     _before_matching, _served_matcher)
+                     _before_matching, _served_matcher,
+                     lambda args: settings_from(args).faq.neural_cache)
 
 
 def _served_matcher(args: argparse.Namespace) -> tuple[list[Path], Any, bool, Path | None]:
@@ -167,7 +168,7 @@ def _unrouted(settings: Settings) -> list[str]:
     from faq.loader import load_kb
     from priemnaya.faq_setup import unrouted_categories
 
-    return unrouted_categories(settings, load_kb(settings.faq.paths))
+    return [str(found) for found in unrouted_categories(settings, load_kb(settings.faq.paths))]
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from faq.loader import KbError, Problem
 from faq.matcher import MatcherConfig, NeuralUnavailable
 from faq.model import Entry, KnowledgeBase
 from handlers.ports import EntryIdTaken, KnowledgeBaseBroken
+from handlers.routing import UnroutedCategory
 from priemnaya.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class UnroutedWarnings:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._shown: frozenset[str] = frozenset()
+        self._shown: frozenset[UnroutedCategory] = frozenset()
 
     def __call__(self, kb: KnowledgeBase) -> None:
         found = unrouted_categories(self._settings, kb)
@@ -64,12 +65,12 @@ class UnroutedWarnings:
         self._shown = frozenset(found)
 
 
-def unrouted_categories(settings: Settings, kb: KnowledgeBase) -> list[str]:
+def unrouted_categories(settings: Settings, kb: KnowledgeBase) -> list[UnroutedCategory]:
     """Categories whose queue settings.queues lacks: their hand-overs wait in default_queue."""
-    known = {q.id for q in settings.queues}
-    return [f"category {c.id!r} names queue {c.queue!r}, which settings.queues does not list: "
-            f"its hand-overs go to {settings.default_queue!r}"
-            for c in kb.categories if c.queue and c.queue not in known]
+    titles = {q.id: q.title for q in settings.queues}
+    default = settings.default_queue
+    return [UnroutedCategory(c.id, c.title, c.queue, default, titles.get(default, default))
+            for c in kb.categories if c.queue and c.queue not in titles]
 
 
 def added_entries_file(settings: Settings) -> Path:

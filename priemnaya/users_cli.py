@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +19,7 @@ from bots.web.passwords import (
     password_problem,
     random_password,
 )
+from handlers.ports import ConversationEvent, Notifier
 from priemnaya.cli_errors import database_errors
 from storage.engine import build_engine, build_sessions
 from storage.users import LastAdmin, LoginTaken, SqlStaffAccounts, SqlWebSessions
@@ -82,9 +84,36 @@ def database_url(args: argparse.Namespace) -> str:
     return settings_from(args).database.url
 
 
-def registry(engine: AsyncEngine) -> StaffRegistry:
+def registry(engine: AsyncEngine, notifier: Notifier | None = None) -> StaffRegistry:
     sessions = build_sessions(engine)
-    return StaffRegistry(SqlStaffAccounts(sessions), SqlWebSessions(sessions))
+    return StaffRegistry(SqlStaffAccounts(sessions), SqlWebSessions(sessions), notifier)
+
+
+@dataclass(frozen=True, slots=True)
+class EventChannel:
+    """The Redis channel the service's replicas share events on (settings' redis.url)."""
+
+    url: str
+    name: str
+
+
+def event_channel_of(args: argparse.Namespace) -> EventChannel | None:
+    from bots.redis_bus import event_channel
+    from priemnaya.cli import settings_from
+
+    settings = settings_from(args)
+    url = settings.redis.url
+    return EventChannel(url, event_channel(url, settings.institution.id)) if url else None
+
+
+class Held:
+    """The events a command raises, kept to send once its database work is done."""
+
+    def __init__(self) -> None:
+        self.events: list[ConversationEvent] = []
+
+    async def publish(self, event: ConversationEvent) -> None:
+        self.events.append(event)
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -102,7 +131,7 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
 def cmd_user_disable(args: argparse.Namespace) -> int:
     url = database_url(args)
     with database_errors(url):
-        return asyncio.run(user_set_active(url, args.login, False))
+        return asyncio.run(user_set_active(url, args.login, False, event_channel_of(args)))
 
 
 def cmd_user_enable(args: argparse.Namespace) -> int:
@@ -111,10 +140,12 @@ def cmd_user_enable(args: argparse.Namespace) -> int:
         return asyncio.run(user_set_active(url, args.login, True))
 
 
-async def user_set_active(url: str, login: str, active: bool) -> int:
+async def user_set_active(url: str, login: str, active: bool,
+                          channel: EventChannel | None = None) -> int:
     engine = build_engine(url)
+    held = Held()
     try:
-        staff = registry(engine)
+        staff = registry(engine, held)
         account = await staff.accounts.by_login(login)
         changed = account is not None and await (
             staff.enable(account) if active else staff.disable(account))
@@ -130,7 +161,32 @@ async def user_set_active(url: str, login: str, active: bool) -> int:
     released = getattr(changed, "released", 0)
     back = f"; {released} conversation(s) back in their queues" if released else ""
     print(f"{login!r} {'enabled' if active else 'disabled'}{back}")
+    if held.events:
+        await tell_desks(held.events, channel)
     return 0
+
+
+async def tell_desks(events: list[ConversationEvent], channel: EventChannel | None) -> None:
+    """The service's open desk pages hear of the released conversations at once through the
+    replicas' Redis channel; without one this process cannot reach the service's, and they
+    show them at their next refresh (the account's sign-in ended at once all the same: every
+    request reads its session from the database)."""
+    # Here, not at the top: every `priemnaya` command imports this module.
+    from bots.redis_bus import LOST, publish_once, reason_of
+    from bots.redis_client import redis_address
+
+    if channel is None:
+        print("note: open desk pages show them within a minute (without redis.url this "
+              "command cannot tell the running service)")
+        return
+    try:
+        listening = await publish_once(channel.url, channel.name, events)
+    except LOST as exc:
+        print(f"priemnaya: open desk pages could not be told through Redis at "
+              f"{redis_address(channel.url)} ({reason_of(exc)}): they show them within a "
+              "minute", file=sys.stderr)
+        return
+    print(f"open desk pages told through Redis ({listening} replica(s) listening)")
 
 
 def account_refused(login: str, name: str) -> str | None:

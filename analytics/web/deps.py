@@ -17,7 +17,7 @@ from analytics.records import Filters, Period
 from faq.live import ReloadFailure
 from handlers.pii import contacts_of
 from handlers.ports import Faq
-from handlers.routing import QueueDirectory
+from handlers.routing import QueueDirectory, UnroutedCategory
 from handlers.texts import BrokenTemplate
 
 MAX_PERIOD_DAYS = 400
@@ -34,7 +34,7 @@ def no_broken_templates() -> Sequence[BrokenTemplate]:
     return ()
 
 
-def no_warnings() -> Sequence[str]:
+def no_unrouted() -> Sequence[UnroutedCategory]:
     return ()
 
 
@@ -52,7 +52,7 @@ class AdminDeps:
     # Client-text overrides that fail: clients get the default texts until they are fixed.
     broken_templates: Callable[[], Sequence[BrokenTemplate]] = no_broken_templates
     # Categories whose queue the settings lack: their hand-overs go to the default queue.
-    unrouted: Callable[[], Sequence[str]] = no_warnings
+    unrouted: Callable[[], Sequence[UnroutedCategory]] = no_unrouted
 
     def banners(self) -> dict[str, object]:
         """What every admin page warns of: files edited while running that are not in use."""

@@ -40,7 +40,7 @@ class StaffRegistry:
     accounts: SqlStaffAccounts
     sessions: SqlWebSessions
     # Told of the conversations a disabled account leaves: every replica's desk pages (the
-    # CLI runs outside the service and has none; pages catch up within their minute).
+    # CLI holds them and publishes them on the replicas' Redis channel, if there is one).
     notifier: Notifier | None = None
 
     async def create(self, login: str, name: str, role: str, now: datetime,

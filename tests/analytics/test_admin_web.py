@@ -399,7 +399,9 @@ async def test_every_admin_page_warns_of_a_knowledge_base_that_did_not_reload(
             html = await (await client.get(path)).text()
             assert 'id="kb-failure"' in html, path
             assert "База знаний не обновлена." in html
-            assert f"{kb_file}: hours: duplicate id (first in {kb_file})" in html
+            assert (f"{kb_file}: запись hours: запись с таким id уже есть (в файле {kb_file}): "
+                    "у каждой записи свой id") in html
+            assert "duplicate id" not in html  # the log's English stays in the log
     await rt.engine.dispose()
 
 
@@ -451,7 +453,8 @@ async def test_admin_pages_warn_of_broken_client_texts_and_categories_without_a_
         await log_in(client, "boss")
         html = await (await client.get("/admin/")).text()
         assert 'id="template-failure"' in html
-        assert f"{broken}: line 1: Unexpected end of template." in html
+        assert (f"{broken}: строка 1: ошибка в разметке шаблона (сообщение jinja2: "
+                "Unexpected end of template.") in html
         assert 'id="unrouted-categories"' not in html
 
         kb_file.write_text(kb.replace("queue: general", "queue: lawyers"), encoding="utf-8")
@@ -466,5 +469,7 @@ async def test_admin_pages_warn_of_broken_client_texts_and_categories_without_a_
         for path in ("/admin/", "/admin/log", "/admin/staff"):
             html = await (await client.get(path)).text()
             assert 'id="unrouted-categories"' in html, path
-            assert "names queue &#39;lawyers&#39;" in html, path
+            assert ("Категория «Помощь» (help) указывает очередь «lawyers», которой\n      нет в "
+                    "настройках: её обращения попадают в очередь «Общие вопросы».") in html, path
+            assert "names queue" not in html, path
     await rt.engine.dispose()

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -647,6 +648,99 @@ async def test_event_stream_ends_after_logout(desk: Desk, monkeypatch) -> None:
     rest = await asyncio.wait_for(stream.content.read(), 5)  # the server closes the stream
     assert rest.count(b": ping") <= 2
     await anna.close()
+
+
+async def test_a_disable_from_the_command_line_ends_the_sign_in_and_event_stream_at_once(
+        desk: Desk, database_url: str, monkeypatch, capsys) -> None:
+    from bots.web.desk import events
+    from priemnaya.users_cli import user_set_active
+
+    monkeypatch.setattr(events, "HEARTBEAT_S", 0.2)
+    conv = await waiting_conversation(desk.rt, user="client-token-0041")
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/take")
+    stream = await anna.get("/desk/events")
+    assert await stream.content.readline() == b"retry: 3000\n"
+
+    async def busy_desk() -> None:  # events more often than the heartbeat
+        while True:
+            await desk.rt.desk_hub.publish(ConversationEvent(EventKind.CLIENT_MESSAGE, conv))
+            await asyncio.sleep(0.05)
+
+    busy = asyncio.create_task(busy_desk())
+    try:
+        assert await user_set_active(database_url, "anna", False) == 0
+        # The next request of the open session is refused: it is read from the database.
+        r = await anna.get("/desk/", allow_redirects=False)
+        assert (r.status, r.headers["Location"].split("?")[0]) == (303, "/login")
+        assert (await anna.get(f"/desk/c/{conv}", allow_redirects=False)).status == 303
+        await asyncio.wait_for(stream.content.read(), 5)  # the server ends the stream
+    finally:
+        busy.cancel()
+        await asyncio.gather(busy, return_exceptions=True)
+    assert capsys.readouterr().out == (
+        "'anna' disabled; 1 conversation(s) back in their queues\n"
+        "note: open desk pages show them within a minute (without redis.url this command "
+        "cannot tell the running service)\n")
+    async with desk.rt.sessions() as s:
+        assert (await s.get(Conversation, conv)).assigned_to is None
+    await anna.close()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs PRIEMNAYA_TEST_REDIS=redis://HOST:PORT/DB")
+async def test_a_disable_from_the_command_line_reaches_open_desk_pages_through_redis(
+        desk: Desk, database_url: str, capsys) -> None:
+    from bots.redis_bus import event_channel
+    from priemnaya.users_cli import EventChannel, user_set_active
+
+    institution = f"t{uuid.uuid4().hex[:12]}"
+    rt = build_runtime(Settings(database={"url": database_url}, institution={"id": institution},
+                                redis={"url": REDIS_URL}), FakeFaq(), clock=desk.clock)
+    server = TestServer(build_app(rt))
+    await server.start_server()
+    oleg = Browser(server)
+    try:
+        await until(lambda: rt.event_bus is not None and rt.event_bus.connected)
+        conv = await waiting_conversation(rt, user="client-token-0042")
+        anna = await staff_client(desk, "anna")
+        await post(anna, f"/desk/c/{conv}/take")
+        await anna.close()
+        assert (await log_in(oleg, "oleg")).status == 303
+        stream = await oleg.get("/desk/events")
+        assert await stream.content.readline() == b"retry: 3000\n"
+        channel = EventChannel(REDIS_URL, event_channel(REDIS_URL, institution))
+        assert await user_set_active(database_url, "anna", False, channel) == 0
+        while (line := (await asyncio.wait_for(stream.content.readline(), 5)).strip()) \
+                [:5] != b"data:":
+            pass
+        assert json.loads(line[5:]) == {"kind": "released", "id": conv}
+        assert capsys.readouterr().out.endswith(
+            "open desk pages told through Redis (1 replica(s) listening)\n")
+        stream.close()
+    finally:
+        await oleg.close()
+        await server.close()
+        await rt.engine.dispose()
+
+
+async def test_a_disable_from_the_command_line_survives_an_unreachable_redis(
+        desk: Desk, database_url: str, capsys) -> None:
+    from priemnaya.users_cli import EventChannel, user_set_active
+
+    conv = await waiting_conversation(desk.rt, user="client-token-0043")
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/take")
+    await anna.close()
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    channel = EventChannel(f"redis://127.0.0.1:{port}/0", "priemnaya:x:db0:events")
+    assert await user_set_active(database_url, "anna", False, channel) == 0
+    said = capsys.readouterr()
+    assert said.out == "'anna' disabled; 1 conversation(s) back in their queues\n"
+    assert said.err.startswith(f"priemnaya: open desk pages could not be told through Redis "
+                               f"at 127.0.0.1:{port}/0 (")
+    assert said.err.endswith("): they show them within a minute\n")
 
 
 class PhotoSource:

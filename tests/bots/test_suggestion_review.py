@@ -164,14 +164,15 @@ async def test_a_broken_knowledge_base_is_named_on_the_suggestions_page(
     page = await r.text()
     assert r.status == 422
     assert "файлы базы знаний сейчас не загружаются" in page
-    assert f"<li>{broken}: family.x: " in page  # the file and the problem, to be corrected
+    # The file and the problem, to be corrected, in the admin's words.
+    assert f"<li>{broken}: запись family.x: нет поля «answer (ответ)»</li>" in page
     assert "подробности в журнале сервера" not in page
     # Once the watcher has read the files, the page carries the admin pages' banner too.
     os.utime(broken, ns=(0, broken.stat().st_mtime_ns + 2_000_000_000))
     assert isinstance(live_desk.rt.faq, LiveFaq) and not live_desk.rt.faq.reload_if_changed()
     page = await (await boss.get("/desk/suggestions")).text()
     assert 'id="kb-failure"' in page and "База знаний не обновлена." in page
-    assert f"{broken}: family.x: " in page
+    assert f"{broken}: запись family.x: нет поля «answer (ответ)»" in page
     async with live_desk.rt.sessions() as s:
         assert await s.scalar(select(FaqSuggestion.status)) == "new"
     await boss.close()

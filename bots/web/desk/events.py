@@ -23,16 +23,21 @@ async def events(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     try:
         await response.write(b"retry: 3000\n\n")
+        loop = asyncio.get_running_loop()
         with hub.subscribe() as queue:
+            # The session is read again every HEARTBEAT_S even while events keep coming: a
+            # busy desk would otherwise keep a disabled or signed-out account's stream open.
+            check_at = loop.time() + HEARTBEAT_S
             while True:
                 try:
                     # asyncio.timeout keeps a shutdown's cancellation (wait_for may lose it).
-                    async with asyncio.timeout(HEARTBEAT_S):
+                    async with asyncio.timeout_at(check_at):
                         event = await queue.get()
                 except TimeoutError:
                     if not await still_signed_in(request):
                         break
                     await response.write(b": ping\n\n")
+                    check_at = loop.time() + HEARTBEAT_S
                     continue
                 if event is None:
                     break
