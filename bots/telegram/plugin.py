@@ -23,6 +23,7 @@ from bots.telegram.files import TelegramFiles
 from bots.telegram.intake import UpdateIntake
 from bots.telegram.notifier import TelegramNotifier
 from bots.telegram.polling import Poller
+from bots.telegram.privacy import StaffPrivacy
 from bots.telegram.sender import TelegramSender
 from bots.telegram.session import JsonAiohttpSession, dumps
 from bots.telegram.staff import build_staff_router
@@ -55,7 +56,8 @@ class TelegramPlugin:
         self.files: FileSource | None = TelegramFiles(self.bot)
         self._notifier = None if config.specialists_chat_id is None else TelegramNotifier(
             self.bot, config.specialists_chat_id, ctx.store, ctx.threads, ctx.texts, ctx.faq,
-            ZoneInfo(timezone), ctx.queue_titles)
+            ZoneInfo(timezone), ctx.queue_titles,
+            StaffPrivacy(config.staff_full_texts, config.desk_url))
         # Staff router first: its catch-all for groups must see group messages before anyone.
         # No aiogram FSM: a conversation's state lives in the database, shared by channels.
         self.dp = Dispatcher(disable_fsm=True, config=config, codec=codec, reception=ctx.reception,

@@ -186,19 +186,6 @@ async def test_web_desk_reply_is_mirrored_into_the_topic(service: Service) -> No
     await wait_for(lambda: h.api.sent("sendDocument", chat_id=CLIENT))
 
 
-async def test_client_attachments_are_shown_in_the_topic(service: Service) -> None:
-    h, _rt = service
-    await open_topic(h)
-    photo = [{"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
-             {"file_id": "BIG-PHOTO", "file_unique_id": "b", "width": 800, "height": 800}]
-    await h.post(h.private(caption="Вот справка", photo=photo))
-    voice = {"file_id": "VOICE-1", "file_unique_id": "v", "duration": 3}
-    await h.post(h.private(voice=voice))
-    await wait_for(lambda: h.api.sent("sendPhoto", photo="BIG-PHOTO"))
-    await wait_for(lambda: h.api.sent("sendVoice", voice="VOICE-1"))
-    assert [p for p in topic_posts(h) if "Вот справка" in p["text"]]
-
-
 async def test_only_listed_specialists_are_heard(database_url: str, api: FakeBotApi) -> None:
     rt = build_service(database_url, telegram_settings(api.url, specialist_ids=[100000009]))
     h = Harness(api)
