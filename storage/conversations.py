@@ -256,7 +256,8 @@ class SqlConversationStore:
     async def _erase_staff_posts(s: AsyncSession, client_id: int, now: datetime) -> None:
         """What staff surfaces were shown of the client goes too, decided in this transaction:
         a stop right after it leaves the deletions due, not forgotten (bots/telegram/cleanup.py).
-        A thread itself (message 0) is named even when it was opened before posts were kept."""
+        A thread itself (message 0) is named even when it was opened before posts were kept;
+        the conversations forget their threads, so that nothing is posted there again."""
         ours = StaffPost.conversation_id.in_(
             select(Conversation.id).where(Conversation.client_id == client_id))
         await s.execute(update(StaffPost).where(ours, StaffPost.status == "posted")
@@ -269,6 +270,8 @@ class SqlConversationStore:
         s.add_all(StaffPost(conversation_id=cid, thread=thread, message_id=0, status="erase",
                             next_attempt_at=now, posted_at=now)
                   for cid, thread in threads if (cid, thread) not in known)
+        await s.execute(update(Conversation).where(Conversation.client_id == client_id)
+                        .values(staff_thread=""))
 
     @staticmethod
     async def _trim_audit(s: AsyncSession, client_id: int) -> None:

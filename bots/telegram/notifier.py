@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -16,6 +16,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.types import Message
 
 from bots.delivery_errors import reason_of
 from bots.telegram.media import resend
@@ -30,6 +31,7 @@ from handlers.ports import (
     EventKind,
     Faq,
     HistoryItem,
+    StaffPosts,
     StaffThreads,
     Texts,
 )
@@ -52,10 +54,13 @@ class TelegramNotifier:
     def __init__(self, bot: Bot, chat_id: int, store: ConversationStore, threads: StaffThreads,
                  texts: Texts, faq: Faq, timezone: tzinfo,
                  queue_titles: Mapping[str, str] | None = None,
-                 privacy: StaffPrivacy | None = None) -> None:
+                 privacy: StaffPrivacy | None = None, posts: StaffPosts | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._bot, self._chat_id, self._store, self._threads = bot, chat_id, store, threads
         self._texts, self._faq, self._tz = texts, faq, timezone
         self._privacy = privacy or StaffPrivacy()
+        # Every post is kept by id: an erasure of the client deletes them (cleanup.py).
+        self._posts, self._clock = posts, clock
         self._queue_titles = dict(queue_titles or {})
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -101,12 +106,6 @@ class TelegramNotifier:
                 await self._client_message(cid, event)
             case EventKind.SPECIALIST_MESSAGE if event.origin != ORIGIN:
                 await self._mirror(cid, event)
-            case EventKind.ERASED:
-                # The notifier keeps no ids of the copies it posted, so it cannot delete them:
-                # the specialists are told to, and the conversation is closed.
-                # A topic deleted meanwhile is not opened again for this.
-                await self._post(cid, self._texts.render("staff_erased", by=event.text),
-                                 reopen=False)
             case EventKind.DELIVERY_HELD:
                 # Only a specialist's own reply: the bot's answers are no one's to worry about.
                 item = await self._item(cid, event.message_id)
@@ -174,6 +173,7 @@ class TelegramNotifier:
                  "urgent": conv.urgent, "conversation_id": cid}
         thread = await self._create(self._texts.render("staff_topic_name", **about))
         await self._threads.set_thread(cid, str(thread))
+        await self._record(cid, thread, 0)
         history = await self._store.history(cid)
         items, hidden = self._shown_history(conv.channel, history)
         kb = self._faq.kb
@@ -233,7 +233,12 @@ class TelegramNotifier:
         if not thread.topic_id:
             text = f"{TAG.format(cid)}\n{text}"
         for part in split_text(text, MAX_TEXT, utf16_len):
-            await self._send_part(thread.chat_id, part, thread.message_thread_id)
+            sent = await self._send_part(thread.chat_id, part, thread.message_thread_id)
+            await self._record(cid, thread, sent.message_id)
+
+    async def _record(self, cid: int, thread: Thread, message_id: int) -> None:
+        if self._posts is not None:
+            await self._posts.record(cid, str(thread), message_id, self._clock())
 
     async def _resend(self, cid: int, attachments: Sequence[Attachment],
                       thread: Thread | None = None) -> None:
@@ -242,23 +247,24 @@ class TelegramNotifier:
             return
         for attachment in attachments:
             try:
-                await resend(self._bot, thread.chat_id, thread.message_thread_id, attachment)
+                sent = await resend(self._bot, thread.chat_id, thread.message_thread_id,
+                                    attachment)
             except (TelegramAPIError, ValueError) as exc:
                 log.warning("cannot show %s of conversation %s: %s", attachment.kind, cid,
                             redact(str(exc)))
+            else:
+                if sent is not None:
+                    await self._record(cid, thread, sent.message_id)
 
-    async def _send_part(self, chat_id: int, text: str, topic: int | None) -> None:
+    async def _send_part(self, chat_id: int, text: str, topic: int | None) -> Message:
         """One polite retry on flood control or a Bot API that is out of reach for a moment;
         staff notes are not worth a queue of their own. The retry is one warning line; a
         second failure is the error _handle logs."""
-        for attempt in range(2):
-            try:
-                await self._bot.send_message(chat_id, text, message_thread_id=topic)
-                return
-            except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as exc:
-                if attempt:
-                    raise
-                wait = exc.retry_after if isinstance(exc, TelegramRetryAfter) else RETRY_S
-                log.warning("posting to chat %s failed (%s): retrying in %s s", chat_id,
-                            redact(f"{type(exc).__name__}: {exc.message}"), min(wait, 30))
-                await asyncio.sleep(min(wait, 30))
+        try:
+            return await self._bot.send_message(chat_id, text, message_thread_id=topic)
+        except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as exc:
+            wait = exc.retry_after if isinstance(exc, TelegramRetryAfter) else RETRY_S
+            log.warning("posting to chat %s failed (%s): retrying in %s s", chat_id,
+                        redact(f"{type(exc).__name__}: {exc.message}"), min(wait, 30))
+            await asyncio.sleep(min(wait, 30))
+        return await self._bot.send_message(chat_id, text, message_thread_id=topic)

@@ -29,7 +29,7 @@ async def rows(sessions) -> list[tuple[int, str, int, str]]:
         return [(p.conversation_id, p.thread, p.message_id, p.status) for p in found]
 
 
-async def test_an_erasure_makes_the_clients_posts_due(sessions) -> None:
+async def test_an_erasure_makes_the_clients_posts_due_and_forgets_the_thread(sessions) -> None:
     store, posts = SqlConversationStore(sessions), SqlStaffPosts(sessions)
     client, conv = await a_conversation(store, "1")
     _, other = await a_conversation(store, "2")
@@ -40,6 +40,7 @@ async def test_an_erasure_makes_the_clients_posts_due(sessions) -> None:
     await store.erase_client(client, NOW)
     assert await rows(sessions) == [(conv, TOPIC, 0, "erase"), (conv, TOPIC, 501, "erase"),
                                     (other, "tg:-1001000000003:78", 502, "posted")]
+    assert await SqlStaffThreads(sessions).thread_of(conv) == ""  # nothing more posted there
     # Posted while the erasure ran: due at once, with the rest.
     await posts.record(conv, TOPIC, 503, NOW)
     assert (await rows(sessions))[-1] == (conv, TOPIC, 503, "erase")
