@@ -18,6 +18,7 @@ from handlers.ports import (
     InboundLog,
     Notifier,
     StaffDirectory,
+    StaffPosts,
     StaffThreads,
     Texts,
 )
@@ -43,6 +44,8 @@ class ChannelContext:
     files: dict[str, FileSource] = field(default_factory=dict)
     # Queue id → the title specialists read («Срочные обращения», not "urgent").
     queue_titles: Mapping[str, str] = field(default_factory=dict)
+    # What staff surfaces were shown, for an erasure to delete there too.
+    posts: StaffPosts | None = None
 
 
 class ChannelPlugin(Protocol):

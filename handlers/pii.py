@@ -116,6 +116,15 @@ def mask(text: str, public: frozenset[str] = frozenset(), names: bool = False) -
     return mask_names(text) if names else text
 
 
+def client_label(name: str, full: bool) -> str:
+    """A client's messenger name («Анна Петровна Иванова») is personal data like the texts:
+    in full where the texts are, as initials («А. П. И.») elsewhere, enough to tell two
+    waiting clients apart."""
+    if full:
+        return name
+    return " ".join(f"{word[0].upper()}." for word in name.split() if word[0].isalpha())
+
+
 def public_contacts(texts: Iterable[str]) -> frozenset[str]:
     """The phones (10 digits, without the country code) and e-mails (lower case) of texts the
     institution publishes, such as its knowledge base's answers."""

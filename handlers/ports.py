@@ -390,6 +390,40 @@ class StaffThreads(Protocol):
     async def conversation_of(self, thread: str) -> int | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StaffPostRef:
+    """A post on a staff surface, leased for deletion after its client was erased."""
+
+    id: int
+    conversation_id: int
+    thread: str  # as StaffThreads keeps it
+    message_id: int  # 0: the thread itself (a forum topic)
+    attempts: int  # this one included
+
+
+class StaffPosts(Protocol):
+    """What a staff surface was shown of each conversation, so that an erasure of the client
+    (152-ФЗ) can delete it there too."""
+
+    async def record(self, conversation_id: int, thread: str, message_id: int,
+                     now: datetime) -> None:
+        """A post (or, message_id 0, a thread) made; due for deletion at once when the
+        client was erased meanwhile."""
+
+    async def claim_erasable(self, threads: str, now: datetime,
+                             limit: int) -> list[StaffPostRef]:
+        """Leases posts due for deletion whose thread starts with `threads`, by thread."""
+        ...
+
+    async def deleted(self, ids: Sequence[int]) -> None:
+        """Gone from the surface (or already gone): nothing left to do."""
+
+    async def retry(self, ids: Sequence[int], at: datetime, error: str) -> None: ...
+
+    async def failed(self, ids: Sequence[int], reason: str) -> None:
+        """Cannot be deleted by the bot; an administrator is told (reason: a short code)."""
+
+
 class EntryIdTaken(ValueError):
     """The knowledge base's files already have an entry with this id."""
 

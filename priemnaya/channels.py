@@ -25,8 +25,9 @@ def build_channels(settings: Settings, ctx: ChannelContext) -> list[ChannelPlugi
         from bots.telegram.plugin import build_telegram
 
         try:
-            plugins.append(build_telegram(to_telegram_config(settings.telegram), ctx,
-                                          settings.institution.timezone))
+            plugins.append(build_telegram(
+                to_telegram_config(settings.telegram, settings.web.public_url), ctx,
+                settings.institution.timezone))
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
     if settings.vk.enabled:
@@ -54,9 +55,10 @@ def to_vk_config(vk: VkSettings) -> VkConfig:
                         answer_within=timedelta(hours=vk.catch_up.answer_within_hours)))
 
 
-def to_telegram_config(s: TelegramSettings) -> TelegramConfig:
+def to_telegram_config(s: TelegramSettings, public_url: str = "") -> TelegramConfig:
     return TelegramConfig(
         token=s.token.get_secret_value(), mode=s.mode, api_server=s.api_server,
         webhook_url=s.webhook_url, webhook_path=s.webhook_path,
         webhook_secret=s.webhook_secret.get_secret_value(),
-        specialists_chat_id=s.specialists_chat_id, specialist_ids=frozenset(s.specialist_ids))
+        specialists_chat_id=s.specialists_chat_id, specialist_ids=frozenset(s.specialist_ids),
+        staff_full_texts=s.staff_full_texts, desk_url=public_url)

@@ -42,6 +42,7 @@ from storage.files import SqlFileStore
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
 from storage.sqlite_inline import checkpoint
 from storage.staff import SqlInboundLog, SqlStaffDirectory, SqlStaffThreads
+from storage.staff_posts import SqlStaffPosts
 from storage.users import SqlStaffAccounts
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,8 @@ def build_runtime(
     ctx = ChannelContext(reception=reception, desk=desk, store=store,
                          inbound=inbound, staff=SqlStaffDirectory(sessions, clock, texts),
                          threads=SqlStaffThreads(sessions), faq=faq, texts=texts,
-                         notifier=notifier, clock=clock, queue_titles=directory.titles())
+                         notifier=notifier, clock=clock, queue_titles=directory.titles(),
+                         posts=SqlStaffPosts(sessions))
     rt = Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
                  store, SqlClientTimeline(sessions), senders, clock, ctx, directory, hub)
     rt.uploads = SqlFileStore(sessions, settings.institution.id)

@@ -142,6 +142,16 @@ class TelegramSettings(Section):
     webhook_secret: SecretStr = SecretStr("")
     specialists_chat_id: int | None = None
     specialist_ids: list[int] = []
+    # Clients' texts and files in the specialists' group: masked by default (152-ФЗ).
+    staff_full_texts: bool = False
+
+    @field_validator("staff_full_texts", mode="before")
+    @classmethod
+    def _plain_yes_or_no(cls, value: Any) -> Any:
+        # A decision to send personal data abroad is not read out of «1», «yes» or «on».
+        if isinstance(value, bool) or str(value).lower() in ("true", "false"):
+            return value
+        raise ValueError("expected true or false")
 
 
 class VkCatchUpSettings(Section):

@@ -189,6 +189,25 @@ class OutboxItem(Base):
     _sentinel: Mapped[int | None] = orm_insert_sentinel()
 
 
+class StaffPost(Base):
+    """A message the bot posted about a conversation on a staff surface (a Telegram group), or
+    the topic it opened there (message_id 0): an erasure of the client deletes them (152-ФЗ)."""
+
+    __tablename__ = "staff_posts"
+    __table_args__ = (Index("ix_staff_posts_conversation", "conversation_id"),
+                      Index("ix_staff_posts_due", "status", "next_attempt_at"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    thread: Mapped[str] = mapped_column(String(64))  # as conversations.staff_thread
+    message_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    # posted; erase: due for deletion at next_attempt_at; failed: left for an administrator.
+    status: Mapped[str] = mapped_column(String(16), default="posted")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+    posted_at: Mapped[datetime]
+
+
 class InboundEvent(Base):
     """The raw body of every platform event, kept before any library parses it."""
 

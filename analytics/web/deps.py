@@ -19,6 +19,7 @@ from handlers.pii import contacts_of
 from handlers.ports import Faq
 from handlers.routing import QueueDirectory, UnroutedCategory
 from handlers.texts import BrokenTemplate
+from storage.staff_posts import left_over
 
 MAX_PERIOD_DAYS = 400
 # Far years would overflow date arithmetic (9999-12-31 + 1 day) and mean nothing here.
@@ -54,10 +55,12 @@ class AdminDeps:
     # Categories whose queue the settings lack: their hand-overs go to the default queue.
     unrouted: Callable[[], Sequence[UnroutedCategory]] = no_unrouted
 
-    def banners(self) -> dict[str, object]:
-        """What every admin page warns of: files edited while running that are not in use."""
+    async def banners(self) -> dict[str, object]:
+        """What every admin page warns of: files edited while running that are not in use,
+        and posts about erased clients the bot could not delete in the staff group."""
         return {"kb_failure": self.kb_failure(), "broken_templates": self.broken_templates(),
-                "unrouted": self.unrouted()}
+                "unrouted": self.unrouted(),
+                "staff_left_over": await left_over(self.sessions, self.institution)}
 
     def categories(self) -> dict[str, str]:
         return {c.id: c.title for c in self.faq.kb.categories} if self.faq else {}
@@ -126,7 +129,7 @@ async def page_context(request: web.Request, sel: Selection) -> dict[str, Any]:
     choices["queue"] = queue_choices(deps.queues, choices.get("queue", []))
     return {"sel": sel, "choices": choices,
             "categories": deps.categories(), "entries": deps.entries(), "tz": deps.tz,
-            "queue_titles": deps.queues.titles(), **deps.banners()}
+            "queue_titles": deps.queues.titles(), **(await deps.banners())}
 
 
 def queue_choices(queues: QueueDirectory, seen: list[str]) -> list[str]:

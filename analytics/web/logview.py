@@ -30,6 +30,7 @@ from analytics.web.deps import ADMIN, AdminDeps, page_context, parse_selection
 from bots.web.auth import Role, current_user, render_error, require, see_other
 from faq.csv_io import drafts_csv
 from faq.model import Decision
+from storage.staff_posts import forget_left_over
 
 STATES = ("bot", "waiting_specialist", "with_specialist", "closed")
 AUDIT_PAGE = 200
@@ -94,6 +95,19 @@ async def transcript_page(request: web.Request) -> web.StreamResponse:
         "t": found, "tz": deps.tz, "categories": deps.categories(), "entries": deps.entries(),
         "queue_titles": deps.queues.titles(),
         "erased": request.query.get("erased") == "1", "error": request.query.get("error", "")})
+
+
+@require(Role.ADMIN)
+async def staff_posts_deleted(request: web.Request) -> web.StreamResponse:
+    """An administrator deleted by hand what the bot could not (the banner goes)."""
+    deps = request.app[ADMIN]
+    found = await _requested_transcript(request)
+    if found is None:
+        return render_error(request, 404, "not_found")
+    await forget_left_over(deps.sessions, found.id)
+    await audit(deps.sessions, deps.clock(), _actor(request), "staff_posts_deleted",
+                "conversation", str(found.id), "", deps.institution)
+    return see_other("/admin/")
 
 
 @require(Role.ADMIN)
@@ -173,13 +187,14 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         "bad_conversation": bool(conversation) and not only.conversation,
         "keep": urlencode({k: v for k, v in (("actor", only.actor), ("action", only.action),
                                              ("conversation", only.conversation)) if v}),
-        "queue_titles": deps.queues.titles(), **deps.banners()})
+        "queue_titles": deps.queues.titles(), **(await deps.banners())})
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/admin/log", log_page)
     app.router.add_get("/admin/conversations/{id}", transcript_page)
     app.router.add_post("/admin/conversations/{id}/erase", erase)
+    app.router.add_post("/admin/conversations/{id}/staff-posts-deleted", staff_posts_deleted)
     app.router.add_get("/admin/gaps", gaps_page)
     app.router.add_get("/admin/gaps.csv", gaps_csv)
     app.router.add_get("/admin/audit", audit_page)

@@ -66,7 +66,7 @@ async def _page(request: web.Request, status: int = 200, **extra: Any) -> web.Re
         "subject": _subject_id(request.query.get("who", "")), "form": {}, "form_error": "",
         "released": _subject_id(request.query.get("released", "")) or 0,
         "form_token": form_token,
-        **deps.banners()}
+        **(await deps.banners())}
     context.update(extra)
     return aiohttp_jinja2.render_template("admin_staff.html", request, context, status=status)
 

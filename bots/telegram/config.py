@@ -21,3 +21,7 @@ class TelegramConfig:
     specialists_chat_id: int | None = None
     specialist_ids: frozenset[int] = frozenset()
     poll_timeout_s: int = 25  # long-poll wait Telegram holds the request open for
+    # The staff group gets clients' texts and files unmasked only when the institution has
+    # decided so (152-ФЗ: a cross-border transfer); desk_url links posts to the web desk.
+    staff_full_texts: bool = False
+    desk_url: str = ""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
-from datetime import tzinfo
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, tzinfo
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -15,18 +16,22 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.types import Message
 
 from bots.delivery_errors import reason_of
 from bots.telegram.media import resend
+from bots.telegram.privacy import StaffPrivacy
 from bots.telegram.topics import NOT_A_FORUM, TAG, THREAD_NOT_FOUND, Thread, means
 from bots.text import split_text, utf16_len
 from handlers.model import Attachment, Author, Channel
+from handlers.pii import contacts_of
 from handlers.ports import (
     ConversationEvent,
     ConversationStore,
     EventKind,
     Faq,
     HistoryItem,
+    StaffPosts,
     StaffThreads,
     Texts,
 )
@@ -48,9 +53,14 @@ class TelegramNotifier:
 
     def __init__(self, bot: Bot, chat_id: int, store: ConversationStore, threads: StaffThreads,
                  texts: Texts, faq: Faq, timezone: tzinfo,
-                 queue_titles: Mapping[str, str] | None = None) -> None:
+                 queue_titles: Mapping[str, str] | None = None,
+                 privacy: StaffPrivacy | None = None, posts: StaffPosts | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._bot, self._chat_id, self._store, self._threads = bot, chat_id, store, threads
         self._texts, self._faq, self._tz = texts, faq, timezone
+        self._privacy = privacy or StaffPrivacy()
+        # Every post is kept by id: an erasure of the client deletes them (cleanup.py).
+        self._posts, self._clock = posts, clock
         self._queue_titles = dict(queue_titles or {})
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -95,17 +105,7 @@ class TelegramNotifier:
             case EventKind.CLIENT_MESSAGE:
                 await self._client_message(cid, event)
             case EventKind.SPECIALIST_MESSAGE if event.origin != ORIGIN:
-                item = await self._item(cid, event.message_id)
-                await self._post(cid, self._texts.render(
-                    "staff_mirror", text=event.text, origin=event.origin,
-                    internal=bool(item and item.internal),
-                    files=[a.name or a.kind for a in item.attachments] if item else []))
-            case EventKind.ERASED:
-                # The notifier keeps no ids of the copies it posted, so it cannot delete them:
-                # the specialists are told to, and the conversation is closed.
-                # A topic deleted meanwhile is not opened again for this.
-                await self._post(cid, self._texts.render("staff_erased", by=event.text),
-                                 reopen=False)
+                await self._mirror(cid, event)
             case EventKind.DELIVERY_HELD:
                 # Only a specialist's own reply: the bot's answers are no one's to worry about.
                 item = await self._item(cid, event.message_id)
@@ -130,10 +130,30 @@ class TelegramNotifier:
             return  # not escalated into the group (yet): nothing to show
         item = await self._item(cid, event.message_id)
         attachments = item.attachments if item else ()
-        text = self._texts.render("staff_client_message", text=event.text,
-                                  attachments=attachments)
+        found = await self._store.get(cid) if attachments else None
+        files = self._privacy.resent(found[0].channel, attachments) if found else []
+        shown = self._privacy.text(event.text, self._public())
+        listed, on_desk = self._privacy.listed(attachments, self._public(), files)
+        text = self._texts.render(
+            "staff_client_message", text=shown.text, attachments=listed,
+            hidden=shown.hidden or on_desk, files_on_desk=on_desk, link=self._privacy.link(cid))
         if await self._post(cid, text):
-            await self._resend(cid, attachments)
+            await self._resend(cid, files)
+
+    async def _mirror(self, cid: int, event: ConversationEvent) -> None:
+        """A specialist's reply from the desk may repeat the client's data: masked alike."""
+        item = await self._item(cid, event.message_id)
+        shown = self._privacy.text(event.text, self._public())
+        files = [self._privacy.text(a.name or a.kind, self._public()).text
+                 for a in item.attachments] if item else []
+        await self._post(cid, self._texts.render(
+            "staff_mirror", text=shown.text, origin=event.origin,
+            internal=bool(item and item.internal), files=files, hidden=shown.hidden,
+            link=self._privacy.link(cid)))
+
+    def _public(self) -> frozenset[str]:
+        """The institution's own phones and e-mails, which masking leaves readable."""
+        return contacts_of(self._faq.kb)
 
     async def _item(self, cid: int, message_id: int | None) -> HistoryItem | None:
         """The stored message behind an event (attachments, internal flag), if still recent."""
@@ -147,23 +167,37 @@ class TelegramNotifier:
             return None
         conv, client = found
         category = self._faq.kb.category(conv.category)
-        about = {"client_name": client.display_name, "channel": str(conv.channel),
+        about = {"client_name": self._privacy.name(client.display_name),
+                 "channel": str(conv.channel),
                  "category": category.title if category else conv.category,
                  "urgent": conv.urgent, "conversation_id": cid}
         thread = await self._create(self._texts.render("staff_topic_name", **about))
         await self._threads.set_thread(cid, str(thread))
-        items = await self._store.history(cid)
+        await self._record(cid, thread, 0)
+        history = await self._store.history(cid)
+        items, hidden = self._shown_history(conv.channel, history)
         kb = self._faq.kb
         text = self._texts.render(
             "staff_history", **about, queue=self._queue_titles.get(conv.queue, conv.queue),
             reason="", items=items, timezone=self._tz, plain=not thread.topic_id,
             queue_titles=self._queue_titles, entries={e.id: e.question for e in kb.entries},
-            categories={c.id: c.title for c in kb.categories})
+            categories={c.id: c.title for c in kb.categories}, hidden=hidden,
+            link=self._privacy.link(cid))
         await self._send(thread, cid, text)
-        if conv.channel is Channel.TELEGRAM:
-            for item in items:
-                await self._resend(cid, item.attachments, thread)
+        for item in history:
+            await self._resend(cid, self._privacy.resent(conv.channel, item.attachments), thread)
         return thread
+
+    def _shown_history(self, channel: Channel, items: Sequence[HistoryItem]
+                       ) -> tuple[list[HistoryItem], bool]:
+        shown_items, hidden = [], False
+        for item in items:
+            shown = self._privacy.text(item.text, self._public())
+            listed, on_desk = self._privacy.listed(
+                item.attachments, self._public(), self._privacy.resent(channel, item.attachments))
+            shown_items.append(replace(item, text=shown.text, attachments=tuple(listed)))
+            hidden = hidden or shown.hidden or on_desk
+        return shown_items, hidden
 
     async def _create(self, name: str) -> Thread:
         try:
@@ -199,7 +233,12 @@ class TelegramNotifier:
         if not thread.topic_id:
             text = f"{TAG.format(cid)}\n{text}"
         for part in split_text(text, MAX_TEXT, utf16_len):
-            await self._send_part(thread.chat_id, part, thread.message_thread_id)
+            sent = await self._send_part(thread.chat_id, part, thread.message_thread_id)
+            await self._record(cid, thread, sent.message_id)
+
+    async def _record(self, cid: int, thread: Thread, message_id: int) -> None:
+        if self._posts is not None:
+            await self._posts.record(cid, str(thread), message_id, self._clock())
 
     async def _resend(self, cid: int, attachments: Sequence[Attachment],
                       thread: Thread | None = None) -> None:
@@ -208,23 +247,24 @@ class TelegramNotifier:
             return
         for attachment in attachments:
             try:
-                await resend(self._bot, thread.chat_id, thread.message_thread_id, attachment)
+                sent = await resend(self._bot, thread.chat_id, thread.message_thread_id,
+                                    attachment)
             except (TelegramAPIError, ValueError) as exc:
                 log.warning("cannot show %s of conversation %s: %s", attachment.kind, cid,
                             redact(str(exc)))
+            else:
+                if sent is not None:
+                    await self._record(cid, thread, sent.message_id)
 
-    async def _send_part(self, chat_id: int, text: str, topic: int | None) -> None:
+    async def _send_part(self, chat_id: int, text: str, topic: int | None) -> Message:
         """One polite retry on flood control or a Bot API that is out of reach for a moment;
         staff notes are not worth a queue of their own. The retry is one warning line; a
         second failure is the error _handle logs."""
-        for attempt in range(2):
-            try:
-                await self._bot.send_message(chat_id, text, message_thread_id=topic)
-                return
-            except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as exc:
-                if attempt:
-                    raise
-                wait = exc.retry_after if isinstance(exc, TelegramRetryAfter) else RETRY_S
-                log.warning("posting to chat %s failed (%s): retrying in %s s", chat_id,
-                            redact(f"{type(exc).__name__}: {exc.message}"), min(wait, 30))
-                await asyncio.sleep(min(wait, 30))
+        try:
+            return await self._bot.send_message(chat_id, text, message_thread_id=topic)
+        except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as exc:
+            wait = exc.retry_after if isinstance(exc, TelegramRetryAfter) else RETRY_S
+            log.warning("posting to chat %s failed (%s): retrying in %s s", chat_id,
+                        redact(f"{type(exc).__name__}: {exc.message}"), min(wait, 30))
+            await asyncio.sleep(min(wait, 30))
+        return await self._bot.send_message(chat_id, text, message_thread_id=topic)

@@ -15,14 +15,17 @@ from aiogram.methods.base import Response
 from aiogram.types import File, ForumTopic, Message
 from aiohttp import web
 
+from bots.notify import FanoutNotifier
 from bots.plugin import ChannelContext
 from bots.telegram.callbacks import CallbackCodec
+from bots.telegram.cleanup import StaffCleanup
 from bots.telegram.client import build_client_router
 from bots.telegram.config import ALLOWED_UPDATES, TelegramConfig
 from bots.telegram.files import TelegramFiles
 from bots.telegram.intake import UpdateIntake
 from bots.telegram.notifier import TelegramNotifier
 from bots.telegram.polling import Poller
+from bots.telegram.privacy import StaffPrivacy
 from bots.telegram.sender import TelegramSender
 from bots.telegram.session import JsonAiohttpSession, dumps
 from bots.telegram.staff import build_staff_router
@@ -55,7 +58,10 @@ class TelegramPlugin:
         self.files: FileSource | None = TelegramFiles(self.bot)
         self._notifier = None if config.specialists_chat_id is None else TelegramNotifier(
             self.bot, config.specialists_chat_id, ctx.store, ctx.threads, ctx.texts, ctx.faq,
-            ZoneInfo(timezone), ctx.queue_titles)
+            ZoneInfo(timezone), ctx.queue_titles,
+            StaffPrivacy(config.staff_full_texts, config.desk_url), ctx.posts, ctx.clock)
+        self.cleanup = None if config.specialists_chat_id is None or ctx.posts is None \
+            else StaffCleanup(self.bot, config.specialists_chat_id, ctx.posts, ctx.clock)
         # Staff router first: its catch-all for groups must see group messages before anyone.
         # No aiogram FSM: a conversation's state lives in the database, shared by channels.
         self.dp = Dispatcher(disable_fsm=True, config=config, codec=codec, reception=ctx.reception,
@@ -67,7 +73,9 @@ class TelegramPlugin:
 
     @property
     def notifier(self) -> Notifier | None:
-        return self._notifier
+        if self._notifier is None or self.cleanup is None:
+            return self._notifier
+        return FanoutNotifier([self._notifier, self.cleanup])  # an erasure wakes the cleanup
 
     async def replay(self, raw: str) -> None:
         await self.intake.replay(raw)
@@ -87,6 +95,12 @@ class TelegramPlugin:
         return web.json_response({"ok": True})
 
     async def run(self) -> None:
+        jobs = [self._receive()]
+        if self.cleanup is not None:
+            jobs.append(self.cleanup.run())
+        await asyncio.gather(*jobs)
+
+    async def _receive(self) -> None:
         if self._config.mode == "webhook":
             await self._set_webhook()
             return

@@ -9,16 +9,16 @@ from handlers.ports import HistoryItem
 from handlers.texts import JinjaTexts
 
 
-def test_history_lists_vk_attachment_links_under_the_message() -> None:
+def test_history_lists_attachments_under_the_message_and_links_the_desk() -> None:
     item = HistoryItem(1, Author.CLIENT, "вот справка", datetime(2026, 11, 23, 5, 0, tzinfo=UTC),
-                       attachments=(Attachment(AttachmentKind.DOCUMENT,
-                                               "https://vk.example/doc.pdf", "справка.pdf"),))
-    text = JinjaTexts().render("staff_history", client_name="Иван", channel="vk", category="",
+                       attachments=(Attachment(AttachmentKind.DOCUMENT, "", "справка.pdf"),))
+    text = JinjaTexts().render("staff_history", client_name="И.", channel="vk", category="",
                                queue="general", urgent=True, reason="", conversation_id=3,
-                               items=[item], timezone=UTC, plain=False)
-    assert text.startswith("❗ СРОЧНО. Обращение №3: Иван, ВКонтакте")
-    expected = "[23.11 05:00] Клиент: вот справка\n  [документ: справка.pdf https://vk.example/doc.pdf]"
-    assert expected in text
+                               items=[item], timezone=UTC, plain=False, hidden=True,
+                               link="https://priem.example.ru/desk/c/3")
+    assert text.startswith("❗ СРОЧНО. Обращение №3: И., ВКонтакте")
+    assert "[23.11 05:00] Клиент: вот справка\n  [документ: справка.pdf]\n" in text
+    assert "вся переписка — в веб-кабинете: https://priem.example.ru/desk/c/3" in text
 
 
 def test_history_names_presses_and_transfers_in_words() -> None:
@@ -33,10 +33,12 @@ def test_history_names_presses_and_transfers_in_words() -> None:
         "staff_history", client_name="Иван", channel="web", category="", queue="Срочные",
         urgent=False, reason="", conversation_id=3, items=items, timezone=UTC, plain=False,
         queue_titles={"general": "Общие вопросы", "urgent": "Срочные"},
-        entries={"family.allowance": "Как оформить единое пособие?"}, categories={})
+        entries={"family.allowance": "Как оформить единое пособие?"}, categories={},
+        hidden=False, link="")
     assert "Клиент: открыто меню" in text
     assert "Клиент: выбран вопрос «Как оформить единое пособие?»" in text
     assert "Клиент: отказ от согласия на обработку персональных данных" in text
     assert "Клиент: дано согласие на обработку персональных данных" in text
     assert "Система: передано из очереди «Общие вопросы» в очередь «Срочные»" in text
     assert "(без текста)" not in text
+    assert "веб-кабинете" not in text

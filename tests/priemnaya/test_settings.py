@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from bots.vk.config import CatchUpConfig
-from priemnaya.channels import to_vk_config
+from priemnaya.channels import to_telegram_config, to_vk_config
 from priemnaya.settings import SettingsError, load_settings
 
 
@@ -136,6 +136,17 @@ def test_the_committed_file_names_no_unused_key() -> None:
     assert "session_secret" not in (ROOT / "settings.yaml").read_text(encoding="utf-8")
 
 
+def test_full_staff_texts_and_the_desk_address_reach_the_adapter(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_settings(None)
+    assert to_telegram_config(defaults.telegram).staff_full_texts is False
+    path = write(tmp_path, "web:\n  public_url: https://priem.example.ru\n")
+    monkeypatch.setenv("PRIEMNAYA_TELEGRAM__STAFF_FULL_TEXTS", "true")
+    s = load_settings(path)
+    config = to_telegram_config(s.telegram, s.web.public_url)
+    assert (config.staff_full_texts, config.desk_url) == (True, "https://priem.example.ru")
+
+
 def test_vk_catch_up_bounds_reach_the_adapter(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = load_settings(None).vk.model_copy(update={"token": SecretStr("t"),
@@ -159,6 +170,9 @@ def test_vk_catch_up_bounds_reach_the_adapter(tmp_path: Path,
     ("database:\n  url: mysql://x\n", "database.url = 'mysql://x': expected sqlite+aiosqlite"),
     ("web:\n  colour: red\n", "web.colour = 'red': unknown key"),
     ("default_queue: nowhere\n", "settings: default_queue = 'nowhere' is not a queue id"),
+    ("telegram:\n  staff_full_texts: maybe\n",
+     "telegram.staff_full_texts = 'maybe': expected true or false"),
+    ("telegram:\n  staff_full_texts: 1\n", "telegram.staff_full_texts = 1: expected true or"),
     ("vk:\n  catch_up:\n    messages: 500\n", "vk.catch_up.messages = 500: Input should "
      "be less than or equal to 200"),
     # A section's fault names its item; the whole section is not printed, cut in the middle.

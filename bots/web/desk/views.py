@@ -13,11 +13,11 @@ from aiohttp import web
 
 from bots.web.auth import Role, StaffUser, current_user, render_error, require
 from bots.web.desk import DESK, DeskServices, may_see, opens_files, reads_in_full, works_on
-from bots.web.desk.masking import client_label, masked, masked_attachments
+from bots.web.desk.masking import masked, masked_attachments
 from bots.web.desk.timing import Timing, timing_of
 from bots.web.download import file_response
 from handlers.model import State
-from handlers.pii import contacts_of
+from handlers.pii import client_label, contacts_of
 from handlers.ports import FileUnavailable
 from handlers.routing import Queue, QueueDirectory
 from handlers.secrets import redact

@@ -25,13 +25,15 @@ async def api() -> AsyncIterator[FakeBotApi]:
     await fake.stop()
 
 
-def build_service(database_url: str, telegram: dict[str, object]) -> Runtime:
+def build_service(database_url: str, telegram: dict[str, object],
+                  public_url: str = "") -> Runtime:
     from bots.telegram.plugin import build_telegram
 
     settings = Settings(database={"url": database_url}, outbox={"poll_interval_s": 0.05},
-                        telegram=telegram)
+                        telegram=telegram, web={"public_url": public_url})
     rt = build_runtime(settings, FakeFaq())
-    rt.add_channel(build_telegram(to_telegram_config(settings.telegram), rt.context))
+    rt.add_channel(build_telegram(to_telegram_config(settings.telegram, public_url),
+                                  rt.context))
     return rt
 
 

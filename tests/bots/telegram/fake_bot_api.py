@@ -41,6 +41,8 @@ class FakeBotApi:
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     deleted_topics: set[int] = field(default_factory=set)
+    # The bot's messages still in a chat: message_id -> (chat_id, topic or 0).
+    posted: dict[int, tuple[int, int]] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content (getFile)
     expired: set[str] = field(default_factory=set)  # getFile answers, the download is a 404
@@ -94,6 +96,8 @@ class FakeBotApi:
         self.calls.append(call)
         if method == "getFile":
             return self._get_file(params)
+        if method in ("deleteMessage", "deleteForumTopic"):
+            return self._delete(method, params)
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
     def _failure_for(self, method: str, params: dict[str, Any]) -> web.Response | None:
@@ -143,8 +147,19 @@ class FakeBotApi:
             if params.get("message_thread_id"):
                 message["message_thread_id"] = int(params["message_thread_id"])
                 message["is_topic_message"] = True
+            self.posted[self._next_id] = (chat_id, int(params.get("message_thread_id") or 0))
             return message
         return True
+
+    def _delete(self, method: str, params: dict[str, Any]) -> web.Response:
+        """A topic goes with every message in it; a message deleted twice is not found."""
+        if method == "deleteForumTopic":
+            topic = int(params["message_thread_id"])
+            self.deleted_topics.add(topic)
+            self.posted = {m: at for m, at in self.posted.items() if at[1] != topic}
+        elif self.posted.pop(int(params["message_id"]), None) is None:
+            return _error(400, "Bad Request: message to delete not found")
+        return web.json_response({"ok": True, "result": True})
 
     async def _get_updates(self, params: dict[str, Any]) -> web.Response:
         offset = int(params.get("offset") or 0)

@@ -16,7 +16,6 @@ from handlers.ports import ConversationEvent, EventKind
 from priemnaya.runtime import Runtime
 from priemnaya.webapp import build_app
 from storage.models import Client, Conversation, Message, OutboxItem
-from tests.bots.staff import add_staff, log_in, page_csrf
 from tests.bots.telegram.conftest import build_service
 from tests.bots.telegram.fake_bot_api import Failure, FakeBotApi
 from tests.bots.telegram.harness import (
@@ -186,19 +185,6 @@ async def test_web_desk_reply_is_mirrored_into_the_topic(service: Service) -> No
     await wait_for(lambda: h.api.sent("sendDocument", chat_id=CLIENT))
 
 
-async def test_client_attachments_are_shown_in_the_topic(service: Service) -> None:
-    h, _rt = service
-    await open_topic(h)
-    photo = [{"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
-             {"file_id": "BIG-PHOTO", "file_unique_id": "b", "width": 800, "height": 800}]
-    await h.post(h.private(caption="Вот справка", photo=photo))
-    voice = {"file_id": "VOICE-1", "file_unique_id": "v", "duration": 3}
-    await h.post(h.private(voice=voice))
-    await wait_for(lambda: h.api.sent("sendPhoto", photo="BIG-PHOTO"))
-    await wait_for(lambda: h.api.sent("sendVoice", voice="VOICE-1"))
-    assert [p for p in topic_posts(h) if "Вот справка" in p["text"]]
-
-
 async def test_only_listed_specialists_are_heard(database_url: str, api: FakeBotApi) -> None:
     rt = build_service(database_url, telegram_settings(api.url, specialist_ids=[100000009]))
     h = Harness(api)
@@ -296,41 +282,6 @@ async def test_a_message_keeps_the_time_telegram_gives_it(service: Service) -> N
             Message.author == "client").order_by(Message.id)))
     assert times[0].timestamp() == written
     assert abs(times[1].timestamp() - time.time()) < 60  # never later than our own clock
-
-
-async def test_erasure_is_announced_in_the_topic(service: Service) -> None:
-    h, rt = service
-    topic = await open_topic(h)
-    await h.post(h.private("/forget"))
-    await wait_for(lambda: [m for m in h.api.sent(chat_id=CLIENT)
-                            if "forget_confirm" in json.dumps(m.get("reply_markup"))])
-    await h.post(h.button("forget_confirm"))
-    notice = await wait_for(lambda: [p for p in topic_posts(h) if "152-ФЗ" in p["text"]])
-    assert notice[0]["message_thread_id"] == str(topic)
-    assert notice[0]["text"].startswith("🗑 Клиент удалил свои данные (152-ФЗ): обращение закрыто")
-    assert "удалите их вручную" in notice[0]["text"]
-    async with rt.sessions() as s:
-        conv = await s.scalar(select(Conversation))
-    assert conv is not None and conv.state == "closed"
-
-
-async def test_an_administrators_erasure_is_announced_in_the_topic(service: Service) -> None:
-    h, rt = service
-    topic = await open_topic(h)
-    await add_staff(rt, rt.clock)
-    assert h.http is not None
-    await log_in(h.http, "boss")
-    async with rt.sessions() as s:
-        conv = await s.scalar(select(Conversation))
-    assert conv is not None
-    url = f"/admin/conversations/{conv.id}"
-    token = await page_csrf(h.http, url)
-    r = await h.http.post(f"{url}/erase", data={"csrf_token": token, "confirm": "yes"},
-                          allow_redirects=False)
-    assert r.status == 303
-    notice = await wait_for(lambda: [p for p in topic_posts(h) if "152-ФЗ" in p["text"]])
-    assert notice[0]["message_thread_id"] == str(topic)
-    assert notice[0]["text"].startswith("🗑 Данные клиента удалены администратором")
 
 
 async def test_a_topic_post_that_meets_a_502_is_retried_with_one_warning_line(

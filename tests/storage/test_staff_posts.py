@@ -1,0 +1,78 @@
+"""SqlStaffPosts: posts on staff surfaces kept by id, and due for deletion with an erasure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from handlers.model import Channel, IncomingMessage
+from storage.conversations import SqlConversationStore
+from storage.models import Conversation, StaffPost
+from storage.staff import SqlStaffThreads
+from storage.staff_posts import SqlStaffPosts, left_over
+
+NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+TOPIC = "tg:-1001000000003:77"
+
+
+async def a_conversation(store: SqlConversationStore, user: str) -> tuple[int, int]:
+    rec = await store.record_incoming(IncomingMessage(Channel.VK, user, f"e{user}", "вопрос"),
+                                      NOW)
+    assert rec is not None
+    return rec.client.id, rec.conversation.id
+
+
+async def rows(sessions) -> list[tuple[int, str, int, str]]:
+    async with sessions() as s:
+        found = await s.scalars(select(StaffPost).order_by(StaffPost.id))
+        return [(p.conversation_id, p.thread, p.message_id, p.status) for p in found]
+
+
+async def test_an_erasure_makes_the_clients_posts_due_and_forgets_the_thread(sessions) -> None:
+    store, posts = SqlConversationStore(sessions), SqlStaffPosts(sessions)
+    client, conv = await a_conversation(store, "1")
+    _, other = await a_conversation(store, "2")
+    await SqlStaffThreads(sessions).set_thread(conv, TOPIC)
+    await posts.record(conv, TOPIC, 0, NOW)
+    await posts.record(conv, TOPIC, 501, NOW)
+    await posts.record(other, "tg:-1001000000003:78", 502, NOW)
+    await store.erase_client(client, NOW)
+    assert await rows(sessions) == [(conv, TOPIC, 0, "erase"), (conv, TOPIC, 501, "erase"),
+                                    (other, "tg:-1001000000003:78", 502, "posted")]
+    assert await SqlStaffThreads(sessions).thread_of(conv) == ""  # nothing more posted there
+    # Posted while the erasure ran: due at once, with the rest.
+    await posts.record(conv, TOPIC, 503, NOW)
+    assert (await rows(sessions))[-1] == (conv, TOPIC, 503, "erase")
+
+
+async def test_a_thread_opened_before_posts_were_kept_is_still_deleted(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    client, conv = await a_conversation(store, "1")
+    await SqlStaffThreads(sessions).set_thread(conv, TOPIC)
+    await store.erase_client(client, NOW)
+    assert await rows(sessions) == [(conv, TOPIC, 0, "erase")]
+
+
+async def test_claims_are_leased_retried_and_given_up(sessions) -> None:
+    store, posts = SqlConversationStore(sessions), SqlStaffPosts(sessions)
+    client, conv = await a_conversation(store, "1")
+    await posts.record(conv, TOPIC, 501, NOW)
+    await posts.record(conv, "tg:-1009:5", 502, NOW)  # another group: another bot's
+    await store.erase_client(client, NOW)
+    [claimed] = await posts.claim_erasable("tg:-1001000000003:", NOW, 10)
+    assert (claimed.message_id, claimed.attempts) == (501, 1)
+    assert await posts.claim_erasable("tg:-1001000000003:", NOW, 10) == []  # leased
+    await posts.retry([claimed.id], NOW + timedelta(seconds=4), "TelegramServerError: 502")
+    assert await posts.claim_erasable("tg:-1001000000003:", NOW + timedelta(seconds=3), 10) == []
+    [again] = await posts.claim_erasable("tg:-1001000000003:", NOW + timedelta(seconds=4), 10)
+    assert again.attempts == 2
+    await posts.failed([again.id], "no_right:can_delete_messages")
+    [left] = await left_over(sessions, "default")
+    assert (left.conversation_id, left.reason, left.count) == (
+        conv, "no_right:can_delete_messages", 1)
+    await posts.deleted([again.id])
+    assert await left_over(sessions, "default") == []
+    async with sessions() as s:
+        assert await s.scalar(select(Conversation.state).where(Conversation.id == conv)) == \
+            "closed"
