@@ -344,9 +344,10 @@ class Reception:
 
     async def _requested_topic(self, rec: Recorded, text: str, now: datetime) -> Recorded:
         """«Мне нужен специалист по инвалидности» goes to the queue of that topic: the words
-        after the request are matched, and a sure topic files the conversation."""
+        after the request are matched, and a sure topic files the conversation, also over the
+        topic of a question asked before; without one the earlier question's topic stays."""
         topic = topic_of_request(text[:MAX_MATCH_CHARS])
-        if rec.conversation.category or not topic:
+        if not topic:
             return rec
         match = self._d.faq.match(topic)
         if match.decision not in (Decision.ANSWER, Decision.CLARIFY):

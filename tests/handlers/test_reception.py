@@ -41,11 +41,12 @@ class Crisis:
         return CrisisHit("suicide", CrisisKind.SUICIDE, "crisis_help", "не хочу жить")
 
 
-def router(texts: JinjaTexts) -> CalendarRouter:
+def router(texts: JinjaTexts, *more: dict[str, object]) -> CalendarRouter:
     from priemnaya.settings import Settings
     from priemnaya.settings_work import build_queue_directory
 
-    settings = Settings(queues=[{"id": q, "title": q} for q in ("general", "urgent", "housing")])
+    queues = [{"id": q, "title": q} for q in ("general", "urgent", "housing")]
+    settings = Settings(queues=[*queues, *more])
     directory: QueueDirectory = build_queue_directory(
         settings.calendar, settings.queues, "general", "urgent")
     return CalendarRouter(directory, texts)
@@ -56,12 +57,13 @@ World = tuple[Reception, SpecialistDesk, FakeStore, FakeNotifier]
 SATURDAY = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
 
 
-def build_world(clock: Clock, crisis: CrisisDetector | None = None) -> World:
+def build_world(clock: Clock, crisis: CrisisDetector | None = None,
+                *queues: dict[str, object]) -> World:
     texts = JinjaTexts()
     faq = FakeFaq()
     store, notifier = FakeStore(), FakeNotifier()
     deps = Deps(store=store, faq=faq, replies=ReplyBuilder(texts, faq), notifier=notifier,
-                router=router(texts), crisis=crisis or Crisis(), clock=clock)
+                router=router(texts, *queues), crisis=crisis or Crisis(), clock=clock)
     return Reception(deps), SpecialistDesk(deps), store, notifier
 
 
@@ -843,6 +845,39 @@ async def test_asking_for_a_person_about_a_topic_goes_to_its_queue(world, text, 
     await reception.handle(msg(text))
     assert store.conversations[1].state is State.WAITING
     assert store.escalations[1].queue == queue
+
+
+def _family_answers_in_an_hour() -> World:
+    """The family queue promises a reply within an hour: on Monday 15:00 in Yekaterinburg
+    its hand-over says «не позднее 16:00», the other queues' the next day."""
+    return build_world(Clock(), None, {"id": "family", "title": "family",
+                                       "first_reply_hours": 1})
+
+
+@pytest.mark.parametrize("consented", [True, False])
+async def test_a_topic_named_in_the_request_wins_over_the_earlier_question(
+        consented: bool) -> None:
+    reception, _, store, _ = _family_answers_in_an_hour()
+    if consented:
+        await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("Как получить субсидию на ЖКУ?"))
+    assert store.conversations[1].category == "housing"
+    await reception.handle(msg("позовите оператора: как оформить единое пособие?"))
+    if not consented:
+        assert store.conversations[1].state is State.BOT  # the consent notice first
+        await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    assert store.escalations[1].queue == "family"
+    assert store.conversations[1].category == "family"
+    assert "не позднее 16:00" in last_reply(store)  # the family queue's own target
+
+
+async def test_a_request_naming_no_topic_keeps_the_earlier_questions() -> None:
+    reception, _, store, _ = _family_answers_in_an_hour()
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg("хочу поговорить с человеком"))
+    assert store.escalations[1].queue == "family"
+    assert "не позднее 16:00" in last_reply(store)
 
 
 @pytest.mark.parametrize("thanks", ["Спасибо большое, храни вас Господь, дай бог здоровья!",
