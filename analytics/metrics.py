@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from analytics.records import ConversationRecord, Dataset, MessageRecord
 from analytics.stats import Durations, Ratio, median, to_minutes
-from handlers.routing import QueueDirectory
+from handlers.routing import Queue, QueueDirectory
 
 # A conversation the bot answered and nobody touched for a day is over, even if never closed.
 IDLE_AFTER = timedelta(hours=24)
@@ -95,18 +95,26 @@ def timing_of(c: ConversationRecord, queues: QueueDirectory, as_of: datetime) ->
     within: bool | None = None
     if c.escalated_at is not None and c.first_reply_at is not None:
         frt = to_minutes(c.first_reply_at - c.escalated_at)
-        spent = work(c.escalated_at, c.first_reply_at)
-        frt_w, within = to_minutes(spent), spent <= queue.target(c.urgent)
+        frt_w = to_minutes(work(c.escalated_at, c.first_reply_at))
+        within = in_time(c, queue, c.escalated_at, c.first_reply_at)
     elif c.escalated_at is not None:
         # Unanswered: late once the deadline passed while it was open; closed unanswered
         # before its deadline (the client gave up, or was erased), it is not judged at all.
         until = min(as_of, c.closed_at) if c.closed_at is not None else as_of
-        if work(c.escalated_at, until) > queue.target(c.urgent):
+        if not in_time(c, queue, c.escalated_at, until):
             within = False
     if c.finished_at is not None:
         res = to_minutes(c.finished_at - c.opened_at)
         res_w = to_minutes(work(c.opened_at, c.finished_at))
     return Timing(frt, frt_w, res, res_w, within)
+
+
+def in_time(c: ConversationRecord, queue: Queue, escalated_at: datetime, at: datetime) -> bool:
+    """Whether `at` is within the deadline the hand-over was given: a target changed later
+    must not rewrite past months. A row without one uses the queue's current target."""
+    if c.due_at is not None:
+        return at <= c.due_at
+    return queue.calendar.working_between(escalated_at, at) <= queue.target(c.urgent)
 
 
 def is_resolved_by_faq(c: ConversationRecord, as_of: datetime) -> bool:

@@ -76,7 +76,7 @@ def _to_record(
     return ConversationRecord(
         id=c.id, client_id=c.client_id, channel=c.channel, category=c.category, queue=c.queue,
         state=c.state, urgent=c.urgent, opened_at=c.opened_at,
-        last_activity_at=c.last_activity_at, escalated_at=c.escalated_at,
+        last_activity_at=c.last_activity_at, escalated_at=c.escalated_at, due_at=c.due_at,
         first_reply_at=c.first_specialist_reply_at, closed_at=c.closed_at, rating=c.rating,
         assigned_to=c.assigned_to, client_first_seen=first_seen, messages=tuple(messages),
         closed_by_erasure=c.closed_at is not None and c.closed_at == erased_at,

@@ -64,6 +64,9 @@ class ConversationRecord:
     opened_at: datetime
     last_activity_at: datetime
     escalated_at: datetime | None = None
+    # The first-reply deadline set at the hand-over from the queue's target of that moment;
+    # None in older rows (judged by the queue's current target, docs/metrics.md).
+    due_at: datetime | None = None
     first_reply_at: datetime | None = None
     closed_at: datetime | None = None
     rating: int | None = None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timedelta
 
 import pytest
 
+from analytics.exports import conversation_table
 from analytics.metrics import compute
 from analytics.records import ConversationRecord, Dataset, Filters, MessageRecord
 from analytics.stats import Durations, Ratio, median, nearest_rank
+from handlers.routing import QueueDirectory
+from priemnaya.settings_work import CalendarSettings, QueueSettings, build_queue_directory
 from storage.conversations import SqlConversationStore
 from storage.models import Conversation
 from tests.analytics.conftest import NOVEMBER, november
@@ -158,3 +162,40 @@ async def test_an_erasure_closes_but_resolves_nothing(sessions, logged, queues) 
     erased = [c.id for c in data.conversations if c.closed_by_erasure]
     assert erased == [logged["c4"]]
     assert compute(data, queues) == before
+
+
+def tightened() -> QueueDirectory:
+    """The general queue's target cut to 0.03 h (1.8 min) after the month was over."""
+    return build_queue_directory(CalendarSettings(timezone=TZ.key), [
+        QueueSettings(id="general", title="Общие вопросы", first_reply_hours=0.03),
+        QueueSettings(id="urgent", title="Срочные обращения", urgent_hours=4)],
+        "general", "urgent")
+
+
+def test_in_time_is_judged_by_the_deadline_kept_at_the_hand_over(queues) -> None:
+    """Answered in 3.1 minutes against the 9 working hours promised at the hand-over: in
+    time, whatever the target is now; a row without a kept deadline uses today's target."""
+    due = queues.queue_for("general").calendar.add_working(MONDAY, timedelta(hours=9))
+    kept = dataclasses.replace(handed_over(1, ((3.1, 1),)), due_at=due)
+    older = handed_over(2, ((3.1, 1),))
+    late = dataclasses.replace(handed_over(3), due_at=MONDAY + timedelta(minutes=30))
+    r = compute(Dataset(NOVEMBER, Filters(), (kept, older, late), {1: "Иванова"}, {}, AS_OF),
+                tightened())
+    assert [r.timings[c].within_target for c in (1, 2, 3)] == [True, False, False]
+
+
+async def test_a_changed_target_does_not_rewrite_the_months_figures(sessions, logged,
+                                                                     queues) -> None:
+    """c3 and c4 were handed over with the 9-hour deadline kept; the month's figures and the
+    export stay as they were after the target is cut (c6, kept no deadline, follows it)."""
+    async with sessions.begin() as s:
+        for key in ("c3", "c4", "c5"):
+            conv = await s.get_one(Conversation, logged[key])
+            queue = queues.queue_for(conv.queue)
+            conv.due_at = queue.calendar.add_working(conv.escalated_at, queue.target(conv.urgent))
+    data = await november(sessions)
+    assert compute(data, queues).within_target == Ratio(2, 4)
+    r = compute(data, tightened())
+    assert r.within_target == Ratio(2, 4)
+    rows = {row[0]: row[-1] for row in conversation_table(data, r).rows}
+    assert [rows[logged[k]] for k in ("c3", "c4", "c5", "c6")] == ["да", "да", "нет", "нет"]
