@@ -198,9 +198,22 @@ class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+# The queues of the shipped settings.yaml, whose header says its values are the defaults: the
+# sample knowledge base's categories name them, and a file without `queues:` must neither send
+# every hand-over to general nor give crises the ordinary 9-hour target.
+_DEFAULT_QUEUE_TITLES = (
+    ("general", "Общие вопросы"), ("reception", "Документы и запись на приём"),
+    ("family", "Семьи с детьми"), ("housing", "Оплата ЖКУ"), ("benefits", "Льготы и ветераны"),
+    ("low_income", "Малоимущие и социальный контракт"), ("home_care", "Обслуживание на дому"),
+    ("disability", "Инвалидность и реабилитация"), ("elderly", "Старшее поколение"),
+)
+
+
 def default_queues() -> list[QueueSettings]:
-    return [QueueSettings(id="general", title="Общие вопросы"),
-            QueueSettings(id="urgent", title="Срочные обращения")]
+    queues = [QueueSettings(id=queue_id, title=title) for queue_id, title in _DEFAULT_QUEUE_TITLES]
+    urgent = QueueSettings(id="urgent", title="Срочные обращения", first_reply_hours=2,
+                           urgent_hours=1)
+    return [queues[0], urgent, *queues[1:]]
 
 
 class Settings(BaseSettings):

@@ -2,7 +2,8 @@
 
 Times are local (Asia/Yekaterinburg, UTC+5). November 2026: Tue 3rd is shortened before the
 holiday (08:30-16:30), Wed 4th is a holiday, 7th-8th a weekend. Default hours Mon-Thu
-08:30-17:30, Fri 08:30-16:15; queue "general" targets 9 working hours, urgent 4.
+08:30-17:30, Fri 08:30-16:15; queue "general" targets 9 working hours, an urgent conversation
+in queue "urgent" 1 (settings.yaml's defaults).
 """
 
 from __future__ import annotations

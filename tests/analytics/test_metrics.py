@@ -61,7 +61,7 @@ async def test_resolution_and_targets(sessions, logged, queues) -> None:
     r = compute(await november(sessions), queues)
     assert r.resolution == Durations(3, 330, 4020)
     assert r.resolution_working == Durations(3, 165, 330)
-    # c3 and c4 in time; c5 (urgent, 300 > 240 min) late; c6 never answered and overdue.
+    # c3 and c4 in time; c5 (urgent, 300 > 60 min) late; c6 never answered and overdue.
     assert r.within_target == Ratio(2, 4)
 
 
@@ -168,7 +168,7 @@ def tightened() -> QueueDirectory:
     """The general queue's target cut to 0.03 h (1.8 min) after the month was over."""
     return build_queue_directory(CalendarSettings(timezone=TZ.key), [
         QueueSettings(id="general", title="Общие вопросы", first_reply_hours=0.03),
-        QueueSettings(id="urgent", title="Срочные обращения", urgent_hours=4)],
+        QueueSettings(id="urgent", title="Срочные обращения", urgent_hours=1)],
         "general", "urgent")
 
 

@@ -9,7 +9,9 @@ import pytest
 from pydantic import SecretStr
 
 from bots.vk.config import CatchUpConfig
+from faq.loader import load_kb
 from priemnaya.channels import to_telegram_config, to_vk_config
+from priemnaya.faq_setup import unrouted_categories
 from priemnaya.settings import SettingsError, load_settings
 
 
@@ -203,3 +205,19 @@ def test_a_section_written_twice_is_refused(tmp_path: Path) -> None:
     text = "web:\n  port: 9000\nfaq:\n  reload_interval_s: 3\nweb:\n  host: 0.0.0.0\n"
     with pytest.raises(SettingsError, match=r"duplicate key 'web' \(line 5\)"):
         load_settings(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("given", ["", "web:\n  port: 8080\n"])
+def test_the_shipped_settings_file_holds_the_defaults(tmp_path: Path, given: str) -> None:
+    """settings.yaml says its values are the defaults: a file that leaves a block out, or an
+    empty one, gets the same effective settings (queues and their targets included)."""
+    shipped = load_settings(ROOT / "settings.yaml")
+    omitted = load_settings(write(tmp_path, given))
+    assert omitted.model_dump() == shipped.model_dump()
+    urgent = next(q for q in omitted.queues if q.id == omitted.crisis.urgent_queue)
+    assert (urgent.first_reply_hours, urgent.urgent_hours) == (2, 1)
+
+
+def test_every_category_of_the_sample_has_its_queue_by_default() -> None:
+    settings = load_settings(None)
+    assert unrouted_categories(settings, load_kb(settings.faq.paths)) == []
