@@ -85,7 +85,10 @@ class ConversationStore(Protocol):
 
     async def last_closed(self, client_id: int) -> ConversationRef | None: ...
 
-    async def set_consent(self, client_id: int, now: datetime) -> None: ...
+    async def set_consent(self, client_id: int, now: datetime, display_name: str = "") -> None:
+        """The client agreed: their messenger name (given with the agreeing message) is kept
+        from now on, also after an earlier refusal."""
+        ...
 
     async def await_consent(self, conversation_id: int) -> None:
         """The client asked for a specialist and was asked to agree first
@@ -95,7 +98,8 @@ class ConversationStore(Protocol):
     async def decline_consent(self, conversation_id: int) -> None:
         """The client declined the consent notice: the conversation waits for it no more, and
         the personal data in its client messages is masked where stored (handlers.pii), with
-        the raw platform copies of the client's processed events deleted."""
+        the raw platform copies of the client's processed events deleted; the client's
+        messenger name is blanked and not kept again until they agree."""
         ...
 
     async def erase_client(self, client_id: int, now: datetime, by: str = "client") -> list[int]:

@@ -424,7 +424,7 @@ class Reception:
                 return [self._d.replies.menu()]
             await self._d.store.decline_consent(rec.conversation.id)
             return [self._d.replies.consent_declined()]
-        await self._d.store.set_consent(rec.client.id, now)
+        await self._d.store.set_consent(rec.client.id, now, rec.client.display_name)
         # The greeting's own «Согласен(на)» pressed after asking for a person hands over too.
         if then == "specialist" or rec.conversation.awaiting_consent:
             return await self._escalate(rec, now, urgent=False, reason="client")

@@ -174,11 +174,13 @@ class SqlConversationStore:
                 .order_by(Conversation.closed_at.desc(), Conversation.id.desc()).limit(1))
             return to_conversation_ref(conv) if conv else None
 
-    async def set_consent(self, client_id: int, now: datetime) -> None:
+    async def set_consent(self, client_id: int, now: datetime, display_name: str = "") -> None:
+        values: dict[str, Any] = {"consent_at": now, "consent_declined": False}
+        if display_name:
+            values["display_name"] = display_name[:200]
         async with self._sessions.begin() as s:
             await s.execute(update(Client).where(Client.id == client_id,
-                                                 Client.consent_at.is_(None))
-                            .values(consent_at=now))
+                                                 Client.consent_at.is_(None)).values(values))
 
     async def await_consent(self, conversation_id: int) -> None:
         async with self._sessions.begin() as s:
@@ -202,6 +204,10 @@ class SqlConversationStore:
                     await s.execute(update(Message).where(Message.id == message_id)
                                     .values(text=masked))
             client = await s.get_one(Client, conv.client_id)
+            if client.consent_at is None:
+                # The name came from the messenger (VK's users.get), not from the client's
+                # words: without consent it is not kept either, until they agree.
+                client.display_name, client.consent_declined = "", True
             await self._erase_raw_events(s, client)
             # The event being processed now (the «нет» itself) is masked in place: a label
             # holds no quote or backslash, so its JSON stays readable for a re-run.

@@ -42,6 +42,7 @@ _last_conversation = (select(func.max(_conversations.c.id))
                       .correlate(_clients).scalar_subquery())
 _CLIENTS_WITH_LAST_CONVERSATION = (
     select(_clients.c.id, _clients.c.user_id, _clients.c.display_name, _clients.c.consent_at,
+           _clients.c.consent_declined,
            _conversations.c.id.label("conv_id"), _conversations.c.state,
            _conversations.c.category, _conversations.c.queue, _conversations.c.assigned_to,
            _conversations.c.urgent, _conversations.c.escalation_reason)
@@ -168,8 +169,11 @@ class HotPath:
                 clients.append(ClientRef(next(new_ids), Channel(item.msg.channel),
                                          item.msg.user_id, name, None))
                 continue
+            # After a refusal the name is not kept; the client's reference still carries the
+            # messenger's, which an agreement given with this message stores.
+            kept = "" if row.consent_declined else name or row.display_name
             name = name or row.display_name
-            touched.append({"b_id": row.id, "name": name, "now": item.now})
+            touched.append({"b_id": row.id, "name": kept, "now": item.now})
             clients.append(ClientRef(row.id, Channel(item.msg.channel), item.msg.user_id, name,
                                      row.consent_at))
         if touched:

@@ -69,6 +69,8 @@ class Client(Base):
     user_id: Mapped[str] = mapped_column(String(128))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     consent_at: Mapped[datetime | None]
+    # Refused the consent notice and has not agreed since: no messenger name is kept.
+    consent_declined: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     blocked_at: Mapped[datetime | None]  # the client blocked the bot or forbade messages

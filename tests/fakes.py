@@ -135,7 +135,9 @@ class FakeStore:
         m = _Msg(len(self.messages) + 1, conv.id, client.id, Author.CLIENT, msg.text, at=now,
                  attachments=msg.attachments, channel_message_id=msg.channel_message_id)
         self.messages.append(m)
-        return Recorded(m.id, client, conv)
+        # As the SQL store: the reference carries the name the channel gave now.
+        return Recorded(m.id, replace(client, display_name=msg.display_name
+                                      or client.display_name), conv)
 
     async def annotate(self, message_id: int, match: MatchResult | None, category: str) -> None:
         m = self.messages[message_id - 1]
@@ -180,12 +182,17 @@ class FakeStore:
         if conv.state is State.BOT:
             self.conversations[conversation_id] = replace(conv, awaiting_consent=True)
 
-    async def set_consent(self, client_id: int, now: datetime) -> None:
-        self.clients[client_id] = replace(self.clients[client_id], consent_at=now)
+    async def set_consent(self, client_id: int, now: datetime, display_name: str = "") -> None:
+        client = self.clients[client_id]
+        self.clients[client_id] = replace(client, consent_at=now,
+                                          display_name=display_name or client.display_name)
 
     async def decline_consent(self, conversation_id: int) -> None:
         conv = self.conversations[conversation_id]
         self.conversations[conversation_id] = replace(conv, awaiting_consent=False)
+        client = self.clients[conv.client_id]
+        if client.consent_at is None:
+            self.clients[client.id] = replace(client, display_name="")
         for m in self.messages:
             if m.conversation_id == conversation_id and m.author is Author.CLIENT:
                 m.text = mask(m.text, names=True)

@@ -988,3 +988,12 @@ async def test_an_old_keyboard_button_sent_with_its_label_is_matched_by_it(
     await reception.handle(msg("Как получить субсидию на ЖКУ?",
                                action=Action(ActionKind.ENTRY, "housing.subsidy")))
     assert store.outbox[-1][1].faq_entry_id == "housing.subsidiya"
+
+
+async def test_an_agreement_after_a_refusal_keeps_the_name_it_came_with(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("позовите оператора"))
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "decline")))
+    assert store.clients[1].display_name == ""
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    assert store.clients[1].display_name == "Анна"

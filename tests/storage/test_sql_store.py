@@ -290,6 +290,29 @@ async def test_declining_consent_masks_what_the_client_wrote(sessions) -> None:
     assert not again.conversation.awaiting_consent
 
 
+async def names(sessions) -> dict[str, str]:
+    async with sessions() as s:
+        return dict((await s.execute(select(Client.user_id, Client.display_name))).all())
+
+
+async def test_a_client_who_declined_consent_has_no_name_kept_until_they_agree(
+        sessions) -> None:
+    """VK's users.get name comes with every message: after «Не согласен(на)» it is blanked and
+    not stored again; an agreement stores it with the agreeing message's name."""
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("n1", name="Валентина Петровна"), NOW)
+    await store.record_incoming(incoming("n2", user="7", name="Галина Сергеевна"), NOW)
+    await store.await_consent(rec.conversation.id)
+    await store.decline_consent(rec.conversation.id)
+    assert await names(sessions) == {"42": "", "7": "Галина Сергеевна"}
+    later = await store.record_incoming(incoming("n3", name="Валентина Петровна"), NOW)
+    assert await names(sessions) == {"42": "", "7": "Галина Сергеевна"}
+    await store.set_consent(rec.client.id, NOW, later.client.display_name)
+    assert (await names(sessions))["42"] == "Валентина Петровна"
+    await store.record_incoming(incoming("n4", name="Валентина Петровна"), NOW)
+    assert (await names(sessions))["42"] == "Валентина Петровна"
+
+
 async def test_idle_bot_conversations_close_at_their_last_activity(sessions) -> None:
     store = SqlConversationStore(sessions)
     old = await store.record_incoming(incoming("e1", user="1"), NOW)
