@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from analytics.gaps import GapMessage
 from analytics.logsearch import matches, parse_terms, sql_condition
 from analytics.records import Filters, Period
-from handlers.names import mask_names
+from handlers.names import known_name, mask_names
 from handlers.pii import mask
 from storage.models import (
     DEFAULT_INSTITUTION,
@@ -238,7 +238,10 @@ async def transcript(
         messages = (await s.scalars(select(Message).where(Message.conversation_id == c.id)
                                     .order_by(Message.id))).all()
         names = await _names(s)
-    lines = tuple(TranscriptLine(m.id, m.author, m.created_at, mask(m.text, public, names=True),
+    # The client's own first name alone («Здравствуйте, Валентина!») is theirs in any form.
+    known = known_name(client.display_name)
+    lines = tuple(TranscriptLine(m.id, m.author, m.created_at,
+                                 mask(m.text, public, names=True, known=known),
                                  m.internal, m.decision, m.redacted_at is not None,
                                  mask(m.action))
                   for m in messages)

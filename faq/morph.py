@@ -119,6 +119,18 @@ class NameWord(IntEnum):
 _PERSON = frozenset({"Name", "Surn", "Patr"})
 
 
+@functools.lru_cache(maxsize=10_000)
+def person_lemmas(word: str) -> frozenset[str]:
+    """The dictionary forms of a lower-case word's readings as a person's name or surname
+    («валентину» gives «валентина»); empty without such a reading or the dictionaries."""
+    try:
+        parses = _analyzer().parse(word)
+    except ImportError:
+        return frozenset()
+    return frozenset(p.normal_form.replace("ё", "е") for p in parses
+                     if p.tag.grammemes & _PERSON)
+
+
 @functools.lru_cache(maxsize=100_000)
 def name_word(word: str) -> NameWord:
     """NameWord of a lower-case word; NO without pymorphy3's dictionaries."""

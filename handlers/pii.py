@@ -99,12 +99,14 @@ def snils_is_valid(digits: str) -> bool:
     return (0 if check == 100 else check) == int(digits[9:])
 
 
-def mask(text: str, public: frozenset[str] = frozenset(), names: bool = False) -> str:
+def mask(text: str, public: frozenset[str] = frozenset(), names: bool = False,
+         known: frozenset[str] = frozenset()) -> str:
     """The text with every detected personal datum replaced by a label such as «[СНИЛС]».
 
     `public` holds the institution's own phones and e-mails (public_contacts): they are no
     one's personal data and stay readable. `names` masks people's names too (handlers.names:
-    a dictionary look-up per word, for what staff read rather than for every log line)."""
+    a dictionary look-up per word, for what staff read rather than for every log line), and
+    with them each word of the `known` name (handlers.names.known_name), alone too."""
     if not text:
         return text
     text = _EMAIL.sub(lambda m: m.group(0) if m.group(0).lower() in public else EMAIL, text)
@@ -113,7 +115,7 @@ def mask(text: str, public: frozenset[str] = frozenset(), names: bool = False) -
                         else ADDRESS, text)
     text = _PASSPORT.sub(lambda m: f"{m['word']}{m['gap']}{PASSPORT}", text)
     text = _NUMBER.sub(lambda m: _public(m, public) or _classify(m, text) or m.group(0), text)
-    return mask_names(text) if names else text
+    return mask_names(text, known=known) if names else text
 
 
 def client_label(name: str, full: bool) -> str:

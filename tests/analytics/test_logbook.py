@@ -105,3 +105,25 @@ async def test_the_first_message_is_the_first_typed_question(sessions) -> None:
                           created_at=at) for c, text, action in said)
     page = await search(sessions, LogQuery(NOVEMBER, Filters()))
     assert [r.snippet for r in page.rows] == ["Согласен(на)", "Как получить путёвку?"]
+
+
+async def test_the_clients_own_first_name_alone_is_masked_in_the_transcript(
+        sessions, logged) -> None:
+    """A specialist writes the client's first name alone, in any form; the same name in
+    another client's conversation and ordinary words stay as written."""
+    async with sessions.begin() as s:
+        conv = await s.get_one(Conversation, logged["c4"])
+        client = await s.get_one(Client, conv.client_id)
+        client.display_name = "Валентина Петровна"
+        for text in ("Здравствуйте, Валентина! Справку выдаёт МФЦ.",
+                     "Валентину ждём в пятницу; Галина Сергеевна, передайте ей",
+                     "Надежда есть: вера в лучшее"):
+            s.add(Message(conversation_id=conv.id, client_id=client.id, direction="out",
+                          author="specialist", channel=conv.channel, text=text,
+                          text_length=len(text), created_at=t("11-05 09:05")))
+    found = await transcript(sessions, logged["c4"])
+    assert found is not None
+    assert [line.text for line in found.lines][-3:] == [
+        "Здравствуйте, [ФИО]! Справку выдаёт МФЦ.",
+        "[ФИО] ждём в пятницу; [ФИО], передайте ей",
+        "Надежда есть: вера в лучшее"]
