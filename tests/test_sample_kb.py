@@ -90,3 +90,19 @@ def test_the_readme_counts_the_entries_and_exports_with_the_cli(kb: dict[str, An
     assert counted.groups() == (str(len(kb["entries"])), str(len(kb["categories"])))
     # The file `faq export` writes is the one `faq import` takes back.
     assert "priemnaya faq export --kb kb/sample" in readme
+
+
+def _spoken(hours: str) -> str:
+    """«08:30-16:15» as the answer writes it: «8:30–16:15»."""
+    return "–".join(part.lstrip("0") for part in hours.split("-"))
+
+
+def test_the_centres_hours_are_the_calendars(kb: dict[str, Any]) -> None:
+    """The bot promises reply times from settings.yaml's calendar: the hours the sample
+    answer gives clients must be the same."""
+    settings = yaml.safe_load((SAMPLE.parents[1] / "settings.yaml").read_text(encoding="utf-8"))
+    hours = settings["calendar"]["hours"]
+    answer = next(e["answer"] for e in kb["entries"] if e["id"] == "centre.hours")
+    assert len({hours[day] for day in ("mon", "tue", "wed", "thu")}) == 1
+    assert f"понедельник–четверг: {_spoken(hours['mon'])};" in answer
+    assert f"пятница: {_spoken(hours['fri'])};" in answer
