@@ -424,6 +424,53 @@ class StaffPosts(Protocol):
         """Cannot be deleted by the bot; an administrator is told (reason: a short code)."""
 
 
+class BacklogKind(StrEnum):
+    POST = "post"  # parts ready to send, in order
+    OPEN = "open"  # the thread itself could not be opened: open it, then post the history
+    LOST = "lost"  # a note that `lost` posts were given up on
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogItem:
+    """The oldest post a staff surface has not yet taken of a conversation."""
+
+    id: int
+    conversation_id: int
+    kind: BacklogKind
+    parts: tuple[str, ...]
+    lost: int
+    attempts: int  # failed ones so far
+    created_at: datetime
+
+
+class StaffBacklog(Protocol):
+    """Posts for a staff surface kept through its outage, in order per conversation, so that a
+    restart does not lose them."""
+
+    async def add(self, conversation_id: int, surface: str, kind: BacklogKind,
+                  parts: Sequence[str], now: datetime, at: datetime, error: str) -> None:
+        """Behind what the conversation has waiting; nothing for an erased client."""
+
+    async def waiting(self, conversation_id: int) -> bool: ...
+
+    async def due(self, surface: str, now: datetime, limit: int) -> list[int]:
+        """Conversations whose oldest item is due, leased to the caller for a while."""
+        ...
+
+    async def head(self, conversation_id: int) -> BacklogItem | None: ...
+
+    async def done(self, item_id: int) -> None: ...
+
+    async def hold(self, item_id: int, kind: BacklogKind, parts: Sequence[str],
+                   at: datetime, error: str) -> None:
+        """Failed again (what is left of it): tried again at `at`."""
+
+    async def expire(self, conversation_id: int, before: datetime) -> int:
+        """Gives up on items older than `before`, leaving one LOST item at the head that
+        counts them; how many were given up."""
+        ...
+
+
 class EntryIdTaken(ValueError):
     """The knowledge base's files already have an entry with this id."""
 

@@ -55,6 +55,7 @@ from storage.models import (
     InboundEvent,
     Message,
     OutboxItem,
+    StaffBacklogItem,
     StaffPost,
 )
 from storage.outbox import LEASE
@@ -272,6 +273,9 @@ class SqlConversationStore:
                   for cid, thread in threads if (cid, thread) not in known)
         await s.execute(update(Conversation).where(Conversation.client_id == client_id)
                         .values(staff_thread=""))
+        # Posts still waiting for the surface are never posted.
+        await s.execute(delete(StaffBacklogItem).where(StaffBacklogItem.conversation_id.in_(
+            select(Conversation.id).where(Conversation.client_id == client_id))))
 
     @staticmethod
     async def _trim_audit(s: AsyncSession, client_id: int) -> None:

@@ -6,19 +6,16 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
 )
-from aiogram.types import Message
 
 from bots.delivery_errors import reason_of
+from bots.telegram.backlog import TRANSIENT, Held, StaffBacklogRunner, why
 from bots.telegram.media import resend
 from bots.telegram.privacy import StaffPrivacy
 from bots.telegram.topics import NOT_A_FORUM, TAG, THREAD_NOT_FOUND, Thread, means
@@ -26,11 +23,14 @@ from bots.text import split_text, utf16_len
 from handlers.model import Attachment, Author, Channel
 from handlers.pii import contacts_of
 from handlers.ports import (
+    BacklogItem,
+    BacklogKind,
     ConversationEvent,
     ConversationStore,
     EventKind,
     Faq,
     HistoryItem,
+    StaffBacklog,
     StaffPosts,
     StaffThreads,
     Texts,
@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 
 MAX_TOPIC_NAME = 128  # createForumTopic limit
 MAX_TEXT = 4096
-RETRY_S = 2  # before the one retry of a post that met a 5xx or a network error
 ORIGIN = "telegram"
+
+
 _NOTES = {EventKind.CLOSED: "staff_closed", EventKind.TRANSFERRED: "staff_transferred",
           EventKind.ASSIGNED: "staff_assigned", EventKind.RATED: "staff_rated",
           EventKind.REMINDER: "staff_reminder", EventKind.BREACH: "staff_breach"}
@@ -55,7 +56,9 @@ class TelegramNotifier:
                  texts: Texts, faq: Faq, timezone: tzinfo,
                  queue_titles: Mapping[str, str] | None = None,
                  privacy: StaffPrivacy | None = None, posts: StaffPosts | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 backlog: StaffBacklog | None = None, give_up: timedelta | None = None
+                 ) -> None:
         self._bot, self._chat_id, self._store, self._threads = bot, chat_id, store, threads
         self._texts, self._faq, self._tz = texts, faq, timezone
         self._privacy = privacy or StaffPrivacy()
@@ -64,6 +67,11 @@ class TelegramNotifier:
         self._queue_titles = dict(queue_titles or {})
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Posts that fail for a passing reason wait in the backlog, and so do the later posts
+        # of their conversation (in _deferred while its event is handled), to keep the order.
+        self._backlog = None if backlog is None else StaffBacklogRunner(
+            backlog, chat_id, clock, self._replay, self._lock_of, give_up)
+        self._deferred: set[int] = set()
 
     async def publish(self, event: ConversationEvent) -> None:
         # In the background: a slow or unreachable Telegram must not hold up the client's
@@ -73,6 +81,22 @@ class TelegramNotifier:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def run(self) -> None:
+        """Posts what the backlog keeps, as the group takes it again."""
+        if self._backlog is not None:
+            await self._backlog.run()
+
+    def _lock_of(self, cid: int) -> asyncio.Lock:
+        return self._locks.setdefault(cid, asyncio.Lock())
+
+    async def _keep(self, cid: int, kind: BacklogKind, parts: Sequence[str],
+                    cause: Exception | None) -> None:
+        if self._backlog is None:  # nowhere to keep it
+            log.error("telegram notifier failed on conversation %s: %s", cid,
+                      why(cause) if cause else "")
+            return
+        await self._backlog.keep(cid, kind, parts, cause)
+
     async def drain(self, seconds: float = 5.0) -> None:
         """Lets pending posts finish at shutdown, for a bounded time."""
         if self._tasks:
@@ -81,10 +105,20 @@ class TelegramNotifier:
             task.cancel()
 
     async def _handle(self, event: ConversationEvent) -> None:
+        cid = event.conversation_id
         try:
             # One conversation at a time: two events must not open two topics.
-            async with self._locks.setdefault(event.conversation_id, asyncio.Lock()):
-                await self._on(event)
+            async with self._lock_of(cid):
+                if self._backlog is not None and await self._backlog.waiting(cid):
+                    self._deferred.add(cid)
+                try:
+                    await self._on(event)
+                except Held as held:
+                    await self._keep(cid, BacklogKind.POST, held.parts, held.cause)
+                except TRANSIENT as exc:  # only the topic's creation lets these through
+                    await self._keep(cid, BacklogKind.OPEN, (), exc)
+                finally:
+                    self._deferred.discard(cid)
             if event.kind in (EventKind.CLOSED, EventKind.ERASED):
                 self._locks.pop(event.conversation_id, None)
         except TelegramAPIError as exc:  # the Bot API's own answer says it all: no traceback
@@ -99,7 +133,8 @@ class TelegramNotifier:
         match event.kind:
             case EventKind.ESCALATED | EventKind.CRISIS:
                 if not await self._threads.thread_of(cid):
-                    await self.open_thread(cid)
+                    if cid not in self._deferred:  # else the backlog opens it
+                        await self.open_thread(cid)
                 elif event.kind is EventKind.CRISIS:
                     await self._post(cid, self._texts.render("staff_crisis"))
             case EventKind.CLIENT_MESSAGE:
@@ -214,9 +249,15 @@ class TelegramNotifier:
         """Sends into the conversation's thread, recreating a topic someone deleted."""
         thread = Thread.parse(await self._threads.thread_of(cid))
         if thread is None:
+            if cid in self._deferred:  # the topic is still to be opened by the backlog
+                raise Held(self._parts(Thread(self._chat_id, 1), cid, text), None)
             return False
+        return await self._post_parts(cid, thread, self._parts(thread, cid, text), reopen)
+
+    async def _post_parts(self, cid: int, thread: Thread, parts: Sequence[str],
+                          reopen: bool = True) -> bool:
         try:
-            await self._send(thread, cid, text)
+            await self._send_parts(thread, cid, parts)
         except TelegramBadRequest as exc:
             if not means(exc.message, THREAD_NOT_FOUND):
                 raise
@@ -226,14 +267,27 @@ class TelegramNotifier:
                         exc.message)
             new = await self.open_thread(cid)
             if new is not None:
-                await self._send(new, cid, text)
+                await self._send_parts(new, cid, parts)
         return True
 
     async def _send(self, thread: Thread, cid: int, text: str) -> None:
+        await self._send_parts(thread, cid, self._parts(thread, cid, text))
+
+    @staticmethod
+    def _parts(thread: Thread, cid: int, text: str) -> list[str]:
         if not thread.topic_id:
             text = f"{TAG.format(cid)}\n{text}"
-        for part in split_text(text, MAX_TEXT, utf16_len):
-            sent = await self._send_part(thread.chat_id, part, thread.message_thread_id)
+        return split_text(text, MAX_TEXT, utf16_len)
+
+    async def _send_parts(self, thread: Thread, cid: int, parts: Sequence[str]) -> None:
+        if cid in self._deferred:
+            raise Held(parts, None)
+        for n, part in enumerate(parts):
+            try:
+                sent = await self._bot.send_message(thread.chat_id, part,
+                                                    message_thread_id=thread.message_thread_id)
+            except TRANSIENT as exc:
+                raise Held(parts[n:], exc) from exc
             await self._record(cid, thread, sent.message_id)
 
     async def _record(self, cid: int, thread: Thread, message_id: int) -> None:
@@ -256,15 +310,16 @@ class TelegramNotifier:
                 if sent is not None:
                     await self._record(cid, thread, sent.message_id)
 
-    async def _send_part(self, chat_id: int, text: str, topic: int | None) -> Message:
-        """One polite retry on flood control or a Bot API that is out of reach for a moment;
-        staff notes are not worth a queue of their own. The retry is one warning line; a
-        second failure is the error _handle logs."""
-        try:
-            return await self._bot.send_message(chat_id, text, message_thread_id=topic)
-        except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as exc:
-            wait = exc.retry_after if isinstance(exc, TelegramRetryAfter) else RETRY_S
-            log.warning("posting to chat %s failed (%s): retrying in %s s", chat_id,
-                        redact(f"{type(exc).__name__}: {exc.message}"), min(wait, 30))
-            await asyncio.sleep(min(wait, 30))
-        return await self._bot.send_message(chat_id, text, message_thread_id=topic)
+    async def _replay(self, item: BacklogItem) -> None:
+        cid = item.conversation_id
+        if item.kind is BacklogKind.OPEN:
+            if not await self._threads.thread_of(cid):
+                await self.open_thread(cid)
+            return
+        thread = Thread.parse(await self._threads.thread_of(cid))
+        if thread is None:
+            return  # erased meanwhile: nothing is posted about the client
+        parts = item.parts if item.kind is BacklogKind.POST else self._parts(
+            thread, cid, self._texts.render("staff_backlog_lost", count=item.lost,
+                                            link=self._privacy.link(cid)))
+        await self._post_parts(cid, thread, parts)

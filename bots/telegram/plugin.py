@@ -59,7 +59,8 @@ class TelegramPlugin:
         self._notifier = None if config.specialists_chat_id is None else TelegramNotifier(
             self.bot, config.specialists_chat_id, ctx.store, ctx.threads, ctx.texts, ctx.faq,
             ZoneInfo(timezone), ctx.queue_titles,
-            StaffPrivacy(config.staff_full_texts, config.desk_url), ctx.posts, ctx.clock)
+            StaffPrivacy(config.staff_full_texts, config.desk_url), ctx.posts, ctx.clock,
+            ctx.backlog)
         self.cleanup = None if config.specialists_chat_id is None or ctx.posts is None \
             else StaffCleanup(self.bot, config.specialists_chat_id, ctx.posts, ctx.clock)
         # Staff router first: its catch-all for groups must see group messages before anyone.
@@ -98,6 +99,8 @@ class TelegramPlugin:
         jobs = [self._receive()]
         if self.cleanup is not None:
             jobs.append(self.cleanup.run())
+        if self._notifier is not None:
+            jobs.append(self._notifier.run())
         await asyncio.gather(*jobs)
 
     async def _receive(self) -> None:
