@@ -18,6 +18,7 @@ from bots.delivery_errors import reason_of
 from bots.telegram.backlog import TRANSIENT, Held, StaffBacklogRunner, why
 from bots.telegram.media import resend
 from bots.telegram.privacy import StaffPrivacy
+from bots.telegram.titles import TopicTitles
 from bots.telegram.topics import NOT_A_FORUM, TAG, THREAD_NOT_FOUND, Thread, means
 from bots.text import split_text, utf16_len
 from handlers.model import Attachment, Author, Channel
@@ -39,7 +40,6 @@ from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
 
-MAX_TOPIC_NAME = 128  # createForumTopic limit
 MAX_TEXT = 4096
 ORIGIN = "telegram"
 
@@ -65,6 +65,7 @@ class TelegramNotifier:
         # Every post is kept by id: an erasure of the client deletes them (cleanup.py).
         self._posts, self._clock = posts, clock
         self._queue_titles = dict(queue_titles or {})
+        self._titles = TopicTitles(bot, texts, faq, self._privacy, self._queue_titles)
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Posts that fail for a passing reason wait in the backlog, and so do the later posts
@@ -155,10 +156,22 @@ class TelegramNotifier:
                 await self._post(cid, self._texts.render(
                     "staff_delivery_failed", reason=reason_of(event.text),
                     channel=str(found[0].channel) if found else ""))
+            case EventKind.TRANSFERRED:
+                await self._retitle(cid)
+                await self._note(cid, event)
             case kind if kind in _NOTES:
-                queue = self._queue_titles.get(event.text, event.text)
-                await self._post(cid, self._texts.render(
-                    _NOTES[kind], queue=queue, rating=event.text))
+                await self._note(cid, event)
+
+    async def _note(self, cid: int, event: ConversationEvent) -> None:
+        queue = self._queue_titles.get(event.text, event.text)
+        await self._post(cid, self._texts.render(
+            _NOTES[event.kind], queue=queue, rating=event.text))
+
+    async def _retitle(self, cid: int) -> None:
+        thread = Thread.parse(await self._threads.thread_of(cid))
+        found = await self._store.get(cid)
+        if thread is not None and found is not None:
+            await self._titles.retitle(thread, *found)
 
     async def _client_message(self, cid: int, event: ConversationEvent) -> None:
         if not await self._threads.thread_of(cid):
@@ -201,12 +214,8 @@ class TelegramNotifier:
         if found is None:
             return None
         conv, client = found
-        category = self._faq.kb.category(conv.category)
-        about = {"client_name": self._privacy.name(client.display_name),
-                 "channel": str(conv.channel),
-                 "category": category.title if category else conv.category,
-                 "urgent": conv.urgent, "conversation_id": cid}
-        thread = await self._create(self._texts.render("staff_topic_name", **about))
+        about = self._titles.about(conv, client)
+        thread = await self._create(self._titles.title(conv, client))
         await self._threads.set_thread(cid, str(thread))
         await self._record(cid, thread, 0)
         history = await self._store.history(cid)
@@ -236,7 +245,7 @@ class TelegramNotifier:
 
     async def _create(self, name: str) -> Thread:
         try:
-            topic = await self._bot.create_forum_topic(self._chat_id, name[:MAX_TOPIC_NAME])
+            topic = await self._bot.create_forum_topic(self._chat_id, name)
         except TelegramBadRequest as exc:
             if not means(exc.message, NOT_A_FORUM):
                 raise

@@ -1,0 +1,46 @@
+"""What the specialists' topic says of a conversation: its title after a transfer, who took,
+released or answered it, and why a /transfer was refused."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from priemnaya.runtime import Runtime
+from tests.bots.telegram.fake_bot_api import Failure
+from tests.bots.telegram.harness import Harness, wait_for
+from tests.bots.telegram.test_reliability import open_topic, topic_posts
+
+Service = tuple[Harness, Runtime]
+
+
+def posted(h: Harness, phrase: str) -> list[str]:
+    return [p["text"] for p in topic_posts(h) if phrase in p["text"]]
+
+
+async def test_a_transfer_renames_the_topic_after_the_queue(service: Service) -> None:
+    h, _ = service
+    topic = await open_topic(h)
+    assert "Срочные обращения" not in h.api.topics[topic]
+    await h.post(h.staff("/transfer urgent", topic=topic))
+    await wait_for(lambda: posted(h, "«Срочные обращения»"))
+    await wait_for(lambda: "Срочные обращения" in h.api.topics[topic])
+    assert h.api.topics[topic].endswith("№1")
+
+
+async def test_a_bot_that_may_not_rename_topics_warns_once(
+        service: Service, caplog: pytest.LogCaptureFixture) -> None:
+    h, _ = service
+    topic = await open_topic(h)
+    h.api.fail(Failure("editForumTopic", 400, "Bad Request: not enough rights to manage topics",
+                       times=2))
+    await h.post(h.staff("/transfer urgent", topic=topic))
+    await wait_for(lambda: posted(h, "«Срочные обращения»"))
+    await h.post(h.staff("/take", topic=topic))
+    await h.post(h.staff("/transfer general", topic=topic))
+    await wait_for(lambda: posted(h, "«Общие вопросы»"))
+    assert len(h.api.attempts("editForumTopic")) == 2
+    warned = [r for r in caplog.records if "can_manage_topics" in r.getMessage()]
+    assert [r.levelname for r in warned] == ["WARNING"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
