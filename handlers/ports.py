@@ -60,6 +60,7 @@ class HistoryItem:
     attachments: tuple[Attachment, ...] = ()
     # A button pressed ("entry:…", "start") or a desk event ("transfer:a>b"), "" for text.
     action: str = ""
+    specialist_id: int | None = None  # who wrote it, for a specialist's message or note
 
 
 class ConversationStore(Protocol):
@@ -378,6 +379,10 @@ class InboundLog(Protocol):
 class StaffDirectory(Protocol):
     async def ensure(self, external_id: str, display_name: str) -> int:
         """The specialist behind a platform account ("telegram:123", "vk:456"), created if new."""
+
+    async def name_of(self, specialist_id: int) -> str:
+        """Their name as the desk shows it (the display name, else the login); "" if unknown."""
+        ...
 
 
 class StaffThreads(Protocol):

@@ -333,7 +333,8 @@ class SqlConversationStore:
             rows = (await s.scalars(select(Message).where(Message.client_id == conv.client_id)
                                     .order_by(Message.id.desc()).limit(limit))).all()
             return [HistoryItem(m.id, Author(m.author), m.text, m.created_at, m.internal,
-                                parse_attachments(m.attachments), m.action or "")
+                                parse_attachments(m.attachments), m.action or "",
+                                m.specialist_id)
                     for m in reversed(rows)]
 
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None:

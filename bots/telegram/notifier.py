@@ -32,6 +32,7 @@ from handlers.ports import (
     Faq,
     HistoryItem,
     StaffBacklog,
+    StaffDirectory,
     StaffPosts,
     StaffThreads,
     Texts,
@@ -57,14 +58,15 @@ class TelegramNotifier:
                  queue_titles: Mapping[str, str] | None = None,
                  privacy: StaffPrivacy | None = None, posts: StaffPosts | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 backlog: StaffBacklog | None = None, give_up: timedelta | None = None
-                 ) -> None:
+                 backlog: StaffBacklog | None = None, give_up: timedelta | None = None,
+                 staff: StaffDirectory | None = None) -> None:
         self._bot, self._chat_id, self._store, self._threads = bot, chat_id, store, threads
         self._texts, self._faq, self._tz = texts, faq, timezone
         self._privacy = privacy or StaffPrivacy()
         # Every post is kept by id: an erasure of the client deletes them (cleanup.py).
         self._posts, self._clock = posts, clock
         self._queue_titles = dict(queue_titles or {})
+        self._staff = staff  # to name the specialist who acted
         self._titles = TopicTitles(bot, texts, faq, self._privacy, self._queue_titles)
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -164,8 +166,15 @@ class TelegramNotifier:
 
     async def _note(self, cid: int, event: ConversationEvent) -> None:
         queue = self._queue_titles.get(event.text, event.text)
+        specialist = await self._name(int(event.text)) if event.kind is EventKind.ASSIGNED \
+            and event.text.isdigit() else ""
         await self._post(cid, self._texts.render(
-            _NOTES[event.kind], queue=queue, rating=event.text))
+            _NOTES[event.kind], queue=queue, rating=event.text, specialist=specialist))
+
+    async def _name(self, specialist_id: int | None) -> str:
+        if self._staff is None or specialist_id is None:
+            return ""
+        return await self._staff.name_of(specialist_id)
 
     async def _retitle(self, cid: int) -> None:
         thread = Thread.parse(await self._threads.thread_of(cid))
@@ -196,6 +205,7 @@ class TelegramNotifier:
                  for a in item.attachments] if item else []
         await self._post(cid, self._texts.render(
             "staff_mirror", text=shown.text, origin=event.origin,
+            specialist=await self._name(item.specialist_id if item else None),
             internal=bool(item and item.internal), files=files, hidden=shown.hidden,
             link=self._privacy.link(cid)))
 

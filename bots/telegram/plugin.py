@@ -60,7 +60,7 @@ class TelegramPlugin:
             self.bot, config.specialists_chat_id, ctx.store, ctx.threads, ctx.texts, ctx.faq,
             ZoneInfo(timezone), ctx.queue_titles,
             StaffPrivacy(config.staff_full_texts, config.desk_url), ctx.posts, ctx.clock,
-            ctx.backlog)
+            ctx.backlog, staff=ctx.staff)
         self.cleanup = None if config.specialists_chat_id is None or ctx.posts is None \
             else StaffCleanup(self.bot, config.specialists_chat_id, ctx.posts, ctx.clock)
         # Staff router first: its catch-all for groups must see group messages before anyone.

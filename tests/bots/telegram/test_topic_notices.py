@@ -6,8 +6,11 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy import select
 
 from priemnaya.runtime import Runtime
+from storage.models import Conversation
+from storage.users import SqlStaffAccounts
 from tests.bots.telegram.fake_bot_api import Failure
 from tests.bots.telegram.harness import Harness, wait_for
 from tests.bots.telegram.test_reliability import open_topic, topic_posts
@@ -44,3 +47,30 @@ async def test_a_bot_that_may_not_rename_topics_warns_once(
     warned = [r for r in caplog.records if "can_manage_topics" in r.getMessage()]
     assert [r.levelname for r in warned] == ["WARNING"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def a_desk_account(rt: Runtime, login: str, name: str) -> int:
+    return await SqlStaffAccounts(rt.sessions).create(login, name, "specialist", "", rt.clock())
+
+
+async def conversation(rt: Runtime) -> int:
+    async with rt.sessions() as s:
+        cid = await s.scalar(select(Conversation.id))
+    assert cid is not None
+    return cid
+
+
+async def test_notices_name_the_specialist_as_the_desk_shows_them(service: Service) -> None:
+    h, rt = service
+    topic = await open_topic(h)
+    cid = await conversation(rt)
+    await h.post(h.staff("/take", topic=topic))  # from Telegram: the name Telegram gives
+    await wait_for(lambda: posted(h, "Обращение взял в работу специалист Мария Иванова."))
+    assert await rt.desk.release(cid)
+    anna = await a_desk_account(rt, "anna", "Анна Смирнова")
+    assert await rt.desk.take(cid, anna)
+    await rt.desk.reply(cid, anna, "Справку можно получить в МФЦ", origin="desk")
+    await rt.desk.note(cid, anna, "Проверить льготу", origin="desk")
+    await wait_for(lambda: posted(h, "Обращение взял в работу специалист Анна Смирнова."))
+    await wait_for(lambda: posted(h, "Специалист Анна Смирнова из веб-кабинета: Справку"))
+    await wait_for(lambda: posted(h, "Заметка из веб-кабинета — Анна Смирнова"))
