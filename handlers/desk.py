@@ -89,10 +89,12 @@ class SpecialistDesk:
                                                              text=str(specialist_id)))
         return taken
 
-    async def release(self, conversation_id: int) -> bool:
+    async def release(self, conversation_id: int, by: int | None = None) -> bool:
+        """by: the specialist who let it go, named to colleagues (none when not known)."""
         released = await self._d.store.assign(conversation_id, None, only_if_free=False)
         if released:
-            await self._d.notifier.publish(ConversationEvent(EventKind.RELEASED, conversation_id))
+            await self._d.notifier.publish(ConversationEvent(
+                EventKind.RELEASED, conversation_id, text="" if by is None else str(by)))
         return released
 
     async def transfer(

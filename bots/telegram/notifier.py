@@ -158,6 +158,8 @@ class TelegramNotifier:
                 await self._post(cid, self._texts.render(
                     "staff_delivery_failed", reason=reason_of(event.text),
                     channel=str(found[0].channel) if found else ""))
+            case EventKind.RELEASED:
+                await self._released(cid, event.text)
             case EventKind.TRANSFERRED:
                 await self._retitle(cid)
                 await self._note(cid, event)
@@ -170,6 +172,13 @@ class TelegramNotifier:
             and event.text.isdigit() else ""
         await self._post(cid, self._texts.render(
             _NOTES[event.kind], queue=queue, rating=event.text, specialist=specialist))
+
+    async def _released(self, cid: int, by: str) -> None:
+        found = await self._store.get(cid)
+        queue = found[0].queue if found else ""
+        await self._post(cid, self._texts.render(
+            "staff_released", queue=self._queue_titles.get(queue, queue),
+            specialist=await self._name(int(by)) if by.isdigit() else ""))
 
     async def _name(self, specialist_id: int | None) -> str:
         if self._staff is None or specialist_id is None:

@@ -74,3 +74,17 @@ async def test_notices_name_the_specialist_as_the_desk_shows_them(service: Servi
     await wait_for(lambda: posted(h, "Обращение взял в работу специалист Анна Смирнова."))
     await wait_for(lambda: posted(h, "Специалист Анна Смирнова из веб-кабинета: Справку"))
     await wait_for(lambda: posted(h, "Заметка из веб-кабинета — Анна Смирнова"))
+
+
+async def test_a_release_from_the_web_desk_is_told_in_the_topic(service: Service) -> None:
+    h, rt = service
+    topic = await open_topic(h)
+    cid = await conversation(rt)
+    anna = await a_desk_account(rt, "anna", "Анна Смирнова")
+    await h.post(h.staff("/take", topic=topic))
+    assert await rt.desk.release(cid, by=anna)
+    [notice] = await wait_for(lambda: posted(h, "вернул обращение"))
+    assert notice.startswith("Специалист Анна Смирнова вернул обращение в очередь «Общие "
+                             "вопросы»")
+    await h.post(h.staff("/take", topic=topic))  # released, so it can be taken again
+    await wait_for(lambda: len(posted(h, "Обращение взял в работу")) == 2)
