@@ -67,7 +67,8 @@ class TelegramPlugin:
         # No aiogram FSM: a conversation's state lives in the database, shared by channels.
         self.dp = Dispatcher(disable_fsm=True, config=config, codec=codec, reception=ctx.reception,
                              desk=ctx.desk, threads=ctx.threads, staff=ctx.staff,
-                             texts=ctx.texts, store=ctx.store, clock=ctx.clock)
+                             texts=ctx.texts, store=ctx.store, clock=ctx.clock,
+                             queue_titles=ctx.queue_titles)
         self.dp.include_routers(build_staff_router(config.specialists_chat_id),
                                 build_client_router())
         self.intake = UpdateIntake(self.bot, self.dp, ctx.inbound, ctx.reception, ctx.clock)

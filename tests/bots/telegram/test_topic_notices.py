@@ -88,3 +88,18 @@ async def test_a_release_from_the_web_desk_is_told_in_the_topic(service: Service
                              "вопросы»")
     await h.post(h.staff("/take", topic=topic))  # released, so it can be taken again
     await wait_for(lambda: len(posted(h, "Обращение взял в работу")) == 2)
+
+
+async def test_a_refused_transfer_says_the_one_reason_that_applies(service: Service) -> None:
+    h, rt = service
+    topic = await open_topic(h)
+    await h.post(h.staff("/transfer housing", topic=topic))
+    [unknown] = await wait_for(lambda: posted(h, "Не передано"))
+    assert unknown == ("Не передано: такой очереди нет («housing»). Очереди: general («Общие "
+                       "вопросы»), urgent («Срочные обращения»).")
+    await h.post(h.staff("/transfer general", topic=topic))
+    await wait_for(lambda: posted(h, "Не передано: обращение уже в очереди «Общие вопросы»."))
+    await rt.desk.close(await conversation(rt), origin="desk")
+    await h.post(h.staff("/transfer urgent", topic=topic))
+    await wait_for(lambda: posted(h, "Не передано: обращение уже закрыто."))
+    assert len(posted(h, "Не передано")) == 3
