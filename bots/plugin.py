@@ -17,6 +17,7 @@ from handlers.ports import (
     FileSource,
     InboundLog,
     Notifier,
+    StaffBacklog,
     StaffDirectory,
     StaffPosts,
     StaffThreads,
@@ -46,6 +47,8 @@ class ChannelContext:
     queue_titles: Mapping[str, str] = field(default_factory=dict)
     # What staff surfaces were shown, for an erasure to delete there too.
     posts: StaffPosts | None = None
+    # Posts a staff surface did not take during its outage, kept in order.
+    backlog: StaffBacklog | None = None
 
 
 class ChannelPlugin(Protocol):

@@ -27,6 +27,16 @@ class NotSent(StrEnum):
     TRANSFERRED_AWAY = "transferred_away"
 
 
+class NotTransferred(StrEnum):
+    """Why a transfer did not happen: one reason, so the specialist knows what to do."""
+
+    UNKNOWN_QUEUE = "unknown_queue"
+    SAME_QUEUE = "same_queue"
+    CLOSED = "transfer_closed"
+    # Open and elsewhere, yet refused: another transfer or a close got there first.
+    CHANGED = "not_transferred"
+
+
 class SpecialistDesk:
     """Reply, note, take, transfer and close; each returns False when nothing changed."""
 
@@ -89,10 +99,12 @@ class SpecialistDesk:
                                                              text=str(specialist_id)))
         return taken
 
-    async def release(self, conversation_id: int) -> bool:
+    async def release(self, conversation_id: int, by: int | None = None) -> bool:
+        """by: the specialist who let it go, named to colleagues (none when not known)."""
         released = await self._d.store.assign(conversation_id, None, only_if_free=False)
         if released:
-            await self._d.notifier.publish(ConversationEvent(EventKind.RELEASED, conversation_id))
+            await self._d.notifier.publish(ConversationEvent(
+                EventKind.RELEASED, conversation_id, text="" if by is None else str(by)))
         return released
 
     async def transfer(
@@ -106,6 +118,17 @@ class SpecialistDesk:
             await self._d.notifier.publish(
                 ConversationEvent(EventKind.TRANSFERRED, conversation_id, text=queue))
         return moved
+
+    async def why_not_transferred(self, conversation_id: int, queue: str) -> NotTransferred:
+        """Why a transfer just refused was refused (read again, after the refusal)."""
+        if self._queues and queue not in self._queues:
+            return NotTransferred.UNKNOWN_QUEUE
+        found = await self._d.store.get(conversation_id)
+        if found is None or found[0].state is State.CLOSED:
+            return NotTransferred.CLOSED
+        if found[0].queue == queue:
+            return NotTransferred.SAME_QUEUE
+        return NotTransferred.CHANGED
 
     async def transferred_away(self, conversation_id: int, specialist_id: int | None) -> bool:
         """They moved it to another queue and nobody took it since: they take it back first."""

@@ -60,6 +60,7 @@ class HistoryItem:
     attachments: tuple[Attachment, ...] = ()
     # A button pressed ("entry:…", "start") or a desk event ("transfer:a>b"), "" for text.
     action: str = ""
+    specialist_id: int | None = None  # who wrote it, for a specialist's message or note
 
 
 class ConversationStore(Protocol):
@@ -383,6 +384,10 @@ class StaffDirectory(Protocol):
     async def ensure(self, external_id: str, display_name: str) -> int:
         """The specialist behind a platform account ("telegram:123", "vk:456"), created if new."""
 
+    async def name_of(self, specialist_id: int) -> str:
+        """Their name as the desk shows it (the display name, else the login); "" if unknown."""
+        ...
+
 
 class StaffThreads(Protocol):
     """Where a conversation is discussed on a staff surface (e.g. a Telegram forum topic)."""
@@ -426,6 +431,53 @@ class StaffPosts(Protocol):
 
     async def failed(self, ids: Sequence[int], reason: str) -> None:
         """Cannot be deleted by the bot; an administrator is told (reason: a short code)."""
+
+
+class BacklogKind(StrEnum):
+    POST = "post"  # parts ready to send, in order
+    OPEN = "open"  # the thread itself could not be opened: open it, then post the history
+    LOST = "lost"  # a note that `lost` posts were given up on
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogItem:
+    """The oldest post a staff surface has not yet taken of a conversation."""
+
+    id: int
+    conversation_id: int
+    kind: BacklogKind
+    parts: tuple[str, ...]
+    lost: int
+    attempts: int  # failed ones so far
+    created_at: datetime
+
+
+class StaffBacklog(Protocol):
+    """Posts for a staff surface kept through its outage, in order per conversation, so that a
+    restart does not lose them."""
+
+    async def add(self, conversation_id: int, surface: str, kind: BacklogKind,
+                  parts: Sequence[str], now: datetime, at: datetime, error: str) -> None:
+        """Behind what the conversation has waiting; nothing for an erased client."""
+
+    async def waiting(self, conversation_id: int) -> bool: ...
+
+    async def due(self, surface: str, now: datetime, limit: int) -> list[int]:
+        """Conversations whose oldest item is due, leased to the caller for a while."""
+        ...
+
+    async def head(self, conversation_id: int) -> BacklogItem | None: ...
+
+    async def done(self, item_id: int) -> None: ...
+
+    async def hold(self, item_id: int, kind: BacklogKind, parts: Sequence[str],
+                   at: datetime, error: str) -> None:
+        """Failed again (what is left of it): tried again at `at`."""
+
+    async def expire(self, conversation_id: int, before: datetime) -> int:
+        """Gives up on items older than `before`, leaving one LOST item at the head that
+        counts them; how many were given up."""
+        ...
 
 
 class EntryIdTaken(ValueError):

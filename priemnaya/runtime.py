@@ -42,6 +42,7 @@ from storage.files import SqlFileStore
 from storage.outbox import SqlClientTimeline, SqlDeliveryQueue
 from storage.sqlite_inline import checkpoint
 from storage.staff import SqlInboundLog, SqlStaffDirectory, SqlStaffThreads
+from storage.staff_backlog import SqlStaffBacklog
 from storage.staff_posts import SqlStaffPosts
 from storage.users import SqlStaffAccounts
 
@@ -127,7 +128,7 @@ def build_runtime(
                          inbound=inbound, staff=SqlStaffDirectory(sessions, clock, texts),
                          threads=SqlStaffThreads(sessions), faq=faq, texts=texts,
                          notifier=notifier, clock=clock, queue_titles=directory.titles(),
-                         posts=SqlStaffPosts(sessions))
+                         posts=SqlStaffPosts(sessions), backlog=SqlStaffBacklog(sessions))
     rt = Runtime(settings, engine, sessions, faq, texts, notifier, worker, reception, desk,
                  store, SqlClientTimeline(sessions), senders, clock, ctx, directory, hub)
     rt.uploads = SqlFileStore(sessions, settings.institution.id)

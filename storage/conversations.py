@@ -55,6 +55,7 @@ from storage.models import (
     InboundEvent,
     Message,
     OutboxItem,
+    StaffBacklogItem,
     StaffPost,
 )
 from storage.outbox import LEASE
@@ -278,6 +279,9 @@ class SqlConversationStore:
                   for cid, thread in threads if (cid, thread) not in known)
         await s.execute(update(Conversation).where(Conversation.client_id == client_id)
                         .values(staff_thread=""))
+        # Posts still waiting for the surface are never posted.
+        await s.execute(delete(StaffBacklogItem).where(StaffBacklogItem.conversation_id.in_(
+            select(Conversation.id).where(Conversation.client_id == client_id))))
 
     @staticmethod
     async def _trim_audit(s: AsyncSession, client_id: int) -> None:
@@ -335,7 +339,8 @@ class SqlConversationStore:
             rows = (await s.scalars(select(Message).where(Message.client_id == conv.client_id)
                                     .order_by(Message.id.desc()).limit(limit))).all()
             return [HistoryItem(m.id, Author(m.author), m.text, m.created_at, m.internal,
-                                parse_attachments(m.attachments), m.action or "")
+                                parse_attachments(m.attachments), m.action or "",
+                                m.specialist_id)
                     for m in reversed(rows)]
 
     async def get(self, conversation_id: int) -> tuple[ConversationRef, ClientRef] | None:

@@ -210,6 +210,27 @@ class StaffPost(Base):
     posted_at: Mapped[datetime]
 
 
+class StaffBacklogItem(Base):
+    """A post for a staff surface that met a transient failure (a network error, a 5xx, flood
+    control), kept in order per conversation until the surface takes it. kind: post (parts
+    ready to send), open (the topic itself, then the history), lost (a note that `lost` posts
+    were given up on)."""
+
+    __tablename__ = "staff_backlog"
+    __table_args__ = (Index("ix_staff_backlog_conversation", "conversation_id", "id"),
+                      Index("ix_staff_backlog_due", "surface", "next_attempt_at"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    surface: Mapped[str] = mapped_column(String(64))  # e.g. "tg:<chat id>"
+    kind: Mapped[str] = mapped_column(String(8))
+    parts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lost: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+
 class InboundEvent(Base):
     """The raw body of every platform event, kept before any library parses it."""
 

@@ -164,6 +164,12 @@ class SqlStaffDirectory:
                 continue  # created concurrently: read it again
         raise RuntimeError(f"cannot register specialist {external_id}")
 
+    async def name_of(self, specialist_id: int) -> str:
+        async with self._sessions() as s:
+            found = (await s.execute(select(Specialist.display_name, Specialist.login)
+                                     .where(Specialist.id == specialist_id))).first()
+        return (found.display_name or found.login) if found else ""
+
 
 class SqlStaffThreads:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -6,31 +6,33 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
 )
-from aiogram.types import Message
 
 from bots.delivery_errors import reason_of
+from bots.telegram.backlog import TRANSIENT, Held, StaffBacklogRunner, why
 from bots.telegram.media import resend
 from bots.telegram.privacy import StaffPrivacy
+from bots.telegram.titles import TopicTitles
 from bots.telegram.topics import NOT_A_FORUM, TAG, THREAD_NOT_FOUND, Thread, means
 from bots.text import split_text, utf16_len
 from handlers.model import Attachment, Author, Channel
 from handlers.pii import contacts_of
 from handlers.ports import (
+    BacklogItem,
+    BacklogKind,
     ConversationEvent,
     ConversationStore,
     EventKind,
     Faq,
     HistoryItem,
+    StaffBacklog,
+    StaffDirectory,
     StaffPosts,
     StaffThreads,
     Texts,
@@ -39,10 +41,10 @@ from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
 
-MAX_TOPIC_NAME = 128  # createForumTopic limit
 MAX_TEXT = 4096
-RETRY_S = 2  # before the one retry of a post that met a 5xx or a network error
 ORIGIN = "telegram"
+
+
 _NOTES = {EventKind.CLOSED: "staff_closed", EventKind.TRANSFERRED: "staff_transferred",
           EventKind.ASSIGNED: "staff_assigned", EventKind.RATED: "staff_rated",
           EventKind.REMINDER: "staff_reminder", EventKind.BREACH: "staff_breach"}
@@ -55,15 +57,24 @@ class TelegramNotifier:
                  texts: Texts, faq: Faq, timezone: tzinfo,
                  queue_titles: Mapping[str, str] | None = None,
                  privacy: StaffPrivacy | None = None, posts: StaffPosts | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 backlog: StaffBacklog | None = None, give_up: timedelta | None = None,
+                 staff: StaffDirectory | None = None) -> None:
         self._bot, self._chat_id, self._store, self._threads = bot, chat_id, store, threads
         self._texts, self._faq, self._tz = texts, faq, timezone
         self._privacy = privacy or StaffPrivacy()
         # Every post is kept by id: an erasure of the client deletes them (cleanup.py).
         self._posts, self._clock = posts, clock
         self._queue_titles = dict(queue_titles or {})
+        self._staff = staff  # to name the specialist who acted
+        self._titles = TopicTitles(bot, texts, faq, self._privacy, self._queue_titles)
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Posts that fail for a passing reason wait in the backlog, and so do the later posts
+        # of their conversation (in _deferred while its event is handled), to keep the order.
+        self._backlog = None if backlog is None else StaffBacklogRunner(
+            backlog, chat_id, clock, self._replay, self._lock_of, give_up)
+        self._deferred: set[int] = set()
 
     async def publish(self, event: ConversationEvent) -> None:
         # In the background: a slow or unreachable Telegram must not hold up the client's
@@ -73,6 +84,22 @@ class TelegramNotifier:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def run(self) -> None:
+        """Posts what the backlog keeps, as the group takes it again."""
+        if self._backlog is not None:
+            await self._backlog.run()
+
+    def _lock_of(self, cid: int) -> asyncio.Lock:
+        return self._locks.setdefault(cid, asyncio.Lock())
+
+    async def _keep(self, cid: int, kind: BacklogKind, parts: Sequence[str],
+                    cause: Exception | None) -> None:
+        if self._backlog is None:  # nowhere to keep it
+            log.error("telegram notifier failed on conversation %s: %s", cid,
+                      why(cause) if cause else "")
+            return
+        await self._backlog.keep(cid, kind, parts, cause)
+
     async def drain(self, seconds: float = 5.0) -> None:
         """Lets pending posts finish at shutdown, for a bounded time."""
         if self._tasks:
@@ -81,10 +108,20 @@ class TelegramNotifier:
             task.cancel()
 
     async def _handle(self, event: ConversationEvent) -> None:
+        cid = event.conversation_id
         try:
             # One conversation at a time: two events must not open two topics.
-            async with self._locks.setdefault(event.conversation_id, asyncio.Lock()):
-                await self._on(event)
+            async with self._lock_of(cid):
+                if self._backlog is not None and await self._backlog.waiting(cid):
+                    self._deferred.add(cid)
+                try:
+                    await self._on(event)
+                except Held as held:
+                    await self._keep(cid, BacklogKind.POST, held.parts, held.cause)
+                except TRANSIENT as exc:  # only the topic's creation lets these through
+                    await self._keep(cid, BacklogKind.OPEN, (), exc)
+                finally:
+                    self._deferred.discard(cid)
             if event.kind in (EventKind.CLOSED, EventKind.ERASED):
                 self._locks.pop(event.conversation_id, None)
         except TelegramAPIError as exc:  # the Bot API's own answer says it all: no traceback
@@ -99,7 +136,8 @@ class TelegramNotifier:
         match event.kind:
             case EventKind.ESCALATED | EventKind.CRISIS:
                 if not await self._threads.thread_of(cid):
-                    await self.open_thread(cid)
+                    if cid not in self._deferred:  # else the backlog opens it
+                        await self.open_thread(cid)
                 elif event.kind is EventKind.CRISIS:
                     await self._post(cid, self._texts.render("staff_crisis"))
             case EventKind.CLIENT_MESSAGE:
@@ -120,10 +158,38 @@ class TelegramNotifier:
                 await self._post(cid, self._texts.render(
                     "staff_delivery_failed", reason=reason_of(event.text),
                     channel=str(found[0].channel) if found else ""))
+            case EventKind.RELEASED:
+                await self._released(cid, event.text)
+            case EventKind.TRANSFERRED:
+                await self._retitle(cid)
+                await self._note(cid, event)
             case kind if kind in _NOTES:
-                queue = self._queue_titles.get(event.text, event.text)
-                await self._post(cid, self._texts.render(
-                    _NOTES[kind], queue=queue, rating=event.text))
+                await self._note(cid, event)
+
+    async def _note(self, cid: int, event: ConversationEvent) -> None:
+        queue = self._queue_titles.get(event.text, event.text)
+        specialist = await self._name(int(event.text)) if event.kind is EventKind.ASSIGNED \
+            and event.text.isdigit() else ""
+        await self._post(cid, self._texts.render(
+            _NOTES[event.kind], queue=queue, rating=event.text, specialist=specialist))
+
+    async def _released(self, cid: int, by: str) -> None:
+        found = await self._store.get(cid)
+        queue = found[0].queue if found else ""
+        await self._post(cid, self._texts.render(
+            "staff_released", queue=self._queue_titles.get(queue, queue),
+            specialist=await self._name(int(by)) if by.isdigit() else ""))
+
+    async def _name(self, specialist_id: int | None) -> str:
+        if self._staff is None or specialist_id is None:
+            return ""
+        return await self._staff.name_of(specialist_id)
+
+    async def _retitle(self, cid: int) -> None:
+        thread = Thread.parse(await self._threads.thread_of(cid))
+        found = await self._store.get(cid)
+        if thread is not None and found is not None:
+            await self._titles.retitle(thread, *found)
 
     async def _client_message(self, cid: int, event: ConversationEvent) -> None:
         if not await self._threads.thread_of(cid):
@@ -148,6 +214,7 @@ class TelegramNotifier:
                  for a in item.attachments] if item else []
         await self._post(cid, self._texts.render(
             "staff_mirror", text=shown.text, origin=event.origin,
+            specialist=await self._name(item.specialist_id if item else None),
             internal=bool(item and item.internal), files=files, hidden=shown.hidden,
             link=self._privacy.link(cid)))
 
@@ -166,12 +233,8 @@ class TelegramNotifier:
         if found is None:
             return None
         conv, client = found
-        category = self._faq.kb.category(conv.category)
-        about = {"client_name": self._privacy.name(client.display_name),
-                 "channel": str(conv.channel),
-                 "category": category.title if category else conv.category,
-                 "urgent": conv.urgent, "conversation_id": cid}
-        thread = await self._create(self._texts.render("staff_topic_name", **about))
+        about = self._titles.about(conv, client)
+        thread = await self._create(self._titles.title(conv, client))
         await self._threads.set_thread(cid, str(thread))
         await self._record(cid, thread, 0)
         history = await self._store.history(cid)
@@ -201,7 +264,7 @@ class TelegramNotifier:
 
     async def _create(self, name: str) -> Thread:
         try:
-            topic = await self._bot.create_forum_topic(self._chat_id, name[:MAX_TOPIC_NAME])
+            topic = await self._bot.create_forum_topic(self._chat_id, name)
         except TelegramBadRequest as exc:
             if not means(exc.message, NOT_A_FORUM):
                 raise
@@ -214,9 +277,15 @@ class TelegramNotifier:
         """Sends into the conversation's thread, recreating a topic someone deleted."""
         thread = Thread.parse(await self._threads.thread_of(cid))
         if thread is None:
+            if cid in self._deferred:  # the topic is still to be opened by the backlog
+                raise Held(self._parts(Thread(self._chat_id, 1), cid, text), None)
             return False
+        return await self._post_parts(cid, thread, self._parts(thread, cid, text), reopen)
+
+    async def _post_parts(self, cid: int, thread: Thread, parts: Sequence[str],
+                          reopen: bool = True) -> bool:
         try:
-            await self._send(thread, cid, text)
+            await self._send_parts(thread, cid, parts)
         except TelegramBadRequest as exc:
             if not means(exc.message, THREAD_NOT_FOUND):
                 raise
@@ -226,14 +295,27 @@ class TelegramNotifier:
                         exc.message)
             new = await self.open_thread(cid)
             if new is not None:
-                await self._send(new, cid, text)
+                await self._send_parts(new, cid, parts)
         return True
 
     async def _send(self, thread: Thread, cid: int, text: str) -> None:
+        await self._send_parts(thread, cid, self._parts(thread, cid, text))
+
+    @staticmethod
+    def _parts(thread: Thread, cid: int, text: str) -> list[str]:
         if not thread.topic_id:
             text = f"{TAG.format(cid)}\n{text}"
-        for part in split_text(text, MAX_TEXT, utf16_len):
-            sent = await self._send_part(thread.chat_id, part, thread.message_thread_id)
+        return split_text(text, MAX_TEXT, utf16_len)
+
+    async def _send_parts(self, thread: Thread, cid: int, parts: Sequence[str]) -> None:
+        if cid in self._deferred:
+            raise Held(parts, None)
+        for n, part in enumerate(parts):
+            try:
+                sent = await self._bot.send_message(thread.chat_id, part,
+                                                    message_thread_id=thread.message_thread_id)
+            except TRANSIENT as exc:
+                raise Held(parts[n:], exc) from exc
             await self._record(cid, thread, sent.message_id)
 
     async def _record(self, cid: int, thread: Thread, message_id: int) -> None:
@@ -256,15 +338,16 @@ class TelegramNotifier:
                 if sent is not None:
                     await self._record(cid, thread, sent.message_id)
 
-    async def _send_part(self, chat_id: int, text: str, topic: int | None) -> Message:
-        """One polite retry on flood control or a Bot API that is out of reach for a moment;
-        staff notes are not worth a queue of their own. The retry is one warning line; a
-        second failure is the error _handle logs."""
-        try:
-            return await self._bot.send_message(chat_id, text, message_thread_id=topic)
-        except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as exc:
-            wait = exc.retry_after if isinstance(exc, TelegramRetryAfter) else RETRY_S
-            log.warning("posting to chat %s failed (%s): retrying in %s s", chat_id,
-                        redact(f"{type(exc).__name__}: {exc.message}"), min(wait, 30))
-            await asyncio.sleep(min(wait, 30))
-        return await self._bot.send_message(chat_id, text, message_thread_id=topic)
+    async def _replay(self, item: BacklogItem) -> None:
+        cid = item.conversation_id
+        if item.kind is BacklogKind.OPEN:
+            if not await self._threads.thread_of(cid):
+                await self.open_thread(cid)
+            return
+        thread = Thread.parse(await self._threads.thread_of(cid))
+        if thread is None:
+            return  # erased meanwhile: nothing is posted about the client
+        parts = item.parts if item.kind is BacklogKind.POST else self._parts(
+            thread, cid, self._texts.render("staff_backlog_lost", count=item.lost,
+                                            link=self._privacy.link(cid)))
+        await self._post_parts(cid, thread, parts)

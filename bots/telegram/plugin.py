@@ -59,14 +59,16 @@ class TelegramPlugin:
         self._notifier = None if config.specialists_chat_id is None else TelegramNotifier(
             self.bot, config.specialists_chat_id, ctx.store, ctx.threads, ctx.texts, ctx.faq,
             ZoneInfo(timezone), ctx.queue_titles,
-            StaffPrivacy(config.staff_full_texts, config.desk_url), ctx.posts, ctx.clock)
+            StaffPrivacy(config.staff_full_texts, config.desk_url), ctx.posts, ctx.clock,
+            ctx.backlog, staff=ctx.staff)
         self.cleanup = None if config.specialists_chat_id is None or ctx.posts is None \
             else StaffCleanup(self.bot, config.specialists_chat_id, ctx.posts, ctx.clock)
         # Staff router first: its catch-all for groups must see group messages before anyone.
         # No aiogram FSM: a conversation's state lives in the database, shared by channels.
         self.dp = Dispatcher(disable_fsm=True, config=config, codec=codec, reception=ctx.reception,
                              desk=ctx.desk, threads=ctx.threads, staff=ctx.staff,
-                             texts=ctx.texts, store=ctx.store, clock=ctx.clock)
+                             texts=ctx.texts, store=ctx.store, clock=ctx.clock,
+                             queue_titles=ctx.queue_titles)
         self.dp.include_routers(build_staff_router(config.specialists_chat_id),
                                 build_client_router())
         self.intake = UpdateIntake(self.bot, self.dp, ctx.inbound, ctx.reception, ctx.clock)
@@ -98,6 +100,8 @@ class TelegramPlugin:
         jobs = [self._receive()]
         if self.cleanup is not None:
             jobs.append(self.cleanup.run())
+        if self._notifier is not None:
+            jobs.append(self._notifier.run())
         await asyncio.gather(*jobs)
 
     async def _receive(self) -> None:

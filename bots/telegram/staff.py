@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -47,7 +48,7 @@ def specialist_of(message: Message, config: TelegramConfig) -> User | None:
 
 async def on_staff_message(
     message: Message, bot: Bot, config: TelegramConfig, desk: SpecialistDesk,
-    threads: StaffThreads, staff: StaffDirectory, texts: Texts,
+    threads: StaffThreads, staff: StaffDirectory, texts: Texts, queue_titles: Mapping[str, str],
 ) -> None:
     user = specialist_of(message, config)
     if user is None:
@@ -58,7 +59,10 @@ async def on_staff_message(
     specialist_id = await staff.ensure(f"telegram:{user.id}", user.full_name)
     problem = await act(message, cid, specialist_id, desk)
     if problem:
-        text = texts.render("staff_not_sent", reason=problem)
+        # A refused /transfer names the queue asked for and lists the valid ones.
+        asked = (message.text or "").partition(" ")[2].strip()
+        text = texts.render("staff_not_sent", reason=problem, asked=asked,
+                            queue=queue_titles.get(asked, asked), queues=queue_titles)
         if not message.message_thread_id or not message.is_topic_message:
             text = f"{TAG.format(cid)}\n{text}"
         await bot.send_message(message.chat.id, text, reply_to_message_id=message.message_id,
@@ -106,7 +110,7 @@ async def act(message: Message, cid: int, specialist_id: int, desk: SpecialistDe
             if not argument.strip():
                 return "transfer_usage"
             if not await desk.transfer(cid, argument.strip(), specialist_id):
-                return "not_transferred"
+                return await desk.why_not_transferred(cid, argument.strip())
         case _ if (note := note_of(text)) is not None:
             await desk.note(cid, specialist_id, note, origin=ORIGIN)
         case _:

@@ -369,8 +369,10 @@ async def test_a_release_reaches_the_other_replicas_desks(desk: Desk) -> None:
     with desk.rt.desk_hub.subscribe() as own_pages:
         r = await post(anna, f"/desk/c/{conv}/release")
         assert r.headers["Location"].endswith("done=released")
-        assert own_pages.get_nowait() == ConversationEvent(EventKind.RELEASED, conv)
-    assert other.events[-1] == ConversationEvent(EventKind.RELEASED, conv)
+        # Naming who released it, for the Telegram topic's notice.
+        released = ConversationEvent(EventKind.RELEASED, conv, text=str(desk.ids["anna"]))
+        assert own_pages.get_nowait() == released
+    assert other.events[-1] == released
     await anna.close()
 
 

@@ -68,7 +68,7 @@ async def _why_not_taken(d: DeskServices, user: StaffUser, row_id: int) -> str:
 
 
 async def release(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
-    if row.assigned_to is None or not await d.desk.release(row.id):
+    if row.assigned_to is None or not await d.desk.release(row.id, by=user.id):
         return "!not_assigned"
     await d.log(user, "desk_release", row.id)
     return "released"

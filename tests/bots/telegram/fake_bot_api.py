@@ -41,6 +41,7 @@ class FakeBotApi:
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     deleted_topics: set[int] = field(default_factory=set)
+    topics: dict[int, str] = field(default_factory=dict)  # topic -> its name now
     # The bot's messages still in a chat: message_id -> (chat_id, topic or 0).
     posted: dict[int, tuple[int, int]] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -98,6 +99,8 @@ class FakeBotApi:
             return self._get_file(params)
         if method in ("deleteMessage", "deleteForumTopic"):
             return self._delete(method, params)
+        if method == "editForumTopic":
+            return self._edit_topic(params)
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
     def _failure_for(self, method: str, params: dict[str, Any]) -> web.Response | None:
@@ -134,6 +137,7 @@ class FakeBotApi:
                     "username": "example_support_bot"}
         if method == "createForumTopic":
             self._next_id += 1
+            self.topics[self._next_id] = str(params.get("name", ""))
             return {"message_thread_id": self._next_id, "name": params.get("name", ""),
                     "icon_color": 7322096}
         if method.startswith(("send", "copy")):
@@ -150,6 +154,15 @@ class FakeBotApi:
             self.posted[self._next_id] = (chat_id, int(params.get("message_thread_id") or 0))
             return message
         return True
+
+    def _edit_topic(self, params: dict[str, Any]) -> web.Response:
+        topic = int(params["message_thread_id"])
+        if topic not in self.topics:
+            return _error(400, "Bad Request: TOPIC_ID_INVALID")
+        if params.get("name") == self.topics[topic]:
+            return _error(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        self.topics[topic] = str(params.get("name", self.topics[topic]))
+        return web.json_response({"ok": True, "result": True})
 
     def _delete(self, method: str, params: dict[str, Any]) -> web.Response:
         """A topic goes with every message in it; a message deleted twice is not found."""

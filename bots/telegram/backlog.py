@@ -1,0 +1,129 @@
+"""StaffBacklogRunner: posts the staff group did not take in an outage, tried again in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+
+from handlers.ports import BacklogItem, BacklogKind, StaffBacklog
+from handlers.secrets import error_text, redact
+
+log = logging.getLogger("bots.telegram.notifier")  # one logger for everything staff posts
+
+# Failures that pass: the post is kept in the backlog and tried again, in order.
+TRANSIENT = (TelegramRetryAfter, TelegramServerError, TelegramNetworkError)
+MAX_WAIT_S = 60  # between tries: the end of an outage shows in the topics within a minute
+GIVE_UP = timedelta(hours=3)  # about as long as the outbox tries a reply to a client
+BATCH = 50
+INTERVAL_S = 10.0  # for backlogs other replicas kept, and a restart's
+
+
+class Held(Exception):
+    """A post the group did not take for a passing reason; parts: what is left of it."""
+
+    def __init__(self, parts: Sequence[str], cause: Exception | None) -> None:
+        super().__init__(len(parts))
+        self.parts, self.cause = tuple(parts), cause
+
+
+def why(exc: Exception) -> str:
+    text = exc.message if isinstance(exc, TelegramAPIError) else str(exc)
+    return redact(f"{type(exc).__name__}: {text}")
+
+
+def retry_wait(attempts: int, cause: Exception | None) -> timedelta:
+    if isinstance(cause, TelegramRetryAfter):  # flood control says when
+        return timedelta(seconds=cause.retry_after)
+    return timedelta(seconds=0 if cause is None else min(2 ** attempts, MAX_WAIT_S))
+
+
+class StaffBacklogRunner:
+    """Keeps what failed and replays it, conversation by conversation, under their locks."""
+
+    def __init__(self, backlog: StaffBacklog, chat_id: int, clock: Callable[[], datetime],
+                 replay: Callable[[BacklogItem], Awaitable[None]],
+                 lock_of: Callable[[int], asyncio.Lock], give_up: timedelta | None = None,
+                 interval_s: float = INTERVAL_S) -> None:
+        self._backlog, self._chat_id, self._clock = backlog, chat_id, clock
+        self._replay, self._lock_of, self._interval = replay, lock_of, interval_s
+        self._give_up = GIVE_UP if give_up is None else give_up
+        self._surface = f"tg:{chat_id}"
+        self._wake = asyncio.Event()
+
+    async def waiting(self, cid: int) -> bool:
+        return await self._backlog.waiting(cid)
+
+    async def keep(self, cid: int, kind: BacklogKind, parts: Sequence[str],
+                   cause: Exception | None) -> None:
+        """After a passing failure, or behind what the conversation has waiting."""
+        now, wait = self._clock(), retry_wait(0, cause)
+        await self._backlog.add(cid, self._surface, kind, parts, now, now + wait,
+                                error_text(cause) if cause else "")
+        if cause is not None:
+            log.warning("posting to chat %s failed (%s): kept, retrying in %s s",
+                        self._chat_id, why(cause), wait.total_seconds())
+        self._wake_in(wait)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                while await self.catch_up() == BATCH:
+                    pass
+            except Exception:  # a broken database connection must not stop it for good
+                log.exception("posting the staff group's backlog failed")
+            try:
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def catch_up(self) -> int:
+        """One pass over the conversations whose backlog is due; how many there were."""
+        due = await self._backlog.due(self._surface, self._clock(), BATCH)
+        for cid in due:
+            async with self._lock_of(cid):
+                await self._catch_up(cid)
+        return len(due)
+
+    async def _catch_up(self, cid: int) -> None:
+        lost = await self._backlog.expire(cid, self._clock() - self._give_up)
+        if lost:
+            log.warning("gave up on %s posts of conversation %s to chat %s after %s: the "
+                        "topic gets a note that they are on the web desk", lost, cid,
+                        self._chat_id, self._give_up)
+        while (item := await self._backlog.head(cid)) is not None:
+            try:
+                await self._replay(item)
+            except Held as held:
+                # A LOST note is rendered again with its count; a topic opened stays open.
+                kind = BacklogKind.LOST if item.kind is BacklogKind.LOST else BacklogKind.POST
+                await self._hold(item, kind, held.parts if kind is BacklogKind.POST else (),
+                                 held.cause)
+                return
+            except TRANSIENT as exc:  # the topic could not be opened yet
+                await self._hold(item, item.kind, item.parts, exc)
+                return
+            except TelegramAPIError as exc:  # refused for good: the ones behind may pass
+                log.warning("the staff group refused a kept post of conversation %s: %s",
+                            cid, why(exc))
+            await self._backlog.done(item.id)
+
+    async def _hold(self, item: BacklogItem, kind: BacklogKind, parts: Sequence[str],
+                    cause: Exception | None) -> None:
+        wait = retry_wait(item.attempts + 1, cause)
+        await self._backlog.hold(item.id, kind, parts, self._clock() + wait,
+                                 error_text(cause) if cause else "")
+        self._wake_in(wait)
+
+    def _wake_in(self, wait: timedelta) -> None:
+        asyncio.get_running_loop().call_later(wait.total_seconds(), self._wake.set)
