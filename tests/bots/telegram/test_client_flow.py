@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from priemnaya.runtime import Runtime
 from storage.models import Conversation, Message
+from tests.bots.platform_dates import WRONG_DATES, assert_dated_today
 from tests.bots.telegram.harness import CLIENT, SPECIALIST, STAFF_CHAT, Harness, wait_for
 
 Service = tuple[Harness, Runtime]
@@ -211,3 +213,12 @@ async def _conversation_id(rt: Runtime) -> int:
         conv = await s.scalar(select(Conversation))
     assert conv is not None
     return conv.id
+
+
+@pytest.mark.parametrize("date", WRONG_DATES, ids=["1970", "year_ago"])
+async def test_a_message_is_dated_when_received_whatever_its_telegram_date(
+        service: Service, date: int) -> None:
+    h, rt = service
+    await h.post(h.private("Как оформить единое пособие?", date=date))
+    await to_client(h, 1)
+    await assert_dated_today(rt, "Как оформить единое пособие?")

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from handlers.ports import EventKind
 from storage.models import Client, InboundEvent, Message
+from tests.bots.platform_dates import WRONG_DATES, YEAR_AGO, assert_dated_today
 from tests.bots.vk.conftest import CONFIRMATION, SECRET, World, until
-from tests.bots.vk.fake_vk import GROUP_ID, message_event, message_new, message_reply
+from tests.bots.vk.fake_vk import (
+    GROUP_ID,
+    as_event,
+    client_message,
+    message_event,
+    message_new,
+    message_reply,
+)
 
 USER = 100000001
 QUESTION = "Как оформить единое пособие?"
@@ -230,3 +239,25 @@ async def test_message_deny_and_allow_mark_the_client(callback: World) -> None:
     await callback.settled(kept=3)
     [client] = await callback.rows(Client)
     assert client.blocked_at is None
+
+
+@pytest.mark.parametrize("date", WRONG_DATES, ids=["1970", "year_ago"])
+async def test_a_message_is_dated_when_received_whatever_its_vk_date(
+        callback: World, date: int) -> None:
+    body = as_event(client_message(USER, QUESTION, 1, date=date), SECRET)
+    assert await callback.post(body) == (200, "ok")
+    await callback.settled(kept=1)
+    await assert_dated_today(callback.rt, QUESTION)
+
+
+async def test_a_year_old_reply_from_the_community_is_dated_when_received(
+        callback: World) -> None:
+    await callback.post(as_event(client_message(USER, QUESTION, 1, date=YEAR_AGO), SECRET))
+    await callback.settled(kept=1)
+    reply = message_reply(USER, "Здравствуйте, это специалист", 2, admin=555, secret=SECRET)
+    reply["object"]["date"] = YEAR_AGO
+    assert await callback.post(reply) == (200, "ok")
+    await callback.settled(kept=2)
+    [stored] = await callback.rows(Message, Message.author == "specialist")
+    assert stored.created_at.year == datetime.now(UTC).year
+    await assert_dated_today(callback.rt, "Здравствуйте, это специалист")
