@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -261,3 +262,21 @@ async def test_a_year_old_reply_from_the_community_is_dated_when_received(
     [stored] = await callback.rows(Message, Message.author == "specialist")
     assert stored.created_at.year == datetime.now(UTC).year
     await assert_dated_today(callback.rt, "Здравствуйте, это специалист")
+
+
+@pytest.mark.parametrize("raw", [
+    json.dumps({"group_id": GROUP_ID, "type": "message_new", "object": "str",
+                "secret": SECRET}).encode(),
+    json.dumps({"group_id": GROUP_ID, "secret": SECRET, "type": "message_new",
+                "object": {"message": {"text": QUESTION}}}, ensure_ascii=False)[:-30].encode(),
+    (b'{"type": "message_new", "secret": "' + SECRET.encode()),
+], ids=["object not an object", "truncated", "cut in the secret"])
+async def test_a_refused_body_is_logged_without_the_secret(
+        callback: World, raw: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="bots.vk.callback"):
+        status, text = await callback.post(None, raw=raw)
+    assert status == 400
+    [record] = [r for r in caplog.records if r.name == "bots.vk.callback"]
+    assert "refused" in record.getMessage()
+    assert SECRET not in record.getMessage() and SECRET[:12] not in record.getMessage()
+    assert SECRET not in text
