@@ -109,10 +109,12 @@ class ReplyBuilder:
         return Reply(self._t.render("clarify", entries=entries),
                      (*rows, (self._button("none_of_these", ActionKind.SPECIALIST),)))
 
-    def attachment_only(self, has_attachment: bool, kinds: tuple[str, ...] = ()) -> Reply:
+    def attachment_only(self, has_attachment: bool, kinds: tuple[str, ...] = (),
+                        answered: bool = False) -> Reply:
+        """The file acknowledged; `answered`: its caption's answer follows with the buttons."""
         return Reply(self._t.render("attachment_only", has_attachment=has_attachment,
-                                    kinds=sorted(set(kinds))),
-                     self._footer())
+                                    kinds=sorted(set(kinds)), answered=answered),
+                     () if answered else self._footer())
 
     def escalated(self, expected_text: str, web: bool = False) -> Reply:
         return Reply(self._t.render("escalated", expected=expected_text, web=web),

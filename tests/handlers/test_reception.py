@@ -953,3 +953,33 @@ async def test_an_old_keyboard_button_sent_with_its_label_is_matched_by_it(
     await reception.handle(msg("Как получить субсидию на ЖКУ?",
                                action=Action(ActionKind.ENTRY, "housing.subsidy")))
     assert store.outbox[-1][1].faq_entry_id == "housing.subsidiya"
+
+
+@pytest.mark.parametrize(("kind", "caption"), [
+    ("document", "Заявление во вложении"), ("photo", "вот фото моей справки"),
+    ("photo", "получить")])  # «получить» alone is clarified without a file
+async def test_a_file_with_a_caption_that_is_no_question_is_acknowledged_as_a_file(
+        world, kind: str, caption: str) -> None:
+    from handlers.model import Attachment, AttachmentKind
+
+    reception, _, store, _ = world
+    await reception.handle(IncomingMessage(Channel.VK, "u9", "f1", caption, attachments=(
+        Attachment(AttachmentKind(kind), "https://vk.example/f"),)))
+    [(_, reply)] = store.outbox
+    assert reply.text.startswith("Файл получен. Я умею отвечать только на текстовые вопросы")
+    assert [b.action.kind for row in reply.buttons for b in row] == [
+        ActionKind.SPECIALIST, ActionKind.MENU]
+    assert store.messages[0].decision == ""  # not a gap in the knowledge base
+
+
+async def test_a_file_with_a_question_as_its_caption_gets_both(world) -> None:
+    from handlers.model import Attachment, AttachmentKind
+
+    reception, _, store, _ = world
+    await reception.handle(IncomingMessage(
+        Channel.TELEGRAM, "u9", "f1", "Как оформить единое пособие?",
+        attachments=(Attachment(AttachmentKind.PHOTO, "file-id"),)))
+    ack, answer = (reply for _, reply in store.outbox)
+    assert ack.text.startswith("Файл получен — его посмотрит специалист") and not ack.buttons
+    assert answer.text.startswith("Единое пособие оформляют")
+    assert store.messages[0].decision is Decision.ANSWER

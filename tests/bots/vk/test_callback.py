@@ -280,3 +280,34 @@ async def test_a_refused_body_is_logged_without_the_secret(
     assert "refused" in record.getMessage()
     assert SECRET not in record.getMessage() and SECRET[:12] not in record.getMessage()
     assert SECRET not in text
+
+
+DOC = {"type": "doc", "doc": {"id": 1, "owner_id": USER, "title": "заявление.pdf", "ext": "pdf",
+                              "size": 3000, "date": 1760000000, "type": 1,
+                              "url": "https://vk.example/doc1_1"}}
+PHOTO = {"type": "photo", "photo": {"sizes": [
+    {"url": "https://vk.example/p.jpg", "width": 800, "height": 600}]}}
+
+
+@pytest.mark.parametrize(("attachment", "caption"), [
+    (DOC, "Заявление во вложении"), (PHOTO, "вот фото моей справки")])
+async def test_a_captioned_file_is_acknowledged_as_a_file(
+        callback: World, attachment: dict[str, object], caption: str) -> None:
+    msg = client_message(USER, caption, 1)
+    msg["attachments"] = [attachment]
+    await callback.post(as_event(msg, SECRET))
+    await callback.settled(kept=1)
+    [sent] = callback.fake.delivered
+    assert sent["message"].startswith("Файл получен. Я умею отвечать только на текстовые")
+    [stored] = await callback.client_messages()
+    assert stored.decision == ""  # not on the gaps report
+
+
+async def test_a_file_captioned_with_a_question_gets_the_answer_too(callback: World) -> None:
+    msg = client_message(USER, QUESTION, 1)
+    msg["attachments"] = [PHOTO]
+    await callback.post(as_event(msg, SECRET))
+    await callback.settled(kept=1)
+    texts = [d["message"] for d in callback.fake.delivered]
+    assert texts[0].startswith("Файл получен — его посмотрит специалист")
+    assert texts[-1].startswith("Единое пособие оформляют")
