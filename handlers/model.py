@@ -129,6 +129,9 @@ class Reply:
     faq_entry_id: str = ""
     links: tuple[tuple[str, str], ...] = field(default=())
     attachments: tuple[Attachment, ...] = ()
+    # The text for a client whose app shows no buttons (VK's client_info), where it differs:
+    # "напишите «согласна»" instead of "нажмите «Согласен(на)»". "" when the same.
+    typed_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

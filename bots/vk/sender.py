@@ -45,8 +45,11 @@ class VkSender:
         if not address.lstrip("-").isdigit():
             raise DeliveryRefused(f"not a VK peer id: {address[:40]!r}")
         # Plain text: VK renders no Markdown or HTML; the templates write links out in full.
-        parts = split_text(reply.text, MAX_TEXT) if reply.text or not reply.attachments else []
-        keyboard = to_keyboard(reply.buttons, self._support.of(address))
+        support = self._support.of(address)
+        # An app without keyboards is told what to type instead of what to press.
+        text = reply.text if support.keyboard else reply.typed_text or reply.text
+        parts = split_text(text, MAX_TEXT) if text or not reply.attachments else []
+        keyboard = to_keyboard(reply.buttons, support)
         sent = ""
         for number, text in enumerate(parts):
             last = number == len(parts) - 1

@@ -983,3 +983,13 @@ async def test_a_file_with_a_question_as_its_caption_gets_both(world) -> None:
     assert ack.text.startswith("Файл получен — его посмотрит специалист") and not ack.buttons
     assert answer.text.startswith("Единое пособие оформляют")
     assert store.messages[0].decision is Decision.ANSWER
+
+
+async def test_a_reply_that_says_press_carries_what_to_type_instead(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("позовите специалиста"))
+    notice = store.outbox[-1][1]
+    assert "Нажмите «Согласен(на)»" in notice.text
+    assert "Напишите «согласен» или «согласна»" in notice.typed_text
+    await reception.handle(msg("Как оформить единое пособие?"))
+    assert store.outbox[-1][1].typed_text == ""  # an answer says nothing about buttons
