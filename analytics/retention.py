@@ -9,10 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import Client, FaqSuggestion, InboundEvent, Message, OutboxItem, StoredFile
+from handlers.model import State
+from storage.models import (
+    Client,
+    Conversation,
+    FaqSuggestion,
+    InboundEvent,
+    Message,
+    OutboxItem,
+    StoredFile,
+)
 
 log = logging.getLogger(__name__)
 RUN_EVERY = timedelta(hours=1)
@@ -26,6 +35,13 @@ class Purged:
     files: int = 0
     suggestions: int = 0
     names: int = 0  # messenger names of clients not seen since the cut-off
+
+
+def _live_conversations(cutoff: datetime) -> Select[int]:
+    """Conversations still going or active since the cut-off keep every text, however old a
+    message's date: a specialist may be reading them, and an erased half would read wrong."""
+    return select(Conversation.id).where(
+        (Conversation.state != State.CLOSED) | (Conversation.last_activity_at >= cutoff))
 
 
 def _count(result: object) -> int:
@@ -44,6 +60,7 @@ async def purge_raw_texts(
     async with sessions() as s, s.begin() as transaction:
         messages = await s.execute(update(Message).where(
             Message.created_at < cutoff, Message.redacted_at.is_(None),
+            Message.conversation_id.not_in(_live_conversations(cutoff)),
         ).values(text="", attachments=[], redacted_at=now))
         # Raw platform events and delivered payloads hold the same texts.
         events = await s.execute(update(InboundEvent).where(

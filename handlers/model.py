@@ -105,7 +105,9 @@ class IncomingMessage:
     attachments: tuple[Attachment, ...] = ()
     channel_message_id: str = ""
     # When the client sent it, by the platform's clock; None when the channel does not say.
-    # A message stored late (a re-delivery, the VK catch-up) keeps its own time.
+    # Information only (the VK catch-up's "too old to answer"): storage, metrics and retention
+    # date a message by when the service received it, since a platform's date can be anything
+    # (a year-old reply, 1970).
     sent_at: datetime | None = None
     # The album it belongs to (Telegram's media_group_id): several photos sent at once arrive
     # as messages of their own, and only the first of them is answered.
@@ -127,6 +129,9 @@ class Reply:
     faq_entry_id: str = ""
     links: tuple[tuple[str, str], ...] = field(default=())
     attachments: tuple[Attachment, ...] = ()
+    # The text for a client whose app shows no buttons (VK's client_info), where it differs:
+    # "напишите «согласна»" instead of "нажмите «Согласен(на)»". "" when the same.
+    typed_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

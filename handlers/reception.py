@@ -26,6 +26,7 @@ from handlers.crisis import CrisisHit
 from handlers.model import (
     Action,
     ActionKind,
+    AttachmentKind,
     Author,
     Channel,
     IncomingMessage,
@@ -61,6 +62,8 @@ _CLOSING_REMARKS = (SmallTalk.THANKS, SmallTalk.GOODBYE, SmallTalk.ACKNOWLEDGEME
                     SmallTalk.CONGRATULATION)
 NOTE_EVERY = timedelta(minutes=30)
 MAX_NOTED = 10_000
+# Files a specialist must look at: a caption with one is read as about the file first.
+_DOCUMENTS = (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT, AttachmentKind.VIDEO)
 # The photos of an album arrive within a second or two: the later ones are stored, not answered.
 ALBUM_WINDOW = timedelta(seconds=10)
 
@@ -172,8 +175,30 @@ class Reception:
             return await self._consent(rec, "", now)
         if wants_human(text[:MAX_MATCH_CHARS]):
             return await self._ask_specialist(await self._requested_topic(rec, text, now), now)
-        await self._answer(rec, text, now)
+        if any(a.kind in _DOCUMENTS for a in msg.attachments):
+            await self._captioned_file(rec, msg, text, now)
+        else:
+            await self._answer(rec, text, now)
         return []
+
+    async def _captioned_file(self, rec: Recorded, msg: IncomingMessage, text: str,
+                              now: datetime) -> None:
+        """A photo or document with a caption: the file is acknowledged as if sent alone, and
+        the caption answered only when the FAQ is sure of it. «Заявление во вложении» or «вот
+        фото справки» describes the file: no "no answer", no clarification, and no question the
+        knowledge base lacks (no decision is recorded, as for a word to a specialist)."""
+        kinds = tuple(str(a.kind) for a in msg.attachments)
+        match = self._d.faq.match(text[:MAX_MATCH_CHARS])
+        if match.decision is Decision.ANSWER:
+            replies = [self._d.replies.attachment_only(True, kinds, answered=True),
+                       self._d.replies.for_match(match)]
+            await self._send(rec, replies, now,
+                             Annotation(rec.message_id, match, self._category_of(match)))
+            return
+        replies = [self._d.replies.attachment_only(True, kinds)]
+        if self._consent_pending(rec):
+            replies.append(self._d.replies.consent_reminder())
+        await self._send(rec, replies, now)
 
     async def _remark_while_rating(self, msg: IncomingMessage) -> SmallTalk | None:
         """Thanks, a goodbye or a blessing right after "rate us 1 to 5": the rating is still

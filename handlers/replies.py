@@ -23,6 +23,14 @@ class ReplyBuilder:
     def _button(self, label: str, kind: ActionKind, value: str = "") -> Button:
         return Button(self._t.render(f"button_{label}"), Action(kind, value))
 
+    def _pressable(self, name: str, rows: tuple[tuple[Button, ...], ...],
+                   **context: object) -> Reply:
+        """A text that says which button to press, with its variant for an app that shows no
+        buttons: the same template rendered with buttons=False says what to type instead."""
+        text = self._t.render(name, buttons=True, **context)
+        typed = self._t.render(name, buttons=False, **context)
+        return Reply(text, rows, typed_text="" if typed == text else typed)
+
     def _footer(self) -> tuple[tuple[Button, ...], ...]:
         return (
             (self._button("specialist", ActionKind.SPECIALIST),),
@@ -31,27 +39,26 @@ class ReplyBuilder:
 
     def greeting(self, consented: bool) -> Reply:
         # The deployment's own name wins over the one a knowledge-base file carries.
-        text = self._t.render("greeting", consented=consented,
-                              institution=self._institution or self._faq.kb.institution)
-        if consented:
-            return Reply(text, self._menu_rows() + self._footer()[:1])
-        return Reply(text, ((self._button("consent", ActionKind.CONSENT),),
-                            (self._button("menu", ActionKind.MENU),)))
+        institution = self._institution or self._faq.kb.institution
+        rows = self._menu_rows() + self._footer()[:1] if consented else (
+            (self._button("consent", ActionKind.CONSENT),),
+            (self._button("menu", ActionKind.MENU),))
+        return self._pressable("greeting", rows, consented=consented, institution=institution)
 
     def consent_notice(self, then_specialist: bool) -> Reply:
         then = "specialist" if then_specialist else ""
-        return Reply(self._t.render("consent_notice", then_specialist=then_specialist),
-                     self._consent_rows(then))
+        return self._pressable("consent_notice", self._consent_rows(then),
+                               then_specialist=then_specialist)
 
     def consent_reminder(self) -> Reply:
-        return Reply(self._t.render("consent_reminder"), self._consent_rows("specialist"))
+        return self._pressable("consent_reminder", self._consent_rows("specialist"))
 
     def _consent_rows(self, then: str) -> tuple[tuple[Button, ...], ...]:
         return ((self._button("consent", ActionKind.CONSENT, then),),
                 (self._button("decline", ActionKind.CONSENT, DECLINE),))
 
     def consent_declined(self) -> Reply:
-        return Reply(self._t.render("consent_declined"), self._menu_rows() + self._footer()[:1])
+        return self._pressable("consent_declined", self._menu_rows() + self._footer()[:1])
 
     def consent_accepted(self) -> Reply:
         return Reply(self._t.render("consent_accepted"), self._menu_rows())
@@ -75,9 +82,8 @@ class ReplyBuilder:
         if len(entries) > (page + 1) * PAGE_SIZE:
             rows.append((self._button("more", ActionKind.CATEGORY,
                                       f"{category_id}@{page + 1}"),))
-        text = self._t.render("category", category=category, count=len(entries), page=page,
-                              entries=shown)
-        return Reply(text, (*rows, *self._footer()))
+        return self._pressable("category", (*rows, *self._footer()), category=category,
+                               count=len(entries), page=page, entries=shown)
 
     def entry(self, entry_id: str) -> Reply:
         entry = self._faq.kb.entry(entry_id)
@@ -106,13 +112,16 @@ class ReplyBuilder:
 
     def _clarify(self, entries: list[Entry]) -> Reply:
         rows = tuple((Button(e.question, Action(ActionKind.ENTRY, e.id)),) for e in entries)
-        return Reply(self._t.render("clarify", entries=entries),
-                     (*rows, (self._button("none_of_these", ActionKind.SPECIALIST),)))
+        return self._pressable("clarify", (*rows, (self._button("none_of_these",
+                                                                ActionKind.SPECIALIST),)),
+                               entries=entries)
 
-    def attachment_only(self, has_attachment: bool, kinds: tuple[str, ...] = ()) -> Reply:
-        return Reply(self._t.render("attachment_only", has_attachment=has_attachment,
-                                    kinds=sorted(set(kinds))),
-                     self._footer())
+    def attachment_only(self, has_attachment: bool, kinds: tuple[str, ...] = (),
+                        answered: bool = False) -> Reply:
+        """The file acknowledged; `answered`: its caption's answer follows with the buttons."""
+        return self._pressable("attachment_only", () if answered else self._footer(),
+                               has_attachment=has_attachment, kinds=sorted(set(kinds)),
+                               answered=answered)
 
     def escalated(self, expected_text: str, web: bool = False) -> Reply:
         return Reply(self._t.render("escalated", expected=expected_text, web=web),
@@ -138,7 +147,7 @@ class ReplyBuilder:
 
     def rating_still_wanted(self, kind: SmallTalk) -> Reply:
         """Thanks or a blessing written instead of a rating: answered, and asked again."""
-        return Reply(self._t.render("rating_still_wanted", kind=str(kind)), (_STARS,))
+        return self._pressable("rating_still_wanted", (_STARS,), kind=str(kind))
 
     def rated(self, rating: int) -> Reply:
         return Reply(self._t.render("rated", rating=rating), self._footer()[1:])

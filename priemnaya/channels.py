@@ -19,7 +19,8 @@ def build_channels(settings: Settings, ctx: ChannelContext) -> list[ChannelPlugi
     # (shared/STACK.md), which a deployment without Telegram should not pay.
     plugins: list[ChannelPlugin] = []
     # Error texts that quote a token (an API URL, say) are stored and logged without it.
-    for secret in (settings.telegram.token, settings.vk.token):
+    for secret in (settings.telegram.token, settings.vk.token, settings.vk.secret,
+                   settings.telegram.webhook_secret):
         add_secret(secret.get_secret_value())
     if settings.telegram.enabled:
         from bots.telegram.plugin import build_telegram

@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -37,6 +39,26 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEYS = (
     ("telegram", "token"), ("telegram", "webhook_secret"), ("vk", "token"), ("vk", "secret"),
 )
+
+
+def _http_url(value: str) -> str:
+    """An address the service calls or gives out: a typo («notaurl», «api.vk.ru» without the
+    scheme) would otherwise surface only as a failed request at the first message."""
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise ValueError(f"expected an http(s) URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or value != value.strip():
+        raise ValueError("expected an http:// or https:// URL such as https://example.org/")
+    return value
+
+
+def _http_url_or_empty(value: str) -> str:
+    return value and _http_url(value)
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+OptionalHttpUrl = Annotated[str, AfterValidator(_http_url_or_empty)]  # "": not set
 
 
 class Section(BaseModel):
@@ -77,7 +99,7 @@ class RedisSettings(Section):
 class WebSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
-    public_url: str = ""
+    public_url: OptionalHttpUrl = ""
     cookie_secure: bool = False  # set true behind HTTPS
     max_message_chars: int = Field(4000, ge=100, le=100_000)
     trusted_proxies: list[str] = []
@@ -136,8 +158,8 @@ class TelegramSettings(Section):
     enabled: bool = False
     token: SecretStr = SecretStr("")
     mode: Literal["polling", "webhook"] = "polling"
-    api_server: str = "https://api.telegram.org"
-    webhook_url: str = ""
+    api_server: HttpUrl = "https://api.telegram.org"
+    webhook_url: OptionalHttpUrl = ""
     webhook_path: str = "/telegram/webhook"
     webhook_secret: SecretStr = SecretStr("")
     specialists_chat_id: int | None = None
@@ -171,7 +193,7 @@ class VkSettings(Section):
     callback_path: str = "/vk/callback"
     confirmation: str = ""
     secret: SecretStr = SecretStr("")
-    api_url: str = "https://api.vk.ru/method/"
+    api_url: HttpUrl = "https://api.vk.ru/method/"
     catch_up: VkCatchUpSettings = Field(default_factory=VkCatchUpSettings)
 
 

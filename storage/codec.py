@@ -52,6 +52,8 @@ def to_payload(reply: Reply) -> dict[str, Any]:
     }
     if reply.attachments:
         payload["attachments"] = to_attachments_json(reply.attachments)
+    if reply.typed_text:
+        payload["typed_text"] = reply.typed_text
     return payload
 
 
@@ -63,4 +65,5 @@ def parse_payload(data: dict[str, Any]) -> Reply:
         faq_entry_id=str(data.get("faq_entry_id", "")),
         links=links,
         attachments=parse_attachments(data.get("attachments")),
+        typed_text=str(data.get("typed_text", "")),
     )

@@ -86,11 +86,6 @@ class Incoming:
     def key(self) -> str:
         return f"{self.msg.channel}:{self.msg.event_id}"
 
-    @property
-    def at(self) -> datetime:
-        # The client's own time when the platform says it (never ahead of ours): a message
-        # stored late still counts from when it was written.
-        return min(self.msg.sent_at, self.now) if self.msg.sent_at is not None else self.now
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +197,7 @@ class HotPath:
             await conn.execute(_TOUCH_CONVERSATION, touched)
         ids = await self._insert(conn, _INSERT_CONVERSATIONS, [{
             "institution_id": self._institution, "client_id": client.id,
-            "channel": client.channel, "state": State.BOT, "opened_at": item.at,
+            "channel": client.channel, "state": State.BOT, "opened_at": item.now,
             "last_activity_at": item.now} for _, item, client in new])
         for (n, _, client), conv_id in zip(new, ids, strict=True):
             convs[n] = ConversationRef(conv_id, client.id, client.channel, State.BOT, "", "")
@@ -216,7 +211,7 @@ class HotPath:
             "channel": i.msg.channel, "channel_message_id": i.msg.channel_message_id,
             "dedupe_key": i.key, "text": i.msg.text, "text_length": len(i.msg.text),
             "attachments": to_attachments_json(i.msg.attachments),
-            "action": i.msg.action.to_payload() if i.msg.action else "", "created_at": i.at,
+            "action": i.msg.action.to_payload() if i.msg.action else "", "created_at": i.now,
         } for i, conv in zip(items, convs, strict=True)])
 
     async def enqueue(

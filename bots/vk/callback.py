@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bots.vk.events import VkEvents
 from bots.vk.parse import MalformedEvent, parse_envelope
+from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,9 @@ class CallbackEndpoint:
         try:
             event = parse_envelope(json.loads(raw))
         except (ValueError, MalformedEvent) as exc:
-            log.warning("VK callback refused: %s: %.300r", exc, raw)
-            return web.Response(status=400, text=f"bad request: {exc}")
+            # The body carries the community's secret (in a truncated one too): never quoted.
+            log.warning("VK callback refused: %s: %.300r", exc, redact(raw))
+            return web.Response(status=400, text=f"bad request: {redact(str(exc))}")
         refused = self._refuse(event)
         if refused is not None:
             return refused

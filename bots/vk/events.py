@@ -27,6 +27,7 @@ from bots.vk.parse import (
     to_incoming,
 )
 from handlers.model import Action, ActionKind, Channel, IncomingMessage
+from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class VkEvents:
             await self._router.route(dict(event), self._api)
         except ValidationError as exc:
             log.warning("vkbottle rejected %s %s, reading the raw JSON: %s",
-                        event["type"], _KEY.get(), str(exc).replace("\n", " ")[:300])
+                        event["type"], _KEY.get(), redact(str(exc).replace("\n", " "))[:300])
             await raw_handler(event)
         return "processed"
 

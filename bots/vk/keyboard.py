@@ -44,7 +44,8 @@ def support_of(client_info: object) -> Support:
     if not isinstance(client_info, Mapping):
         return FULL
     actions = client_info.get("button_actions")
-    return Support(keyboard=client_info.get("keyboard") is not False,
+    # An app that lists no button actions at all can show none, whatever "keyboard" says.
+    return Support(keyboard=client_info.get("keyboard") is not False and actions != [],
                    inline=client_info.get("inline_keyboard") is not False,
                    callback=not isinstance(actions, list) or "callback" in actions)
 

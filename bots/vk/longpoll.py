@@ -13,6 +13,7 @@ from vkbottle import API
 
 from bots.vk.events import VkEvents
 from bots.vk.parse import MalformedEvent, parse_envelope
+from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class LongPoll:
         try:
             event = parse_envelope(update)
         except MalformedEvent as exc:
-            log.warning("VK long poll update skipped: %s: %.300r", exc, update)
+            log.warning("VK long poll update skipped: %s: %.300r", exc, redact(str(update)))
             return
         if await self._events.keep(event, json.dumps(update, ensure_ascii=False)):
             await self._events.process(event)

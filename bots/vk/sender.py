@@ -15,6 +15,7 @@ from handlers.model import Attachment, Channel, Reply
 from handlers.ports import DeliveryRefused
 
 MAX_TEXT = 4096  # characters per message (messages.send)
+MAX_ATTACHMENTS = 10  # per message (messages.send)
 
 
 def random_id(key: str, part: int) -> int:
@@ -22,6 +23,18 @@ def random_id(key: str, part: int) -> int:
     from the outbox delivery key, stable across retries, so a retry cannot duplicate."""
     digest = hashlib.sha256(f"{key}#{part}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFF_FFFF or 1
+
+
+def to_steps(parts: list[str], files: list[str]) -> list[tuple[str, str]]:
+    """The messages.send calls of a reply: (text, attachments). The files go with the text's
+    last part, as their caption; more than VK takes in one message follow on their own."""
+    steps = [(part, "") for part in parts]
+    batches = [",".join(files[n:n + MAX_ATTACHMENTS]) for n in range(0, len(files),
+                                                                      MAX_ATTACHMENTS)]
+    if batches:
+        steps[-1] = (steps[-1][0], batches[0])
+        steps.extend(("", batch) for batch in batches[1:])
+    return steps
 
 
 class VkSender:
@@ -44,19 +57,32 @@ class VkSender:
     async def _send(self, address: str, reply: Reply, key: str) -> str:
         if not address.lstrip("-").isdigit():
             raise DeliveryRefused(f"not a VK peer id: {address[:40]!r}")
+        support = self._support.of(address)
+        # An app without keyboards is told what to type instead of what to press.
+        text = reply.text if support.keyboard else reply.typed_text or reply.text
+        keyboard = to_keyboard(reply.buttons, support)
         # Plain text: VK renders no Markdown or HTML; the templates write links out in full.
-        parts = split_text(reply.text, MAX_TEXT) if reply.text or not reply.attachments else []
-        keyboard = to_keyboard(reply.buttons, self._support.of(address))
+        parts = split_text(text, MAX_TEXT)
+        try:
+            found = [await self._upload(int(address), a) for a in reply.attachments]
+        except DeliveryRefused:
+            # A file that will never come: the text still goes, and the failure is reported.
+            # A failure for now sends nothing yet, lest the retry's text be dropped as sent.
+            if text:
+                await self._send_steps(int(address), to_steps(parts, []), key, keyboard)
+            raise
+        return await self._send_steps(int(address), to_steps(parts, found), key, keyboard)
+
+    async def _send_steps(self, peer_id: int, steps: list[tuple[str, str]], key: str,
+                          keyboard: str | None) -> str:
         sent = ""
-        for number, text in enumerate(parts):
-            last = number == len(parts) - 1
-            sent = await self._send_one(int(address), text, random_id(key, number),
-                                        keyboard if last else None)
-        # Each file is a message of its own, after the text: a retried delivery re-sends
-        # every step with the same random_id, and VK drops the ones it already has.
-        for number, attachment in enumerate(reply.attachments, start=len(parts)):
-            found = await self._upload(int(address), attachment)
-            sent = await self._send_one(int(address), "", random_id(key, number), None, found)
+        # A retried delivery re-sends every step with the same random_id, and VK drops the
+        # ones it already has; the keyboard goes under the text's last part.
+        last_text = sum(1 for text, _ in steps if text) - 1
+        for number, (text, attachment) in enumerate(steps):
+            sent = await self._send_one(peer_id, text, random_id(key, number),
+                                        keyboard if number == max(last_text, 0) else None,
+                                        attachment)
         return sent
 
     async def _upload(self, peer_id: int, attachment: Attachment) -> str:

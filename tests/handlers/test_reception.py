@@ -997,3 +997,43 @@ async def test_an_agreement_after_a_refusal_keeps_the_name_it_came_with(world) -
     assert store.clients[1].display_name == ""
     await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
     assert store.clients[1].display_name == "Анна"
+
+
+@pytest.mark.parametrize(("kind", "caption"), [
+    ("document", "Заявление во вложении"), ("photo", "вот фото моей справки"),
+    ("photo", "получить")])  # «получить» alone is clarified without a file
+async def test_a_file_with_a_caption_that_is_no_question_is_acknowledged_as_a_file(
+        world, kind: str, caption: str) -> None:
+    from handlers.model import Attachment, AttachmentKind
+
+    reception, _, store, _ = world
+    await reception.handle(IncomingMessage(Channel.VK, "u9", "f1", caption, attachments=(
+        Attachment(AttachmentKind(kind), "https://vk.example/f"),)))
+    [(_, reply)] = store.outbox
+    assert reply.text.startswith("Файл получен. Я умею отвечать только на текстовые вопросы")
+    assert [b.action.kind for row in reply.buttons for b in row] == [
+        ActionKind.SPECIALIST, ActionKind.MENU]
+    assert store.messages[0].decision == ""  # not a gap in the knowledge base
+
+
+async def test_a_file_with_a_question_as_its_caption_gets_both(world) -> None:
+    from handlers.model import Attachment, AttachmentKind
+
+    reception, _, store, _ = world
+    await reception.handle(IncomingMessage(
+        Channel.TELEGRAM, "u9", "f1", "Как оформить единое пособие?",
+        attachments=(Attachment(AttachmentKind.PHOTO, "file-id"),)))
+    ack, answer = (reply for _, reply in store.outbox)
+    assert ack.text.startswith("Файл получен — его посмотрит специалист") and not ack.buttons
+    assert answer.text.startswith("Единое пособие оформляют")
+    assert store.messages[0].decision is Decision.ANSWER
+
+
+async def test_a_reply_that_says_press_carries_what_to_type_instead(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("позовите специалиста"))
+    notice = store.outbox[-1][1]
+    assert "Нажмите «Согласен(на)»" in notice.text
+    assert "Напишите «согласен» или «согласна»" in notice.typed_text
+    await reception.handle(msg("Как оформить единое пособие?"))
+    assert store.outbox[-1][1].typed_text == ""  # an answer says nothing about buttons

@@ -43,3 +43,15 @@ def test_the_log_filter_hides_tokens_in_messages_and_tracebacks(
     assert "ABCdef" not in caplog.records[0].getMessage()
     assert caplog.records[1].exc_text and "bot[token]" in caplog.records[1].exc_text
     assert "ABCdef" not in caplog.text
+
+
+def test_a_secret_named_in_a_body_or_a_query_is_hidden_whatever_its_value() -> None:
+    body = '{"group_id": 200000001, "type": "message_new", "secret": "any_value-1"}'
+    assert redact(body) == '{"group_id": 200000001, "type": "message_new", "secret": "[token]"}'
+    assert redact('{"type": "message_new", "secret": "cut-of') == (
+        '{"type": "message_new", "secret": "[token]')
+    assert redact("https://api.vk.ru/method/users.get?access_token=vk1.a.x-Y&v=5.199") == (
+        "https://api.vk.ru/method/users.get?access_token=[token]&v=5.199")
+    assert redact("{'key': 'abc123', 'server': 'https://lp.vk.ru/wh1'}") == (
+        "{'key': '[token]', 'server': 'https://lp.vk.ru/wh1'}")
+    assert redact("the secret of success, key points") == "the secret of success, key points"

@@ -399,3 +399,17 @@ def test_faq_eval_and_ask_neural_use_the_settings_neural_cache(
     assert main(evaluate) == 0
     assert len(encoders.caches) == 3
     capsys.readouterr()
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("PRIEMNAYA_VK__API_URL", "notaurl"), ("PRIEMNAYA_TELEGRAM__API_SERVER", "api.telegram.org"),
+    ("PRIEMNAYA_WEB__PUBLIC_URL", "ftp://desk.example.org")])
+def test_settings_check_refuses_an_address_that_is_no_http_url(
+        variable: str, value: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 2
+    out, err = capsys.readouterr()
+    key = variable.removeprefix("PRIEMNAYA_").lower().replace("__", ".")
+    assert out == "" and err == (f"priemnaya: invalid settings: {key} = '{value}': expected an "
+                                 "http:// or https:// URL such as https://example.org/\n")

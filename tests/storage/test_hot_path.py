@@ -280,3 +280,11 @@ async def test_a_specialist_reply_is_handed_over_and_a_note_is_not(sessions) -> 
     assert await store.record_specialist_message(rec.conversation.id, None, "Здравствуйте",
                                                  False, NOW, dedupe_key="tg:1") is None
     assert len(handoff.handed) == 1
+
+
+def test_a_reply_read_back_from_the_outbox_keeps_its_typed_text() -> None:
+    from storage.codec import parse_payload, to_payload
+
+    reply = Reply("Нажмите «Согласен(на)».", typed_text="Напишите «согласна».")
+    assert parse_payload(to_payload(reply)) == reply
+    assert "typed_text" not in to_payload(Reply("Меню"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from analytics.retention import purge_raw_texts
 from faq.model import Candidate, Decision, MatchResult
@@ -465,3 +465,25 @@ async def test_a_clients_own_erasure_is_in_the_audit(sessions) -> None:
         rows = (await s.execute(select(AuditEntry.actor, AuditEntry.action,
                                        AuditEntry.object_type, AuditEntry.object_id))).all()
     assert rows == [("клиент", "erase_self", "client", str(rec.client.id))]
+
+
+async def test_retention_keeps_every_text_of_a_live_or_recent_conversation(sessions) -> None:
+    """However old its messages' dates, a conversation still going or active since the cut-off
+    keeps its texts; only one closed before the cut-off and quiet since loses them."""
+    store = SqlConversationStore(sessions)
+    later = NOW + timedelta(days=31)
+    recs = {user: await store.record_incoming(incoming(f"r{user}", f"текст {user}", user), NOW)
+            for user in ("open", "specialist", "recent", "old")}
+    await store.escalate(recs["specialist"].conversation.id,
+                         Escalation("general", "", False, None, "client"), NOW)
+    await store.close(recs["recent"].conversation.id, NOW, Author.BOT)
+    await store.close(recs["old"].conversation.id, NOW, Author.BOT)
+    async with sessions.begin() as s:
+        await s.execute(update(Conversation).where(
+            Conversation.id == recs["recent"].conversation.id).values(
+                last_activity_at=later - timedelta(hours=1)))
+    purged = await purge_raw_texts(sessions, later, days=30)
+    assert purged.messages == 1
+    async with sessions() as s:
+        texts = set((await s.scalars(select(Message.text))).all())
+    assert texts == {"", "текст open", "текст specialist", "текст recent"}

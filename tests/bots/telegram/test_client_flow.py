@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from priemnaya.runtime import Runtime
 from storage.models import Conversation, Message
+from tests.bots.platform_dates import WRONG_DATES, assert_dated_today
 from tests.bots.telegram.harness import CLIENT, SPECIALIST, STAFF_CHAT, Harness, wait_for
 
 Service = tuple[Harness, Runtime]
@@ -211,3 +213,38 @@ async def _conversation_id(rt: Runtime) -> int:
         conv = await s.scalar(select(Conversation))
     assert conv is not None
     return conv.id
+
+
+@pytest.mark.parametrize("date", WRONG_DATES, ids=["1970", "year_ago"])
+async def test_a_message_is_dated_when_received_whatever_its_telegram_date(
+        service: Service, date: int) -> None:
+    h, rt = service
+    await h.post(h.private("Как оформить единое пособие?", date=date))
+    await to_client(h, 1)
+    await assert_dated_today(rt, "Как оформить единое пособие?")
+
+
+PHOTO = [{"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90}]
+DOCUMENT = {"file_id": "DOC", "file_unique_id": "d", "file_name": "заявление.pdf"}
+
+
+@pytest.mark.parametrize("fields", [
+    {"caption": "Заявление во вложении", "document": DOCUMENT},
+    {"caption": "вот фото моей справки", "photo": PHOTO}], ids=["document", "photo"])
+async def test_a_captioned_file_is_acknowledged_as_a_file(
+        service: Service, fields: dict[str, Any]) -> None:
+    h, rt = service
+    await h.post(h.private(**fields))
+    [reply] = await to_client(h, 1)
+    assert reply["text"].startswith("Файл получен. Я умею отвечать только на текстовые")
+    async with rt.sessions() as s:
+        decision = await s.scalar(select(Message.decision).where(Message.author == "client"))
+    assert decision == ""  # not on the gaps report
+
+
+async def test_a_file_captioned_with_a_question_gets_the_answer_too(service: Service) -> None:
+    h, _rt = service
+    await h.post(h.private(caption="Как оформить единое пособие?", photo=PHOTO))
+    ack, answer = await to_client(h, 2)
+    assert ack["text"].startswith("Файл получен — его посмотрит специалист")
+    assert answer["text"].startswith("Единое пособие оформляют")

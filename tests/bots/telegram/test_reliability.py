@@ -271,17 +271,17 @@ async def test_forget_asks_then_erases(service: Service) -> None:
     assert set(texts) == {""}
 
 
-async def test_a_message_keeps_the_time_telegram_gives_it(service: Service) -> None:
+async def test_a_message_is_dated_when_received_not_by_telegram(service: Service) -> None:
+    """Telegram's date can be anything (hours late after an outage, a skewed clock): the log,
+    metrics and retention count from when the service got the message."""
     h, rt = service
-    written = int(time.time()) - 3 * 3600  # e.g. delivered late after the bot was down
-    await h.post(h.private("Как получить субсидию на ЖКУ?", date=written))
-    await h.post(h.private("А если я не успею?", date=int(time.time()) + 3600))  # a skewed clock
+    await h.post(h.private("Как получить субсидию на ЖКУ?", date=int(time.time()) - 3 * 3600))
+    await h.post(h.private("А если я не успею?", date=int(time.time()) + 3600))
     await wait_for(lambda: len(h.api.sent(chat_id=CLIENT)) >= 2)
     async with rt.sessions() as s:
         times = list(await s.scalars(select(Message.created_at).where(
             Message.author == "client").order_by(Message.id)))
-    assert times[0].timestamp() == written
-    assert abs(times[1].timestamp() - time.time()) < 60  # never later than our own clock
+    assert all(abs(t.timestamp() - time.time()) < 60 for t in times)
 
 
 async def test_a_topic_post_that_meets_a_502_is_retried_with_one_warning_line(

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
+from datetime import UTC, datetime
 
 import pytest
 
 from handlers.ports import EventKind
 from storage.models import Client, InboundEvent, Message
+from tests.bots.platform_dates import WRONG_DATES, YEAR_AGO, assert_dated_today
 from tests.bots.vk.conftest import CONFIRMATION, SECRET, World, until
-from tests.bots.vk.fake_vk import GROUP_ID, message_event, message_new, message_reply
+from tests.bots.vk.fake_vk import (
+    GROUP_ID,
+    as_event,
+    client_message,
+    message_event,
+    message_new,
+    message_reply,
+)
 
 USER = 100000001
 QUESTION = "Как оформить единое пособие?"
@@ -230,3 +240,74 @@ async def test_message_deny_and_allow_mark_the_client(callback: World) -> None:
     await callback.settled(kept=3)
     [client] = await callback.rows(Client)
     assert client.blocked_at is None
+
+
+@pytest.mark.parametrize("date", WRONG_DATES, ids=["1970", "year_ago"])
+async def test_a_message_is_dated_when_received_whatever_its_vk_date(
+        callback: World, date: int) -> None:
+    body = as_event(client_message(USER, QUESTION, 1, date=date), SECRET)
+    assert await callback.post(body) == (200, "ok")
+    await callback.settled(kept=1)
+    await assert_dated_today(callback.rt, QUESTION)
+
+
+async def test_a_year_old_reply_from_the_community_is_dated_when_received(
+        callback: World) -> None:
+    await callback.post(as_event(client_message(USER, QUESTION, 1, date=YEAR_AGO), SECRET))
+    await callback.settled(kept=1)
+    reply = message_reply(USER, "Здравствуйте, это специалист", 2, admin=555, secret=SECRET)
+    reply["object"]["date"] = YEAR_AGO
+    assert await callback.post(reply) == (200, "ok")
+    await callback.settled(kept=2)
+    [stored] = await callback.rows(Message, Message.author == "specialist")
+    assert stored.created_at.year == datetime.now(UTC).year
+    await assert_dated_today(callback.rt, "Здравствуйте, это специалист")
+
+
+@pytest.mark.parametrize("raw", [
+    json.dumps({"group_id": GROUP_ID, "type": "message_new", "object": "str",
+                "secret": SECRET}).encode(),
+    json.dumps({"group_id": GROUP_ID, "secret": SECRET, "type": "message_new",
+                "object": {"message": {"text": QUESTION}}}, ensure_ascii=False)[:-30].encode(),
+    (b'{"type": "message_new", "secret": "' + SECRET.encode()),
+], ids=["object not an object", "truncated", "cut in the secret"])
+async def test_a_refused_body_is_logged_without_the_secret(
+        callback: World, raw: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="bots.vk.callback"):
+        status, text = await callback.post(None, raw=raw)
+    assert status == 400
+    [record] = [r for r in caplog.records if r.name == "bots.vk.callback"]
+    assert "refused" in record.getMessage()
+    assert SECRET not in record.getMessage() and SECRET[:12] not in record.getMessage()
+    assert SECRET not in text
+
+
+DOC = {"type": "doc", "doc": {"id": 1, "owner_id": USER, "title": "заявление.pdf", "ext": "pdf",
+                              "size": 3000, "date": 1760000000, "type": 1,
+                              "url": "https://vk.example/doc1_1"}}
+PHOTO = {"type": "photo", "photo": {"sizes": [
+    {"url": "https://vk.example/p.jpg", "width": 800, "height": 600}]}}
+
+
+@pytest.mark.parametrize(("attachment", "caption"), [
+    (DOC, "Заявление во вложении"), (PHOTO, "вот фото моей справки")])
+async def test_a_captioned_file_is_acknowledged_as_a_file(
+        callback: World, attachment: dict[str, object], caption: str) -> None:
+    msg = client_message(USER, caption, 1)
+    msg["attachments"] = [attachment]
+    await callback.post(as_event(msg, SECRET))
+    await callback.settled(kept=1)
+    [sent] = callback.fake.delivered
+    assert sent["message"].startswith("Файл получен. Я умею отвечать только на текстовые")
+    [stored] = await callback.client_messages()
+    assert stored.decision == ""  # not on the gaps report
+
+
+async def test_a_file_captioned_with_a_question_gets_the_answer_too(callback: World) -> None:
+    msg = client_message(USER, QUESTION, 1)
+    msg["attachments"] = [PHOTO]
+    await callback.post(as_event(msg, SECRET))
+    await callback.settled(kept=1)
+    texts = [d["message"] for d in callback.fake.delivered]
+    assert texts[0].startswith("Файл получен — его посмотрит специалист")
+    assert texts[-1].startswith("Единое пособие оформляют")

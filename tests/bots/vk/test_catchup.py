@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -216,15 +216,16 @@ async def test_catch_up_can_be_switched_off(database_url: str, fake: FakeVk) -> 
     assert not fake.method_calls("messages.getConversations")
 
 
-async def test_a_caught_up_message_keeps_the_time_it_was_written(
+async def test_a_caught_up_message_is_dated_when_received(
         database_url: str, fake: FakeVk) -> None:
+    """VK's date decides only whether the bot still answers it; the log, metrics and retention
+    count from when the service got it (a platform's date can be anything)."""
     fake.wrote(sent_ago(USER, QUESTION, 1, minutes=120))
     async with started(database_url, fake, "longpoll") as w:
         await w.settled(kept=1)
         async with w.rt.sessions() as s:
             written = await s.scalar(select(Message.created_at).where(Message.author == "client"))
             opened = await s.scalar(select(Conversation.opened_at))
-            replied = await s.scalar(select(Message.created_at).where(Message.author == "bot"))
-    assert written is not None and opened is not None and replied is not None
-    assert timedelta(minutes=119) < replied - written < timedelta(minutes=121)
-    assert opened == written  # the wait while the service was down is in the log and metrics
+    assert written is not None and opened is not None
+    assert abs(datetime.now(UTC) - written) < timedelta(minutes=1)
+    assert opened == written

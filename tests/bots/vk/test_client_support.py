@@ -72,3 +72,36 @@ async def test_a_client_without_keyboards_gets_numbered_text(callback: World) ->
     assert await callback.post(other) == (200, "ok")
     await until(lambda: len(callback.fake.delivered) == 2)
     assert kinds(callback.fake.delivered[1]["keyboard"]) == (True, {"callback"})
+
+
+NO_KEYBOARD = [{**FULL_CLIENT, "keyboard": False, "inline_keyboard": False},
+               {**FULL_CLIENT, "button_actions": []}]
+
+
+@pytest.mark.parametrize("info", NO_KEYBOARD, ids=["keyboard false", "no button actions"])
+async def test_a_client_without_buttons_is_told_what_to_type(
+        callback: World, info: dict[str, Any]) -> None:
+    assert await callback.post(message_new(USER, "Как получить?", 1, secret=SECRET,
+                                           client_info=info)) == (200, "ok")
+    await until(lambda: len(callback.fake.delivered) == 1)
+    clarify = callback.fake.delivered[0]
+    assert "keyboard" not in clarify
+    assert "Нажмите" not in clarify["message"] and "кнопк" not in clarify["message"]
+    assert "Напишите номер подходящего вопроса" in clarify["message"]
+    # Asked for a person, they are told to type their agreement, and typing it works.
+    assert await callback.post(message_new(USER, "позовите специалиста", 2, secret=SECRET,
+                                           client_info=info)) == (200, "ok")
+    await until(lambda: len(callback.fake.delivered) == 2)
+    notice = callback.fake.texts()[1]
+    assert "Нажмите" not in notice and "Напишите «согласен» или «согласна»" in notice
+    assert await callback.post(message_new(USER, "согласна", 3, secret=SECRET,
+                                           client_info=info)) == (200, "ok")
+    await callback.settled(kept=3)
+    assert (await callback.conversation()).state == "waiting_specialist"
+
+
+async def test_a_client_with_buttons_is_told_to_press_them(callback: World) -> None:
+    assert await callback.post(message_new(USER, "позовите специалиста", 1,
+                                           secret=SECRET)) == (200, "ok")
+    await until(lambda: len(callback.fake.delivered) == 1)
+    assert "Нажмите «Согласен(на)»" in callback.fake.texts()[0]

@@ -9,7 +9,7 @@ import pytest
 
 from bots.vk.api import build_api, close_api
 from bots.vk.config import VkConfig
-from bots.vk.sender import VkSender, random_id
+from bots.vk.sender import VkSender, random_id, to_steps
 from handlers.model import Action, ActionKind, Attachment, AttachmentKind, Button, Reply
 from handlers.ports import DeliveryRefused, DeliveryRetry, FileData, FileUnavailable
 from tests.bots.vk.fake_vk import GROUP_ID, FakeVk
@@ -140,8 +140,17 @@ async def test_a_file_from_telegram_is_uploaded_and_sent_once(fake: FakeVk) -> N
     assert upload_server.params["peer_id"] == str(USER)
     assert upload_server.params["type"] == "doc"
     assert {c.params["title"] for c in fake.method_calls("docs.save")} == {"заявление.pdf"}
+    # One message, the caption with its file (it used to come as two).
     assert [(d["message"], d.get("attachment")) for d in fake.delivered] == [
-        ("Бланк заявления", None), ("", f"doc-{GROUP_ID}_1")]
+        ("Бланк заявления", f"doc-{GROUP_ID}_1")]
+
+
+def test_files_go_with_the_last_part_of_the_text_ten_a_message() -> None:
+    files = [f"doc1_{n}" for n in range(12)]
+    assert to_steps(["часть 1", "часть 2"], files[:2]) == [
+        ("часть 1", ""), ("часть 2", "doc1_0,doc1_1")]
+    assert to_steps([""], files) == [("", ",".join(files[:10])), ("", "doc1_10,doc1_11")]
+    assert to_steps(["текст"], []) == [("текст", "")]
 
 
 @pytest.mark.parametrize(("permanent", "error"), [(True, DeliveryRefused),
