@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -86,14 +86,20 @@ class SqlConversationStore:
         self._institution = institution_id
         self._worker = worker
         self._lease = LEASE if worker is not None else None
-        # A reply to a channel this process does not send is left for a replica that does.
-        self._channels = frozenset(worker.channels) if worker is not None else frozenset()
         self._hot = HotPath(institution_id)
         # Messages and replies of concurrent conversations share transactions.
         self._incoming: GroupCommit[Incoming, Recorded | None] = GroupCommit(
             self._record_batch, one=self._record_alone)
         self._outgoing: GroupCommit[Outgoing, list[int]] = GroupCommit(
             self._enqueue_batch, one=self._enqueue_alone)
+
+    @property
+    def _channels(self) -> Collection[str]:
+        """The channels this process sends; a reply to another is left for a replica that
+        does. Read at each write: the composition root adds channels to the worker after it
+        has built the store (priemnaya/serve.py), and a copy taken in __init__ lacked them
+        all, so that no Telegram or VK reply was handed over (each waited for a poll)."""
+        return self._worker.channels if self._worker is not None else ()
 
     async def record_incoming(
         self, msg: IncomingMessage, now: datetime, open_new: bool = True

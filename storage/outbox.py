@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, exists, or_, select, tuple_, update
+from sqlalchemy import Table, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from handlers.model import Attachment, Author, Channel, Direction, Reply
@@ -50,18 +50,24 @@ _SENT = (update(_outbox).where(_outbox.c.id == bindparam("b_id"))
 _MESSAGE_SENT = (update(_messages).where(
     _messages.c.id == select(_outbox.c.message_id).where(_outbox.c.id == bindparam("b_id"))
     .scalar_subquery()).values(delivery="sent", channel_message_id=bindparam("ext")))
-_PENDING_TO = (select(_outbox.c.channel, _outbox.c.address).distinct()
-               .where(_outbox.c.status == "pending", tuple_(_outbox.c.channel, _outbox.c.address)
-                      .in_(bindparam("who", expanding=True))))
+# Per channel, not (channel, address) IN pairs: SQLite reads pairs through ix_outbox_due, i.e.
+# every pending row (all of an outage's held replies, at each write), and one channel with
+# its addresses through ix_outbox_recipient.
+_PENDING_TO = (select(_outbox.c.address).distinct()
+               .where(_outbox.c.channel == bindparam("channel"),
+                      _outbox.c.address.in_(bindparam("addresses", expanding=True)),
+                      _outbox.c.status == "pending"))
 
 
 async def pending_to(conn: AsyncConnection,
                      recipients: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which of these chats (channel, address) have a reply still pending in the outbox."""
-    if not recipients:
-        return set()
-    rows = await conn.execute(_PENDING_TO, {"who": sorted(recipients)})
-    return {(str(r.channel), str(r.address)) for r in rows}
+    found: set[tuple[str, str]] = set()
+    for channel in sorted({c for c, _ in recipients}):
+        addresses = sorted(a for c, a in recipients if c == channel)
+        rows = await conn.execute(_PENDING_TO, {"channel": channel, "addresses": addresses})
+        found.update((channel, str(address)) for address in rows.scalars())
+    return found
 
 
 def outbox_delivery(outbox_id: int, channel: str, address: str, reply: Reply,

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from bots.outbox import OutboxWorker
 from handlers.model import Author, Channel, IncomingMessage, Recorded, Reply
 from handlers.ports import Delivery, DeliveryRetry
 from storage.conversations import SqlConversationStore
+from storage.engine import core_transaction
 from storage.models import OutboxItem
-from storage.outbox import LEASE, ORPHAN_AFTER, SqlDeliveryQueue
+from storage.outbox import LEASE, ORPHAN_AFTER, SqlDeliveryQueue, pending_to
 from tests.fakes import Clock, FakeNotifier, RecordingHandoff
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -99,6 +100,41 @@ async def test_a_reply_behind_a_pending_one_is_not_handed_over(sessions) -> None
     assert handoff.waiting == {("vk", "1")}
     assert await queue.claim_due(NOW, 10) == []
     assert texts(await queue.claim_due(LATER, 10)) == ["первый", "второй", "третий"]
+
+
+async def test_the_chats_with_a_pending_reply_are_found_through_their_own_rows(
+        sessions) -> None:
+    """Not by reading every pending row: an outage may hold thousands, and each write of a
+    reply asks (SQLite's plan; the same statement serves PostgreSQL)."""
+    store = SqlConversationStore(sessions)
+    vk = await client(store, "1")
+    tg = await store.record_incoming(IncomingMessage(Channel.TELEGRAM, "1", "t1", "?"), NOW)
+    assert tg is not None
+    await reply(store, vk, "в вк")
+    await reply(store, tg, "в телеграм")
+    engine = sessions.kw["bind"]
+    asked: list[tuple[str, object]] = []
+
+    def on_statement(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        asked.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
+    try:
+        async with core_transaction(sessions) as conn:
+            found = await pending_to(conn, {("vk", "1"), ("telegram", "1"), ("telegram", "2"),
+                                            ("vk", "3")})
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", on_statement)
+    assert found == {("vk", "1"), ("telegram", "1")}
+    if engine.dialect.name != "sqlite":
+        return
+    async with core_transaction(sessions) as conn:
+        for statement, parameters in asked:
+            plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
+                                               parameters)).all()
+            assert [row[3] for row in plan if "outbox" in row[3]] == [
+                "SEARCH outbox USING COVERING INDEX ix_outbox_recipient "
+                "(channel=? AND address=? AND status=?)"]
 
 
 async def test_a_claim_does_not_overtake_a_row_another_worker_is_claiming(
