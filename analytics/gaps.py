@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from handlers.names import known_name
 from handlers.pii import mask
 
 # token_set_ratio over stems: 70 joins "где взять справку о составе семьи" with "справка о
@@ -29,6 +30,7 @@ _STOP = frozenset(_STOP_WORDS.split())
 class GapMessage:
     text: str
     decision: str  # no_match / clarify
+    client_name: str = ""  # the client's messenger name: its words alone are masked too
 
 
 @dataclass(slots=True)
@@ -88,6 +90,6 @@ def _add(target: Cluster, msg: GapMessage) -> None:
         target.clarify += 1
     else:
         target.no_match += 1
-    example = mask(msg.text.strip(), names=True)[:300]
+    example = mask(msg.text.strip(), names=True, known=known_name(msg.client_name))[:300]
     if len(target.examples) < MAX_EXAMPLES and example not in target.examples:
         target.examples.append(example)

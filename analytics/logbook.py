@@ -102,6 +102,12 @@ def masked_query(text: str) -> str:
     return mask_names(mask(text), lone=True)
 
 
+def _masked(text: str, client_name: str, public: frozenset[str] = frozenset()) -> str:
+    """A client's text as admin pages show it: with names, the client's own first name alone
+    («Пишет вам Валентина») in any form."""
+    return mask(text, public, names=True, known=known_name(client_name))
+
+
 def _where(q: LogQuery, institution: str) -> list[ColumnElement[bool]]:
     f = q.filters
     where = [Conversation.institution_id == institution,
@@ -124,15 +130,16 @@ async def _text_hits(s: AsyncSession, where: list[ColumnElement[bool]], text: st
     """
     terms = parse_terms(text)
     rows = await s.execute(
-        select(Message.conversation_id, Message.text).join(Conversation)
+        select(Message.conversation_id, Message.text, Client.display_name).select_from(Message)
+        .join(Conversation).join(Client, Client.id == Conversation.client_id)
         # What people wrote: the bot's own texts (the greeting names every topic) and the
         # labels of pressed buttons («Согласен(на)») would match nearly every conversation.
         .where(*where, Message.internal.is_(False), Message.author.in_(("client", "specialist")),
                Message.action == "", sql_condition(Message.text, terms))
         .order_by(Message.conversation_id.desc()))
     hits = dict[int, None]()
-    for conversation_id, body in rows:
-        if conversation_id not in hits and matches(mask(body, names=True), terms):
+    for conversation_id, body, client_name in rows:
+        if conversation_id not in hits and matches(_masked(body, client_name), terms):
             hits[conversation_id] = None
             if len(hits) == MAX_TEXT_HITS:
                 break
@@ -156,9 +163,12 @@ async def search(
                                  .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))).all()
         names = await _names(s)
         firsts = await _first_texts(s, [c.id for c in convs])
+        clients = {i: name for i, name in await s.execute(select(
+            Client.id, Client.display_name).where(Client.id.in_({c.client_id for c in convs})))}
     rows = tuple(LogRow(c.id, c.opened_at, c.channel, c.state, c.queue, c.category,
                         names.get(c.assigned_to or 0, ""),
-                        mask(firsts.get(c.id, ""), names=True)[:SNIPPET_CHARS]) for c in convs)
+                        _masked(firsts.get(c.id, ""), clients.get(c.client_id, ""))
+                        [:SNIPPET_CHARS]) for c in convs)
     return LogPage(rows, total, page, pages)
 
 
@@ -238,10 +248,8 @@ async def transcript(
         messages = (await s.scalars(select(Message).where(Message.conversation_id == c.id)
                                     .order_by(Message.id))).all()
         names = await _names(s)
-    # The client's own first name alone («Здравствуйте, Валентина!») is theirs in any form.
-    known = known_name(client.display_name)
     lines = tuple(TranscriptLine(m.id, m.author, m.created_at,
-                                 mask(m.text, public, names=True, known=known),
+                                 _masked(m.text, client.display_name, public),
                                  m.internal, m.decision, m.redacted_at is not None,
                                  mask(m.action))
                   for m in messages)
@@ -257,11 +265,12 @@ async def gap_messages(
     """Client messages of the period the bot could not answer or had to clarify."""
     where = _gap_where(period, filters, institution)
     async with sessions() as s:
-        rows = await s.execute(select(Message.text, Message.decision)
+        rows = await s.execute(select(Message.text, Message.decision, Client.display_name)
                                .join(Conversation, Conversation.id == Message.conversation_id)
+                               .join(Client, Client.id == Conversation.client_id)
                                .where(*where, Message.text != "").order_by(Message.id.desc())
                                .limit(MAX_GAP_MESSAGES))
-        return [GapMessage(text, decision) for text, decision in reversed(rows.all())]
+        return [GapMessage(*row) for row in reversed(rows.all())]
 
 
 async def erased_gap_count(

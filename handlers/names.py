@@ -15,12 +15,13 @@ _INITIAL = re.compile(r"^[А-ЯЁ]\.$")
 _GAP = re.compile(r"^[ \u00a0,]{0,2}$")
 # After these a single name word is a name: "меня зовут Галина", "фамилия Петров".
 _CUES = frozenset(("зовут", "фамилия", "фамилию", "фио", "имя", "отчество", "звать"))
-# Right after a greeting a single capitalised name word is the person addressed: «Здравствуйте,
-# Валентина!», «Добрый день, Роман». Elsewhere a lone first name is too often a word
-# («Надежда» as a centre's name, «Вера в лучшее»).
+# Right after a greeting or thanks a single capitalised name word is the person addressed:
+# «Здравствуйте, Валентина!», «Добрый день, Роман», «Спасибо, Марина!». Elsewhere a lone first
+# name is too often a word («Надежда» as a centre's name, «Вера в лучшее»).
 _GREETING = re.compile(r"(?:здравствуйте|здравствуй|добрый\s+(?:день|вечер)|доброе\s+утро|"
-                       r"доброго\s+(?:дня|утра|вечера)|привет|уважаем(?:ая|ый|ые))[ \u00a0,]*$",
-                       re.IGNORECASE)
+                       r"доброго\s+(?:дня|утра|вечера)|привет|уважаем(?:ая|ый|ые)|"
+                       r"спасибо(?:\s+(?:большое|огромное))?|благодарю|благодарим)"
+                       r"[ \u00a0,]*$", re.IGNORECASE)
 _GREETING_CHARS = 40
 # Before these a name is a street or an institution's patron: "улица Карла Маркса".
 _PLACES = frozenset((

@@ -7,6 +7,7 @@ import io
 import re
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp import ClientSession, CookieJar, web
@@ -22,7 +23,7 @@ from priemnaya.runner import build_runner
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
-from storage.models import AuditEntry, Conversation, Message
+from storage.models import AuditEntry, Client, Conversation, Message
 from tests.analytics.conftest import november
 from tests.analytics.generator import AS_OF, write_log
 from tests.bots.staff import Staff, add_staff, csrf_of, log_in, page_csrf
@@ -476,3 +477,31 @@ async def test_admin_pages_warn_of_broken_client_texts_and_categories_without_a_
                     "настройках: её обращения попадают в очередь «Общие вопросы».") in html, path
             assert "names queue" not in html, path
     await rt.engine.dispose()
+
+
+async def test_the_clients_own_first_name_is_masked_in_gaps_and_the_log(admin_site) -> None:
+    """A VK client «Валентина Петровна» signs with her first name alone: the gaps page, its
+    CSV, the log list and its search show it masked as the transcript does."""
+    staff, _ = admin_site
+    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    async with staff.rt.sessions.begin() as s:
+        client = Client(channel="vk", user_id="555", display_name="Валентина Петровна",
+                        created_at=at, last_seen_at=at)
+        s.add(client)
+        await s.flush()
+        conv = Conversation(client_id=client.id, channel="vk", opened_at=at,
+                            last_activity_at=at)
+        s.add(conv)
+        await s.flush()
+        for text in ("Валентина", "Пишет вам Валентина, вопрос о льготах"):
+            s.add(Message(conversation_id=conv.id, client_id=client.id, direction="in",
+                          author="client", channel="vk", text=text, text_length=len(text),
+                          decision="no_match", created_at=at))
+    await log_in(staff.client, "boss")
+    pages = [await (await staff.client.get(f"/admin/{path}?{NOV}")).text()
+             for path in ("gaps", "gaps.csv", "log")]
+    assert all("Валентин" not in page for page in pages)
+    assert "Пишет вам [ФИО], вопрос о льготах" in pages[0]
+    assert "Пишет вам [ФИО], вопрос о льготах" in pages[1]
+    found = await (await staff.client.get(f"/admin/log?{NOV}&q=Валентина")).text()
+    assert f"/admin/conversations/{conv.id}" not in found

@@ -239,6 +239,16 @@ async def test_only_the_assignee_reads_the_clients_name(desk: Desk) -> None:
     await oleg.close()
 
 
+async def test_the_clients_own_first_name_alone_reads_masked(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0016",
+                                      name="Валентина Петровна",
+                                      question="Пишет вам Валентина, вопрос о льготах")
+    oleg = await staff_client(desk, "oleg")
+    page = await (await oleg.get(f"/desk/c/{conv}")).text()
+    assert "Валентин" not in page and "Пишет вам [ФИО], вопрос о льготах" in page
+    await oleg.close()
+
+
 async def test_colleague_sees_masked_numbers_and_cannot_act(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0003")
     await desk.rt.reception.handle(IncomingMessage(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from handlers.pii import mask
 
 
-def masked(text: str, public: frozenset[str]) -> str:
-    """A text as the admin transcript shows it (analytics/logbook.py): data and names hidden."""
-    return mask(text, public, names=True)
+def masked(text: str, public: frozenset[str], known: frozenset[str] = frozenset()) -> str:
+    """A text as the admin transcript shows it (analytics/logbook.py): data and names hidden,
+    with `known` (handlers.names.known_name of the client) the client's first name alone."""
+    return mask(text, public, names=True, known=known)
 
 
 def masked_attachments(

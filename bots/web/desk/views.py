@@ -17,6 +17,7 @@ from bots.web.desk.masking import masked, masked_attachments
 from bots.web.desk.timing import Timing, timing_of
 from bots.web.download import file_response
 from handlers.model import State
+from handlers.names import known_name
 from handlers.pii import client_label, contacts_of
 from handlers.ports import FileUnavailable
 from handlers.routing import Queue, QueueDirectory
@@ -131,14 +132,14 @@ async def conversation(request: web.Request) -> web.StreamResponse:
 
 
 def _shown(d: DeskServices, m: DeskMessage, full: bool, opens: bool, new_conversation: bool,
-           public: frozenset[str]) -> ShownMessage:
+           public: frozenset[str], known: frozenset[str]) -> ShownMessage:
     at = m.created_at.astimezone(d.zone)
     attachments = m.attachments if full else masked_attachments(m.attachments, public)
     if not opens:
         attachments = tuple((kind, "", name) for kind, _, name in attachments)
     if full:
         return ShownMessage(m, m.text, m.action, attachments, new_conversation, at, opens)
-    return ShownMessage(m, masked(m.text, public), masked(m.action, public), attachments,
+    return ShownMessage(m, masked(m.text, public, known), masked(m.action, public), attachments,
                         new_conversation, at, opens)
 
 
@@ -147,13 +148,13 @@ async def _messages(d: DeskServices, user: StaffUser, row: DeskRow) -> list[Show
     conversations of the client may have been someone else's. Files likewise: those of this
     conversation for its assignee, every one for administrators (as the route checks)."""
     full, public = reads_in_full(user, row), contacts_of(d.faq.kb)
-    files = opens_files(user, row)
+    files, known = opens_files(user, row), known_name(row.client_name)
     shown, previous = [], None
     for m in await d.queries.messages(row.client_id):
         new = previous is not None and m.conversation_id != previous
         ours = m.conversation_id == row.id
         opens = files and (ours or user.role == Role.ADMIN)
-        shown.append(_shown(d, m, full and ours, opens, new, public))
+        shown.append(_shown(d, m, full and ours, opens, new, public, known))
         previous = m.conversation_id
     return shown
 
