@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -37,6 +38,8 @@ _KEY: ContextVar[str] = ContextVar("vk_event_key")
 _STORE_ONLY: ContextVar[bool] = ContextVar("vk_store_only", default=False)
 # Set for a client's latest message the catch-up found too old for an FAQ answer.
 _HAND_OVER: ContextVar[bool] = ContextVar("vk_hand_over", default=False)
+# What a kept Callback body holds instead of the community's secret.
+SECRET_KEPT = "[secret]"
 
 RawHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
 
@@ -51,6 +54,14 @@ def dump(model: BaseModel) -> dict[str, Any]:
     forwarded messages) is not data and becomes None."""
     return model.model_dump(mode="json", exclude_none=True, by_alias=True,
                             fallback=lambda _value: None)
+
+
+def without_secret(event: Mapping[str, Any], raw: str) -> str:
+    """The body to keep: a Callback event carries the community's secret, which is checked
+    on arrival and needed by no replay, so it is not stored with every event."""
+    if "secret" not in event:
+        return raw
+    return json.dumps({**event, "secret": SECRET_KEPT}, ensure_ascii=False)
 
 
 class VkEvents:
@@ -96,7 +107,7 @@ class VkEvents:
     async def keep(self, event: Mapping[str, Any], raw: str) -> bool:
         """Stores the raw event; False when VK delivered it before."""
         return await self._ctx.inbound.keep(Channel.VK, event_key(event), str(event["type"]),
-                                            raw, self._ctx.clock())
+                                            without_secret(event, raw), self._ctx.clock())
 
     async def process(self, event: Mapping[str, Any]) -> None:
         """Handles a kept event; never raises, the outcome is recorded with the raw event."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
@@ -11,7 +14,8 @@ from sqlalchemy import func, select
 from analytics.retention import purge_raw_texts
 from storage.engine import build_engine, build_sessions
 from storage.files import SqlFileStore
-from storage.models import Base, StoredFile
+from storage.migrate import alembic_config, upgrade_async
+from storage.models import Base, InboundEvent, StoredFile
 
 
 async def test_migrations_match_the_models(database_url: str) -> None:
@@ -42,3 +46,30 @@ async def test_desk_files_are_kept_and_purged_with_the_retention(database_url: s
         assert (await store.fetch(new)).name == "новый.pdf"
     finally:
         await engine.dispose()
+
+
+async def test_the_vk_secret_kept_before_is_blanked_by_the_migration(database_url: str) -> None:
+    """Raw VK Callback events kept before 0009 held the community's secret verbatim."""
+    await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0008")
+    engine = build_engine(database_url)
+    sessions = build_sessions(engine)
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    bodies = {
+        "vk:1": ("vk", {"type": "message_new", "event_id": "1", "secret": "example_secret",
+                        "object": {"message": {"text": "Как оформить «пособие»?"}}}),
+        "vk:2": ("vk", {"type": "message_new", "event_id": "2", "object": {}}),
+        "telegram:3": ("telegram", {"update_id": 3, "secret": "not VK's"}),
+    }
+    try:
+        async with sessions.begin() as s:
+            s.add_all(InboundEvent(channel=channel, dedupe_key=key, raw=json.dumps(body),
+                                   received_at=at) for key, (channel, body) in bodies.items())
+        await upgrade_async(database_url)
+        async with sessions() as s:
+            kept = {e.dedupe_key: json.loads(e.raw) for e in await s.scalars(
+                select(InboundEvent))}
+    finally:
+        await engine.dispose()
+    assert kept["vk:1"] == bodies["vk:1"][1] | {"secret": "[secret]"}
+    assert kept["vk:2"] == bodies["vk:2"][1]
+    assert kept["telegram:3"] == bodies["telegram:3"][1]

@@ -94,6 +94,21 @@ async def test_duplicate_delivery_is_stored_and_answered_once(callback: World) -
     assert len(callback.fake.method_calls("messages.send")) == 1
 
 
+async def test_the_communitys_secret_is_not_kept_with_the_event(callback: World) -> None:
+    """The raw body is kept as VK sent it, but for its secret: a replay needs none."""
+    body = message_new(USER, QUESTION, 1, secret=SECRET)
+    assert await callback.post(body) == (200, "ok")
+    await callback.settled(kept=1)
+    [kept] = await callback.rows(InboundEvent)
+    assert SECRET not in kept.raw
+    assert json.loads(kept.raw) == body | {"secret": "[secret]"}
+    await callback.plugin.replay(kept.raw)  # after a crash: handled, and stored only once
+    await callback.rt.context.inbound.flush()
+    [again] = await callback.rows(InboundEvent)
+    assert again.status == "processed"
+    assert len(await callback.client_messages()) == 1
+
+
 async def test_start_button_and_clarify_by_payload(callback: World) -> None:
     await callback.post(message_new(USER, "Начать", 1, {"command": "start"}, SECRET))
     await until(lambda: len(callback.fake.delivered) == 1)
