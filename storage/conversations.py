@@ -59,6 +59,7 @@ from storage.models import (
     StaffPost,
 )
 from storage.outbox import LEASE
+from storage.raw_names import masked_without_names
 
 TRANSFER = "transfer:"
 
@@ -216,14 +217,14 @@ class SqlConversationStore:
                 # words: without consent it is not kept either, until they agree.
                 client.display_name, client.consent_declined = "", True
             await self._erase_raw_events(s, client)
-            # The event being processed now (the «нет» itself) is masked in place: a label
-            # holds no quote or backslash, so its JSON stays readable for a re-run.
+            # The event being processed now (the «нет» itself) is masked in place, its sender's
+            # profile name blanked, its JSON still readable for a re-run.
             if client.channel != Channel.WEB and client.user_id:
                 pending = (await s.execute(select(InboundEvent.id, InboundEvent.raw).where(
                     InboundEvent.channel == client.channel, InboundEvent.status == "received",
                     InboundEvent.raw.contains(client.user_id, autoescape=True)))).all()
                 for event_id, raw in pending:
-                    if (masked_raw := mask(raw, names=True)) != raw:
+                    if (masked_raw := masked_without_names(raw)) != raw:
                         await s.execute(update(InboundEvent).where(InboundEvent.id == event_id)
                                         .values(raw=masked_raw))
 

@@ -31,6 +31,7 @@ from handlers.ports import Annotation, Delivery
 from storage.codec import to_attachments_json, to_buttons_json, to_payload
 from storage.models import AWAITING_CONSENT, Client, Conversation, Message, OutboxItem
 from storage.outbox import outbox_delivery, pending_to
+from storage.raw_names import blank_pending_names
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
 HUMAN_STATES = (State.WAITING, State.WITH_SPECIALIST)  # handed over to the staff
@@ -157,7 +158,7 @@ class HotPath:
             "institution_id": self._institution, "channel": i.msg.channel,
             "user_id": i.msg.user_id, "display_name": i.msg.display_name[:200],
             "created_at": i.now, "last_seen_at": i.now} for i in new]))
-        clients, touched = [], []
+        clients, touched, declined = [], [], []
         for item, row in zip(items, rows, strict=True):
             name = item.msg.display_name[:200]
             if row is None:
@@ -167,12 +168,16 @@ class HotPath:
             # After a refusal the name is not kept; the client's reference still carries the
             # messenger's, which an agreement given with this message stores.
             kept = "" if row.consent_declined else name or row.display_name
+            if row.consent_declined and item.msg.channel != Channel.WEB:
+                declined.append((str(item.msg.channel), item.msg.user_id))
             name = name or row.display_name
             touched.append({"b_id": row.id, "name": kept, "now": item.now})
             clients.append(ClientRef(row.id, Channel(item.msg.channel), item.msg.user_id, name,
                                      row.consent_at))
         if touched:
             await conn.execute(_TOUCH_CLIENT, touched)
+        for channel, user_id in declined:  # nor in the raw copy of the event (rare: a query)
+            await blank_pending_names(conn, channel, user_id)
         return clients
 
     async def _conversations(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -288,6 +289,44 @@ async def test_declining_consent_masks_what_the_client_wrote(sessions) -> None:
                     "vk:else": '{"from_id": 7, "text": "тел 8 912 345-67-89"}'}
     again = await store.record_incoming(incoming("d3"), NOW)
     assert not again.conversation.awaiting_consent
+
+
+def raw_update(update_id: int, user: int, date: int = 1795963928) -> str:
+    """A Telegram update as kept; the date reads as an ИНН, which masking the text broke."""
+    person = {"id": user, "is_bot": False, "first_name": "Галина", "last_name": "Сергеевна",
+              "username": "galina_s"}
+    return json.dumps({"update_id": update_id, "callback_query": {
+        "id": "cq1", "from": person, "data": "consent:decline", "message": {
+            "message_id": 2, "date": date, "text": "меню",
+            "chat": {"id": user, "type": "private", "first_name": "Галина"}}}},
+        ensure_ascii=False)
+
+
+async def test_a_client_who_declined_has_no_name_in_raw_events(sessions) -> None:
+    """The refusal's own event and every later one are kept without the profile's name,
+    and stay JSON that a replay reads; another client's keep theirs."""
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("r1"), NOW)
+    await store.await_consent(rec.conversation.id)
+
+    async def keep(key: str, raw: str) -> None:
+        async with sessions.begin() as s:
+            s.add(InboundEvent(channel="vk", dedupe_key=key, raw=raw, received_at=NOW))
+
+    await keep("vk:decline", raw_update(1, 42))
+    await keep("vk:other", raw_update(2, 7))
+    await store.decline_consent(rec.conversation.id)
+    await keep("vk:later", raw_update(3, 42))
+    await store.record_incoming(incoming("r2", name="Галина Сергеевна"), NOW)
+    async with sessions() as s:
+        raws = dict((await s.execute(select(InboundEvent.dedupe_key, InboundEvent.raw))).all())
+    kept = {key: json.loads(raw)["callback_query"] for key, raw in raws.items()}
+    for key in ("vk:decline", "vk:later"):
+        assert "Галина" not in raws[key] and "galina" not in raws[key], key
+        assert kept[key]["message"]["date"] == 1795963928
+    assert kept["vk:later"]["from"] == {"id": 42, "is_bot": False, "first_name": "",
+                                        "last_name": "", "username": ""}
+    assert raws["vk:other"] == raw_update(2, 7)
 
 
 async def names(sessions) -> dict[str, str]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from priemnaya.runtime import Runtime
-from storage.models import Conversation, Message
+from storage.models import Client, Conversation, InboundEvent, Message
 from tests.bots.platform_dates import WRONG_DATES, assert_dated_today
 from tests.bots.telegram.harness import CLIENT, SPECIALIST, STAFF_CHAT, Harness, wait_for
 
@@ -248,3 +249,23 @@ async def test_a_file_captioned_with_a_question_gets_the_answer_too(service: Ser
     ack, answer = await to_client(h, 2)
     assert ack["text"].startswith("Файл получен — его посмотрит специалист")
     assert answer["text"].startswith("Единое пособие оформляют")
+
+
+async def test_a_client_who_declined_has_no_name_in_the_raw_updates(service: Service) -> None:
+    """After «Не согласен(на)» the profile's name is in no raw update kept: neither the
+    refusal's nor those that follow; the updates still read as Telegram's for a replay."""
+    h, rt = service
+    await h.post(h.private("Как оформить единое пособие?"))
+    await h.post(h.button("consent:decline"))
+    await h.post(h.private("Как получить субсидию на ЖКУ?"))
+    await to_client(h, 3)
+    await rt.context.inbound.flush()
+    async with rt.sessions() as s:
+        events = (await s.scalars(select(InboundEvent).order_by(InboundEvent.id))).all()
+        client = await s.scalar(select(Client))
+    assert len(events) == 2  # the one processed before the refusal went with it
+    assert [e.status for e in events] == ["processed", "processed"]
+    kept = [json.dumps(json.loads(e.raw), ensure_ascii=False) for e in events]
+    assert [raw for raw in kept if "Анна" in raw or "Петрова" in raw] == []
+    assert all(json.loads(raw)["update_id"] for raw in kept)
+    assert client is not None and client.display_name == ""

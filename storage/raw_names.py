@@ -1,0 +1,73 @@
+"""A client's messenger name blanked in the raw platform events kept of them (152-ФЗ)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import cast
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from handlers.pii import mask
+from storage.models import InboundEvent
+
+# Telegram's User and Chat; VK's users carry screen_name. The contact a client shares is
+# blanked too: a raw copy needs no one's name to be processed again.
+PROFILE_FIELDS = frozenset(("first_name", "last_name", "username", "screen_name"))
+
+_events = cast(Table, InboundEvent.__table__)
+
+
+def without_names(raw: str) -> str:
+    """The raw JSON with every profile name field blank; any other body as it was.
+
+    Only values change: update_id and event_id, which dedupe and replay read, stay."""
+    return _rewritten(raw, _same, _same)
+
+
+def masked_without_names(raw: str) -> str:
+    """As without_names, and every other text value masked (handlers.pii, names too).
+
+    Values one by one, not the body's text: a Telegram date that reads as an ИНН turned
+    into «"date": [ИНН]», and the JSON could be read no more (one date in ten: 401 of 4,000
+    consecutive seconds in November 2026)."""
+    return _rewritten(raw, _masked, _masked)
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _masked(text: str) -> str:
+    return mask(text, names=True)
+
+
+def _rewritten(raw: str, on_text: Callable[[str], str], on_other: Callable[[str], str]) -> str:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return on_other(raw)
+    changed = _blank(body, on_text)
+    return raw if changed == body else json.dumps(changed, ensure_ascii=False)
+
+
+def _blank(value: object, on_text: Callable[[str], str]) -> object:
+    if isinstance(value, dict):
+        return {k: "" if k in PROFILE_FIELDS and isinstance(v, str) else _blank(v, on_text)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_blank(v, on_text) for v in value]
+    return on_text(value) if isinstance(value, str) else value
+
+
+async def blank_pending_names(conn: AsyncConnection, channel: str, user_id: str) -> None:
+    """Blanks the name in the events of this user not yet processed: the one being processed
+    now among them. Bodies are matched by the user id in them, as erasures match them."""
+    pending = await conn.execute(select(_events.c.id, _events.c.raw).where(
+        _events.c.channel == channel, _events.c.status == "received",
+        _events.c.raw.contains(user_id, autoescape=True)))
+    for event_id, raw in pending.all():
+        if (blanked := without_names(raw)) != raw:
+            await conn.execute(update(_events).where(_events.c.id == event_id)
+                               .values(raw=blanked))
