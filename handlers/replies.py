@@ -43,7 +43,8 @@ class ReplyBuilder:
         rows = self._menu_rows() + self._footer()[:1] if consented else (
             (self._button("consent", ActionKind.CONSENT),),
             (self._button("menu", ActionKind.MENU),))
-        return self._pressable("greeting", rows, consented=consented, institution=institution)
+        return self._pressable("greeting", rows, consented=consented, institution=institution,
+                               topics=self._topics())
 
     def consent_notice(self, then_specialist: bool) -> Reply:
         then = "specialist" if then_specialist else ""
@@ -61,10 +62,15 @@ class ReplyBuilder:
         return self._pressable("consent_declined", self._menu_rows() + self._footer()[:1])
 
     def consent_accepted(self) -> Reply:
-        return Reply(self._t.render("consent_accepted"), self._menu_rows())
+        return self._pressable("consent_accepted", self._menu_rows(), topics=self._topics())
 
     def menu(self) -> Reply:
-        return Reply(self._t.render("menu"), self._menu_rows() + self._footer()[:1])
+        return self._pressable("menu", self._menu_rows() + self._footer()[:1],
+                               topics=self._topics())
+
+    def _topics(self) -> list[str]:
+        """The menu's titles, numbered in the text where no buttons show them."""
+        return [c.title for c in self._faq.kb.categories]
 
     def _menu_rows(self) -> tuple[tuple[Button, ...], ...]:
         return tuple((Button(c.title, Action(ActionKind.CATEGORY, c.id)),)
@@ -105,10 +111,8 @@ class ReplyBuilder:
             return self._clarify(entries[:3])
         if match.decision is Decision.SMALLTALK:
             kind = match.smalltalk or SmallTalk.GREETING
-            return Reply(self._t.render(f"smalltalk_{kind}"), self._footer())
-        return Reply(self._t.render("no_match"),
-                     ((self._button("specialist", ActionKind.SPECIALIST),),
-                      (self._button("menu", ActionKind.MENU),)))
+            return self._pressable(f"smalltalk_{kind}", self._footer())
+        return self._pressable("no_match", self._footer())
 
     def _clarify(self, entries: list[Entry]) -> Reply:
         rows = tuple((Button(e.question, Action(ActionKind.ENTRY, e.id)),) for e in entries)

@@ -1037,3 +1037,17 @@ async def test_a_reply_that_says_press_carries_what_to_type_instead(world) -> No
     assert "Напишите «согласен» или «согласна»" in notice.typed_text
     await reception.handle(msg("Как оформить единое пособие?"))
     assert store.outbox[-1][1].typed_text == ""  # an answer says nothing about buttons
+
+
+async def test_the_menu_without_buttons_lists_the_topics_by_number(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("меню"))
+    menu = store.outbox[-1][1]
+    assert "1. Семьи с детьми" in menu.typed_text and "2. Субсидии ЖКУ" in menu.typed_text
+    assert "напишите номер темы" in menu.typed_text.lower()
+    assert "Семьи с детьми" not in menu.text  # the buttons show them
+    await reception.handle(msg("Здравствуйте"))
+    assert "напишите «меню»" in store.outbox[-1][1].typed_text
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("/start"))
+    assert "2. Субсидии ЖКУ" in store.outbox[-1][1].typed_text
