@@ -112,6 +112,7 @@ class Reception:
         rec = await self._d.store.record_incoming(msg, now, open_new=reopen)
         if rec is None:
             return False
+        rec = dataclasses.replace(rec, buttons=msg.buttons)
         if self._later_in_album(msg, now) and not msg.text.strip():
             # One reply per album, not «файл получен» per photo; a specialist sees every
             # photo. A photo with a caption of its own is read like any message.
@@ -143,6 +144,9 @@ class Reception:
 
     async def _send(self, rec: Recorded, replies: list[Reply], now: datetime,
                     annotation: Annotation | None = None) -> None:
+        if not rec.buttons:
+            # One text: what the client reads is what the desk, transcript and topic show.
+            replies = [reply.as_typed() for reply in replies]
         # The store hands the committed replies to the outbox worker.
         await self._d.store.enqueue(rec.conversation, rec.client, replies, Author.BOT, now,
                                     annotation=annotation)

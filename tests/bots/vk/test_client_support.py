@@ -9,6 +9,7 @@ import pytest
 
 from bots.vk.keyboard import Support, support_of, to_keyboard
 from handlers.model import Action, ActionKind, Button
+from storage.models import Message
 from tests.bots.vk.conftest import SECRET, World, until
 from tests.bots.vk.fake_vk import FULL_CLIENT, message_new
 
@@ -98,6 +99,9 @@ async def test_a_client_without_buttons_is_told_what_to_type(
                                            client_info=info)) == (200, "ok")
     await callback.settled(kept=3)
     assert (await callback.conversation()).state == "waiting_specialist"
+    # The desk, the transcript and the topic show what the client read, not «Нажмите».
+    stored = [m.text for m in await callback.rows(Message, Message.author == "bot")]
+    assert stored[:2] == callback.fake.texts()[:2]
 
 
 async def test_a_client_with_buttons_is_told_to_press_them(callback: World) -> None:
