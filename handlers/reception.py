@@ -68,6 +68,10 @@ _DOCUMENTS = (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT, AttachmentKind.VIDE
 ALBUM_WINDOW = timedelta(seconds=10)
 
 
+def _has_file(msg: IncomingMessage) -> bool:
+    return any(a.kind in _DOCUMENTS for a in msg.attachments)
+
+
 async def erase_client(store: ConversationStore, notifier: Notifier, client_id: int,
                        now: datetime, by: str = "client") -> None:
     """Erasure on the client's request (by "client") or by an administrator ("admin"): the
@@ -159,9 +163,9 @@ class Reception:
         text = msg.text.strip()
         hit = self._d.crisis.detect(text[:MAX_MATCH_CHARS]) if text else None
         if hit is not None:
-            return await self._on_crisis(rec, hit, now)
+            return await self._on_crisis(rec, hit, now, with_file=_has_file(msg))
         if text and wants_erasure(text[:MAX_MATCH_CHARS]):
-            return [self._d.replies.forget_confirm()]
+            return [*self._file_received(msg, "erasure"), self._d.replies.forget_confirm()]
         if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
             return await self._while_human(rec, text, now)
         if not text:
@@ -178,12 +182,21 @@ class Reception:
             # «согласна» typed long after the greeting's notice: taken as agreement.
             return await self._consent(rec, "", now)
         if wants_human(text[:MAX_MATCH_CHARS]):
-            return await self._ask_specialist(await self._requested_topic(rec, text, now), now)
-        if any(a.kind in _DOCUMENTS for a in msg.attachments):
+            asked = await self._ask_specialist(await self._requested_topic(rec, text, now), now)
+            return [*self._file_received(msg, "specialist"), *asked]
+        if _has_file(msg):
             await self._captioned_file(rec, msg, text, now)
         else:
             await self._answer(rec, text, now)
         return []
+
+    def _file_received(self, msg: IncomingMessage, then: str) -> list[Reply]:
+        """A file whose caption asks for something else is acknowledged before the answer to
+        that: the client must not think it was lost."""
+        if not _has_file(msg):
+            return []
+        kinds = tuple(str(a.kind) for a in msg.attachments)
+        return [self._d.replies.attachment_only(True, kinds, then=then)]
 
     async def _captioned_file(self, rec: Recorded, msg: IncomingMessage, text: str,
                               now: datetime) -> None:
@@ -441,11 +454,13 @@ class Reception:
         found = [c.id for c in self._d.faq.kb.categories if c.queue == queue]
         return found[0] if len(found) == 1 else ""
 
-    async def _on_crisis(self, rec: Recorded, hit: CrisisHit, now: datetime) -> list[Reply]:
+    async def _on_crisis(self, rec: Recorded, hit: CrisisHit, now: datetime,
+                         with_file: bool = False) -> list[Reply]:
         log.warning("crisis rule %s triggered in conversation %s", hit.rule_id,
                     rec.conversation.id)
         routing = await self._hand_over(rec, now, urgent=True, reason=f"crisis:{hit.rule_id}")
-        return [self._d.replies.crisis_help(hit, routing)]
+        # One message, however many files: a person in crisis reads the help lines only.
+        return [self._d.replies.crisis_help(hit, routing, with_file)]
 
     async def _consent(self, rec: Recorded, then: str, now: datetime) -> list[Reply]:
         if then == DECLINE:

@@ -121,11 +121,13 @@ class ReplyBuilder:
                                entries=entries)
 
     def attachment_only(self, has_attachment: bool, kinds: tuple[str, ...] = (),
-                        answered: bool = False) -> Reply:
-        """The file acknowledged; `answered`: its caption's answer follows with the buttons."""
-        return self._pressable("attachment_only", () if answered else self._footer(),
+                        answered: bool = False, then: str = "") -> Reply:
+        """The file acknowledged; `answered`: its caption's answer follows with the buttons;
+        `then` ("specialist", "erasure"): what its caption asked for is answered next."""
+        return self._pressable("attachment_only",
+                               () if answered or then else self._footer(),
                                has_attachment=has_attachment, kinds=sorted(set(kinds)),
-                               answered=answered)
+                               answered=answered, then=then)
 
     def escalated(self, expected_text: str, web: bool = False) -> Reply:
         return Reply(self._t.render("escalated", expected=expected_text, web=web),
@@ -142,9 +144,9 @@ class ReplyBuilder:
     def already_with_specialist(self) -> Reply:
         return Reply(self._t.render("already_waiting", taken=True, noted=False, expected=""))
 
-    def crisis_help(self, hit: CrisisHit, routing: Routing) -> Reply:
+    def crisis_help(self, hit: CrisisHit, routing: Routing, with_file: bool = False) -> Reply:
         return Reply(self._t.render(hit.help_key, hit=hit, in_hours=routing.in_hours,
-                                    expected=routing.expected_text))
+                                    expected=routing.expected_text, with_file=with_file))
 
     def ask_rating(self, template: str = "ask_rating") -> Reply:
         return Reply(self._t.render(template), (_STARS,))

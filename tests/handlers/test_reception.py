@@ -1059,3 +1059,36 @@ async def test_a_client_without_buttons_has_the_typed_text_stored_and_sent(world
     notice = store.outbox[-1][1]
     assert "Напишите «согласен» или «согласна»" in notice.text and "Нажмите" not in notice.text
     assert notice.typed_text == ""  # one text: the desk shows what the client read
+
+
+def photo(caption: str) -> IncomingMessage:
+    from handlers.model import Attachment, AttachmentKind
+
+    return dataclasses.replace(msg(caption), attachments=(
+        Attachment(AttachmentKind.PHOTO, "file-id"),))
+
+
+async def test_a_file_asking_for_a_specialist_is_acknowledged_before_the_notice(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(photo("Передайте специалисту, пожалуйста"))
+    ack, notice = (reply for _, reply in store.outbox)
+    assert ack.text == "Файл получен — его посмотрит специалист." and not ack.buttons
+    assert notice.buttons[0][0].action.kind is ActionKind.CONSENT
+
+
+async def test_a_file_asking_for_erasure_is_acknowledged_before_the_confirmation(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(photo("Удалите мои данные"))
+    ack, confirm = (reply for _, reply in store.outbox)
+    assert ack.text == "Файл получен." and not ack.buttons
+    assert confirm.buttons[0][0].action.kind is ActionKind.FORGET_CONFIRM
+
+
+async def test_a_file_with_a_crisis_caption_gets_one_reply_that_says_it_is_kept(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(photo("мне очень плохо, не хочу жить"))
+    [(_, reply)] = store.outbox
+    assert "112" in reply.text
+    assert reply.text.splitlines()[-2] == "Ваш файл сохранён, его посмотрит специалист."
+    await reception.handle(msg("не хочу жить", user="u2"))
+    assert "файл" not in last_reply(store)
