@@ -13,6 +13,7 @@ from faq.smalltalk import detect_smalltalk
 from handlers.commands import (
     NONE_OF_THESE,
     YES,
+    looks_like_question,
     opens_with_consent,
     parse_command,
     topic_of_request,
@@ -202,8 +203,8 @@ class Reception:
                               now: datetime) -> None:
         """A photo or document with a caption: the file is acknowledged as if sent alone, and
         the caption answered only when the FAQ is sure of it. «Заявление во вложении» or «вот
-        фото справки» describes the file: no "no answer", no clarification, and no question the
-        knowledge base lacks (no decision is recorded, as for a word to a specialist)."""
+        фото справки» describes the file: no "no answer" and no clarification; a caption that is
+        a question the FAQ cannot answer is recorded as a gap all the same."""
         kinds = tuple(str(a.kind) for a in msg.attachments)
         match = self._d.faq.match(text[:MAX_MATCH_CHARS])
         if match.decision is Decision.ANSWER:
@@ -215,7 +216,13 @@ class Reception:
         replies = [self._d.replies.attachment_only(True, kinds)]
         if self._consent_pending(rec):
             replies.append(self._d.replies.consent_reminder())
-        await self._send(rec, replies, now)
+            await self._send(rec, replies, now)
+            return
+        # A real question the knowledge base cannot answer is a gap in it, though the client
+        # is only told of the file; a description of the file is not.
+        gap = Annotation(rec.message_id, MatchResult(Decision.NO_MATCH, match.candidates), "") \
+            if match.decision in _UNSURE and looks_like_question(text) else None
+        await self._send(rec, replies, now, gap)
 
     async def _remark_while_rating(self, msg: IncomingMessage) -> SmallTalk | None:
         """Thanks, a goodbye or a blessing right after "rate us 1 to 5": the rating is still

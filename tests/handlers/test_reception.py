@@ -1092,3 +1092,19 @@ async def test_a_file_with_a_crisis_caption_gets_one_reply_that_says_it_is_kept(
     assert reply.text.splitlines()[-2] == "Ваш файл сохранён, его посмотрит специалист."
     await reception.handle(msg("не хочу жить", user="u2"))
     assert "файл" not in last_reply(store)
+
+
+@pytest.mark.parametrize("caption", ["Как оформить наследство на дачу после смерти мужа?",
+                                     "Наследство на дачу оформить можно?"])
+async def test_a_file_with_a_question_nobody_answers_counts_as_a_gap(world, caption) -> None:
+    reception, _, store, _ = world
+    await reception.handle(photo(caption))
+    [(_, reply)] = store.outbox
+    assert reply.text.startswith("Файл получен.")
+    assert store.messages[0].decision is Decision.NO_MATCH
+
+
+async def test_a_file_described_in_its_caption_is_no_gap(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(photo("Вот мои документы"))
+    assert store.messages[0].decision == ""
