@@ -109,3 +109,17 @@ async def test_a_client_with_buttons_is_told_to_press_them(callback: World) -> N
                                            secret=SECRET)) == (200, "ok")
     await until(lambda: len(callback.fake.delivered) == 1)
     assert "Нажмите «Согласен(на)»" in callback.fake.texts()[0]
+
+
+@pytest.mark.parametrize("info", NO_KEYBOARD, ids=["keyboard false", "no button actions"])
+async def test_the_rating_after_a_desk_close_is_asked_in_words(
+        callback: World, info: dict[str, Any]) -> None:
+    for number, text in enumerate(("позовите специалиста", "согласна"), 1):
+        assert await callback.post(message_new(USER, text, number, secret=SECRET,
+                                               client_info=info)) == (200, "ok")
+        await until(lambda n=number: len(callback.fake.delivered) == n)
+    assert await callback.rt.desk.close((await callback.conversation()).id, origin="desk")
+    await until(lambda: len(callback.fake.delivered) == 3)
+    closing = callback.fake.delivered[2]
+    assert "keyboard" not in closing
+    assert "напишите цифру от 1 (плохо) до 5 (отлично)" in closing["message"]
