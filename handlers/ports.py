@@ -437,6 +437,7 @@ class BacklogKind(StrEnum):
     POST = "post"  # parts ready to send, in order
     OPEN = "open"  # the thread itself could not be opened: open it, then post the history
     LOST = "lost"  # a note that `lost` posts were given up on
+    TITLE = "title"  # the topic to be renamed to the conversation's title now (a transfer)
 
 
 @dataclass(frozen=True, slots=True)

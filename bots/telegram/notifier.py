@@ -161,7 +161,7 @@ class TelegramNotifier:
             case EventKind.RELEASED:
                 await self._released(cid, event.text)
             case EventKind.TRANSFERRED:
-                await self._retitle(cid)
+                await self._retitle_or_keep(cid)
                 await self._note(cid, event)
             case kind if kind in _NOTES:
                 await self._note(cid, event)
@@ -184,6 +184,17 @@ class TelegramNotifier:
         if self._staff is None or specialist_id is None:
             return ""
         return await self._staff.name_of(specialist_id)
+
+    async def _retitle_or_keep(self, cid: int) -> None:
+        """A rename the group does not take now is kept, in order with the posts, and done
+        with the title of that time: several transfers in an outage end in the last one's."""
+        if cid in self._deferred:
+            await self._keep(cid, BacklogKind.TITLE, (), None)
+            return
+        try:
+            await self._retitle(cid)
+        except TRANSIENT as exc:
+            await self._keep(cid, BacklogKind.TITLE, (), exc)
 
     async def _retitle(self, cid: int) -> None:
         thread = Thread.parse(await self._threads.thread_of(cid))
@@ -343,6 +354,9 @@ class TelegramNotifier:
         if item.kind is BacklogKind.OPEN:
             if not await self._threads.thread_of(cid):
                 await self.open_thread(cid)
+            return
+        if item.kind is BacklogKind.TITLE:
+            await self._retitle(cid)
             return
         thread = Thread.parse(await self._threads.thread_of(cid))
         if thread is None:

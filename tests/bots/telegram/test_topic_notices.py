@@ -104,3 +104,19 @@ async def test_a_refused_transfer_says_the_one_reason_that_applies(service: Serv
     await h.post(h.staff("/transfer urgent", topic=topic))
     await wait_for(lambda: posted(h, "Не передано: обращение уже закрыто."))
     assert len(posted(h, "Не передано")) == 3
+
+
+async def test_a_rename_in_an_outage_is_done_when_telegram_is_back(
+        service: Service, caplog: pytest.LogCaptureFixture) -> None:
+    h, _ = service
+    topic = await open_topic(h)
+    failure = Failure("editForumTopic", 502, "", page="<html>502 Bad Gateway</html>",
+                      times=10**6)
+    h.api.fail(failure)
+    await h.post(h.staff("/transfer urgent", topic=topic))
+    await wait_for(lambda: posted(h, "«Срочные обращения»"))
+    await wait_for(lambda: h.api.attempts("editForumTopic"))
+    assert "Срочные обращения" not in h.api.topics[topic]
+    failure.times = 0
+    await wait_for(lambda: "Срочные обращения" in h.api.topics[topic], 10)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
