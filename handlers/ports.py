@@ -189,6 +189,7 @@ class ConversationEvent:
     message_id: int | None = None
     text: str = ""
     origin: str = ""  # where a specialist's message came from, so it is not echoed back
+    specialist_id: int | None = None  # who acted, where `text` says something else (a transfer)
 
 
 class Notifier(Protocol):

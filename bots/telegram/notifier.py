@@ -169,7 +169,7 @@ class TelegramNotifier:
     async def _note(self, cid: int, event: ConversationEvent) -> None:
         queue = self._queue_titles.get(event.text, event.text)
         specialist = await self._name(int(event.text)) if event.kind is EventKind.ASSIGNED \
-            and event.text.isdigit() else ""
+            and event.text.isdigit() else await self._name(event.specialist_id)
         await self._post(cid, self._texts.render(
             _NOTES[event.kind], queue=queue, rating=event.text, specialist=specialist))
 
@@ -249,13 +249,15 @@ class TelegramNotifier:
         await self._threads.set_thread(cid, str(thread))
         await self._record(cid, thread, 0)
         history = await self._store.history(cid)
-        items, hidden = self._shown_history(conv.channel, history)
+        items, data_hidden, files_on_desk = self._shown_history(conv.channel, history)
         kb = self._faq.kb
         text = self._texts.render(
             "staff_history", **about, queue=self._queue_titles.get(conv.queue, conv.queue),
             reason="", items=items, timezone=self._tz, plain=not thread.topic_id,
             queue_titles=self._queue_titles, entries={e.id: e.question for e in kb.entries},
-            categories={c.id: c.title for c in kb.categories}, hidden=hidden,
+            categories={c.id: c.title for c in kb.categories},
+            hidden=data_hidden or files_on_desk, data_hidden=data_hidden,
+            files_on_desk=files_on_desk,
             link=self._privacy.link(cid))
         await self._send(thread, cid, text)
         for item in history:
@@ -263,15 +265,17 @@ class TelegramNotifier:
         return thread
 
     def _shown_history(self, channel: Channel, items: Sequence[HistoryItem]
-                       ) -> tuple[list[HistoryItem], bool]:
-        shown_items, hidden = [], False
+                       ) -> tuple[list[HistoryItem], bool, bool]:
+        """The items as posted; whether personal data, and whether files, are left out."""
+        shown_items, data_hidden, files_on_desk = [], False, False
         for item in items:
             shown = self._privacy.text(item.text, self._public())
             listed, on_desk = self._privacy.listed(
                 item.attachments, self._public(), self._privacy.resent(channel, item.attachments))
             shown_items.append(replace(item, text=shown.text, attachments=tuple(listed)))
-            hidden = hidden or shown.hidden or on_desk
-        return shown_items, hidden
+            data_hidden = data_hidden or shown.hidden
+            files_on_desk = files_on_desk or on_desk
+        return shown_items, data_hidden, files_on_desk
 
     async def _create(self, name: str) -> Thread:
         try:
