@@ -149,7 +149,7 @@ class ReplyBuilder:
                                     expected=routing.expected_text, with_file=with_file))
 
     def ask_rating(self, template: str = "ask_rating") -> Reply:
-        return self._pressable(template, (_STARS,))
+        return Reply(self._t.render(template), (_STARS,))
 
     def rating_still_wanted(self, kind: SmallTalk) -> Reply:
         """Thanks or a blessing written instead of a rating: answered, and asked again."""

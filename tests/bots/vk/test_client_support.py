@@ -123,3 +123,6 @@ async def test_the_rating_after_a_desk_close_is_asked_in_words(
     closing = callback.fake.delivered[2]
     assert "keyboard" not in closing
     assert "напишите цифру от 1 (плохо) до 5 (отлично)" in closing["message"]
+    # One text: the desk, which does not know what the app shows, stores what was sent.
+    [*_, stored] = await callback.rows(Message, Message.author == "bot")
+    assert stored.text == closing["message"]
