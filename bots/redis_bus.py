@@ -46,7 +46,8 @@ def backoff(first_s: float, most_s: float) -> Iterator[float]:
 def to_json(event: ConversationEvent, replica: str) -> str:
     return json.dumps({"replica": replica, "kind": event.kind, "conversation_id":
                        event.conversation_id, "message_id": event.message_id,
-                       "text": event.text, "origin": event.origin}, ensure_ascii=False)
+                       "text": event.text, "origin": event.origin,
+                       "specialist_id": event.specialist_id}, ensure_ascii=False)
 
 
 def parse_event(raw: str | bytes) -> tuple[str, ConversationEvent] | None:
@@ -56,9 +57,11 @@ def parse_event(raw: str | bytes) -> tuple[str, ConversationEvent] | None:
         message_id = data.get("message_id")
         if message_id is not None and type(message_id) is not int:
             return None
+        by = data.get("specialist_id")
         event = ConversationEvent(EventKind(data["kind"]), int(data["conversation_id"]),
                                   message_id, str(data.get("text", "")),
-                                  str(data.get("origin", "")))
+                                  str(data.get("origin", "")),
+                                  by if type(by) is int else None)
         return str(data["replica"]), event
     except (ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -9,6 +9,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from faq.layout import to_cyrillic
+from faq.matcher import QUESTION_WORDS
 from faq.smalltalk import detect_smalltalk
 from handlers.model import Action, ActionKind
 
@@ -318,3 +319,14 @@ def typed_rating(text: str) -> int | None:
         return None
     word = numbers[0]
     return int(word) if word.isdigit() else _ORDINALS[word]
+
+
+# Forms of the matcher's question words that a question opens with too.
+_OPENERS = QUESTION_WORDS | {"что", "какая", "какое", "какие", "каких", "каком", "сколько"}
+
+
+def looks_like_question(text: str) -> bool:
+    """«Как оформить наследство на дачу?» rather than «Вот мои документы»: it ends with a
+    question mark or opens with a question word."""
+    words = re.findall(r"[а-яё]+", text.lower()[:40])
+    return text.rstrip().endswith("?") or (bool(words) and words[0] in _OPENERS)

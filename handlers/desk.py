@@ -116,7 +116,8 @@ class SpecialistDesk:
                                              self._d.clock())
         if moved:
             await self._d.notifier.publish(
-                ConversationEvent(EventKind.TRANSFERRED, conversation_id, text=queue))
+                ConversationEvent(EventKind.TRANSFERRED, conversation_id, text=queue,
+                                  specialist_id=specialist_id))
         return moved
 
     async def why_not_transferred(self, conversation_id: int, queue: str) -> NotTransferred:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -112,6 +112,9 @@ class IncomingMessage:
     # The album it belongs to (Telegram's media_group_id): several photos sent at once arrive
     # as messages of their own, and only the first of them is answered.
     album: str = ""
+    # Whether the client's app shows buttons (VK's client_info); without, each reply is
+    # stored and sent as its typed_text, so that the desk shows what the client read.
+    buttons: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,12 @@ class Reply:
     # The text for a client whose app shows no buttons (VK's client_info), where it differs:
     # "напишите «согласна»" instead of "нажмите «Согласен(на)»". "" when the same.
     typed_text: str = ""
+
+    def as_typed(self) -> Reply:
+        """The reply as an app without buttons gets it: its typed text is the text."""
+        if not self.typed_text:
+            return self
+        return replace(self, text=self.typed_text, typed_text="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,3 +173,4 @@ class Recorded:
     message_id: int
     client: ClientRef
     conversation: ConversationRef
+    buttons: bool = True  # the client's app shows buttons (IncomingMessage.buttons)

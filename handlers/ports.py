@@ -189,6 +189,7 @@ class ConversationEvent:
     message_id: int | None = None
     text: str = ""
     origin: str = ""  # where a specialist's message came from, so it is not echoed back
+    specialist_id: int | None = None  # who acted, where `text` says something else (a transfer)
 
 
 class Notifier(Protocol):
@@ -437,6 +438,7 @@ class BacklogKind(StrEnum):
     POST = "post"  # parts ready to send, in order
     OPEN = "open"  # the thread itself could not be opened: open it, then post the history
     LOST = "lost"  # a note that `lost` posts were given up on
+    TITLE = "title"  # the topic to be renamed to the conversation's title now (a transfer)
 
 
 @dataclass(frozen=True, slots=True)

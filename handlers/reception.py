@@ -13,6 +13,7 @@ from faq.smalltalk import detect_smalltalk
 from handlers.commands import (
     NONE_OF_THESE,
     YES,
+    looks_like_question,
     opens_with_consent,
     parse_command,
     topic_of_request,
@@ -68,6 +69,10 @@ _DOCUMENTS = (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT, AttachmentKind.VIDE
 ALBUM_WINDOW = timedelta(seconds=10)
 
 
+def _has_file(msg: IncomingMessage) -> bool:
+    return any(a.kind in _DOCUMENTS for a in msg.attachments)
+
+
 async def erase_client(store: ConversationStore, notifier: Notifier, client_id: int,
                        now: datetime, by: str = "client") -> None:
     """Erasure on the client's request (by "client") or by an administrator ("admin"): the
@@ -112,6 +117,7 @@ class Reception:
         rec = await self._d.store.record_incoming(msg, now, open_new=reopen)
         if rec is None:
             return False
+        rec = dataclasses.replace(rec, buttons=msg.buttons)
         if self._later_in_album(msg, now) and not msg.text.strip():
             # One reply per album, not «файл получен» per photo; a specialist sees every
             # photo. A photo with a caption of its own is read like any message.
@@ -143,6 +149,9 @@ class Reception:
 
     async def _send(self, rec: Recorded, replies: list[Reply], now: datetime,
                     annotation: Annotation | None = None) -> None:
+        if not rec.buttons:
+            # One text: what the client reads is what the desk, transcript and topic show.
+            replies = [reply.as_typed() for reply in replies]
         # The store hands the committed replies to the outbox worker.
         await self._d.store.enqueue(rec.conversation, rec.client, replies, Author.BOT, now,
                                     annotation=annotation)
@@ -155,9 +164,9 @@ class Reception:
         text = msg.text.strip()
         hit = self._d.crisis.detect(text[:MAX_MATCH_CHARS]) if text else None
         if hit is not None:
-            return await self._on_crisis(rec, hit, now)
+            return await self._on_crisis(rec, hit, now, with_file=_has_file(msg))
         if text and wants_erasure(text[:MAX_MATCH_CHARS]):
-            return [self._d.replies.forget_confirm()]
+            return [*self._file_received(msg, "erasure"), self._d.replies.forget_confirm()]
         if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
             return await self._while_human(rec, text, now)
         if not text:
@@ -174,19 +183,28 @@ class Reception:
             # «согласна» typed long after the greeting's notice: taken as agreement.
             return await self._consent(rec, "", now)
         if wants_human(text[:MAX_MATCH_CHARS]):
-            return await self._ask_specialist(await self._requested_topic(rec, text, now), now)
-        if any(a.kind in _DOCUMENTS for a in msg.attachments):
+            asked = await self._ask_specialist(await self._requested_topic(rec, text, now), now)
+            return [*self._file_received(msg, "specialist"), *asked]
+        if _has_file(msg):
             await self._captioned_file(rec, msg, text, now)
         else:
             await self._answer(rec, text, now)
         return []
 
+    def _file_received(self, msg: IncomingMessage, then: str) -> list[Reply]:
+        """A file whose caption asks for something else is acknowledged before the answer to
+        that: the client must not think it was lost."""
+        if not _has_file(msg):
+            return []
+        kinds = tuple(str(a.kind) for a in msg.attachments)
+        return [self._d.replies.attachment_only(True, kinds, then=then)]
+
     async def _captioned_file(self, rec: Recorded, msg: IncomingMessage, text: str,
                               now: datetime) -> None:
         """A photo or document with a caption: the file is acknowledged as if sent alone, and
         the caption answered only when the FAQ is sure of it. «Заявление во вложении» or «вот
-        фото справки» describes the file: no "no answer", no clarification, and no question the
-        knowledge base lacks (no decision is recorded, as for a word to a specialist)."""
+        фото справки» describes the file: no "no answer" and no clarification; a caption that is
+        a question the FAQ cannot answer is recorded as a gap all the same."""
         kinds = tuple(str(a.kind) for a in msg.attachments)
         match = self._d.faq.match(text[:MAX_MATCH_CHARS])
         if match.decision is Decision.ANSWER:
@@ -198,7 +216,13 @@ class Reception:
         replies = [self._d.replies.attachment_only(True, kinds)]
         if self._consent_pending(rec):
             replies.append(self._d.replies.consent_reminder())
-        await self._send(rec, replies, now)
+            await self._send(rec, replies, now)
+            return
+        # A real question the knowledge base cannot answer is a gap in it, though the client
+        # is only told of the file; a description of the file is not.
+        gap = Annotation(rec.message_id, MatchResult(Decision.NO_MATCH, match.candidates), "") \
+            if match.decision in _UNSURE and looks_like_question(text) else None
+        await self._send(rec, replies, now, gap)
 
     async def _remark_while_rating(self, msg: IncomingMessage) -> SmallTalk | None:
         """Thanks, a goodbye or a blessing right after "rate us 1 to 5": the rating is still
@@ -437,11 +461,13 @@ class Reception:
         found = [c.id for c in self._d.faq.kb.categories if c.queue == queue]
         return found[0] if len(found) == 1 else ""
 
-    async def _on_crisis(self, rec: Recorded, hit: CrisisHit, now: datetime) -> list[Reply]:
+    async def _on_crisis(self, rec: Recorded, hit: CrisisHit, now: datetime,
+                         with_file: bool = False) -> list[Reply]:
         log.warning("crisis rule %s triggered in conversation %s", hit.rule_id,
                     rec.conversation.id)
         routing = await self._hand_over(rec, now, urgent=True, reason=f"crisis:{hit.rule_id}")
-        return [self._d.replies.crisis_help(hit, routing)]
+        # One message, however many files: a person in crisis reads the help lines only.
+        return [self._d.replies.crisis_help(hit, routing, with_file)]
 
     async def _consent(self, rec: Recorded, then: str, now: datetime) -> list[Reply]:
         if then == DECLINE:

@@ -43,7 +43,8 @@ class ReplyBuilder:
         rows = self._menu_rows() + self._footer()[:1] if consented else (
             (self._button("consent", ActionKind.CONSENT),),
             (self._button("menu", ActionKind.MENU),))
-        return self._pressable("greeting", rows, consented=consented, institution=institution)
+        return self._pressable("greeting", rows, consented=consented, institution=institution,
+                               topics=self._topics())
 
     def consent_notice(self, then_specialist: bool) -> Reply:
         then = "specialist" if then_specialist else ""
@@ -61,10 +62,15 @@ class ReplyBuilder:
         return self._pressable("consent_declined", self._menu_rows() + self._footer()[:1])
 
     def consent_accepted(self) -> Reply:
-        return Reply(self._t.render("consent_accepted"), self._menu_rows())
+        return self._pressable("consent_accepted", self._menu_rows(), topics=self._topics())
 
     def menu(self) -> Reply:
-        return Reply(self._t.render("menu"), self._menu_rows() + self._footer()[:1])
+        return self._pressable("menu", self._menu_rows() + self._footer()[:1],
+                               topics=self._topics())
+
+    def _topics(self) -> list[str]:
+        """The menu's titles, numbered in the text where no buttons show them."""
+        return [c.title for c in self._faq.kb.categories]
 
     def _menu_rows(self) -> tuple[tuple[Button, ...], ...]:
         return tuple((Button(c.title, Action(ActionKind.CATEGORY, c.id)),)
@@ -105,10 +111,8 @@ class ReplyBuilder:
             return self._clarify(entries[:3])
         if match.decision is Decision.SMALLTALK:
             kind = match.smalltalk or SmallTalk.GREETING
-            return Reply(self._t.render(f"smalltalk_{kind}"), self._footer())
-        return Reply(self._t.render("no_match"),
-                     ((self._button("specialist", ActionKind.SPECIALIST),),
-                      (self._button("menu", ActionKind.MENU),)))
+            return self._pressable(f"smalltalk_{kind}", self._footer())
+        return self._pressable("no_match", self._footer())
 
     def _clarify(self, entries: list[Entry]) -> Reply:
         rows = tuple((Button(e.question, Action(ActionKind.ENTRY, e.id)),) for e in entries)
@@ -117,11 +121,13 @@ class ReplyBuilder:
                                entries=entries)
 
     def attachment_only(self, has_attachment: bool, kinds: tuple[str, ...] = (),
-                        answered: bool = False) -> Reply:
-        """The file acknowledged; `answered`: its caption's answer follows with the buttons."""
-        return self._pressable("attachment_only", () if answered else self._footer(),
+                        answered: bool = False, then: str = "") -> Reply:
+        """The file acknowledged; `answered`: its caption's answer follows with the buttons;
+        `then` ("specialist", "erasure"): what its caption asked for is answered next."""
+        return self._pressable("attachment_only",
+                               () if answered or then else self._footer(),
                                has_attachment=has_attachment, kinds=sorted(set(kinds)),
-                               answered=answered)
+                               answered=answered, then=then)
 
     def escalated(self, expected_text: str, web: bool = False) -> Reply:
         return Reply(self._t.render("escalated", expected=expected_text, web=web),
@@ -138,9 +144,9 @@ class ReplyBuilder:
     def already_with_specialist(self) -> Reply:
         return Reply(self._t.render("already_waiting", taken=True, noted=False, expected=""))
 
-    def crisis_help(self, hit: CrisisHit, routing: Routing) -> Reply:
+    def crisis_help(self, hit: CrisisHit, routing: Routing, with_file: bool = False) -> Reply:
         return Reply(self._t.render(hit.help_key, hit=hit, in_hours=routing.in_hours,
-                                    expected=routing.expected_text))
+                                    expected=routing.expected_text, with_file=with_file))
 
     def ask_rating(self, template: str = "ask_rating") -> Reply:
         return Reply(self._t.render(template), (_STARS,))

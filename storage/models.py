@@ -214,7 +214,7 @@ class StaffBacklogItem(Base):
     """A post for a staff surface that met a transient failure (a network error, a 5xx, flood
     control), kept in order per conversation until the surface takes it. kind: post (parts
     ready to send), open (the topic itself, then the history), lost (a note that `lost` posts
-    were given up on)."""
+    were given up on), title (the topic renamed to the conversation's title then)."""
 
     __tablename__ = "staff_backlog"
     __table_args__ = (Index("ix_staff_backlog_conversation", "conversation_id", "id"),

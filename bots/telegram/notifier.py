@@ -161,7 +161,7 @@ class TelegramNotifier:
             case EventKind.RELEASED:
                 await self._released(cid, event.text)
             case EventKind.TRANSFERRED:
-                await self._retitle(cid)
+                await self._retitle_or_keep(cid)
                 await self._note(cid, event)
             case kind if kind in _NOTES:
                 await self._note(cid, event)
@@ -169,7 +169,7 @@ class TelegramNotifier:
     async def _note(self, cid: int, event: ConversationEvent) -> None:
         queue = self._queue_titles.get(event.text, event.text)
         specialist = await self._name(int(event.text)) if event.kind is EventKind.ASSIGNED \
-            and event.text.isdigit() else ""
+            and event.text.isdigit() else await self._name(event.specialist_id)
         await self._post(cid, self._texts.render(
             _NOTES[event.kind], queue=queue, rating=event.text, specialist=specialist))
 
@@ -184,6 +184,17 @@ class TelegramNotifier:
         if self._staff is None or specialist_id is None:
             return ""
         return await self._staff.name_of(specialist_id)
+
+    async def _retitle_or_keep(self, cid: int) -> None:
+        """A rename the group does not take now is kept, in order with the posts, and done
+        with the title of that time: several transfers in an outage end in the last one's."""
+        if cid in self._deferred:
+            await self._keep(cid, BacklogKind.TITLE, (), None)
+            return
+        try:
+            await self._retitle(cid)
+        except TRANSIENT as exc:
+            await self._keep(cid, BacklogKind.TITLE, (), exc)
 
     async def _retitle(self, cid: int) -> None:
         thread = Thread.parse(await self._threads.thread_of(cid))
@@ -238,13 +249,15 @@ class TelegramNotifier:
         await self._threads.set_thread(cid, str(thread))
         await self._record(cid, thread, 0)
         history = await self._store.history(cid)
-        items, hidden = self._shown_history(conv.channel, history)
+        items, data_hidden, files_on_desk = self._shown_history(conv.channel, history)
         kb = self._faq.kb
         text = self._texts.render(
             "staff_history", **about, queue=self._queue_titles.get(conv.queue, conv.queue),
             reason="", items=items, timezone=self._tz, plain=not thread.topic_id,
             queue_titles=self._queue_titles, entries={e.id: e.question for e in kb.entries},
-            categories={c.id: c.title for c in kb.categories}, hidden=hidden,
+            categories={c.id: c.title for c in kb.categories},
+            hidden=data_hidden or files_on_desk, data_hidden=data_hidden,
+            files_on_desk=files_on_desk,
             link=self._privacy.link(cid))
         await self._send(thread, cid, text)
         for item in history:
@@ -252,15 +265,17 @@ class TelegramNotifier:
         return thread
 
     def _shown_history(self, channel: Channel, items: Sequence[HistoryItem]
-                       ) -> tuple[list[HistoryItem], bool]:
-        shown_items, hidden = [], False
+                       ) -> tuple[list[HistoryItem], bool, bool]:
+        """The items as posted; whether personal data, and whether files, are left out."""
+        shown_items, data_hidden, files_on_desk = [], False, False
         for item in items:
             shown = self._privacy.text(item.text, self._public())
             listed, on_desk = self._privacy.listed(
                 item.attachments, self._public(), self._privacy.resent(channel, item.attachments))
             shown_items.append(replace(item, text=shown.text, attachments=tuple(listed)))
-            hidden = hidden or shown.hidden or on_desk
-        return shown_items, hidden
+            data_hidden = data_hidden or shown.hidden
+            files_on_desk = files_on_desk or on_desk
+        return shown_items, data_hidden, files_on_desk
 
     async def _create(self, name: str) -> Thread:
         try:
@@ -343,6 +358,9 @@ class TelegramNotifier:
         if item.kind is BacklogKind.OPEN:
             if not await self._threads.thread_of(cid):
                 await self.open_thread(cid)
+            return
+        if item.kind is BacklogKind.TITLE:
+            await self._retitle(cid)
             return
         thread = Thread.parse(await self._threads.thread_of(cid))
         if thread is None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 
+from bots.telegram.backlog import TRANSIENT
 from bots.telegram.privacy import StaffPrivacy
 from bots.telegram.topics import Thread, means
 from handlers.model import ClientRef, ConversationRef
@@ -43,12 +44,15 @@ class TopicTitles:
         return name[:MAX_TOPIC_NAME]
 
     async def retitle(self, thread: Thread, conv: ConversationRef, client: ClientRef) -> None:
-        """After a transfer; a title that stays as it was is no reason to fail the notice."""
+        """After a transfer; a title that stays as it was is no reason to fail the notice.
+        A passing failure (an outage) is raised: the rename waits in the backlog."""
         if not thread.topic_id:
             return  # a plain group: no title to change
         try:
             await self._bot.edit_forum_topic(thread.chat_id, thread.topic_id,
                                              name=self.title(conv, client, moved=True))
+        except TRANSIENT:
+            raise
         except TelegramBadRequest as exc:
             if means(exc.message, UNCHANGED):
                 return

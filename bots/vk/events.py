@@ -158,6 +158,8 @@ class VkEvents:
 
     async def _deliver(self, incoming: IncomingMessage) -> None:
         chat = is_chat(int(incoming.user_id))
+        # The sender reads the same memory: the stored reply is the text the client gets.
+        incoming = replace(incoming, buttons=self._support.of(incoming.user_id).keyboard)
         if not chat and not incoming.display_name:  # VK's events carry the sender's id only
             incoming = replace(incoming,
                                display_name=await self.names.of(int(incoming.user_id)))

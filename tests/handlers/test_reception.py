@@ -1037,3 +1037,74 @@ async def test_a_reply_that_says_press_carries_what_to_type_instead(world) -> No
     assert "Напишите «согласен» или «согласна»" in notice.typed_text
     await reception.handle(msg("Как оформить единое пособие?"))
     assert store.outbox[-1][1].typed_text == ""  # an answer says nothing about buttons
+
+
+async def test_the_menu_without_buttons_lists_the_topics_by_number(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("меню"))
+    menu = store.outbox[-1][1]
+    assert "1. Семьи с детьми" in menu.typed_text and "2. Субсидии ЖКУ" in menu.typed_text
+    assert "напишите номер темы" in menu.typed_text.lower()
+    assert "Семьи с детьми" not in menu.text  # the buttons show them
+    await reception.handle(msg("Здравствуйте"))
+    assert "напишите «меню»" in store.outbox[-1][1].typed_text
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("/start"))
+    assert "2. Субсидии ЖКУ" in store.outbox[-1][1].typed_text
+
+
+async def test_a_client_without_buttons_has_the_typed_text_stored_and_sent(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(dataclasses.replace(msg("позовите специалиста"), buttons=False))
+    notice = store.outbox[-1][1]
+    assert "Напишите «согласен» или «согласна»" in notice.text and "Нажмите" not in notice.text
+    assert notice.typed_text == ""  # one text: the desk shows what the client read
+
+
+def photo(caption: str) -> IncomingMessage:
+    from handlers.model import Attachment, AttachmentKind
+
+    return dataclasses.replace(msg(caption), attachments=(
+        Attachment(AttachmentKind.PHOTO, "file-id"),))
+
+
+async def test_a_file_asking_for_a_specialist_is_acknowledged_before_the_notice(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(photo("Передайте специалисту, пожалуйста"))
+    ack, notice = (reply for _, reply in store.outbox)
+    assert ack.text == "Файл получен — его посмотрит специалист." and not ack.buttons
+    assert notice.buttons[0][0].action.kind is ActionKind.CONSENT
+
+
+async def test_a_file_asking_for_erasure_is_acknowledged_before_the_confirmation(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(photo("Удалите мои данные"))
+    ack, confirm = (reply for _, reply in store.outbox)
+    assert ack.text == "Файл получен." and not ack.buttons
+    assert confirm.buttons[0][0].action.kind is ActionKind.FORGET_CONFIRM
+
+
+async def test_a_file_with_a_crisis_caption_gets_one_reply_that_says_it_is_kept(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(photo("мне очень плохо, не хочу жить"))
+    [(_, reply)] = store.outbox
+    assert "112" in reply.text
+    assert reply.text.splitlines()[-2] == "Ваш файл сохранён, его посмотрит специалист."
+    await reception.handle(msg("не хочу жить", user="u2"))
+    assert "файл" not in last_reply(store)
+
+
+@pytest.mark.parametrize("caption", ["Как оформить наследство на дачу после смерти мужа?",
+                                     "Наследство на дачу оформить можно?"])
+async def test_a_file_with_a_question_nobody_answers_counts_as_a_gap(world, caption) -> None:
+    reception, _, store, _ = world
+    await reception.handle(photo(caption))
+    [(_, reply)] = store.outbox
+    assert reply.text.startswith("Файл получен.")
+    assert store.messages[0].decision is Decision.NO_MATCH
+
+
+async def test_a_file_described_in_its_caption_is_no_gap(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(photo("Вот мои документы"))
+    assert store.messages[0].decision == ""

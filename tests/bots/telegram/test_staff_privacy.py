@@ -136,3 +136,13 @@ async def test_a_desk_reply_repeating_the_clients_data_is_masked_in_the_group(
     [post] = await wait_for(lambda: posts_with(h, "Записала"))
     assert "345-67-89" not in post["text"] and "[телефон]" in post["text"]
     assert "полный текст — в веб-кабинете: https://priem.example.ru/desk/c/1" in post["text"]
+
+
+async def test_full_texts_history_with_a_photo_hides_nothing(full: Harness) -> None:
+    h = full
+    await h.post(h.private(caption="Вот справка", photo=PHOTO))
+    await h.post(h.button("consent:specialist"))
+    [history] = await wait_for(lambda: topic_posts(h))
+    assert "Вот справка" in history["text"]
+    assert "🔒" not in history["text"]  # the photo is posted in the topic itself
+    await wait_for(lambda: h.api.sent("sendPhoto", photo="BIG-PHOTO"))

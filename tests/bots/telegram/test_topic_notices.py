@@ -65,13 +65,13 @@ async def test_notices_name_the_specialist_as_the_desk_shows_them(service: Servi
     topic = await open_topic(h)
     cid = await conversation(rt)
     await h.post(h.staff("/take", topic=topic))  # from Telegram: the name Telegram gives
-    await wait_for(lambda: posted(h, "Обращение взял в работу специалист Мария Иванова."))
+    await wait_for(lambda: posted(h, "Обращение взято в работу: специалист Мария Иванова."))
     assert await rt.desk.release(cid)
     anna = await a_desk_account(rt, "anna", "Анна Смирнова")
     assert await rt.desk.take(cid, anna)
     await rt.desk.reply(cid, anna, "Справку можно получить в МФЦ", origin="desk")
     await rt.desk.note(cid, anna, "Проверить льготу", origin="desk")
-    await wait_for(lambda: posted(h, "Обращение взял в работу специалист Анна Смирнова."))
+    await wait_for(lambda: posted(h, "Обращение взято в работу: специалист Анна Смирнова."))
     await wait_for(lambda: posted(h, "Специалист Анна Смирнова из веб-кабинета: Справку"))
     await wait_for(lambda: posted(h, "Заметка из веб-кабинета — Анна Смирнова"))
 
@@ -83,11 +83,12 @@ async def test_a_release_from_the_web_desk_is_told_in_the_topic(service: Service
     anna = await a_desk_account(rt, "anna", "Анна Смирнова")
     await h.post(h.staff("/take", topic=topic))
     assert await rt.desk.release(cid, by=anna)
-    [notice] = await wait_for(lambda: posted(h, "вернул обращение"))
-    assert notice.startswith("Специалист Анна Смирнова вернул обращение в очередь «Общие "
-                             "вопросы»")
+    [notice] = await wait_for(lambda: posted(h, "обращение возвращено"))
+    # No verb of a gender: «вернул» was wrong for Анна.
+    assert notice.startswith("Специалист Анна Смирнова — обращение возвращено в очередь "
+                             "«Общие вопросы»")
     await h.post(h.staff("/take", topic=topic))  # released, so it can be taken again
-    await wait_for(lambda: len(posted(h, "Обращение взял в работу")) == 2)
+    await wait_for(lambda: len(posted(h, "Обращение взято в работу")) == 2)
 
 
 async def test_a_refused_transfer_says_the_one_reason_that_applies(service: Service) -> None:
@@ -104,3 +105,35 @@ async def test_a_refused_transfer_says_the_one_reason_that_applies(service: Serv
     await h.post(h.staff("/transfer urgent", topic=topic))
     await wait_for(lambda: posted(h, "Не передано: обращение уже закрыто."))
     assert len(posted(h, "Не передано")) == 3
+
+
+async def test_a_rename_in_an_outage_is_done_when_telegram_is_back(
+        service: Service, caplog: pytest.LogCaptureFixture) -> None:
+    h, _ = service
+    topic = await open_topic(h)
+    failure = Failure("editForumTopic", 502, "", page="<html>502 Bad Gateway</html>",
+                      times=10**6)
+    h.api.fail(failure)
+    await h.post(h.staff("/transfer urgent", topic=topic))
+    await wait_for(lambda: posted(h, "«Срочные обращения»"))
+    await wait_for(lambda: h.api.attempts("editForumTopic"))
+    assert "Срочные обращения" not in h.api.topics[topic]
+    failure.times = 0
+    await wait_for(lambda: "Срочные обращения" in h.api.topics[topic], 10)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_transfer_names_who_made_it(service: Service) -> None:
+    h, _ = service
+    topic = await open_topic(h)
+    await h.post(h.staff("/transfer urgent", topic=topic))
+    await wait_for(lambda: posted(h, "Специалист Мария Иванова — обращение передано в очередь "
+                                     "«Срочные обращения»."))
+
+
+async def test_a_transfer_without_a_queue_lists_the_queues(service: Service) -> None:
+    h, _ = service
+    topic = await open_topic(h)
+    await h.post(h.staff("/transfer", topic=topic))
+    [usage] = await wait_for(lambda: posted(h, "Укажите очередь"))
+    assert "urgent («Срочные обращения»)" in usage and "general («Общие вопросы»)" in usage

@@ -9,6 +9,7 @@ import pytest
 
 from bots.vk.keyboard import Support, support_of, to_keyboard
 from handlers.model import Action, ActionKind, Button
+from storage.models import Message
 from tests.bots.vk.conftest import SECRET, World, until
 from tests.bots.vk.fake_vk import FULL_CLIENT, message_new
 
@@ -98,6 +99,9 @@ async def test_a_client_without_buttons_is_told_what_to_type(
                                            client_info=info)) == (200, "ok")
     await callback.settled(kept=3)
     assert (await callback.conversation()).state == "waiting_specialist"
+    # The desk, the transcript and the topic show what the client read, not «Нажмите».
+    stored = [m.text for m in await callback.rows(Message, Message.author == "bot")]
+    assert stored[:2] == callback.fake.texts()[:2]
 
 
 async def test_a_client_with_buttons_is_told_to_press_them(callback: World) -> None:
@@ -105,3 +109,20 @@ async def test_a_client_with_buttons_is_told_to_press_them(callback: World) -> N
                                            secret=SECRET)) == (200, "ok")
     await until(lambda: len(callback.fake.delivered) == 1)
     assert "Нажмите «Согласен(на)»" in callback.fake.texts()[0]
+
+
+@pytest.mark.parametrize("info", NO_KEYBOARD, ids=["keyboard false", "no button actions"])
+async def test_the_rating_after_a_desk_close_is_asked_in_words(
+        callback: World, info: dict[str, Any]) -> None:
+    for number, text in enumerate(("позовите специалиста", "согласна"), 1):
+        assert await callback.post(message_new(USER, text, number, secret=SECRET,
+                                               client_info=info)) == (200, "ok")
+        await until(lambda n=number: len(callback.fake.delivered) == n)
+    assert await callback.rt.desk.close((await callback.conversation()).id, origin="desk")
+    await until(lambda: len(callback.fake.delivered) == 3)
+    closing = callback.fake.delivered[2]
+    assert "keyboard" not in closing
+    assert "напишите цифру от 1 (плохо) до 5 (отлично)" in closing["message"]
+    # One text: the desk, which does not know what the app shows, stores what was sent.
+    [*_, stored] = await callback.rows(Message, Message.author == "bot")
+    assert stored.text == closing["message"]
