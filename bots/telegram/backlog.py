@@ -14,6 +14,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
+from bots.telegram.passes import run_passes
 from handlers.ports import BacklogItem, BacklogKind, StaffBacklog
 from handlers.secrets import error_text, redact
 
@@ -74,18 +75,8 @@ class StaffBacklogRunner:
         self._wake_in(wait)
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.catch_up() == BATCH:
-                    pass
-            except Exception:  # a broken database connection must not stop it for good
-                log.exception("posting the staff group's backlog failed")
-            try:
-                async with asyncio.timeout(self._interval):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        await run_passes(self.catch_up, BATCH, self._wake, self._interval, log,
+                         "posting the staff group's backlog failed")
 
     async def catch_up(self) -> int:
         """One pass over the conversations whose backlog is due; how many there were."""

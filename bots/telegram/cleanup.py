@@ -13,6 +13,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 
 from bots.outbox import MAX_ATTEMPTS, backoff
+from bots.telegram.passes import run_passes
 from bots.telegram.topics import Thread, means
 from handlers.ports import ConversationEvent, EventKind, StaffPostRef, StaffPosts
 from handlers.secrets import error_text
@@ -46,18 +47,8 @@ class StaffCleanup:
             self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.sweep() == BATCH:
-                    pass
-            except Exception:  # a broken database connection must not stop deletions for good
-                log.exception("deleting erased clients' posts in the staff group failed")
-            try:
-                async with asyncio.timeout(self._interval):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        await run_passes(self.sweep, BATCH, self._wake, self._interval, log,
+                         "deleting erased clients' posts in the staff group failed")
 
     async def sweep(self) -> int:
         """One pass over what is due; how many posts it took."""
