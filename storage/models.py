@@ -235,6 +235,8 @@ class InboundEvent(Base):
     """The raw body of every platform event, kept before any library parses it."""
 
     __tablename__ = "inbound_events"
+    # The few not yet processed among a year of processed ones (replay, raw_names).
+    __table_args__ = (Index("ix_inbound_events_pending", "status", "channel"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
