@@ -304,6 +304,49 @@ async def test_release_transfer_and_close(desk: Desk) -> None:
     await anna.close()
 
 
+async def test_a_refused_transfer_says_the_one_reason_that_applies(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0031")
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+
+    async def refused(who: Browser, queue: str, reason: str) -> str:
+        r = await post(who, f"/desk/c/{conv}/transfer", queue=queue)
+        assert r.headers["Location"] == f"/desk/c/{conv}?error={reason}"
+        return await (await who.get(r.headers["Location"])).text()
+
+    page = await refused(anna, "nowhere", "unknown_queue")
+    assert "Не передано: такой очереди нет. Очереди: «Общие вопросы», " in page
+    assert "«Срочные обращения»" in page and "уже закрыто" not in page
+    # Both pages offered «Срочные обращения»: Oleg's transfer came first.
+    assert (await post(oleg, f"/desk/c/{conv}/transfer", queue="urgent")).headers[
+        "Location"].endswith("done=transferred")
+    page = await refused(anna, "urgent", "same_queue")
+    assert "Не передано: обращение уже в очереди «Срочные обращения»." in page
+    assert "такой очереди нет" not in page
+    await post(oleg, f"/desk/c/{conv}/close")
+    page = await refused(anna, "general", "transfer_closed")
+    assert "Не передано: обращение уже закрыто." in page
+    await anna.close()
+    await oleg.close()
+
+
+async def test_a_transfer_beaten_by_a_colleagues_move_says_so(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0032")
+    anna = await staff_client(desk, "anna")
+    store, transfer = desk.rt.store, desk.rt.store.transfer
+
+    async def beaten(conversation_id: int, queue: str, *args: object) -> bool:
+        # Another transfer lands between the page's read and this one's update.
+        await transfer(conversation_id, "family", None, desk.clock())
+        return False
+
+    store.transfer = beaten  # type: ignore[method-assign]
+    r = await post(anna, f"/desk/c/{conv}/transfer", queue="urgent")
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=not_transferred"
+    page = await (await anna.get(r.headers["Location"])).text()
+    assert "Не передано: обращение тем временем передали в другую очередь или закрыли." in page
+    await anna.close()
+
+
 async def test_a_transfer_puts_it_in_the_new_queues_waiting_list(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0011")
     anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
