@@ -512,6 +512,8 @@ class WaitingTarget:
     urgent: bool
     escalated_at: datetime
     reminded: bool
+    # The deadline kept at the hand-over (None in older rows: the queue's current target).
+    due_at: datetime | None = None
 
 
 class ReplyTargets(Protocol):

@@ -47,12 +47,12 @@ class ReminderJob:
 
     async def _check(self, target: WaitingTarget, now: datetime) -> ConversationEvent | None:
         queue = self._directory.queue_for(target.queue)
-        opened, urgent = target.escalated_at, target.urgent
-        if breached(queue, opened, now, urgent):
+        opened, urgent, due = target.escalated_at, target.urgent, target.due_at
+        if breached(queue, opened, now, urgent, due):
             if await self._targets.mark_breached(target.conversation_id, now):
                 return ConversationEvent(EventKind.BREACH, target.conversation_id,
                                          text=queue.id)
-        elif (not target.reminded and reminder_due(queue, opened, now, urgent)
+        elif (not target.reminded and reminder_due(queue, opened, now, urgent, due)
               and await self._targets.mark_reminded(target.conversation_id, now)):
             return ConversationEvent(EventKind.REMINDER, target.conversation_id, text=queue.id)
         return None

@@ -106,17 +106,33 @@ class QueueDirectory:
         )
 
 
-def target_progress(queue: Queue, opened_at: datetime, now: datetime, urgent: bool) -> float:
+def target_of(queue: Queue, opened_at: datetime, urgent: bool,
+              due_at: datetime | None = None) -> timedelta:
+    """The working time a hand-over was given: up to the deadline kept at the hand-over, so a
+    target changed later moves neither the desk nor the reminders away from what the reports
+    count (analytics.metrics.in_time); the queue's current target for a row without one."""
+    if due_at is None:
+        return queue.target(urgent)
+    return queue.calendar.working_between(opened_at, due_at)
+
+
+def target_progress(queue: Queue, opened_at: datetime, now: datetime, urgent: bool,
+                    due_at: datetime | None = None) -> float:
     """The share of the reply target used so far, counted in working time; 1.0 is the deadline."""
-    return queue.calendar.working_between(opened_at, now) / queue.target(urgent)
+    target = target_of(queue, opened_at, urgent, due_at)
+    if target <= timedelta(0):
+        return 1.0  # a deadline kept at or before the hand-over is due at once
+    return queue.calendar.working_between(opened_at, now) / target
 
 
-def reminder_due(queue: Queue, opened_at: datetime, now: datetime, urgent: bool) -> bool:
-    return REMINDER_SHARE <= target_progress(queue, opened_at, now, urgent) < 1.0
+def reminder_due(queue: Queue, opened_at: datetime, now: datetime, urgent: bool,
+                 due_at: datetime | None = None) -> bool:
+    return REMINDER_SHARE <= target_progress(queue, opened_at, now, urgent, due_at) < 1.0
 
 
-def breached(queue: Queue, opened_at: datetime, now: datetime, urgent: bool) -> bool:
-    return target_progress(queue, opened_at, now, urgent) >= 1.0
+def breached(queue: Queue, opened_at: datetime, now: datetime, urgent: bool,
+             due_at: datetime | None = None) -> bool:
+    return target_progress(queue, opened_at, now, urgent, due_at) >= 1.0
 
 
 class ExpectedKind(StrEnum):

@@ -32,6 +32,7 @@ class DeskRow:
     first_reply_at: datetime | None
     breached_at: datetime | None
     last_activity_at: datetime
+    due_at: datetime | None = None  # kept at the hand-over; None in older rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ def _to_row(conv: Conversation, client_name: str | None, name: str | None,
     return DeskRow(conv.id, conv.client_id, client_name or "", conv.channel, conv.state,
                    conv.queue, conv.category, conv.urgent, conv.assigned_to,
                    name or login or "", conv.escalated_at, conv.first_specialist_reply_at,
-                   conv.breached_at, conv.last_activity_at)
+                   conv.breached_at, conv.last_activity_at, conv.due_at)
 
 
 def _attachments(data: object) -> tuple[tuple[str, str, str], ...]:
@@ -143,14 +144,15 @@ class SqlReplyTargets:
 
     async def waiting(self) -> list[WaitingTarget]:
         query = select(Conversation.id, Conversation.queue, Conversation.urgent,
-                       Conversation.escalated_at, Conversation.reminded_at).where(
+                       Conversation.escalated_at, Conversation.reminded_at,
+                       Conversation.due_at).where(
             Conversation.state.in_(HUMAN_STATES), Conversation.escalated_at.is_not(None),
             Conversation.first_specialist_reply_at.is_(None),
             Conversation.breached_at.is_(None))
         async with self._sessions() as s:
             rows = (await s.execute(query)).all()
-        return [WaitingTarget(cid, queue, urgent, escalated_at, reminded_at is not None)
-                for cid, queue, urgent, escalated_at, reminded_at in rows
+        return [WaitingTarget(cid, queue, urgent, escalated_at, reminded_at is not None, due_at)
+                for cid, queue, urgent, escalated_at, reminded_at, due_at in rows
                 if escalated_at is not None]
 
     async def mark_reminded(self, conversation_id: int, now: datetime) -> bool:

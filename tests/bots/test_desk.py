@@ -21,9 +21,11 @@ from sqlalchemy import func, select
 from faq.model import Entry
 from handlers.model import Action, Attachment, AttachmentKind, Channel, IncomingMessage
 from handlers.ports import ConversationEvent, EventKind, FileData, FileUnavailable
+from handlers.reminders import ReminderJob
 from priemnaya.runtime import Runtime, build_runtime
-from priemnaya.settings import Settings
+from priemnaya.settings import Settings, default_queues
 from priemnaya.webapp import build_app
+from storage.desk_queries import SqlReplyTargets
 from storage.models import AuditEntry, Conversation, FaqSuggestion, Message, StoredFile
 from tests.bots.staff import Browser, add_staff, log_in, page_csrf
 from tests.bots.vk.conftest import until
@@ -118,6 +120,41 @@ async def test_list_shows_waiting_conversation_with_time_left(desk: Desk) -> Non
     assert "row-late" in partial and "просрочено" in partial
     assert "<nav" not in partial
     await c.close()
+
+
+async def test_a_target_cut_after_the_hand_over_moves_neither_the_desk_nor_the_breach(
+        desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0033")  # due in 9 working h
+    # The administrator cuts the general queue's target to 4 h and restarts the service.
+    queues = [q.model_copy(update={"first_reply_hours": 4}) if q.id == "general" else q
+              for q in default_queues()]
+    settings = Settings(database={"url": desk.rt.settings.database.url}, queues=queues)
+    rt = build_runtime(settings, FakeFaq(), clock=desk.clock)
+    server = TestServer(build_app(rt, start_background=False))
+    await server.start_server()
+    job = ReminderJob(SqlReplyTargets(rt.sessions), rt.directory, FakeNotifier(), desk.clock)
+
+    async def shown(path: str) -> str:
+        c = Browser(server)  # a new sign-in: a desk session ends after 12 idle hours
+        assert (await log_in(c, "anna")).status == 303
+        page = await (await c.get(path)).text()
+        await c.close()
+        return page
+
+    try:
+        desk.clock.advance(hours=1)
+        assert "осталось 8 ч 00 мин" in await shown(f"/desk/c/{conv}")  # not the new 3 h
+        # Tuesday 11:00: 5 working hours, late by the new target, not by the one kept.
+        desk.clock.advance(hours=19)
+        listed = await shown("/desk/?partial=1")
+        assert "row-late" not in listed and "осталось 4 ч 00 мин" in listed
+        assert [e.kind for e in await job.tick()] == []
+        desk.clock.advance(hours=4, minutes=1)  # Tuesday 15:01, past the deadline kept
+        assert [e.kind for e in await job.tick()] == [EventKind.BREACH]
+        assert "row-late" in await shown("/desk/?partial=1")
+    finally:
+        await server.close()
+        await rt.engine.dispose()
 
 
 async def test_an_answered_conversation_says_when_it_was_answered(desk: Desk) -> None:
@@ -301,6 +338,49 @@ async def test_release_transfer_and_close(desk: Desk) -> None:
     page = await (await anna.get("/desk/")).text()
     assert f'href="/desk/c/{conv}"' not in page
     assert [a for a in await audit(desk, "desk_release")] == ["anna"]
+    await anna.close()
+
+
+async def test_a_refused_transfer_says_the_one_reason_that_applies(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0031")
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+
+    async def refused(who: Browser, queue: str, reason: str) -> str:
+        r = await post(who, f"/desk/c/{conv}/transfer", queue=queue)
+        assert r.headers["Location"] == f"/desk/c/{conv}?error={reason}"
+        return await (await who.get(r.headers["Location"])).text()
+
+    page = await refused(anna, "nowhere", "unknown_queue")
+    assert "Не передано: такой очереди нет. Очереди: «Общие вопросы», " in page
+    assert "«Срочные обращения»" in page and "уже закрыто" not in page
+    # Both pages offered «Срочные обращения»: Oleg's transfer came first.
+    assert (await post(oleg, f"/desk/c/{conv}/transfer", queue="urgent")).headers[
+        "Location"].endswith("done=transferred")
+    page = await refused(anna, "urgent", "same_queue")
+    assert "Не передано: обращение уже в очереди «Срочные обращения»." in page
+    assert "такой очереди нет" not in page
+    await post(oleg, f"/desk/c/{conv}/close")
+    page = await refused(anna, "general", "transfer_closed")
+    assert "Не передано: обращение уже закрыто." in page
+    await anna.close()
+    await oleg.close()
+
+
+async def test_a_transfer_beaten_by_a_colleagues_move_says_so(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0032")
+    anna = await staff_client(desk, "anna")
+    store, transfer = desk.rt.store, desk.rt.store.transfer
+
+    async def beaten(conversation_id: int, queue: str, *args: object) -> bool:
+        # Another transfer lands between the page's read and this one's update.
+        await transfer(conversation_id, "family", None, desk.clock())
+        return False
+
+    store.transfer = beaten  # type: ignore[method-assign]
+    r = await post(anna, f"/desk/c/{conv}/transfer", queue="urgent")
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=not_transferred"
+    page = await (await anna.get(r.headers["Location"])).text()
+    assert "Не передано: обращение тем временем передали в другую очередь или закрыли." in page
     await anna.close()
 
 

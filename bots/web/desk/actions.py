@@ -79,7 +79,7 @@ async def transfer(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -
     if queue not in {q.id for q in d.directory.queues}:
         return "!unknown_queue"
     if not await d.desk.transfer(row.id, queue, user.id):
-        return "!not_transferred"
+        return f"!{await d.desk.why_not_transferred(row.id, queue)}"
     await d.log(user, "desk_transfer", row.id, f"{row.queue} -> {queue}")
     return "transferred"
 

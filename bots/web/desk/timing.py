@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from handlers.routing import REMINDER_SHARE, QueueDirectory
+from handlers.routing import REMINDER_SHARE, QueueDirectory, target_of
 from storage.desk_queries import DeskRow
 
 
@@ -31,9 +31,9 @@ def timing_of(row: DeskRow, directory: QueueDirectory, now: datetime) -> Timing:
     if row.first_reply_at is not None:
         return Timing(minutes(row.first_reply_at - row.escalated_at), 0, "answered")
     queue = directory.queue_for(row.queue)
-    target = queue.target(row.urgent)
+    target = target_of(queue, row.escalated_at, row.urgent, row.due_at)
     used = queue.calendar.working_between(row.escalated_at, now)
-    progress = used / target
+    progress = used / target if target > timedelta(0) else 1.0
     level = ("late" if progress >= 1 or row.breached_at is not None
              else "warn" if progress >= REMINDER_SHARE else "ok")
     left = minutes(target - used)
