@@ -1,4 +1,5 @@
-"""Retention: raw texts are erased after a number of days while every metric stays."""
+"""Retention: raw texts are erased after a number of days while every metric stays, and what
+the staff group was shown of them is deleted."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from storage.models import (
     OutboxItem,
     StoredFile,
 )
+from storage.staff_posts import make_due
 
 log = logging.getLogger(__name__)
 RUN_EVERY = timedelta(hours=1)
@@ -35,6 +37,7 @@ class Purged:
     files: int = 0
     suggestions: int = 0
     names: int = 0  # messenger names of clients not seen since the cut-off
+    staff_posts: int = 0  # posts and topics in the staff group, now due for deletion
 
 
 def _live_conversations(cutoff: datetime) -> Select[int]:
@@ -81,10 +84,14 @@ async def purge_raw_texts(
         # A client's messenger name is personal data too; their next message brings it back.
         names = await s.execute(update(Client).where(
             Client.last_seen_at < cutoff, Client.display_name != "").values(display_name=""))
+        # The staff group holds the same texts: a conversation past the cut-off has had all of
+        # them blanked, now or by an earlier run, so its posts go as with an erasure.
+        staff_posts = await make_due(s, select(Conversation.id).where(
+            Conversation.id.not_in(_live_conversations(cutoff))), now)
         if dry_run:
             await transaction.rollback()
     return Purged(_count(messages), _count(events), _count(deliveries), _count(files),
-                  _count(dropped) + _count(blanked), _count(names))
+                  _count(dropped) + _count(blanked), _count(names), staff_posts)
 
 
 def build_retention_job(
@@ -97,8 +104,9 @@ def build_retention_job(
         while True:
             try:
                 purged = await purge_raw_texts(sessions, clock(), days)
-                if purged.messages:
-                    log.info("retention: erased the text of %d messages", purged.messages)
+                if purged.messages or purged.staff_posts:
+                    log.info("retention: erased the text of %d messages; %d staff group posts "
+                             "due for deletion", purged.messages, purged.staff_posts)
             except Exception:
                 # A failed run (database briefly away) is retried at the next tick.
                 log.exception("retention run failed")

@@ -150,7 +150,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
     verb = "would erase" if args.dry_run else "erased"
     print(f"{verb} texts: {purged.messages} messages, {purged.inbound_events} raw events, "
           f"{purged.deliveries} delivered payloads, {purged.files} files sent from the desk, "
-          f"{purged.suggestions} knowledge-base suggestions, {purged.names} client names")
+          f"{purged.suggestions} knowledge-base suggestions, {purged.names} client names; "
+          f"{purged.staff_posts} posts and topics in the staff group due for deletion")
     return 0
 
 

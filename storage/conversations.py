@@ -55,11 +55,10 @@ from storage.models import (
     InboundEvent,
     Message,
     OutboxItem,
-    StaffBacklogItem,
-    StaffPost,
 )
 from storage.outbox import LEASE
 from storage.raw_names import masked_without_names
+from storage.staff_posts import make_due
 
 TRANSFER = "transfer:"
 
@@ -258,37 +257,15 @@ class SqlConversationStore:
                 Conversation.client_id == client_id, Conversation.state.in_(OPEN_STATES))
                 .values(state=State.CLOSED, closed_at=now, closed_by=Author.CLIENT))
             await self._trim_audit(s, client_id)
-            await self._erase_staff_posts(s, client_id, now)
+            # What the staff group was shown of the client goes too.
+            await make_due(s, select(Conversation.id).where(Conversation.client_id == client_id),
+                           now)
             await s.execute(update(OutboxItem).where(
                 OutboxItem.status != "pending",
                 OutboxItem.message_id.in_(select(Message.id).where(
                     Message.client_id == client_id))).values(payload={}, address=""))
             return list(await s.scalars(select(Conversation.id).where(
                 Conversation.client_id == client_id).order_by(Conversation.id)))
-
-    @staticmethod
-    async def _erase_staff_posts(s: AsyncSession, client_id: int, now: datetime) -> None:
-        """What staff surfaces were shown of the client goes too, decided in this transaction:
-        a stop right after it leaves the deletions due, not forgotten (bots/telegram/cleanup.py).
-        A thread itself (message 0) is named even when it was opened before posts were kept;
-        the conversations forget their threads, so that nothing is posted there again."""
-        ours = StaffPost.conversation_id.in_(
-            select(Conversation.id).where(Conversation.client_id == client_id))
-        await s.execute(update(StaffPost).where(ours, StaffPost.status == "posted")
-                        .values(status="erase", next_attempt_at=now))
-        known = {(int(cid), str(thread)) for cid, thread in await s.execute(
-            select(StaffPost.conversation_id, StaffPost.thread)
-            .where(ours, StaffPost.message_id == 0))}
-        threads = await s.execute(select(Conversation.id, Conversation.staff_thread).where(
-            Conversation.client_id == client_id, Conversation.staff_thread != ""))
-        s.add_all(StaffPost(conversation_id=cid, thread=thread, message_id=0, status="erase",
-                            next_attempt_at=now, posted_at=now)
-                  for cid, thread in threads if (cid, thread) not in known)
-        await s.execute(update(Conversation).where(Conversation.client_id == client_id)
-                        .values(staff_thread=""))
-        # Posts still waiting for the surface are never posted.
-        await s.execute(delete(StaffBacklogItem).where(StaffBacklogItem.conversation_id.in_(
-            select(Conversation.id).where(Conversation.client_id == client_id))))
 
     @staticmethod
     async def _trim_audit(s: AsyncSession, client_id: int) -> None:

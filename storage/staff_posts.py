@@ -1,4 +1,5 @@
-"""SqlStaffPosts: what the bot posted on staff surfaces, kept until an erasure deletes it."""
+"""SqlStaffPosts: what the bot posted on staff surfaces, kept until an erasure or the
+retention deletes it."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ports import StaffPostRef
 from handlers.secrets import redact
-from storage.models import Client, Conversation, StaffPost
+from storage.models import Client, Conversation, StaffBacklogItem, StaffPost
 
 # A claimed post is left to the replica deleting it for this long; then any may try again.
 LEASE = timedelta(seconds=60)
@@ -73,6 +74,34 @@ class SqlStaffPosts:
         if ids:
             async with self._sessions.begin() as s:
                 await s.execute(update(StaffPost).where(StaffPost.id.in_(ids)).values(**values))
+
+
+async def make_due(s: AsyncSession, conversations: Select[int], now: datetime) -> int:
+    """What staff surfaces were shown of these conversations becomes due for deletion
+    (bots/telegram/cleanup.py), decided in the caller's transaction: a stop right after it
+    leaves the deletions due, not forgotten. How many posts (threads too) became due.
+
+    A thread itself (message 0) is named even when it was opened before posts were kept; the
+    conversations forget their threads, so that nothing is posted there again, and posts
+    still waiting for the surface are never posted."""
+    ours = StaffPost.conversation_id.in_(conversations)
+    marked = await s.execute(update(StaffPost).where(ours, StaffPost.status == "posted")
+                             .values(status="erase", next_attempt_at=now))
+    known = {(int(cid), str(thread)) for cid, thread in await s.execute(
+        select(StaffPost.conversation_id, StaffPost.thread)
+        .where(ours, StaffPost.message_id == 0))}
+    threads = [(int(cid), str(thread)) for cid, thread in await s.execute(
+        select(Conversation.id, Conversation.staff_thread).where(
+            Conversation.id.in_(conversations), Conversation.staff_thread != ""))
+        if (cid, thread) not in known]
+    s.add_all(StaffPost(conversation_id=cid, thread=thread, message_id=0, status="erase",
+                        next_attempt_at=now, posted_at=now) for cid, thread in threads)
+    await s.execute(update(Conversation).where(
+        Conversation.id.in_(conversations), Conversation.staff_thread != "")
+        .values(staff_thread=""))
+    await s.execute(delete(StaffBacklogItem).where(
+        StaffBacklogItem.conversation_id.in_(conversations)))
+    return int(getattr(marked, "rowcount", 0) or 0) + len(threads)
 
 
 async def left_over(sessions: async_sessionmaker[AsyncSession],

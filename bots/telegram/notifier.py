@@ -69,6 +69,9 @@ class TelegramNotifier:
         self._staff = staff  # to name the specialist who acted
         self._titles = TopicTitles(bot, texts, faq, self._privacy, self._queue_titles)
         self._locks: dict[int, asyncio.Lock] = {}
+        # The client's name words per conversation (handlers.names.known_name), read with the
+        # conversation when its topic opens: no look-up per post.
+        self._known: dict[int, frozenset[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Posts that fail for a passing reason wait in the backlog, and so do the later posts
         # of their conversation (in _deferred while its event is handled), to keep the order.
@@ -124,6 +127,7 @@ class TelegramNotifier:
                     self._deferred.discard(cid)
             if event.kind in (EventKind.CLOSED, EventKind.ERASED):
                 self._locks.pop(event.conversation_id, None)
+                self._known.pop(event.conversation_id, None)
         except TelegramAPIError as exc:  # the Bot API's own answer says it all: no traceback
             log.error("telegram notifier failed on %s of conversation %s: %s", event.kind,
                       event.conversation_id, redact(f"{type(exc).__name__}: {exc.message}"))
@@ -208,9 +212,12 @@ class TelegramNotifier:
         item = await self._item(cid, event.message_id)
         attachments = item.attachments if item else ()
         found = await self._store.get(cid) if attachments else None
+        if found is not None:
+            self._known[cid] = self._privacy.known(found[1].display_name)
         files = self._privacy.resent(found[0].channel, attachments) if found else []
-        shown = self._privacy.text(event.text, self._public())
-        listed, on_desk = self._privacy.listed(attachments, self._public(), files)
+        known = await self._known_of(cid)
+        shown = self._privacy.text(event.text, self._public(), known)
+        listed, on_desk = self._privacy.listed(attachments, self._public(), files, known)
         text = self._texts.render(
             "staff_client_message", text=shown.text, attachments=listed,
             hidden=shown.hidden or on_desk, files_on_desk=on_desk, link=self._privacy.link(cid))
@@ -220,14 +227,26 @@ class TelegramNotifier:
     async def _mirror(self, cid: int, event: ConversationEvent) -> None:
         """A specialist's reply from the desk may repeat the client's data: masked alike."""
         item = await self._item(cid, event.message_id)
-        shown = self._privacy.text(event.text, self._public())
-        files = [self._privacy.text(a.name or a.kind, self._public()).text
+        known = await self._known_of(cid)
+        shown = self._privacy.text(event.text, self._public(), known)
+        files = [self._privacy.text(a.name or a.kind, self._public(), known).text
                  for a in item.attachments] if item else []
         await self._post(cid, self._texts.render(
             "staff_mirror", text=shown.text, origin=event.origin,
             specialist=await self._name(item.specialist_id if item else None),
             internal=bool(item and item.internal), files=files, hidden=shown.hidden,
             link=self._privacy.link(cid)))
+
+    async def _known_of(self, cid: int) -> frozenset[str]:
+        """The client's name words, masked alone too; one look-up after a restart, when the
+        topic was opened by an earlier process."""
+        if self._privacy.full_texts:
+            return frozenset()
+        if cid not in self._known:
+            found = await self._store.get(cid)
+            self._known[cid] = self._privacy.known(found[1].display_name) if found \
+                else frozenset()
+        return self._known[cid]
 
     def _public(self) -> frozenset[str]:
         """The institution's own phones and e-mails, which masking leaves readable."""
@@ -244,12 +263,14 @@ class TelegramNotifier:
         if found is None:
             return None
         conv, client = found
+        self._known[cid] = self._privacy.known(client.display_name)
         about = self._titles.about(conv, client)
         thread = await self._create(self._titles.title(conv, client))
         await self._threads.set_thread(cid, str(thread))
         await self._record(cid, thread, 0)
         history = await self._store.history(cid)
-        items, data_hidden, files_on_desk = self._shown_history(conv.channel, history)
+        items, data_hidden, files_on_desk = self._shown_history(conv.channel, history,
+                                                                self._known[cid])
         kb = self._faq.kb
         text = self._texts.render(
             "staff_history", **about, queue=self._queue_titles.get(conv.queue, conv.queue),
@@ -264,14 +285,15 @@ class TelegramNotifier:
             await self._resend(cid, self._privacy.resent(conv.channel, item.attachments), thread)
         return thread
 
-    def _shown_history(self, channel: Channel, items: Sequence[HistoryItem]
-                       ) -> tuple[list[HistoryItem], bool, bool]:
+    def _shown_history(self, channel: Channel, items: Sequence[HistoryItem],
+                       known: frozenset[str]) -> tuple[list[HistoryItem], bool, bool]:
         """The items as posted; whether personal data, and whether files, are left out."""
         shown_items, data_hidden, files_on_desk = [], False, False
         for item in items:
-            shown = self._privacy.text(item.text, self._public())
+            shown = self._privacy.text(item.text, self._public(), known)
             listed, on_desk = self._privacy.listed(
-                item.attachments, self._public(), self._privacy.resent(channel, item.attachments))
+                item.attachments, self._public(), self._privacy.resent(channel, item.attachments),
+                known)
             shown_items.append(replace(item, text=shown.text, attachments=tuple(listed)))
             data_hidden = data_hidden or shown.hidden
             files_on_desk = files_on_desk or on_desk

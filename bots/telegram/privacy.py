@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from handlers.model import Attachment, AttachmentKind, Channel
+from handlers.names import known_name
 from handlers.pii import client_label, mask
 
 # A location's coordinates and a contact's phone are the reference itself.
@@ -28,12 +29,19 @@ class StaffPrivacy:
     full_texts: bool = False
     desk_url: str = ""
 
-    def text(self, text: str, public: frozenset[str]) -> Shown:
-        """Masked as the logs are, names too; the institution's own contacts stay readable."""
+    def text(self, text: str, public: frozenset[str],
+             known: frozenset[str] = frozenset()) -> Shown:
+        """Masked as the admin pages mask it (analytics/logbook.py): names too, with `known`
+        (handlers.names.known_name of the client) their first name alone; the institution's
+        own contacts stay readable."""
         if self.full_texts:
             return Shown(text, False)
-        masked = mask(text, public, names=True)
+        masked = mask(text, public, names=True, known=known)
         return Shown(masked, masked != text)
+
+    def known(self, client_name: str) -> frozenset[str]:
+        """The words of the client's name to mask wherever they stand; none with full texts."""
+        return frozenset() if self.full_texts else known_name(client_name)
 
     def name(self, name: str) -> str:
         return client_label(name, self.full_texts)
@@ -52,7 +60,8 @@ class StaffPrivacy:
         return [a for a in attachments if a.source in ("", Channel.TELEGRAM)]
 
     def listed(self, attachments: Sequence[Attachment], public: frozenset[str],
-               resent: Sequence[Attachment] = ()) -> tuple[list[Attachment], bool]:
+               resent: Sequence[Attachment] = (), known: frozenset[str] = frozenset()
+               ) -> tuple[list[Attachment], bool]:
         """The attachments as the post names them, and whether any is only on the desk.
 
         A file's name may hold a name or a number («Смирнов_СНИЛС.pdf»): masked like the
@@ -60,6 +69,6 @@ class StaffPrivacy:
         listed, on_desk = [], False
         for a in attachments:
             ref = a.ref if self.full_texts and a.kind in _INLINE else ""
-            listed.append(replace(a, ref=ref, name=self.text(a.name, public).text))
+            listed.append(replace(a, ref=ref, name=self.text(a.name, public, known).text))
             on_desk = on_desk or not (ref or a in resent)
         return listed, on_desk

@@ -1,4 +1,5 @@
-"""SqlStaffPosts: posts on staff surfaces kept by id, and due for deletion with an erasure."""
+"""SqlStaffPosts: posts on staff surfaces kept by id, and due for deletion with an erasure or
+the retention."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from handlers.model import Channel, IncomingMessage
+from analytics.retention import purge_raw_texts
+from handlers.model import Author, Channel, IncomingMessage
 from storage.conversations import SqlConversationStore
-from storage.models import Conversation, StaffPost
+from storage.models import Conversation, StaffBacklogItem, StaffPost
 from storage.staff import SqlStaffThreads
 from storage.staff_posts import SqlStaffPosts, left_over
 
@@ -76,3 +78,38 @@ async def test_claims_are_leased_retried_and_given_up(sessions) -> None:
     async with sessions() as s:
         assert await s.scalar(select(Conversation.state).where(Conversation.id == conv)) == \
             "closed"
+
+
+async def test_retention_makes_a_closed_conversations_posts_due(sessions) -> None:
+    """Past the cut-off a closed conversation's texts are blanked, and what the staff group was
+    shown of them goes as with an erasure; an open one keeps both; a dry run only counts."""
+    store, posts, threads = SqlConversationStore(sessions), SqlStaffPosts(sessions), \
+        SqlStaffThreads(sessions)
+    _, old = await a_conversation(store, "1")
+    _, going = await a_conversation(store, "2")
+    _, unkept = await a_conversation(store, "3")  # its thread opened before posts were kept
+    for conv, thread in ((old, TOPIC), (going, "tg:-1001000000003:78")):
+        await threads.set_thread(conv, thread)
+        await posts.record(conv, thread, 0, NOW)
+        await posts.record(conv, thread, 500 + conv, NOW)
+    await threads.set_thread(unkept, "tg:-1001000000003:79")
+    async with sessions.begin() as s:
+        s.add(StaffBacklogItem(conversation_id=old, surface="tg:-1001000000003", kind="post",
+                               parts=["Ответ"],
+                               created_at=NOW, next_attempt_at=NOW))
+    for conv in (old, unkept):
+        await store.close(conv, NOW, Author.BOT)
+    later = NOW + timedelta(days=31)
+    assert (await purge_raw_texts(sessions, later, days=30, dry_run=True)).staff_posts == 3
+    assert {status for *_, status in await rows(sessions)} == {"posted"}
+    assert (await purge_raw_texts(sessions, later, days=30)).staff_posts == 3
+    assert await rows(sessions) == [
+        (old, TOPIC, 0, "erase"), (old, TOPIC, 500 + old, "erase"),
+        (going, "tg:-1001000000003:78", 0, "posted"),
+        (going, "tg:-1001000000003:78", 500 + going, "posted"),
+        (unkept, "tg:-1001000000003:79", 0, "erase")]
+    assert await threads.thread_of(old) == "" and await threads.thread_of(unkept) == ""
+    assert await threads.thread_of(going) == "tg:-1001000000003:78"
+    async with sessions() as s:
+        assert await s.scalar(select(StaffBacklogItem)) is None
+    assert (await purge_raw_texts(sessions, later, days=30)).staff_posts == 0

@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from analytics.retention import purge_raw_texts
 from bots.telegram.cleanup import StaffCleanup
 from priemnaya.runtime import Runtime, utc_now
 from priemnaya.webapp import build_app
@@ -24,7 +25,7 @@ from tests.bots.staff import add_staff, log_in, page_csrf
 from tests.bots.telegram.conftest import build_service, telegram_plugin
 from tests.bots.telegram.fake_bot_api import Failure, FakeBotApi
 from tests.bots.telegram.harness import CLIENT, STAFF_CHAT, Harness, telegram_settings, wait_for
-from tests.bots.telegram.test_reliability import open_topic
+from tests.bots.telegram.test_reliability import open_topic, topic_posts
 
 Service = tuple[Harness, Runtime]
 
@@ -189,3 +190,19 @@ async def test_a_deletion_that_meets_a_5xx_or_429_is_retried_later(
     assert [p["message_thread_id"] for p in h.api.sent("deleteForumTopic")] == [str(topic)]
     assert await posts_of(rt) == []
 
+
+
+async def test_the_retention_deletes_a_closed_conversations_topic(service: Service) -> None:
+    """Once the retention blanks a closed conversation's texts, the group loses them too."""
+    h, rt = service
+    topic = await open_topic(h)
+    await h.post(h.staff("/close", topic))
+    await wait_for(lambda: [p for p in topic_posts(h) if "Обращение закрыто" in p["text"]])
+    await eventually(rt, lambda posts: len(posts) == 1 + len(in_topic(h, topic)))  # all kept
+    later = utc_now() + timedelta(days=31)
+    purged = await purge_raw_texts(rt.sessions, later, days=30)
+    assert purged.messages and purged.staff_posts >= 2  # the topic and its posts
+    await StaffCleanup(telegram_plugin(rt).bot, STAFF_CHAT, SqlStaffPosts(rt.sessions),
+                       lambda: later).sweep()
+    assert [p["message_thread_id"] for p in h.api.sent("deleteForumTopic")] == [str(topic)]
+    assert await posts_of(rt) == []

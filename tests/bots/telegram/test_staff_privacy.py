@@ -146,3 +146,42 @@ async def test_full_texts_history_with_a_photo_hides_nothing(full: Harness) -> N
     assert "Вот справка" in history["text"]
     assert "🔒" not in history["text"]  # the photo is posted in the topic itself
     await wait_for(lambda: h.api.sent("sendPhoto", photo="BIG-PHOTO"))
+
+
+async def test_the_clients_own_first_name_alone_is_masked_in_the_group(
+        masked: Service) -> None:
+    """As on the admin pages: «Анна Петрова» writing «Пишет вам Анна» is not named."""
+    h, rt = masked
+    await h.post(h.private("Пишет вам Анна, вопрос о льготах"))
+    await open_topic(h)  # the history
+    await h.post(h.private("Это снова Анна, жду ответа"))
+    await rt.desk.reply(1, None, "Анна, записала ваш вопрос", origin="desk")
+    await wait_for(lambda: posts_with(h, "жду ответа") and posts_with(h, "записала"))
+    text = group_text(h)
+    assert "Пишет вам [ФИО], вопрос о льготах" in text
+    assert "Это снова [ФИО], жду ответа" in text and "[ФИО], записала ваш вопрос" in text
+    assert "Анна" not in text
+
+
+async def test_the_clients_first_name_is_masked_after_a_restart(
+        database_url: str, api: FakeBotApi) -> None:
+    """The topic was opened by an earlier process: the name is read once, not forgotten."""
+    h = Harness(api)
+    first = build_service(database_url, telegram_settings(api.url), DESK)
+    h.settle = telegram_plugin(first).intake.drain
+    async with TestClient(TestServer(build_app(first))) as h.http:
+        await open_topic(h)
+    again = build_service(database_url, telegram_settings(api.url), DESK)
+    h.settle = telegram_plugin(again).intake.drain
+    async with TestClient(TestServer(build_app(again))) as h.http:
+        await h.post(h.private("Пишет вам Анна, вопрос о льготах"))
+        [post] = await wait_for(lambda: posts_with(h, "вопрос о льготах"))
+    assert "Пишет вам [ФИО]" in post["text"]
+
+
+async def test_full_texts_keep_the_clients_first_name(full: Harness) -> None:
+    h = full
+    await open_topic(h)
+    await h.post(h.private("Пишет вам Анна, вопрос о льготах"))
+    [post] = await wait_for(lambda: posts_with(h, "вопрос о льготах"))
+    assert "Пишет вам Анна, вопрос о льготах" in post["text"]
