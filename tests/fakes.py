@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from faq.model import (
     Candidate,
@@ -398,3 +399,38 @@ NEW_SYN_REASON = (
     "closed with «]», or a text in it has a comma or colon: put such a text in quotes (YAML: "
     "line 3, column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow "
     "sequence from line 2))")
+
+
+_R = TypeVar("_R")
+
+
+async def with_sqlite_plans(sessions: Any, run: Callable[[Any], Awaitable[_R]], table: str
+                            ) -> tuple[_R, list[list[str]] | None]:
+    """`run(conn)` in a core transaction, with SQLite's query plan of each statement it sent
+    that names `table` (None on another database: the same statements serve PostgreSQL)."""
+    from sqlalchemy import event
+
+    from storage.engine import core_transaction
+
+    engine = sessions.kw["bind"]
+    asked: list[tuple[str, object]] = []
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, parameters: object,
+                     _context: Any, _many: bool) -> None:
+        asked.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
+    try:
+        async with core_transaction(sessions) as conn:
+            result = await run(conn)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", on_statement)
+    if engine.dialect.name != "sqlite":
+        return result, None
+    plans = []
+    async with core_transaction(sessions) as conn:
+        for statement, parameters in asked:
+            if table in statement:
+                rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                plans.append([row[3] for row in rows.all()])
+    return result, plans

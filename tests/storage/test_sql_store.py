@@ -333,30 +333,13 @@ async def test_the_events_still_to_process_are_found_without_reading_the_process
         sessions) -> None:
     """A declined client's every message looks for their events still to process: through
     the index of pending events, not a scan of a year of processed ones (SQLite's plan)."""
-    from sqlalchemy import event
-
-    from storage.engine import core_transaction
     from storage.raw_names import blank_pending_names
+    from tests.fakes import with_sqlite_plans
 
-    engine = sessions.kw["bind"]
-    asked: list[tuple[str, object]] = []
-
-    def on_statement(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        asked.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
-    try:
-        async with core_transaction(sessions) as conn:
-            await blank_pending_names(conn, "telegram", "42")
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", on_statement)
-    if engine.dialect.name != "sqlite":
-        return
-    [(statement, parameters)] = [(q, p) for q, p in asked if "inbound_events" in q]
-    async with core_transaction(sessions) as conn:
-        plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)).all()
-    assert [row[3] for row in plan] == [
-        "SEARCH inbound_events USING INDEX ix_inbound_events_pending (status=? AND channel=?)"]
+    _, plans = await with_sqlite_plans(
+        sessions, lambda conn: blank_pending_names(conn, "telegram", "42"), "inbound_events")
+    assert plans is None or plans == [[
+        "SEARCH inbound_events USING INDEX ix_inbound_events_pending (status=? AND channel=?)"]]
 
 
 async def names(sessions) -> dict[str, str]:
