@@ -167,8 +167,9 @@ def _respelled(lowered: str) -> str:
     return re.sub(r"\w{4,}", lambda m: _heard_as(m.group(0)), lowered)
 
 
-# The erasure check and the person check read the same message in turn.
-@functools.lru_cache(maxsize=64)
+# Not cached per text, though the erasure and person checks read the same message in turn:
+# a cache would keep the last clients' messages (a СНИЛС, a phone) in memory after they are
+# handled, and erased; the per-word cache of _heard_as holds single words only.
 def _readings(text: str) -> tuple[str, ...]:
     """The text, its words spelt as heard respelt («хачу с челавекам пагаварить»), and for a
     message typed with the Latin layout on, its Cyrillic reading: «[jxe gjujdjhbnm c
