@@ -149,8 +149,10 @@ class SpecialistDesk:
         now = self._d.clock()
         if not await self._d.store.close(conversation_id, now, Author.SPECIALIST):
             return False
-        await self._d.store.enqueue(conv, client, self._d.replies.closed_by_specialist(),
-                                    Author.BOT, now)
+        # Its rating request in words for an app without buttons, as the client's last
+        # message said, whichever process or replica closes it.
+        closing = [r.for_app(client.app) for r in self._d.replies.closed_by_specialist()]
+        await self._d.store.enqueue(conv, client, closing, Author.BOT, now)
         await self._d.notifier.publish(
             ConversationEvent(EventKind.CLOSED, conversation_id, origin=origin))
         return True

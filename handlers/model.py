@@ -93,6 +93,18 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientApp:
+    """What a client's app shows of a reply's buttons (VK's client_info; others show all)."""
+
+    keyboard: bool = True  # any buttons at all
+    inline: bool = True  # buttons inside a message
+    callback: bool = True  # buttons that report a press (else they send their label as text)
+
+
+ALL_BUTTONS = ClientApp()
+
+
+@dataclass(frozen=True, slots=True)
 class IncomingMessage:
     """One client event, already translated from the channel's native shape."""
 
@@ -112,9 +124,10 @@ class IncomingMessage:
     # The album it belongs to (Telegram's media_group_id): several photos sent at once arrive
     # as messages of their own, and only the first of them is answered.
     album: str = ""
-    # Whether the client's app shows buttons (VK's client_info); without, each reply is
-    # stored and sent as its typed_text, so that the desk shows what the client read.
-    buttons: bool = True
+    # What the client's app shows, when the message says (VK's client_info); None: as last
+    # stored for the client. Without buttons each reply is stored and sent as its typed_text,
+    # so that the desk shows what the client read.
+    app: ClientApp | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +148,19 @@ class Reply:
     # The text for a client whose app shows no buttons (VK's client_info), where it differs:
     # "напишите «согласна»" instead of "нажмите «Согласен(на)»". "" when the same.
     typed_text: str = ""
+    # The recipient's app, as known when the reply was queued for them (ClientRef.app).
+    app: ClientApp = ALL_BUTTONS
 
     def as_typed(self) -> Reply:
         """The reply as an app without buttons gets it: its typed text is the text."""
         if not self.typed_text:
             return self
         return replace(self, text=self.typed_text, typed_text="")
+
+    def for_app(self, app: ClientApp) -> Reply:
+        """The reply as this app is to get it: in words without buttons, and said so."""
+        reply = self if app.keyboard else self.as_typed()
+        return reply if reply.app == app else replace(reply, app=app)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +170,7 @@ class ClientRef:
     user_id: str
     display_name: str
     consent_at: datetime | None
+    app: ClientApp = ALL_BUTTONS  # as their latest message that said it told
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,4 +194,3 @@ class Recorded:
     message_id: int
     client: ClientRef
     conversation: ConversationRef
-    buttons: bool = True  # the client's app shows buttons (IncomingMessage.buttons)

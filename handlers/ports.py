@@ -409,6 +409,9 @@ class StaffPostRef:
     thread: str  # as StaffThreads keeps it
     message_id: int  # 0: the thread itself (a forum topic)
     attempts: int  # this one included
+    # Why the last attempt failed, when it did: a post tried again after the bot lacked the
+    # right (StaffPosts.revive) is not reported as new.
+    last_error: str = ""
 
 
 class StaffPosts(Protocol):
@@ -432,6 +435,12 @@ class StaffPosts(Protocol):
 
     async def failed(self, ids: Sequence[int], reason: str) -> None:
         """Cannot be deleted by the bot; an administrator is told (reason: a short code)."""
+
+    async def revive(self, threads: str, reason: str, now: datetime,
+                     limit: int | None = None) -> int:
+        """Posts failed for `reason` whose thread starts with `threads` become due again (the
+        oldest `limit` of them, or all); how many."""
+        ...
 
 
 class BacklogKind(StrEnum):

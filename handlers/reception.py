@@ -117,7 +117,6 @@ class Reception:
         rec = await self._d.store.record_incoming(msg, now, open_new=reopen)
         if rec is None:
             return False
-        rec = dataclasses.replace(rec, buttons=msg.buttons)
         if self._later_in_album(msg, now) and not msg.text.strip():
             # One reply per album, not «файл получен» per photo; a specialist sees every
             # photo. A photo with a caption of its own is read like any message.
@@ -149,9 +148,8 @@ class Reception:
 
     async def _send(self, rec: Recorded, replies: list[Reply], now: datetime,
                     annotation: Annotation | None = None) -> None:
-        if not rec.buttons:
-            # One text: what the client reads is what the desk, transcript and topic show.
-            replies = [reply.as_typed() for reply in replies]
+        # One text: what the client reads is what the desk, transcript and topic show.
+        replies = [reply.for_app(rec.client.app) for reply in replies]
         # The store hands the committed replies to the outbox worker.
         await self._d.store.enqueue(rec.conversation, rec.client, replies, Author.BOT, now,
                                     annotation=annotation)
@@ -506,7 +504,7 @@ class Reception:
     async def _forget(self, rec: Recorded, now: datetime) -> list[Reply]:
         # The confirmation is queued before erasure: the outbox keeps the address it needs.
         await self._d.store.enqueue(
-            rec.conversation, rec.client, [self._d.replies.forgotten()], Author.BOT, now
-        )
+            rec.conversation, rec.client, [self._d.replies.forgotten().for_app(rec.client.app)],
+            Author.BOT, now)
         await erase_client(self._d.store, self._d.notifier, rec.client.id, now)
         return []

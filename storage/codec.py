@@ -4,7 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.model import Action, Attachment, AttachmentKind, Button, Reply
+from handlers.model import (
+    ALL_BUTTONS,
+    Action,
+    Attachment,
+    AttachmentKind,
+    Button,
+    ClientApp,
+    Reply,
+)
+
+# clients.app_lacks names what the client's app does not show, so that "" is everything: the
+# default for clients whose app never said, and for every channel but VK.
+_LACKS = ("keyboard", "inline", "callback")
+
+
+def to_app_lacks(app: ClientApp) -> str:
+    return ",".join(name for name in _LACKS if not getattr(app, name))
+
+
+def parse_app(lacks: str | None) -> ClientApp:
+    if not lacks:
+        return ALL_BUTTONS
+    names = set(lacks.split(","))
+    return ClientApp(**{name: name not in names for name in _LACKS})
 
 
 def to_buttons_json(rows: tuple[tuple[Button, ...], ...]) -> list[list[dict[str, str]]]:
@@ -54,6 +77,8 @@ def to_payload(reply: Reply) -> dict[str, Any]:
         payload["attachments"] = to_attachments_json(reply.attachments)
     if reply.typed_text:
         payload["typed_text"] = reply.typed_text
+    if reply.app != ALL_BUTTONS:
+        payload["app_lacks"] = to_app_lacks(reply.app)
     return payload
 
 
@@ -66,4 +91,5 @@ def parse_payload(data: dict[str, Any]) -> Reply:
         links=links,
         attachments=parse_attachments(data.get("attachments")),
         typed_text=str(data.get("typed_text", "")),
+        app=parse_app(str(data.get("app_lacks", ""))),
     )

@@ -32,7 +32,7 @@ from handlers.ports import (
     HistoryItem,
     InboundLog,
 )
-from storage.codec import parse_attachments, parse_buttons, to_attachments_json
+from storage.codec import parse_app, parse_attachments, parse_buttons, to_attachments_json
 from storage.engine import core_transaction
 from storage.files import SqlFileStore
 from storage.group_commit import GroupCommit
@@ -64,7 +64,8 @@ TRANSFER = "transfer:"
 
 
 def to_client_ref(c: Client) -> ClientRef:
-    return ClientRef(c.id, Channel(c.channel), c.user_id, c.display_name, c.consent_at)
+    return ClientRef(c.id, Channel(c.channel), c.user_id, c.display_name, c.consent_at,
+                     parse_app(c.app_lacks))
 
 
 def to_conversation_ref(c: Conversation) -> ConversationRef:
@@ -431,8 +432,9 @@ class SqlConversationStore:
         if conv.state == State.CLOSED:
             return None
         self._mark_human_reply(conv, specialist_id, now)
+        ref = to_client_ref(client)
         done = await self._hot.enqueue(await s.connection(), [Outgoing(
-            to_conversation_ref(conv), to_client_ref(client), [reply], Author.SPECIALIST, now,
+            to_conversation_ref(conv), ref, [reply.for_app(ref.app)], Author.SPECIALIST, now,
             specialist_id)], self._lease, self._channels)
         [[message_id]] = done.message_ids
         handed.append(done)  # handed over once the transaction has committed

@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handlers.model import (
+    ALL_BUTTONS,
     Author,
     Channel,
     ClientRef,
@@ -28,7 +29,13 @@ from handlers.model import (
     State,
 )
 from handlers.ports import Annotation, Delivery
-from storage.codec import to_attachments_json, to_buttons_json, to_payload
+from storage.codec import (
+    parse_app,
+    to_app_lacks,
+    to_attachments_json,
+    to_buttons_json,
+    to_payload,
+)
 from storage.models import AWAITING_CONSENT, Client, Conversation, Message, OutboxItem
 from storage.outbox import outbox_delivery, pending_to
 from storage.raw_names import blank_pending_names
@@ -43,7 +50,7 @@ _last_conversation = (select(func.max(_conversations.c.id))
                       .correlate(_clients).scalar_subquery())
 _CLIENTS_WITH_LAST_CONVERSATION = (
     select(_clients.c.id, _clients.c.user_id, _clients.c.display_name, _clients.c.consent_at,
-           _clients.c.consent_declined,
+           _clients.c.consent_declined, _clients.c.app_lacks,
            _conversations.c.id.label("conv_id"), _conversations.c.state,
            _conversations.c.category, _conversations.c.queue, _conversations.c.assigned_to,
            _conversations.c.urgent, _conversations.c.escalation_reason)
@@ -56,7 +63,7 @@ _CLIENTS_WITH_LAST_CONVERSATION = (
 _INSERT_CLIENTS = insert(_clients).returning(_clients.c.id, sort_by_parameter_order=True)
 _TOUCH_CLIENT = (update(_clients).where(_clients.c.id == bindparam("b_id"))
                  .values(last_seen_at=bindparam("now"), blocked_at=None,
-                         display_name=bindparam("name")))
+                         display_name=bindparam("name"), app_lacks=bindparam("app")))
 _INSERT_CONVERSATIONS = insert(_conversations).returning(_conversations.c.id,
                                                          sort_by_parameter_order=True)
 _TOUCH_CONVERSATION = (update(_conversations).where(_conversations.c.id == bindparam("b_id"))
@@ -157,13 +164,15 @@ class HotPath:
         new_ids = iter(await self._insert(conn, _INSERT_CLIENTS, [{
             "institution_id": self._institution, "channel": i.msg.channel,
             "user_id": i.msg.user_id, "display_name": i.msg.display_name[:200],
+            "app_lacks": to_app_lacks(i.msg.app or ALL_BUTTONS),
             "created_at": i.now, "last_seen_at": i.now} for i in new]))
         clients, touched, declined = [], [], []
         for item, row in zip(items, rows, strict=True):
             name = item.msg.display_name[:200]
             if row is None:
                 clients.append(ClientRef(next(new_ids), Channel(item.msg.channel),
-                                         item.msg.user_id, name, None))
+                                         item.msg.user_id, name, None,
+                                         item.msg.app or ALL_BUTTONS))
                 continue
             # After a refusal the name is not kept; the client's reference still carries the
             # messenger's, which an agreement given with this message stores.
@@ -171,9 +180,13 @@ class HotPath:
             if row.consent_declined and item.msg.channel != Channel.WEB:
                 declined.append((str(item.msg.channel), item.msg.user_id))
             name = name or row.display_name
-            touched.append({"b_id": row.id, "name": kept, "now": item.now})
+            # A message that does not say (a button press, a caught-up one) keeps what was.
+            app = item.msg.app or parse_app(row.app_lacks)
+            # In the update the row gets anyway: no statement of its own when the app changes.
+            touched.append({"b_id": row.id, "name": kept, "now": item.now,
+                            "app": to_app_lacks(app)})
             clients.append(ClientRef(row.id, Channel(item.msg.channel), item.msg.user_id, name,
-                                     row.consent_at))
+                                     row.consent_at, app))
         if touched:
             await conn.execute(_TOUCH_CLIENT, touched)
         for channel, user_id in declined:  # nor in the raw copy of the event (rare: a query)

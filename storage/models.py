@@ -71,6 +71,9 @@ class Client(Base):
     consent_at: Mapped[datetime | None]
     # Refused the consent notice and has not agreed since: no messenger name is kept.
     consent_declined: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What their app does not show of a reply's buttons (storage/codec.py to_app_lacks), as
+    # their latest message that said it told: kept for the replies of other processes.
+    app_lacks: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     blocked_at: Mapped[datetime | None]  # the client blocked the bot or forbade messages

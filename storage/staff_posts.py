@@ -56,8 +56,8 @@ class SqlStaffPosts:
             for row in rows:
                 row.attempts += 1
                 row.next_attempt_at = now + LEASE
-            return [StaffPostRef(r.id, r.conversation_id, r.thread, r.message_id, r.attempts)
-                    for r in rows]
+            return [StaffPostRef(r.id, r.conversation_id, r.thread, r.message_id, r.attempts,
+                                 r.last_error) for r in rows]
 
     async def deleted(self, ids: Sequence[int]) -> None:
         if ids:
@@ -69,6 +69,20 @@ class SqlStaffPosts:
 
     async def failed(self, ids: Sequence[int], reason: str) -> None:
         await self._set(ids, status="failed", next_attempt_at=None, last_error=reason[:200])
+
+    async def revive(self, threads: str, reason: str, now: datetime,
+                     limit: int | None = None) -> int:
+        # The reason stays as the last error: the attempt it gets is known as a retry.
+        async with self._sessions.begin() as s:
+            ids = list(await s.scalars(select(StaffPost.id).where(
+                StaffPost.status == "failed", StaffPost.last_error == reason,
+                StaffPost.thread.startswith(threads, autoescape=True))
+                .order_by(StaffPost.id).limit(limit)))
+            if ids:
+                await s.execute(update(StaffPost).where(
+                    StaffPost.id.in_(ids), StaffPost.status == "failed")
+                    .values(status="erase", next_attempt_at=now, attempts=0))
+            return len(ids)
 
     async def _set(self, ids: Sequence[int], **values: object) -> None:
         if ids:

@@ -19,6 +19,7 @@ from faq.model import (
     SmallTalk,
 )
 from handlers.model import (
+    ALL_BUTTONS,
     Attachment,
     Author,
     Button,
@@ -114,8 +115,11 @@ class FakeStore:
     def _client(self, msg: IncomingMessage) -> ClientRef:
         for c in self.clients.values():
             if c.channel == msg.channel and c.user_id == msg.user_id:
+                if msg.app is not None and msg.app != c.app:
+                    c = self.clients[c.id] = replace(c, app=msg.app)
                 return c
-        c = ClientRef(len(self.clients) + 1, msg.channel, msg.user_id, msg.display_name, None)
+        c = ClientRef(len(self.clients) + 1, msg.channel, msg.user_id, msg.display_name, None,
+                      msg.app or ALL_BUTTONS)
         self.clients[c.id] = c
         return c
 

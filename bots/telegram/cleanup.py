@@ -26,29 +26,58 @@ INTERVAL_S = 30.0  # erasures other replicas scheduled, and retries that fell du
 GONE = ("message thread not found", "topic_deleted", "thread not found", "topic_id_invalid",
         "message to delete not found")
 NO_RIGHTS = ("not enough rights", "chat_admin_required", "need administrator rights")
-# Telegram's words when the bot may not delete a message: over 48 hours old, or another's
-# message without the right.
-CANNOT = (*NO_RIGHTS, "message can't be deleted")
+# Telegram's words for a message the bot may never delete, whatever its rights: over 48 hours
+# old. Left for an administrator, not tried again.
+CANNOT = ("message can't be deleted",)
 # The reasons an administrator is shown (templates/web/admin_nav.html).
-NO_RIGHT, REFUSED, GAVE_UP = "no_right:can_delete_messages", "refused", "gave_up"
+NO_RIGHT, CANNOT_DELETE = "no_right:can_delete_messages", "cannot_delete"
+REFUSED, GAVE_UP = "refused", "gave_up"
+# How often what the bot lacked the right to delete is tried again (and at start-up): an
+# administrator who grants the right sees the leftovers go within this, without a restart.
+RETRY_REFUSED_S = 15 * 60.0
 
 
 class StaffCleanup:
     """Runs in the background; woken by an erasure, it also polls for what is due."""
 
     def __init__(self, bot: Bot, chat_id: int, posts: StaffPosts,
-                 clock: Callable[[], datetime], interval_s: float = INTERVAL_S) -> None:
+                 clock: Callable[[], datetime], interval_s: float = INTERVAL_S,
+                 retry_refused_s: float = RETRY_REFUSED_S) -> None:
         self._bot, self._posts, self._clock, self._interval = bot, posts, clock, interval_s
         self._threads = f"tg:{chat_id}:"
         self._wake = asyncio.Event()
+        self._retry_every = timedelta(seconds=retry_refused_s)
+        self._retry_at: datetime | None = None  # None: at the first pass
+        self._lacked_right = False  # an attempt of the current pass met a missing right
 
     async def publish(self, event: ConversationEvent) -> None:
         if event.kind is EventKind.ERASED:
             self._wake.set()
 
     async def run(self) -> None:
-        await run_passes(self.sweep, BATCH, self._wake, self._interval, log,
+        await run_passes(self._pass, BATCH, self._wake, self._interval, log,
                          "deleting erased clients' posts in the staff group failed")
+
+    async def _pass(self) -> int:
+        now = self._clock()
+        if self._retry_at is None or now >= self._retry_at:
+            self._retry_at = now + self._retry_every
+            await self.retry_refused()
+        return await self.sweep()
+
+    async def retry_refused(self) -> None:
+        """What the bot lacked the right to delete, tried again: the right is the group's, so
+        one post goes first and the rest only when it met no missing right, lest a group
+        still without it get a call per post every round."""
+        if not await self._posts.revive(self._threads, NO_RIGHT, self._clock(), limit=1):
+            return
+        self._lacked_right = False
+        await self.sweep()
+        if not self._lacked_right:
+            revived = await self._posts.revive(self._threads, NO_RIGHT, self._clock())
+            if revived:
+                log.info("deleting %s posts of erased conversations in the staff group "
+                         "again: the bot may delete messages there now", revived)
 
     async def sweep(self) -> int:
         """One pass over what is due; how many posts it took."""
@@ -91,10 +120,11 @@ class StaffCleanup:
                 return True
             if not means(exc.message, NO_RIGHTS):
                 return await self._failed(topic, exc, REFUSED)
-            log.warning("cannot delete the topic %s of erased conversation %s in chat %s: the "
-                        "bot lacks the administrator right can_delete_messages («Удаление "
-                        "сообщений»); deleting its own messages instead", thread.topic_id,
-                        posts[0].conversation_id, thread.chat_id)
+            self._lack_right(topic, "cannot delete the topic %s of erased conversation %s in "
+                             "chat %s: the bot lacks the administrator right "
+                             "can_delete_messages («Удаление сообщений»); deleting its own "
+                             "messages instead", thread.topic_id, posts[0].conversation_id,
+                             thread.chat_id)
             await self._posts.failed([p.id for p in topic if not p.message_id], NO_RIGHT)
             return False
         except TelegramForbiddenError as exc:  # no longer in the group
@@ -112,12 +142,17 @@ class StaffCleanup:
         except TelegramBadRequest as exc:
             if means(exc.message, GONE):
                 await self._posts.deleted([p.id for p in posts])
+            elif means(exc.message, NO_RIGHTS):
+                self._lack_right(posts, "cannot delete message %s of erased conversation %s: "
+                                 "%s (the bot lacks the administrator right "
+                                 "can_delete_messages)", posts[0].message_id,
+                                 posts[0].conversation_id, exc.message)
+                await self._posts.failed([p.id for p in posts], NO_RIGHT)
             elif means(exc.message, CANNOT):
                 log.warning("cannot delete message %s of erased conversation %s: %s (over 48 "
-                            "hours old, or the bot lacks the administrator right "
-                            "can_delete_messages)", posts[0].message_id,
-                            posts[0].conversation_id, exc.message)
-                await self._posts.failed([p.id for p in posts], NO_RIGHT)
+                            "hours old)", posts[0].message_id, posts[0].conversation_id,
+                            exc.message)
+                await self._posts.failed([p.id for p in posts], CANNOT_DELETE)
             else:
                 await self._failed(posts, exc, REFUSED)
         except TelegramForbiddenError as exc:
@@ -128,6 +163,12 @@ class StaffCleanup:
             await self._again(posts, exc)
         else:
             await self._posts.deleted([p.id for p in posts])
+
+    def _lack_right(self, posts: Sequence[StaffPostRef], message: str, *args: object) -> None:
+        """Warned once: tried again every round until the right is granted, it is known."""
+        self._lacked_right = True
+        known = all(p.last_error == NO_RIGHT for p in posts)
+        log.log(logging.INFO if known else logging.WARNING, message, *args)
 
     async def _failed(self, posts: Sequence[StaffPostRef], exc: Exception, reason: str) -> bool:
         log.warning("cannot delete posts of erased conversation %s in the staff group: %s",

@@ -17,7 +17,7 @@ from vkbottle.tools.mini_types.bot import MessageMin
 from vkbottle_types.events.bot_events import MessageAllow, MessageDeny, MessageEvent, MessageReply
 
 from bots.plugin import ChannelContext
-from bots.vk.keyboard import ClientSupport, support_of
+from bots.vk.keyboard import app_of
 from bots.vk.names import ClientNames
 from bots.vk.parse import (
     attachments_of,
@@ -27,7 +27,7 @@ from bots.vk.parse import (
     parse_payload,
     to_incoming,
 )
-from handlers.model import Action, ActionKind, Channel, IncomingMessage
+from handlers.model import Action, ActionKind, Channel, ClientApp, IncomingMessage
 from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ _KEY: ContextVar[str] = ContextVar("vk_event_key")
 _STORE_ONLY: ContextVar[bool] = ContextVar("vk_store_only", default=False)
 # Set for a client's latest message the catch-up found too old for an FAQ answer.
 _HAND_OVER: ContextVar[bool] = ContextVar("vk_hand_over", default=False)
+# What the client's app shows, when the event says (a live message_new's client_info).
+_APP: ContextVar[ClientApp | None] = ContextVar("vk_client_app", default=None)
 # What a kept Callback body holds instead of the community's secret.
 SECRET_KEPT = "[secret]"
 
@@ -64,11 +66,18 @@ def without_secret(event: Mapping[str, Any], raw: str) -> str:
     return json.dumps({**event, "secret": SECRET_KEPT}, ensure_ascii=False)
 
 
+def _app_of(event: Mapping[str, Any]) -> ClientApp | None:
+    """A live message_new says what the client's app shows; the catch-up's and the other
+    events do not."""
+    obj = event.get("object")
+    if event.get("type") != "message_new" or not isinstance(obj, dict):
+        return None
+    return app_of(obj["client_info"]) if "client_info" in obj else None
+
+
 class VkEvents:
-    def __init__(self, ctx: ChannelContext, api: API,
-                 support: ClientSupport | None = None) -> None:
+    def __init__(self, ctx: ChannelContext, api: API) -> None:
         self._ctx, self._api = ctx, api
-        self._support = support or ClientSupport()
         self.names = ClientNames(api)
         # Errors must reach us: vkbottle's default handler logs a rejected model and drops
         # the message, which is exactly the case the raw JSON has to cover.
@@ -114,6 +123,7 @@ class VkEvents:
         key = event_key(event)
         token, quiet = _KEY.set(key), _STORE_ONLY.set(event.get(STORE_ONLY) is True)
         late = _HAND_OVER.set(event.get(HAND_OVER) is True)
+        app = _APP.set(_app_of(event))
         try:
             status = await self._route(event)
         except Exception as exc:
@@ -125,13 +135,12 @@ class VkEvents:
             _KEY.reset(token)
             _STORE_ONLY.reset(quiet)
             _HAND_OVER.reset(late)
+            _APP.reset(app)
 
     async def _route(self, event: Mapping[str, Any]) -> str:
         raw_handler = self._raw.get(str(event["type"]))
         if raw_handler is None:
             return "skipped"  # joins, typing, wall events and types newer than this code
-        if event["type"] == "message_new":
-            self._note_support(event)
         try:
             await self._router.route(dict(event), self._api)
         except ValidationError as exc:
@@ -139,13 +148,6 @@ class VkEvents:
                         event["type"], _KEY.get(), redact(str(exc).replace("\n", " "))[:300])
             await raw_handler(event)
         return "processed"
-
-    def _note_support(self, event: Mapping[str, Any]) -> None:
-        """A live message_new says what the client's app shows; the catch-up's do not."""
-        obj = event.get("object")
-        msg = message_of(event)
-        if isinstance(obj, dict) and "client_info" in obj and msg is not None:
-            self._support.remember(str(msg["peer_id"]), support_of(obj["client_info"]))
 
     async def _raw_message(self, event: Mapping[str, Any]) -> None:
         msg = message_of(event)
@@ -158,8 +160,8 @@ class VkEvents:
 
     async def _deliver(self, incoming: IncomingMessage) -> None:
         chat = is_chat(int(incoming.user_id))
-        # The sender reads the same memory: the stored reply is the text the client gets.
-        incoming = replace(incoming, buttons=self._support.of(incoming.user_id).keyboard)
+        # Stored with the client (clients.app_lacks) for the replies of any process.
+        incoming = replace(incoming, app=_APP.get())
         if not chat and not incoming.display_name:  # VK's events carry the sender's id only
             incoming = replace(incoming,
                                display_name=await self.names.of(int(incoming.user_id)))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
-from handlers.model import ActionKind, Button
+from handlers.model import ALL_BUTTONS, ActionKind, Button, ClientApp
 
 log = logging.getLogger(__name__)
 
@@ -26,46 +25,16 @@ class Limits:
     total: int
 
 
-@dataclass(frozen=True, slots=True)
-class Support:
-    """What a client's VK app shows, from the client_info of their message_new."""
-
-    keyboard: bool = True  # any keyboard at all
-    inline: bool = True  # keyboards inside a message
-    callback: bool = True  # callback buttons (else text buttons, which send their label)
-
-
-FULL = Support()
-
-
-def support_of(client_info: object) -> Support:
+def app_of(client_info: object) -> ClientApp:
     """VK's client_info: {"button_actions": [...], "keyboard": bool, "inline_keyboard": bool}.
     What it does not say is taken as supported, as before client_info existed."""
     if not isinstance(client_info, Mapping):
-        return FULL
+        return ALL_BUTTONS
     actions = client_info.get("button_actions")
     # An app that lists no button actions at all can show none, whatever "keyboard" says.
-    return Support(keyboard=client_info.get("keyboard") is not False and actions != [],
-                   inline=client_info.get("inline_keyboard") is not False,
-                   callback=not isinstance(actions, list) or "callback" in actions)
-
-
-class ClientSupport:
-    """The latest client_info of each recently seen client (bounded), read when their reply
-    is sent: it is sent by this process right after their message (storage/hot_path.py)."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._known: OrderedDict[str, Support] = OrderedDict()
-
-    def remember(self, peer: str, support: Support) -> None:
-        self._known[peer] = support
-        self._known.move_to_end(peer)
-        if len(self._known) > self._size:
-            self._known.popitem(last=False)
-
-    def of(self, peer: str) -> Support:
-        return self._known.get(peer, FULL)
+    return ClientApp(keyboard=client_info.get("keyboard") is not False and actions != [],
+                     inline=client_info.get("inline_keyboard") is not False,
+                     callback=not isinstance(actions, list) or "callback" in actions)
 
 
 INLINE = Limits(rows=6, total=10)
@@ -84,7 +53,7 @@ def to_payload(button: Button) -> str | None:
     return payload if len(payload.encode()) <= MAX_PAYLOAD_BYTES else None
 
 
-def to_keyboard(buttons: Sequence[Sequence[Button]], support: Support = FULL) -> str | None:
+def to_keyboard(buttons: Sequence[Sequence[Button]], app: ClientApp = ALL_BUTTONS) -> str | None:
     """An inline keyboard of callback buttons when it fits, else a one-time regular one.
 
     Regular keyboards take text buttons: the client then sees what they pressed as their own
@@ -93,10 +62,10 @@ def to_keyboard(buttons: Sequence[Sequence[Button]], support: Support = FULL) ->
     number them (clarify.j2, category.j2), and a typed number picks one.
     """
     rows = [list(row[:MAX_WIDTH]) for row in buttons if row]
-    if not rows or not support.keyboard:
+    if not rows or not app.keyboard:
         return None
-    inline = support.inline and len(rows) <= INLINE.rows and sum(map(len, rows)) <= INLINE.total
-    kind = "callback" if inline and support.callback else "text"
+    inline = app.inline and len(rows) <= INLINE.rows and sum(map(len, rows)) <= INLINE.total
+    kind = "callback" if inline and app.callback else "text"
     fitted = rows if inline else fit(rows, REGULAR)
     body: dict[str, Any] = {
         "inline": inline,

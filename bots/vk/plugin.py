@@ -12,7 +12,6 @@ from bots.vk.callback import CallbackEndpoint
 from bots.vk.catchup import CatchUp
 from bots.vk.config import VkConfig
 from bots.vk.events import VkEvents
-from bots.vk.keyboard import ClientSupport
 from bots.vk.longpoll import LongPoll
 from bots.vk.sender import VkSender
 from handlers.model import Channel
@@ -29,9 +28,8 @@ class VkPlugin:
     def __init__(self, config: VkConfig, ctx: ChannelContext) -> None:
         self._config, self._ctx = config, ctx
         self._api = build_api(config)
-        support = ClientSupport()  # client_info of incoming messages, for their replies
-        self.sender = VkSender(self._api, ctx.files, support)
-        self.events = VkEvents(ctx, self._api, support)
+        self.sender = VkSender(self._api, ctx.files)
+        self.events = VkEvents(ctx, self._api)
         self._callback = CallbackEndpoint(self.events, config.confirmation, config.secret,
                                           config.group_id)
 

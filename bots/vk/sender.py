@@ -10,7 +10,7 @@ from vkbottle import API, DocMessagesUploader
 from bots.files import FileSources, fetch_for_delivery
 from bots.text import split_text
 from bots.vk.api import Outage, VkMisconfigured, to_delivery_error
-from bots.vk.keyboard import ClientSupport, to_keyboard
+from bots.vk.keyboard import to_keyboard
 from handlers.model import Attachment, Channel, Reply
 from handlers.ports import DeliveryRefused
 
@@ -38,11 +38,9 @@ def to_steps(parts: list[str], files: list[str]) -> list[tuple[str, str]]:
 
 
 class VkSender:
-    def __init__(self, api: API, files: FileSources,
-                 support: ClientSupport | None = None) -> None:
+    def __init__(self, api: API, files: FileSources) -> None:
         self._api = api
         self._files = files
-        self._support = support or ClientSupport()  # what each client's VK app shows
         self.outage = Outage()  # a revoked token or the like: one ERROR line per outage
 
     async def send(self, address: str, reply: Reply, key: str) -> str:
@@ -57,10 +55,10 @@ class VkSender:
     async def _send(self, address: str, reply: Reply, key: str) -> str:
         if not address.lstrip("-").isdigit():
             raise DeliveryRefused(f"not a VK peer id: {address[:40]!r}")
-        support = self._support.of(address)
-        # An app without keyboards is told what to type instead of what to press.
-        text = reply.text if support.keyboard else reply.typed_text or reply.text
-        keyboard = to_keyboard(reply.buttons, support)
+        # An app without keyboards is told what to type instead of what to press; the core
+        # queued the reply for the app the client's latest message named (Reply.app).
+        text = reply.text if reply.app.keyboard else reply.typed_text or reply.text
+        keyboard = to_keyboard(reply.buttons, reply.app)
         # Plain text: VK renders no Markdown or HTML; the templates write links out in full.
         parts = split_text(text, MAX_TEXT)
         try:

@@ -20,6 +20,7 @@ from handlers.model import (
     AttachmentKind,
     Author,
     Channel,
+    ClientApp,
     IncomingMessage,
     State,
 )
@@ -1055,7 +1056,8 @@ async def test_the_menu_without_buttons_lists_the_topics_by_number(world) -> Non
 
 async def test_a_client_without_buttons_has_the_typed_text_stored_and_sent(world) -> None:
     reception, _, store, _ = world
-    await reception.handle(dataclasses.replace(msg("позовите специалиста"), buttons=False))
+    await reception.handle(dataclasses.replace(msg("позовите специалиста"),
+                                               app=ClientApp(keyboard=False)))
     notice = store.outbox[-1][1]
     assert "Напишите «согласен» или «согласна»" in notice.text and "Нажмите" not in notice.text
     assert notice.typed_text == ""  # one text: the desk shows what the client read

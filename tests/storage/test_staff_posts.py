@@ -80,6 +80,32 @@ async def test_claims_are_leased_retried_and_given_up(sessions) -> None:
             "closed"
 
 
+async def test_posts_refused_for_want_of_the_right_are_revived(sessions) -> None:
+    store, posts = SqlConversationStore(sessions), SqlStaffPosts(sessions)
+    client, conv = await a_conversation(store, "1")
+    for message_id in (501, 502, 503):
+        await posts.record(conv, TOPIC, message_id, NOW)
+    await posts.record(conv, "tg:-1009:5", 504, NOW)  # another group: another bot's
+    await store.erase_client(client, NOW)
+    first, second, final = await posts.claim_erasable("tg:-1001000000003:", NOW, 10)
+    [other] = await posts.claim_erasable("tg:-1009:", NOW, 10)
+    await posts.failed([first.id, second.id, other.id], "no_right:can_delete_messages")
+    await posts.failed([final.id], "cannot_delete")
+    later = NOW + timedelta(minutes=15)
+    assert await posts.revive("tg:-1001000000003:", "no_right:can_delete_messages", later,
+                              limit=1) == 1
+    [probe] = await posts.claim_erasable("tg:-1001000000003:", later, 10)
+    # The oldest first, as a fresh round, with why it failed before.
+    assert (probe.message_id, probe.attempts, probe.last_error) == (
+        501, 1, "no_right:can_delete_messages")
+    assert await posts.revive("tg:-1001000000003:", "no_right:can_delete_messages",
+                              later) == 1
+    [rest] = await posts.claim_erasable("tg:-1001000000003:", later, 10)
+    assert rest.message_id == 502
+    assert sorted((x.reason, x.count) for x in await left_over(sessions, "default")) == [
+        ("cannot_delete", 1), ("no_right:can_delete_messages", 1)]
+
+
 async def test_retention_makes_a_closed_conversations_posts_due(sessions) -> None:
     """Past the cut-off a closed conversation's texts are blanked, and what the staff group was
     shown of them goes as with an erasure; an open one keeps both; a dry run only counts."""

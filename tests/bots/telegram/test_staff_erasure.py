@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -167,7 +167,76 @@ async def test_a_message_telegram_refuses_to_delete_is_left_for_an_administrator
                        when=lambda p: p.get("message_id") == str(first)))
     await forget(h)
     posts = await settled(rt)
-    assert [(p.message_id, p.status) for p in posts] == [(first, "failed")]
+    assert [(p.message_id, p.status, p.last_error) for p in posts] == [
+        (first, "failed", "cannot_delete")]
+    # Over 48 hours old: no right makes it deletable, and it is not tried again.
+    tried = len(h.api.attempts("deleteMessage"))
+    await cleanup(rt, utc_now).retry_refused()
+    assert len(h.api.attempts("deleteMessage")) == tried
+    assert [p.status for p in await posts_of(rt)] == ["failed"]
+
+
+def cleanup(rt: Runtime, clock: Callable[[], datetime]) -> StaffCleanup:
+    """Another StaffCleanup of the same group, as after a restart or in another replica."""
+    return StaffCleanup(telegram_plugin(rt).bot, STAFF_CHAT, SqlStaffPosts(rt.sessions), clock)
+
+
+async def banner(h: Harness) -> str:
+    assert h.http is not None
+    return await (await h.http.get("/admin/")).text()
+
+
+async def test_once_the_right_is_granted_the_topic_left_over_is_deleted_at_start_up(
+        service: Service) -> None:
+    h, rt = service
+    topic = await open_topic(h)
+    h.api.fail(Failure("deleteForumTopic", 400, "Bad Request: not enough rights to delete "
+                       "the topic"))  # once: then an administrator grants the right
+    await forget(h)
+    [left] = await settled(rt)
+    assert (left.message_id, left.last_error) == (0, "no_right:can_delete_messages")
+    await add_staff(rt, rt.clock)
+    assert h.http is not None
+    await log_in(h.http, "boss")
+    assert "staff-left-over" in await banner(h)
+    job = asyncio.create_task(cleanup(rt, utc_now).run())  # a restart: it tries at once
+    try:
+        await eventually(rt, lambda posts: posts == [])
+    finally:
+        job.cancel()
+    assert [p["message_thread_id"] for p in h.api.sent("deleteForumTopic")] == [str(topic)]
+    assert "staff-left-over" not in await banner(h)
+
+
+async def test_the_right_is_probed_with_one_post_until_it_is_granted(
+        plain: Service, caplog: pytest.LogCaptureFixture) -> None:
+    h, rt = plain
+    await h.post(h.button("consent:specialist"))
+    await h.post(h.private("ещё вопрос"))
+    posted = await wait_for(lambda: len(in_group(h)) >= 2 and in_group(h))
+    h.api.fail(Failure("deleteMessage", 400, "Bad Request: not enough rights to delete the "
+                       "message", times=1000))
+    await forget(h)
+    await eventually(rt, lambda posts: len(posts) >= 2
+                     and all(p.last_error == "no_right:can_delete_messages" for p in posts))
+    warned = len([r for r in caplog.records if r.levelno == logging.WARNING])
+    tried = len(h.api.attempts("deleteMessage"))
+    later = utc_now() + timedelta(minutes=16)
+    await cleanup(rt, lambda: later).retry_refused()
+    # Still without the right: one call for the group, not one per post, and no new warning.
+    assert len(h.api.attempts("deleteMessage")) == tried + 1
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == warned
+    assert {p.status for p in await posts_of(rt)} == {"failed"}
+    h.api.failures.clear()  # the administrator grants «Удаление сообщений»
+    retry = cleanup(rt, lambda: later)
+    await retry.retry_refused()
+    await retry.sweep()
+    assert await posts_of(rt) == []
+    assert not set(posted) & set(in_group(h))
+    await add_staff(rt, rt.clock)
+    assert h.http is not None
+    await log_in(h.http, "boss")
+    assert "staff-left-over" not in await banner(h)
 
 
 @pytest.mark.parametrize("failure", [

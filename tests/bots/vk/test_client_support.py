@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from bots.vk.keyboard import Support, support_of, to_keyboard
-from handlers.model import Action, ActionKind, Button
-from storage.models import Message
-from tests.bots.vk.conftest import SECRET, World, until
-from tests.bots.vk.fake_vk import FULL_CLIENT, message_new
+from bots.vk.keyboard import app_of, to_keyboard
+from handlers.model import Action, ActionKind, Button, ClientApp
+from storage.models import Client, Message
+from tests.bots.vk.conftest import SECRET, World, started, until
+from tests.bots.vk.fake_vk import FULL_CLIENT, FakeVk, message_new
 
 USER = 100000001
 CAPITAL = "Как получить областной материнский капитал?"  # 43 characters: cut on a button
@@ -25,14 +25,14 @@ def kinds(keyboard: str | None) -> tuple[bool, set[str]]:
 def test_support_follows_client_info() -> None:
     rows = ((Button("Да", Action(ActionKind.CONSENT)),),
             (Button("Меню", Action(ActionKind.MENU)),))
-    assert kinds(to_keyboard(rows, support_of(FULL_CLIENT))) == (True, {"callback"})
+    assert kinds(to_keyboard(rows, app_of(FULL_CLIENT))) == (True, {"callback"})
     no_callback = {**FULL_CLIENT, "button_actions": ["text", "open_link"]}
-    assert kinds(to_keyboard(rows, support_of(no_callback))) == (True, {"text"})
+    assert kinds(to_keyboard(rows, app_of(no_callback))) == (True, {"text"})
     no_inline = {**FULL_CLIENT, "inline_keyboard": False}
-    assert kinds(to_keyboard(rows, support_of(no_inline))) == (False, {"text"})
-    assert json.loads(to_keyboard(rows, support_of(no_inline)) or "")["one_time"] is True
-    assert to_keyboard(rows, support_of({**FULL_CLIENT, "keyboard": False})) is None
-    assert support_of(None) == support_of({}) == support_of({"lang_id": 0}) == Support()
+    assert kinds(to_keyboard(rows, app_of(no_inline))) == (False, {"text"})
+    assert json.loads(to_keyboard(rows, app_of(no_inline)) or "")["one_time"] is True
+    assert to_keyboard(rows, app_of({**FULL_CLIENT, "keyboard": False})) is None
+    assert app_of(None) == app_of({}) == app_of({"lang_id": 0}) == ClientApp()
 
 
 async def choose_family(w: World, info: dict[str, Any], number: int) -> dict[str, str]:
@@ -126,3 +126,51 @@ async def test_the_rating_after_a_desk_close_is_asked_in_words(
     # One text: the desk, which does not know what the app shows, stores what was sent.
     [*_, stored] = await callback.rows(Message, Message.author == "bot")
     assert stored.text == closing["message"]
+
+
+def unsaid(body: dict[str, Any]) -> dict[str, Any]:
+    """A message_new without client_info, as the catch-up builds them."""
+    del body["object"]["client_info"]
+    return body
+
+
+async def test_an_app_without_buttons_is_remembered_after_a_restart(
+        database_url: str, fake: FakeVk) -> None:
+    info = NO_KEYBOARD[0]
+    async with started(database_url, fake, "callback") as w:
+        for number, text in enumerate(("позовите специалиста", "согласна"), 1):
+            assert await w.post(message_new(USER, text, number, secret=SECRET,
+                                            client_info=info)) == (200, "ok")
+            await until(lambda n=number: len(fake.delivered) == n)
+        await w.settled(kept=2)  # nothing left for the next process to send
+        [client] = await w.rows(Client)
+        assert client.app_lacks == "keyboard,inline"
+    # A new process on the same database (or another replica): the desk closes it.
+    async with started(database_url, fake, "callback") as w:
+        assert await w.rt.desk.close((await w.conversation()).id, origin="desk")
+        await until(lambda: len(fake.delivered) == 3)
+        closing = fake.delivered[2]
+        assert "keyboard" not in closing
+        assert "напишите цифру от 1 (плохо) до 5 (отлично)" in closing["message"]
+
+
+async def test_a_message_that_does_not_say_keeps_the_app_stored(
+        database_url: str, fake: FakeVk) -> None:
+    info = NO_KEYBOARD[1]
+    async with started(database_url, fake, "callback") as w:
+        assert await w.post(message_new(USER, "Привет", 1, secret=SECRET,
+                                        client_info=info)) == (200, "ok")
+        await w.settled(kept=1)
+    async with started(database_url, fake, "callback") as w:
+        assert await w.post(unsaid(message_new(USER, "Как получить?", 2,
+                                               secret=SECRET))) == (200, "ok")
+        await until(lambda: len(fake.delivered) == 2)
+        clarify = fake.delivered[1]
+        assert "keyboard" not in clarify
+        assert "Напишите номер подходящего вопроса" in clarify["message"]
+        # A newer app says it shows buttons: stored, and the next reply has them.
+        assert await w.post(message_new(USER, "Как получить?", 3,
+                                        secret=SECRET)) == (200, "ok")
+        await until(lambda: len(fake.delivered) == 3)
+        assert kinds(fake.delivered[2]["keyboard"]) == (True, {"callback"})
+        assert [c.app_lacks for c in await w.rows(Client)] == [""]
