@@ -106,3 +106,20 @@ def test_the_centres_hours_are_the_calendars(kb: dict[str, Any]) -> None:
     assert len({hours[day] for day in ("mon", "tue", "wed", "thu")}) == 1
     assert f"понедельник–четверг: {_spoken(hours['mon'])};" in answer
     assert f"пятница: {_spoken(hours['fri'])};" in answer
+
+
+# What a client types in the chat goes to the matcher unless they asked for a specialist first:
+# an answer that says "write your name and phone here" sends those details to no one.
+_DETAILS_IN_CHAT = re.compile(r"(чат|сюда)[^.\n]*(ФИО|телефон|контакт|адрес)", re.IGNORECASE)
+_BUTTON = re.compile(r"кнопк\w+ «([^»]+)»")
+
+
+def test_answers_send_clients_to_the_specialist_button(kb: dict[str, Any]) -> None:
+    label = (SAMPLE.parents[1] / "templates" / "messages" / "button_specialist.j2").read_text(
+        encoding="utf-8").strip()
+    for entry in kb["entries"]:
+        answer = entry["answer"]
+        assert not _DETAILS_IN_CHAT.search(answer), entry["id"]
+        assert not re.search(r"напишите (сюда|нам|в чат)", answer), entry["id"]
+        assert set(_BUTTON.findall(answer)) <= {label}, entry["id"]
+    assert sum(label in e["answer"] for e in kb["entries"]) >= 10
