@@ -69,19 +69,24 @@ def add_commands(
     check.set_defaults(func=run_check)
 
     ask = commands.add_parser("ask", help="show the decision for one message")
-    _kb_options(ask)
+    # Where the host reads settings, --kb defaults to the files the service reads (faq.paths).
+    ask_served = served_paths if import_options is not None else None
+    _kb_options(ask, ask_served)
     if import_options is not None:
         import_options(ask)
-    ask.set_defaults(before_matching=before_matching, served_matcher=served_matcher)
+    ask.set_defaults(before_matching=before_matching, served_matcher=served_matcher,
+                     served_paths=ask_served)
     ask.add_argument("text")
     ask.set_defaults(func=run_ask)
 
     evaluation = commands.add_parser("eval", help="metrics on labelled cases (JSON Lines)")
-    _kb_options(evaluation)
-    evaluation.add_argument("--cases", type=Path, required=True)
+    eval_served = None
     if import_options is not None and served_cache is not None:
         import_options(evaluation)
-    evaluation.set_defaults(func=run_eval, served_cache=served_cache)
+        eval_served = served_paths
+    _kb_options(evaluation, eval_served)
+    evaluation.add_argument("--cases", type=Path, required=True)
+    evaluation.set_defaults(func=run_eval, served_cache=served_cache, served_paths=eval_served)
 
     importer = commands.add_parser("import", help="CSV → YAML knowledge base")
     importer.add_argument("--kb", type=Path, required=True, help="YAML file to write")
@@ -108,9 +113,11 @@ def add_commands(
     exporter.set_defaults(func=run_export)
 
 
-def _kb_options(parser: argparse.ArgumentParser) -> None:
+def _kb_options(parser: argparse.ArgumentParser, served_paths: ServedPaths | None) -> None:
     parser.add_argument(
-        "--kb", type=Path, action="append", required=True, help="YAML file or folder; repeatable"
+        "--kb", type=Path, action="append", required=served_paths is None,
+        help="YAML file or folder; repeatable"
+        + ("" if served_paths is None else " (default: the settings' faq.paths)"),
     )
     parser.add_argument("--synonyms", type=Path, action="append", default=[])
     parser.add_argument(
@@ -132,13 +139,24 @@ def _fail(error: KbError) -> int:
 
 
 def _matcher(args: argparse.Namespace) -> Matcher:
+    kb = load_kb(_kb_paths(args))
     served = getattr(args, "served_matcher", None)
     if served is None:
-        return build_matcher(load_kb(args.kb), synonym_files=args.synonyms, neural=args.neural,
+        return build_matcher(kb, synonym_files=args.synonyms, neural=args.neural,
                              neural_cache=_neural_cache(args, args.neural))
     synonyms, config, neural, cache = served(args)
-    return build_matcher(load_kb(args.kb), config, [*synonyms, *args.synonyms],
+    return build_matcher(kb, config, [*synonyms, *args.synonyms],
                          neural=neural or args.neural, neural_cache=args.neural_cache or cache)
+
+
+def _kb_paths(args: argparse.Namespace) -> Sequence[Path]:
+    """--kb, else the files the service reads (argparse requires --kb when the host cannot
+    say which those are)."""
+    if args.kb:
+        paths: Sequence[Path] = args.kb
+        return paths
+    served: ServedPaths = args.served_paths
+    return served(args)
 
 
 def _neural_cache(args: argparse.Namespace, neural: bool) -> Path | None:

@@ -93,8 +93,18 @@ def test_the_readme_counts_the_entries_and_exports_with_the_cli(kb: dict[str, An
 
 
 def _spoken(hours: str) -> str:
-    """«08:30-16:15» as the answer writes it: «8:30–16:15»."""
-    return "–".join(part.lstrip("0") for part in hours.split("-"))
+    """«08:30-16:15» as the answer writes it: «8:30–16:15»; a day with a lunch break
+    («08:30-12:30,13:15-17:30») from its first start to its last end."""
+    parts = hours.replace(",", "-").split("-")
+    return "–".join(part.lstrip("0") for part in (parts[0], parts[-1]))
+
+
+def _lunch(hours: str) -> str | None:
+    """The break of a day «08:30-12:30,13:15-17:30» as the answer writes it: «12:30–13:15»."""
+    spans = hours.split(",")
+    if len(spans) < 2:
+        return None
+    return _spoken(f"{spans[0].split('-')[1]}-{spans[1].split('-')[0]}")
 
 
 def test_the_centres_hours_are_the_calendars(kb: dict[str, Any]) -> None:
@@ -106,3 +116,26 @@ def test_the_centres_hours_are_the_calendars(kb: dict[str, Any]) -> None:
     assert len({hours[day] for day in ("mon", "tue", "wed", "thu")}) == 1
     assert f"понедельник–четверг: {_spoken(hours['mon'])};" in answer
     assert f"пятница: {_spoken(hours['fri'])};" in answer
+    lunch = {_lunch(hours[day]) for day in ("mon", "tue", "wed", "thu", "fri")}
+    assert len(lunch) == 1, "the answer names one lunch break for every day"
+    if lunch == {None}:
+        assert "без перерыва на обед" in answer and "обед:" not in answer
+    else:
+        assert f"обед: {lunch.pop()};" in answer
+
+
+# What a client types in the chat goes to the matcher unless they asked for a specialist first:
+# an answer that says "write your name and phone here" sends those details to no one.
+_DETAILS_IN_CHAT = re.compile(r"(чат|сюда)[^.\n]*(ФИО|телефон|контакт|адрес)", re.IGNORECASE)
+_BUTTON = re.compile(r"кнопк\w+ «([^»]+)»")
+
+
+def test_answers_send_clients_to_the_specialist_button(kb: dict[str, Any]) -> None:
+    label = (SAMPLE.parents[1] / "templates" / "messages" / "button_specialist.j2").read_text(
+        encoding="utf-8").strip()
+    for entry in kb["entries"]:
+        answer = entry["answer"]
+        assert not _DETAILS_IN_CHAT.search(answer), entry["id"]
+        assert not re.search(r"напишите (сюда|нам|в чат)", answer), entry["id"]
+        assert set(_BUTTON.findall(answer)) <= {label}, entry["id"]
+    assert sum(label in e["answer"] for e in kb["entries"]) >= 10

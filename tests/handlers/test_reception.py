@@ -561,7 +561,7 @@ async def test_asking_again_for_a_specialist_while_waiting_says_so(world) -> Non
     assert store.conversations[1].state is State.WAITING
     await reception.handle(msg("хочу поговорить со специалистом"))
     assert last_reply(store).startswith("Ваш вопрос уже передан специалистам.")
-    assert "Специалисты сейчас на работе. Вам ответят" in last_reply(store)
+    assert "Вам ответят в рабочее время, самое позднее — завтра до 15:00." in last_reply(store)
     assert len(store.escalations) == 1
 
 

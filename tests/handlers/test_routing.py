@@ -173,7 +173,7 @@ HEAD = ""
         ),
         (
             ekb(2026, 11, 23, 10, 0),
-            "Специалисты сейчас на работе. Вам ответят завтра, не позднее 10:00.",
+            "Вам ответят в рабочее время, самое позднее — завтра до 10:00.",
         ),
         (ekb(2026, 11, 30, 7, 0), "Специалист ответит сегодня, после 8:30."),
         (
@@ -196,8 +196,17 @@ def test_expected_reply_template(directory: QueueDirectory, now: datetime, text:
     assert render(directory, now) == HEAD + text
 
 
+def test_expected_reply_template_rounds_the_due_time_up_to_a_quarter_hour(
+        directory: QueueDirectory) -> None:
+    # Monday 9:49 with a 9-hour target: due Tuesday 9:49, said as 10:00; today's 17:30 stays.
+    assert render(directory, ekb(2026, 11, 23, 9, 49)) == HEAD + (
+        "Вам ответят в рабочее время, самое позднее — завтра до 10:00.")
+    assert render(directory, ekb(2026, 11, 23, 8, 31)) == HEAD + (
+        "Вам ответят в рабочее время, самое позднее — завтра до 8:45.")
+
+
 def test_expected_reply_template_with_a_due_date_days_ahead(directory: QueueDirectory) -> None:
     # Friday 16:00 with a 9-hour target: 15 minutes on Friday, the rest on Monday.
     assert render(directory, ekb(2026, 11, 27, 16, 0)) == HEAD + (
-        "Специалисты сейчас на работе. Вам ответят в понедельник, 30 ноября, не позднее 17:15."
+        "Вам ответят в рабочее время, самое позднее — в понедельник, 30 ноября, до 17:15."
     )

@@ -357,6 +357,33 @@ def test_faq_ask_matches_with_the_settings_synonyms(tmp_path: Path, capsys) -> N
     assert "housing.subsidy" in served.splitlines()[2] and without != served
 
 
+def test_faq_ask_and_eval_without_kb_read_the_settings_faq_paths(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    (tmp_path / "kb.yaml").write_text(
+        "categories:\n  - {id: home, title: Дом, queue: general}\n"
+        "entries:\n  - {id: home.wood, category: home, question: \"Как получить дрова?\", "
+        "answer: \"Так.\"}\n", encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("faq:\n  paths: [kb.yaml]\n", encoding="utf-8")
+    assert main(["faq", "ask", "--settings", str(settings), "как получить дрова"]) == 0
+    assert "home.wood" in capsys.readouterr().out.splitlines()[2]
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({"text": "как получить дрова", "expected": "home.wood"}) + "\n")
+    assert main(["faq", "eval", "--settings", str(settings), "--cases", str(cases)]) == 0
+    assert json.loads(capsys.readouterr().out)["answer_accuracy"] == 1.0
+
+
+def test_the_standalone_faq_ask_still_needs_kb(capsys: pytest.CaptureFixture[str]) -> None:
+    from faq import cli as faq_cli
+
+    with pytest.raises(SystemExit) as exit_:
+        faq_cli.main(["ask", "субсидия"])
+    assert exit_.value.code == 2
+    assert "the following arguments are required: --kb" in capsys.readouterr().err
+
+
 def test_settings_check_refuses_faq_neural_without_its_encoder(
         tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
