@@ -13,6 +13,7 @@ from faq.smalltalk import detect_smalltalk
 from handlers.commands import (
     NONE_OF_THESE,
     YES,
+    agrees_to_hand_over,
     looks_like_question,
     opens_with_consent,
     parse_command,
@@ -47,7 +48,7 @@ from handlers.ports import (
     Router,
     Routing,
 )
-from handlers.replies import DECLINE, ReplyBuilder
+from handlers.replies import DECLINE, OFFERED, ReplyBuilder
 
 log = logging.getLogger(__name__)
 
@@ -243,10 +244,16 @@ class Reception:
         """
         choice = typed_choice(msg.text)
         rating = typed_rating(msg.text) if choice is None else None
-        if choice is None and rating is None:
+        agrees = choice == YES or (rating is None and agrees_to_hand_over(msg.text))
+        if choice is None and rating is None and not agrees:
             return None
         offered = [b.action for row in await self._d.store.last_offer(msg.channel, msg.user_id)
                    for b in row]
+        hand_over = Action(ActionKind.SPECIALIST, OFFERED)
+        if agrees and hand_over in offered:
+            # «да, передайте» to «Могу передать его специалисту»: the unanswered question
+            # before it stays the one the specialist is asked (not the «да»).
+            return hand_over
         ratings = [a for a in offered if a.kind is ActionKind.RATE]
         if ratings and rating is not None:
             return Action(ActionKind.RATE, str(rating))  # «5, спасибо вам большое, дочка»

@@ -11,6 +11,9 @@ from handlers.ports import Faq, Routing, Texts
 PAGE_SIZE = 8
 # The value of the consent notice's «Не согласен(на)» (ActionKind.CONSENT).
 DECLINE = "decline"
+# The value of the specialist button under the no-match reply, which offers to pass the
+# question on: a typed yes to it hands over.
+OFFERED = "offered"
 _STARS = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))
 
 
@@ -31,9 +34,9 @@ class ReplyBuilder:
         typed = self._t.render(name, buttons=False, **context)
         return Reply(text, rows, typed_text="" if typed == text else typed)
 
-    def _footer(self) -> tuple[tuple[Button, ...], ...]:
+    def _footer(self, specialist: str = "") -> tuple[tuple[Button, ...], ...]:
         return (
-            (self._button("specialist", ActionKind.SPECIALIST),),
+            (self._button("specialist", ActionKind.SPECIALIST, specialist),),
             (self._button("menu", ActionKind.MENU),),
         )
 
@@ -112,7 +115,7 @@ class ReplyBuilder:
         if match.decision is Decision.SMALLTALK:
             kind = match.smalltalk or SmallTalk.GREETING
             return self._pressable(f"smalltalk_{kind}", self._footer())
-        return self._pressable("no_match", self._footer())
+        return self._pressable("no_match", self._footer(OFFERED))
 
     def _clarify(self, entries: list[Entry]) -> Reply:
         rows = tuple((Button(e.question, Action(ActionKind.ENTRY, e.id)),) for e in entries)

@@ -197,6 +197,31 @@ async def test_no_match_offers_specialist(world) -> None:
     assert reply.buttons[0][0].action.kind is ActionKind.SPECIALIST
 
 
+@pytest.mark.parametrize("typed", ["да", "Да, передайте", "передайте специалисту", "хорошо",
+                                   "да передайте пожалуйста", "давайте"])
+async def test_yes_to_the_no_match_offer_hands_the_question_over(world, typed: str) -> None:
+    reception, _, store, notifier = world
+    await reception.handle(msg("где купить дрова"))
+    await reception.handle(msg(typed))
+    notice = store.outbox[-1][1]
+    assert notice.buttons[0][0].action == Action(ActionKind.CONSENT, "specialist")
+    await reception.handle(msg("согласна"))
+    assert store.conversations[1].state is State.WAITING
+    assert [e.kind for e in notifier.events] == [EventKind.ESCALATED]
+    # The question the bot could not answer stays the unanswered one, not the «да».
+    unanswered = [m.text for m in store.messages if m.decision == Decision.NO_MATCH]
+    assert unanswered == ["где купить дрова"]
+
+
+@pytest.mark.parametrize("typed", ["да", "хорошо"])
+async def test_yes_after_an_answer_offers_no_hand_over(world, typed: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(typed))
+    assert store.conversations[1].state is State.BOT
+    assert not store.conversations[1].awaiting_consent
+
+
 async def test_smalltalk_is_polite_not_no_match(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("спасибо"))
@@ -746,6 +771,14 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     "Здравствуйте. Оператор, мне нужна помощь с субсидией",
     "Здравствуйте, оператор, мне нужна помощь",
     "Добрый день. Оператор!",
+    # A call back is asked of a person.
+    "перезвоните мне пожалуйста",
+    "Перезвоните мне, пожалуйста, 8 912 345-67-89",
+    "позвоните мне",
+    "позвоните мне на номер 89123456789",
+    "свяжитесь со мной",
+    "можете мне перезвонить?",
+    "жду вашего звонка",
 ])
 async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) -> None:
     reception, _, store, _ = world
