@@ -48,7 +48,7 @@ from handlers.ports import (
     Router,
     Routing,
 )
-from handlers.replies import DECLINE, OFFERED, ReplyBuilder
+from handlers.replies import CONFIRMED, DECLINE, KEEP, OFFERED, ReplyBuilder
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +254,10 @@ class Reception:
             # «да, передайте» to «Могу передать его специалисту»: the unanswered question
             # before it stays the one the specialist is asked (not the «да»).
             return hand_over
+        close = Action(ActionKind.CLOSE, CONFIRMED)
+        if close in offered and choice in (YES, NONE_OF_THESE):
+            # «да» / «нет» to «Точно отменить вопрос?».
+            return close if choice == YES else Action(ActionKind.CLOSE, KEEP)
         ratings = [a for a in offered if a.kind is ActionKind.RATE]
         if ratings and rating is not None:
             return Action(ActionKind.RATE, str(rating))  # «5, спасибо вам большое, дочка»
@@ -382,7 +386,7 @@ class Reception:
             case ActionKind.CONSENT:
                 return await self._consent(rec, action.value, now)
             case ActionKind.CLOSE:
-                return await self._close(rec, now)
+                return await self._close(rec, action.value, now)
             case ActionKind.RATE:
                 return await self._rate(rec, action.value, now)
             case ActionKind.FORGET:
@@ -488,13 +492,21 @@ class Reception:
             return await self._escalate(rec, now, urgent=False, reason="client")
         return [self._d.replies.consent_accepted()]
 
-    async def _close(self, rec: Recorded, now: datetime) -> list[Reply]:
+    async def _close(self, rec: Recorded, value: str, now: datetime) -> list[Reply]:
         conv = rec.conversation
         if conv.state is State.CLOSED:
             return [self._d.replies.already_closed()]
+        if value == KEEP:
+            waiting = conv.state in (State.WAITING, State.WITH_SPECIALIST)
+            return [self._already_waiting(rec, now) if waiting else self._d.replies.menu()]
+        # Waiting, nobody has answered: one tap must not drop the question unasked.
+        if conv.state is State.WAITING and value != CONFIRMED:
+            return [self._d.replies.close_confirm()]
         closed = await self._d.store.close(conv.id, now, Author.CLIENT)
         if closed:
             await self._d.notifier.publish(ConversationEvent(EventKind.CLOSED, conv.id))
+        if conv.state is State.WAITING:
+            return [self._d.replies.question_cancelled()]  # nobody answered: nothing to rate
         return [self._d.replies.ask_rating()]
 
     async def _rate(self, rec: Recorded, value: str, now: datetime) -> list[Reply]:

@@ -11,6 +11,9 @@ from handlers.ports import Faq, Routing, Texts
 PAGE_SIZE = 8
 # The value of the consent notice's «Не согласен(на)» (ActionKind.CONSENT).
 DECLINE = "decline"
+# The values of the buttons that confirm or take back closing a question nobody answered yet.
+CONFIRMED = "confirmed"
+KEEP = "keep"
 # The value of the specialist button under the no-match reply, which offers to pass the
 # question on: a typed yes to it hands over.
 OFFERED = "offered"
@@ -135,6 +138,14 @@ class ReplyBuilder:
     def escalated(self, expected_text: str, web: bool = False) -> Reply:
         return Reply(self._t.render("escalated", expected=expected_text, web=web),
                      ((self._button("close", ActionKind.CLOSE),),))
+
+    def close_confirm(self) -> Reply:
+        return self._pressable("close_confirm",
+                               ((self._button("close_confirmed", ActionKind.CLOSE, CONFIRMED),),
+                                (self._button("close_keep", ActionKind.CLOSE, KEEP),)))
+
+    def question_cancelled(self) -> Reply:
+        return Reply(self._t.render("question_cancelled"), self._footer()[1:])
 
     def already_waiting(self, expected_text: str) -> Reply:
         return Reply(self._t.render("already_waiting", taken=False, noted=False,

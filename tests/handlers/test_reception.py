@@ -312,6 +312,46 @@ async def test_close_rate_and_new_message_starts_with_bot(world) -> None:
     assert store.outbox[-1][1].faq_entry_id == "family.allowance"
 
 
+async def test_closing_a_question_nobody_answered_asks_first_and_asks_no_rating(
+        world) -> None:
+    reception, _, store, notifier = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    close = store.outbox[-1][1].buttons[0][0].action
+    await reception.handle(msg(action=close))
+    confirm = store.outbox[-1][1]
+    assert confirm.text.startswith("Точно отменить вопрос? Специалист ещё не ответил")
+    assert store.conversations[1].state is State.WAITING
+    keep = confirm.buttons[1][0].action
+    await reception.handle(msg(action=keep))
+    assert store.conversations[1].state is State.WAITING
+    assert "уже передан специалистам" in last_reply(store)
+    await reception.handle(msg(action=close))
+    await reception.handle(msg(action=store.outbox[-1][1].buttons[0][0].action))
+    assert store.conversations[1].state is State.CLOSED
+    cancelled = store.outbox[-1][1]
+    assert cancelled.text.startswith("Хорошо, ваш вопрос отменён")
+    assert ActionKind.RATE not in [b.action.kind for row in cancelled.buttons for b in row]
+    assert notifier.events[-1].kind is EventKind.CLOSED
+
+
+@pytest.mark.parametrize(("typed", "state"), [("да", State.CLOSED), ("нет", State.WAITING)])
+async def test_the_close_confirmation_answered_in_words(world, typed: str, state) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    await reception.handle(msg("/close"))
+    await reception.handle(msg(typed))
+    assert store.conversations[1].state is state
+
+
+async def test_closing_after_a_specialist_answered_asks_for_a_rating_at_once(world) -> None:
+    reception, desk, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    assert await desk.reply(1, 7, "Здравствуйте, я специалист.", origin="desk")
+    await reception.handle(msg(action=Action(ActionKind.CLOSE)))
+    assert store.conversations[1].state is State.CLOSED
+    assert last_reply(store).startswith("Обращение завершено. Оцените")
+
+
 async def test_the_close_button_of_an_old_message_opens_nothing(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("/close"))
