@@ -122,6 +122,11 @@ _LOST = re.compile(
 )
 
 
+def says_lost(text: str) -> bool:
+    """«не понял», «ничего не понятно»: the client did not follow what the bot said."""
+    return any(_LOST.match(_GREETING.sub("", reading)) for reading in _readings(text))
+
+
 # Written as heard, unstressed vowels swap: «хачу с челавекам пагаварить», «пазовите
 # аператора», «можна спицыалиста». Folded alike, these words read as the ones asked for.
 _FOLD = str.maketrans("оеёэяы", "аиииии")

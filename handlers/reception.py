@@ -17,6 +17,7 @@ from handlers.commands import (
     looks_like_question,
     opens_with_consent,
     parse_command,
+    says_lost,
     topic_of_request,
     typed_choice,
     typed_consent,
@@ -30,6 +31,7 @@ from handlers.model import (
     ActionKind,
     AttachmentKind,
     Author,
+    Button,
     Channel,
     IncomingMessage,
     Recorded,
@@ -109,6 +111,7 @@ class Reception:
         now = self._d.clock()
         action = msg.action or parse_command(msg.text) or await self._typed_option(msg)
         gone = await self._gone_entry_label(msg, action)
+        lost_after = await self._offer_if_lost(msg, action)
         remark = None if action is not None else await self._remark_while_rating(msg)
         # A rating belongs to the conversation that was just closed, not to a new one; and the
         # "close" button of an old message must not open a conversation only to close it;
@@ -130,7 +133,7 @@ class Reception:
             replies = [self._d.replies.rating_still_wanted(remark)]
         else:
             replies = await (self._gone_entry(rec, gone, now) if gone is not None
-                             else self._dispatch(rec, msg, action, now))
+                             else self._dispatch(rec, msg, action, now, lost_after))
         if replies:
             await self._send(rec, replies, now)
         return True
@@ -157,8 +160,17 @@ class Reception:
         await self._d.store.enqueue(rec.conversation, rec.client, replies, Author.BOT, now,
                                     annotation=annotation)
 
+    async def _offer_if_lost(self, msg: IncomingMessage,
+                             action: Action | None) -> tuple[tuple[Button, ...], ...] | None:
+        """For «не понял», the buttons of the bot's reply it is about (read before the
+        message is stored, while that reply is still the client's last message)."""
+        if action is not None or not msg.text or not says_lost(msg.text[:MAX_MATCH_CHARS]):
+            return None
+        return await self._d.store.last_offer(msg.channel, msg.user_id)
+
     async def _dispatch(
-        self, rec: Recorded, msg: IncomingMessage, action: Action | None, now: datetime
+        self, rec: Recorded, msg: IncomingMessage, action: Action | None, now: datetime,
+        lost_after: tuple[tuple[Button, ...], ...] | None = None,
     ) -> list[Reply]:
         if action is not None:
             return await self._on_action(action, rec, now)
@@ -183,6 +195,12 @@ class Reception:
         if typed_consent(text):
             # «согласна» typed long after the greeting's notice: taken as agreement.
             return await self._consent(rec, "", now)
+        explained = self._d.replies.explain_again(lost_after) \
+            if lost_after and not _has_file(msg) else None
+        if explained is not None:
+            # «не понял» after an answer or choices is explained once more before a second
+            # one hands over: the consent text would be harder still to follow.
+            return [explained]
         if wants_human(text[:MAX_MATCH_CHARS]):
             asked = await self._ask_specialist(await self._requested_topic(rec, text, now), now)
             return [*self._file_received(msg, "specialist"), *asked]

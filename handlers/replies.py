@@ -14,6 +14,8 @@ DECLINE = "decline"
 # The values of the buttons that confirm or take back closing a question nobody answered yet.
 CONFIRMED = "confirmed"
 KEEP = "keep"
+# The value of the specialist button under a re-explanation: a second «не понял» hands over.
+AGAIN = "again"
 # The value of the specialist button under the no-match reply, which offers to pass the
 # question on: a typed yes to it hands over.
 OFFERED = "offered"
@@ -119,6 +121,23 @@ class ReplyBuilder:
             kind = match.smalltalk or SmallTalk.GREETING
             return self._pressable(f"smalltalk_{kind}", self._footer())
         return self._pressable("no_match", self._footer(OFFERED))
+
+    def explain_again(self, offered: tuple[tuple[Button, ...], ...]) -> Reply | None:
+        """The last reply's choices again, or its ways on after an answer, in simpler words;
+        None when it was already explained again, or offered neither."""
+        actions = [b.action for row in offered for b in row]
+        if Action(ActionKind.SPECIALIST, AGAIN) in actions:
+            return None
+        rows = tuple(row for row in offered
+                     if row and row[0].action.kind in (ActionKind.ENTRY, ActionKind.CATEGORY))
+        if rows:
+            # A page's «ещё» button stays last, unnumbered in the text.
+            labels = [row[0].label for row in rows if "@" not in row[0].action.value]
+            return self._pressable("explain_again", (*rows, *self._footer(AGAIN)),
+                                   options=labels)
+        if Action(ActionKind.SPECIALIST) in actions:  # the footer under an answer
+            return self._pressable("explain_again", self._footer(AGAIN), options=[])
+        return None
 
     def _clarify(self, entries: list[Entry]) -> Reply:
         rows = tuple((Button(e.question, Action(ActionKind.ENTRY, e.id)),) for e in entries)

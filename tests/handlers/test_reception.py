@@ -222,6 +222,44 @@ async def test_yes_after_an_answer_offers_no_hand_over(world, typed: str) -> Non
     assert not store.conversations[1].awaiting_consent
 
 
+@pytest.mark.parametrize("lost", ["не понял", "Не поняла", "непонятно", "ничего не понятно"])
+async def test_lost_after_an_answer_is_explained_once_then_handed_over(world, lost) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(lost))
+    again = store.outbox[-1][1]
+    assert again.text.startswith("Попробую проще. Если ответ непонятен")
+    assert [b.action.kind for row in again.buttons for b in row] == [
+        ActionKind.SPECIALIST, ActionKind.MENU]
+    assert not store.conversations[1].awaiting_consent
+    await reception.handle(msg(lost))
+    assert store.conversations[1].awaiting_consent  # the consent notice, then the hand-over
+
+
+async def test_lost_after_choices_repeats_them_simply(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("оформить пособие или капитал"))
+    options = [b.action for row in store.outbox[-1][1].buttons for b in row
+               if b.action.kind is ActionKind.ENTRY]
+    await reception.handle(msg("не поняла"))
+    again = store.outbox[-1][1]
+    assert again.text.startswith("Попробую проще. Выберите, что вам подходит")
+    assert "2. Как получить областной материнский капитал?" in again.text
+    assert [b.action for row in again.buttons for b in row][:len(options)] == options
+    await reception.handle(msg("2"))
+    assert store.outbox[-1][1].faq_entry_id == options[1].value
+
+
+async def test_lost_twice_after_the_menu_hands_over_with_consent_given(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))  # its reply is the menu
+    await reception.handle(msg("ничего не понятно"))
+    assert store.conversations[1].state is State.BOT
+    assert "1. Семьи с детьми" in last_reply(store)
+    await reception.handle(msg("я не поняла"))
+    assert store.conversations[1].state is State.WAITING
+
+
 async def test_smalltalk_is_polite_not_no_match(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("спасибо"))
@@ -788,8 +826,6 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     "переведите меня на оператора",
     "передайте мой вопрос специалисту",
     "хочу к живому человеку",
-    "ничего не понятно",
-    "я не поняла",
     "человека дайте",
     "ну специалиста позовите, пожалуйста",
     "[jxe gjujdjhbnm c xtkjdtrjv",  # «хочу поговорить с человеком», Latin layout on
