@@ -201,6 +201,11 @@ class Reception:
             # «не понял» after an answer or choices is explained once more before a second
             # one hands over: the consent text would be harder still to follow.
             return [explained]
+        if detect_smalltalk(text[:MAX_MATCH_CHARS]) is SmallTalk.IDENTITY:
+            # «вы живой человек?» asks who answers, not for one: told, with the way to one.
+            await self._reply_to(rec, MatchResult(Decision.SMALLTALK,
+                                                  smalltalk=SmallTalk.IDENTITY), now)
+            return []
         if wants_human(text[:MAX_MATCH_CHARS]):
             asked = await self._ask_specialist(await self._requested_topic(rec, text, now), now)
             return [*self._file_received(msg, "specialist"), *asked]
@@ -326,8 +331,10 @@ class Reception:
         return []
 
     async def _answer(self, rec: Recorded, text: str, now: datetime) -> None:
+        await self._reply_to(rec, self._d.faq.match(text[:MAX_MATCH_CHARS]), now)
+
+    async def _reply_to(self, rec: Recorded, match: MatchResult, now: datetime) -> None:
         # The hot path: the judgement and the reply are written in one transaction.
-        match = self._d.faq.match(text[:MAX_MATCH_CHARS])
         annotation = Annotation(rec.message_id, match, self._category_of(match))
         reply = self._d.replies.for_match(match)
         if match.decision in _UNSURE and self._consent_pending(rec):

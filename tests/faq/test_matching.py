@@ -102,6 +102,10 @@ def test_exact_match_answers_before_the_margin_rule(matcher: Matcher) -> None:
         ("пасиб", SmallTalk.THANKS),
         ("здрасьте", SmallTalk.GREETING),
         ("Понятно", SmallTalk.ACKNOWLEDGEMENT),
+        ("а вы кто робот или человек", SmallTalk.IDENTITY),
+        ("Это робот?", SmallTalk.IDENTITY),
+        ("вы живой человек?", SmallTalk.IDENTITY),
+        ("Спасибо, а вы робот?", SmallTalk.IDENTITY),
         ("ок, хорошо", SmallTalk.ACKNOWLEDGEMENT),
         ("ага спасибо", SmallTalk.THANKS),  # thanks win over "ok"
         ("ясно, до свидания", SmallTalk.GOODBYE),

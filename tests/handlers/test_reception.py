@@ -260,6 +260,21 @@ async def test_lost_twice_after_the_menu_hands_over_with_consent_given(world) ->
     assert store.conversations[1].state is State.WAITING
 
 
+@pytest.mark.parametrize("asked", ["а вы кто робот или человек", "это робот?",
+                                   "вы живой человек?", "Здравствуйте, а вы робот?"])
+async def test_are_you_a_robot_is_answered_plainly_with_the_way_to_a_person(
+        world, asked: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(asked))
+    reply = store.outbox[-1][1]
+    assert reply.text.startswith("Я — программа-помощник, а не человек.")
+    assert "«Задать вопрос специалисту»" in reply.text
+    assert reply.buttons[0][0].action.kind is ActionKind.SPECIALIST
+    assert store.conversations[1].state is State.BOT
+    assert not store.conversations[1].awaiting_consent
+    assert store.messages[0].decision == Decision.SMALLTALK
+
+
 async def test_smalltalk_is_polite_not_no_match(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("спасибо"))
