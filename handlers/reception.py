@@ -64,7 +64,9 @@ _UNSURE = (Decision.NO_MATCH, Decision.CLARIFY)
 _AGREEMENTS = (ActionKind.CONSENT, ActionKind.FORGET_CONFIRM)
 _CLOSING_REMARKS = (SmallTalk.THANKS, SmallTalk.GOODBYE, SmallTalk.ACKNOWLEDGEMENT,
                     SmallTalk.CONGRATULATION)
-NOTE_EVERY = timedelta(minutes=30)
+# «алло», «ау», «когда ответите» while nobody has taken the question: a word back at most this
+# often; half an hour of silence read as a broken chat, every message answered as spam.
+NOTE_EVERY = timedelta(minutes=10)
 MAX_NOTED = 10_000
 # Files a specialist must look at: a caption with one is read as about the file first.
 _DOCUMENTS = (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT, AttachmentKind.VIDEO)

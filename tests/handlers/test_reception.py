@@ -697,7 +697,7 @@ async def test_asking_again_out_of_hours_says_when_not_that_a_specialist_has_it(
 
 async def test_words_while_waiting_get_a_word_back_now_and_then() -> None:
     clock = Clock(SATURDAY)
-    reception, _, store, _ = build_world(clock)
+    reception, _, store, notifier = build_world(clock)
     await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
     sent = len(store.outbox)
     await reception.handle(msg("вы тут? я жду"))
@@ -708,12 +708,28 @@ async def test_words_while_waiting_get_a_word_back_now_and_then() -> None:
     await reception.handle(msg("алло"))  # a minute later: no second notice
     await reception.handle(msg("спасибо"))
     assert len(store.outbox) == sent + 1
-    clock.advance(minutes=31)
+    clock.advance(minutes=9)
+    await reception.handle(msg("ау"))  # within ten minutes: still none
+    assert len(store.outbox) == sent + 1
+    clock.advance(minutes=2)
     await reception.handle(msg("ну где же вы"))
     assert len(store.outbox) == sent + 2
-    clock.advance(minutes=31)
+    clock.advance(minutes=11)
     await reception.handle(msg("спасибо"))  # thanks need no notice
     assert len(store.outbox) == sent + 2
+    client_messages = [e for e in notifier.events if e.kind is EventKind.CLIENT_MESSAGE]
+    assert len(client_messages) == 6  # every one of them reaches the specialists
+
+
+@pytest.mark.parametrize("asked", ["алло", "когда ответите", "ну где же вы", "ау"])
+async def test_asking_after_the_specialist_while_waiting_is_answered_with_when(asked) -> None:
+    clock = Clock(SATURDAY)
+    reception, _, store, _ = build_world(clock)
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    clock.advance(minutes=1)
+    await reception.handle(msg(asked))
+    assert "в понедельник, 30 ноября, после 8:30" in last_reply(store)
+    assert store.messages[-2].text == asked
 
 
 async def test_the_web_chat_hand_over_says_the_answer_comes_to_this_window(world) -> None:
