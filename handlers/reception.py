@@ -38,6 +38,7 @@ from handlers.model import (
     Reply,
     State,
 )
+from handlers.pii import has_document_number
 from handlers.ports import (
     Annotation,
     ConversationEvent,
@@ -105,6 +106,8 @@ class Reception:
         # Conversation → when the client was last told their words reached the specialists.
         # Per process: another replica may say it once more, which is harmless.
         self._noted_at: dict[int, datetime] = {}
+        # Conversations whose client was told document numbers are not needed; per process.
+        self._warned: set[int] = set()
         # (channel, user, album) → when its first message was handled; per process too.
         self._albums: dict[tuple[str, str, str], datetime] = {}
 
@@ -184,6 +187,9 @@ class Reception:
             return [*self._file_received(msg, "erasure"), self._d.replies.forget_confirm()]
         if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
             return await self._while_human(rec, text, now)
+        if self._documents_unasked(rec, text):
+            # Before it, not after: the reply's buttons must stay the last offer.
+            await self._send(rec, [self._d.replies.documents_not_needed()], now)
         if not text:
             return [self._d.replies.attachment_only(
                 bool(msg.attachments), tuple(str(a.kind) for a in msg.attachments))]
@@ -216,6 +222,18 @@ class Reception:
         else:
             await self._answer(rec, text, now)
         return []
+
+    def _documents_unasked(self, rec: Recorded, text: str) -> bool:
+        """A СНИЛС or a passport number sent before any consent: the client is told once per
+        conversation that the chat needs none (the stored text is masked as ever)."""
+        conversation = rec.conversation.id
+        if rec.client.consent_at is not None or conversation in self._warned \
+                or not has_document_number(text[:MAX_MATCH_CHARS]):
+            return False
+        if len(self._warned) >= MAX_NOTED:
+            self._warned.clear()
+        self._warned.add(conversation)
+        return True
 
     def _file_received(self, msg: IncomingMessage, then: str) -> list[Reply]:
         """A file whose caption asks for something else is acknowledged before the answer to

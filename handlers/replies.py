@@ -166,6 +166,9 @@ class ReplyBuilder:
     def question_cancelled(self) -> Reply:
         return Reply(self._t.render("question_cancelled"), self._footer()[1:])
 
+    def documents_not_needed(self) -> Reply:
+        return Reply(self._t.render("documents_not_needed"))
+
     def already_waiting(self, expected_text: str) -> Reply:
         return Reply(self._t.render("already_waiting", taken=False, noted=False,
                                     expected=expected_text))

@@ -275,6 +275,31 @@ async def test_are_you_a_robot_is_answered_plainly_with_the_way_to_a_person(
     assert store.messages[0].decision == Decision.SMALLTALK
 
 
+async def test_a_document_number_before_consent_is_remarked_on_once(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Мой СНИЛС 112-233-445 95, где купить дрова"))
+    said = [reply.text for _, reply in store.outbox]
+    assert said[0].startswith("Номера документов — СНИЛС, паспорта")
+    assert "не нашёл" in said[1]  # the question is answered as ever, its buttons last
+    assert store.messages[0].text == "Мой СНИЛС 112-233-445 95, где купить дрова"
+    await reception.handle(msg("паспорт 6512 123456"))
+    assert sum("Номера документов" in reply.text for _, reply in store.outbox) == 1
+
+
+@pytest.mark.parametrize("text", ["перезвоните мне 89123456789", "где купить дрова"])
+async def test_a_phone_or_no_number_is_not_remarked_on(world, text: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(text))
+    assert not any("Номера документов" in reply.text for _, reply in store.outbox)
+
+
+async def test_a_document_number_after_consent_is_not_remarked_on(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("Мой СНИЛС 112-233-445 95"))
+    assert not any("Номера документов" in reply.text for _, reply in store.outbox)
+
+
 async def test_smalltalk_is_polite_not_no_match(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("спасибо"))
