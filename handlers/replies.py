@@ -67,7 +67,18 @@ class ReplyBuilder:
                 (self._button("decline", ActionKind.CONSENT, DECLINE),))
 
     def consent_declined(self) -> Reply:
-        return self._pressable("consent_declined", self._menu_rows() + self._footer()[:1])
+        # Another way to a person: the knowledge base's own contacts, when it has them.
+        contacts = self._contacts()
+        rows = ((Button(contacts.question, Action(ActionKind.ENTRY, contacts.id)),),) \
+            if contacts else ()
+        # After the menu's topics: a typed number still picks the topic of that number.
+        return self._pressable("consent_declined",
+                               self._menu_rows() + rows + self._footer()[:1], contacts=contacts)
+
+    def _contacts(self) -> Entry | None:
+        match = self._faq.match(self._t.render("contacts_question"))
+        best = match.best if match.decision is Decision.ANSWER else None
+        return self._faq.kb.entry(best.entry_id) if best else None
 
     def consent_accepted(self) -> Reply:
         return self._pressable("consent_accepted", self._menu_rows(), topics=self._topics())

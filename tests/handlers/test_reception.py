@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from faq.model import Category, Decision, MatchResult, SmallTalk
+from faq.model import Candidate, Category, Decision, Entry, KnowledgeBase, MatchResult, SmallTalk
 from handlers.crisis import CrisisHit, CrisisKind, load_crisis_rules
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
@@ -28,7 +28,7 @@ from handlers.reception import Deps, Reception
 from handlers.replies import ReplyBuilder
 from handlers.routing import QueueDirectory
 from handlers.texts import JinjaTexts
-from tests.fakes import Clock, FakeFaq, FakeNotifier, FakeStore
+from tests.fakes import KB, Clock, FakeFaq, FakeNotifier, FakeStore
 
 _ids = itertools.count(1)
 RULES = Path(__file__).resolve().parents[2] / "config" / "crisis_rules.yaml"
@@ -298,6 +298,34 @@ async def test_a_document_number_after_consent_is_not_remarked_on(world) -> None
     await reception.handle(msg(action=Action(ActionKind.CONSENT)))
     await reception.handle(msg("Мой СНИЛС 112-233-445 95"))
     assert not any("Номера документов" in reply.text for _, reply in store.outbox)
+
+
+class FaqWithContacts(FakeFaq):
+    kb = KnowledgeBase(KB.categories, (*KB.entries, Entry(
+        "centre.contacts", "family", "Как связаться с центром?", "Телефон: +7 (343) 000-00-00.")))
+
+    def match(self, text: str) -> MatchResult:
+        if "связаться" in text:
+            return MatchResult(Decision.ANSWER, (Candidate("centre.contacts", 1.0),))
+        return super().match(text)
+
+
+def test_declining_consent_offers_the_knowledge_bases_contacts() -> None:
+    reply = ReplyBuilder(JinjaTexts(), FaqWithContacts()).consent_declined()
+    assert "позвоните в центр или приходите туда в часы приёма" in reply.text
+    assert "по кнопке «Как связаться с центром?»" in reply.text
+    assert "напишите «Как связаться с центром?»" in reply.typed_text
+    options = [b.action for row in reply.buttons for b in row]
+    assert options[:3] == [Action(ActionKind.CATEGORY, "family"),
+                           Action(ActionKind.CATEGORY, "housing"),
+                           Action(ActionKind.ENTRY, "centre.contacts")]
+
+
+def test_declining_consent_without_contacts_says_to_call_or_come() -> None:
+    reply = ReplyBuilder(JinjaTexts(), FakeFaq()).consent_declined()
+    assert "позвоните в центр или приходите туда в часы приёма" in reply.text
+    assert "по кнопке" not in reply.text
+    assert ActionKind.ENTRY not in [b.action.kind for row in reply.buttons for b in row]
 
 
 async def test_smalltalk_is_polite_not_no_match(world) -> None:
