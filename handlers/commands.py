@@ -331,16 +331,27 @@ _RATING_WORDS = re.compile(
 _RATING_NUMBER = re.compile(
     r"\b([1-5]|один|одна|два|две|три|четыре|пять|единиц[ау]|двойк[аиу]|тройк[аиу]|"
     r"четверк[аиу]|пятерк[аиу])\b")
-# The prompt itself says «1 (плохо) … 5 (отлично)»: those words alone are its ends.
+# The prompt itself says «1 (плохо) … 5 (отлично)»: those words are its ends, alone or with
+# thanks and a few words of degree («всё отлично, спасибо», «очень плохо»).
 _RATING_ENDS = {"отлично": 5, "плохо": 1}
+_DEGREE = frozenset(("все", "было", "очень", "просто", "ну", "вообще"))
+
+
+def _rating_end(key: str) -> int | None:
+    words = key.split()
+    ends = [w for w in words if w in _RATING_ENDS]
+    if len(ends) != 1:
+        return None
+    rest = " ".join(w for w in words if w not in _RATING_ENDS and w not in _DEGREE)
+    return _RATING_ENDS[ends[0]] if not rest or detect_smalltalk(rest) is not None else None
 
 
 def typed_rating(text: str) -> int | None:
     """The 1–5 rating a short message gives, when the rest of it is thanks or a greeting."""
     if len(text) > 100:
         return None
-    if _key(text) in _RATING_ENDS:
-        return _RATING_ENDS[_key(text)]
+    if (end := _rating_end(_key(text))) is not None:
+        return end
     key = _RATING_WORDS.sub(" ", _key(text).replace("+", " "))
     numbers = _RATING_NUMBER.findall(key)
     if len(numbers) != 1 or re.search(r"\d", _RATING_NUMBER.sub(" ", key)):

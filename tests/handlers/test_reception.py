@@ -1011,7 +1011,8 @@ def test_greeting_does_not_quote_a_name_that_has_its_own_quotes(name: str) -> No
 @pytest.mark.parametrize(("typed", "rating"), [
     ("пять", 5), ("5 спасибо вам большое дочка", 5), ("ставлю 4 балла, спасибо", 4),
     ("три", 3), ("Отлично, пять с плюсом!", 5), ("ставлю пятёрку", 5), ("5+", 5),
-    ("отлично", 5), ("четвёрка", 4)])
+    ("отлично", 5), ("четвёрка", 4), ("отлично спасибо", 5), ("Всё отлично!", 5),
+    ("всё отлично, дай бог здоровья", 5), ("очень плохо", 1)])
 async def test_a_rating_typed_in_words_or_with_thanks(world, typed: str, rating: int) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("Как оформить единое пособие?"))
