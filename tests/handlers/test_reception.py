@@ -328,6 +328,17 @@ def test_declining_consent_without_contacts_says_to_call_or_come() -> None:
     assert ActionKind.ENTRY not in [b.action.kind for row in reply.buttons for b in row]
 
 
+async def test_the_greeting_says_consent_is_needed_only_for_a_specialist(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.START)))
+    greeting = store.outbox[-1][1]
+    assert "Задавать вопросы мне можно сразу, согласие для этого не нужно." in greeting.text
+    assert "только чтобы передать ваш вопрос специалисту" in greeting.text
+    assert "чтобы продолжить" not in greeting.text
+    assert "Если хотите дать согласие сразу, нажмите «Согласен(на)»." in greeting.text
+    assert "напишите «согласен» или «согласна»." in greeting.typed_text
+
+
 async def test_smalltalk_is_polite_not_no_match(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("спасибо"))
