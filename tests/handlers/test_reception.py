@@ -313,8 +313,8 @@ class FaqWithContacts(FakeFaq):
 def test_declining_consent_offers_the_knowledge_bases_contacts() -> None:
     reply = ReplyBuilder(JinjaTexts(), FaqWithContacts()).consent_declined()
     assert "позвоните в центр или приходите туда в часы приёма" in reply.text
-    assert "по кнопке «Как связаться с центром?»" in reply.text
-    assert "напишите «Как связаться с центром?»" in reply.typed_text
+    assert "Как связаться с центром — по кнопке «Как связаться с центром?»" in reply.text
+    assert "связаться с центром, напишите «Как связаться с центром?»" in reply.typed_text
     options = [b.action for row in reply.buttons for b in row]
     assert options[:3] == [Action(ActionKind.CATEGORY, "family"),
                            Action(ActionKind.CATEGORY, "housing"),
