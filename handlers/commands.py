@@ -124,6 +124,8 @@ _LOST = re.compile(
 
 def says_lost(text: str) -> bool:
     """«не понял», «ничего не понятно»: the client did not follow what the bot said."""
+    if len(text) > 80:
+        return False  # a few words alone: the longer messages of the hot path are not read
     return any(_LOST.match(_GREETING.sub("", reading)) for reading in _readings(text))
 
 
