@@ -69,6 +69,8 @@ class SmallTalk(StrEnum):
     CONGRATULATION = "congratulation"
     # "ок", "понятно", "ясно" after an answer: acknowledged, not read as a question.
     ACKNOWLEDGEMENT = "acknowledgement"
+    # "вы робот?", "а вы кто, робот или человек?": told plainly that a program answers.
+    IDENTITY = "identity"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,49 @@ from faq.model import SmallTalk
 from faq.normalize import tokenize
 
 _PHRASES: dict[SmallTalk, tuple[str, ...]] = {
+    # A question first, whatever thanks or greeting surround it: «спасибо, а вы робот?».
+    SmallTalk.IDENTITY: (
+        "робот",
+        "бот",
+        "чат бот",
+        "автоответчик",
+        "это робот",
+        "это бот",
+        "это программа",
+        "это автоответчик",
+        "это человек",
+        "это живой человек",
+        "вы робот",
+        "ты робот",
+        "вы бот",
+        "ты бот",
+        "вы программа",
+        "вы человек",
+        "ты человек",
+        "вы живой",
+        "ты живой",
+        "вы живой человек",
+        "ты живой человек",
+        "вы настоящий человек",
+        "робот или человек",
+        "бот или человек",
+        "человек или робот",
+        "человек или бот",
+        "живой человек или робот",
+        "живой человек или бот",
+        "вы кто",
+        "кто вы",
+        "ты кто",
+        "кто ты",
+        "кто это",
+        "кто отвечает",
+        "кто мне отвечает",
+        "кто со мной говорит",
+        "кто со мной переписывается",
+        "с кем я говорю",
+        "с кем я разговариваю",
+        "с кем я переписываюсь",
+    ),
     SmallTalk.THANKS: (
         "спасибо",
         "спс",
@@ -28,6 +71,10 @@ _PHRASES: dict[SmallTalk, tuple[str, ...]] = {
         "большое спасибо",
         "спасибо большое",
         "спасибо огромное",
+        # «благодарю вас от всей души»
+        "от всей души",
+        "от души",
+        "от всего сердца",
         # Blessings are how many elderly clients thank.
         "дай бог здоровья",
         "дай вам бог здоровья",
@@ -176,8 +223,8 @@ for _kind, _phrase in _phrase_tokens():
 
 
 def detect_smalltalk(text: str) -> SmallTalk | None:
-    """The kind of small talk when the message holds nothing else; thanks win over wishes,
-    wishes over goodbyes and greetings, and all of them over "ok"."""
+    """The kind of small talk when the message holds nothing else; "are you a robot?" wins
+    over the rest, thanks over wishes, wishes over goodbyes and greetings, all over "ok"."""
     return smalltalk_in(tokenize(text))
 
 

@@ -88,7 +88,14 @@ _HUMAN = re.compile(
     # ("специалиста дайте телефон" asks for a number).
     + r"|^\W*((ну|а|мне|нам|срочно|пожалуйста)\W+){0,2}(живого\s+)?"
     + r"(человек|оператор|специалист|сотрудник|консультант)а"
-    + r"\s+(мне\s+|нам\s+)?(дайте|позовите|давайте)(\W+пожалуйста)?\W*$",
+    + r"\s+(мне\s+|нам\s+)?(дайте|позовите|давайте)(\W+пожалуйста)?\W*$"
+    # A call back is a person's: «перезвоните мне», «позвоните мне по номеру …», «свяжитесь
+    # со мной», «можете мне перезвонить?», «жду вашего звонка».
+    + r"|\bперезвоните\b|\bпозвоните\s+(\w+\s+)?(мне|нам)\b"
+    + r"|\bсвяжитесь\s+(\w+\s+)?(со\s+мной|с\s+нами)\b"
+    + r"|\b(прошу|можете|могли\s+бы)\s+(\w+\s+){0,2}?(перезвонить|(позвонить|связаться)\s+"
+    + r"(мне|со\s+мной))\b"
+    + r"|\bжду\s+(вашего\s+)?звонка\b",
 )
 # The word alone asks for a person only in a short message of calling words around it:
 # "оператор!", "можно специалиста?", "к специалисту по субсидиям, пожалуйста"; other words make
@@ -113,6 +120,13 @@ _LOST = re.compile(
     r"(не\s*понятно|не\s*понимаю|не\s*понял[аи]?|не\s*разобрал(ся|ась))"
     r"(\W+(ничего|что\s+делать|как\s+быть|помогите))?\W*$"
 )
+
+
+def says_lost(text: str) -> bool:
+    """«не понял», «ничего не понятно»: the client did not follow what the bot said."""
+    if len(text) > 80:
+        return False  # a few words alone: the longer messages of the hot path are not read
+    return any(_LOST.match(_GREETING.sub("", reading)) for reading in _readings(text))
 
 
 # Written as heard, unstressed vowels swap: «хачу с челавекам пагаварить», «пазовите
@@ -268,6 +282,24 @@ _CONSENT_OPENING = re.compile(
     r"(\s*[,.!;:—–-]|\s+(но|а|и|только)\b)")
 
 
+# «да, передайте», «хорошо», «давайте» to the no-match reply's «Могу передать его
+# специалисту»: every word agrees or says what to pass on, one at least agrees.
+_AGREEING = frozenset(("да", "ага", "угу", "хорошо", "ладно", "давайте", "давай", "конечно",
+                       "ок", "окей", "можно", "передайте", "передай", "передавайте",
+                       "перешлите", "отправьте", "направьте", "нужно", "надо", "согласен",
+                       "согласна", "yes"))
+_AGREEING_WITH = frozenset(("ну", "пожалуйста", "специалисту", "специалистам", "ему", "им",
+                            "его", "вопрос", "мой", "свой", "спасибо", "будьте", "добры",
+                            "пусть", "ответит", "так", "и", "уж", "тогда"))
+
+
+def agrees_to_hand_over(text: str) -> bool:
+    """A short yes to "shall I pass your question on?"."""
+    words = _key(text).split() if len(text) <= 60 else []
+    return any(w in _AGREEING for w in words) \
+        and all(w in _AGREEING or w in _AGREEING_WITH for w in words)
+
+
 def typed_consent(text: str) -> bool:
     return len(text) <= 60 and _key(text) in _CONSENTS
 
@@ -301,16 +333,27 @@ _RATING_WORDS = re.compile(
 _RATING_NUMBER = re.compile(
     r"\b([1-5]|один|одна|два|две|три|четыре|пять|единиц[ау]|двойк[аиу]|тройк[аиу]|"
     r"четверк[аиу]|пятерк[аиу])\b")
-# The prompt itself says «1 (плохо) … 5 (отлично)»: those words alone are its ends.
+# The prompt itself says «1 (плохо) … 5 (отлично)»: those words are its ends, alone or with
+# thanks and a few words of degree («всё отлично, спасибо», «очень плохо»).
 _RATING_ENDS = {"отлично": 5, "плохо": 1}
+_DEGREE = frozenset(("все", "было", "очень", "просто", "ну", "вообще"))
+
+
+def _rating_end(key: str) -> int | None:
+    words = key.split()
+    ends = [w for w in words if w in _RATING_ENDS]
+    if len(ends) != 1:
+        return None
+    rest = " ".join(w for w in words if w not in _RATING_ENDS and w not in _DEGREE)
+    return _RATING_ENDS[ends[0]] if not rest or detect_smalltalk(rest) is not None else None
 
 
 def typed_rating(text: str) -> int | None:
     """The 1–5 rating a short message gives, when the rest of it is thanks or a greeting."""
     if len(text) > 100:
         return None
-    if _key(text) in _RATING_ENDS:
-        return _RATING_ENDS[_key(text)]
+    if (end := _rating_end(_key(text))) is not None:
+        return end
     key = _RATING_WORDS.sub(" ", _key(text).replace("+", " "))
     numbers = _RATING_NUMBER.findall(key)
     if len(numbers) != 1 or re.search(r"\d", _RATING_NUMBER.sub(" ", key)):

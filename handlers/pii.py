@@ -177,6 +177,20 @@ def personal_data(text: str, names: bool = False) -> list[str]:
     return sorted(found, key=masked.index)
 
 
+# Numbers of documents and accounts: a phone, an e-mail or an address a client gives to be
+# called back is theirs to give.
+_DOCUMENT_LABELS = frozenset((SNILS, PASSPORT, INN, OMS, CARD, ACCOUNT))
+# The shortest of them (a passport, an ИНН of an organisation) has ten digits.
+_DOCUMENT_DIGITS = 10
+
+
+def has_document_number(text: str) -> bool:
+    """Whether a text holds the number of a document or an account (not a phone or address)."""
+    if sum(c.isdigit() for c in text) < _DOCUMENT_DIGITS:
+        return False  # the hot path: most messages have no number of that length at all
+    return any(label in _DOCUMENT_LABELS for label in personal_data(text))
+
+
 def mask_labels(text: str) -> list[str]:
     """The masking labels («[СНИЛС]», «[телефон]»…) a text already holds, in order."""
     return sorted((label for label in _LABELS if label in text), key=text.index)

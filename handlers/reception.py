@@ -13,9 +13,11 @@ from faq.smalltalk import detect_smalltalk
 from handlers.commands import (
     NONE_OF_THESE,
     YES,
+    agrees_to_hand_over,
     looks_like_question,
     opens_with_consent,
     parse_command,
+    says_lost,
     topic_of_request,
     typed_choice,
     typed_consent,
@@ -29,12 +31,14 @@ from handlers.model import (
     ActionKind,
     AttachmentKind,
     Author,
+    Button,
     Channel,
     IncomingMessage,
     Recorded,
     Reply,
     State,
 )
+from handlers.pii import has_document_number
 from handlers.ports import (
     Annotation,
     ConversationEvent,
@@ -47,7 +51,7 @@ from handlers.ports import (
     Router,
     Routing,
 )
-from handlers.replies import DECLINE, ReplyBuilder
+from handlers.replies import CONFIRMED, DECLINE, KEEP, OFFERED, ReplyBuilder
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,9 @@ _UNSURE = (Decision.NO_MATCH, Decision.CLARIFY)
 _AGREEMENTS = (ActionKind.CONSENT, ActionKind.FORGET_CONFIRM)
 _CLOSING_REMARKS = (SmallTalk.THANKS, SmallTalk.GOODBYE, SmallTalk.ACKNOWLEDGEMENT,
                     SmallTalk.CONGRATULATION)
-NOTE_EVERY = timedelta(minutes=30)
+# «алло», «ау», «когда ответите» while nobody has taken the question: a word back at most this
+# often; half an hour of silence read as a broken chat, every message answered as spam.
+NOTE_EVERY = timedelta(minutes=10)
 MAX_NOTED = 10_000
 # Files a specialist must look at: a caption with one is read as about the file first.
 _DOCUMENTS = (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT, AttachmentKind.VIDEO)
@@ -100,6 +106,8 @@ class Reception:
         # Conversation → when the client was last told their words reached the specialists.
         # Per process: another replica may say it once more, which is harmless.
         self._noted_at: dict[int, datetime] = {}
+        # Conversations whose client was told document numbers are not needed; per process.
+        self._warned: set[int] = set()
         # (channel, user, album) → when its first message was handled; per process too.
         self._albums: dict[tuple[str, str, str], datetime] = {}
 
@@ -108,6 +116,7 @@ class Reception:
         now = self._d.clock()
         action = msg.action or parse_command(msg.text) or await self._typed_option(msg)
         gone = await self._gone_entry_label(msg, action)
+        lost_after = await self._offer_if_lost(msg, action)
         remark = None if action is not None else await self._remark_while_rating(msg)
         # A rating belongs to the conversation that was just closed, not to a new one; and the
         # "close" button of an old message must not open a conversation only to close it;
@@ -128,7 +137,7 @@ class Reception:
             replies = [self._d.replies.rating_still_wanted(remark)]
         else:
             replies = await (self._gone_entry(rec, gone, now) if gone is not None
-                             else self._dispatch(rec, msg, action, now))
+                             else self._dispatch(rec, msg, action, now, lost_after))
         if replies:
             await self._send(rec, replies, now)
         return True
@@ -154,8 +163,17 @@ class Reception:
         await self._d.store.enqueue(rec.conversation, rec.client, replies, Author.BOT, now,
                                     annotation=annotation)
 
+    async def _offer_if_lost(self, msg: IncomingMessage,
+                             action: Action | None) -> tuple[tuple[Button, ...], ...] | None:
+        """For «не понял», the buttons of the bot's reply it is about (read before the
+        message is stored, while that reply is still the client's last message)."""
+        if action is not None or not msg.text or not says_lost(msg.text[:MAX_MATCH_CHARS]):
+            return None
+        return await self._d.store.last_offer(msg.channel, msg.user_id)
+
     async def _dispatch(
-        self, rec: Recorded, msg: IncomingMessage, action: Action | None, now: datetime
+        self, rec: Recorded, msg: IncomingMessage, action: Action | None, now: datetime,
+        lost_after: tuple[tuple[Button, ...], ...] | None = None,
     ) -> list[Reply]:
         if action is not None:
             return await self._on_action(action, rec, now)
@@ -167,6 +185,9 @@ class Reception:
             return [*self._file_received(msg, "erasure"), self._d.replies.forget_confirm()]
         if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
             return await self._while_human(rec, text, now)
+        if self._documents_unasked(rec, text):
+            # Before it, not after: the reply's buttons must stay the last offer.
+            await self._send(rec, [self._d.replies.documents_not_needed()], now)
         if not text:
             return [self._d.replies.attachment_only(
                 bool(msg.attachments), tuple(str(a.kind) for a in msg.attachments))]
@@ -180,6 +201,17 @@ class Reception:
         if typed_consent(text):
             # «согласна» typed long after the greeting's notice: taken as agreement.
             return await self._consent(rec, "", now)
+        explained = self._d.replies.explain_again(lost_after) \
+            if lost_after and not _has_file(msg) else None
+        if explained is not None:
+            # «не понял» after an answer or choices is explained once more before a second
+            # one hands over: the consent text would be harder still to follow.
+            return [explained]
+        if detect_smalltalk(text[:MAX_MATCH_CHARS]) is SmallTalk.IDENTITY:
+            # «вы живой человек?» asks who answers, not for one: told, with the way to one.
+            await self._reply_to(rec, MatchResult(Decision.SMALLTALK,
+                                                  smalltalk=SmallTalk.IDENTITY), now)
+            return []
         if wants_human(text[:MAX_MATCH_CHARS]):
             asked = await self._ask_specialist(await self._requested_topic(rec, text, now), now)
             return [*self._file_received(msg, "specialist"), *asked]
@@ -188,6 +220,18 @@ class Reception:
         else:
             await self._answer(rec, text, now)
         return []
+
+    def _documents_unasked(self, rec: Recorded, text: str) -> bool:
+        """A СНИЛС or a passport number sent before any consent: the client is told once per
+        conversation that the chat needs none (the stored text is masked as ever)."""
+        conversation = rec.conversation.id
+        if rec.client.consent_at is not None or conversation in self._warned \
+                or not has_document_number(text[:MAX_MATCH_CHARS]):
+            return False
+        if len(self._warned) >= MAX_NOTED:
+            self._warned.clear()
+        self._warned.add(conversation)
+        return True
 
     def _file_received(self, msg: IncomingMessage, then: str) -> list[Reply]:
         """A file whose caption asks for something else is acknowledged before the answer to
@@ -241,10 +285,20 @@ class Reception:
         """
         choice = typed_choice(msg.text)
         rating = typed_rating(msg.text) if choice is None else None
-        if choice is None and rating is None:
+        agrees = choice == YES or (rating is None and agrees_to_hand_over(msg.text))
+        if choice is None and rating is None and not agrees:
             return None
         offered = [b.action for row in await self._d.store.last_offer(msg.channel, msg.user_id)
                    for b in row]
+        hand_over = Action(ActionKind.SPECIALIST, OFFERED)
+        if agrees and hand_over in offered:
+            # «да, передайте» to «Могу передать его специалисту»: the unanswered question
+            # before it stays the one the specialist is asked (not the «да»).
+            return hand_over
+        close = Action(ActionKind.CLOSE, CONFIRMED)
+        if close in offered and choice in (YES, NONE_OF_THESE):
+            # «да» / «нет» to «Точно отменить вопрос?».
+            return close if choice == YES else Action(ActionKind.CLOSE, KEEP)
         ratings = [a for a in offered if a.kind is ActionKind.RATE]
         if ratings and rating is not None:
             return Action(ActionKind.RATE, str(rating))  # «5, спасибо вам большое, дочка»
@@ -295,8 +349,10 @@ class Reception:
         return []
 
     async def _answer(self, rec: Recorded, text: str, now: datetime) -> None:
+        await self._reply_to(rec, self._d.faq.match(text[:MAX_MATCH_CHARS]), now)
+
+    async def _reply_to(self, rec: Recorded, match: MatchResult, now: datetime) -> None:
         # The hot path: the judgement and the reply are written in one transaction.
-        match = self._d.faq.match(text[:MAX_MATCH_CHARS])
         annotation = Annotation(rec.message_id, match, self._category_of(match))
         reply = self._d.replies.for_match(match)
         if match.decision in _UNSURE and self._consent_pending(rec):
@@ -373,7 +429,7 @@ class Reception:
             case ActionKind.CONSENT:
                 return await self._consent(rec, action.value, now)
             case ActionKind.CLOSE:
-                return await self._close(rec, now)
+                return await self._close(rec, action.value, now)
             case ActionKind.RATE:
                 return await self._rate(rec, action.value, now)
             case ActionKind.FORGET:
@@ -479,13 +535,21 @@ class Reception:
             return await self._escalate(rec, now, urgent=False, reason="client")
         return [self._d.replies.consent_accepted()]
 
-    async def _close(self, rec: Recorded, now: datetime) -> list[Reply]:
+    async def _close(self, rec: Recorded, value: str, now: datetime) -> list[Reply]:
         conv = rec.conversation
         if conv.state is State.CLOSED:
             return [self._d.replies.already_closed()]
+        if value == KEEP:
+            waiting = conv.state in (State.WAITING, State.WITH_SPECIALIST)
+            return [self._already_waiting(rec, now) if waiting else self._d.replies.menu()]
+        # Waiting, nobody has answered: one tap must not drop the question unasked.
+        if conv.state is State.WAITING and value != CONFIRMED:
+            return [self._d.replies.close_confirm()]
         closed = await self._d.store.close(conv.id, now, Author.CLIENT)
         if closed:
             await self._d.notifier.publish(ConversationEvent(EventKind.CLOSED, conv.id))
+        if conv.state is State.WAITING:
+            return [self._d.replies.question_cancelled()]  # nobody answered: nothing to rate
         return [self._d.replies.ask_rating()]
 
     async def _rate(self, rec: Recorded, value: str, now: datetime) -> list[Reply]:

@@ -11,6 +11,14 @@ from handlers.ports import Faq, Routing, Texts
 PAGE_SIZE = 8
 # The value of the consent notice's «Не согласен(на)» (ActionKind.CONSENT).
 DECLINE = "decline"
+# The values of the buttons that confirm or take back closing a question nobody answered yet.
+CONFIRMED = "confirmed"
+KEEP = "keep"
+# The value of the specialist button under a re-explanation: a second «не понял» hands over.
+AGAIN = "again"
+# The value of the specialist button under the no-match reply, which offers to pass the
+# question on: a typed yes to it hands over.
+OFFERED = "offered"
 _STARS = tuple(Button(str(n), Action(ActionKind.RATE, str(n))) for n in range(1, 6))
 
 
@@ -31,9 +39,9 @@ class ReplyBuilder:
         typed = self._t.render(name, buttons=False, **context)
         return Reply(text, rows, typed_text="" if typed == text else typed)
 
-    def _footer(self) -> tuple[tuple[Button, ...], ...]:
+    def _footer(self, specialist: str = "") -> tuple[tuple[Button, ...], ...]:
         return (
-            (self._button("specialist", ActionKind.SPECIALIST),),
+            (self._button("specialist", ActionKind.SPECIALIST, specialist),),
             (self._button("menu", ActionKind.MENU),),
         )
 
@@ -59,7 +67,18 @@ class ReplyBuilder:
                 (self._button("decline", ActionKind.CONSENT, DECLINE),))
 
     def consent_declined(self) -> Reply:
-        return self._pressable("consent_declined", self._menu_rows() + self._footer()[:1])
+        # Another way to a person: the knowledge base's own contacts, when it has them.
+        contacts = self._contacts()
+        rows = ((Button(contacts.question, Action(ActionKind.ENTRY, contacts.id)),),) \
+            if contacts else ()
+        # After the menu's topics: a typed number still picks the topic of that number.
+        return self._pressable("consent_declined",
+                               self._menu_rows() + rows + self._footer()[:1], contacts=contacts)
+
+    def _contacts(self) -> Entry | None:
+        match = self._faq.match(self._t.render("contacts_question"))
+        best = match.best if match.decision is Decision.ANSWER else None
+        return self._faq.kb.entry(best.entry_id) if best else None
 
     def consent_accepted(self) -> Reply:
         return self._pressable("consent_accepted", self._menu_rows(), topics=self._topics())
@@ -112,7 +131,24 @@ class ReplyBuilder:
         if match.decision is Decision.SMALLTALK:
             kind = match.smalltalk or SmallTalk.GREETING
             return self._pressable(f"smalltalk_{kind}", self._footer())
-        return self._pressable("no_match", self._footer())
+        return self._pressable("no_match", self._footer(OFFERED))
+
+    def explain_again(self, offered: tuple[tuple[Button, ...], ...]) -> Reply | None:
+        """The last reply's choices again, or its ways on after an answer, in simpler words;
+        None when it was already explained again, or offered neither."""
+        actions = [b.action for row in offered for b in row]
+        if Action(ActionKind.SPECIALIST, AGAIN) in actions:
+            return None
+        rows = tuple(row for row in offered
+                     if row and row[0].action.kind in (ActionKind.ENTRY, ActionKind.CATEGORY))
+        if rows:
+            # A page's «ещё» button stays last, unnumbered in the text.
+            labels = [row[0].label for row in rows if "@" not in row[0].action.value]
+            return self._pressable("explain_again", (*rows, *self._footer(AGAIN)),
+                                   options=labels)
+        if Action(ActionKind.SPECIALIST) in actions:  # the footer under an answer
+            return self._pressable("explain_again", self._footer(AGAIN), options=[])
+        return None
 
     def _clarify(self, entries: list[Entry]) -> Reply:
         rows = tuple((Button(e.question, Action(ActionKind.ENTRY, e.id)),) for e in entries)
@@ -132,6 +168,17 @@ class ReplyBuilder:
     def escalated(self, expected_text: str, web: bool = False) -> Reply:
         return Reply(self._t.render("escalated", expected=expected_text, web=web),
                      ((self._button("close", ActionKind.CLOSE),),))
+
+    def close_confirm(self) -> Reply:
+        return self._pressable("close_confirm",
+                               ((self._button("close_confirmed", ActionKind.CLOSE, CONFIRMED),),
+                                (self._button("close_keep", ActionKind.CLOSE, KEEP),)))
+
+    def question_cancelled(self) -> Reply:
+        return Reply(self._t.render("question_cancelled"), self._footer()[1:])
+
+    def documents_not_needed(self) -> Reply:
+        return Reply(self._t.render("documents_not_needed"))
 
     def already_waiting(self, expected_text: str) -> Reply:
         return Reply(self._t.render("already_waiting", taken=False, noted=False,

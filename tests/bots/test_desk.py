@@ -666,8 +666,14 @@ async def test_the_desk_says_which_button_the_client_pressed(desk: Desk) -> None
         Channel.WEB, user, "press", "", action=Action.parse("entry:family.allowance")))
     await desk.rt.reception.handle(IncomingMessage(
         Channel.WEB, user, "decline", "", action=Action.parse("consent:decline")))
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.WEB, user, "close", "", action=Action.parse("close")))
+    await desk.rt.reception.handle(IncomingMessage(
+        Channel.WEB, user, "keep", "", action=Action.parse("close:keep")))
     anna = await staff_client(desk, "anna")
     page = await (await anna.get(f"/desk/c/{conv}")).text()
+    assert "нажата кнопка «завершить обращение»" in page
+    assert "решил(а) дождаться ответа, не отменять вопрос" in page
     assert "дано согласие на обработку персональных данных" in page
     assert "отказ от согласия на обработку персональных данных" in page
     assert "выбран вопрос «Как оформить единое пособие?»" in page

@@ -27,6 +27,7 @@ def test_history_names_presses_and_transfers_in_words() -> None:
              HistoryItem(2, Author.CLIENT, "", at, action="entry:family.allowance"),
              HistoryItem(4, Author.CLIENT, "", at, action="consent:decline"),
              HistoryItem(5, Author.CLIENT, "", at, action="consent:specialist"),
+             HistoryItem(6, Author.CLIENT, "", at, action="close:keep"),
              HistoryItem(3, Author.SYSTEM, "", at, internal=True,
                          action="transfer:general>urgent")]
     text = JinjaTexts().render(
@@ -39,6 +40,7 @@ def test_history_names_presses_and_transfers_in_words() -> None:
     assert "Клиент: выбран вопрос «Как оформить единое пособие?»" in text
     assert "Клиент: отказ от согласия на обработку персональных данных" in text
     assert "Клиент: дано согласие на обработку персональных данных" in text
+    assert "Клиент: решил(а) дождаться ответа, не отменять вопрос" in text
     assert "Система: передано из очереди «Общие вопросы» в очередь «Срочные»" in text
     assert "(без текста)" not in text
     assert "веб-кабинете" not in text

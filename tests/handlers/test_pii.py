@@ -11,6 +11,7 @@ from handlers.pii import (
     PHONE,
     SNILS,
     MaskingFilter,
+    has_document_number,
     mask,
     personal_data,
     public_contacts,
@@ -138,3 +139,14 @@ def test_the_institutions_own_address_stays_readable() -> None:
     public = public_contacts(["Приходите: г. Екатеринбург, ул. Малышева, д. 101, каб. 5"])
     assert mask("Центр: ул. Малышева, д. 101. Я живу: ул. Ленина 5-12", public) == (
         "Центр: ул. Малышева, д. 101. Я живу: [адрес]")
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("Мой СНИЛС 112-233-445 95", True),
+    ("паспорт 6512 123456", True),
+    ("перезвоните мне 8 912 345-67-89", False),
+    ("ул. Ленина, д. 5, кв. 12", False),
+    ("где купить дрова", False),
+])
+def test_a_document_number_is_told_from_a_phone_or_an_address(text: str, found: bool) -> None:
+    assert has_document_number(text) is found

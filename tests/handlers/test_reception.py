@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from faq.model import Category, Decision, MatchResult, SmallTalk
+from faq.model import Candidate, Category, Decision, Entry, KnowledgeBase, MatchResult, SmallTalk
 from handlers.crisis import CrisisHit, CrisisKind, load_crisis_rules
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
@@ -29,7 +29,7 @@ from handlers.reception import Deps, Reception
 from handlers.replies import ReplyBuilder
 from handlers.routing import QueueDirectory
 from handlers.texts import JinjaTexts
-from tests.fakes import Clock, FakeFaq, FakeNotifier, FakeStore
+from tests.fakes import KB, Clock, FakeFaq, FakeNotifier, FakeStore
 
 _ids = itertools.count(1)
 RULES = Path(__file__).resolve().parents[2] / "config" / "crisis_rules.yaml"
@@ -198,6 +198,148 @@ async def test_no_match_offers_specialist(world) -> None:
     assert reply.buttons[0][0].action.kind is ActionKind.SPECIALIST
 
 
+@pytest.mark.parametrize("typed", ["да", "Да, передайте", "передайте специалисту", "хорошо",
+                                   "да передайте пожалуйста", "давайте"])
+async def test_yes_to_the_no_match_offer_hands_the_question_over(world, typed: str) -> None:
+    reception, _, store, notifier = world
+    await reception.handle(msg("где купить дрова"))
+    await reception.handle(msg(typed))
+    notice = store.outbox[-1][1]
+    assert notice.buttons[0][0].action == Action(ActionKind.CONSENT, "specialist")
+    await reception.handle(msg("согласна"))
+    assert store.conversations[1].state is State.WAITING
+    assert [e.kind for e in notifier.events] == [EventKind.ESCALATED]
+    # The question the bot could not answer stays the unanswered one, not the «да».
+    unanswered = [m.text for m in store.messages if m.decision == Decision.NO_MATCH]
+    assert unanswered == ["где купить дрова"]
+
+
+@pytest.mark.parametrize("typed", ["да", "хорошо"])
+async def test_yes_after_an_answer_offers_no_hand_over(world, typed: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(typed))
+    assert store.conversations[1].state is State.BOT
+    assert not store.conversations[1].awaiting_consent
+
+
+@pytest.mark.parametrize("lost", ["не понял", "Не поняла", "непонятно", "ничего не понятно"])
+async def test_lost_after_an_answer_is_explained_once_then_handed_over(world, lost) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(lost))
+    again = store.outbox[-1][1]
+    assert again.text.startswith("Попробую проще. Если ответ непонятен")
+    assert [b.action.kind for row in again.buttons for b in row] == [
+        ActionKind.SPECIALIST, ActionKind.MENU]
+    assert not store.conversations[1].awaiting_consent
+    await reception.handle(msg(lost))
+    assert store.conversations[1].awaiting_consent  # the consent notice, then the hand-over
+
+
+async def test_lost_after_choices_repeats_them_simply(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("оформить пособие или капитал"))
+    options = [b.action for row in store.outbox[-1][1].buttons for b in row
+               if b.action.kind is ActionKind.ENTRY]
+    await reception.handle(msg("не поняла"))
+    again = store.outbox[-1][1]
+    assert again.text.startswith("Попробую проще. Выберите, что вам подходит")
+    assert "2. Как получить областной материнский капитал?" in again.text
+    assert [b.action for row in again.buttons for b in row][:len(options)] == options
+    await reception.handle(msg("2"))
+    assert store.outbox[-1][1].faq_entry_id == options[1].value
+
+
+async def test_lost_twice_after_the_menu_hands_over_with_consent_given(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))  # its reply is the menu
+    await reception.handle(msg("ничего не понятно"))
+    assert store.conversations[1].state is State.BOT
+    assert "1. Семьи с детьми" in last_reply(store)
+    await reception.handle(msg("я не поняла"))
+    assert store.conversations[1].state is State.WAITING
+
+
+@pytest.mark.parametrize("asked", ["а вы кто робот или человек", "это робот?",
+                                   "вы живой человек?", "Здравствуйте, а вы робот?"])
+async def test_are_you_a_robot_is_answered_plainly_with_the_way_to_a_person(
+        world, asked: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(asked))
+    reply = store.outbox[-1][1]
+    assert reply.text.startswith("Я — программа-помощник, а не человек.")
+    assert "«Задать вопрос специалисту»" in reply.text
+    assert reply.buttons[0][0].action.kind is ActionKind.SPECIALIST
+    assert store.conversations[1].state is State.BOT
+    assert not store.conversations[1].awaiting_consent
+    assert store.messages[0].decision == Decision.SMALLTALK
+
+
+async def test_a_document_number_before_consent_is_remarked_on_once(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Мой СНИЛС 112-233-445 95, где купить дрова"))
+    said = [reply.text for _, reply in store.outbox]
+    assert said[0].startswith("Номера документов — СНИЛС, паспорта")
+    assert "не нашёл" in said[1]  # the question is answered as ever, its buttons last
+    assert store.messages[0].text == "Мой СНИЛС 112-233-445 95, где купить дрова"
+    await reception.handle(msg("паспорт 6512 123456"))
+    assert sum("Номера документов" in reply.text for _, reply in store.outbox) == 1
+
+
+@pytest.mark.parametrize("text", ["перезвоните мне 89123456789", "где купить дрова"])
+async def test_a_phone_or_no_number_is_not_remarked_on(world, text: str) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(text))
+    assert not any("Номера документов" in reply.text for _, reply in store.outbox)
+
+
+async def test_a_document_number_after_consent_is_not_remarked_on(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT)))
+    await reception.handle(msg("Мой СНИЛС 112-233-445 95"))
+    assert not any("Номера документов" in reply.text for _, reply in store.outbox)
+
+
+class FaqWithContacts(FakeFaq):
+    kb = KnowledgeBase(KB.categories, (*KB.entries, Entry(
+        "centre.contacts", "family", "Как связаться с центром?", "Телефон: +7 (343) 000-00-00.")))
+
+    def match(self, text: str) -> MatchResult:
+        if "связаться" in text:
+            return MatchResult(Decision.ANSWER, (Candidate("centre.contacts", 1.0),))
+        return super().match(text)
+
+
+def test_declining_consent_offers_the_knowledge_bases_contacts() -> None:
+    reply = ReplyBuilder(JinjaTexts(), FaqWithContacts()).consent_declined()
+    assert "позвоните в центр или приходите туда в часы приёма" in reply.text
+    assert "Как связаться с центром — по кнопке «Как связаться с центром?»" in reply.text
+    assert "связаться с центром, напишите «Как связаться с центром?»" in reply.typed_text
+    options = [b.action for row in reply.buttons for b in row]
+    assert options[:3] == [Action(ActionKind.CATEGORY, "family"),
+                           Action(ActionKind.CATEGORY, "housing"),
+                           Action(ActionKind.ENTRY, "centre.contacts")]
+
+
+def test_declining_consent_without_contacts_says_to_call_or_come() -> None:
+    reply = ReplyBuilder(JinjaTexts(), FakeFaq()).consent_declined()
+    assert "позвоните в центр или приходите туда в часы приёма" in reply.text
+    assert "по кнопке" not in reply.text
+    assert ActionKind.ENTRY not in [b.action.kind for row in reply.buttons for b in row]
+
+
+async def test_the_greeting_says_consent_is_needed_only_for_a_specialist(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.START)))
+    greeting = store.outbox[-1][1]
+    assert "Задавать вопросы мне можно сразу, согласие для этого не нужно." in greeting.text
+    assert "только чтобы передать ваш вопрос специалисту" in greeting.text
+    assert "чтобы продолжить" not in greeting.text
+    assert "Если хотите дать согласие сразу, нажмите «Согласен(на)»." in greeting.text
+    assert "напишите «согласен» или «согласна»." in greeting.typed_text
+
+
 async def test_smalltalk_is_polite_not_no_match(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("спасибо"))
@@ -286,6 +428,46 @@ async def test_close_rate_and_new_message_starts_with_bot(world) -> None:
     await reception.handle(msg("Как оформить единое пособие?"))
     assert store.conversations[2].state is State.BOT
     assert store.outbox[-1][1].faq_entry_id == "family.allowance"
+
+
+async def test_closing_a_question_nobody_answered_asks_first_and_asks_no_rating(
+        world) -> None:
+    reception, _, store, notifier = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    close = store.outbox[-1][1].buttons[0][0].action
+    await reception.handle(msg(action=close))
+    confirm = store.outbox[-1][1]
+    assert confirm.text.startswith("Точно отменить вопрос? Специалист ещё не ответил")
+    assert store.conversations[1].state is State.WAITING
+    keep = confirm.buttons[1][0].action
+    await reception.handle(msg(action=keep))
+    assert store.conversations[1].state is State.WAITING
+    assert "уже передан специалистам" in last_reply(store)
+    await reception.handle(msg(action=close))
+    await reception.handle(msg(action=store.outbox[-1][1].buttons[0][0].action))
+    assert store.conversations[1].state is State.CLOSED
+    cancelled = store.outbox[-1][1]
+    assert cancelled.text.startswith("Хорошо, ваш вопрос отменён")
+    assert ActionKind.RATE not in [b.action.kind for row in cancelled.buttons for b in row]
+    assert notifier.events[-1].kind is EventKind.CLOSED
+
+
+@pytest.mark.parametrize(("typed", "state"), [("да", State.CLOSED), ("нет", State.WAITING)])
+async def test_the_close_confirmation_answered_in_words(world, typed: str, state) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    await reception.handle(msg("/close"))
+    await reception.handle(msg(typed))
+    assert store.conversations[1].state is state
+
+
+async def test_closing_after_a_specialist_answered_asks_for_a_rating_at_once(world) -> None:
+    reception, desk, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    assert await desk.reply(1, 7, "Здравствуйте, я специалист.", origin="desk")
+    await reception.handle(msg(action=Action(ActionKind.CLOSE)))
+    assert store.conversations[1].state is State.CLOSED
+    assert last_reply(store).startswith("Обращение завершено. Оцените")
 
 
 async def test_the_close_button_of_an_old_message_opens_nothing(world) -> None:
@@ -580,7 +762,7 @@ async def test_asking_again_out_of_hours_says_when_not_that_a_specialist_has_it(
 
 async def test_words_while_waiting_get_a_word_back_now_and_then() -> None:
     clock = Clock(SATURDAY)
-    reception, _, store, _ = build_world(clock)
+    reception, _, store, notifier = build_world(clock)
     await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
     sent = len(store.outbox)
     await reception.handle(msg("вы тут? я жду"))
@@ -591,12 +773,28 @@ async def test_words_while_waiting_get_a_word_back_now_and_then() -> None:
     await reception.handle(msg("алло"))  # a minute later: no second notice
     await reception.handle(msg("спасибо"))
     assert len(store.outbox) == sent + 1
-    clock.advance(minutes=31)
+    clock.advance(minutes=9)
+    await reception.handle(msg("ау"))  # within ten minutes: still none
+    assert len(store.outbox) == sent + 1
+    clock.advance(minutes=2)
     await reception.handle(msg("ну где же вы"))
     assert len(store.outbox) == sent + 2
-    clock.advance(minutes=31)
+    clock.advance(minutes=11)
     await reception.handle(msg("спасибо"))  # thanks need no notice
     assert len(store.outbox) == sent + 2
+    client_messages = [e for e in notifier.events if e.kind is EventKind.CLIENT_MESSAGE]
+    assert len(client_messages) == 6  # every one of them reaches the specialists
+
+
+@pytest.mark.parametrize("asked", ["алло", "когда ответите", "ну где же вы", "ау"])
+async def test_asking_after_the_specialist_while_waiting_is_answered_with_when(asked) -> None:
+    clock = Clock(SATURDAY)
+    reception, _, store, _ = build_world(clock)
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    clock.advance(minutes=1)
+    await reception.handle(msg(asked))
+    assert "в понедельник, 30 ноября, после 8:30" in last_reply(store)
+    assert store.messages[-2].text == asked
 
 
 async def test_the_web_chat_hand_over_says_the_answer_comes_to_this_window(world) -> None:
@@ -724,8 +922,6 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     "переведите меня на оператора",
     "передайте мой вопрос специалисту",
     "хочу к живому человеку",
-    "ничего не понятно",
-    "я не поняла",
     "человека дайте",
     "ну специалиста позовите, пожалуйста",
     "[jxe gjujdjhbnm c xtkjdtrjv",  # «хочу поговорить с человеком», Latin layout on
@@ -747,6 +943,14 @@ async def test_fake_store_keeps_the_blocked_state(world) -> None:
     "Здравствуйте. Оператор, мне нужна помощь с субсидией",
     "Здравствуйте, оператор, мне нужна помощь",
     "Добрый день. Оператор!",
+    # A call back is asked of a person.
+    "перезвоните мне пожалуйста",
+    "Перезвоните мне, пожалуйста, 8 912 345-67-89",
+    "позвоните мне",
+    "позвоните мне на номер 89123456789",
+    "свяжитесь со мной",
+    "можете мне перезвонить?",
+    "жду вашего звонка",
 ])
 async def test_asking_for_a_person_in_a_sentence_hands_over(world, text: str) -> None:
     reception, _, store, _ = world
@@ -819,7 +1023,8 @@ def test_greeting_does_not_quote_a_name_that_has_its_own_quotes(name: str) -> No
 @pytest.mark.parametrize(("typed", "rating"), [
     ("пять", 5), ("5 спасибо вам большое дочка", 5), ("ставлю 4 балла, спасибо", 4),
     ("три", 3), ("Отлично, пять с плюсом!", 5), ("ставлю пятёрку", 5), ("5+", 5),
-    ("отлично", 5), ("четвёрка", 4)])
+    ("отлично", 5), ("четвёрка", 4), ("отлично спасибо", 5), ("Всё отлично!", 5),
+    ("всё отлично, дай бог здоровья", 5), ("очень плохо", 1)])
 async def test_a_rating_typed_in_words_or_with_thanks(world, typed: str, rating: int) -> None:
     reception, _, store, _ = world
     await reception.handle(msg("Как оформить единое пособие?"))
