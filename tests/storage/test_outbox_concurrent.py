@@ -182,3 +182,42 @@ async def test_batches_to_the_same_chats_in_another_order_wait_and_do_not_deadlo
         await second.commit()
     assert [d.reply.text for d in earlier.deliveries] == ["1", "2"]
     assert later.deliveries == [] and later.waiting == {("vk", "1"), ("vk", "2")}
+
+
+class Arrivals:
+    def __init__(self, expected: int) -> None:
+        self.arrived: list[str] = []
+        self.expected, self.all_in = expected, asyncio.Event()
+
+    async def send(self, address: str, reply: Reply, key: str) -> str:
+        self.arrived.append(reply.text)
+        if len(self.arrived) == self.expected:
+            self.all_in.set()
+        return f"ext-{key}"
+
+
+async def test_a_bot_and_a_specialist_reply_at_one_moment_go_out_in_order_and_at_once(
+        sessions) -> None:
+    """Both backends, one process: the later-written reply waits behind the other and is
+    polled for as soon as that one is sent, not at the next poll a minute on."""
+    sender = Arrivals(expected=2)
+    worker = OutboxWorker(SqlDeliveryQueue(sessions), {"vk": sender}, FakeNotifier(),
+                          Clock(NOW), poll_interval=60)
+    store = SqlConversationStore(sessions, worker=worker)
+    rec = await client(sessions, "1")
+    running = asyncio.create_task(worker.run())
+    try:
+        [bot], specialist = await asyncio.gather(
+            store.enqueue(rec.conversation, rec.client, [Reply("ответ бота")], Author.BOT,
+                          NOW),
+            store.record_specialist_message(rec.conversation.id, None, "ответ специалиста",
+                                            internal=False, now=NOW))
+        async with asyncio.timeout(10):  # the poll interval is 60 s
+            await sender.all_in.wait()
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert specialist is not None
+    written = ["ответ бота", "ответ специалиста"] if bot < specialist else [
+        "ответ специалиста", "ответ бота"]
+    assert sender.arrived == written
