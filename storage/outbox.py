@@ -69,7 +69,7 @@ _LOCK_RECIPIENTS = text("SELECT count(pg_advisory_xact_lock(:space, k)) "
                         "FROM unnest(CAST(:keys AS integer[])) AS k")
 
 
-def recipient_key(channel: str, address: str) -> int:
+def _recipient_key(channel: str, address: str) -> int:
     """A chat's lock key: any two replicas compute the same. A collision only makes two chats
     wait for each other's writes."""
     digest = hashlib.blake2b(f"{channel}:{address}".encode(), digest_size=4).digest()
@@ -88,7 +88,7 @@ async def lock_recipients(conn: AsyncConnection, recipients: Collection[tuple[st
     database from the reply's first insert, before the look, to the commit.
     """
     if recipients and conn.dialect.name == "postgresql":
-        keys = sorted({recipient_key(c, a) for c, a in recipients})
+        keys = sorted({_recipient_key(c, a) for c, a in recipients})
         await conn.execute(_LOCK_RECIPIENTS, {"space": _RECIPIENT_LOCKS, "keys": keys})
 
 
