@@ -83,7 +83,10 @@ class OutboxWorker:
         self._handed.extend(deliveries)
         if waiting:
             mine = self._sending | {d.recipient for d in self._handed}
-            self._behind.update(r for r in waiting if r in mine)
+            # Every one, not only those this worker is sending: the older reply's own
+            # hand-over may come after this one (its transaction committed first, and the
+            # newer one's ran before it was handed; seen on SQLite in one process).
+            self._behind.update(waiting)
             if any(r not in mine for r in waiting):
                 # Held in the outbox, or done since the store looked: a poll finds out which.
                 self._poll = True
@@ -108,6 +111,9 @@ class OutboxWorker:
                 await self._event.wait()
         except TimeoutError:
             self._poll = True
+            # This poll looks for every waiting reply; a chat whose older reply another
+            # replica sends would otherwise stay here for good.
+            self._behind.clear()
         self._event.clear()
 
     async def release_unsent(self) -> None:

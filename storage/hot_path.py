@@ -37,7 +37,7 @@ from storage.codec import (
     to_payload,
 )
 from storage.models import AWAITING_CONSENT, Client, Conversation, Message, OutboxItem
-from storage.outbox import outbox_delivery, pending_to
+from storage.outbox import lock_recipients, outbox_delivery, pending_to
 from storage.raw_names import blank_pending_names
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
@@ -247,8 +247,11 @@ class HotPath:
         Nor is a reply to a channel outside `channels` (the ones this process sends, when
         given): a replica that runs that channel claims it.
         """
-        await annotate(conn, [i.annotation for i in items if i.annotation is not None])
         rows = [(item, reply) for item in items for reply in item.replies]
+        # First: a transaction that waits for the lock holds no row another one may need.
+        await lock_recipients(conn, {(str(item.client.channel), item.client.user_id)
+                                     for item, _ in rows})
+        await annotate(conn, [i.annotation for i in items if i.annotation is not None])
         ids = await self._insert(conn, _INSERT_MESSAGES, [{
             "institution_id": self._institution, "conversation_id": item.conv.id,
             "client_id": item.client.id, "direction": Direction.OUT, "author": item.author,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, exists, or_, select, update
+from sqlalchemy import Table, bindparam, exists, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from handlers.model import Attachment, Author, Channel, Direction, Reply
@@ -57,6 +58,38 @@ _PENDING_TO = (select(_outbox.c.address).distinct()
                .where(_outbox.c.channel == bindparam("channel"),
                       _outbox.c.address.in_(bindparam("addresses", expanding=True)),
                       _outbox.c.status == "pending"))
+
+
+# pg_advisory_xact_lock(space, key): the outbox's own key space, apart from the migration's
+# single-key lock (storage/migrations/env.py). Any fixed number, the same in every replica.
+_RECIPIENT_LOCKS = 0x0B0C5
+# Taken one after another in the keys' order (unnest keeps the array's): two transactions
+# that lock some of the same chats never wait for each other crosswise.
+_LOCK_RECIPIENTS = text("SELECT count(pg_advisory_xact_lock(:space, k)) "
+                        "FROM unnest(CAST(:keys AS integer[])) AS k")
+
+
+def _recipient_key(channel: str, address: str) -> int:
+    """A chat's lock key: any two replicas compute the same. A collision only makes two chats
+    wait for each other's writes."""
+    digest = hashlib.blake2b(f"{channel}:{address}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def lock_recipients(conn: AsyncConnection, recipients: Collection[tuple[str, str]]) -> None:
+    """Holds these chats' replies by other transactions until this one ends (PostgreSQL).
+
+    Taken before anything else is written: under READ COMMITTED a reply written beside an
+    uncommitted older one to the same chat saw nothing pending (pending_to) and was handed
+    over too, or committed first with the higher id and was claimed first, so the two went out
+    in either order, the newer one also past the older one held for a retry. Held from before
+    the look until the commit, the lock makes each chat's replies commit in the order of their
+    ids and each look see every older one. SQLite needs none: its one writer holds the
+    database from the reply's first insert, before the look, to the commit.
+    """
+    if recipients and conn.dialect.name == "postgresql":
+        keys = sorted({_recipient_key(c, a) for c, a in recipients})
+        await conn.execute(_LOCK_RECIPIENTS, {"space": _RECIPIENT_LOCKS, "keys": keys})
 
 
 async def pending_to(conn: AsyncConnection,

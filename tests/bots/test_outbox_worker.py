@@ -345,3 +345,39 @@ async def test_a_reply_waiting_behind_one_held_in_the_outbox_waits_for_its_claim
         assert queue.claims == 2
 
     await running(worker, body)
+
+
+async def test_a_reply_waiting_behind_one_handed_over_after_it_is_polled_for_once_sent() -> None:
+    queue = FakeQueue([])
+    worker = OutboxWorker(queue, {"telegram": ScriptedSender()}, FakeNotifier(), Clock(),
+                          poll_interval=60)
+
+    async def body() -> None:
+        await until(lambda: queue.claims == 1, "the first poll")
+        # The older reply committed first, but the newer one was handed over before it.
+        worker.hand([], waiting=[("telegram", "ok")])
+        await until(lambda: queue.claims == 2, "the poll")
+        queue.due = [delivery(2, "ok")]  # due once the older one is sent
+        worker.hand([delivery(1, "ok")])
+        await until(lambda: len(queue.sent_batches) == 2, "the reply that waited")
+        assert queue.sent_batches == [[(1, "ext-out-1")], [(2, "ext-out-2")]]
+
+    await running(worker, body)
+
+
+async def test_the_timed_poll_forgets_chats_waiting_behind_another_replicas_reply() -> None:
+    queue = FakeQueue([])
+    worker = OutboxWorker(queue, {"telegram": ScriptedSender()}, FakeNotifier(), Clock(),
+                          poll_interval=0.3)
+
+    async def body() -> None:
+        worker.hand([], waiting=[("telegram", "ok")])
+        claims = queue.claims
+        await until(lambda: queue.claims >= claims + 2, "a timed poll")
+        claims = queue.claims
+        worker.hand([delivery(1, "ok")])
+        await until(lambda: bool(queue.sent_batches), "the handed one")
+        await asyncio.sleep(0.05)
+        assert queue.claims == claims  # no poll woken for it: nothing waited behind it
+
+    await running(worker, body)
