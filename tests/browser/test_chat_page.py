@@ -466,6 +466,33 @@ async def test_phone_numbers_are_whole_tappable_links_and_links_are_large(
     assert "Не телефоны: 123-456-78-90, 88001000001234, заявка №8800100000." in text
 
 
+CRISIS_PHONES = (
+    "Звоните 112, 102 или 103; пожарные — по телефону 01. Линии: 8-800-7000-600, "
+    "8-800-2000-122, 8 (800) 555-35-35, +7 912 123-45-67, 8-495-989-50-50, 89121234567.\n"
+    "Не телефоны: 12 000 рублей, 103 рубля, 112 000 ₽, 01.12.2026, с 01 по 15 число, "
+    "2026 год, в 10:30, СНИЛС 112-233-445 95, 812-345-678 90, 8 123 456 789 рублей, 1120, "
+    "102-й кабинет, 104%.")
+
+
+async def test_emergency_and_hotline_numbers_in_every_common_form_are_tappable(
+        browser, tmp_path: Path, sqlite_template: Path) -> None:
+    faq = OneAnswerFaq("Куда звонить?", CRISIS_PHONES)
+    async with serve(tmp_path, sqlite_template, faq) as server:
+        page = await open_phone(browser, server)
+        answer = await ask(page, "Куда звонить?", "Звоните 112")
+        links = await answer.locator("a").evaluate_all(
+            "els => els.map(a => [a.getAttribute('href'), a.textContent])")
+        text = await answer.inner_text()
+        await page.context.close()
+    assert links == [
+        ["tel:112", "112"], ["tel:102", "102"], ["tel:103", "103"], ["tel:01", "01"],
+        ["tel:+78007000600", "8-800-7000-600"], ["tel:+78002000122", "8-800-2000-122"],
+        ["tel:+78005553535", "8 (800) 555-35-35"], ["tel:+79121234567", "+7 912 123-45-67"],
+        ["tel:+74959895050", "8-495-989-50-50"], ["tel:+79121234567", "89121234567"],
+    ]
+    assert CRISIS_PHONES.split("\n")[1] in text
+
+
 @pytest.mark.parametrize("height", [640, 300])
 async def test_on_a_phone_the_send_button_is_compact_and_the_hint_fits_the_box(
         browser, server: TestServer, height: int) -> None:
