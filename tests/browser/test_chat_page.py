@@ -236,6 +236,61 @@ async def test_a_press_that_failed_frees_its_buttons_and_is_resent_as_the_same_p
     assert stored_presses(tmp_path, "menu") == 1
 
 
+def stored_texts(tmp_path: Path, text: str) -> int:
+    with closing(sqlite3.connect(tmp_path / "chat.db")) as db:
+        [[n]] = db.execute("SELECT count(*) FROM messages WHERE author = 'client' AND text = ?",
+                           (text,)).fetchall()
+    return int(n)
+
+
+async def test_a_lost_connection_is_waited_out_and_the_message_is_sent_once(
+        browser, server: TestServer, tmp_path: Path) -> None:
+    page = await open_chat(browser, server)
+    question = "Как оформить единое пособие?"
+    ids: list[str] = []
+
+    async def lost(route) -> None:
+        if route.request.method == "POST":
+            ids.append(json.loads(route.request.post_data)["id"])
+            if len(ids) == 1:  # the server got it, the answer was lost on the way back
+                await route.fetch()
+        await route.abort("connectionrefused")
+
+    await page.route("**/api/chat/**", lost)
+    await page.fill("#text", question)
+    await page.click("#send")
+    pending = page.locator(".msg.client.pending", has_text=question)
+    await pending.locator("text=Отправляется…").wait_for(timeout=5_000)
+    assert await page.get_attribute("#send", "aria-disabled") == "true"
+    await page.wait_for_selector("#net >> text=Нет связи", timeout=10_000)
+    await page.wait_for_timeout(12_000)  # longer than the old 5 tries 2 s apart
+    assert await page.inner_text("#error") == ""
+    assert len(ids) >= 4
+    await page.unroute("**/api/chat/**")
+    await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(timeout=10_000)
+    assert await page.inner_text("#net") == ""
+    assert await page.input_value("#text") == ""
+    assert await pending.count() == 0
+    assert await page.locator(".msg.client", has_text=question).count() == 1
+    assert len(set(ids)) == 1
+    assert stored_texts(tmp_path, question) == 1
+
+
+async def test_lost_polls_are_said_calmly_and_the_notice_goes_when_they_work(
+        browser, server: TestServer) -> None:
+    page = await open_chat(browser, server)
+
+    async def lost(route) -> None:
+        await route.abort("connectionrefused")
+
+    await page.route("**/api/chat/messages*", lost)
+    await page.wait_for_selector("#net >> text=Нет связи с сервером", timeout=10_000)
+    assert await page.inner_text("#error") == ""
+    await page.unroute("**/api/chat/messages*")
+    await page.wait_for_function("document.getElementById('net').textContent === ''",
+                                 timeout=5_000)
+
+
 LINKED = ("Запишитесь на https://example.org/zapis. Карта (https://example.org/map), "
           "справка: https://ru.wikipedia.org/wiki/Пособие_(значения)!\n"
           "Не ссылки: javascript:alert(1) <b>жирный</b> <img src=x onerror=alert(2)> "
