@@ -592,3 +592,27 @@ async def test_a_failed_press_gives_the_keyboard_focus_back_to_its_button(
     await page.wait_for_selector("#error >> text=Сообщение не отправлено")
     greeting = await page.locator(".msg.bot").first.get_attribute("data-id")
     assert (await focused(page))[:3] == ["BUTTON", "Главное меню", greeting]
+
+
+async def style_of(page, selector: str, prop: str) -> str:
+    return await page.eval_on_selector(
+        selector, f"e => getComputedStyle(e).getPropertyValue('{prop}')")
+
+
+async def test_the_box_and_the_send_button_show_the_keyboard_focus_and_fonts_follow_the_user(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    assert await style_of(page, "html", "font-size") == "20px"  # at the default 16 px
+    body_font = await style_of(page, "body", "font-family")
+    assert await style_of(page, ".buttons button", "font-family") == body_font
+    assert await style_of(page, "#send", "font-family") == body_font
+    await page.focus("#text")
+    assert await style_of(page, "#text", "outline") == "rgb(232, 162, 0) solid 3px"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "send"
+    assert await style_of(page, "#send", "outline") == "rgb(232, 162, 0) solid 3px"
+    # A client who chose a larger font in the browser gets a larger chat.
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 24}})
+    assert await style_of(page, "html", "font-size") == "30px"
+    await page.context.close()
