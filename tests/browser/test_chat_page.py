@@ -616,3 +616,34 @@ async def test_the_box_and_the_send_button_show_the_keyboard_focus_and_fonts_fol
     await cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 24}})
     assert await style_of(page, "html", "font-size") == "30px"
     await page.context.close()
+
+
+async def test_the_box_grows_with_the_text_up_to_a_few_lines(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    empty = (await page.locator("#text").bounding_box())["height"]
+    await page.focus("#text")
+    await page.keyboard.insert_text("строка\nстрока\nстрока")
+    three = (await page.locator("#text").bounding_box())["height"]
+    assert three > empty + 20, (empty, three)
+    assert await page.eval_on_selector("#text", "e => e.scrollHeight <= e.clientHeight")
+    await page.keyboard.insert_text("\nстрока" * 20)
+    tall = (await page.locator("#text").bounding_box())["height"]
+    assert tall <= 8.5 * 20 + 1, tall  # five lines or so, then it scrolls
+    await page.fill("#text", "")
+    await page.keyboard.insert_text("д")
+    assert (await page.locator("#text").bounding_box())["height"] == empty
+    await page.context.close()
+
+
+async def test_an_over_long_message_is_refused_once_and_the_refusal_is_read_whole(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await page.focus("#text")
+    await page.keyboard.insert_text("очень длинная история " * 200)
+    assert await page.locator("#counter").is_visible()
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=слишком длинное")
+    assert await page.locator("#counter").is_hidden()
+    assert await page.eval_on_selector("#error", "e => e.scrollHeight <= e.clientHeight")
+    await page.context.close()
