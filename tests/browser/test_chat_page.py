@@ -8,8 +8,10 @@ import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
@@ -647,3 +649,32 @@ async def test_an_over_long_message_is_refused_once_and_the_refusal_is_read_whol
     assert await page.locator("#counter").is_hidden()
     assert await page.eval_on_selector("#error", "e => e.scrollHeight <= e.clientHeight")
     await page.context.close()
+
+
+async def test_each_message_shows_its_time_and_a_hidden_tab_tells_of_a_reply(
+        browser, server: TestServer) -> None:
+    context = await browser.new_context(timezone_id="Europe/Moscow")
+    page = await context.new_page()
+    await page.goto(str(server.make_url("/")))
+    await page.wait_for_selector(".msg.bot >> text=Здравствуйте")
+    answer = await ask(page, "Как оформить единое пособие?", "Единое пособие оформляют")
+    stored = await page.evaluate(
+        "fetch('/api/chat/messages?after=0').then(r => r.json()).then(d => d.messages)")
+    at = datetime.fromisoformat(stored[-1]["at"]).astimezone(ZoneInfo("Europe/Moscow"))
+    assert await answer.get_attribute("data-at") == at.strftime("%H:%M")
+    assert await answer.evaluate("e => getComputedStyle(e, '::after').display") == "block"
+    assert "Единое пособие" in await answer.inner_text()
+    assert at.strftime("%H:%M") not in await answer.inner_text()  # not in a copied text
+    assert await page.title() == "Онлайн-приёмная"
+    await page.evaluate("""() => { for (const [k, v] of [['hidden', true],
+        ['visibilityState', 'hidden']]) {
+        Object.defineProperty(document, k, {configurable: true, get: () => v}); } }""")
+    await page.evaluate("""fetch('/api/chat/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({id: 'other-tab-2', text: 'Как оформить единое пособие?'})})""")
+    await page.wait_for_function("document.title.startsWith('(1) Новый ответ')",
+                                 timeout=10_000)
+    await page.evaluate("""() => { delete document.hidden; delete document.visibilityState;
+        document.dispatchEvent(new Event('visibilitychange')); }""")
+    assert await page.title() == "Онлайн-приёмная"
+    await context.close()
