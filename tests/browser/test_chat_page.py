@@ -678,3 +678,23 @@ async def test_each_message_shows_its_time_and_a_hidden_tab_tells_of_a_reply(
         document.dispatchEvent(new Event('visibilitychange')); }""")
     assert await page.title() == "Онлайн-приёмная"
     await context.close()
+
+
+async def test_the_marks_1_to_5_are_one_row_in_view_with_names_for_the_ear(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await page.evaluate("""fetch('/api/chat/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({id: 'close-1', action: 'close', text: ''})})""")
+    request = page.locator(".msg.bot", has_text="Оцените")
+    await request.wait_for(timeout=10_000)
+    await page.get_by_role("button", name="Новые сообщения").tap()  # sent from outside here
+    marks = request.get_by_role("button")
+    assert await marks.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))") == [
+        "1 — плохо", "2 из 5", "3 из 5", "4 из 5", "5 — отлично"]
+    boxes = [await marks.nth(i).bounding_box() for i in range(5)]
+    assert len({round(b["y"]) for b in boxes}) == 1, boxes  # one row
+    assert all(b["y"] + b["height"] <= 640 and b["height"] >= 44 for b in boxes), boxes
+    await request.get_by_role("button", name="5 — отлично").tap()
+    await page.locator(".msg.bot", has_text="Спасибо за оценку").wait_for(timeout=10_000)
+    await page.context.close()
