@@ -698,3 +698,19 @@ async def test_the_marks_1_to_5_are_one_row_in_view_with_names_for_the_ear(
     await request.get_by_role("button", name="5 — отлично").tap()
     await page.locator(".msg.bot", has_text="Спасибо за оценку").wait_for(timeout=10_000)
     await page.context.close()
+
+
+async def test_on_a_phone_a_clarification_offers_each_option_once(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    clarify = await ask(page, "получить", "Уточните")
+    options = await clarify.locator(".buttons button").all_inner_texts()
+    assert "Как получить субсидию на ЖКУ?" in options
+    text = await clarify.evaluate("e => e.firstElementChild.nextSibling.nodeValue")
+    assert "субсидию" not in text and "1." not in text, text
+    # The first option is in view as the message opens, not a screen below it.
+    height = await page.evaluate("document.getElementById('log').clientHeight")
+    assert await top_in_view(page, clarify.locator(".buttons button").first) < height - 40
+    await clarify.get_by_role("button", name="Как получить субсидию на ЖКУ?").tap()
+    await page.locator(".msg.bot", has_text="Субсидию назначают").wait_for(timeout=10_000)
+    await page.context.close()
