@@ -31,11 +31,11 @@ if TYPE_CHECKING:
 
 @asynccontextmanager
 async def serve(tmp_path: Path, sqlite_template: Path, faq: Faq | None = None,
-                *middlewares: Middleware) -> AsyncIterator[TestServer]:
+                *middlewares: Middleware, institution: str = "") -> AsyncIterator[TestServer]:
     db = tmp_path / "chat.db"
     shutil.copy(sqlite_template, db)
     settings = Settings(database={"url": f"sqlite+aiosqlite:///{db}"},
-                        outbox={"poll_interval_s": 0.05})
+                        outbox={"poll_interval_s": 0.05}, institution={"name": institution})
     app = build_app(build_runtime(settings, faq or FakeFaq()))
     app.middlewares.extend(middlewares)
     async with TestServer(app, host="127.0.0.1") as s:
@@ -714,3 +714,22 @@ async def test_on_a_phone_a_clarification_offers_each_option_once(
     await clarify.get_by_role("button", name="Как получить субсидию на ЖКУ?").tap()
     await page.locator(".msg.bot", has_text="Субсидию назначают").wait_for(timeout=10_000)
     await page.context.close()
+
+
+SAMPLE_NAME = ("ГАУ «Комплексный центр социального обслуживания населения Примерного района» "
+               "(пример)")
+
+
+async def test_on_a_phone_the_greeting_is_short_and_still_says_what_consent_is_for(
+        browser, tmp_path: Path, sqlite_template: Path) -> None:
+    async with serve(tmp_path, sqlite_template, institution=SAMPLE_NAME) as server:
+        page = await open_phone(browser, server)
+        greeting = page.locator(".msg.bot").first
+        screens = await greeting.evaluate(
+            "e => e.offsetHeight / document.getElementById('log').clientHeight")
+        text = await greeting.inner_text()
+        await page.context.close()
+    assert screens <= 1.9, screens  # 2.4 screens before
+    for said in ("152-ФЗ", "согласие на обработку персональных данных", "удалите мои данные",
+                 "ограниченный срок", "только для ответа", "можно с ошибками"):
+        assert said in text, said
