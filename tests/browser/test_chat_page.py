@@ -733,3 +733,18 @@ async def test_on_a_phone_the_greeting_is_short_and_still_says_what_consent_is_f
     for said in ("152-ФЗ", "согласие на обработку персональных данных", "удалите мои данные",
                  "ограниченный срок", "только для ответа", "можно с ошибками"):
         assert said in text, said
+
+
+async def test_a_lost_identity_is_explained_in_plain_words(browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await page.context.clear_cookies()
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=чат вас не узнал")
+    error = await page.inner_text("#error")
+    assert "Обновите, пожалуйста, страницу" in error
+    assert "cookie" not in error.lower()
+    assert await page.eval_on_selector("#error", "e => e.scrollHeight <= e.clientHeight"), \
+        await page.eval_on_selector("#error", "e => [e.scrollHeight, e.clientHeight]")
+    assert await page.input_value("#text") == "Как оформить единое пособие?"
+    await page.context.close()
