@@ -754,3 +754,36 @@ async def test_a_lost_identity_is_explained_in_plain_words(browser, server: Test
         await page.eval_on_selector("#error", "e => [e.scrollHeight, e.clientHeight]")
     assert await page.input_value("#text") == "Как оформить единое пособие?"
     await page.context.close()
+
+
+async def test_a_message_sent_while_the_server_restarts_goes_once_it_is_back(
+        browser, tmp_path: Path, sqlite_template: Path) -> None:
+    db = tmp_path / "chat.db"
+    shutil.copy(sqlite_template, db)
+    settings = Settings(database={"url": f"sqlite+aiosqlite:///{db}"},
+                        outbox={"poll_interval_s": 0.05})
+    first = TestServer(build_app(build_runtime(settings, FakeFaq())), host="127.0.0.1")
+    await first.start_server()
+    port = first.port
+    try:
+        page = await open_chat(browser, first)
+    finally:
+        await first.close()  # the server stops: a deployment, a crash
+    question = "Как оформить единое пособие?"
+    await page.fill("#text", question)
+    await page.click("#send")
+    await page.wait_for_selector("#net >> text=Нет связи", timeout=10_000)
+    await page.wait_for_timeout(15_000)  # down for longer than the old 10 s of retries
+    assert await page.locator(".msg.client.pending", has_text="Отправляется…").count() == 1
+    again = TestServer(build_app(build_runtime(settings, FakeFaq())), host="127.0.0.1",
+                       port=port)
+    await again.start_server()
+    try:
+        await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(
+            timeout=15_000)
+        assert await page.inner_text("#net") == ""
+        assert await page.locator(".msg.client", has_text=question).count() == 1
+        assert stored_texts(tmp_path, question) == 1
+    finally:
+        await page.close()
+        await again.close()
