@@ -14,6 +14,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bots.text import to_storable
+from bots.web.chat_text import to_web_text
 from bots.web.download import file_response
 from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage
 from handlers.ports import ClientTimeline, FileSource, FileUnavailable, Texts
@@ -134,7 +135,8 @@ async def messages(request: web.Request) -> web.Response:
     # erased the data (a new token) tells this one to clear what it still shows.
     identity = hashlib.sha256(token.encode()).hexdigest()[:16]
     return web.json_response({"identity": identity, "messages": [
-        {"id": i.id, "author": i.author, "text": i.text, "at": i.at.isoformat(),
+        {"id": i.id, "author": i.author, "text": to_web_text(i.text, i.buttons),
+         "at": i.at.isoformat(),
          "buttons": [[{"label": b.label, "action": b.action.to_payload()} for b in row]
                      for row in i.buttons],
          "files": [{"name": a.name or a.kind, "url": f"/api/chat/files/{i.id}/{n}"}

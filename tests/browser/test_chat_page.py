@@ -8,8 +8,10 @@ import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
@@ -29,11 +31,11 @@ if TYPE_CHECKING:
 
 @asynccontextmanager
 async def serve(tmp_path: Path, sqlite_template: Path, faq: Faq | None = None,
-                *middlewares: Middleware) -> AsyncIterator[TestServer]:
+                *middlewares: Middleware, institution: str = "") -> AsyncIterator[TestServer]:
     db = tmp_path / "chat.db"
     shutil.copy(sqlite_template, db)
     settings = Settings(database={"url": f"sqlite+aiosqlite:///{db}"},
-                        outbox={"poll_interval_s": 0.05})
+                        outbox={"poll_interval_s": 0.05}, institution={"name": institution})
     app = build_app(build_runtime(settings, faq or FakeFaq()))
     app.middlewares.extend(middlewares)
     async with TestServer(app, host="127.0.0.1") as s:
@@ -114,10 +116,10 @@ async def test_a_failed_send_keeps_the_text_and_a_retry_sends_it(
         browser, server: TestServer) -> None:
     page = await open_chat(browser, server)
 
-    async def bad_gateway(route) -> None:
-        await route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>")
+    async def server_error(route) -> None:
+        await route.fulfill(status=500, content_type="text/html", body="<h1>Server Error</h1>")
 
-    await page.route("**/api/chat/send", bad_gateway)
+    await page.route("**/api/chat/send", server_error)
     await page.fill("#text", "Как оформить единое пособие?")
     await page.click("#send")
     await page.wait_for_selector("#error >> text=Ваш текст остался в поле ввода")
@@ -217,11 +219,11 @@ async def test_a_press_that_failed_frees_its_buttons_and_is_resent_as_the_same_p
     answer = await ask(page, "Как оформить единое пособие?", "Единое пособие оформляют")
     ids: list[str] = []
 
-    async def bad_gateway(route) -> None:
+    async def server_error(route) -> None:
         ids.append(json.loads(route.request.post_data)["id"])
-        await route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>")
+        await route.fulfill(status=500, content_type="text/html", body="<h1>Server Error</h1>")
 
-    await page.route("**/api/chat/send", bad_gateway)
+    await page.route("**/api/chat/send", server_error)
     menu = answer.get_by_role("button", name="Главное меню")
     await menu.click()
     await page.wait_for_selector("#error >> text=Сообщение не отправлено")
@@ -234,6 +236,67 @@ async def test_a_press_that_failed_frees_its_buttons_and_is_resent_as_the_same_p
     assert len(ids) == 2
     assert ids[0] == ids[1]
     assert stored_presses(tmp_path, "menu") == 1
+
+
+def stored_texts(tmp_path: Path, text: str) -> int:
+    with closing(sqlite3.connect(tmp_path / "chat.db")) as db:
+        [[n]] = db.execute("SELECT count(*) FROM messages WHERE author = 'client' AND text = ?",
+                           (text,)).fetchall()
+    return int(n)
+
+
+async def test_a_lost_connection_is_waited_out_and_the_message_is_sent_once(
+        browser, server: TestServer, tmp_path: Path) -> None:
+    page = await open_chat(browser, server)
+    question = "Как оформить единое пособие?"
+    ids: list[str] = []
+
+    async def lost(route) -> None:
+        if route.request.method == "POST":
+            ids.append(json.loads(route.request.post_data)["id"])
+            if len(ids) == 1:  # the server got it, the answer was lost on the way back
+                await route.fetch()
+            elif len(ids) == 2:  # a proxy in front of the restarting server
+                await route.fulfill(status=502, content_type="text/html", body="Bad Gateway")
+                return
+        elif len(ids) % 2:
+            await route.fulfill(status=503, content_type="text/html", body="Unavailable")
+            return
+        await route.abort("connectionrefused")
+
+    await page.route("**/api/chat/**", lost)
+    await page.fill("#text", question)
+    await page.click("#send")
+    pending = page.locator(".msg.client.pending", has_text=question)
+    await pending.locator("text=Отправляется…").wait_for(timeout=5_000)
+    assert await page.get_attribute("#send", "aria-disabled") == "true"
+    await page.wait_for_selector("#net >> text=Нет связи", timeout=10_000)
+    await page.wait_for_timeout(12_000)  # longer than the old 5 tries 2 s apart
+    assert await page.inner_text("#error") == ""
+    assert len(ids) >= 4
+    await page.unroute("**/api/chat/**")
+    await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(timeout=10_000)
+    assert await page.inner_text("#net") == ""
+    assert await page.input_value("#text") == ""
+    assert await pending.count() == 0
+    assert await page.locator(".msg.client", has_text=question).count() == 1
+    assert len(set(ids)) == 1
+    assert stored_texts(tmp_path, question) == 1
+
+
+async def test_lost_polls_are_said_calmly_and_the_notice_goes_when_they_work(
+        browser, server: TestServer) -> None:
+    page = await open_chat(browser, server)
+
+    async def lost(route) -> None:
+        await route.abort("connectionrefused")
+
+    await page.route("**/api/chat/messages*", lost)
+    await page.wait_for_selector("#net >> text=Нет связи с сервером", timeout=10_000)
+    assert await page.inner_text("#error") == ""
+    await page.unroute("**/api/chat/messages*")
+    await page.wait_for_function("document.getElementById('net').textContent === ''",
+                                 timeout=5_000)
 
 
 LINKED = ("Запишитесь на https://example.org/zapis. Карта (https://example.org/map), "
@@ -466,6 +529,33 @@ async def test_phone_numbers_are_whole_tappable_links_and_links_are_large(
     assert "Не телефоны: 123-456-78-90, 88001000001234, заявка №8800100000." in text
 
 
+CRISIS_PHONES = (
+    "Звоните 112, 102 или 103; пожарные — по телефону 01. Линии: 8-800-7000-600, "
+    "8-800-2000-122, 8 (800) 555-35-35, +7 912 123-45-67, 8-495-989-50-50, 89121234567.\n"
+    "Не телефоны: 12 000 рублей, 103 рубля, 112 000 ₽, 01.12.2026, с 01 по 15 число, "
+    "2026 год, в 10:30, СНИЛС 112-233-445 95, 812-345-678 90, 8 123 456 789 рублей, 1120, "
+    "102-й кабинет, 104%, кабинет 103, № 102, ст. 112 УК, дом 101.")
+
+
+async def test_emergency_and_hotline_numbers_in_every_common_form_are_tappable(
+        browser, tmp_path: Path, sqlite_template: Path) -> None:
+    faq = OneAnswerFaq("Куда звонить?", CRISIS_PHONES)
+    async with serve(tmp_path, sqlite_template, faq) as server:
+        page = await open_phone(browser, server)
+        answer = await ask(page, "Куда звонить?", "Звоните 112")
+        links = await answer.locator("a").evaluate_all(
+            "els => els.map(a => [a.getAttribute('href'), a.textContent])")
+        text = await answer.inner_text()
+        await page.context.close()
+    assert links == [
+        ["tel:112", "112"], ["tel:102", "102"], ["tel:103", "103"], ["tel:01", "01"],
+        ["tel:+78007000600", "8-800-7000-600"], ["tel:+78002000122", "8-800-2000-122"],
+        ["tel:+78005553535", "8 (800) 555-35-35"], ["tel:+79121234567", "+7 912 123-45-67"],
+        ["tel:+74959895050", "8-495-989-50-50"], ["tel:+79121234567", "89121234567"],
+    ]
+    assert CRISIS_PHONES.split("\n")[1] in text
+
+
 @pytest.mark.parametrize("height", [640, 300])
 async def test_on_a_phone_the_send_button_is_compact_and_the_hint_fits_the_box(
         browser, server: TestServer, height: int) -> None:
@@ -500,13 +590,200 @@ async def test_a_failed_press_gives_the_keyboard_focus_back_to_its_button(
         browser, server: TestServer) -> None:
     page = await open_chat(browser, server)
 
-    async def bad_gateway(route) -> None:
-        await route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>")
+    async def server_error(route) -> None:
+        await route.fulfill(status=500, content_type="text/html", body="<h1>Server Error</h1>")
 
-    await page.route("**/api/chat/send", bad_gateway)
+    await page.route("**/api/chat/send", server_error)
     await page.focus("#text")
     await page.keyboard.press("Shift+Tab")
     await page.keyboard.press("Enter")
     await page.wait_for_selector("#error >> text=Сообщение не отправлено")
     greeting = await page.locator(".msg.bot").first.get_attribute("data-id")
     assert (await focused(page))[:3] == ["BUTTON", "Главное меню", greeting]
+
+
+async def style_of(page, selector: str, prop: str) -> str:
+    return await page.eval_on_selector(
+        selector, f"e => getComputedStyle(e).getPropertyValue('{prop}')")
+
+
+async def test_the_box_and_the_send_button_show_the_keyboard_focus_and_fonts_follow_the_user(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    assert await style_of(page, "html", "font-size") == "20px"  # at the default 16 px
+    body_font = await style_of(page, "body", "font-family")
+    assert await style_of(page, ".buttons button", "font-family") == body_font
+    assert await style_of(page, "#send", "font-family") == body_font
+    await page.focus("#text")
+    assert await style_of(page, "#text", "outline") == "rgb(232, 162, 0) solid 3px"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "send"
+    assert await style_of(page, "#send", "outline") == "rgb(232, 162, 0) solid 3px"
+    # A client who chose a larger font in the browser gets a larger chat.
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 24}})
+    assert await style_of(page, "html", "font-size") == "30px"
+    await page.context.close()
+
+
+async def test_the_box_grows_with_the_text_up_to_a_few_lines(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    empty = (await page.locator("#text").bounding_box())["height"]
+    await page.focus("#text")
+    await page.keyboard.insert_text("строка\nстрока\nстрока")
+    three = (await page.locator("#text").bounding_box())["height"]
+    assert three > empty + 20, (empty, three)
+    assert await page.eval_on_selector("#text", "e => e.scrollHeight <= e.clientHeight")
+    await page.keyboard.insert_text("\nстрока" * 20)
+    tall = (await page.locator("#text").bounding_box())["height"]
+    assert tall <= 8.5 * 20 + 1, tall  # five lines or so, then it scrolls
+    await page.fill("#text", "")
+    await page.keyboard.insert_text("д")
+    assert (await page.locator("#text").bounding_box())["height"] == empty
+    await page.context.close()
+
+
+async def test_an_over_long_message_is_refused_once_and_the_refusal_is_read_whole(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await page.focus("#text")
+    await page.keyboard.insert_text("очень длинная история " * 200)
+    assert await page.locator("#counter").is_visible()
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=слишком длинное")
+    assert await page.locator("#counter").is_hidden()
+    assert await page.eval_on_selector("#error", "e => e.scrollHeight <= e.clientHeight")
+    await page.context.close()
+
+
+async def test_each_message_shows_its_time_and_a_hidden_tab_tells_of_a_reply(
+        browser, server: TestServer) -> None:
+    context = await browser.new_context(timezone_id="Europe/Moscow")
+    page = await context.new_page()
+    await page.goto(str(server.make_url("/")))
+    await page.wait_for_selector(".msg.bot >> text=Здравствуйте")
+    answer = await ask(page, "Как оформить единое пособие?", "Единое пособие оформляют")
+    stored = await page.evaluate(
+        "fetch('/api/chat/messages?after=0').then(r => r.json()).then(d => d.messages)")
+    at = datetime.fromisoformat(stored[-1]["at"]).astimezone(ZoneInfo("Europe/Moscow"))
+    assert await answer.get_attribute("data-at") == at.strftime("%H:%M")
+    assert await answer.evaluate("e => getComputedStyle(e, '::after').display") == "block"
+    assert "Единое пособие" in await answer.inner_text()
+    assert at.strftime("%H:%M") not in await answer.inner_text()  # not in a copied text
+    assert await page.title() == "Онлайн-приёмная"
+    await page.evaluate("""() => { for (const [k, v] of [['hidden', true],
+        ['visibilityState', 'hidden']]) {
+        Object.defineProperty(document, k, {configurable: true, get: () => v}); } }""")
+    await page.evaluate("""fetch('/api/chat/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({id: 'other-tab-2', text: 'Как оформить единое пособие?'})})""")
+    await page.wait_for_function("document.title.startsWith('(1) Новый ответ')",
+                                 timeout=10_000)
+    await page.evaluate("""() => { delete document.hidden; delete document.visibilityState;
+        document.dispatchEvent(new Event('visibilitychange')); }""")
+    assert await page.title() == "Онлайн-приёмная"
+    await context.close()
+
+
+async def test_the_marks_1_to_5_are_one_row_in_view_with_names_for_the_ear(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await page.evaluate("""fetch('/api/chat/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({id: 'close-1', action: 'close', text: ''})})""")
+    request = page.locator(".msg.bot", has_text="Оцените")
+    await request.wait_for(timeout=10_000)
+    await page.get_by_role("button", name="Новые сообщения").tap()  # sent from outside here
+    marks = request.get_by_role("button")
+    assert await marks.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))") == [
+        "1 — плохо", "2 из 5", "3 из 5", "4 из 5", "5 — отлично"]
+    boxes = [await marks.nth(i).bounding_box() for i in range(5)]
+    assert len({round(b["y"]) for b in boxes}) == 1, boxes  # one row
+    assert all(b["y"] + b["height"] <= 640 and b["height"] >= 44 for b in boxes), boxes
+    await request.get_by_role("button", name="5 — отлично").tap()
+    await page.locator(".msg.bot", has_text="Спасибо за оценку").wait_for(timeout=10_000)
+    await page.context.close()
+
+
+async def test_on_a_phone_a_clarification_offers_each_option_once(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    clarify = await ask(page, "получить", "Уточните")
+    options = await clarify.locator(".buttons button").all_inner_texts()
+    assert "Как получить субсидию на ЖКУ?" in options
+    text = await clarify.evaluate("e => e.firstElementChild.nextSibling.nodeValue")
+    assert "субсидию" not in text and "1." not in text, text
+    # The first option is in view as the message opens, not a screen below it.
+    height = await page.evaluate("document.getElementById('log').clientHeight")
+    assert await top_in_view(page, clarify.locator(".buttons button").first) < height - 40
+    await clarify.get_by_role("button", name="Как получить субсидию на ЖКУ?").tap()
+    await page.locator(".msg.bot", has_text="Субсидию назначают").wait_for(timeout=10_000)
+    await page.context.close()
+
+
+SAMPLE_NAME = ("ГАУ «Комплексный центр социального обслуживания населения Примерного района» "
+               "(пример)")
+
+
+async def test_on_a_phone_the_greeting_is_short_and_still_says_what_consent_is_for(
+        browser, tmp_path: Path, sqlite_template: Path) -> None:
+    async with serve(tmp_path, sqlite_template, institution=SAMPLE_NAME) as server:
+        page = await open_phone(browser, server)
+        greeting = page.locator(".msg.bot").first
+        screens = await greeting.evaluate(
+            "e => e.offsetHeight / document.getElementById('log').clientHeight")
+        text = await greeting.inner_text()
+        await page.context.close()
+    assert screens <= 1.9, screens  # 2.4 screens before
+    for said in ("152-ФЗ", "согласие на обработку персональных данных", "удалите мои данные",
+                 "ограниченный срок", "только для ответа", "можно с ошибками"):
+        assert said in text, said
+
+
+async def test_a_lost_identity_is_explained_in_plain_words(browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await page.context.clear_cookies()
+    await page.fill("#text", "Как оформить единое пособие?")
+    await page.click("#send")
+    await page.wait_for_selector("#error >> text=чат вас не узнал")
+    error = await page.inner_text("#error")
+    assert "Обновите, пожалуйста, страницу" in error
+    assert "cookie" not in error.lower()
+    assert await page.eval_on_selector("#error", "e => e.scrollHeight <= e.clientHeight"), \
+        await page.eval_on_selector("#error", "e => [e.scrollHeight, e.clientHeight]")
+    assert await page.input_value("#text") == "Как оформить единое пособие?"
+    await page.context.close()
+
+
+async def test_a_message_sent_while_the_server_restarts_goes_once_it_is_back(
+        browser, tmp_path: Path, sqlite_template: Path) -> None:
+    db = tmp_path / "chat.db"
+    shutil.copy(sqlite_template, db)
+    settings = Settings(database={"url": f"sqlite+aiosqlite:///{db}"},
+                        outbox={"poll_interval_s": 0.05})
+    first = TestServer(build_app(build_runtime(settings, FakeFaq())), host="127.0.0.1")
+    await first.start_server()
+    port = first.port
+    try:
+        page = await open_chat(browser, first)
+    finally:
+        await first.close()  # the server stops: a deployment, a crash
+    question = "Как оформить единое пособие?"
+    await page.fill("#text", question)
+    await page.click("#send")
+    await page.wait_for_selector("#net >> text=Нет связи", timeout=10_000)
+    await page.wait_for_timeout(15_000)  # down for longer than the old 10 s of retries
+    assert await page.locator(".msg.client.pending", has_text="Отправляется…").count() == 1
+    again = TestServer(build_app(build_runtime(settings, FakeFaq())), host="127.0.0.1",
+                       port=port)
+    await again.start_server()
+    try:
+        await page.locator(".msg.bot", has_text="Единое пособие оформляют").wait_for(
+            timeout=15_000)
+        assert await page.inner_text("#net") == ""
+        assert await page.locator(".msg.client", has_text=question).count() == 1
+        assert stored_texts(tmp_path, question) == 1
+    finally:
+        await page.close()
+        await again.close()
