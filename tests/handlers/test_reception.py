@@ -333,10 +333,10 @@ async def test_the_greeting_says_consent_is_needed_only_for_a_specialist(world) 
     reception, _, store, _ = world
     await reception.handle(msg(action=Action(ActionKind.START)))
     greeting = store.outbox[-1][1]
-    assert "Задавать вопросы мне можно сразу, согласие для этого не нужно." in greeting.text
+    assert "Спрашивайте сразу: согласие нужно, только чтобы" in greeting.text
     assert "только чтобы передать ваш вопрос специалисту" in greeting.text
     assert "чтобы продолжить" not in greeting.text
-    assert "Если хотите дать согласие сразу, нажмите «Согласен(на)»." in greeting.text
+    assert "Согласие можно дать сразу: нажмите «Согласен(на)»." in greeting.text
     assert "напишите «согласен» или «согласна»." in greeting.typed_text
 
 
