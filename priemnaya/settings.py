@@ -95,6 +95,21 @@ class DatabaseSettings(Section):
 class RedisSettings(Section):
     url: str = ""  # empty: single replica, shared state in process memory
 
+    @field_validator("url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        # Checked as redis-py reads it: `run` would otherwise stop with its traceback after
+        # `priemnaya settings` had passed the value.
+        if not value:
+            return value
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("expected redis://HOST:PORT/DB, rediss://HOST:PORT/DB or "
+                             "unix:///PATH such as redis://127.0.0.1:6379/0")
+        from redis.asyncio.connection import parse_url
+
+        parse_url(value)  # a port or an option that is no number, in redis-py's words
+        return value
+
 
 class WebSettings(Section):
     host: str = "127.0.0.1"

@@ -440,3 +440,25 @@ def test_settings_check_refuses_an_address_that_is_no_http_url(
     key = variable.removeprefix("PRIEMNAYA_").lower().replace("__", ".")
     assert out == "" and err == (f"priemnaya: invalid settings: {key} = '{value}': expected an "
                                  "http:// or https:// URL such as https://example.org/\n")
+
+
+@pytest.mark.parametrize("url", ["http://x", "127.0.0.1:6379"])
+def test_settings_check_refuses_a_redis_url_that_is_no_redis_url(
+        url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PRIEMNAYA_REDIS__URL", url)
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"priemnaya: invalid settings: redis.url = '{url}': expected "
+                                 "redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH "
+                                 "such as redis://127.0.0.1:6379/0\n")
+
+
+def test_run_with_a_redis_url_that_is_no_redis_url_is_one_line_and_exit_2(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_REDIS__URL", "127.0.0.1:6379")
+    result = run_cli("run", "--no-migrate")  # stopped by the settings, before the database
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "priemnaya: invalid settings: redis.url = '127.0.0.1:6379': expected "
+        "redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH such as "
+        "redis://127.0.0.1:6379/0"]
