@@ -462,3 +462,13 @@ def test_run_with_a_redis_url_that_is_no_redis_url_is_one_line_and_exit_2(
         "priemnaya: invalid settings: redis.url = '127.0.0.1:6379': expected "
         "redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH such as "
         "redis://127.0.0.1:6379/0"]
+
+
+def test_settings_check_refuses_a_webhook_secret_telegram_would_refuse(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET", "bad secret!")
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == ("priemnaya: invalid settings: telegram.webhook_secret = "
+                                 "(hidden): expected 1-256 characters of A-Z, a-z, 0-9, _ and -\n")
+    assert "bad secret" not in err

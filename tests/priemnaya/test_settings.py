@@ -249,3 +249,20 @@ def test_a_redis_url_redis_py_refuses_is_a_settings_error(
     with pytest.raises(SettingsError) as exc:
         load_settings(None)
     assert str(exc.value).startswith(f"invalid settings: redis.url = {url!r}: {reason}")
+
+
+@pytest.mark.parametrize("secret", ["", "a", "Abc_DEF-123", "x" * 256])
+def test_webhook_secrets_telegram_takes_are_accepted(secret: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET", secret)
+    assert load_settings(None).telegram.webhook_secret.get_secret_value() == secret
+
+
+@pytest.mark.parametrize("secret", ["bad secret!", "x" * 257, "пароль", "a.b", "a\n"])
+def test_a_webhook_secret_telegram_refuses_is_a_settings_error_that_hides_it(
+        secret: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET", secret)
+    with pytest.raises(SettingsError) as exc:
+        load_settings(None)
+    assert str(exc.value) == ("invalid settings: telegram.webhook_secret = (hidden): expected "
+                              "1-256 characters of A-Z, a-z, 0-9, _ and -")
