@@ -228,7 +228,8 @@ def test_every_category_of_the_sample_has_its_queue_by_default() -> None:
     assert unrouted_categories(settings, load_kb(settings.faq.paths)) == []
 
 
-@pytest.mark.parametrize("url", ["", "redis://127.0.0.1:6379/0", "rediss://:pw@cache.example:6380/2",
+@pytest.mark.parametrize("url", ["", "redis://127.0.0.1:6379/0",
+                                 "rediss://:pw@cache.example:6380/2",
                                  "unix:///run/redis/redis.sock?db=1"])
 def test_redis_urls_redis_py_reads_are_accepted(url: str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
