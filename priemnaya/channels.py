@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bots.plugin import ChannelContext, ChannelPlugin
-from bots.telegram.config import TelegramConfig  # plain dataclass: no aiogram import
+from bots.telegram.config import TelegramConfig, check_telegram  # no aiogram import
 from handlers.secrets import add_secret
 from priemnaya.settings import Settings, SettingsError, TelegramSettings, VkSettings
 
@@ -36,6 +36,18 @@ def build_channels(settings: Settings, ctx: ChannelContext) -> list[ChannelPlugi
 
         plugins.append(build_vk(to_vk_config(settings.vk), ctx))
     return plugins
+
+
+def check_channels(settings: Settings) -> None:
+    """What build_channels would refuse, without building an adapter: `priemnaya settings`
+    stops on it as `run` does, with the same line."""
+    if settings.telegram.enabled:
+        try:
+            check_telegram(to_telegram_config(settings.telegram))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+    if settings.vk.enabled:
+        to_vk_config(settings.vk)
 
 
 def to_vk_config(vk: VkSettings) -> VkConfig:

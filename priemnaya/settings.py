@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -59,6 +60,8 @@ def _http_url_or_empty(value: str) -> str:
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 OptionalHttpUrl = Annotated[str, AfterValidator(_http_url_or_empty)]  # "": not set
+# Telegram's secret_token of setWebhook: 1–256 characters A-Z, a-z, 0-9, _ and -.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Section(BaseModel):
@@ -94,6 +97,21 @@ class DatabaseSettings(Section):
 
 class RedisSettings(Section):
     url: str = ""  # empty: single replica, shared state in process memory
+
+    @field_validator("url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        # Checked as redis-py reads it: `run` would otherwise stop with its traceback after
+        # `priemnaya settings` had passed the value.
+        if not value:
+            return value
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("expected redis://HOST:PORT/DB, rediss://HOST:PORT/DB or "
+                             "unix:///PATH such as redis://127.0.0.1:6379/0")
+        from redis.asyncio.connection import parse_url
+
+        parse_url(value)  # a port or an option that is no number, in redis-py's words
+        return value
 
 
 class WebSettings(Section):
@@ -166,6 +184,15 @@ class TelegramSettings(Section):
     specialist_ids: list[int] = []
     # Clients' texts and files in the specialists' group: masked by default (152-ФЗ).
     staff_full_texts: bool = False
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_token(cls, value: SecretStr) -> SecretStr:
+        # Telegram's setWebhook refuses any other secret_token, so the start would fail.
+        secret = value.get_secret_value()
+        if secret and not _WEBHOOK_SECRET.fullmatch(secret):
+            raise ValueError("expected 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
     @field_validator("staff_full_texts", mode="before")
     @classmethod

@@ -25,3 +25,12 @@ class TelegramConfig:
     # decided so (152-ФЗ: a cross-border transfer); desk_url links posts to the web desk.
     staff_full_texts: bool = False
     desk_url: str = ""
+
+
+def check_telegram(config: TelegramConfig) -> None:
+    """What the bot cannot start without; `priemnaya settings` asks too, not only `run`."""
+    if not config.token:
+        raise ValueError("telegram.token is empty: set PRIEMNAYA_TELEGRAM__TOKEN")
+    if config.mode == "webhook" and not (config.webhook_url and config.webhook_secret):
+        raise ValueError("telegram webhook mode needs telegram.webhook_url and "
+                         "PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET")

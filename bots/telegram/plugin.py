@@ -20,7 +20,7 @@ from bots.plugin import ChannelContext
 from bots.telegram.callbacks import CallbackCodec
 from bots.telegram.cleanup import StaffCleanup
 from bots.telegram.client import build_client_router
-from bots.telegram.config import ALLOWED_UPDATES, TelegramConfig
+from bots.telegram.config import ALLOWED_UPDATES, TelegramConfig, check_telegram
 from bots.telegram.files import TelegramFiles
 from bots.telegram.intake import UpdateIntake
 from bots.telegram.notifier import TelegramNotifier
@@ -149,9 +149,5 @@ class TelegramPlugin:
 
 def build_telegram(config: TelegramConfig, ctx: ChannelContext,
                    timezone: str = "UTC") -> TelegramPlugin:
-    if not config.token:
-        raise ValueError("telegram.token is empty: set PRIEMNAYA_TELEGRAM__TOKEN")
-    if config.mode == "webhook" and not (config.webhook_url and config.webhook_secret):
-        raise ValueError("telegram webhook mode needs telegram.webhook_url and "
-                         "PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET")
+    check_telegram(config)
     return TelegramPlugin(config, ctx, timezone)

@@ -44,6 +44,7 @@ _APP: ContextVar[ClientApp | None] = ContextVar("vk_client_app", default=None)
 SECRET_KEPT = "[secret]"
 
 RawHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
+ObjectHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 # Not VK's: a field the catch-up adds to an envelope it builds. It lives in the kept raw body,
 # so that replaying the body after a crash does not answer the message either.
@@ -75,6 +76,17 @@ def _app_of(event: Mapping[str, Any]) -> ClientApp | None:
     return app_of(obj["client_info"]) if "client_info" in obj else None
 
 
+def _of_object(handler: ObjectHandler) -> RawHandler:
+    """A handler of an event's object, as the raw fallback of its envelope."""
+    async def on_envelope(event: Mapping[str, Any]) -> None:
+        obj = event.get("object")
+        if not isinstance(obj, dict):
+            raise ValueError(f"{event['type']} without an object")
+        await handler(obj)
+
+    return on_envelope
+
+
 class VkEvents:
     def __init__(self, ctx: ChannelContext, api: API) -> None:
         self._ctx, self._api = ctx, api
@@ -86,10 +98,13 @@ class VkEvents:
         self._register(labeler)
         dispenser = BuiltinStateDispenser()  # type: ignore[no-untyped-call]
         self._router = Router().construct(labeler.views(), dispenser, errors)
+        # Keyed by type, each taking the whole envelope: message_new finds its message under
+        # several API versions' shapes, the others take the event's object as vkbottle would.
         self._raw: dict[str, RawHandler] = {
-            "message_new": self._raw_message, "message_event": self.on_button,
-            "message_reply": self.on_reply, "message_deny": self.on_deny,
-            "message_allow": self.on_allow,
+            "message_new": self._raw_message, "message_event": _of_object(self.on_button),
+            "message_reply": _of_object(self.on_reply),
+            "message_deny": _of_object(self.on_deny),
+            "message_allow": _of_object(self.on_allow),
         }
 
     def _register(self, labeler: BotLabeler) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from priemnaya.cli import main
+from priemnaya.settings import load_settings
 from tests.fakes import NEW_SYN_REASON
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -440,3 +441,75 @@ def test_settings_check_refuses_an_address_that_is_no_http_url(
     key = variable.removeprefix("PRIEMNAYA_").lower().replace("__", ".")
     assert out == "" and err == (f"priemnaya: invalid settings: {key} = '{value}': expected an "
                                  "http:// or https:// URL such as https://example.org/\n")
+
+
+@pytest.mark.parametrize("url", ["http://x", "127.0.0.1:6379"])
+def test_settings_check_refuses_a_redis_url_that_is_no_redis_url(
+        url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PRIEMNAYA_REDIS__URL", url)
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"priemnaya: invalid settings: redis.url = '{url}': expected "
+                                 "redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH "
+                                 "such as redis://127.0.0.1:6379/0\n")
+
+
+def test_run_with_a_redis_url_that_is_no_redis_url_is_one_line_and_exit_2(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_REDIS__URL", "127.0.0.1:6379")
+    result = run_cli("run", "--no-migrate")  # stopped by the settings, before the database
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "priemnaya: invalid settings: redis.url = '127.0.0.1:6379': expected "
+        "redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH such as "
+        "redis://127.0.0.1:6379/0"]
+
+
+def test_settings_check_refuses_a_webhook_secret_telegram_would_refuse(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET", "bad secret!")
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == ("priemnaya: invalid settings: telegram.webhook_secret = "
+                                 "(hidden): expected 1-256 characters of A-Z, a-z, 0-9, _ and -\n")
+    assert "bad secret" not in err
+
+
+WEBHOOK = {"PRIEMNAYA_TELEGRAM__ENABLED": "true", "PRIEMNAYA_TELEGRAM__TOKEN": "123456:TEST-token",
+           "PRIEMNAYA_TELEGRAM__MODE": "webhook", "PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET": "s3cret"}
+
+
+@pytest.mark.parametrize(("environment", "problem"), [
+    (WEBHOOK, "telegram webhook mode needs telegram.webhook_url and "
+              "PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET"),
+    ({**WEBHOOK, "PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET": "",
+      "PRIEMNAYA_TELEGRAM__WEBHOOK_URL": "https://bot.example.org/telegram/webhook"},
+     "telegram webhook mode needs telegram.webhook_url and PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET"),
+    ({"PRIEMNAYA_TELEGRAM__ENABLED": "true"},
+     "telegram.token is empty: set PRIEMNAYA_TELEGRAM__TOKEN"),
+    ({"PRIEMNAYA_VK__ENABLED": "true", "PRIEMNAYA_VK__TOKEN": "vk-token"},
+     "vk.group_id is required when vk.enabled is true"),
+], ids=["webhook without url", "webhook without secret", "no token", "vk without group"])
+def test_settings_check_refuses_a_channel_run_would_refuse_with_the_same_line(
+        environment: dict[str, str], problem: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from priemnaya.channels import build_channels
+    from priemnaya.settings import SettingsError
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 2
+    assert capsys.readouterr() == ("", f"{problem}\n")
+    with pytest.raises(SettingsError) as refused:  # what `run` prints after "priemnaya: "
+        build_channels(load_settings(ROOT / "settings.yaml"), None)  # type: ignore[arg-type]
+    assert str(refused.value) == problem
+
+
+def test_settings_check_passes_a_complete_webhook(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    for name, value in WEBHOOK.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PRIEMNAYA_TELEGRAM__WEBHOOK_URL",
+                       "https://bot.example.org/telegram/webhook")
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 0
+    assert '"mode": "webhook"' in capsys.readouterr().out

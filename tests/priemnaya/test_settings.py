@@ -226,3 +226,44 @@ def test_the_shipped_settings_file_holds_the_defaults(tmp_path: Path, given: str
 def test_every_category_of_the_sample_has_its_queue_by_default() -> None:
     settings = load_settings(None)
     assert unrouted_categories(settings, load_kb(settings.faq.paths)) == []
+
+
+@pytest.mark.parametrize("url", ["", "redis://127.0.0.1:6379/0",
+                                 "rediss://:pw@cache.example:6380/2",
+                                 "unix:///run/redis/redis.sock?db=1"])
+def test_redis_urls_redis_py_reads_are_accepted(url: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_REDIS__URL", url)
+    assert load_settings(None).redis.url == url
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("http://x", "expected redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH such "
+                 "as redis://127.0.0.1:6379/0"),
+    ("127.0.0.1:6379", "expected redis://HOST:PORT/DB"),
+    ("localhost:6379", "expected redis://HOST:PORT/DB"),
+    ("redis://127.0.0.1:63a9/0", "Port could not be cast to integer value as '63a9'"),
+])
+def test_a_redis_url_redis_py_refuses_is_a_settings_error(
+        url: str, reason: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_REDIS__URL", url)
+    with pytest.raises(SettingsError) as exc:
+        load_settings(None)
+    assert str(exc.value).startswith(f"invalid settings: redis.url = {url!r}: {reason}")
+
+
+@pytest.mark.parametrize("secret", ["", "a", "Abc_DEF-123", "x" * 256])
+def test_webhook_secrets_telegram_takes_are_accepted(secret: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET", secret)
+    assert load_settings(None).telegram.webhook_secret.get_secret_value() == secret
+
+
+@pytest.mark.parametrize("secret", ["bad secret!", "x" * 257, "пароль", "a.b", "a\n"])
+def test_a_webhook_secret_telegram_refuses_is_a_settings_error_that_hides_it(
+        secret: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_TELEGRAM__WEBHOOK_SECRET", secret)
+    with pytest.raises(SettingsError) as exc:
+        load_settings(None)
+    assert str(exc.value) == ("invalid settings: telegram.webhook_secret = (hidden): expected "
+                              "1-256 characters of A-Z, a-z, 0-9, _ and -")
