@@ -252,6 +252,21 @@ def test_a_redis_url_redis_py_refuses_is_a_settings_error(
     assert str(exc.value).startswith(f"invalid settings: redis.url = {url!r}: {reason}")
 
 
+@pytest.mark.parametrize(("key", "url"), [
+    ("REDIS__URL", "http://:s3cret-pw@cache.example:6379/0"),
+    ("REDIS__URL", "redis://:s3cret-pw@cache.example:63a9/0"),
+    ("DATABASE__URL", "mysql://priemnaya:s3cret-pw@db.example/priemnaya"),
+])
+def test_a_refused_url_is_shown_without_its_password(
+        key: str, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The message goes to the terminal and the service's log.
+    monkeypatch.setenv(f"PRIEMNAYA_{key}", url)
+    with pytest.raises(SettingsError) as exc:
+        load_settings(None)
+    assert "s3cret-pw" not in str(exc.value)
+    assert url.replace("s3cret-pw", "***") in str(exc.value)
+
+
 @pytest.mark.parametrize("secret", ["", "a", "Abc_DEF-123", "x" * 256])
 def test_webhook_secrets_telegram_takes_are_accepted(secret: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
