@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,8 +21,13 @@ from storage.models import Conversation, InboundEvent, Specialist
 
 _events = cast(Table, InboundEvent.__table__)
 _KEEP = insert(_events)
-_KNOWN = select(_events.c.dedupe_key).where(
-    _events.c.dedupe_key.in_(bindparam("keys", expanding=True)))
+# An event kept before (a re-delivery) is skipped by the database, which returns the keys it
+# did keep: one statement, where a SELECT of the known keys and an INSERT were two.
+_KEEP_NEW = {
+    "postgresql": postgresql.insert(_events).on_conflict_do_nothing()
+    .returning(_events.c.dedupe_key),
+    "sqlite": sqlite.insert(_events).on_conflict_do_nothing().returning(_events.c.dedupe_key),
+}
 _MARK = (update(_events).where(_events.c.dedupe_key == bindparam("key"))
          .values(status=bindparam("status"), error=bindparam("error")))
 
@@ -34,14 +40,11 @@ MARK_BATCH = 500
 
 def _keep_new(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[bool]:
     """Inserts the rows whose key is not kept yet; per row, whether it was new."""
-    seen = set(conn.execute(_KNOWN, {"keys": [r["dedupe_key"] for r in rows]}).scalars())
+    kept = set(conn.execute(_KEEP_NEW[conn.dialect.name], list(rows)).scalars())
     fresh = []
     for row in rows:
-        fresh.append(row["dedupe_key"] not in seen)
-        seen.add(row["dedupe_key"])  # a key twice in one batch: the first wins
-    new_rows = [row for row, new in zip(rows, fresh, strict=True) if new]
-    if new_rows:
-        conn.execute(_KEEP, new_rows)
+        fresh.append(row["dedupe_key"] in kept)
+        kept.discard(row["dedupe_key"])  # a key twice in one batch: the first row is kept
     return fresh
 
 
