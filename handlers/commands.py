@@ -167,10 +167,10 @@ def _respelled(lowered: str) -> str:
     return re.sub(r"\w{4,}", lambda m: _heard_as(m.group(0)), lowered)
 
 
-# Not cached per text, though the erasure and person checks read the same message in turn:
-# a cache would keep the last clients' messages (a СНИЛС, a phone) in memory after they are
-# handled, and erased; the per-word cache of _heard_as holds single words only.
-def _readings(text: str) -> tuple[str, ...]:
+# Not cached per text: a cache would keep the last clients' messages (a СНИЛС, a phone) in
+# memory after they are handled, and erased; the per-word cache of _heard_as holds single
+# words only. The reception reads a message once for both its erasure and person checks.
+def readings_of(text: str) -> tuple[str, ...]:
     """The text, its words spelt as heard respelt («хачу с челавекам пагаварить»), and for a
     message typed with the Latin layout on, its Cyrillic reading: «[jxe gjujdjhbnm c
     xtkjdtrjv» asks for a person as «хочу поговорить с человеком» does."""
@@ -194,7 +194,7 @@ def topic_of_request(text: str) -> str:
     """A request for a person without its asking words: «мне нужен специалист по инвалидности»
     leaves «инвалидности»; «хочу поговорить с человеком» leaves nothing."""
     # Read as the request was understood: respelt, or converted from the Latin layout.
-    reading = _readings(text)[-1]
+    reading = readings_of(text)[-1]
     rest = " ".join(_ASKING.sub(" ", reading).split()).strip(" ,.:;!—–-")
     return rest if any(len(word) >= 4 for word in re.findall(r"\w+", rest)) else ""
 
@@ -206,11 +206,12 @@ _GREETING = re.compile(
     r"доброго\s+(дня|времени\s+суток)|привет\w*|алло)\b\W*")
 
 
-def wants_human(text: str) -> bool:
+def wants_human(text: str, readings: tuple[str, ...] | None = None) -> bool:
+    """`readings`: readings_of(text), when the caller has them already."""
     return any(
         _HUMAN.search(lowered) or _OPERATOR_ALONE.match(lowered) or _CALLED.match(lowered)
         or _LOST.match(lowered)
-        for reading in _readings(text)
+        for reading in readings or readings_of(text)
         for lowered in dict.fromkeys((reading, _GREETING.sub("", reading)))
     )
 
@@ -229,9 +230,10 @@ _ERASE = re.compile(
 _ELSEWHERE = re.compile(r"госуслуг|банк|сайт[аеу]?\b|соцсет|вконтакт|телеграм|приложени")
 
 
-def wants_erasure(text: str) -> bool:
+def wants_erasure(text: str, readings: tuple[str, ...] | None = None) -> bool:
+    """`readings`: readings_of(text), when the caller has them already."""
     return any(_ERASE.search(key) and not _ELSEWHERE.search(key)
-               for key in map(_key, _readings(text)))
+               for key in map(_key, readings or readings_of(text)))
 
 
 # A client who types the number of an offered option instead of pressing its button ("2",
