@@ -311,13 +311,15 @@ def typed_rating(text: str) -> int | None:
     """The 1–5 rating a short message gives, when the rest of it is thanks or a greeting."""
     if len(text) > 100:
         return None
-    if _key(text) in _RATING_ENDS:
-        return _RATING_ENDS[_key(text)]
-    key = _RATING_WORDS.sub(" ", _key(text).replace("+", " "))
+    typed = _key(text)
+    if typed in _RATING_ENDS:
+        return _RATING_ENDS[typed]
+    key = _RATING_WORDS.sub(" ", typed.replace("+", " "))
     numbers = _RATING_NUMBER.findall(key)
-    if len(numbers) != 1 or re.search(r"\d", _RATING_NUMBER.sub(" ", key)):
+    others = _RATING_NUMBER.sub(" ", key)
+    if len(numbers) != 1 or re.search(r"\d", others):
         return None
-    rest = " ".join(_RATING_NUMBER.sub(" ", key).split())
+    rest = " ".join(others.split())
     if rest and detect_smalltalk(rest) is None:
         return None
     word = numbers[0]
