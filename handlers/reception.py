@@ -118,7 +118,8 @@ class Reception:
         rec = await self._d.store.record_incoming(msg, now, open_new=reopen)
         if rec is None:
             return False
-        rec = dataclasses.replace(rec, buttons=msg.buttons)
+        if rec.buttons != msg.buttons:  # the store cannot tell; most apps show buttons
+            rec = dataclasses.replace(rec, buttons=msg.buttons)
         if self._later_in_album(msg, now) and not msg.text.strip():
             # One reply per album, not «файл получен» per photo; a specialist sees every
             # photo. A photo with a caption of its own is read like any message.
