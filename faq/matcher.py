@@ -168,14 +168,14 @@ class Matcher:
             return Explained(MatchResult(Decision.SMALLTALK, smalltalk=smalltalk))
         query = self._parser.parse_fixed(fixed, words)
         exact = self._exact(query)
-        ranked = self.rank(query)
+        weights = self._weighted(query)
+        ranked = self._rank(query, weights)
         if exact is not None:
             # Near-duplicate questions leave no margin: an exact wording answers outright.
             rest = tuple(c for c in ranked if c.entry_id != self.index.ids[exact])
             top = Candidate(self.index.ids[exact], 1.0)
             return Explained(
                 MatchResult(Decision.ANSWER, (top, *rest[: self.config.max_options - 1])))
-        weights = self._weighted(query)
         message = self._semantic.message(weights) if self._semantic is not None else None
         signals = self._signals(weights, message, query, ranked)
         result = decide(ranked, self.config, signals)
@@ -316,7 +316,9 @@ class Matcher:
         return self._semantic.scores(message, [self._docs[c.entry_id] for c in ranked])
 
     def rank(self, query: Query) -> list[Candidate]:
-        weights = self._weighted(query)
+        return self._rank(query, self._weighted(query))
+
+    def _rank(self, query: Query, weights: dict[str, float]) -> list[Candidate]:
         if all(term in QUESTION_WORDS or term in NO_TOPIC_WORDS for term in weights):
             return []
         total = sum(weights.values())

@@ -126,7 +126,7 @@ def says_lost(text: str) -> bool:
     """«не понял», «ничего не понятно»: the client did not follow what the bot said."""
     if len(text) > 80:
         return False  # a few words alone: the longer messages of the hot path are not read
-    return any(_LOST.match(_GREETING.sub("", reading)) for reading in _readings(text))
+    return any(_LOST.match(_GREETING.sub("", reading)) for reading in readings_of(text))
 
 
 # Written as heard, unstressed vowels swap: «хачу с челавекам пагаварить», «пазовите
@@ -181,10 +181,10 @@ def _respelled(lowered: str) -> str:
     return re.sub(r"\w{4,}", lambda m: _heard_as(m.group(0)), lowered)
 
 
-# Not cached per text, though the erasure and person checks read the same message in turn:
-# a cache would keep the last clients' messages (a СНИЛС, a phone) in memory after they are
-# handled, and erased; the per-word cache of _heard_as holds single words only.
-def _readings(text: str) -> tuple[str, ...]:
+# Not cached per text: a cache would keep the last clients' messages (a СНИЛС, a phone) in
+# memory after they are handled, and erased; the per-word cache of _heard_as holds single
+# words only. The reception reads a message once for both its erasure and person checks.
+def readings_of(text: str) -> tuple[str, ...]:
     """The text, its words spelt as heard respelt («хачу с челавекам пагаварить»), and for a
     message typed with the Latin layout on, its Cyrillic reading: «[jxe gjujdjhbnm c
     xtkjdtrjv» asks for a person as «хочу поговорить с человеком» does."""
@@ -208,7 +208,7 @@ def topic_of_request(text: str) -> str:
     """A request for a person without its asking words: «мне нужен специалист по инвалидности»
     leaves «инвалидности»; «хочу поговорить с человеком» leaves nothing."""
     # Read as the request was understood: respelt, or converted from the Latin layout.
-    reading = _readings(text)[-1]
+    reading = readings_of(text)[-1]
     rest = " ".join(_ASKING.sub(" ", reading).split()).strip(" ,.:;!—–-")
     return rest if any(len(word) >= 4 for word in re.findall(r"\w+", rest)) else ""
 
@@ -220,11 +220,12 @@ _GREETING = re.compile(
     r"доброго\s+(дня|времени\s+суток)|привет\w*|алло)\b\W*")
 
 
-def wants_human(text: str) -> bool:
+def wants_human(text: str, readings: tuple[str, ...] | None = None) -> bool:
+    """`readings`: readings_of(text), when the caller has them already."""
     return any(
         _HUMAN.search(lowered) or _OPERATOR_ALONE.match(lowered) or _CALLED.match(lowered)
         or _LOST.match(lowered)
-        for reading in _readings(text)
+        for reading in readings or readings_of(text)
         for lowered in dict.fromkeys((reading, _GREETING.sub("", reading)))
     )
 
@@ -243,9 +244,10 @@ _ERASE = re.compile(
 _ELSEWHERE = re.compile(r"госуслуг|банк|сайт[аеу]?\b|соцсет|вконтакт|телеграм|приложени")
 
 
-def wants_erasure(text: str) -> bool:
+def wants_erasure(text: str, readings: tuple[str, ...] | None = None) -> bool:
+    """`readings`: readings_of(text), when the caller has them already."""
     return any(_ERASE.search(key) and not _ELSEWHERE.search(key)
-               for key in map(_key, _readings(text)))
+               for key in map(_key, readings or readings_of(text)))
 
 
 # A client who types the number of an offered option instead of pressing its button ("2",
@@ -352,13 +354,15 @@ def typed_rating(text: str) -> int | None:
     """The 1–5 rating a short message gives, when the rest of it is thanks or a greeting."""
     if len(text) > 100:
         return None
-    if (end := _rating_end(_key(text))) is not None:
+    typed = _key(text)
+    if (end := _rating_end(typed)) is not None:
         return end
-    key = _RATING_WORDS.sub(" ", _key(text).replace("+", " "))
+    key = _RATING_WORDS.sub(" ", typed.replace("+", " "))
     numbers = _RATING_NUMBER.findall(key)
-    if len(numbers) != 1 or re.search(r"\d", _RATING_NUMBER.sub(" ", key)):
+    others = _RATING_NUMBER.sub(" ", key)
+    if len(numbers) != 1 or re.search(r"\d", others):
         return None
-    rest = " ".join(_RATING_NUMBER.sub(" ", key).split())
+    rest = " ".join(others.split())
     if rest and detect_smalltalk(rest) is None:
         return None
     word = numbers[0]

@@ -17,6 +17,7 @@ from handlers.commands import (
     looks_like_question,
     opens_with_consent,
     parse_command,
+    readings_of,
     says_lost,
     topic_of_request,
     typed_choice,
@@ -181,7 +182,8 @@ class Reception:
         hit = self._d.crisis.detect(text[:MAX_MATCH_CHARS]) if text else None
         if hit is not None:
             return await self._on_crisis(rec, hit, now, with_file=_has_file(msg))
-        if text and wants_erasure(text[:MAX_MATCH_CHARS]):
+        readings = readings_of(text[:MAX_MATCH_CHARS]) if text else ()
+        if text and wants_erasure(text[:MAX_MATCH_CHARS], readings):
             return [*self._file_received(msg, "erasure"), self._d.replies.forget_confirm()]
         if rec.conversation.state in (State.WAITING, State.WITH_SPECIALIST):
             return await self._while_human(rec, text, now)
@@ -212,7 +214,7 @@ class Reception:
             await self._reply_to(rec, MatchResult(Decision.SMALLTALK,
                                                   smalltalk=SmallTalk.IDENTITY), now)
             return []
-        if wants_human(text[:MAX_MATCH_CHARS]):
+        if wants_human(text[:MAX_MATCH_CHARS], readings):
             asked = await self._ask_specialist(await self._requested_topic(rec, text, now), now)
             return [*self._file_received(msg, "specialist"), *asked]
         if _has_file(msg):

@@ -14,6 +14,8 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
+from faq.model import Entry
+
 log = logging.getLogger(__name__)
 
 # Edited templates take effect without a restart; checking a template's file on every render
@@ -21,6 +23,12 @@ log = logging.getLogger(__name__)
 RECHECK_S = 1.0
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "messages"
+# Renders kept per template and context (_context_key); a knowledge base's entries, twice.
+MAX_RENDERED = 4096
+# Context values a render is kept for: flags, counts and the knowledge base's own entries.
+# Never text: a str may be a client's words (a crisis hit's fragment, a requested topic),
+# which must not stay in memory after the message is handled.
+_KEPT_TYPES = frozenset((bool, int, Entry))
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
@@ -99,6 +107,9 @@ class JinjaTexts:
         # Texts without variables (button labels, most notices), per template as loaded: every
         # reply carries several, and a render costs ~20 µs. A reloaded template renders anew.
         self._static: dict[str, tuple[jinja2.Template, str]] = {}
+        # The same for contexts of entries and flags (an answer, a clarifying question): the
+        # bot's every reply to a question renders one or two of these.
+        self._rendered: dict[tuple[object, ...], tuple[jinja2.Template, str]] = {}
         # Per template file: the broken version (None: it did not compile) and why.
         self._broken: dict[str, tuple[jinja2.Template | None, BrokenTemplate]] = {}
         self._logged: set[BrokenTemplate] = set()
@@ -127,12 +138,26 @@ class JinjaTexts:
 
     def _render(self, name: str, template: jinja2.Template, context: dict[str, object]) -> str:
         if context:
-            return template.render(**context).strip()
+            return self._render_with(name, template, context)
         cached = self._static.get(name)
         if cached is not None and cached[0] is template:
             return cached[1]
         text = template.render().strip()
         self._static[name] = (template, text)
+        return text
+
+    def _render_with(self, name: str, template: jinja2.Template,
+                     context: dict[str, object]) -> str:
+        key = _context_key(name, context)
+        if key is None:
+            return template.render(**context).strip()
+        cached = self._rendered.get(key)
+        if cached is not None and cached[0] is template:
+            return cached[1]
+        text = template.render(**context).strip()
+        if len(self._rendered) >= MAX_RENDERED:
+            self._rendered.clear()
+        self._rendered[key] = (template, text)
         return text
 
     def _template(self, name: str) -> jinja2.Template | BrokenTemplate:
@@ -173,6 +198,19 @@ class JinjaTexts:
         # new version of the file clears it.
         if found is not None and found[0] is not template:
             del self._broken[name]
+
+
+def _context_key(name: str, context: dict[str, object]) -> tuple[object, ...] | None:
+    """A key for a render whose context holds only _KEPT_TYPES (a list of entries as a tuple);
+    None for any other context, which is rendered every time."""
+    key: list[object] = [name]
+    for field_name, value in context.items():
+        if type(value) is list and all(type(v) is Entry for v in value):
+            value = tuple(value)
+        elif type(value) not in _KEPT_TYPES:
+            return None
+        key += (field_name, value)
+    return tuple(key)
 
 
 def check_overrides(override_dirs: Sequence[Path]) -> list[BrokenTemplate]:

@@ -33,7 +33,7 @@ from handlers.ports import (
     InboundLog,
 )
 from storage.codec import parse_app, parse_attachments, parse_buttons, to_attachments_json
-from storage.engine import core_transaction
+from storage.engine import in_core_transaction
 from storage.files import SqlFileStore
 from storage.group_commit import GroupCommit
 from storage.hot_path import (
@@ -108,15 +108,13 @@ class SqlConversationStore:
         return await self._incoming.submit(Incoming(msg, now, open_new))
 
     async def _record_batch(self, items: Sequence[Incoming]) -> list[Recorded | None]:
-        async with core_transaction(self._sessions) as conn:
-            return list(await self._hot.record(conn, items))
+        return list(await in_core_transaction(self._sessions, self._hot.record, items))
 
     async def _record_alone(self, item: Incoming) -> Recorded | None:
         """A message whose batch failed, on its own: tells a re-delivery from a race."""
         for _attempt in range(3):
             try:
-                async with core_transaction(self._sessions) as conn:
-                    return (await self._hot.record(conn, [item]))[0]
+                return (await in_core_transaction(self._sessions, self._hot.record, [item]))[0]
             except IntegrityError:
                 # A concurrent delivery of the same event, or a concurrent first message of
                 # the same client: look again.
@@ -130,8 +128,8 @@ class SqlConversationStore:
             return found is not None
 
     async def annotate(self, message_id: int, match: MatchResult | None, category: str) -> None:
-        async with core_transaction(self._sessions) as conn:
-            await annotate(conn, [Annotation(message_id, match, category)])
+        await in_core_transaction(self._sessions, annotate,
+                                  [Annotation(message_id, match, category)])
 
     async def escalate(self, conversation_id: int, esc: Escalation, now: datetime) -> bool:
         allowed = [State.BOT] if not esc.urgent else list(OPEN_STATES)
@@ -304,8 +302,8 @@ class SqlConversationStore:
             Outgoing(conv, client, replies, author, now, specialist_id, annotation))
 
     async def _enqueue_batch(self, items: Sequence[Outgoing]) -> list[list[int]]:
-        async with core_transaction(self._sessions) as conn:
-            done = await self._hot.enqueue(conn, items, self._lease, self._channels)
+        done = await in_core_transaction(self._sessions, self._hot.enqueue, items, self._lease,
+                                         self._channels)
         self._hand(done)  # committed: now they may go out
         return done.message_ids
 
@@ -433,7 +431,7 @@ class SqlConversationStore:
             return None
         self._mark_human_reply(conv, specialist_id, now)
         ref = to_client_ref(client)
-        done = await self._hot.enqueue(await s.connection(), [Outgoing(
+        done = await (await s.connection()).run_sync(self._hot.enqueue, [Outgoing(
             to_conversation_ref(conv), ref, [reply.for_app(ref.app)], Author.SPECIALIST, now,
             specialist_id)], self._lease, self._channels)
         [[message_id]] = done.message_ids

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import JSON, Table, bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from handlers.model import (
     ALL_BUTTONS,
@@ -120,7 +120,7 @@ class HotPath:
     def __init__(self, institution: str) -> None:
         self._institution = institution
 
-    async def record(self, conn: AsyncConnection, items: Sequence[Incoming]) -> list[Recorded]:
+    def record(self, conn: Connection, items: Sequence[Incoming]) -> list[Recorded]:
         """Stores the messages; a re-delivered one fails the batch on the unique dedupe key."""
         firsts: list[Incoming] = []
         later: set[int] = set()
@@ -132,36 +132,36 @@ class HotPath:
             else:
                 firsts.append(item)
                 seen.add(who)
-        found = await self._find_clients(conn, [item.msg for item in firsts])
-        clients = await self._clients(conn, firsts, found)
-        convs = await self._conversations(conn, firsts, clients, found)
-        ids = await self._insert_incoming(conn, firsts, convs)
+        found = self._find_clients(conn, [item.msg for item in firsts])
+        clients = self._clients(conn, firsts, found)
+        convs = self._conversations(conn, firsts, clients, found)
+        ids = self._insert_incoming(conn, firsts, convs)
         batched = iter(Recorded(*row) for row in zip(ids, clients, convs, strict=True))
         out: list[Recorded] = []
         for n, item in enumerate(items):
             if n in later:
-                out.extend(await self.record(conn, [item]))
+                out.extend(self.record(conn, [item]))
             else:
                 out.append(next(batched))
         return out
 
-    async def _find_clients(
-        self, conn: AsyncConnection, msgs: Sequence[IncomingMessage]
+    def _find_clients(
+        self, conn: Connection, msgs: Sequence[IncomingMessage]
     ) -> dict[tuple[str, str], Any]:
         found: dict[tuple[str, str], Any] = {}
         for channel in sorted({m.channel for m in msgs}):
             users = [m.user_id for m in msgs if m.channel == channel]
-            rows = await conn.execute(_CLIENTS_WITH_LAST_CONVERSATION, {
+            rows = conn.execute(_CLIENTS_WITH_LAST_CONVERSATION, {
                 "inst": self._institution, "channel": channel, "users": users})
             for r in rows:
                 found[(str(channel), r.user_id)] = r
         return found
 
-    async def _clients(self, conn: AsyncConnection, items: Sequence[Incoming],
+    def _clients(self, conn: Connection, items: Sequence[Incoming],
                        found: dict[tuple[str, str], Any]) -> list[ClientRef]:
         rows = [found.get((str(i.msg.channel), i.msg.user_id)) for i in items]
         new = [i for i, row in zip(items, rows, strict=True) if row is None]
-        new_ids = iter(await self._insert(conn, _INSERT_CLIENTS, [{
+        new_ids = iter(self._insert(conn, _INSERT_CLIENTS, [{
             "institution_id": self._institution, "channel": i.msg.channel,
             "user_id": i.msg.user_id, "display_name": i.msg.display_name[:200],
             "app_lacks": to_app_lacks(i.msg.app or ALL_BUTTONS),
@@ -188,13 +188,13 @@ class HotPath:
             clients.append(ClientRef(row.id, Channel(item.msg.channel), item.msg.user_id, name,
                                      row.consent_at, app))
         if touched:
-            await conn.execute(_TOUCH_CLIENT, touched)
+            conn.execute(_TOUCH_CLIENT, touched)
         for channel, user_id in declined:  # nor in the raw copy of the event (rare: a query)
-            await blank_pending_names(conn, channel, user_id)
+            blank_pending_names(conn, channel, user_id)
         return clients
 
-    async def _conversations(
-        self, conn: AsyncConnection, items: Sequence[Incoming], clients: Sequence[ClientRef],
+    def _conversations(
+        self, conn: Connection, items: Sequence[Incoming], clients: Sequence[ClientRef],
         found: dict[tuple[str, str], Any],
     ) -> list[ConversationRef]:
         convs: list[ConversationRef | None] = []
@@ -212,8 +212,8 @@ class HotPath:
                 new.append((len(convs), item, client))
                 convs.append(None)
         if touched:
-            await conn.execute(_TOUCH_CONVERSATION, touched)
-        ids = await self._insert(conn, _INSERT_CONVERSATIONS, [{
+            conn.execute(_TOUCH_CONVERSATION, touched)
+        ids = self._insert(conn, _INSERT_CONVERSATIONS, [{
             "institution_id": self._institution, "client_id": client.id,
             "channel": client.channel, "state": State.BOT, "opened_at": item.now,
             "last_activity_at": item.now} for _, item, client in new])
@@ -221,9 +221,9 @@ class HotPath:
             convs[n] = ConversationRef(conv_id, client.id, client.channel, State.BOT, "", "")
         return [c for c in convs if c is not None]
 
-    async def _insert_incoming(self, conn: AsyncConnection, items: Sequence[Incoming],
+    def _insert_incoming(self, conn: Connection, items: Sequence[Incoming],
                                convs: Sequence[ConversationRef]) -> list[int]:
-        return await self._insert(conn, _INSERT_MESSAGES, [{
+        return self._insert(conn, _INSERT_MESSAGES, [{
             "institution_id": self._institution, "conversation_id": conv.id,
             "client_id": conv.client_id, "direction": Direction.IN, "author": Author.CLIENT,
             "channel": i.msg.channel, "channel_message_id": i.msg.channel_message_id,
@@ -232,8 +232,8 @@ class HotPath:
             "action": i.msg.action.to_payload() if i.msg.action else "", "created_at": i.now,
         } for i, conv in zip(items, convs, strict=True)])
 
-    async def enqueue(
-        self, conn: AsyncConnection, items: Sequence[Outgoing], lease: timedelta | None = None,
+    def enqueue(
+        self, conn: Connection, items: Sequence[Outgoing], lease: timedelta | None = None,
         channels: Collection[str] | None = None,
     ) -> Enqueued:
         """Stores the replies with their outbox rows (and the judgements they answer).
@@ -249,10 +249,10 @@ class HotPath:
         """
         rows = [(item, reply) for item in items for reply in item.replies]
         # First: a transaction that waits for the lock holds no row another one may need.
-        await lock_recipients(conn, {(str(item.client.channel), item.client.user_id)
-                                     for item, _ in rows})
-        await annotate(conn, [i.annotation for i in items if i.annotation is not None])
-        ids = await self._insert(conn, _INSERT_MESSAGES, [{
+        lock_recipients(conn, {(str(item.client.channel), item.client.user_id)
+                               for item, _ in rows})
+        annotate(conn, [i.annotation for i in items if i.annotation is not None])
+        ids = self._insert(conn, _INSERT_MESSAGES, [{
             "institution_id": self._institution, "conversation_id": item.conv.id,
             "client_id": item.client.id, "direction": Direction.OUT, "author": item.author,
             "specialist_id": item.specialist_id, "channel": item.client.channel,
@@ -265,7 +265,7 @@ class HotPath:
         waiting: set[tuple[str, str]] = set()
         if ids:
             if lease is not None:
-                waiting = await pending_to(conn, {(str(item.client.channel), item.client.user_id)
+                waiting = pending_to(conn, {(str(item.client.channel), item.client.user_id)
                                                   for item, _ in rows})
             leased = [lease is not None
                       and (channels is None or str(item.client.channel) in channels)
@@ -279,7 +279,7 @@ class HotPath:
                 "attempts": 1 if own else 0, "created_at": item.now,
             } for message_id, (item, _), payload, own
                 in zip(ids, rows, payloads, leased, strict=True)]
-            outbox_ids = await self._insert(conn, _INSERT_OUTBOX, outbox)
+            outbox_ids = self._insert(conn, _INSERT_OUTBOX, outbox)
             # The reply itself: what parse_payload would read back from the row.
             deliveries = [outbox_delivery(i, item.client.channel, item.client.user_id,
                                           reply, 1, message_id)
@@ -290,21 +290,21 @@ class HotPath:
                         waiting)
 
     @staticmethod
-    async def _insert(conn: AsyncConnection, statement: Any,
+    def _insert(conn: Connection, statement: Any,
                       rows: list[dict[str, Any]]) -> list[int]:
         if not rows:
             return []
-        return list((await conn.execute(statement, rows)).scalars().all())
+        return list((conn.execute(statement, rows)).scalars().all())
 
 
-async def annotate(conn: AsyncConnection, annotations: Sequence[Annotation]) -> None:
+def annotate(conn: Connection, annotations: Sequence[Annotation]) -> None:
     """The matcher's judgement on each message, and the topic it gives its conversation."""
     judged = [a for a in annotations if a.match is not None]
     if judged:
-        await conn.execute(_ANNOTATE_MESSAGE, [_judgement(a) for a in judged])
+        conn.execute(_ANNOTATE_MESSAGE, [_judgement(a) for a in judged])
     topics = [{"b_id": a.message_id, "category": a.category} for a in annotations if a.category]
     if topics:
-        await conn.execute(_SET_CATEGORY, topics)
+        conn.execute(_SET_CATEGORY, topics)
 
 
 def _judgement(a: Annotation) -> dict[str, Any]:

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, bindparam, exists, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.model import Attachment, Author, Channel, Direction, Reply
 from handlers.ports import Delivery, TimelineItem
 from handlers.secrets import redact
 from storage.codec import parse_attachments, parse_buttons, parse_payload
-from storage.engine import core_transaction
+from storage.engine import core_transaction, in_core_transaction
 from storage.models import Client, Message, OutboxItem
 
 # A claimed delivery is invisible to other workers for this long; if the process dies in the
@@ -76,7 +77,7 @@ def _recipient_key(channel: str, address: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-async def lock_recipients(conn: AsyncConnection, recipients: Collection[tuple[str, str]]) -> None:
+def lock_recipients(conn: Connection, recipients: Collection[tuple[str, str]]) -> None:
     """Holds these chats' replies by other transactions until this one ends (PostgreSQL).
 
     Taken before anything else is written: under READ COMMITTED a reply written beside an
@@ -89,18 +90,23 @@ async def lock_recipients(conn: AsyncConnection, recipients: Collection[tuple[st
     """
     if recipients and conn.dialect.name == "postgresql":
         keys = sorted({_recipient_key(c, a) for c, a in recipients})
-        await conn.execute(_LOCK_RECIPIENTS, {"space": _RECIPIENT_LOCKS, "keys": keys})
+        conn.execute(_LOCK_RECIPIENTS, {"space": _RECIPIENT_LOCKS, "keys": keys})
 
 
-async def pending_to(conn: AsyncConnection,
-                     recipients: set[tuple[str, str]]) -> set[tuple[str, str]]:
+def pending_to(conn: Connection,
+               recipients: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which of these chats (channel, address) have a reply still pending in the outbox."""
     found: set[tuple[str, str]] = set()
     for channel in sorted({c for c, _ in recipients}):
         addresses = sorted(a for c, a in recipients if c == channel)
-        rows = await conn.execute(_PENDING_TO, {"channel": channel, "addresses": addresses})
+        rows = conn.execute(_PENDING_TO, {"channel": channel, "addresses": addresses})
         found.update((channel, str(address)) for address in rows.scalars())
     return found
+
+
+def _mark_sent(conn: Connection, sent: Sequence[tuple[int, str]], now: datetime) -> None:
+    conn.execute(_SENT, [{"b_id": i, "ext": e[:64], "now": now} for i, e in sent])
+    conn.execute(_MESSAGE_SENT, [{"b_id": i, "ext": e[:64]} for i, e in sent])
 
 
 def outbox_delivery(outbox_id: int, channel: str, address: str, reply: Reply,
@@ -138,9 +144,7 @@ class SqlDeliveryQueue:
     async def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
         if not sent:
             return
-        async with core_transaction(self._sessions) as conn:
-            await conn.execute(_SENT, [{"b_id": i, "ext": e[:64], "now": now} for i, e in sent])
-            await conn.execute(_MESSAGE_SENT, [{"b_id": i, "ext": e[:64]} for i, e in sent])
+        await in_core_transaction(self._sessions, _mark_sent, sent, now)
 
     async def release(self, delivery_ids: Sequence[int], now: datetime) -> None:
         if not delivery_ids:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import cast
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from handlers.pii import mask
 from storage.models import InboundEvent
@@ -61,13 +61,13 @@ def _blank(value: object, on_text: Callable[[str], str]) -> object:
     return on_text(value) if isinstance(value, str) else value
 
 
-async def blank_pending_names(conn: AsyncConnection, channel: str, user_id: str) -> None:
+def blank_pending_names(conn: Connection, channel: str, user_id: str) -> None:
     """Blanks the name in the events of this user not yet processed: the one being processed
     now among them. Bodies are matched by the user id in them, as erasures match them."""
-    pending = await conn.execute(select(_events.c.id, _events.c.raw).where(
+    pending = conn.execute(select(_events.c.id, _events.c.raw).where(
         _events.c.channel == channel, _events.c.status == "received",
         _events.c.raw.contains(user_id, autoescape=True)))
     for event_id, raw in pending.all():
         if (blanked := without_names(raw)) != raw:
-            await conn.execute(update(_events).where(_events.c.id == event_id)
+            conn.execute(update(_events).where(_events.c.id == event_id)
                                .values(raw=blanked))

@@ -9,18 +9,25 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ports import Texts
-from storage.engine import core_transaction
+from storage.engine import in_core_transaction
 from storage.group_commit import GroupCommit
 from storage.models import Conversation, InboundEvent, Specialist
 
 _events = cast(Table, InboundEvent.__table__)
 _KEEP = insert(_events)
-_KNOWN = select(_events.c.dedupe_key).where(
-    _events.c.dedupe_key.in_(bindparam("keys", expanding=True)))
+# An event kept before (a re-delivery) is skipped by the database, which returns the keys it
+# did keep: one statement, where a SELECT of the known keys and an INSERT were two.
+_KEEP_NEW = {
+    "postgresql": postgresql.insert(_events).on_conflict_do_nothing()
+    .returning(_events.c.dedupe_key),
+    "sqlite": sqlite.insert(_events).on_conflict_do_nothing().returning(_events.c.dedupe_key),
+}
 _MARK = (update(_events).where(_events.c.dedupe_key == bindparam("key"))
          .values(status=bindparam("status"), error=bindparam("error")))
 
@@ -29,6 +36,20 @@ log = logging.getLogger(__name__)
 # How long a processing status waits for others to share its transaction.
 MARK_DELAY_S = 0.05
 MARK_BATCH = 500
+
+
+def _keep_new(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[bool]:
+    """Inserts the rows whose key is not kept yet; per row, whether it was new."""
+    kept = set(conn.execute(_KEEP_NEW[conn.dialect.name], list(rows)).scalars())
+    fresh = []
+    for row in rows:
+        fresh.append(row["dedupe_key"] in kept)
+        kept.discard(row["dedupe_key"])  # a key twice in one batch: the first row is kept
+    return fresh
+
+
+def _execute(conn: Connection, statement: Any, parameters: Any) -> None:
+    conn.execute(statement, parameters)
 
 
 class SqlInboundLog:
@@ -85,33 +106,21 @@ class SqlInboundLog:
             for start in range(0, len(rows), MARK_BATCH):
                 chunk = rows[start:start + MARK_BATCH]
                 try:
-                    async with core_transaction(self._sessions) as conn:
-                        await conn.execute(_MARK, chunk)
+                    await in_core_transaction(self._sessions, _execute, _MARK, chunk)
                 except Exception:  # left "received": the replay job finishes them
                     log.exception("could not record the processing status of %s events",
                                   len(chunk))
 
     async def _keep_batch(self, rows: Sequence[dict[str, Any]]) -> list[bool]:
-        keys = [r["dedupe_key"] for r in rows]
         try:
-            async with core_transaction(self._sessions) as conn:
-                seen = set((await conn.execute(_KNOWN, {"keys": keys})).scalars())
-                fresh = []
-                for row in rows:
-                    fresh.append(row["dedupe_key"] not in seen)
-                    seen.add(row["dedupe_key"])  # a key twice in one batch: the first wins
-                new_rows = [row for row, new in zip(rows, fresh, strict=True) if new]
-                if new_rows:
-                    await conn.execute(_KEEP, new_rows)
-                return fresh
+            return await in_core_transaction(self._sessions, _keep_new, rows)
         except IntegrityError:
             # Another process kept one of these keys in the meantime: one at a time.
             return [await self._keep_one(row) for row in rows]
 
     async def _keep_one(self, row: dict[str, Any]) -> bool:
         try:
-            async with core_transaction(self._sessions) as conn:
-                await conn.execute(_KEEP, row)
+            await in_core_transaction(self._sessions, _execute, _KEEP, row)
             return True
         except IntegrityError:
             return False

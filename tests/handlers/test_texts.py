@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import jinja2
 import pytest
 
+from faq.model import Entry
 from handlers import texts
 from handlers.texts import JinjaTexts, check_overrides, unknown_variables
 
@@ -53,6 +54,37 @@ def test_an_edited_text_without_variables_is_read_again_too(
     edit(template, "Главное меню")
     now[0] += texts.RECHECK_S * 2
     assert jinja.render("button_menu") == "Главное меню"
+
+
+def test_an_edited_answer_template_is_read_again_too(tmp_path: Path, now: list[float]) -> None:
+    # An entry's answer is kept rendered per entry and flags; an edit must still reach clients.
+    entry = Entry("e", "c", "Часы работы?", "С 9 до 18.")
+    template = tmp_path / "answer.j2"
+    template.write_text("{{ entry.answer }}{% if waiting %} Специалист ответит.{% endif %}",
+                        encoding="utf-8")
+    jinja = JinjaTexts([tmp_path])
+    assert jinja.render("answer", entry=entry, waiting=False) == "С 9 до 18."
+    assert jinja.render("answer", entry=entry, waiting=True) == "С 9 до 18. Специалист ответит."
+    assert jinja.render("answer", entry=entry, waiting=False) == "С 9 до 18."
+    edit(template, "Ответ: {{ entry.answer }}")
+    now[0] += texts.RECHECK_S * 2
+    assert jinja.render("answer", entry=entry, waiting=False) == "Ответ: С 9 до 18."
+    other = Entry("e", "c", "Часы работы?", "С 10 до 17.")  # the knowledge base was edited
+    assert jinja.render("answer", entry=other, waiting=False) == "Ответ: С 10 до 17."
+
+
+def test_a_render_with_a_clients_words_is_not_kept(tmp_path: Path) -> None:
+    """A crisis hit's fragment or a requested topic is the client's own text: rendered each
+    time, never kept in memory after the message is handled."""
+    (tmp_path / "topic.j2").write_text("Тема: {{ topic }} {{ entries|length }}", encoding="utf-8")
+    jinja = JinjaTexts([tmp_path])
+    entries = [Entry("e", "c", "Вопрос?", "Ответ.")]
+    assert jinja.render("topic", topic="пенсия", entries=entries) == "Тема: пенсия 1"
+    assert jinja.render("topic", entries=entries, topic="") == "Тема:  1"
+    assert not jinja._rendered
+    assert texts._context_key("x", {"kinds": ["photo"]}) is None
+    assert texts._context_key("x", {"entries": entries, "buttons": True}) == (
+        "x", "entries", tuple(entries), "buttons", True)
 
 
 def test_an_override_added_while_running_takes_over_from_the_default(

@@ -103,6 +103,29 @@ async def test_concurrent_keeps_of_one_event_store_it_once(sessions) -> None:
                                         ("telegram:2", "failed", "boom")]
 
 
+async def test_a_batch_of_keeps_is_one_statement_and_its_first_copy_is_kept(sessions) -> None:
+    log = SqlInboundLog(sessions)
+    assert await log.keep("vk", "0", "message_new", "{}", NOW)
+    statements: list[str] = []
+    engine = sessions.kw["bind"].sync_engine
+
+    def on_statement(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        kept = await asyncio.gather(*(log.keep("vk", key, "message_new", raw, NOW) for key, raw
+                                      in (("1", "first"), ("0", "again"), ("1", "second"))))
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+    assert kept == [True, False, False]
+    assert len(statements) == 1
+    async with sessions() as s:
+        rows = (await s.execute(select(InboundEvent.dedupe_key, InboundEvent.raw)
+                                .order_by(InboundEvent.id))).all()
+    assert [tuple(r) for r in rows] == [("vk:0", "{}"), ("vk:1", "first")]
+
+
 async def test_a_cancelled_writer_leaves_no_caller_waiting_for_ever() -> None:
     started = asyncio.Event()
 

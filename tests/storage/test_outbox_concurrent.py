@@ -77,8 +77,8 @@ async def interleaved(engine: AsyncEngine, rec: Recorded, lease: timedelta | Non
     hot = HotPath(DEFAULT_INSTITUTION)
 
     def write(conn: AsyncConnection, words: str, author: Author) -> Awaitable[Enqueued]:
-        return hot.enqueue(conn, [Outgoing(rec.conversation, rec.client, [Reply(words)],
-                                           author, NOW)], lease)
+        return conn.run_sync(hot.enqueue, [Outgoing(rec.conversation, rec.client,
+                                                    [Reply(words)], author, NOW)], lease)
 
     async with two_transactions(engine) as (bot, specialist):
         first = await write(bot, "ответ бота", Author.BOT)
@@ -169,8 +169,9 @@ async def test_batches_to_the_same_chats_in_another_order_wait_and_do_not_deadlo
     hot = HotPath(DEFAULT_INSTITUTION)
 
     def batch(conn: AsyncConnection, *recs: Recorded) -> Awaitable[Enqueued]:
-        return hot.enqueue(conn, [Outgoing(r.conversation, r.client, [Reply(r.client.user_id)],
-                                           Author.BOT, NOW) for r in recs], LEASE)
+        return conn.run_sync(hot.enqueue, [Outgoing(
+            r.conversation, r.client, [Reply(r.client.user_id)], Author.BOT, NOW)
+            for r in recs], LEASE)
 
     async with two_transactions(engine) as (first, second):
         earlier = await batch(first, one, two)

@@ -111,8 +111,8 @@ async def test_the_chats_with_a_pending_reply_are_found_through_their_own_rows(
     assert tg is not None
     await reply(store, vk, "в вк")
     await reply(store, tg, "в телеграм")
-    found, plans = await with_sqlite_plans(sessions, lambda conn: pending_to(
-        conn, {("vk", "1"), ("telegram", "1"), ("telegram", "2"), ("vk", "3")}), "outbox")
+    found, plans = await with_sqlite_plans(sessions, lambda conn: conn.run_sync(
+        pending_to, {("vk", "1"), ("telegram", "1"), ("telegram", "2"), ("vk", "3")}), "outbox")
     assert found == {("vk", "1"), ("telegram", "1")}
     assert plans != []  # None: not SQLite
     for plan in plans or []:

@@ -337,7 +337,8 @@ async def test_the_events_still_to_process_are_found_without_reading_the_process
     from tests.fakes import with_sqlite_plans
 
     _, plans = await with_sqlite_plans(
-        sessions, lambda conn: blank_pending_names(conn, "telegram", "42"), "inbound_events")
+        sessions, lambda conn: conn.run_sync(blank_pending_names, "telegram", "42"),
+        "inbound_events")
     assert plans is None or plans == [[
         "SEARCH inbound_events USING INDEX ix_inbound_events_pending (status=? AND channel=?)"]]
 
