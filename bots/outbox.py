@@ -67,6 +67,12 @@ class OutboxWorker:
         # the outbox: once this pass is done with the older ones, a poll takes the newer.
         self._sending: set[tuple[str, str]] = set()
         self._behind: set[tuple[str, str]] = set()
+        # At a graceful stop (stop()): deliveries of the pass under way not yet attempted,
+        # given back by release_unsent(); and sends that went through, recorded at the pass's
+        # end or, when the stop cut the pass short, by release_unsent().
+        self._stopping = False
+        self._unstarted: dict[int, Delivery] = {}
+        self._unrecorded: list[tuple[int, str]] = []
 
     @property
     def channels(self) -> Collection[str]:
@@ -92,8 +98,14 @@ class OutboxWorker:
                 self._poll = True
         self._event.set()
 
+    def stop(self) -> None:
+        """A graceful stop: sends under way finish and are recorded, nothing new is started,
+        and run() returns; release_unsent() then gives back what this worker holds."""
+        self._stopping = True
+        self._event.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             poll, self._poll = self._poll, False
             try:
                 busy = await self._pass(poll)
@@ -117,10 +129,15 @@ class OutboxWorker:
         self._event.clear()
 
     async def release_unsent(self) -> None:
-        """At a stop: handed deliveries not yet attempted go back to the outbox due now, so
-        that the next start sends them at once instead of after their lease."""
-        unsent, self._handed = self._handed, []
-        await self._queue.release([d.id for d in unsent], self._clock())
+        """At a stop: sends that went through are recorded, and deliveries handed or claimed
+        but never attempted go back to the outbox due now, so that another replica (or the
+        next start) sends them at once instead of after their lease."""
+        sent, self._unrecorded = self._unrecorded, []
+        if sent:
+            await self._queue.mark_sent(sent, self._clock())
+        unsent = self._handed + list(self._unstarted.values())
+        self._handed, self._unstarted = [], {}
+        await self._queue.release(sorted(d.id for d in unsent), self._clock())
 
     async def drain_once(self) -> int:
         """One pass: what was handed over, and what is due in the outbox."""
@@ -146,11 +163,13 @@ class OutboxWorker:
             chats.setdefault(d.recipient, []).append(d)
         down_before = set(self._down)  # a failure of this very pass proves no recovery
         self._sending = set(chats)
+        self._unstarted = {d.id: d for d in due}
         try:
-            results = await asyncio.gather(*(self._deliver_in_order(c) for c in chats.values()))
-            sent = [done for chat in results for done in chat]
+            await asyncio.gather(*(self._deliver_in_order(c) for c in chats.values()))
             # Successes are recorded together: one transaction per pass, not per message.
+            sent = list(self._unrecorded)
             await self._queue.mark_sent(sent, self._clock())
+            del self._unrecorded[:len(sent)]
         finally:
             self._sending = set()
         ok = {i for i, _ in sent}
@@ -159,23 +178,26 @@ class OutboxWorker:
             self._behind -= chats.keys()
             self.wake()
 
-    async def _deliver_in_order(self, chat: Sequence[Delivery]) -> list[tuple[int, str]]:
+    async def _deliver_in_order(self, chat: Sequence[Delivery]) -> None:
         """One chat's deliveries, oldest first. One held for a retry holds back the newer
         ones: they go back to the outbox and wait behind it. One that failed for good does
-        not: the client gets the rest."""
-        sent: list[tuple[int, str]] = []
+        not: the client gets the rest. At a stop, the rest wait for release_unsent()."""
         for n, d in enumerate(chat):
+            if self._stopping:
+                return
+            self._unstarted.pop(d.id, None)
             outcome = await self._deliver(d)
             if isinstance(outcome, Held):
                 await self._hold_behind(chat[n + 1:], outcome)
-                break
+                return
             if outcome is not None:
-                sent.append(outcome)
-        return sent
+                self._unrecorded.append(outcome)
 
     async def _hold_behind(self, newer: Sequence[Delivery], held: Held) -> None:
         if not newer:
             return
+        for d in newer:  # given back here, not again by release_unsent()
+            self._unstarted.pop(d.id, None)
         await self._queue.release([d.id for d in newer], self._clock())
         if held.outage:
             for d in newer:

@@ -177,9 +177,17 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     with database_errors(settings.database.url):
-        upgrade(settings.database.url)
-    print(f"database is up to date: {shown_url(settings.database.url)}")
+        done = upgrade(settings.database.url)
+    print(f"{upgrade_outcome(done.before, done.after)}: {shown_url(settings.database.url)}")
     return 0
+
+
+def upgrade_outcome(before: str | None, after: str | None) -> str:
+    if before == after:
+        return f"database already up to date (revision {after})"
+    if before is None:
+        return f"database created at revision {after}"
+    return f"database migrated from {before} to {after}"
 
 
 def cmd_run(args: argparse.Namespace) -> int:

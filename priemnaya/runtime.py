@@ -223,26 +223,50 @@ def build_directory(settings: Settings) -> QueueDirectory:
                                  settings.crisis.urgent_queue)
 
 
+# At a stop, how long sends already under way may take to finish (a platform answers in well
+# under a second; the Telegram intake's own drain, bots/telegram/plugin.py, allows as long).
+# A send cut off past it keeps its lease: sent again after it, at most once more.
+OUTBOX_STOP_GRACE_S = 10.0
+
+
 @contextlib.asynccontextmanager
-async def running(rt: Runtime) -> AsyncIterator[Runtime]:
+async def running(rt: Runtime, grace_s: float = OUTBOX_STOP_GRACE_S) -> AsyncIterator[Runtime]:
     """Runs the outbox worker and every registered background job until the block ends."""
-    tasks = [asyncio.create_task(rt.worker.run(), name="outbox")]
-    tasks += [asyncio.create_task(job(), name=getattr(job, "__name__", "job"))
-              for job in rt.background]
+    outbox = asyncio.create_task(rt.worker.run(), name="outbox")
+    tasks = [asyncio.create_task(job(), name=getattr(job, "__name__", "job"))
+             for job in rt.background]
     tasks += [asyncio.create_task(ch.run(), name=ch.channel) for ch in rt.channels]
     try:
         yield rt
     finally:
+        # Not cancelled: a send cut off mid-request may have reached the client, and its
+        # lease then made the next worker send it again a minute later, holding back the
+        # chat's newer replies behind it (acceptance, SIGTERM of one of two replicas).
+        rt.worker.stop()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        try:
-            await rt.worker.release_unsent()
-        except Exception:  # the database gone first: their lease runs out instead
-            log.exception("could not give unsent replies back to the outbox")
+        await _stop_outbox(outbox, grace_s)
+        await _release_unsent(rt)
         for channel in rt.channels:
             await channel.close()
+        await _release_unsent(rt)  # replies to the updates the channels finished last
         await rt.context.inbound.flush()  # the statuses of the events processed last
         if rt.event_bus is not None:
             await rt.event_bus.close()
         await rt.engine.dispose()
+
+
+async def _stop_outbox(outbox: asyncio.Task[None], grace_s: float) -> None:
+    _, pending = await asyncio.wait({outbox}, timeout=grace_s)
+    if pending:
+        log.warning("outbox sends still under way %s s into the stop were cut off", grace_s)
+        outbox.cancel()
+    await asyncio.gather(outbox, return_exceptions=True)
+
+
+async def _release_unsent(rt: Runtime) -> None:
+    try:
+        await rt.worker.release_unsent()
+    except Exception:  # the database gone first: their lease runs out instead
+        log.exception("could not give unsent replies back to the outbox")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -18,11 +19,27 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+@dataclass(frozen=True, slots=True)
+class Migrated:
+    """The schema's revision before and after an upgrade; None: no schema at all."""
+
+    before: str | None
+    after: str | None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def upgrade(url: str, revision: str = "head") -> Migrated:
     """Blocking: call it outside a running event loop, or through upgrade_async."""
-    command.upgrade(alembic_config(url), revision)
+    config = alembic_config(url)
+    command.upgrade(config, revision)
+    # Read by env.py under the migration lock: a replica that waited for another one's
+    # upgrade finds the schema at head already and says it changed nothing.
+    return Migrated(config.attributes.get("before"), config.attributes.get("after"))
 
 
-async def upgrade_async(url: str, revision: str = "head") -> None:
+async def upgrade_async(url: str, revision: str = "head") -> Migrated:
     # env.py starts its own event loop, so it runs in a worker thread.
-    await asyncio.to_thread(upgrade, url, revision)
+    return await asyncio.to_thread(upgrade, url, revision)

@@ -25,6 +25,7 @@ from bots.telegram.convert import chat_of, client_message_of, to_incoming, updat
 from handlers.ports import InboundLog
 from handlers.reception import Reception
 from handlers.secrets import error_text
+from storage.transient import failure_status, retry_transient
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +114,11 @@ class UpdateIntake:
     async def _route(self, raw: Mapping[str, Any]) -> tuple[str, str]:
         """The update's processing status and error: a handler that fails is recorded."""
         try:
-            return await self._handle(raw)
+            return await retry_transient(lambda: self._handle(raw),
+                                         f"telegram update {raw.get('update_id')}")
         except Exception as exc:
             log.exception("telegram update %s failed", raw.get("update_id"))
-            return "failed", error_text(exc)
+            return failure_status(exc), error_text(exc)
 
     async def _handle(self, raw: Mapping[str, Any]) -> tuple[str, str]:
         if (found := client_message_of(raw)) is not None:

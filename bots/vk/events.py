@@ -29,6 +29,7 @@ from bots.vk.parse import (
 )
 from handlers.model import Action, ActionKind, Channel, ClientApp, IncomingMessage
 from handlers.secrets import redact
+from storage.transient import failure_status, retry_transient
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +141,13 @@ class VkEvents:
         late = _HAND_OVER.set(event.get(HAND_OVER) is True)
         app = _APP.set(_app_of(event))
         try:
-            status = await self._route(event)
+            status = await retry_transient(lambda: self._route(event), f"VK event {key}")
         except Exception as exc:
             log.exception("VK event %s (%s) failed", key, event.get("type"))
-            await self._ctx.inbound.mark(Channel.VK, key, "failed", f"{type(exc).__name__}: {exc}")
+            # Left "received" after a deadlock or a lost connection: the replay job tries it
+            # again; only "failed" is never replayed (acceptance: a deadlock lost 2 messages).
+            await self._ctx.inbound.mark(Channel.VK, key, failure_status(exc),
+                                         f"{type(exc).__name__}: {exc}")
         else:
             await self._ctx.inbound.mark(Channel.VK, key, status)
         finally:

@@ -36,8 +36,11 @@ def _run(connection: Connection) -> None:
     # Batch mode lets later migrations alter columns on SQLite, which has no ALTER COLUMN.
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=True)
+    migration = context.get_context()
+    config.attributes["before"] = migration.get_current_revision()
     with context.begin_transaction():
         context.run_migrations()
+    config.attributes["after"] = migration.get_current_revision()
 
 
 async def run_online() -> None:

@@ -381,3 +381,53 @@ async def test_the_timed_poll_forgets_chats_waiting_behind_another_replicas_repl
         assert queue.claims == claims  # no poll woken for it: nothing waited behind it
 
     await running(worker, body)
+
+
+class GatedSender:
+    """Each send waits until `go` is set: a platform that answers slowly."""
+
+    def __init__(self) -> None:
+        self.go = asyncio.Event()
+        self.started: list[str] = []
+
+    async def send(self, address: str, reply: Reply, key: str) -> str:
+        self.started.append(key)
+        await self.go.wait()
+        return f"ext-{key}"
+
+
+async def test_a_stop_lets_sends_under_way_finish_and_gives_back_the_rest() -> None:
+    """SIGTERM mid-send: the reply in flight is recorded sent once, not re-sent after its
+    lease; the chat's next reply, not started, is given back due at once."""
+    queue, sender = FakeQueue([]), GatedSender()
+    worker = OutboxWorker(queue, {"telegram": sender}, FakeNotifier(), Clock(), poll_interval=60)
+    task = asyncio.create_task(worker.run())
+    await until(lambda: queue.claims == 1, "the first poll")
+    worker.hand([delivery(1, "a"), delivery(2, "a"), delivery(3, "b")])
+    await until(lambda: len(sender.started) == 2, "the first sends")
+    worker.stop()
+    sender.go.set()
+    await asyncio.wait_for(task, 1)  # run() returns by itself
+    await worker.release_unsent()
+    assert sender.started == ["out-1", "out-3"]
+    assert queue.sent_batches == [[(1, "ext-out-1"), (3, "ext-out-3")]]
+    assert queue.released == [2]
+
+
+async def test_sends_that_went_through_before_a_cut_off_stop_are_recorded() -> None:
+    """Past the grace the pass is cancelled: what went through is still recorded as sent,
+    what never started is given back, and the send cut off keeps its lease."""
+    queue, fast, slow = FakeQueue([]), ScriptedSender(), GatedSender()
+    worker = OutboxWorker(queue, {"telegram": fast, "vk": slow}, FakeNotifier(), Clock(),
+                          poll_interval=60)
+    task = asyncio.create_task(worker.run())
+    await until(lambda: queue.claims == 1, "the first poll")
+    worker.hand([delivery(1, "a"), delivery(2, "b", channel="vk"),
+                 delivery(3, "b", channel="vk")])
+    await until(lambda: slow.started == ["out-2"], "the slow send")
+    worker.stop()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await worker.release_unsent()
+    assert queue.sent_batches == [[(1, "ext-out-1")]]
+    assert queue.released == [3]

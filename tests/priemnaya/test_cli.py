@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from priemnaya.cli import main
 from priemnaya.settings import load_settings
+from storage.migrate import alembic_config, upgrade
 from tests.fakes import NEW_SYN_REASON
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +48,8 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFix
     db = tmp_path / "x" / "p.db"
     monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", f"sqlite+aiosqlite:///{db}")
     assert main(["db", "upgrade", "--settings", str(ROOT / "settings.yaml")]) == 0
-    assert "up to date" in capsys.readouterr().out
+    head = ScriptDirectory.from_config(alembic_config(f"sqlite:///{db}")).get_current_head()
+    assert capsys.readouterr().out.startswith(f"database created at revision {head}: ")
     import sqlite3
 
     tables = {r[0] for r in sqlite3.connect(db).execute(
@@ -513,3 +516,16 @@ def test_settings_check_passes_a_complete_webhook(monkeypatch: pytest.MonkeyPatc
                        "https://bot.example.org/telegram/webhook")
     assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 0
     assert '"mode": "webhook"' in capsys.readouterr().out
+def test_db_upgrade_says_what_it_did(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """It said "up to date" on the run that migrated, too (acceptance)."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/p.db"
+    upgrade(url, "0009")  # a database of an earlier release
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL", url)
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    argv = ["db", "upgrade", "--settings", str(ROOT / "settings.yaml")]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith(f"database migrated from 0009 to {head}: ")
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith(
+        f"database already up to date (revision {head}): ")

@@ -14,12 +14,12 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from storage.migrate import alembic_config
+from storage.migrate import Migrated, alembic_config, upgrade
 from tests.conftest import PG_SKIP, PG_URL, in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each upgrade in a process of its own, as in two replicas: alembic's context is per process.
-UPGRADE = "import sys; from storage.migrate import upgrade; upgrade(sys.argv[1])"
+UPGRADE = "import sys; from storage.migrate import upgrade; print(upgrade(sys.argv[1]))"
 
 
 async def _admin(dsn: str, sql: str) -> list[str]:
@@ -54,3 +54,16 @@ def test_two_upgrades_at_once_both_succeed(empty_pg: str) -> None:
     dsn = make_url(empty_pg).set(drivername="postgresql").render_as_string(hide_password=False)
     versions = in_thread(asyncio.run, _admin(dsn, "SELECT version_num FROM alembic_version"))
     assert versions == [head]
+    # The one that waited for the other's lock migrated nothing, and says so.
+    said = sorted(line for out in outputs for line in out.splitlines() if "Migrated(" in line)
+    assert said == [f"Migrated(before='{head}', after='{head}')",
+                    f"Migrated(before=None, after='{head}')"], outputs
+
+
+def test_an_upgrade_tells_the_revisions_it_went_between(empty_pg: str) -> None:
+    head = ScriptDirectory.from_config(alembic_config(empty_pg)).get_current_head()
+    assert in_thread(upgrade, empty_pg, "0009") == Migrated(None, "0009")
+    done = in_thread(upgrade, empty_pg)
+    assert (done, done.changed) == (Migrated("0009", head), True)
+    done = in_thread(upgrade, empty_pg)
+    assert (done, done.changed) == (Migrated(head, head), False)
