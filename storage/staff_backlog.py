@@ -21,16 +21,20 @@ class SqlStaffBacklog:
         self._sessions = sessions
 
     async def add(self, conversation_id: int, surface: str, kind: BacklogKind,
-                  parts: Sequence[str], now: datetime, at: datetime, error: str) -> None:
+                  parts: Sequence[str], now: datetime, at: datetime, error: str) -> int | None:
         async with self._sessions.begin() as s:
             erased = await s.scalar(select(Client.erased_at).join(
                 Conversation, Conversation.client_id == Client.id)
                 .where(Conversation.id == conversation_id))
-            if erased is None:
-                s.add(StaffBacklogItem(
-                    conversation_id=conversation_id, surface=surface[:64], kind=str(kind),
-                    parts=list(parts), next_attempt_at=at, last_error=redact(error)[:200],
-                    created_at=now))
+            if erased is not None:
+                return None
+            row = StaffBacklogItem(
+                conversation_id=conversation_id, surface=surface[:64], kind=str(kind),
+                parts=list(parts), next_attempt_at=at, last_error=redact(error)[:200],
+                created_at=now)
+            s.add(row)
+            await s.flush()
+            return int(row.id)
 
     async def waiting(self, conversation_id: int) -> bool:
         async with self._sessions() as s:
