@@ -232,8 +232,9 @@ class TelegramNotifier:
 
     async def _mirror(self, cid: int, event: ConversationEvent) -> None:
         """A specialist's reply from the desk may repeat the client's data: masked alike."""
-        if self._in_history(cid, event.message_id):
-            return  # the history the topic opened with shows it
+        if self._in_history(cid, event.message_id) or (
+                cid in self._deferred and not await self._threads.thread_of(cid)):
+            return  # the history the topic opened, or opens later, with shows it
         item = await self._item(cid, event.message_id)
         known = await self._known_of(cid)
         shown = self._privacy.text(event.text, self._public(), known)
