@@ -82,7 +82,9 @@ class SqlStaffBacklog:
             rows = list(await s.scalars(select(StaffBacklogItem).where(
                 StaffBacklogItem.conversation_id == conversation_id)
                 .order_by(StaffBacklogItem.id)))
-            old = [r for r in rows if r.kind != BacklogKind.LOST and r.created_at < before]
+            # The topic is opened however late: its history shows what was given up on.
+            old = [r for r in rows if r.kind not in (BacklogKind.LOST, BacklogKind.OPEN)
+                   and r.created_at < before]
             if not old:
                 return 0
             # The note takes the place of the oldest, so it is posted before what followed.

@@ -48,6 +48,19 @@ async def test_what_is_given_up_becomes_one_note_at_the_head(sessions) -> None:
     assert not await backlog.waiting(conv)
 
 
+async def test_a_topic_to_open_is_never_given_up_on(sessions) -> None:
+    store, backlog = SqlConversationStore(sessions), SqlStaffBacklog(sessions)
+    _, conv = await a_conversation(store, "1")
+    await backlog.add(conv, CHAT, BacklogKind.OPEN, [], NOW, NOW, "502")
+    await backlog.add(conv, CHAT, BacklogKind.POST, ["взято"], NOW, NOW, "")
+    assert await backlog.expire(conv, NOW + timedelta(hours=4)) == 1
+    head = await backlog.head(conv)
+    assert head is not None and head.kind is BacklogKind.OPEN
+    await backlog.done(head.id)
+    head = await backlog.head(conv)
+    assert head is not None and (head.kind, head.lost) == (BacklogKind.LOST, 1)
+
+
 async def test_an_erasure_drops_what_was_kept(sessions) -> None:
     store, backlog = SqlConversationStore(sessions), SqlStaffBacklog(sessions)
     client, conv = await a_conversation(store, "1")
