@@ -468,8 +468,10 @@ class StaffBacklog(Protocol):
     restart does not lose them."""
 
     async def add(self, conversation_id: int, surface: str, kind: BacklogKind,
-                  parts: Sequence[str], now: datetime, at: datetime, error: str) -> None:
-        """Behind what the conversation has waiting; nothing for an erased client."""
+                  parts: Sequence[str], now: datetime, at: datetime, error: str) -> int | None:
+        """Behind what the conversation has waiting; the item's id, or None (and nothing kept)
+        for an erased client."""
+        ...
 
     async def waiting(self, conversation_id: int) -> bool: ...
 

@@ -21,16 +21,20 @@ class SqlStaffBacklog:
         self._sessions = sessions
 
     async def add(self, conversation_id: int, surface: str, kind: BacklogKind,
-                  parts: Sequence[str], now: datetime, at: datetime, error: str) -> None:
+                  parts: Sequence[str], now: datetime, at: datetime, error: str) -> int | None:
         async with self._sessions.begin() as s:
             erased = await s.scalar(select(Client.erased_at).join(
                 Conversation, Conversation.client_id == Client.id)
                 .where(Conversation.id == conversation_id))
-            if erased is None:
-                s.add(StaffBacklogItem(
-                    conversation_id=conversation_id, surface=surface[:64], kind=str(kind),
-                    parts=list(parts), next_attempt_at=at, last_error=redact(error)[:200],
-                    created_at=now))
+            if erased is not None:
+                return None
+            row = StaffBacklogItem(
+                conversation_id=conversation_id, surface=surface[:64], kind=str(kind),
+                parts=list(parts), next_attempt_at=at, last_error=redact(error)[:200],
+                created_at=now)
+            s.add(row)
+            await s.flush()
+            return int(row.id)
 
     async def waiting(self, conversation_id: int) -> bool:
         async with self._sessions() as s:
@@ -78,7 +82,9 @@ class SqlStaffBacklog:
             rows = list(await s.scalars(select(StaffBacklogItem).where(
                 StaffBacklogItem.conversation_id == conversation_id)
                 .order_by(StaffBacklogItem.id)))
-            old = [r for r in rows if r.kind != BacklogKind.LOST and r.created_at < before]
+            # The topic is opened however late: its history shows what was given up on.
+            old = [r for r in rows if r.kind not in (BacklogKind.LOST, BacklogKind.OPEN)
+                   and r.created_at < before]
             if not old:
                 return 0
             # The note takes the place of the oldest, so it is posted before what followed.

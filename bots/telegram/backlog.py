@@ -26,6 +26,9 @@ MAX_WAIT_S = 60  # between tries: the end of an outage shows in the topics withi
 GIVE_UP = timedelta(hours=3)  # about as long as the outbox tries a reply to a client
 BATCH = 50
 INTERVAL_S = 10.0  # for backlogs other replicas kept, and a restart's
+# A topic is wanted in the backlog before it is asked for, due only once the call must have
+# ended (aiogram gives up after 60 s): a process that dies mid-call leaves it to the others.
+OPENING = timedelta(seconds=90)
 
 
 class Held(Exception):
@@ -53,9 +56,10 @@ class StaffBacklogRunner:
     def __init__(self, backlog: StaffBacklog, chat_id: int, clock: Callable[[], datetime],
                  replay: Callable[[BacklogItem], Awaitable[None]],
                  lock_of: Callable[[int], asyncio.Lock], give_up: timedelta | None = None,
-                 interval_s: float = INTERVAL_S) -> None:
+                 interval_s: float | None = None) -> None:
         self._backlog, self._chat_id, self._clock = backlog, chat_id, clock
-        self._replay, self._lock_of, self._interval = replay, lock_of, interval_s
+        self._replay, self._lock_of = replay, lock_of
+        self._interval = INTERVAL_S if interval_s is None else interval_s
         self._give_up = GIVE_UP if give_up is None else give_up
         self._surface = f"tg:{chat_id}"
         self._wake = asyncio.Event()
@@ -72,6 +76,25 @@ class StaffBacklogRunner:
         if cause is not None:
             log.warning("posting to chat %s failed (%s): kept, retrying in %s s",
                         self._chat_id, why(cause), wait.total_seconds())
+        self._wake_in(wait)
+
+    async def want_open(self, cid: int) -> int | None:
+        """The topic's opening, kept before it is tried; the item's id (None: client erased)."""
+        now = self._clock()
+        return await self._backlog.add(cid, self._surface, BacklogKind.OPEN, (), now,
+                                       now + OPENING, "")
+
+    async def opened(self, item_id: int) -> None:
+        """Done with, or refused for good; what other replicas kept behind it goes now."""
+        await self._backlog.done(item_id)
+        self._wake_in(timedelta(0))
+
+    async def not_opened(self, item_id: int, cause: Exception) -> None:
+        wait = retry_wait(0, cause)
+        await self._backlog.hold(item_id, BacklogKind.OPEN, (), self._clock() + wait,
+                                 error_text(cause))
+        log.warning("opening a topic in chat %s failed (%s): retrying in %s s",
+                    self._chat_id, why(cause), wait.total_seconds())
         self._wake_in(wait)
 
     async def run(self) -> None:

@@ -72,6 +72,9 @@ class TelegramNotifier:
         # The client's name words per conversation (handlers.names.known_name), read with the
         # conversation when its topic opens: no look-up per post.
         self._known: dict[int, frozenset[str]] = {}
+        # The last message each topic's history showed when this process opened it: an event
+        # that waited on the lock meanwhile is not posted a second time.
+        self._shown: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Posts that fail for a passing reason wait in the backlog, and so do the later posts
         # of their conversation (in _deferred while its event is handled), to keep the order.
@@ -128,6 +131,7 @@ class TelegramNotifier:
             if event.kind in (EventKind.CLOSED, EventKind.ERASED):
                 self._locks.pop(event.conversation_id, None)
                 self._known.pop(event.conversation_id, None)
+                self._shown.pop(event.conversation_id, None)
         except TelegramAPIError as exc:  # the Bot API's own answer says it all: no traceback
             log.error("telegram notifier failed on %s of conversation %s: %s", event.kind,
                       event.conversation_id, redact(f"{type(exc).__name__}: {exc.message}"))
@@ -141,7 +145,7 @@ class TelegramNotifier:
             case EventKind.ESCALATED | EventKind.CRISIS:
                 if not await self._threads.thread_of(cid):
                     if cid not in self._deferred:  # else the backlog opens it
-                        await self.open_thread(cid)
+                        await self._open(cid)
                 elif event.kind is EventKind.CRISIS:
                     await self._post(cid, self._texts.render("staff_crisis"))
             case EventKind.CLIENT_MESSAGE:
@@ -207,8 +211,10 @@ class TelegramNotifier:
             await self._titles.retitle(thread, *found)
 
     async def _client_message(self, cid: int, event: ConversationEvent) -> None:
-        if not await self._threads.thread_of(cid):
-            return  # not escalated into the group (yet): nothing to show
+        if not await self._threads.thread_of(cid) or self._in_history(cid, event.message_id):
+            # Not escalated into the group (yet), or its topic opens later (the backlog's
+            # OPEN) with a history that shows this message.
+            return
         item = await self._item(cid, event.message_id)
         attachments = item.attachments if item else ()
         found = await self._store.get(cid) if attachments else None
@@ -226,6 +232,9 @@ class TelegramNotifier:
 
     async def _mirror(self, cid: int, event: ConversationEvent) -> None:
         """A specialist's reply from the desk may repeat the client's data: masked alike."""
+        if self._in_history(cid, event.message_id) or (
+                cid in self._deferred and not await self._threads.thread_of(cid)):
+            return  # the history the topic opened, or opens later, with shows it
         item = await self._item(cid, event.message_id)
         known = await self._known_of(cid)
         shown = self._privacy.text(event.text, self._public(), known)
@@ -236,6 +245,9 @@ class TelegramNotifier:
             specialist=await self._name(item.specialist_id if item else None),
             internal=bool(item and item.internal), files=files, hidden=shown.hidden,
             link=self._privacy.link(cid)))
+
+    def _in_history(self, cid: int, message_id: int | None) -> bool:
+        return message_id is not None and message_id <= self._shown.get(cid, 0)
 
     async def _known_of(self, cid: int) -> frozenset[str]:
         """The client's name words, masked alone too; one look-up after a restart, when the
@@ -257,6 +269,24 @@ class TelegramNotifier:
         items = await self._store.history(cid, limit=10)
         return next((i for i in items if i.message_id == message_id), None)
 
+    async def _open(self, cid: int) -> None:
+        """Opens the topic now, kept in the backlog first: a process that dies meanwhile (the
+        call in flight) leaves it to the backlog, not lost; a topic Telegram made just before
+        that death stays an orphan no one knows of."""
+        wanted = None if self._backlog is None else await self._backlog.want_open(cid)
+        if self._backlog is None or wanted is None:
+            await self.open_thread(cid)
+            return
+        try:
+            await self.open_thread(cid)
+        except TRANSIENT as exc:  # only the topic's creation lets these through
+            await self._backlog.not_opened(wanted, exc)
+            return
+        except (Held, TelegramAPIError):  # opened, or refused for good as before
+            await self._backlog.opened(wanted)
+            raise
+        await self._backlog.opened(wanted)
+
     async def open_thread(self, cid: int) -> Thread | None:
         """Creates the topic (or tags in a plain group) and posts the history so far."""
         found = await self._store.get(cid)
@@ -269,6 +299,7 @@ class TelegramNotifier:
         await self._threads.set_thread(cid, str(thread))
         await self._record(cid, thread, 0)
         history = await self._store.history(cid)
+        self._shown[cid] = max((i.message_id for i in history), default=0)
         items, data_hidden, files_on_desk = self._shown_history(conv.channel, history,
                                                                 self._known[cid])
         kb = self._faq.kb

@@ -47,6 +47,8 @@ class FakeBotApi:
     updates: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content (getFile)
     expired: set[str] = field(default_factory=set)  # getFile answers, the download is a 404
+    # Methods that hang once received (the call is recorded) until their event is set.
+    stalls: dict[str, asyncio.Event] = field(default_factory=dict)
     url: str = ""
     _next_id: int = 1000
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -83,6 +85,10 @@ class FakeBotApi:
     def fail(self, failure: Failure) -> None:
         self.failures.append(failure)
 
+    def stall(self, method: str) -> asyncio.Event:
+        """Calls of `method` hang until the event is set; then answered as usual."""
+        return self.stalls.setdefault(method, asyncio.Event())
+
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await _params(request)
@@ -95,6 +101,8 @@ class FakeBotApi:
         if method == "getUpdates":
             return await self._get_updates(params)
         self.calls.append(call)
+        if method in self.stalls:
+            await self.stalls[method].wait()
         if method == "getFile":
             return self._get_file(params)
         if method in ("deleteMessage", "deleteForumTopic"):

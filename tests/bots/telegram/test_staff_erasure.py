@@ -212,6 +212,7 @@ async def test_the_right_is_probed_with_one_post_until_it_is_granted(
         plain: Service, caplog: pytest.LogCaptureFixture) -> None:
     h, rt = plain
     await h.post(h.button("consent:specialist"))
+    await wait_for(lambda: in_group(h))  # the history first: it would show the next message
     await h.post(h.private("ещё вопрос"))
     posted = await wait_for(lambda: len(in_group(h)) >= 2 and in_group(h))
     h.api.fail(Failure("deleteMessage", 400, "Bad Request: not enough rights to delete the "
