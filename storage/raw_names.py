@@ -17,6 +17,9 @@ from storage.models import InboundEvent
 PROFILE_FIELDS = frozenset(("first_name", "last_name", "username", "screen_name"))
 
 _events = cast(Table, InboundEvent.__table__)
+# The kind of a raw event whose client was erased while it was being processed: its body is
+# blanked when its processing status is written (storage/staff.py).
+ERASED_KIND = "erased-client"
 
 
 def without_names(raw: str) -> str:
@@ -71,3 +74,16 @@ async def blank_pending_names(conn: AsyncConnection, channel: str, user_id: str)
         if (blanked := without_names(raw)) != raw:
             await conn.execute(update(_events).where(_events.c.id == event_id)
                                .values(raw=blanked))
+
+
+async def forget_pending(conn: AsyncConnection, channel: str, user_id: str) -> None:
+    """The events of an erased client not yet processed: masked now, still readable for a
+    re-run, and blanked once processed. Matched by the user id, as erasures match them."""
+    pending = await conn.execute(select(_events.c.id, _events.c.raw).where(
+        _events.c.channel == channel, _events.c.status == "received",
+        _events.c.raw.contains(user_id, autoescape=True)))
+    for event_id, raw in pending.all():
+        # Still "received": one processed meanwhile is deleted with the processed ones.
+        await conn.execute(update(_events).where(
+            _events.c.id == event_id, _events.c.status == "received")
+            .values(raw=masked_without_names(raw), kind=ERASED_KIND))
