@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,6 +74,20 @@ MAX_NOTED = 10_000
 _DOCUMENTS = (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT, AttachmentKind.VIDEO)
 # The photos of an album arrive within a second or two: the later ones are stored, not answered.
 ALBUM_WINDOW = timedelta(seconds=10)
+
+
+# Letters no font draws, sent alone to look like a message: read as no text at all.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def visible_text(text: str) -> str:
+    """The text stripped; "" when nothing in it shows (zero-width spaces, joiners, BOMs,
+    direction marks, Hangul fillers), as for an empty message."""
+    text = text.strip()
+    shows = any(not (ch.isspace() or ch in _BLANK_LETTERS
+                     or unicodedata.category(ch) in ("Cf", "Cc", "Mn", "Me"))
+                for ch in text)
+    return text if shows else ""
 
 
 def _has_file(msg: IncomingMessage) -> bool:
@@ -177,7 +192,7 @@ class Reception:
     ) -> list[Reply]:
         if action is not None:
             return await self._on_action(action, rec, now)
-        text = msg.text.strip()
+        text = visible_text(msg.text)
         hit = self._d.crisis.detect(text[:MAX_MATCH_CHARS]) if text else None
         if hit is not None:
             return await self._on_crisis(rec, hit, now, with_file=_has_file(msg))

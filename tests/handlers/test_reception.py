@@ -1315,3 +1315,15 @@ async def test_a_file_described_in_its_caption_is_no_gap(world) -> None:
     reception, _, store, _ = world
     await reception.handle(photo("Вот мои документы"))
     assert store.messages[0].decision == ""
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200b\u200b", " \u200c\u200d\u2060\ufeff ",
+                                  "\u3164", "\u200e\u2800\u200f"])
+async def test_message_of_invisible_characters_is_read_as_empty(text: str) -> None:
+    replies = []
+    for said in ("", text):
+        reception, _, store, _ = build_world(Clock(SATURDAY))
+        assert await reception.handle(msg(said))
+        replies.append([reply.text for _, reply in store.outbox])
+    assert replies[0] == replies[1]
+    assert not any("не нашёл" in reply for reply in replies[1])
