@@ -130,6 +130,7 @@ class Reception:
         """Process a message; False when it was a duplicate delivery and nothing was done."""
         now = self._d.clock()
         action = msg.action or parse_command(msg.text) or await self._typed_option(msg)
+        action = await self._unless_unasked(msg, action)
         gone = await self._gone_entry_label(msg, action)
         lost_after = await self._offer_if_lost(msg, action)
         remark = None if action is not None else await self._remark_while_rating(msg)
@@ -177,6 +178,15 @@ class Reception:
         # The store hands the committed replies to the outbox worker.
         await self._d.store.enqueue(rec.conversation, rec.client, replies, Author.BOT, now,
                                     annotation=annotation)
+
+    async def _unless_unasked(self, msg: IncomingMessage, action: Action | None) -> Action | None:
+        """«Да, удалить» counts only as the answer to the question the bot asked last: a
+        press of an old one, or a web chat's request forged without it, asks again."""
+        if action is None or action.kind is not ActionKind.FORGET_CONFIRM:
+            return action
+        offered = await self._d.store.last_offer(msg.channel, msg.user_id)
+        asked = any(b.action.kind is ActionKind.FORGET_CONFIRM for row in offered for b in row)
+        return action if asked else Action(ActionKind.FORGET)
 
     async def _offer_if_lost(self, msg: IncomingMessage,
                              action: Action | None) -> tuple[tuple[Button, ...], ...] | None:

@@ -214,6 +214,21 @@ async def test_internal_error_does_not_claim_the_message_was_saved(
     assert "сохранено" not in error
 
 
+async def test_forget_confirm_never_asked_for_asks_and_erases_nothing(
+        client: TestClient) -> None:
+    await open_chat(client)
+    await send(client, {"id": "q1", "text": "Как оформить единое пособие?"})
+    await wait_for_messages(client, 2)
+    token = client.session.cookie_jar.filter_cookies(client.make_url("/"))["priemnaya_client"]
+    r = await send(client, {"id": "f2", "action": "forget_confirm", "text": ""})
+    assert (r.status, await r.json()) == (200, {"ok": True, "duplicate": False})
+    jar = client.session.cookie_jar.filter_cookies(client.make_url("/"))
+    assert jar["priemnaya_client"].value == token.value
+    messages = await wait_for_messages(client, 4)
+    assert messages[0]["text"] == "Как оформить единое пособие?"
+    assert next(b["action"] for row in messages[-1]["buttons"] for b in row) == "forget_confirm"
+
+
 async def test_forgetting_shows_the_confirmation_and_starts_a_fresh_chat(
         client: TestClient) -> None:
     await open_chat(client)

@@ -602,6 +602,25 @@ async def test_forget_asks_confirmation_then_erases(world) -> None:
     assert "удалены" in store.outbox[-1][1].text
 
 
+async def test_forget_confirm_without_the_question_just_before_asks_it(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(action=Action(ActionKind.FORGET_CONFIRM)))  # never asked
+    assert not store.erased
+    assert store.outbox[-1][1].buttons[0][0].action.kind is ActionKind.FORGET_CONFIRM
+    await reception.handle(msg(action=Action(ActionKind.FORGET_CONFIRM)))  # asked now
+    assert store.erased == {1}
+
+
+async def test_forget_confirm_after_other_words_since_the_question_asks_again(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("/forget"))
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(action=Action(ActionKind.FORGET_CONFIRM)))  # an old button
+    assert not store.erased
+    assert store.outbox[-1][1].buttons[0][0].action.kind is ActionKind.FORGET_CONFIRM
+
+
 @pytest.mark.parametrize("text", [
     "удалите мои данные",
     "Удалите, пожалуйста, все мои персональные данные",
