@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from bots.json_body import NotJson, UnreadableBody, read_json_body
 from bots.text import to_storable
 from bots.web.download import file_response
 from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage
@@ -77,9 +78,12 @@ async def send(request: web.Request) -> web.Response:
     if token is None:
         return bad_request(request.app[TEXTS].render("chat_reload"), 403)
     try:
-        body = await request.json()
-    except ValueError:
+        body, _ = await read_json_body(request)
+    except NotJson:
         return bad_request("Ожидался JSON.")
+    except UnreadableBody as exc:
+        log.warning("web chat message refused: %s", exc)
+        return bad_request(f"Ожидался JSON в UTF-8: {exc}.")
     if not isinstance(body, dict):
         return bad_request("Ожидался JSON-объект.")
     return await _accept(request, token, body)

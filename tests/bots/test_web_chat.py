@@ -188,6 +188,20 @@ async def test_lone_surrogate_is_replaced_and_the_message_answered(client: TestC
     assert messages[1]["author"] == "bot"
 
 
+@pytest.mark.parametrize(("raw", "fragment"), [
+    (b'{"text": "\xff", "id": "b1"}', "UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+    (b'{"text": "x", "id": "d1", "more": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+     "nested too deep"),
+], ids=["invalid UTF-8", "deep list", "deep field"])
+async def test_hostile_bodies_get_400_with_the_reason(
+        client: TestClient, raw: bytes, fragment: str) -> None:
+    await open_chat(client)
+    r = await client.post("/api/chat/send", data=raw,
+                          headers={"Content-Type": "application/json"})
+    assert r.status == 400 and fragment in (await r.json())["error"]
+
+
 async def test_a_nul_character_is_dropped_so_every_database_stores_the_message(
         client: TestClient) -> None:
     await open_chat(client)
