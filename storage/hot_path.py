@@ -38,7 +38,7 @@ from storage.codec import (
 )
 from storage.models import AWAITING_CONSENT, Client, Conversation, Message, OutboxItem
 from storage.outbox import lock_recipients, outbox_delivery, pending_to
-from storage.raw_names import blank_pending_names, forget_pending
+from storage.raw_names import blank_pending_names, erased_meanwhile, forget_pending
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
 HUMAN_STATES = (State.WAITING, State.WITH_SPECIALIST)  # handed over to the staff
@@ -128,7 +128,8 @@ class HotPath:
                      items: Sequence[Incoming]) -> list[Recorded | None]:
         """Stores the messages; a re-delivered one fails the batch on the unique dedupe key.
 
-        None for a message whose client was erased as it arrived: stored blank, not handled."""
+        None for a message whose client was erased as it arrived: stored blank, not handled;
+        or not stored at all when the erasure came before the client was looked up."""
         firsts: list[Incoming] = []
         later: set[int] = set()
         seen: set[tuple[str, str]] = set()
@@ -140,6 +141,10 @@ class HotPath:
                 firsts.append(item)
                 seen.add(who)
         found = await self._find_clients(conn, [item.msg for item in firsts])
+        gone = await erased_meanwhile(conn, {
+            person for i in firsts if (person := (str(i.msg.channel), i.msg.user_id)) not in found
+            and i.msg.channel != Channel.WEB}, min((i.now for i in firsts), default=datetime.min))
+        firsts = [i for i in firsts if (str(i.msg.channel), i.msg.user_id) not in gone]
         clients = await self._clients(conn, firsts, found)
         erased = await self._erased(conn, firsts, clients, found)
         convs = await self._conversations(conn, firsts, clients, found)
@@ -148,7 +153,9 @@ class HotPath:
                        for message_id, client, conv in zip(ids, clients, convs, strict=True))
         out: list[Recorded | None] = []
         for n, item in enumerate(items):
-            if n in later:
+            if (str(item.msg.channel), item.msg.user_id) in gone:
+                out.append(None)
+            elif n in later:
                 out.extend(await self.record(conn, [item]))
             else:
                 out.append(next(batched))

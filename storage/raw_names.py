@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, select, update
@@ -20,6 +21,8 @@ _events = cast(Table, InboundEvent.__table__)
 # The kind of a raw event whose client was erased while it was being processed: its body is
 # blanked when its processing status is written (storage/staff.py).
 ERASED_KIND = "erased-client"
+# Events are processed within seconds of their arrival; a minute covers a busy replica.
+ERASURE_WINDOW = timedelta(minutes=1)
 
 
 def without_names(raw: str) -> str:
@@ -87,3 +90,18 @@ async def forget_pending(conn: AsyncConnection, channel: str, user_id: str) -> N
         await conn.execute(update(_events).where(
             _events.c.id == event_id, _events.c.status == "received")
             .values(raw=masked_without_names(raw), kind=ERASED_KIND))
+
+
+async def erased_meanwhile(conn: AsyncConnection, users: Collection[tuple[str, str]],
+                           now: datetime) -> set[tuple[str, str]]:
+    """Of these (channel, user id) with no client row, those with events still pending from
+    an erasure: their messages were sent as it was made and are not kept. Such events are
+    rare, so all of them are read: no statement grows with the users asked about. One left
+    pending by a crash silences its sender for ERASURE_WINDOW at most."""
+    if not users:
+        return set()
+    rows = (await conn.execute(select(_events.c.channel, _events.c.raw).where(
+        _events.c.status == "received", _events.c.kind == ERASED_KIND,
+        _events.c.received_at >= now - ERASURE_WINDOW))).all()
+    return {(channel, user) for channel, user in users
+            if any(c == channel and user in raw for c, raw in rows)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from handlers.model import Channel, IncomingMessage
 from storage.conversations import SqlConversationStore
 from storage.hot_path import HotPath
 from storage.models import Client, InboundEvent, Message
-from storage.raw_names import ERASED_KIND
+from storage.raw_names import ERASED_KIND, ERASURE_WINDOW
 from storage.staff import SqlInboundLog
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
@@ -90,3 +90,41 @@ async def test_message_finding_its_client_just_before_the_erasure_is_stored_blan
     await inbound.mark("vk", "late", "processed")
     await inbound.flush()
     assert (await raw_events(sessions))["vk:late"] == ("processed", "")
+
+
+async def test_message_pending_at_the_erasure_and_stored_after_it_is_not_kept(
+        sessions) -> None:
+    inbound = SqlInboundLog(sessions)
+    store = SqlConversationStore(sessions, inbound=inbound)
+    first = await store.record_incoming(IncomingMessage(Channel.VK, "3300", "m1", "удалите"),
+                                        NOW)
+    # Kept by another replica, not yet stored when the erasure commits.
+    await inbound.keep("vk", "late", "message_new", vk_body("3300", f"Мой телефон {PHONE}", 2),
+                       NOW)
+    await store.erase_client(first.client.id, NOW)
+    late = IncomingMessage(Channel.VK, "3300", "m2", f"Мой телефон {PHONE}", "Мария")
+    assert await store.record_incoming(late, NOW) is None
+    await inbound.mark("vk", "late", "skipped")
+    await inbound.flush()
+    async with sessions() as s:
+        texts = list(await s.scalars(select(Message.text)))
+        names = list(await s.scalars(select(Client.display_name)))
+    assert texts == [""] and names == [""]
+    assert (await raw_events(sessions))["vk:late"] == ("skipped", "")
+    # Once the erasure's events are done, the same person writing again is a new client.
+    again = await store.record_incoming(IncomingMessage(Channel.VK, "3300", "m3", "снова"), NOW)
+    assert again is not None and again.client.id != first.client.id
+
+
+async def test_an_erased_event_left_pending_silences_its_sender_a_minute_at_most(
+        sessions) -> None:
+    inbound = SqlInboundLog(sessions)
+    store = SqlConversationStore(sessions, inbound=inbound)
+    first = await store.record_incoming(IncomingMessage(Channel.VK, "3300", "m1", "удалите"),
+                                        NOW)
+    await inbound.keep("vk", "stuck", "message_new", vk_body("3300", "текст", 2), NOW)
+    await store.erase_client(first.client.id, NOW)  # "stuck" is never marked (a crash)
+    later = NOW + ERASURE_WINDOW + timedelta(seconds=1)
+    again = await store.record_incoming(IncomingMessage(Channel.VK, "3300", "m3", "снова"),
+                                        later)
+    assert again is not None and again.client.id != first.client.id
