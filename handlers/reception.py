@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -76,6 +77,20 @@ _DOCUMENTS = (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT, AttachmentKind.VIDE
 ALBUM_WINDOW = timedelta(seconds=10)
 
 
+# Letters no font draws, sent alone to look like a message: read as no text at all.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def visible_text(text: str) -> str:
+    """The text stripped; "" when nothing in it shows (zero-width spaces, joiners, BOMs,
+    direction marks, Hangul fillers), as for an empty message."""
+    text = text.strip()
+    shows = any(not (ch.isspace() or ch in _BLANK_LETTERS
+                     or unicodedata.category(ch) in ("Cf", "Cc", "Mn", "Me"))
+                for ch in text)
+    return text if shows else ""
+
+
 def _has_file(msg: IncomingMessage) -> bool:
     return any(a.kind in _DOCUMENTS for a in msg.attachments)
 
@@ -116,6 +131,7 @@ class Reception:
         """Process a message; False when it was a duplicate delivery and nothing was done."""
         now = self._d.clock()
         action = msg.action or parse_command(msg.text) or await self._typed_option(msg)
+        action = await self._unless_unasked(msg, action)
         gone = await self._gone_entry_label(msg, action)
         lost_after = await self._offer_if_lost(msg, action)
         remark = None if action is not None else await self._remark_while_rating(msg)
@@ -164,6 +180,15 @@ class Reception:
         await self._d.store.enqueue(rec.conversation, rec.client, replies, Author.BOT, now,
                                     annotation=annotation)
 
+    async def _unless_unasked(self, msg: IncomingMessage, action: Action | None) -> Action | None:
+        """«Да, удалить» counts only as the answer to the question the bot asked last: a
+        press of an old one, or a web chat's request forged without it, asks again."""
+        if action is None or action.kind is not ActionKind.FORGET_CONFIRM:
+            return action
+        offered = await self._d.store.last_offer(msg.channel, msg.user_id)
+        asked = any(b.action.kind is ActionKind.FORGET_CONFIRM for row in offered for b in row)
+        return action if asked else Action(ActionKind.FORGET)
+
     async def _offer_if_lost(self, msg: IncomingMessage,
                              action: Action | None) -> tuple[tuple[Button, ...], ...] | None:
         """For «не понял», the buttons of the bot's reply it is about (read before the
@@ -178,7 +203,7 @@ class Reception:
     ) -> list[Reply]:
         if action is not None:
             return await self._on_action(action, rec, now)
-        text = msg.text.strip()
+        text = visible_text(msg.text)
         hit = self._d.crisis.detect(text[:MAX_MATCH_CHARS]) if text else None
         if hit is not None:
             return await self._on_crisis(rec, hit, now, with_file=_has_file(msg))

@@ -57,7 +57,7 @@ from storage.models import (
     OutboxItem,
 )
 from storage.outbox import LEASE
-from storage.raw_names import masked_without_names
+from storage.raw_names import forget_pending, masked_without_names
 from storage.staff_posts import make_due
 
 TRANSFER = "transfer:"
@@ -214,7 +214,8 @@ class SqlConversationStore:
                 # The name came from the messenger (VK's users.get), not from the client's
                 # words: without consent it is not kept either, until they agree.
                 client.display_name, client.consent_declined = "", True
-            await self._erase_raw_events(s, client)
+            if client.channel != Channel.WEB and client.user_id:
+                await self._erase_raw_events(s, client.channel, client.user_id)
             # The event being processed now (the «нет» itself) is masked in place, its sender's
             # profile name blanked, its JSON still readable for a re-run.
             if client.channel != Channel.WEB and client.user_id:
@@ -233,7 +234,7 @@ class SqlConversationStore:
             await self._inbound.flush()
         async with self._sessions.begin() as s:
             client = await s.get_one(Client, client_id)
-            await self._erase_raw_events(s, client)
+            channel, user_id = client.channel, client.user_id
             if by == "client":  # the data subject's own request, carried out (152-ФЗ ст. 21)
                 s.add(AuditEntry(institution_id=client.institution_id, at=now, actor="клиент",
                                  action="erase_self", object_type="client",
@@ -245,6 +246,12 @@ class SqlConversationStore:
             client.user_id = f"erased:{client.id}"
             client.consent_at = None
             client.erased_at = now
+            # The client's row locked first: a message of theirs being stored now is either
+            # committed before, and blanked below, or stored blank after (storage/hot_path.py).
+            await s.flush()
+            if channel != Channel.WEB and user_id:
+                await (await s.connection()).run_sync(forget_pending, channel, user_id)
+                await self._erase_raw_events(s, channel, user_id)
             await s.execute(update(Message).where(Message.client_id == client_id).values(
                 text="", attachments=[], redacted_at=now))
             # Suggestions for the knowledge base quote the client's messages and the replies.
@@ -280,18 +287,16 @@ class SqlConversationStore:
                             .values(details=details.split(": ", 1)[0]))
 
     @staticmethod
-    async def _erase_raw_events(s: AsyncSession, client: Client) -> None:
+    async def _erase_raw_events(s: AsyncSession, channel: str, user_id: str) -> None:
         """Raw platform bodies hold the client's id and texts; processed ones can go.
 
         Bodies are matched by the platform user id appearing in them, which may also catch
         another user whose id contains it: only raw copies of already-processed events are
         lost then, never a message (those live in the messages table).
         """
-        if client.channel == Channel.WEB or not client.user_id:
-            return
         await s.execute(delete(InboundEvent).where(
-            InboundEvent.channel == client.channel, InboundEvent.status != "received",
-            InboundEvent.raw.contains(client.user_id, autoescape=True)))
+            InboundEvent.channel == channel, InboundEvent.status != "received",
+            InboundEvent.raw.contains(user_id, autoescape=True)))
 
     async def enqueue(
         self, conv: ConversationRef, client: ClientRef, replies: Sequence[Reply],

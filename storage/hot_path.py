@@ -38,7 +38,7 @@ from storage.codec import (
 )
 from storage.models import AWAITING_CONSENT, Client, Conversation, Message, OutboxItem
 from storage.outbox import lock_recipients, outbox_delivery, pending_to
-from storage.raw_names import blank_pending_names
+from storage.raw_names import blank_pending_names, erased_meanwhile, forget_pending
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
 HUMAN_STATES = (State.WAITING, State.WITH_SPECIALIST)  # handed over to the staff
@@ -61,9 +61,13 @@ _CLIENTS_WITH_LAST_CONVERSATION = (
            _clients.c.user_id.in_(bindparam("users", expanding=True))))
 # sort_by_parameter_order: the ids come back in the order of the rows given, also for many.
 _INSERT_CLIENTS = insert(_clients).returning(_clients.c.id, sort_by_parameter_order=True)
-_TOUCH_CLIENT = (update(_clients).where(_clients.c.id == bindparam("b_id"))
+# Not an erased one: a message that found its client just before the erasure committed.
+_TOUCH_CLIENT = (update(_clients).where(_clients.c.id == bindparam("b_id"),
+                                        _clients.c.erased_at.is_(None))
                  .values(last_seen_at=bindparam("now"), blocked_at=None,
                          display_name=bindparam("name"), app_lacks=bindparam("app")))
+_ERASED = select(_clients.c.id).where(_clients.c.id.in_(bindparam("ids", expanding=True)),
+                                     _clients.c.erased_at.is_not(None))
 _INSERT_CONVERSATIONS = insert(_conversations).returning(_conversations.c.id,
                                                          sort_by_parameter_order=True)
 _TOUCH_CONVERSATION = (update(_conversations).where(_conversations.c.id == bindparam("b_id"))
@@ -120,8 +124,12 @@ class HotPath:
     def __init__(self, institution: str) -> None:
         self._institution = institution
 
-    def record(self, conn: Connection, items: Sequence[Incoming]) -> list[Recorded]:
-        """Stores the messages; a re-delivered one fails the batch on the unique dedupe key."""
+    def record(self, conn: Connection,
+               items: Sequence[Incoming]) -> list[Recorded | None]:
+        """Stores the messages; a re-delivered one fails the batch on the unique dedupe key.
+
+        None for a message whose client was erased as it arrived: stored blank, not handled;
+        or not stored at all when the erasure came before the client was looked up."""
         firsts: list[Incoming] = []
         later: set[int] = set()
         seen: set[tuple[str, str]] = set()
@@ -133,13 +141,21 @@ class HotPath:
                 firsts.append(item)
                 seen.add(who)
         found = self._find_clients(conn, [item.msg for item in firsts])
+        gone = erased_meanwhile(conn, {
+            person for i in firsts if (person := (str(i.msg.channel), i.msg.user_id)) not in found
+            and i.msg.channel != Channel.WEB}, min((i.now for i in firsts), default=datetime.min))
+        firsts = [i for i in firsts if (str(i.msg.channel), i.msg.user_id) not in gone]
         clients = self._clients(conn, firsts, found)
+        erased = self._erased(conn, firsts, clients, found)
         convs = self._conversations(conn, firsts, clients, found)
-        ids = self._insert_incoming(conn, firsts, convs)
-        batched = iter(Recorded(*row) for row in zip(ids, clients, convs, strict=True))
-        out: list[Recorded] = []
+        ids = self._insert_incoming(conn, firsts, convs, erased)
+        batched = iter(None if client.id in erased else Recorded(message_id, client, conv)
+                       for message_id, client, conv in zip(ids, clients, convs, strict=True))
+        out: list[Recorded | None] = []
         for n, item in enumerate(items):
-            if n in later:
+            if (str(item.msg.channel), item.msg.user_id) in gone:
+                out.append(None)
+            elif n in later:
                 out.extend(self.record(conn, [item]))
             else:
                 out.append(next(batched))
@@ -193,6 +209,22 @@ class HotPath:
             blank_pending_names(conn, channel, user_id)
         return clients
 
+    @staticmethod
+    def _erased(conn: Connection, items: Sequence[Incoming],
+                clients: Sequence[ClientRef], found: dict[tuple[str, str], Any]) -> set[int]:
+        """Clients found by their user id whose erasure committed while this transaction
+        waited for their row: their raw events go as the erasure's own (storage/raw_names.py).
+        SQLite runs one writer at a time: the erasure is wholly before or after."""
+        known = [c.id for i, c in zip(items, clients, strict=True)
+                 if (str(i.msg.channel), i.msg.user_id) in found]
+        if not known or conn.dialect.name == "sqlite":
+            return set()
+        erased = set((conn.execute(_ERASED, {"ids": known})).scalars())
+        for item, client in zip(items, clients, strict=True):
+            if client.id in erased and item.msg.channel != Channel.WEB:
+                forget_pending(conn, str(item.msg.channel), item.msg.user_id)
+        return erased
+
     def _conversations(
         self, conn: Connection, items: Sequence[Incoming], clients: Sequence[ClientRef],
         found: dict[tuple[str, str], Any],
@@ -222,13 +254,17 @@ class HotPath:
         return [c for c in convs if c is not None]
 
     def _insert_incoming(self, conn: Connection, items: Sequence[Incoming],
-                               convs: Sequence[ConversationRef]) -> list[int]:
+                         convs: Sequence[ConversationRef],
+                         erased: Collection[int] = ()) -> list[int]:
         return self._insert(conn, _INSERT_MESSAGES, [{
             "institution_id": self._institution, "conversation_id": conv.id,
             "client_id": conv.client_id, "direction": Direction.IN, "author": Author.CLIENT,
             "channel": i.msg.channel, "channel_message_id": i.msg.channel_message_id,
-            "dedupe_key": i.key, "text": i.msg.text, "text_length": len(i.msg.text),
-            "attachments": to_attachments_json(i.msg.attachments),
+            "dedupe_key": i.key, "text_length": len(i.msg.text),
+            **({"text": "", "attachments": [], "redacted_at": i.now}
+               if conv.client_id in erased else
+               {"text": i.msg.text, "attachments": to_attachments_json(i.msg.attachments),
+                "redacted_at": None}),
             "action": i.msg.action.to_payload() if i.msg.action else "", "created_at": i.now,
         } for i, conv in zip(items, convs, strict=True)])
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, select, update
@@ -17,6 +19,11 @@ from storage.models import InboundEvent
 PROFILE_FIELDS = frozenset(("first_name", "last_name", "username", "screen_name"))
 
 _events = cast(Table, InboundEvent.__table__)
+# The kind of a raw event whose client was erased while it was being processed: its body is
+# blanked when its processing status is written (storage/staff.py).
+ERASED_KIND = "erased-client"
+# Events are processed within seconds of their arrival; a minute covers a busy replica.
+ERASURE_WINDOW = timedelta(minutes=1)
 
 
 def without_names(raw: str) -> str:
@@ -71,3 +78,37 @@ def blank_pending_names(conn: Connection, channel: str, user_id: str) -> None:
         if (blanked := without_names(raw)) != raw:
             conn.execute(update(_events).where(_events.c.id == event_id)
                                .values(raw=blanked))
+
+
+def forget_pending(conn: Connection, channel: str, user_id: str) -> None:
+    """The events of an erased client not yet processed: masked now, still readable for a
+    re-run, and blanked once processed. Matched by the user id, as erasures match them."""
+    pending = conn.execute(select(_events.c.id, _events.c.raw).where(
+        _events.c.channel == channel, _events.c.status == "received",
+        _events.c.raw.contains(user_id, autoescape=True)))
+    for event_id, raw in pending.all():
+        # Still "received": one processed meanwhile is deleted with the processed ones.
+        conn.execute(update(_events).where(
+            _events.c.id == event_id, _events.c.status == "received")
+            .values(raw=masked_without_names(raw), kind=ERASED_KIND))
+
+
+def erased_meanwhile(conn: Connection, users: Collection[tuple[str, str]],
+                     now: datetime) -> set[tuple[str, str]]:
+    """Of these (channel, user id) with no client row, those with events still pending from
+    an erasure: their messages were sent as it was made and are not kept. Such events are
+    rare, so all of them are read: no statement grows with the users asked about. One left
+    pending by a crash silences its sender for ERASURE_WINDOW at most."""
+    if not users:
+        return set()
+    rows = conn.execute(select(_events.c.channel, _events.c.raw).where(
+        _events.c.status == "received", _events.c.kind == ERASED_KIND,
+        _events.c.received_at >= now - ERASURE_WINDOW)).all()
+    return {(channel, user) for channel, user in users
+            if any(c == channel and _names(user, raw) for c, raw in rows)}
+
+
+def _names(user_id: str, raw: str) -> bool:
+    """Whether the body holds this user id as a whole value: user 1234 is not in a date
+    1712341234, and a message of theirs is not dropped for another's erasure."""
+    return re.search(rf"(?<![\w-]){re.escape(user_id)}(?![\w-])", raw) is not None

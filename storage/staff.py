@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, case, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,7 @@ from handlers.ports import Texts
 from storage.engine import in_core_transaction
 from storage.group_commit import GroupCommit
 from storage.models import Conversation, InboundEvent, Specialist
+from storage.raw_names import ERASED_KIND
 
 _events = cast(Table, InboundEvent.__table__)
 _KEEP = insert(_events)
@@ -28,8 +29,10 @@ _KEEP_NEW = {
     .returning(_events.c.dedupe_key),
     "sqlite": sqlite.insert(_events).on_conflict_do_nothing().returning(_events.c.dedupe_key),
 }
+# An erased client's event keeps its row (a re-delivery is still known), not its body.
 _MARK = (update(_events).where(_events.c.dedupe_key == bindparam("key"))
-         .values(status=bindparam("status"), error=bindparam("error")))
+         .values(status=bindparam("status"), error=bindparam("error"),
+                 raw=case((_events.c.kind == ERASED_KIND, ""), else_=_events.c.raw)))
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ class UpdateIntake:
         """One webhook body; False when it was a re-delivery (or unreadable)."""
         try:
             raw: object = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # kept, and skipped as not a JSON object
             raw = None
         return await self.accept(raw, body)
 

@@ -15,6 +15,7 @@ from aiogram.methods.base import Response
 from aiogram.types import File, ForumTopic, Message
 from aiohttp import web
 
+from bots.json_body import NotJson, UnreadableBody, read_json_body
 from bots.notify import FanoutNotifier
 from bots.plugin import ChannelContext
 from bots.telegram.callbacks import CallbackCodec
@@ -90,10 +91,18 @@ class TelegramPlugin:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self._config.webhook_secret.encode()):
             return web.json_response({"ok": False, "error": "wrong secret token"}, status=403)
-        body = (await request.read()).decode("utf-8", errors="replace")
+        raw: object
+        try:
+            raw, body = await read_json_body(request)
+        except NotJson as exc:
+            raw, body = None, exc.text  # kept and marked skipped, as ever
+        except UnreadableBody as exc:
+            # Never from Telegram, which sends UTF-8 JSON: nothing to keep or to retry.
+            log.warning("telegram webhook refused: %s", exc)
+            return web.json_response({"ok": False, "error": str(exc)}, status=400)
         # Answered 200 even when processing failed: the raw update is kept and marked, and
         # a non-2xx answer would only make Telegram send it again and again.
-        await self.intake.accept_body(body)
+        await self.intake.accept(raw, body)
         return web.json_response({"ok": True})
 
     async def run(self) -> None:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from typing import Any
 
 from aiohttp import web
 
+from bots.json_body import UnreadableBody, read_json_body
 from bots.vk.events import VkEvents
-from bots.vk.parse import MalformedEvent, parse_envelope
+from bots.vk.parse import MalformedEvent, event_key, parse_envelope
 from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
+# inbound_events.dedupe_key holds 200 characters with the channel's prefix; VK's are 40.
+MAX_KEY = 190
 
 
 class CallbackEndpoint:
@@ -31,9 +33,15 @@ class CallbackEndpoint:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def handle(self, request: web.Request) -> web.Response:
-        raw = await request.text()
         try:
-            event = parse_envelope(json.loads(raw))
+            body, raw = await read_json_body(request)
+        except UnreadableBody as exc:
+            log.warning("VK callback refused: %s", exc)
+            return web.Response(status=400, text=f"bad request: {exc}")
+        try:
+            event = parse_envelope(body)
+            if len(event_key(event)) > MAX_KEY:
+                raise MalformedEvent(f"event_id longer than {MAX_KEY} characters")
         except (ValueError, MalformedEvent) as exc:
             # The body carries the community's secret (in a truncated one too): never quoted.
             log.warning("VK callback refused: %s: %.300r", exc, redact(raw))

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from bots.json_body import NotJson, UnreadableBody, read_json_body
 from bots.text import to_storable
 from bots.web.chat_text import to_web_text
 from bots.web.download import file_response
@@ -78,9 +79,12 @@ async def send(request: web.Request) -> web.Response:
     if token is None:
         return bad_request(request.app[TEXTS].render("chat_reload"), 403)
     try:
-        body = await request.json()
-    except ValueError:
+        body, _ = await read_json_body(request)
+    except NotJson:
         return bad_request("Ожидался JSON.")
+    except UnreadableBody as exc:
+        log.warning("web chat message refused: %s", exc)
+        return bad_request(f"Ожидался JSON в UTF-8: {exc}.")
     if not isinstance(body, dict):
         return bad_request("Ожидался JSON-объект.")
     return await _accept(request, token, body)
@@ -104,7 +108,10 @@ async def _accept(request: web.Request, token: str, body: dict[str, Any]) -> web
     msg = IncomingMessage(Channel.WEB, token, message_id, to_storable(text.strip()),
                           action=action)
     processed = await request.app[RECEPTION].handle(msg)
-    if action is not None and action.kind is ActionKind.FORGET_CONFIRM:
+    if action is not None and action.kind is ActionKind.FORGET_CONFIRM \
+            and not await request.app[TIMELINE].messages_for(Channel.WEB, token, 0, 1):
+        # Erased (the token points to nothing now); without the question asked just before,
+        # the press only asked it again (handlers/reception.py).
         return _forgotten(request)
     return web.json_response({"ok": True, "duplicate": not processed})
 

@@ -188,6 +188,20 @@ async def test_lone_surrogate_is_replaced_and_the_message_answered(client: TestC
     assert messages[1]["author"] == "bot"
 
 
+@pytest.mark.parametrize(("raw", "fragment"), [
+    (b'{"text": "\xff", "id": "b1"}', "UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+    (b'{"text": "x", "id": "d1", "more": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+     "nested too deep"),
+], ids=["invalid UTF-8", "deep list", "deep field"])
+async def test_hostile_bodies_get_400_with_the_reason(
+        client: TestClient, raw: bytes, fragment: str) -> None:
+    await open_chat(client)
+    r = await client.post("/api/chat/send", data=raw,
+                          headers={"Content-Type": "application/json"})
+    assert r.status == 400 and fragment in (await r.json())["error"]
+
+
 async def test_a_nul_character_is_dropped_so_every_database_stores_the_message(
         client: TestClient) -> None:
     await open_chat(client)
@@ -212,6 +226,21 @@ async def test_internal_error_does_not_claim_the_message_was_saved(
     error = (await r.json())["error"]
     assert "Внутренняя ошибка" in error
     assert "сохранено" not in error
+
+
+async def test_forget_confirm_never_asked_for_asks_and_erases_nothing(
+        client: TestClient) -> None:
+    await open_chat(client)
+    await send(client, {"id": "q1", "text": "Как оформить единое пособие?"})
+    await wait_for_messages(client, 2)
+    token = client.session.cookie_jar.filter_cookies(client.make_url("/"))["priemnaya_client"]
+    r = await send(client, {"id": "f2", "action": "forget_confirm", "text": ""})
+    assert (r.status, await r.json()) == (200, {"ok": True, "duplicate": False})
+    jar = client.session.cookie_jar.filter_cookies(client.make_url("/"))
+    assert jar["priemnaya_client"].value == token.value
+    messages = await wait_for_messages(client, 4)
+    assert messages[0]["text"] == "Как оформить единое пособие?"
+    assert next(b["action"] for row in messages[-1]["buttons"] for b in row) == "forget_confirm"
 
 
 async def test_forgetting_shows_the_confirmation_and_starts_a_fresh_chat(

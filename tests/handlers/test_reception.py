@@ -602,6 +602,25 @@ async def test_forget_asks_confirmation_then_erases(world) -> None:
     assert "удалены" in store.outbox[-1][1].text
 
 
+async def test_forget_confirm_without_the_question_just_before_asks_it(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(action=Action(ActionKind.FORGET_CONFIRM)))  # never asked
+    assert not store.erased
+    assert store.outbox[-1][1].buttons[0][0].action.kind is ActionKind.FORGET_CONFIRM
+    await reception.handle(msg(action=Action(ActionKind.FORGET_CONFIRM)))  # asked now
+    assert store.erased == {1}
+
+
+async def test_forget_confirm_after_other_words_since_the_question_asks_again(world) -> None:
+    reception, _, store, _ = world
+    await reception.handle(msg("/forget"))
+    await reception.handle(msg("Как оформить единое пособие?"))
+    await reception.handle(msg(action=Action(ActionKind.FORGET_CONFIRM)))  # an old button
+    assert not store.erased
+    assert store.outbox[-1][1].buttons[0][0].action.kind is ActionKind.FORGET_CONFIRM
+
+
 @pytest.mark.parametrize("text", [
     "удалите мои данные",
     "Удалите, пожалуйста, все мои персональные данные",
@@ -1315,3 +1334,15 @@ async def test_a_file_described_in_its_caption_is_no_gap(world) -> None:
     reception, _, store, _ = world
     await reception.handle(photo("Вот мои документы"))
     assert store.messages[0].decision == ""
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200b\u200b", " \u200c\u200d\u2060\ufeff ",
+                                  "\u3164", "\u200e\u2800\u200f"])
+async def test_message_of_invisible_characters_is_read_as_empty(text: str) -> None:
+    replies = []
+    for said in ("", text):
+        reception, _, store, _ = build_world(Clock(SATURDAY))
+        assert await reception.handle(msg(said))
+        replies.append([reply.text for _, reply in store.outbox])
+    assert replies[0] == replies[1]
+    assert not any("не нашёл" in reply for reply in replies[1])

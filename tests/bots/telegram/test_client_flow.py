@@ -269,3 +269,30 @@ async def test_a_client_who_declined_has_no_name_in_the_raw_updates(service: Ser
     assert [raw for raw in kept if "Анна" in raw or "Петрова" in raw] == []
     assert all(json.loads(raw)["update_id"] for raw in kept)
     assert client is not None and client.display_name == ""
+
+
+@pytest.mark.parametrize(("raw", "fragment"), [
+    (b'{"update_id": 5, "message": {"text": "\xff"}}', "UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+], ids=["invalid UTF-8", "deep nesting"])
+async def test_hostile_webhook_bodies_get_400(service: Service, raw: bytes,
+                                              fragment: str) -> None:
+    from tests.bots.telegram.harness import SECRET, SECRET_HEADER
+
+    h, rt = service
+    assert h.http is not None
+    response = await h.http.post("/telegram/webhook", data=raw, headers={
+        SECRET_HEADER: SECRET, "Content-Type": "application/json"})
+    assert response.status == 400 and fragment in (await response.json())["error"]
+    async with rt.sessions() as s:
+        assert (await s.scalars(select(InboundEvent))).all() == []
+
+
+async def test_a_lone_surrogate_in_a_webhook_text_is_replaced(service: Service) -> None:
+    h, rt = service
+    body = json.dumps(h.private("Здравствуйте \ud800 пособие"))
+    assert "\\ud800" in body and await h.post(body) == 200
+    await to_client(h, 1)
+    async with rt.sessions() as s:
+        [stored] = (await s.scalars(select(Message).where(Message.author == "client"))).all()
+    assert stored.text == "Здравствуйте \ufffd пособие"

@@ -326,3 +326,39 @@ async def test_a_file_captioned_with_a_question_gets_the_answer_too(callback: Wo
     texts = [d["message"] for d in callback.fake.delivered]
     assert texts[0].startswith("Файл получен — его посмотрит специалист")
     assert texts[-1].startswith("Единое пособие оформляют")
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(("raw", "fragment"), [
+    (b'{"type": "message_new", "secret": "' + SECRET.encode() + b'", "t": "\xff"}', "UTF-8"),
+    (b'{"type": "message_new", "t": "\xed\xa0\x80"}', "UTF-8"),  # a surrogate as bytes
+    (DEEP, "nested too deep"),
+    (b'{"type": "message_new", "object": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001,
+     "nested too deep"),
+], ids=["invalid UTF-8", "surrogate bytes", "deep list", "deep object"])
+async def test_hostile_bodies_get_400_with_the_reason_and_no_secret_logged(
+        callback: World, raw: bytes, fragment: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="bots.vk.callback"):
+        status, text = await callback.post(None, raw=raw)
+    assert status == 400 and fragment in text
+    assert all(SECRET not in r.getMessage() for r in caplog.records)
+    assert await callback.rows(InboundEvent) == []
+
+
+async def test_an_event_id_too_long_to_keep_gets_400(callback: World) -> None:
+    body = message_new(USER, QUESTION, 1, secret=SECRET) | {"event_id": "e" * 201}
+    status, text = await callback.post(body)
+    assert status == 400 and "event_id" in text
+    assert await callback.rows(InboundEvent) == []
+
+
+async def test_a_lone_surrogate_in_the_text_is_replaced_and_the_message_stored(
+        callback: World) -> None:
+    body = json.dumps(message_new(USER, "Здравствуйте \ud800 пособие", 1, secret=SECRET))
+    assert "\\ud800" in body
+    assert await callback.post(None, raw=body.encode()) == (200, "ok")
+    await callback.settled(kept=1)
+    [stored] = await callback.client_messages()
+    assert stored.text == "Здравствуйте \ufffd пособие"
