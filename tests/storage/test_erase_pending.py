@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.util import await_
 
 from handlers.model import Channel, IncomingMessage
 from storage.conversations import SqlConversationStore
 from storage.hot_path import HotPath
 from storage.models import Client, InboundEvent, Message
-from storage.raw_names import ERASED_KIND, ERASURE_WINDOW
+from storage.raw_names import ERASED_KIND, ERASURE_WINDOW, _names
 from storage.staff import SqlInboundLog
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
@@ -67,10 +68,12 @@ async def test_message_finding_its_client_just_before_the_erasure_is_stored_blan
     found, erased = asyncio.Event(), asyncio.Event()
     find = HotPath._find_clients
 
-    async def find_then_wait(self, conn, msgs):  # type: ignore[no-untyped-def]
-        rows = await find(self, conn, msgs)
+    def find_then_wait(self, conn, msgs):  # type: ignore[no-untyped-def]
+        rows = find(self, conn, msgs)
         found.set()
-        await erased.wait()  # the erasure commits between the look-up and the writes
+        # The erasure commits between the look-up and the writes (the hot path's statements
+        # run in one greenlet: the wait is awaited from inside it).
+        await_(erased.wait())
         return rows
 
     monkeypatch.setattr(HotPath, "_find_clients", find_then_wait)
@@ -128,3 +131,11 @@ async def test_an_erased_event_left_pending_silences_its_sender_a_minute_at_most
     again = await store.record_incoming(IncomingMessage(Channel.VK, "3300", "m3", "снова"),
                                         later)
     assert again is not None and again.client.id != first.client.id
+
+
+def test_a_pending_erased_event_names_a_user_only_by_the_whole_id() -> None:
+    # Another client's message is never dropped because their id is part of a number in an
+    # erased client's pending event (a date, a message id).
+    raw = '{"object": {"message": {"from_id": 5551234, "date": 1712341234, "id": 1234}}}'
+    assert _names("5551234", raw) and _names("1234", raw)
+    assert not _names("555", raw) and not _names("341", raw) and not _names("12341", raw)
