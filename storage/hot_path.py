@@ -219,7 +219,7 @@ class HotPath:
                  if (str(i.msg.channel), i.msg.user_id) in found]
         if not known or conn.dialect.name == "sqlite":
             return set()
-        erased = set((conn.execute(_ERASED, {"ids": known})).scalars())
+        erased = set(conn.execute(_ERASED, {"ids": known}).scalars())
         for item, client in zip(items, clients, strict=True):
             if client.id in erased and item.msg.channel != Channel.WEB:
                 forget_pending(conn, str(item.msg.channel), item.msg.user_id)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.util import await_
 
-from handlers.model import Channel, IncomingMessage
+from handlers.model import Channel, IncomingMessage, Recorded
 from storage.conversations import SqlConversationStore
 from storage.hot_path import HotPath
 from storage.models import Client, InboundEvent, Message
@@ -32,6 +32,19 @@ async def raw_events(sessions) -> dict[str, tuple[str, str]]:
         rows = await s.execute(select(InboundEvent.dedupe_key, InboundEvent.status,
                                       InboundEvent.raw))
         return {key: (status, raw) for key, status, raw in rows.all()}
+
+
+async def asked_to_erase(sessions, late_key: str = "late", late_text: str = f"Мой телефон {PHONE}"
+                         ) -> tuple[SqlInboundLog, SqlConversationStore, Recorded]:
+    """A VK client who asked for erasure, and their next message kept as a raw event by
+    another replica, not yet stored."""
+    inbound = SqlInboundLog(sessions)
+    store = SqlConversationStore(sessions, inbound=inbound)
+    first = await store.record_incoming(IncomingMessage(Channel.VK, "3300", "m1", "удалите"),
+                                        NOW)
+    assert first is not None
+    await inbound.keep("vk", late_key, "message_new", vk_body("3300", late_text, 2), NOW)
+    return inbound, store, first
 
 
 async def test_events_unprocessed_at_erasure_lose_their_body_once_processed(sessions) -> None:
@@ -59,12 +72,7 @@ async def test_message_finding_its_client_just_before_the_erasure_is_stored_blan
         sessions, monkeypatch: pytest.MonkeyPatch) -> None:
     if sessions.kw["bind"].dialect.name == "sqlite":
         pytest.skip("SQLite runs one writer at a time: no interleaving")
-    inbound = SqlInboundLog(sessions)
-    store = SqlConversationStore(sessions, inbound=inbound)
-    first = await store.record_incoming(IncomingMessage(Channel.VK, "3300", "m1", "удалите"),
-                                        NOW)
-    await inbound.keep("vk", "late", "message_new", vk_body("3300", f"Мой телефон {PHONE}", 2),
-                       NOW)
+    inbound, store, first = await asked_to_erase(sessions)
     found, erased = asyncio.Event(), asyncio.Event()
     find = HotPath._find_clients
 
@@ -97,13 +105,7 @@ async def test_message_finding_its_client_just_before_the_erasure_is_stored_blan
 
 async def test_message_pending_at_the_erasure_and_stored_after_it_is_not_kept(
         sessions) -> None:
-    inbound = SqlInboundLog(sessions)
-    store = SqlConversationStore(sessions, inbound=inbound)
-    first = await store.record_incoming(IncomingMessage(Channel.VK, "3300", "m1", "удалите"),
-                                        NOW)
-    # Kept by another replica, not yet stored when the erasure commits.
-    await inbound.keep("vk", "late", "message_new", vk_body("3300", f"Мой телефон {PHONE}", 2),
-                       NOW)
+    inbound, store, first = await asked_to_erase(sessions)  # "late": not yet stored
     await store.erase_client(first.client.id, NOW)
     late = IncomingMessage(Channel.VK, "3300", "m2", f"Мой телефон {PHONE}", "Мария")
     assert await store.record_incoming(late, NOW) is None
@@ -121,11 +123,7 @@ async def test_message_pending_at_the_erasure_and_stored_after_it_is_not_kept(
 
 async def test_an_erased_event_left_pending_silences_its_sender_a_minute_at_most(
         sessions) -> None:
-    inbound = SqlInboundLog(sessions)
-    store = SqlConversationStore(sessions, inbound=inbound)
-    first = await store.record_incoming(IncomingMessage(Channel.VK, "3300", "m1", "удалите"),
-                                        NOW)
-    await inbound.keep("vk", "stuck", "message_new", vk_body("3300", "текст", 2), NOW)
+    _, store, first = await asked_to_erase(sessions, "stuck", "текст")
     await store.erase_client(first.client.id, NOW)  # "stuck" is never marked (a crash)
     later = NOW + ERASURE_WINDOW + timedelta(seconds=1)
     again = await store.record_incoming(IncomingMessage(Channel.VK, "3300", "m3", "снова"),
