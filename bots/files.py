@@ -7,8 +7,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
+from handlers.delivery_ports import DeliveryRefused, DeliveryRetry
 from handlers.model import Attachment
-from handlers.ports import DeliveryRefused, DeliveryRetry, FileData, FileSource, FileUnavailable
+from handlers.platform_ports import FileData, FileSource, FileUnavailable
 from handlers.secrets import redact
 
 FileSources = Mapping[str, FileSource]

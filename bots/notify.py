@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from handlers.ports import ConversationEvent, Notifier
+from handlers.event_ports import ConversationEvent, Notifier
 
 log = logging.getLogger(__name__)
 

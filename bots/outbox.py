@@ -8,16 +8,14 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from handlers.ports import (
+from handlers.delivery_ports import (
     ChannelSender,
-    ConversationEvent,
     Delivery,
     DeliveryQueue,
     DeliveryRefused,
     DeliveryRetry,
-    EventKind,
-    Notifier,
 )
+from handlers.event_ports import ConversationEvent, EventKind, Notifier
 from handlers.secrets import error_text, redact
 
 log = logging.getLogger(__name__)

@@ -9,21 +9,14 @@ from typing import Protocol
 
 from aiohttp import web
 
+from handlers.delivery_ports import ChannelSender
 from handlers.desk import SpecialistDesk
-from handlers.ports import (
-    ChannelSender,
-    ConversationStore,
-    Faq,
-    FileSource,
-    InboundLog,
-    Notifier,
-    StaffBacklog,
-    StaffDirectory,
-    StaffPosts,
-    StaffThreads,
-    Texts,
-)
+from handlers.event_ports import Notifier
+from handlers.faq_ports import Faq
+from handlers.platform_ports import FileSource, InboundLog
+from handlers.ports import ConversationStore, Texts
 from handlers.reception import Reception
+from handlers.staff_ports import StaffBacklog, StaffDirectory, StaffPosts, StaffThreads
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import redis.asyncio as redis
 from redis.asyncio.client import PubSub
 
 from bots.redis_client import TIMEOUT_S, build_redis, close_redis, redis_address, redis_db
-from handlers.ports import ConversationEvent, EventKind, Notifier
+from handlers.event_ports import ConversationEvent, EventKind, Notifier
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from handlers.desk import SpecialistDesk
-from handlers.ports import ConversationEvent, ConversationStore, EventKind, StaffLoad
+from handlers.event_ports import ConversationEvent, EventKind
+from handlers.ports import ConversationStore
+from handlers.queue_ports import StaffLoad
 from handlers.routing import QueueDirectory
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handlers.ports import Routing, Texts
+from handlers.ports import Texts
+from handlers.queue_ports import Routing
 from handlers.routing import QueueDirectory, describe_expected
 
 

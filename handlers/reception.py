@@ -28,6 +28,8 @@ from handlers.commands import (
     wants_human,
 )
 from handlers.crisis import CrisisHit
+from handlers.event_ports import ConversationEvent, EventKind, Notifier
+from handlers.faq_ports import Faq
 from handlers.model import (
     Action,
     ActionKind,
@@ -41,18 +43,8 @@ from handlers.model import (
     State,
 )
 from handlers.pii import has_document_number
-from handlers.ports import (
-    Annotation,
-    ConversationEvent,
-    ConversationStore,
-    CrisisDetector,
-    Escalation,
-    EventKind,
-    Faq,
-    Notifier,
-    Router,
-    Routing,
-)
+from handlers.ports import Annotation, ConversationStore, CrisisDetector, Escalation
+from handlers.queue_ports import Router, Routing
 from handlers.replies import CONFIRMED, DECLINE, KEEP, OFFERED, ReplyBuilder
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from handlers.ports import ConversationEvent, EventKind, Notifier, ReplyTargets, WaitingTarget
+from handlers.event_ports import ConversationEvent, EventKind, Notifier
+from handlers.queue_ports import ReplyTargets, WaitingTarget
 from handlers.routing import QueueDirectory, breached, reminder_due
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from faq.model import Decision, Entry, MatchResult, SmallTalk
 from handlers.crisis import CrisisHit
+from handlers.faq_ports import Faq
 from handlers.model import Action, ActionKind, Button, Reply
-from handlers.ports import Faq, Routing, Texts
+from handlers.ports import Texts
+from handlers.queue_ports import Routing
 
 # Long category lists are paged so that every channel can show them as big buttons.
 PAGE_SIZE = 8

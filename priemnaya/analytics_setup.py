@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from analytics.retention import build_retention_job
 from analytics.web.deps import AdminDeps, no_reload_failure
 from faq.live import LiveFaq, ReloadFailure
+from handlers.faq_ports import Faq
 from handlers.pii import MaskingFilter
-from handlers.ports import Faq
 from handlers.reception import erase_client
 from handlers.routing import QueueDirectory
 from priemnaya.faq_setup import unrouted_categories

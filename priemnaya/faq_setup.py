@@ -12,7 +12,7 @@ from faq.live import DuplicateEntry, LiveFaq
 from faq.loader import KbError, Problem
 from faq.matcher import MatcherConfig, NeuralUnavailable
 from faq.model import Entry, KnowledgeBase
-from handlers.ports import EntryIdTaken, KnowledgeBaseBroken
+from handlers.faq_ports import EntryIdTaken, KnowledgeBaseBroken
 from handlers.routing import UnroutedCategory
 from priemnaya.settings import Settings, SettingsError
 

@@ -23,10 +23,13 @@ from bots.web.desk.hub import DeskHub
 from bots.web.sender import WebChatSender
 from handlers.assign import AutoAssigner
 from handlers.crisis import CrisisRulesError, load_crisis_rules
+from handlers.delivery_ports import ChannelSender
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
+from handlers.faq_ports import Faq, KnowledgeBaseEditor
 from handlers.model import Channel
-from handlers.ports import ChannelSender, CrisisDetector, Faq, KnowledgeBaseEditor, Router
+from handlers.ports import CrisisDetector
+from handlers.queue_ports import Router
 from handlers.reception import Deps, Reception
 from handlers.reminders import ReminderJob
 from handlers.replies import ReplyBuilder

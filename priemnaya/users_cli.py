@@ -19,7 +19,7 @@ from bots.web.passwords import (
     password_problem,
     random_password,
 )
-from handlers.ports import ConversationEvent, Notifier
+from handlers.event_ports import ConversationEvent, Notifier
 from priemnaya.cli_errors import database_errors
 from storage.engine import build_engine, build_sessions
 from storage.users import LastAdmin, LoginTaken, SqlStaffAccounts, SqlWebSessions

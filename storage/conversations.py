@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from faq.model import MatchResult
+from handlers.delivery_ports import DeliveryHandoff
 from handlers.model import (
     Attachment,
     Author,
@@ -25,13 +26,8 @@ from handlers.model import (
     State,
 )
 from handlers.pii import mask
-from handlers.ports import (
-    Annotation,
-    DeliveryHandoff,
-    Escalation,
-    HistoryItem,
-    InboundLog,
-)
+from handlers.platform_ports import InboundLog
+from handlers.ports import Annotation, Escalation, HistoryItem
 from storage.codec import parse_app, parse_attachments, parse_buttons, to_attachments_json
 from storage.engine import in_core_transaction
 from storage.files import SqlFileStore

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from handlers.model import Attachment
-from handlers.ports import WaitingTarget
+from handlers.queue_ports import WaitingTarget
 from storage.codec import parse_attachments
 from storage.hot_path import HUMAN_STATES
 from storage.models import Client, Conversation, Message, Specialist

@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.model import Attachment, AttachmentKind
-from handlers.ports import FileData, FileUnavailable
+from handlers.platform_ports import FileData, FileUnavailable
 from storage.models import DEFAULT_INSTITUTION, StoredFile
 
 # The source name of these files in an Attachment: the desk, not a messenger, keeps them.

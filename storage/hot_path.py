@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from handlers.delivery_ports import Delivery
 from handlers.model import (
     ALL_BUTTONS,
     Author,
@@ -28,7 +29,7 @@ from handlers.model import (
     Reply,
     State,
 )
-from handlers.ports import Annotation, Delivery
+from handlers.ports import Annotation
 from storage.codec import (
     parse_app,
     to_app_lacks,

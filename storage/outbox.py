@@ -11,8 +11,8 @@ from sqlalchemy import Table, bindparam, exists, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers.delivery_ports import Delivery, TimelineItem
 from handlers.model import Attachment, Author, Channel, Direction, Reply
-from handlers.ports import Delivery, TimelineItem
 from handlers.secrets import redact
 from storage.codec import parse_attachments, parse_buttons, parse_payload
 from storage.engine import core_transaction, in_core_transaction

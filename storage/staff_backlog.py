@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.ports import BacklogItem, BacklogKind
 from handlers.secrets import redact
+from handlers.staff_ports import BacklogItem, BacklogKind
 from storage.models import Client, Conversation, StaffBacklogItem
 
 # A conversation whose head is being sent is left to that replica for this long.

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.ports import StaffPostRef
 from handlers.secrets import redact
+from handlers.staff_ports import StaffPostRef
 from storage.models import Client, Conversation, StaffBacklogItem, StaffPost
 
 # A claimed post is left to the replica deleting it for this long; then any may try again.

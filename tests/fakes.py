@@ -18,6 +18,8 @@ from faq.model import (
     MatchResult,
     SmallTalk,
 )
+from handlers.delivery_ports import Delivery
+from handlers.event_ports import ConversationEvent
 from handlers.model import (
     ALL_BUTTONS,
     Attachment,
@@ -32,7 +34,7 @@ from handlers.model import (
     State,
 )
 from handlers.pii import mask
-from handlers.ports import Annotation, ConversationEvent, Delivery, Escalation, HistoryItem
+from handlers.ports import Annotation, Escalation, HistoryItem
 
 KB = KnowledgeBase(
     categories=(Category("family", "Семьи с детьми", "family"),

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from analytics.queries import filter_choices
 from analytics.records import Filters, Period
 from faq.live import ReloadFailure
+from handlers.faq_ports import Faq
 from handlers.pii import contacts_of
-from handlers.ports import Faq
 from handlers.routing import QueueDirectory, UnroutedCategory
 from handlers.texts import BrokenTemplate
 from storage.staff_posts import left_over

@@ -15,8 +15,8 @@ from aiogram.exceptions import (
 )
 
 from bots.telegram.passes import run_passes
-from handlers.ports import BacklogItem, BacklogKind, StaffBacklog
 from handlers.secrets import error_text, redact
+from handlers.staff_ports import BacklogItem, BacklogKind, StaffBacklog
 
 log = logging.getLogger("bots.telegram.notifier")  # one logger for everything staff posts
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
+from handlers.faq_ports import Faq
 from handlers.model import Action, ActionKind
-from handlers.ports import Faq
 from handlers.replies import PAGE_SIZE
 
 MAX_CALLBACK_BYTES = 64  # Bot API limit on InlineKeyboardButton.callback_data

@@ -15,8 +15,9 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, Teleg
 from bots.outbox import MAX_ATTEMPTS, backoff
 from bots.telegram.passes import run_passes
 from bots.telegram.topics import Thread, means
-from handlers.ports import ConversationEvent, EventKind, StaffPostRef, StaffPosts
+from handlers.event_ports import ConversationEvent, EventKind
 from handlers.secrets import error_text
+from handlers.staff_ports import StaffPostRef, StaffPosts
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from aiogram.exceptions import (
 )
 
 from handlers.model import Attachment, AttachmentKind
-from handlers.ports import FileData, FileUnavailable
+from handlers.platform_ports import FileData, FileUnavailable
 from handlers.secrets import error_text, redact
 
 # getFile serves files of up to 20 MB; a local Bot API server serves more, but a client's

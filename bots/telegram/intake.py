@@ -22,7 +22,7 @@ from aiogram.types.update import UpdateTypeLookupError
 from pydantic import ValidationError
 
 from bots.telegram.convert import chat_of, client_message_of, to_incoming, update_kind
-from handlers.ports import InboundLog
+from handlers.platform_ports import InboundLog
 from handlers.reception import Reception
 from handlers.secrets import error_text
 from storage.transient import failure_status, retry_transient

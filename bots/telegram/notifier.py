@@ -21,23 +21,20 @@ from bots.telegram.privacy import StaffPrivacy
 from bots.telegram.titles import TopicTitles
 from bots.telegram.topics import NOT_A_FORUM, TAG, THREAD_NOT_FOUND, Thread, means
 from bots.text import split_text, utf16_len
+from handlers.event_ports import ConversationEvent, EventKind
+from handlers.faq_ports import Faq
 from handlers.model import Attachment, Author, Channel
 from handlers.pii import contacts_of
-from handlers.ports import (
+from handlers.ports import ConversationStore, HistoryItem, Texts
+from handlers.secrets import redact
+from handlers.staff_ports import (
     BacklogItem,
     BacklogKind,
-    ConversationEvent,
-    ConversationStore,
-    EventKind,
-    Faq,
-    HistoryItem,
     StaffBacklog,
     StaffDirectory,
     StaffPosts,
     StaffThreads,
-    Texts,
 )
-from handlers.secrets import redact
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,9 @@ from bots.telegram.privacy import StaffPrivacy
 from bots.telegram.sender import TelegramSender
 from bots.telegram.session import JsonAiohttpSession, dumps
 from bots.telegram.staff import build_staff_router
-from handlers.ports import ChannelSender, FileSource, Notifier
+from handlers.delivery_ports import ChannelSender
+from handlers.event_ports import Notifier
+from handlers.platform_ports import FileSource
 from handlers.secrets import add_secret, redact
 
 log = logging.getLogger(__name__)

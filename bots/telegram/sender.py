@@ -40,8 +40,8 @@ from bots.files import FileSources, fetch_for_delivery
 from bots.telegram.callbacks import CallbackCodec
 from bots.telegram.session import JsonAiohttpSession
 from bots.text import split_text, utf16_len
+from handlers.delivery_ports import DeliveryRefused, DeliveryRetry
 from handlers.model import Attachment, AttachmentKind, Button, Reply
-from handlers.ports import DeliveryRefused, DeliveryRetry
 
 log = logging.getLogger(__name__)
 

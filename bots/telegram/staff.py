@@ -15,7 +15,8 @@ from bots.telegram.config import TelegramConfig
 from bots.telegram.convert import attachments_of
 from bots.telegram.topics import TAG, Thread, tag_of
 from handlers.desk import NOTE_PREFIX, SpecialistDesk, note_of
-from handlers.ports import StaffDirectory, StaffThreads, Texts
+from handlers.ports import Texts
+from handlers.staff_ports import StaffDirectory, StaffThreads
 
 log = logging.getLogger(__name__)
 

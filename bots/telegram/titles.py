@@ -11,8 +11,9 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from bots.telegram.backlog import TRANSIENT
 from bots.telegram.privacy import StaffPrivacy
 from bots.telegram.topics import Thread, means
+from handlers.faq_ports import Faq
 from handlers.model import ClientRef, ConversationRef
-from handlers.ports import Faq, Texts
+from handlers.ports import Texts
 from handlers.secrets import redact
 
 log = logging.getLogger("bots.telegram.notifier")

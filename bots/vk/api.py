@@ -12,7 +12,7 @@ from vkbottle import API, AiohttpClient, VKAPIError
 from vkbottle.api.request_rescheduler import ABCRequestRescheduler
 
 from bots.vk.config import VkConfig
-from handlers.ports import DeliveryRefused, DeliveryRetry
+from handlers.delivery_ports import DeliveryRefused, DeliveryRetry
 
 # Error codes: https://dev.vk.com/ru/reference/errors
 CLIENT_BLOCKED = frozenset({900, 901, 902})  # blacklisted us, no permission, privacy settings

@@ -14,8 +14,10 @@ from bots.vk.config import VkConfig
 from bots.vk.events import VkEvents
 from bots.vk.longpoll import LongPoll
 from bots.vk.sender import VkSender
+from handlers.delivery_ports import ChannelSender
+from handlers.event_ports import Notifier
 from handlers.model import Channel
-from handlers.ports import ChannelSender, FileSource, Notifier
+from handlers.platform_ports import FileSource
 
 
 class VkPlugin:

@@ -11,8 +11,8 @@ from bots.files import FileSources, fetch_for_delivery
 from bots.text import split_text
 from bots.vk.api import Outage, VkMisconfigured, to_delivery_error
 from bots.vk.keyboard import to_keyboard
+from handlers.delivery_ports import DeliveryRefused
 from handlers.model import Attachment, Channel, Reply
-from handlers.ports import DeliveryRefused
 
 MAX_TEXT = 4096  # characters per message (messages.send)
 MAX_ATTACHMENTS = 10  # per message (messages.send)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bots.web.passwords import hash_password_off_loop, random_password
-from handlers.ports import ConversationEvent, EventKind, Notifier
+from handlers.event_ports import ConversationEvent, EventKind, Notifier
 from storage.users import SqlStaffAccounts, SqlWebSessions, StaffAccount
 
 # The columns: login String(64), display_name String(200). A login is typed on the sign-in

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bots.web.accounts import StaffRegistry
 from bots.web.client_address import Network, client_address, parse_networks
 from bots.web.ratelimit import LoginLimiter, MemoryLoginLimiter
-from handlers.ports import Notifier
+from handlers.event_ports import Notifier
 from storage.users import SqlAuditLog, SqlStaffAccounts, SqlWebSessions, StaffAccount
 
 COOKIE = "priemnaya_staff"

@@ -17,8 +17,10 @@ from bots.json_body import NotJson, UnreadableBody, read_json_body
 from bots.text import to_storable
 from bots.web.chat_text import to_web_text
 from bots.web.download import file_response
+from handlers.delivery_ports import ClientTimeline
 from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage
-from handlers.ports import ClientTimeline, FileSource, FileUnavailable, Texts
+from handlers.platform_ports import FileSource, FileUnavailable
+from handlers.ports import Texts
 from handlers.reception import Reception
 from handlers.secrets import redact
 

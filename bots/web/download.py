@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from handlers.ports import FileData
+from handlers.platform_ports import FileData
 
 # The types a browser displays itself without running anything; the rest is downloaded.
 _INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp",

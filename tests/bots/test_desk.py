@@ -19,8 +19,9 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
 from faq.model import Entry
+from handlers.event_ports import ConversationEvent, EventKind
 from handlers.model import Action, Attachment, AttachmentKind, Channel, IncomingMessage
-from handlers.ports import ConversationEvent, EventKind, FileData, FileUnavailable
+from handlers.platform_ports import FileData, FileUnavailable
 from handlers.reminders import ReminderJob
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings, default_queues

@@ -18,8 +18,8 @@ from bots.web.desk.masking import masked, masked_attachments
 from bots.web.desk.timing import timing_of
 from bots.web.ratelimit import Limits, LoginLimiter, MemoryLoginLimiter, RedisLoginLimiter
 from faq.model import Entry, KnowledgeBase
+from handlers.event_ports import ConversationEvent, EventKind
 from handlers.pii import contacts_of
-from handlers.ports import ConversationEvent, EventKind
 from priemnaya.settings_work import CalendarSettings, QueueSettings, build_queue_directory
 from storage.desk_queries import DeskRow
 from tests.fakes import Clock, FakeRedisServer

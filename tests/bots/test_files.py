@@ -7,8 +7,9 @@ import asyncio
 import pytest
 
 from bots.files import CachedFiles, fetch_for_delivery
+from handlers.delivery_ports import DeliveryRefused, DeliveryRetry
 from handlers.model import Attachment, AttachmentKind
-from handlers.ports import DeliveryRefused, DeliveryRetry, FileData, FileUnavailable
+from handlers.platform_ports import FileData, FileUnavailable
 
 
 class CountingSource:

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from bots.outbox import MAX_ATTEMPTS, OutboxWorker, backoff
+from handlers.delivery_ports import Delivery, DeliveryRefused, DeliveryRetry
+from handlers.event_ports import EventKind
 from handlers.model import Reply
-from handlers.ports import Delivery, DeliveryRefused, DeliveryRetry, EventKind
 from tests.fakes import Clock, FakeNotifier
 
 

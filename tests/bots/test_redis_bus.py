@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio.connection import parse_url
 
 from bots.redis_bus import RedisEventBus, backoff, event_channel, parse_event, to_json
-from handlers.ports import ConversationEvent, EventKind
+from handlers.event_ports import ConversationEvent, EventKind
 from tests.bots.vk.conftest import until
 from tests.fakes import FakeNotifier, FakeRedisServer
 

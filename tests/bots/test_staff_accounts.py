@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bots.web.auth import AUTH
 from bots.web.passwords import verify_password
-from handlers.ports import ConversationEvent, EventKind
+from handlers.event_ports import ConversationEvent, EventKind
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app

@@ -14,7 +14,7 @@ import faq.live
 from faq.live import LiveFaq
 from faq.loader import Problem, check_kb, load_kb
 from faq.model import Entry
-from handlers.ports import EntryIdTaken
+from handlers.faq_ports import EntryIdTaken
 from priemnaya.faq_setup import LiveFaqEditor
 from storage.engine import build_engine, build_sessions
 from storage.models import FaqSuggestion

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 from aiohttp.typedefs import Handler, Middleware
 
 from faq.model import Candidate, Decision, Entry, KnowledgeBase, MatchResult
-from handlers.ports import Faq
+from handlers.faq_ports import Faq
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app

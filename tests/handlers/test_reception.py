@@ -13,6 +13,7 @@ from faq.model import Candidate, Category, Decision, Entry, KnowledgeBase, Match
 from handlers.crisis import CrisisHit, CrisisKind, load_crisis_rules
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
+from handlers.event_ports import EventKind
 from handlers.model import (
     Action,
     ActionKind,
@@ -24,7 +25,7 @@ from handlers.model import (
     IncomingMessage,
     State,
 )
-from handlers.ports import CrisisDetector, EventKind
+from handlers.ports import CrisisDetector
 from handlers.reception import Deps, Reception
 from handlers.replies import ReplyBuilder
 from handlers.routing import QueueDirectory

@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bots.outbox import OutboxWorker
+from handlers.delivery_ports import DeliveryRetry
 from handlers.model import Author, Channel, IncomingMessage, Recorded, Reply
-from handlers.ports import DeliveryRetry
 from storage.conversations import SqlConversationStore
 from storage.hot_path import Enqueued, HotPath, Outgoing
 from storage.models import DEFAULT_INSTITUTION

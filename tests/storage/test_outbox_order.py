@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bots.outbox import OutboxWorker
+from handlers.delivery_ports import Delivery, DeliveryRetry
 from handlers.model import Author, Channel, IncomingMessage, Recorded, Reply
-from handlers.ports import Delivery, DeliveryRetry
 from storage.conversations import SqlConversationStore
 from storage.models import OutboxItem
 from storage.outbox import LEASE, ORPHAN_AFTER, SqlDeliveryQueue, pending_to

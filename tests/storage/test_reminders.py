@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from handlers.event_ports import EventKind
 from handlers.model import Channel, IncomingMessage
-from handlers.ports import Escalation, EventKind
+from handlers.ports import Escalation
 from handlers.reminders import ReminderJob
 from priemnaya.settings_work import CalendarSettings, QueueSettings, build_queue_directory
 from storage.conversations import SqlConversationStore

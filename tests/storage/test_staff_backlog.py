@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from handlers.ports import BacklogKind
+from handlers.staff_ports import BacklogKind
 from storage.conversations import SqlConversationStore
 from storage.staff_backlog import SqlStaffBacklog
 from tests.storage.test_staff_posts import a_conversation

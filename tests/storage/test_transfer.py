@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from handlers.event_ports import EventKind
 from handlers.model import Channel, IncomingMessage, State
-from handlers.ports import Escalation, EventKind
+from handlers.ports import Escalation
 from handlers.reminders import ReminderJob
 from priemnaya.settings_work import CalendarSettings, QueueSettings, build_queue_directory
 from storage.conversations import SqlConversationStore

@@ -13,7 +13,8 @@ from bots.web.desk.canned import CannedResponses
 from bots.web.desk.hub import DeskHub
 from faq.live import ReloadFailure
 from handlers.desk import SpecialistDesk
-from handlers.ports import Faq, FileSource, KnowledgeBaseEditor
+from handlers.faq_ports import Faq, KnowledgeBaseEditor
+from handlers.platform_ports import FileSource
 from handlers.routing import QueueDirectory
 from storage.desk_queries import DeskRow, SqlDeskQueries
 from storage.faq_suggestions import SqlFaqSuggestions

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-from handlers.ports import ConversationEvent
+from handlers.event_ports import ConversationEvent
 
 # A page that stops reading loses events beyond this; it refreshes itself once a minute anyway.
 MAX_QUEUED = 100

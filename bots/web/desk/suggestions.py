@@ -22,8 +22,8 @@ from bots.web.desk.suggestion_form import (
     refusal,
 )
 from faq.model import KnowledgeBase
+from handlers.faq_ports import EntryIdTaken, KnowledgeBaseBroken
 from handlers.pii import contacts_of, mask
-from handlers.ports import EntryIdTaken, KnowledgeBaseBroken
 from storage.faq_suggestions import Suggestion, SuggestionStatus
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from bots.web.download import file_response
 from handlers.model import State
 from handlers.names import known_name
 from handlers.pii import client_label, contacts_of
-from handlers.ports import FileUnavailable
+from handlers.platform_ports import FileUnavailable
 from handlers.routing import Queue, QueueDirectory
 from handlers.secrets import redact
 from storage.desk_queries import DeskMessage, DeskRow

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from handlers.ports import ConversationEvent, EventKind
+from handlers.event_ports import ConversationEvent, EventKind
 from priemnaya.runtime import Runtime
 from priemnaya.webapp import build_app
 from storage.models import Client, Conversation, Message, OutboxItem

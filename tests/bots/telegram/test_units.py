@@ -11,8 +11,8 @@ from bots.telegram.convert import client_message_of, to_incoming
 from bots.telegram.sender import MAX_TEXT, keyboard, parse_address, parts_of
 from bots.text import utf16_len
 from faq.model import Entry
+from handlers.delivery_ports import DeliveryRefused
 from handlers.model import Action, ActionKind, Button, Reply
-from handlers.ports import DeliveryRefused
 from tests.fakes import KB, FakeFaq
 
 LONG_ID = "housing." + "очень-длинный-идентификатор-записи-" * 2

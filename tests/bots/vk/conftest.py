@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bots.vk.config import VkConfig
 from bots.vk.plugin import VkPlugin, build_vk
-from handlers.ports import ConversationEvent
+from handlers.event_ports import ConversationEvent
 from priemnaya.runtime import Runtime, build_runtime, utc_now
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app

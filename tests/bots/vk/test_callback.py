@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handlers.ports import EventKind
+from handlers.event_ports import EventKind
 from storage.models import Client, InboundEvent, Message
 from tests.bots.platform_dates import WRONG_DATES, YEAR_AGO, assert_dated_today
 from tests.bots.vk.conftest import CONFIRMATION, SECRET, World, until

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from handlers.ports import EventKind
+from handlers.event_ports import EventKind
 from priemnaya.runtime import utc_now
 from storage.models import Message, OutboxItem
 from tests.bots.vk.conftest import SECRET, World, started, until

@@ -10,8 +10,9 @@ import pytest
 from bots.vk.api import build_api, close_api
 from bots.vk.config import VkConfig
 from bots.vk.sender import VkSender, random_id, to_steps
+from handlers.delivery_ports import DeliveryRefused, DeliveryRetry
 from handlers.model import Action, ActionKind, Attachment, AttachmentKind, Button, Reply
-from handlers.ports import DeliveryRefused, DeliveryRetry, FileData, FileUnavailable
+from handlers.platform_ports import FileData, FileUnavailable
 from tests.bots.vk.fake_vk import GROUP_ID, FakeVk
 
 USER = 100000001
