@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from bots.plugin import ChannelContext, ChannelPlugin
 from bots.telegram.config import TelegramConfig, check_telegram  # no aiogram import
 from handlers.secrets import add_secret
-from priemnaya.settings import Settings, SettingsError, TelegramSettings, VkSettings
+from priemnaya.settings import Settings, SettingsError
+from priemnaya.settings_sections import TelegramSettings, VkSettings
 
 if TYPE_CHECKING:
     from bots.vk.config import VkConfig
