@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faq import cli
+from faq import cli, cli_matching
 from faq import matcher as matcher_module
 from faq.loader import load_kb
 from faq.matcher import Matcher, MatcherConfig, NeuralUnavailable, build_matcher
@@ -311,7 +311,7 @@ def test_faq_ask_says_when_the_recheck_keeps_the_clarification(sample_kb: Knowle
     from faq.neural import NeuralCheck
 
     check = NeuralCheck(Candidate("homecare.how-to-get", 0.455), 0.6123, 0.79, 3)
-    said = cli.describe_neural(Explained(MatchResult(Decision.CLARIFY), check), sample_kb)
+    said = cli_matching.describe_neural(Explained(MatchResult(Decision.CLARIFY), check), sample_kb)
     assert said.splitlines()[-1] == \
         "  confidence 0.612, cut-off 0.790: below the cut-off: the clarification stands"
 
