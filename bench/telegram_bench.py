@@ -46,8 +46,8 @@ def questions() -> list[str]:
     """Those the bot itself answers (with an answer, a question back or "no answer, ask a
     specialist"): a crisis or a request for a person hands the conversation to specialists,
     and the bot then stays silent, so the count of replies would not tell when all is done."""
-    from handlers.commands import wants_human
     from handlers.crisis import load_crisis_rules
+    from handlers.person_request import wants_human
     from priemnaya.settings import Settings
 
     crisis = load_crisis_rules(Settings().crisis.rules_path)

@@ -11,22 +11,7 @@ from datetime import datetime, timedelta
 
 from faq.model import Candidate, Decision, MatchResult, SmallTalk
 from faq.smalltalk import detect_smalltalk
-from handlers.commands import (
-    NONE_OF_THESE,
-    YES,
-    agrees_to_hand_over,
-    looks_like_question,
-    opens_with_consent,
-    parse_command,
-    readings_of,
-    says_lost,
-    topic_of_request,
-    typed_choice,
-    typed_consent,
-    typed_rating,
-    wants_erasure,
-    wants_human,
-)
+from handlers.commands import looks_like_question, parse_command, wants_erasure
 from handlers.crisis import CrisisHit
 from handlers.event_ports import ConversationEvent, EventKind, Notifier
 from handlers.faq_ports import Faq
@@ -42,10 +27,21 @@ from handlers.model import (
     Reply,
     State,
 )
+from handlers.person_request import says_lost, topic_of_request, wants_human
 from handlers.pii import has_document_number
 from handlers.ports import Annotation, ConversationStore, CrisisDetector, Escalation
 from handlers.queue_ports import Router, Routing
+from handlers.readings import readings_of
 from handlers.replies import CONFIRMED, DECLINE, KEEP, OFFERED, ReplyBuilder
+from handlers.typed_answers import (
+    NONE_OF_THESE,
+    YES,
+    agrees_to_hand_over,
+    opens_with_consent,
+    typed_choice,
+    typed_consent,
+    typed_rating,
+)
 
 log = logging.getLogger(__name__)
 

@@ -88,8 +88,9 @@ def _served_matcher(args: argparse.Namespace) -> tuple[list[Path], Any, bool, Pa
 
 def _before_matching(args: argparse.Namespace, text: str) -> str | None:
     """What the service does before it asks the knowledge base (handlers/reception.py)."""
-    from handlers.commands import wants_erasure, wants_human
+    from handlers.commands import wants_erasure
     from handlers.crisis import load_crisis_rules
+    from handlers.person_request import wants_human
 
     settings = settings_from(args)
     hit = load_crisis_rules(settings.crisis.rules_path).detect(text)
