@@ -53,6 +53,7 @@ from handlers.ports import (
     Router,
     Routing,
 )
+from handlers.reading import read_question
 from handlers.replies import CONFIRMED, DECLINE, KEEP, OFFERED, ReplyBuilder
 
 log = logging.getLogger(__name__)
@@ -376,19 +377,22 @@ class Reception:
         return []
 
     async def _answer(self, rec: Recorded, text: str, now: datetime) -> None:
-        await self._reply_to(rec, self._d.faq.match(text[:MAX_MATCH_CHARS]), now)
+        reading = read_question(self._d.faq, text[:MAX_MATCH_CHARS],
+                                rec.conversation.last_answer, now)
+        await self._reply_to(rec, reading.match, now, self._d.replies.for_reading(reading))
 
-    async def _reply_to(self, rec: Recorded, match: MatchResult, now: datetime) -> None:
+    async def _reply_to(self, rec: Recorded, match: MatchResult, now: datetime,
+                        replies: list[Reply] | None = None) -> None:
         # The hot path: the judgement and the reply are written in one transaction.
         annotation = Annotation(rec.message_id, match, self._category_of(match))
-        reply = self._d.replies.for_match(match)
+        replies = replies or [self._d.replies.for_match(match)]
         if match.decision in _UNSURE and self._consent_pending(rec):
             # The client asked for a specialist, was asked to agree first and typed their
             # question instead: it is kept for the specialist, the consent is asked again.
             # The bot neither clarified nor failed to answer it: no decision is recorded.
-            reply = self._d.replies.consent_reminder()
+            replies = [self._d.replies.consent_reminder()]
             annotation = Annotation(rec.message_id, None, "")
-        await self._send(rec, [reply], now, annotation)
+        await self._send(rec, replies, now, annotation)
 
     @staticmethod
     def _consent_pending(rec: Recorded) -> bool:
