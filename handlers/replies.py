@@ -137,10 +137,18 @@ class ReplyBuilder:
         return self._pressable("no_match", self._footer(OFFERED))
 
     def for_reading(self, reading: Reading) -> list[Reply]:
+        if reading.several:
+            return self._several(reading.match)
         best = reading.match.best
         if reading.above and best is not None:
             return [self.answered_above(best.entry_id)]
         return [self.for_match(reading.match)]
+
+    def _several(self, match: MatchResult) -> list[Reply]:
+        kb = self._faq.kb
+        entries = [e for c in match.candidates if (e := kb.entry(c.entry_id)) is not None]
+        lead = Reply(self._t.render("several_questions", count=len(entries)))
+        return [lead, *(self._answer(entry, waiting=False) for entry in entries)]
 
     def answered_above(self, entry_id: str) -> Reply:
         """Points back at the answer just given, with a button to show it again. Not the
