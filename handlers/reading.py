@@ -11,6 +11,9 @@ from handlers.model import LastAnswer
 from handlers.multi import answer_each
 from handlers.ports import Faq
 
+# Matching reads the start of a message only: a question buried after 1,000 characters of
+# story is rare, and a 50,000-character paste must not cost more than a normal message.
+MAX_MATCH_CHARS = 1000
 
 @dataclass(frozen=True, slots=True)
 class Reading:

@@ -23,11 +23,12 @@ from bots.web.desk.hub import DeskHub
 from bots.web.sender import WebChatSender
 from handlers.assign import AutoAssigner
 from handlers.crisis import CrisisRulesError, load_crisis_rules
+from handlers.deps import Deps
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
 from handlers.model import Channel
 from handlers.ports import ChannelSender, CrisisDetector, Faq, KnowledgeBaseEditor, Router
-from handlers.reception import Deps, Reception
+from handlers.reception import Reception
 from handlers.reminders import ReminderJob
 from handlers.replies import ReplyBuilder
 from handlers.routing import QueueDirectory

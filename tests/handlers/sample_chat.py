@@ -7,8 +7,9 @@ from pathlib import Path
 
 from faq.loader import load_kb
 from faq.matcher import Matcher, build_matcher
+from handlers.deps import Deps
 from handlers.model import Channel, IncomingMessage, Reply
-from handlers.reception import Deps, Reception
+from handlers.reception import Reception
 from handlers.replies import ReplyBuilder
 from handlers.texts import JinjaTexts
 from tests.fakes import Clock, FakeNotifier, FakeStore
