@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from enum import StrEnum
 
+from handlers.deps import Deps
 from handlers.event_ports import ConversationEvent, EventKind
 from handlers.model import Attachment, Author, State
-from handlers.reception import Deps
 
 # A specialist's text starting with this is an internal note, on every surface they write from.
 NOTE_PREFIX = "!"

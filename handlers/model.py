@@ -174,6 +174,15 @@ class ClientRef:
 
 
 @dataclass(frozen=True, slots=True)
+class LastAnswer:
+    """The knowledge-base entry the bot's latest message in a conversation answered, and when:
+    a short «а сколько это стоит?» right after it is read as about that entry."""
+
+    entry_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationRef:
     id: int
     client_id: int
@@ -185,6 +194,9 @@ class ConversationRef:
     urgent: bool = False
     # The client asked for a specialist and was asked to agree to the processing first.
     awaiting_consent: bool = False
+    # Set when the conversation's latest message (before the one being handled) is a bot
+    # answer from the knowledge base; read with the conversation, on the hot path only.
+    last_answer: LastAnswer | None = None
 
 
 @dataclass(frozen=True, slots=True)

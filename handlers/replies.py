@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from faq.model import Decision, Entry, MatchResult, SmallTalk
 from handlers.crisis import CrisisHit
 from handlers.faq_ports import Faq
 from handlers.model import Action, ActionKind, Button, Reply
 from handlers.ports import Texts
 from handlers.queue_ports import Routing
+from handlers.reading import Reading
 
 # Long category lists are paged so that every channel can show them as big buttons.
 PAGE_SIZE = 8
@@ -134,6 +137,34 @@ class ReplyBuilder:
             kind = match.smalltalk or SmallTalk.GREETING
             return self._pressable(f"smalltalk_{kind}", self._footer())
         return self._pressable("no_match", self._footer(OFFERED))
+
+    def for_reading(self, reading: Reading) -> list[Reply]:
+        if reading.several:
+            return self._several(reading.match)
+        best = reading.match.best
+        if reading.above and best is not None:
+            return [self.answered_above(best.entry_id)]
+        return [self.for_match(reading.match)]
+
+    def _several(self, match: MatchResult) -> list[Reply]:
+        kb = self._faq.kb
+        entries = [e for c in match.candidates if (e := kb.entry(c.entry_id)) is not None]
+        lead = Reply(self._t.render("several_questions", count=len(entries)))
+        return [lead, *(self._answer(entry, waiting=False) for entry in entries)]
+
+    def answered_above(self, entry_id: str) -> Reply:
+        """Points back at the answer just given, with a button to show it again. Not the
+        answer itself: the same long text once more reads to an elderly client as if the
+        question was not understood, while "it is above" says the bot did understand, and
+        the buttons leave both ways open (the text again, or a person)."""
+        entry = self._faq.kb.entry(entry_id)
+        if entry is None:
+            return self.menu()
+        again = (Button(self._t.render("button_show_again"), Action(ActionKind.ENTRY, entry.id)),)
+        reply = self._pressable("answered_above", (again, *self._footer()),
+                                question=entry.question)
+        # The answer's entry stays the conversation's last answer: a further «а …» follows it.
+        return replace(reply, faq_entry_id=entry.id)
 
     def explain_again(self, offered: tuple[tuple[Button, ...], ...]) -> Reply | None:
         """The last reply's choices again, or its ways on after an answer, in simpler words;

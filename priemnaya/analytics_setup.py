@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from analytics.retention import build_retention_job
 from analytics.web.deps import AdminDeps, no_reload_failure
 from faq.live import LiveFaq, ReloadFailure
+from handlers.actions import erase_client
 from handlers.faq_ports import Faq
 from handlers.pii import MaskingFilter
-from handlers.reception import erase_client
 from handlers.routing import QueueDirectory
 from priemnaya.faq_setup import unrouted_categories
 from priemnaya.runtime import Runtime

@@ -24,13 +24,14 @@ from bots.web.sender import WebChatSender
 from handlers.assign import AutoAssigner
 from handlers.crisis import CrisisRulesError, load_crisis_rules
 from handlers.delivery_ports import ChannelSender
+from handlers.deps import Deps
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
 from handlers.faq_ports import Faq, KnowledgeBaseEditor
 from handlers.model import Channel
 from handlers.ports import CrisisDetector
 from handlers.queue_ports import Router
-from handlers.reception import Deps, Reception
+from handlers.reception import Reception
 from handlers.reminders import ReminderJob
 from handlers.replies import ReplyBuilder
 from handlers.routing import QueueDirectory

@@ -25,6 +25,7 @@ from handlers.model import (
     ConversationRef,
     Direction,
     IncomingMessage,
+    LastAnswer,
     Recorded,
     Reply,
     State,
@@ -49,14 +50,25 @@ _messages, _outbox = cast(Table, Message.__table__), cast(Table, OutboxItem.__ta
 _last_conversation = (select(func.max(_conversations.c.id))
                       .where(_conversations.c.client_id == _clients.c.id)
                       .correlate(_clients).scalar_subquery())
+# The conversation's latest message the client saw, for a follow-up question read as about
+# the answer before it: found through ix_messages_conversation, in the same statement.
+_last_shown = _messages.alias("last_shown")
+_last_message = (select(func.max(_messages.c.id))
+                 .where(_messages.c.conversation_id == _conversations.c.id,
+                        _messages.c.internal.is_(False))
+                 .correlate(_conversations).scalar_subquery())
 _CLIENTS_WITH_LAST_CONVERSATION = (
     select(_clients.c.id, _clients.c.user_id, _clients.c.display_name, _clients.c.consent_at,
            _clients.c.consent_declined, _clients.c.app_lacks,
            _conversations.c.id.label("conv_id"), _conversations.c.state,
            _conversations.c.category, _conversations.c.queue, _conversations.c.assigned_to,
-           _conversations.c.urgent, _conversations.c.escalation_reason)
+           _conversations.c.urgent, _conversations.c.escalation_reason,
+           _last_shown.c.author.label("last_author"),
+           _last_shown.c.faq_entry_id.label("last_entry"),
+           _last_shown.c.created_at.label("last_at"))
     .select_from(_clients.outerjoin(_conversations,
-                                    _conversations.c.id == _last_conversation))
+                                    _conversations.c.id == _last_conversation)
+                 .outerjoin(_last_shown, _last_shown.c.id == _last_message))
     .where(_clients.c.institution_id == bindparam("inst"),
            _clients.c.channel == bindparam("channel"),
            _clients.c.user_id.in_(bindparam("users", expanding=True))))
@@ -240,7 +252,8 @@ class HotPath:
                 convs.append(ConversationRef(row.conv_id, client.id, client.channel,
                                              State(row.state), row.category, row.queue,
                                              row.assigned_to, bool(row.urgent),
-                                             row.escalation_reason == AWAITING_CONSENT))
+                                             row.escalation_reason == AWAITING_CONSENT,
+                                             _last_answer(row)))
             else:
                 new.append((len(convs), item, client))
                 convs.append(None)
@@ -332,6 +345,13 @@ class HotPath:
         if not rows:
             return []
         return list((conn.execute(statement, rows)).scalars().all())
+
+
+def _last_answer(row: Any) -> LastAnswer | None:
+    """The entry the bot's latest message answered; None after any other latest message."""
+    if row.last_author != Author.BOT or not row.last_entry:
+        return None
+    return LastAnswer(row.last_entry, row.last_at)
 
 
 def annotate(conn: Connection, annotations: Sequence[Annotation]) -> None:

@@ -29,6 +29,7 @@ from handlers.model import (
     ClientRef,
     ConversationRef,
     IncomingMessage,
+    LastAnswer,
     Recorded,
     Reply,
     State,
@@ -139,12 +140,21 @@ class FakeStore:
             conv = ConversationRef(len(self.conversations) + 1, client.id, client.channel,
                                    State.BOT, "", "")
             self.conversations[conv.id] = conv
+        conv = replace(conv, last_answer=self._last_answer(conv.id))
         m = _Msg(len(self.messages) + 1, conv.id, client.id, Author.CLIENT, msg.text, at=now,
                  attachments=msg.attachments, channel_message_id=msg.channel_message_id)
         self.messages.append(m)
         # As the SQL store: the reference carries the name the channel gave now.
         return Recorded(m.id, replace(client, display_name=msg.display_name
                                       or client.display_name), conv)
+
+    def _last_answer(self, conversation_id: int) -> LastAnswer | None:
+        shown = [m for m in self.messages if m.conversation_id == conversation_id
+                 and not m.internal]
+        last = shown[-1] if shown else None
+        if last is None or last.author is not Author.BOT or not last.entry_id:
+            return None
+        return LastAnswer(last.entry_id, last.at)
 
     async def annotate(self, message_id: int, match: MatchResult | None, category: str) -> None:
         m = self.messages[message_id - 1]
@@ -224,7 +234,7 @@ class FakeStore:
         ids = []
         for r in replies:
             m = _Msg(len(self.messages) + 1, conv.id, client.id, author, r.text, at=now,
-                     buttons=r.buttons)
+                     buttons=r.buttons, entry_id=r.faq_entry_id)
             self.messages.append(m)
             self.outbox.append((client, r))
             ids.append(m.id)

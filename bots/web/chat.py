@@ -113,7 +113,7 @@ async def _accept(request: web.Request, token: str, body: dict[str, Any]) -> web
     if action is not None and action.kind is ActionKind.FORGET_CONFIRM \
             and not await request.app[TIMELINE].messages_for(Channel.WEB, token, 0, 1):
         # Erased (the token points to nothing now); without the question asked just before,
-        # the press only asked it again (handlers/reception.py).
+        # the press only asked it again (handlers/offers.py).
         return _forgotten(request)
     return web.json_response({"ok": True, "duplicate": not processed})
 

@@ -6,7 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from faq.matcher import Matcher
 from handlers.worktime import Weekday, WeeklyHours, WorkCalendar, parse_day_hours
+from tests.handlers.sample_chat import Chat, build_sample_matcher
 
 EKB = ZoneInfo("Asia/Yekaterinburg")
 
@@ -27,3 +29,14 @@ def calendar() -> WorkCalendar:
 @pytest.fixture
 def lunch_calendar() -> WorkCalendar:
     return WorkCalendar(EKB, office_hours(lunch=True))
+
+
+@pytest.fixture(scope="session")
+def sample_matcher() -> Matcher:
+    """The sample knowledge base's matcher, built once: it takes a second or two."""
+    return build_sample_matcher()
+
+
+@pytest.fixture
+def chat(sample_matcher: Matcher) -> Chat:
+    return Chat(sample_matcher)

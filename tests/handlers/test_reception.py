@@ -11,6 +11,7 @@ import pytest
 
 from faq.model import Candidate, Category, Decision, Entry, KnowledgeBase, MatchResult, SmallTalk
 from handlers.crisis import CrisisHit, CrisisKind, load_crisis_rules
+from handlers.deps import Deps
 from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
 from handlers.event_ports import EventKind
@@ -26,7 +27,7 @@ from handlers.model import (
     State,
 )
 from handlers.ports import CrisisDetector
-from handlers.reception import Deps, Reception
+from handlers.reception import Reception
 from handlers.replies import ReplyBuilder
 from handlers.routing import QueueDirectory
 from handlers.texts import JinjaTexts

@@ -17,6 +17,7 @@ from handlers.model import (
     Button,
     Channel,
     IncomingMessage,
+    LastAnswer,
     Reply,
     State,
 )
@@ -542,3 +543,19 @@ async def test_retention_keeps_every_text_of_a_live_or_recent_conversation(sessi
     async with sessions() as s:
         texts = set((await s.scalars(select(Message.text))).all())
     assert texts == {"", "текст open", "текст specialist", "текст recent"}
+
+
+async def test_the_last_answer_is_read_with_the_conversation(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("la1", "как оформить пособие"), NOW)
+    assert rec.conversation.last_answer is None
+    await store.enqueue(rec.conversation, rec.client, [Reply("Пособие…", faq_entry_id="a.b")],
+                        Author.BOT, NOW)
+    await store.record_specialist_message(rec.conversation.id, None, "заметка", True, NOW)
+    later = NOW + timedelta(minutes=5)
+    follow_up = await store.record_incoming(incoming("la2", "а сколько это"), later)
+    # An internal note is not something the client saw: the answer is still the last.
+    assert follow_up.conversation.last_answer == LastAnswer("a.b", NOW)
+    await store.enqueue(rec.conversation, rec.client, [Reply("Меню")], Author.BOT, later)
+    after_menu = await store.record_incoming(incoming("la3", "а где это"), later)
+    assert after_menu.conversation.last_answer is None
