@@ -13,8 +13,8 @@ from handlers.event_ports import ConversationEvent, EventKind
 from handlers.model import Channel, Recorded, Reply, State
 from handlers.person_request import topic_of_request
 from handlers.ports import Escalation
+from handlers.question_reading import MAX_MATCH_CHARS
 from handlers.queue_ports import Routing
-from handlers.reading import MAX_MATCH_CHARS
 from handlers.replies import DECLINE
 
 log = logging.getLogger(__name__)

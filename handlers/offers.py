@@ -7,7 +7,7 @@ from faq.smalltalk import detect_smalltalk
 from handlers.deps import Deps
 from handlers.model import Action, ActionKind, Button, IncomingMessage
 from handlers.person_request import says_lost
-from handlers.reading import MAX_MATCH_CHARS
+from handlers.question_reading import MAX_MATCH_CHARS
 from handlers.replies import CONFIRMED, DECLINE, KEEP, OFFERED
 from handlers.typed_answers import (
     NONE_OF_THESE,

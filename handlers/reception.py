@@ -27,7 +27,7 @@ from handlers.offers import LastOffer
 from handlers.person_request import wants_human
 from handlers.pii import has_document_number
 from handlers.ports import Annotation
-from handlers.reading import MAX_MATCH_CHARS, read_question
+from handlers.question_reading import MAX_MATCH_CHARS, read_question
 from handlers.readings import readings_of
 from handlers.replies import DECLINE
 from handlers.typed_answers import (

@@ -9,8 +9,8 @@ from handlers.crisis import CrisisHit
 from handlers.faq_ports import Faq
 from handlers.model import Action, ActionKind, Button, Reply
 from handlers.ports import Texts
+from handlers.question_reading import Reading
 from handlers.queue_ports import Routing
-from handlers.reading import Reading
 
 # Long category lists are paged so that every channel can show them as big buttons.
 PAGE_SIZE = 8

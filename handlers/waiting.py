@@ -11,7 +11,7 @@ from handlers.handover import HandOver
 from handlers.model import Recorded, Reply, State
 from handlers.offers import CLOSING_REMARKS
 from handlers.person_request import wants_human
-from handlers.reading import MAX_MATCH_CHARS
+from handlers.question_reading import MAX_MATCH_CHARS
 
 # «алло», «ау», «когда ответите» while nobody has taken the question: a word back at most this
 # often; half an hour of silence read as a broken chat, every message answered as spam.
