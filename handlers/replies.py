@@ -87,6 +87,11 @@ class ReplyBuilder:
         return self._pressable("menu", self._menu_rows() + self._footer()[:1],
                                topics=self._topics())
 
+    def help_asked(self) -> Reply:
+        """«Помогите» with no topic: asked what about, with the topics and the specialist."""
+        return self._pressable("smalltalk_help", self._menu_rows() + self._footer()[:1],
+                               topics=self._topics())
+
     def _topics(self) -> list[str]:
         """The menu's titles, numbered in the text where no buttons show them."""
         return [c.title for c in self._faq.kb.categories]
@@ -130,6 +135,8 @@ class ReplyBuilder:
             return self._clarify(entries[:3])
         if match.decision is Decision.SMALLTALK:
             kind = match.smalltalk or SmallTalk.GREETING
+            if kind is SmallTalk.HELP:
+                return self.help_asked()
             return self._pressable(f"smalltalk_{kind}", self._footer())
         return self._pressable("no_match", self._footer(OFFERED))
 
