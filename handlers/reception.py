@@ -428,8 +428,16 @@ class Reception:
         return True
 
     def _noted(self, rec: Recorded, now: datetime) -> Reply:
+        if rec.conversation.assigned_to is not None:  # taken, no reply yet
+            return self._d.replies.noted_while_waiting(self._taken_when(rec, now), taken=True)
         routing = self._d.router.route(rec.conversation.queue, rec.conversation.urgent, now)
         return self._d.replies.noted_while_waiting(routing.expected_text)
+
+    def _taken_when(self, rec: Recorded, now: datetime) -> str:
+        """When the specialist who took it will write: said out of hours only; in hours a
+        deadline recomputed now would move on from the one given at the hand-over."""
+        routing = self._d.router.route(rec.conversation.queue, rec.conversation.urgent, now)
+        return "" if routing.in_hours else routing.expected_text
 
     def _category_of(self, match: MatchResult) -> str:
         best = match.best
@@ -518,6 +526,8 @@ class Reception:
         conv = rec.conversation
         if conv.state is State.WITH_SPECIALIST:
             return self._d.replies.already_with_specialist()
+        if conv.assigned_to is not None:
+            return self._d.replies.already_with_specialist(self._taken_when(rec, now))
         # Nobody has taken it yet: out of hours nobody will until the queue opens, so the
         # client is told when, as at the hand-over itself.
         routing = self._d.router.route(conv.queue, conv.urgent, now)

@@ -191,12 +191,14 @@ class ReplyBuilder:
         return Reply(self._t.render("already_waiting", taken=False, noted=False,
                                     expected=expected_text))
 
-    def noted_while_waiting(self, expected_text: str) -> Reply:
-        return Reply(self._t.render("already_waiting", taken=False, noted=True,
+    def noted_while_waiting(self, expected_text: str, taken: bool = False) -> Reply:
+        """taken: a specialist has the question and has not written yet."""
+        return Reply(self._t.render("already_waiting", taken=taken, noted=True,
                                     expected=expected_text))
 
-    def already_with_specialist(self) -> Reply:
-        return Reply(self._t.render("already_waiting", taken=True, noted=False, expected=""))
+    def already_with_specialist(self, expected_text: str = "") -> Reply:
+        return Reply(self._t.render("already_waiting", taken=True, noted=False,
+                                    expected=expected_text))
 
     def crisis_help(self, hit: CrisisHit, routing: Routing, with_file: bool = False) -> Reply:
         return Reply(self._t.render(hit.help_key, hit=hit, in_hours=routing.in_hours,
