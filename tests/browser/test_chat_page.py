@@ -799,3 +799,20 @@ async def test_on_a_narrow_phone_the_title_stays_on_one_line(
     fits = await page.eval_on_selector("header", "e => e.scrollWidth <= e.clientWidth")
     await page.context.close()
     assert (lines, fits) == (1, True)
+
+
+async def test_after_a_refused_consent_a_reload_says_why_the_name_is_hidden(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await ask(page, "Меня зовут Анна Петрова, как быть с пособием", "не нашёл точного ответа")
+    await page.get_by_role("button", name="Задать вопрос специалисту").last.click()
+    await page.get_by_role("button", name="Не согласен(на)").last.click()
+    await page.wait_for_selector(".msg.bot >> text=без согласия специалист не сможет")
+    await page.reload()
+    mine = page.locator(".msg.client", has_text="Меня зовут")
+    await mine.wait_for()
+    shown = await mine.inner_text()
+    await page.context.close()
+    assert shown.startswith("Меня зовут [ФИО], как быть с пособием\n")
+    assert "Имя и другие личные данные здесь скрыты: без вашего согласия мы их не храним." \
+        in shown
