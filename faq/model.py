@@ -71,6 +71,8 @@ class SmallTalk(StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"
     # "вы робот?", "а вы кто, робот или человек?": told plainly that a program answers.
     IDENTITY = "identity"
+    # «помогите», «нужна помощь» and no word of what with: asked what about, not guessed at.
+    HELP = "help"
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,28 @@ _PHRASES: dict[SmallTalk, tuple[str, ...]] = {
         "с кем я разговариваю",
         "с кем я переписываюсь",
     ),
+    # A plea with no topic, whatever greeting or thanks surround it: «здравствуйте, помогите
+    # пожалуйста, заранее спасибо». A topic word («помогите с субсидией») makes it a question.
+    SmallTalk.HELP: (
+        "помогите",
+        "помогите пожалуйста",
+        "пожалуйста помогите",
+        "помоги",
+        "помоги пожалуйста",
+        "помогите кто нибудь",
+        "нужна помощь",
+        "нужна ваша помощь",
+        "помощь нужна",
+        "нужна помощь пожалуйста",
+        "прошу помочь",
+        "прошу помощи",
+        "прошу о помощи",
+        "можете помочь",
+        "можно помочь",
+        "help",
+        "help me",
+        "sos",
+    ),
     SmallTalk.THANKS: (
         "спасибо",
         "спс",
@@ -71,6 +93,8 @@ _PHRASES: dict[SmallTalk, tuple[str, ...]] = {
         "большое спасибо",
         "спасибо большое",
         "спасибо огромное",
+        "заранее спасибо",
+        "спасибо заранее",
         # «благодарю вас от всей души»
         "от всей души",
         "от души",
@@ -224,7 +248,8 @@ for _kind, _phrase in _phrase_tokens():
 
 def detect_smalltalk(text: str) -> SmallTalk | None:
     """The kind of small talk when the message holds nothing else; "are you a robot?" wins
-    over the rest, thanks over wishes, wishes over goodbyes and greetings, all over "ok"."""
+    over the rest, then «помогите», thanks over wishes, wishes over goodbyes and greetings,
+    all over "ok"."""
     return smalltalk_in(tokenize(text))
 
 

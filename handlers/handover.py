@@ -72,10 +72,18 @@ class HandOver:
         conv = rec.conversation
         if conv.state is State.WITH_SPECIALIST:
             return self._d.replies.already_with_specialist()
+        if conv.assigned_to is not None:
+            return self._d.replies.already_with_specialist(self.taken_when(rec, now))
         # Nobody has taken it yet: out of hours nobody will until the queue opens, so the
         # client is told when, as at the hand-over itself.
         routing = self._d.router.route(conv.queue, conv.urgent, now)
         return self._d.replies.already_waiting(routing.expected_text)
+
+    def taken_when(self, rec: Recorded, now: datetime) -> str:
+        """When the specialist who took it will write: said out of hours only; in hours a
+        deadline recomputed now would move on from the one given at the hand-over."""
+        routing = self._d.router.route(rec.conversation.queue, rec.conversation.urgent, now)
+        return "" if routing.in_hours else routing.expected_text
 
     async def _hand_over(
         self, rec: Recorded, now: datetime, urgent: bool, reason: str

@@ -270,6 +270,11 @@ _RULES: tuple[Callable[[str, str, str], str | None], ...] = (
 _LABELS = (SNILS, PASSPORT, INN, OMS, PHONE, EMAIL, CARD, ACCOUNT, ADDRESS, BIRTH, NAME)
 
 
+def has_masks(text: str) -> bool:
+    """Whether a text holds the labels mask() puts in place of personal data."""
+    return any(label in text for label in _LABELS)
+
+
 class MaskingFilter(logging.Filter):
     """Masks personal data and secrets (handlers.secrets) in every log record's final message
     and traceback; never drops a record."""

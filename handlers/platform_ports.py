@@ -46,5 +46,7 @@ class InboundLog(Protocol):
     async def flush(self) -> None:
         """Write every status marked so far."""
 
-    async def unfinished(self, channel: str, before: datetime, limit: int) -> list[str]:
-        """Raw bodies kept before `before` whose processing never ended (a crash, a restart)."""
+    async def unfinished(self, channel: str, before: datetime, now: datetime,
+                         limit: int) -> list[str]:
+        """Raw bodies kept before `before` whose processing never ended (a crash, a restart,
+        a transient error), due for a replay at `now`; each is counted as tried again."""

@@ -92,6 +92,11 @@ class ReplyBuilder:
         return self._pressable("menu", self._menu_rows() + self._footer()[:1],
                                topics=self._topics())
 
+    def help_asked(self) -> Reply:
+        """«Помогите» with no topic: asked what about, with the topics and the specialist."""
+        return self._pressable("smalltalk_help", self._menu_rows() + self._footer()[:1],
+                               topics=self._topics())
+
     def _topics(self) -> list[str]:
         """The menu's titles, numbered in the text where no buttons show them."""
         return [c.title for c in self._faq.kb.categories]
@@ -135,6 +140,8 @@ class ReplyBuilder:
             return self._clarify(entries[:3])
         if match.decision is Decision.SMALLTALK:
             kind = match.smalltalk or SmallTalk.GREETING
+            if kind is SmallTalk.HELP:
+                return self.help_asked()
             return self._pressable(f"smalltalk_{kind}", self._footer())
         return self._pressable("no_match", self._footer(OFFERED))
 
@@ -217,12 +224,14 @@ class ReplyBuilder:
         return Reply(self._t.render("already_waiting", taken=False, noted=False,
                                     expected=expected_text))
 
-    def noted_while_waiting(self, expected_text: str) -> Reply:
-        return Reply(self._t.render("already_waiting", taken=False, noted=True,
+    def noted_while_waiting(self, expected_text: str, taken: bool = False) -> Reply:
+        """taken: a specialist has the question and has not written yet."""
+        return Reply(self._t.render("already_waiting", taken=taken, noted=True,
                                     expected=expected_text))
 
-    def already_with_specialist(self) -> Reply:
-        return Reply(self._t.render("already_waiting", taken=True, noted=False, expected=""))
+    def already_with_specialist(self, expected_text: str = "") -> Reply:
+        return Reply(self._t.render("already_waiting", taken=True, noted=False,
+                                    expected=expected_text))
 
     def crisis_help(self, hit: CrisisHit, routing: Routing, with_file: bool = False) -> Reply:
         return Reply(self._t.render(hit.help_key, hit=hit, in_hours=routing.in_hours,

@@ -60,6 +60,9 @@ class WhileHuman:
         return True
 
     def _noted(self, rec: Recorded, now: datetime) -> Reply:
+        if rec.conversation.assigned_to is not None:  # taken, no reply yet
+            return self._d.replies.noted_while_waiting(
+                self._handover.taken_when(rec, now), taken=True)
         routing = self._d.router.route(rec.conversation.queue, rec.conversation.urgent, now)
         return self._d.replies.noted_while_waiting(routing.expected_text)
 

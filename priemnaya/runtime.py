@@ -172,9 +172,10 @@ REPLAY_AFTER = timedelta(minutes=2)
 
 async def replay_unfinished(rt: Runtime) -> int:
     """Process again the raw events kept but never finished; returns how many were replayed."""
-    before, replayed = rt.clock() - REPLAY_AFTER, 0
+    now, replayed = rt.clock(), 0
     for channel in rt.channels:
-        for raw in await rt.context.inbound.unfinished(channel.channel, before, 100):
+        for raw in await rt.context.inbound.unfinished(channel.channel, now - REPLAY_AFTER,
+                                                       now, 100):
             try:
                 await channel.replay(raw)
                 replayed += 1

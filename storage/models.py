@@ -248,6 +248,10 @@ class InboundEvent(Base):
     status: Mapped[str] = mapped_column(String(16), default="received")
     error: Mapped[str] = mapped_column(String(500), default="")
     received_at: Mapped[datetime]
+    # Replays of an event still "received" (storage/replay_backoff.py): how many were
+    # started, and when the next one is due.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None]
 
 
 class StoredFile(Base):

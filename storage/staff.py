@@ -19,6 +19,7 @@ from storage.engine import in_core_transaction
 from storage.group_commit import GroupCommit
 from storage.models import Conversation, InboundEvent, Specialist
 from storage.raw_names import ERASED_KIND
+from storage.replay_backoff import claim_due
 
 _events = cast(Table, InboundEvent.__table__)
 _KEEP = insert(_events)
@@ -128,12 +129,10 @@ class SqlInboundLog:
         except IntegrityError:
             return False
 
-    async def unfinished(self, channel: str, before: datetime, limit: int) -> list[str]:
-        async with self._sessions() as s:
-            rows = await s.scalars(select(InboundEvent.raw).where(
-                InboundEvent.channel == channel, InboundEvent.status == "received",
-                InboundEvent.received_at < before).order_by(InboundEvent.id).limit(limit))
-            return list(rows)
+    async def unfinished(self, channel: str, before: datetime, now: datetime,
+                         limit: int) -> list[str]:
+        async with self._sessions.begin() as s:
+            return await claim_due(s, channel, before, now, limit)
 
 
 class SqlStaffDirectory:

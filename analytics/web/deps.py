@@ -19,6 +19,7 @@ from handlers.faq_ports import Faq
 from handlers.pii import contacts_of
 from handlers.routing import QueueDirectory, UnroutedCategory
 from handlers.texts import BrokenTemplate
+from storage.replay_backoff import stuck_events
 from storage.staff_posts import left_over
 
 MAX_PERIOD_DAYS = 400
@@ -57,10 +58,12 @@ class AdminDeps:
 
     async def banners(self) -> dict[str, object]:
         """What every admin page warns of: files edited while running that are not in use,
-        and posts about erased clients the bot could not delete in the staff group."""
+        posts about erased clients the bot could not delete in the staff group, and client
+        messages that keep failing to be processed."""
         return {"kb_failure": self.kb_failure(), "broken_templates": self.broken_templates(),
                 "unrouted": self.unrouted(),
-                "staff_left_over": await left_over(self.sessions, self.institution)}
+                "staff_left_over": await left_over(self.sessions, self.institution),
+                "stuck_events": await stuck_events(self.sessions)}
 
     def categories(self) -> dict[str, str]:
         return {c.id: c.title for c in self.faq.kb.categories} if self.faq else {}

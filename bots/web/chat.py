@@ -19,6 +19,7 @@ from bots.web.chat_text import to_web_text
 from bots.web.download import file_response
 from handlers.delivery_ports import ClientTimeline
 from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage
+from handlers.pii import has_masks
 from handlers.platform_ports import FileSource, FileUnavailable
 from handlers.ports import Texts
 from handlers.reception import Reception
@@ -143,9 +144,13 @@ async def messages(request: web.Request) -> web.Response:
     # Which visitor this is, without the token itself: another tab of the same browser that
     # erased the data (a new token) tells this one to clear what it still shows.
     identity = hashlib.sha256(token.encode()).hexdigest()[:16]
+    # The client's own words masked after a refused consent read «меня зовут [ФИО]» on a
+    # reload: they are told why under each such message.
+    masked = request.app[TEXTS].render("chat_masked")
     return web.json_response({"identity": identity, "messages": [
         {"id": i.id, "author": i.author, "text": to_web_text(i.text, i.buttons),
          "at": i.at.isoformat(),
+         "note": masked if i.author == Author.CLIENT and has_masks(i.text) else "",
          "buttons": [[{"label": b.label, "action": b.action.to_payload()} for b in row]
                      for row in i.buttons],
          "files": [{"name": a.name or a.kind, "url": f"/api/chat/files/{i.id}/{n}"}

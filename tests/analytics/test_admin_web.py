@@ -23,7 +23,8 @@ from priemnaya.runner import build_runner
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
-from storage.models import AuditEntry, Client, Conversation, Message
+from storage.models import AuditEntry, Client, Conversation, InboundEvent, Message
+from storage.replay_backoff import ATTENTION_AFTER
 from tests.analytics.conftest import november
 from tests.analytics.generator import AS_OF, write_log
 from tests.bots.staff import Staff, add_staff, csrf_of, log_in, page_csrf
@@ -505,3 +506,19 @@ async def test_the_clients_own_first_name_is_masked_in_gaps_and_the_log(admin_si
     assert "Пишет вам [ФИО], вопрос о льготах" in pages[1]
     found = await (await staff.client.get(f"/admin/log?{NOV}&q=Валентина")).text()
     assert f"/admin/conversations/{conv.id}" not in found
+
+
+async def test_client_messages_replayed_in_vain_are_shown_on_every_page(admin_site) -> None:
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    assert 'id="stuck-events"' not in await (await staff.client.get("/admin/")).text()
+    async with staff.rt.sessions.begin() as s:
+        s.add(InboundEvent(channel="vk", dedupe_key="vk:e1", kind="message_new", raw="{}",
+                           status="received", error="OperationalError: locked\n[SQL: ...]",
+                           received_at=datetime(2026, 11, 30, 6, 5, tzinfo=UTC),
+                           attempts=ATTENTION_AFTER))
+    for path in ("/admin/", "/admin/log", "/admin/staff", "/admin/audit"):
+        html = await (await staff.client.get(path)).text()
+        assert 'id="stuck-events"' in html, path
+        assert "Сообщения клиентов не удаётся обработать: 1 шт." in html, path
+        assert "OperationalError: locked" in html and "[SQL" not in html, path

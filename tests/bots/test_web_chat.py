@@ -284,3 +284,17 @@ async def test_a_broken_override_of_a_client_text_still_offers_the_specialist(
     labels = [b["label"] for row in reply["buttons"] for b in row]
     assert "Задать вопрос специалисту" in labels
     assert [b.file for b in rt.texts.broken()] == [str(tmp_path / "messages" / "no_match.j2")]
+
+
+async def test_words_masked_after_a_refused_consent_are_explained_under_them(
+        client: TestClient) -> None:
+    await open_chat(client)
+    await send(client, {"id": "m1", "text": "Меня зовут Анна Петрова, как быть с пособием"})
+    await send(client, {"id": "m2", "text": "Как оформить единое пособие?"})
+    await send(client, {"id": "m3", "action": "specialist"})
+    await send(client, {"id": "m4", "action": "consent:decline"})
+    mine = [m for m in await wait_for_messages(client, 8) if m["author"] == "client"]
+    assert [(m["text"], m["note"]) for m in mine if m["text"]] == [
+        ("Меня зовут [ФИО], как быть с пособием",
+         "Имя и другие личные данные здесь скрыты: без вашего согласия мы их не храним."),
+        ("Как оформить единое пособие?", "")]

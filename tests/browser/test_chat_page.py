@@ -787,3 +787,32 @@ async def test_a_message_sent_while_the_server_restarts_goes_once_it_is_back(
     finally:
         await page.close()
         await again.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(320, 568), (320, 300), (360, 640), (414, 800)])
+async def test_on_a_narrow_phone_the_title_stays_on_one_line(
+        browser, server: TestServer, width: int, height: int) -> None:
+    page = await open_phone(browser, server, width, height)  # 300: the keyboard open
+    lines = await page.eval_on_selector("h1", """e => {
+        const r = document.createRange(); r.selectNodeContents(e);
+        return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }""")
+    fits = await page.eval_on_selector("header", "e => e.scrollWidth <= e.clientWidth")
+    await page.context.close()
+    assert (lines, fits) == (1, True)
+
+
+async def test_after_a_refused_consent_a_reload_says_why_the_name_is_hidden(
+        browser, server: TestServer) -> None:
+    page = await open_phone(browser, server)
+    await ask(page, "Меня зовут Анна Петрова, как быть с пособием", "не нашёл точного ответа")
+    await page.get_by_role("button", name="Задать вопрос специалисту").last.click()
+    await page.get_by_role("button", name="Не согласен(на)").last.click()
+    await page.wait_for_selector(".msg.bot >> text=без согласия специалист не сможет")
+    await page.reload()
+    mine = page.locator(".msg.client", has_text="Меня зовут")
+    await mine.wait_for()
+    shown = await mine.inner_text()
+    await page.context.close()
+    assert shown.startswith("Меня зовут [ФИО], как быть с пособием\n")
+    assert "Имя и другие личные данные здесь скрыты: без вашего согласия мы их не храним." \
+        in shown

@@ -1348,3 +1348,38 @@ async def test_message_of_invisible_characters_is_read_as_empty(text: str) -> No
         replies.append([reply.text for _, reply in store.outbox])
     assert replies[0] == replies[1]
     assert not any("не нашёл" in reply for reply in replies[1])
+
+
+async def test_words_to_a_specialist_who_took_it_and_has_not_written_yet() -> None:
+    clock = Clock()  # Monday 15:00 in Yekaterinburg: in hours
+    reception, desk, store, notifier = build_world(clock)
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    assert await desk.take(1, 7)
+    sent = len(store.outbox)
+    for text in ("вы тут?", "когда ответите", "алло"):
+        clock.advance(minutes=1)
+        await reception.handle(msg(text))
+    assert [r.text for _, r in store.outbox[sent:]] == [
+        "Ваше сообщение получил специалист, который занимается вашим вопросом. "
+        "Он ответит здесь."]  # once in ten minutes, as while nobody has taken it
+    clock.advance(minutes=10)
+    await reception.handle(msg("ну где же вы"))
+    assert len(store.outbox) == sent + 2
+    await reception.handle(msg("специалист!"))  # asked outright: answered every time
+    assert last_reply(store) == ("Ваш вопрос уже у специалиста. Можете дописать подробности — "
+                                 "он их увидит.")
+    assert "добавлено к обращению" not in "".join(r.text for _, r in store.outbox)
+    assert "передан специалистам" not in "".join(r.text for _, r in store.outbox[sent:])
+    assert len([e for e in notifier.events if e.kind is EventKind.CLIENT_MESSAGE]) == 4
+
+
+async def test_a_taken_question_out_of_hours_still_says_when() -> None:
+    reception, desk, store, _ = build_world(Clock(SATURDAY))
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    assert await desk.take(1, 7)
+    await reception.handle(msg("вы тут?"))
+    assert last_reply(store).splitlines() == [
+        "Ваше сообщение получил специалист, который занимается вашим вопросом. "
+        "Он ответит здесь.",
+        "Сейчас нерабочее время. Специалист ответит в рабочее время: в понедельник, 30 ноября, "
+        "после 8:30."]

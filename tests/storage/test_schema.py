@@ -9,13 +9,16 @@ from datetime import UTC, datetime, timedelta
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import column, func, insert, select, table
 
 from analytics.retention import purge_raw_texts
 from storage.engine import build_engine, build_sessions
 from storage.files import SqlFileStore
 from storage.migrate import alembic_config, upgrade_async
 from storage.models import Base, InboundEvent, StoredFile
+
+EVENTS_0008 = table("inbound_events", *(column(name) for name in (
+    "channel", "dedupe_key", "kind", "raw", "status", "error", "received_at")))
 
 
 async def test_migrations_match_the_models(database_url: str) -> None:
@@ -61,9 +64,11 @@ async def test_the_vk_secret_kept_before_is_blanked_by_the_migration(database_ur
         "telegram:3": ("telegram", {"update_id": 3, "secret": "not VK's"}),
     }
     try:
-        async with sessions.begin() as s:
-            s.add_all(InboundEvent(channel=channel, dedupe_key=key, raw=json.dumps(body),
-                                   received_at=at) for key, (channel, body) in bodies.items())
+        async with sessions.begin() as s:  # the table as 0008 made it, not as the model is
+            await s.execute(insert(EVENTS_0008), [
+                {"channel": channel, "dedupe_key": key, "kind": "", "raw": json.dumps(body),
+                 "status": "received", "error": "", "received_at": at}
+                for key, (channel, body) in bodies.items()])
         await upgrade_async(database_url)
         async with sessions() as s:
             kept = {e.dedupe_key: json.loads(e.raw) for e in await s.scalars(
