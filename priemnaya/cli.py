@@ -14,6 +14,7 @@ from typing import Any
 from priemnaya import users_cli
 from priemnaya.cli_errors import CommandError, database_errors, shown_url
 from priemnaya.settings import Settings, SettingsError, check_folders, load_settings
+from priemnaya.settings_errors import without_passwords
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -123,7 +124,8 @@ def cmd_settings(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not files_usable(settings):
         return EXIT_USAGE
-    print(settings.model_dump_json(indent=2))
+    # Tokens print as ********** (SecretStr); the URLs' passwords are plain strings.
+    print(without_passwords(settings.model_dump_json(indent=2)))
     return 0
 
 

@@ -33,13 +33,14 @@ def describe(exc: ValidationError, data: dict[str, Any]) -> str:
             parts.append(f"{key}: {reason}")
         else:
             parts.append(f"{key} = {shown}: {reason}")
-    return "invalid settings: " + _without_passwords("; ".join(parts))
+    return "invalid settings: " + without_passwords("; ".join(parts))
 
 
 # The password of a URL (postgresql://user:PASSWORD@host, redis://:PASSWORD@host): an error
-# message about a database or Redis address goes to the terminal and the service's log.
+# message about a database or Redis address, and `priemnaya settings`, go to the terminal and
+# the service's log.
 _URL_PASSWORD = re.compile(r"(\w://[^\s:/@'\"]*:)[^\s@'\"]*@")
 
 
-def _without_passwords(text: str) -> str:
+def without_passwords(text: str) -> str:
     return _URL_PASSWORD.sub(r"\1***@", text)

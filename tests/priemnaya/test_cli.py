@@ -188,6 +188,18 @@ def test_settings_check_prints_good_settings(capsys: pytest.CaptureFixture[str])
     assert err == "" and '"port": 8080' in out
 
 
+def test_settings_check_masks_the_passwords_of_the_database_and_redis_urls(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL",
+                       "postgresql+asyncpg://postgres:S3cretPW@127.0.0.1:5432/acc_it")
+    monkeypatch.setenv("PRIEMNAYA_REDIS__URL", "redis://:R3dispw@127.0.0.1:6379/7")
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "S3cretPW" not in out and "R3dispw" not in out
+    assert '"url": "postgresql+asyncpg://postgres:***@127.0.0.1:5432/acc_it"' in out
+    assert '"url": "redis://:***@127.0.0.1:6379/7"' in out
+
+
 def test_faq_import_refuses_ids_that_other_files_of_faq_paths_hold(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "kb"
