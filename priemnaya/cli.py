@@ -18,6 +18,7 @@ from priemnaya.settings_errors import without_passwords
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+DEFAULT_SECRETS = Path("secrets.yaml")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,14 +111,20 @@ def _before_matching(args: argparse.Namespace, text: str) -> str | None:
 def _settings_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--settings", type=Path, default=Path("settings.yaml"),
                         help="settings file (default: settings.yaml)")
-    parser.add_argument("--secrets", type=Path, default=Path("secrets.yaml"),
-                        help="untracked file with tokens and passwords (default: secrets.yaml)")
+    parser.add_argument("--secrets", type=Path, default=None,
+                        help="untracked file with tokens and passwords (default: secrets.yaml "
+                        "if there is one)")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     path: Path = args.settings
+    # Only the default may be absent: a file named on the command line and not found would
+    # leave the tokens it was meant to give unset without a word.
+    secrets: Path | None = args.secrets
+    if secrets is None and DEFAULT_SECRETS.exists():
+        secrets = DEFAULT_SECRETS
     return load_settings(path if path.exists() or path != Path("settings.yaml") else None,
-                         args.secrets)
+                         secrets)
 
 
 def cmd_settings(args: argparse.Namespace) -> int:

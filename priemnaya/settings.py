@@ -117,7 +117,7 @@ def load_settings(path: Path | None, secrets: Path | None = None) -> Settings:
     data = _read_yaml(path, "settings") if path else {}
     file_data = copy.deepcopy(data)
     _refuse_committed_secrets(data, path)
-    if secrets is not None and secrets.exists():
+    if secrets is not None:
         _deep_merge(data, _read_yaml(secrets, "secrets"))
     try:
         settings = Settings(**data) if data else Settings()

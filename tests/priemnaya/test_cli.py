@@ -188,6 +188,21 @@ def test_settings_check_prints_good_settings(capsys: pytest.CaptureFixture[str])
     assert err == "" and '"port": 8080' in out
 
 
+def test_a_secrets_file_named_but_missing_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    for command in ("settings", "run"):
+        result = run_cli(command, "--settings", str(ROOT / "settings.yaml"),
+                         "--secrets", str(missing))
+        assert (result.returncode, result.stderr) == (
+            2, f"priemnaya: cannot read secrets file {missing}: No such file or directory\n")
+
+
+def test_the_default_secrets_file_may_be_absent(tmp_path: Path) -> None:
+    (tmp_path / "settings.yaml").write_text("web:\n  port: 8081\n", encoding="utf-8")
+    result = run_cli("settings", cwd=tmp_path)
+    assert result.returncode == 0 and '"port": 8081' in result.stdout
+
+
 def test_settings_check_masks_the_passwords_of_the_database_and_redis_urls(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("PRIEMNAYA_DATABASE__URL",
