@@ -282,3 +282,24 @@ def test_a_webhook_secret_telegram_refuses_is_a_settings_error_that_hides_it(
         load_settings(None)
     assert str(exc.value) == ("invalid settings: telegram.webhook_secret = (hidden): expected "
                               "1-256 characters of A-Z, a-z, 0-9, _ and -")
+
+
+@pytest.mark.parametrize("text", ["/srv/kb", "/srv/kb, /srv/more", "[/srv/kb, /srv/more]",
+                                  '["/srv/kb", "/srv/more"]'])
+def test_a_list_from_the_environment_is_read_as_written_in_a_shell(
+        text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_FAQ__PATHS", text)
+    monkeypatch.setenv("PRIEMNAYA_WEB__TRUSTED_PROXIES", "127.0.0.1,10.0.0.0/8")
+    s = load_settings(None)
+    assert s.faq.paths[0] == Path("/srv/kb") and s.faq.paths[1:] in ([], [Path("/srv/more")])
+    assert s.web.trusted_proxies == ["127.0.0.1", "10.0.0.0/8"]
+
+
+def test_an_unreadable_list_from_the_environment_is_one_line_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_WEB__TRUSTED_PROXIES", "[127.0.0.1")
+    with pytest.raises(SettingsError) as exc:
+        load_settings(None)
+    assert str(exc.value) == (
+        "invalid environment variable: PRIEMNAYA_WEB__TRUSTED_PROXIES = '[127.0.0.1': "
+        "expected a comma-separated list such as a,b, or [a, b] (JSON or YAML)")
