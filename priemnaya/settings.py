@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings import SettingsError as SourceError
 
 from faq.strict_yaml import parse_yaml, repeated_message
-from priemnaya.settings_env import EnvValueError, ReadableEnvSource
+from priemnaya.settings_env import EnvValueError, ReadableEnvSource, unknown_variables
 from priemnaya.settings_errors import SECRET_KEYS, describe
 from priemnaya.settings_sections import (
     ConversationSettings,
@@ -121,6 +122,8 @@ def load_settings(path: Path | None, secrets: Path | None = None) -> Settings:
     _refuse_committed_secrets(data, path)
     if secrets is not None:
         _deep_merge(data, _read_yaml(secrets, "secrets"))
+    if unknown := unknown_variables(os.environ, Settings):
+        raise SettingsError("invalid environment: " + "; ".join(unknown))
     try:
         settings = Settings(**data) if data else Settings()
     except ValidationError as exc:

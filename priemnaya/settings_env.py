@@ -1,11 +1,14 @@
-"""PRIEMNAYA_* variables: a list as a, b or [a, b] (JSON or YAML), a bad one named in a line."""
+"""PRIEMNAYA_* variables: a list as a, b or [a, b] (JSON or YAML); a bad or unknown one named."""
 
 from __future__ import annotations
 
+import difflib
 import types
+from collections.abc import Mapping
 from typing import Any, Union, get_args, get_origin
 
 import yaml
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_settings import EnvSettingsSource
 
@@ -59,3 +62,36 @@ def _is_list(annotation: Any) -> bool:
     if origin in (Union, types.UnionType):
         return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
     return origin in (list, tuple, set, frozenset)
+
+
+# Variables of the project's own tools (tests, benchmarks), not settings.
+_TOOL_VARIABLES = ("PRIEMNAYA_TEST_", "PRIEMNAYA_BENCH_", "PRIEMNAYA_CHROMIUM")
+
+
+def unknown_variables(environ: Mapping[str, str], settings_cls: type[BaseModel]) -> list[str]:
+    """PRIEMNAYA_* variables whose section is no setting: pydantic-settings skips them, so
+    PRIEMNAYA_WBE__PORT or PRIEMNAYA_WEB_PORT (one underscore) would leave the port as it was."""
+    sections = {name.upper() for name in settings_cls.model_fields}
+    known = variable_names(settings_cls, "")
+    found = []
+    for name in sorted(n.upper() for n in environ):
+        if not name.startswith(PREFIX) or name.startswith(_TOOL_VARIABLES):
+            continue
+        rest = name.removeprefix(PREFIX)
+        if rest.split("__")[0] in sections:
+            continue
+        # Compared without the prefix, which every name shares: FOO is not close to FAQ.
+        close = difflib.get_close_matches(rest, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {PREFIX}{close[0]}?" if close else ""
+        found.append(f"{name} names no setting (PRIEMNAYA_<SECTION>__<KEY>){hint}")
+    return found
+
+
+def variable_names(model: type[BaseModel], prefix: str) -> list[str]:
+    """Every variable that sets a key of the model, sections within sections included."""
+    names = []
+    for name, field in model.model_fields.items():
+        names.append(prefix + name.upper())
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            names += variable_names(field.annotation, f"{prefix}{name.upper()}__")
+    return names

@@ -303,3 +303,25 @@ def test_an_unreadable_list_from_the_environment_is_one_line_naming_the_variable
     assert str(exc.value) == (
         "invalid environment variable: PRIEMNAYA_WEB__TRUSTED_PROXIES = '[127.0.0.1': "
         "expected a comma-separated list such as a,b, or [a, b] (JSON or YAML)")
+
+
+@pytest.mark.parametrize(("variable", "meant"), [
+    ("PRIEMNAYA_WBE__PORT", "PRIEMNAYA_WEB__PORT"),
+    ("PRIEMNAYA_WEB_PORT", "PRIEMNAYA_WEB__PORT"),
+    ("PRIEMNAYA_TELEGRAM_TOKEN", "PRIEMNAYA_TELEGRAM__TOKEN"),
+])
+def test_a_variable_that_names_no_setting_is_refused_with_the_closest_name(
+        variable: str, meant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(variable, "9000")
+    with pytest.raises(SettingsError) as exc:
+        load_settings(None)
+    assert str(exc.value) == (f"invalid environment: {variable} names no setting "
+                              f"(PRIEMNAYA_<SECTION>__<KEY>); did you mean {meant}?")
+    assert "9000" not in str(exc.value)  # the value may be a token
+
+
+def test_the_project_tools_own_variables_are_no_settings_and_pass(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_TEST_PG", "postgresql+asyncpg://u@h/db")
+    monkeypatch.setenv("PRIEMNAYA_DEFAULT_QUEUE", "urgent")
+    assert load_settings(None).default_queue == "urgent"
