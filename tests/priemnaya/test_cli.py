@@ -518,7 +518,8 @@ WEBHOOK = {"PRIEMNAYA_TELEGRAM__ENABLED": "true", "PRIEMNAYA_TELEGRAM__TOKEN": "
     ({"PRIEMNAYA_TELEGRAM__ENABLED": "true"},
      "telegram.token is empty: set PRIEMNAYA_TELEGRAM__TOKEN"),
     ({"PRIEMNAYA_VK__ENABLED": "true", "PRIEMNAYA_VK__TOKEN": "vk-token"},
-     "vk.group_id is required when vk.enabled is true"),
+     "vk.group_id is required when vk.enabled is true: the community's number, as in its "
+     "address vk.com/club123456789"),
 ], ids=["webhook without url", "webhook without secret", "no token", "vk without group"])
 def test_settings_check_refuses_a_channel_run_would_refuse_with_the_same_line(
         environment: dict[str, str], problem: str, monkeypatch: pytest.MonkeyPatch,

@@ -325,3 +325,10 @@ def test_the_project_tools_own_variables_are_no_settings_and_pass(
     monkeypatch.setenv("PRIEMNAYA_TEST_PG", "postgresql+asyncpg://u@h/db")
     monkeypatch.setenv("PRIEMNAYA_DEFAULT_QUEUE", "urgent")
     assert load_settings(None).default_queue == "urgent"
+
+
+def test_the_shipped_settings_say_vk_group_id_is_required_as_the_start_does() -> None:
+    # It once read "saves a groups.getById call at start", while a start without it stops.
+    [line] = [line for line in (ROOT / "settings.yaml").read_text(encoding="utf-8").splitlines()
+              if line.strip().startswith("group_id:")]
+    assert "required when enabled" in line and "getById" not in line
