@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from analytics.retention import build_retention_job
-from analytics.web.deps import AdminDeps, no_reload_failure
+from analytics.web.deps import AdminDeps, no_broken_templates, no_reload_failure
 from faq.live import LiveFaq, ReloadFailure
 from handlers.faq_ports import Faq
 from handlers.pii import MaskingFilter
 from handlers.reception import erase_client
 from handlers.routing import QueueDirectory
+from handlers.texts import BrokenTemplate
 from priemnaya.faq_setup import unrouted_categories
 from priemnaya.runtime import Runtime
 from priemnaya.settings import Settings
@@ -30,7 +31,9 @@ def kb_failure_of(faq: Faq) -> Callable[[], ReloadFailure | None]:
     return (lambda: faq.reload_failure) if isinstance(faq, LiveFaq) else no_reload_failure
 
 
-def build_admin_deps(rt: Runtime) -> AdminDeps:
+def build_admin_deps(
+    rt: Runtime, broken_pages: Callable[[], Sequence[BrokenTemplate]] = no_broken_templates,
+) -> AdminDeps:
     settings, faq = rt.settings, rt.faq
     kb_failure = kb_failure_of(faq)
     async def erase(client_id: int, now: datetime) -> None:
@@ -40,7 +43,8 @@ def build_admin_deps(rt: Runtime) -> AdminDeps:
     return AdminDeps(sessions=rt.sessions, queues=build_queues(settings),
                      tz=ZoneInfo(settings.institution.timezone), clock=rt.clock,
                      erase_client=erase, institution=settings.institution.id,
-                     faq=faq, kb_failure=kb_failure, broken_templates=rt.texts.broken,
+                     faq=faq, kb_failure=kb_failure,
+                     broken_templates=lambda: [*rt.texts.broken(), *broken_pages()],
                      unrouted=lambda: unrouted_categories(settings, faq.kb))
 
 

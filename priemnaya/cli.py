@@ -143,11 +143,13 @@ def files_usable(settings: Settings) -> bool:
     from handlers.texts import check_overrides
     from priemnaya.channels import check_channels
     from priemnaya.runtime import build_crisis_rules, message_overrides
+    from priemnaya.templates_check import template_problems, template_warnings
 
     problems = [str(p) for p in check_kb(settings.faq.paths)]
     problems += [str(p) for p in check_synonyms(settings.faq.synonyms)]
     problems += [f"templates.override_dir: {t}" for t in check_overrides(
         message_overrides(settings))]
+    problems += template_problems(settings)
     # Another folder's files would hide an empty one from check_kb: a mistyped path, likely.
     problems += [f"{path}: -: no knowledge-base files" for path in settings.faq.paths
                  if path.is_dir() and not kb_files([path])]
@@ -163,7 +165,8 @@ def files_usable(settings: Settings) -> bool:
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        for warning in [*_unrouted(settings), *_template_variables(settings)]:
+        for warning in [*_unrouted(settings), *_template_variables(settings),
+                        *template_warnings(settings)]:
             print(f"warning: {warning}", file=sys.stderr)
     return not problems
 

@@ -16,7 +16,7 @@ from priemnaya.runner import build_runner
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings, check_folders
 from priemnaya.users_cli import FIRST_ADMIN, ensure_first_admin
-from priemnaya.webapp import build_app
+from priemnaya.webapp import BROKEN_PAGES, build_app
 from storage.users import SqlStaffAccounts
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,21 @@ def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
     for plugin in build_channels(settings, rt.context):
         rt.add_channel(plugin)
     app = build_app(rt)
+    log_broken_templates(settings, rt, app)
     return rt, app
+
+
+def log_broken_templates(settings: Settings, rt: Runtime, app: web.Application) -> None:
+    """At start, what `priemnaya settings` reports of the institution's templates: the ones
+    that fail are logged as ERROR (once, as at a render) and served by the built-in ones."""
+    from priemnaya.templates_check import broken_canned, template_warnings
+
+    rt.texts.broken()
+    app[BROKEN_PAGES]()
+    for broken in broken_canned(settings):
+        log.error("ready reply %s is left out of the desk's list: %s", broken.file, broken.error)
+    for warning in template_warnings(settings):
+        log.warning(warning)
 
 
 async def serve(settings: Settings) -> None:

@@ -315,6 +315,39 @@ def test_a_broken_synonyms_file_stops_a_first_start_with_one_line(
         f"-: bad YAML in the synonyms file: {NEW_SYN_REASON}\n")
 
 
+def test_settings_check_reports_pages_and_ready_replies_that_do_not_compile_and_misspelt_names(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    texts = tmp_path / "texts"
+    for sub in ("web", "canned", "messages"):
+        (texts / sub).mkdir(parents=True)
+    chat, greeting = texts / "web" / "chat.html", texts / "canned" / "greeting.j2"
+    chat.write_text("{% block x %}broken\n", encoding="utf-8")
+    greeting.write_text("Здравствуйте, {% if %}\n", encoding="utf-8")
+    (texts / "web" / "admin_nav.html").write_text("{{ nonexistent.attr }}\n", encoding="utf-8")
+    (texts / "messages" / "no_macth.j2").write_text("Не нашла.\n", encoding="utf-8")
+    (texts / "canned" / "farewell.j2").write_text("{# Прощание #}До свидания.", encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"faq:\n  paths: [{ROOT / 'kb' / 'sample'}]\n"
+                        "templates:\n  override_dir: texts\n", encoding="utf-8")
+    assert main(["settings", "--settings", str(settings)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"templates.override_dir: {chat}: line 1: Unexpected end of template. Jinja was looking "
+        "for the following tags: 'endblock'. The innermost block that needs to be closed is "
+        "'block'.",
+        f"templates.override_dir: {greeting}: line 1: Expected an expression, got 'end of "
+        "statement block'"]
+    chat.unlink()
+    greeting.unlink()
+    assert main(["settings", "--settings", str(settings)]) == 0
+    # A ready reply of the institution's own (farewell.j2) is no typo: the desk lists it.
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: templates.override_dir: {texts / 'messages' / 'no_macth.j2'}: no built-in "
+        "template has this name, so nothing reads it; did you mean no_match.j2?",
+        f"warning: templates.override_dir: {texts / 'web' / 'admin_nav.html'}: uses "
+        "nonexistent, which no built-in page is given: empty on the page, or the built-in page "
+        "instead if it fails"]
+
+
 def test_settings_check_reports_client_text_templates_that_do_not_compile(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "texts" / "messages").mkdir(parents=True)

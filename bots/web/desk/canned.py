@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jinja2
 
-from handlers.texts import OverridingLoader
+from handlers.texts import BrokenTemplate, OverridingLoader, override_files, to_broken_template
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,22 @@ class CannedResponses:
     """The institution's folder first, then the defaults; files are re-read when changed."""
 
     def __init__(self, dirs: Sequence[Path] = ()) -> None:
+        self._dirs = tuple(dirs)
         self._env = jinja2.Environment(
             loader=OverridingLoader([str(d) for d in (*dirs, DEFAULT_DIR)]),
             autoescape=False,  # plain text for a textarea; the page escapes it
             trim_blocks=True, lstrip_blocks=True, auto_reload=True,
         )
+
+    def broken(self) -> list[BrokenTemplate]:
+        """The institution's ready replies that do not compile, for `priemnaya settings`."""
+        found = []
+        for path in override_files(self._dirs):
+            try:
+                self._env.compile(path.read_text(encoding="utf-8"), path.name, str(path))
+            except (jinja2.TemplateSyntaxError, OSError, UnicodeDecodeError) as exc:
+                found.append(to_broken_template(str(path), exc))
+        return found
 
     def render_all(self, **context: object) -> list[Canned]:
         found = []
