@@ -13,12 +13,13 @@ from faq.live import LiveFaq, ReloadFailure
 from handlers.faq_ports import Faq
 from handlers.pii import MaskingFilter
 from handlers.reception import erase_client
-from handlers.routing import QueueDirectory
+from handlers.routing import MemberWithoutAccount, QueueDirectory, members_without_account
 from handlers.texts import BrokenTemplate
 from priemnaya.faq_setup import unrouted_categories
 from priemnaya.runtime import Runtime
 from priemnaya.settings import Settings
 from priemnaya.settings_work import build_queue_directory
+from storage.users import SqlStaffAccounts
 
 
 def build_queues(settings: Settings) -> QueueDirectory:
@@ -45,7 +46,15 @@ def build_admin_deps(
                      erase_client=erase, institution=settings.institution.id,
                      faq=faq, kb_failure=kb_failure,
                      broken_templates=lambda: [*rt.texts.broken(), *broken_pages()],
-                     unrouted=lambda: unrouted_categories(settings, faq.kb))
+                     unrouted=lambda: unrouted_categories(settings, faq.kb),
+                     without_account=lambda: queue_members_without_account(rt))
+
+
+async def queue_members_without_account(rt: Runtime) -> list[MemberWithoutAccount]:
+    queues = rt.directory.queues
+    logins = sorted({login for q in queues for login in q.members})
+    active = await SqlStaffAccounts(rt.sessions).active_logins(logins) if logins else set()
+    return members_without_account(queues, active)
 
 
 def add_retention(rt: Runtime) -> None:

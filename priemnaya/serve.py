@@ -9,7 +9,7 @@ import signal
 
 from aiohttp import web
 
-from priemnaya.analytics_setup import add_retention
+from priemnaya.analytics_setup import add_retention, queue_members_without_account
 from priemnaya.channels import build_channels
 from priemnaya.cli_errors import CommandError, database_errors, os_reason
 from priemnaya.runner import build_runner
@@ -81,6 +81,8 @@ async def serve(settings: Settings) -> None:
     # The first query: a database that is down or not migrated stops the start here.
     with database_errors(settings.database.url):
         await announce_first_admin(rt)
+        for member in await queue_members_without_account(rt):
+            log.warning("%s", member)
     runner = build_runner(app)
     await runner.setup()
     try:

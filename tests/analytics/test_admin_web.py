@@ -546,3 +546,33 @@ async def test_a_broken_page_override_gives_way_to_the_built_in_page_with_a_bann
         assert await (await client.get("/")).text() == "<p>Наш чат</p>"
         assert str(chat) not in await (await client.get("/admin/")).text()
     await rt.engine.dispose()
+
+
+async def test_admin_pages_warn_of_queue_members_without_an_active_account(
+        database_url: str) -> None:
+    from priemnaya.analytics_setup import queue_members_without_account
+    from storage.users import SqlStaffAccounts
+
+    settings = Settings(database={"url": database_url}, queues=[
+        {"id": "general", "title": "Общие", "members": ["anna", "nobody"]},
+        {"id": "urgent", "title": "Срочные", "members": ["oleg"]}])
+    clock = Clock(AS_OF)
+    rt = build_runtime(settings, FakeFaq(), clock=clock)
+    await add_staff(rt, clock)
+    await SqlStaffAccounts(rt.sessions).set_active("oleg", False)
+    assert [str(m) for m in await queue_members_without_account(rt)] == [
+        "queue 'general' lists member 'nobody', who has no active staff account: create it "
+        "(priemnaya user add) or correct settings.queues",
+        "queue 'urgent' lists member 'oleg', who has no active staff account: create it "
+        "(priemnaya user add) or correct settings.queues"]
+    async with TestClient(TestServer(build_app(rt, start_background=False))) as client:
+        await log_in(client, "boss")
+        html = await (await client.get("/admin/")).text()
+        assert 'id="members-without-account"' in html
+        assert "Очередь «Общие» (general): логин «nobody»" in html
+        assert "Очередь «Срочные» (urgent): логин «oleg»" in html
+        assert "логин «anna»" not in html
+        await SqlStaffAccounts(rt.sessions).set_active("oleg", True)
+        html = await (await client.get("/admin/staff")).text()
+        assert "логин «nobody»" in html and "логин «oleg»" not in html
+    await rt.engine.dispose()

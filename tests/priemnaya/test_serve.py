@@ -59,3 +59,34 @@ async def test_the_start_logs_each_failing_template_and_each_misspelt_name(
                   "list: line 1: Expected an expression, got 'end of statement block'"),
         ("WARNING", f"templates.override_dir: {texts / 'messages' / 'no_macth.j2'}: no built-in "
                     "template has this name, so nothing reads it; did you mean no_match.j2?")]
+
+
+def test_the_start_warns_of_each_queue_member_without_an_active_account(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+    import socket
+
+    from priemnaya import serve as serving
+    from storage.migrate import upgrade
+
+    async def stop_at_once() -> None:
+        return None
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'p.db'}"
+    upgrade(url)
+    settings = Settings(database={"url": url}, web={"port": port},
+                        faq={"last_good": tmp_path / "last"},
+                        queues=[{"id": "general", "title": "A", "members": ["nobody"]},
+                                {"id": "urgent", "title": "B"}])
+    monkeypatch.setattr(serving, "until_signalled", stop_at_once)
+    monkeypatch.setattr(serving, "freeze_startup_heap", lambda: None)
+    with caplog.at_level("WARNING", logger="priemnaya.serve"):
+        asyncio.run(serving.serve(settings))
+    capsys.readouterr()  # the first administrator's password
+    assert [r.getMessage() for r in caplog.records if r.name == "priemnaya.serve"] == [
+        "queue 'general' lists member 'nobody', who has no active staff account: create it "
+        "(priemnaya user add) or correct settings.queues"]
