@@ -36,11 +36,12 @@ def describe(exc: ValidationError, data: dict[str, Any]) -> str:
     return "invalid settings: " + without_passwords("; ".join(parts))
 
 
-# The password of a URL (postgresql://user:PASSWORD@host, redis://:PASSWORD@host): an error
-# message about a database or Redis address, and `priemnaya settings`, go to the terminal and
-# the service's log.
+# The password of a URL (postgresql://user:PASSWORD@host, redis://:PASSWORD@host, and in the
+# query, unix:///run/redis.sock?password=PASSWORD as redis-py reads it): an error message about
+# a database or Redis address, and `priemnaya settings`, go to the terminal and the log.
 _URL_PASSWORD = re.compile(r"(\w://[^\s:/@'\"]*:)[^\s@'\"]*@")
+_QUERY_PASSWORD = re.compile(r"(\w://[^\s'\"]*[?&]password=)[^\s&'\"]*")
 
 
 def without_passwords(text: str) -> str:
-    return _URL_PASSWORD.sub(r"\1***@", text)
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))

@@ -213,6 +213,9 @@ def test_settings_check_masks_the_passwords_of_the_database_and_redis_urls(
     assert "S3cretPW" not in out and "R3dispw" not in out
     assert '"url": "postgresql+asyncpg://postgres:***@127.0.0.1:5432/acc_it"' in out
     assert '"url": "redis://:***@127.0.0.1:6379/7"' in out
+    monkeypatch.setenv("PRIEMNAYA_REDIS__URL", "unix:///run/redis.sock?db=2&password=R3dispw")
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 0
+    assert '"url": "unix:///run/redis.sock?db=2&password=***"' in capsys.readouterr().out
 
 
 def test_faq_import_refuses_ids_that_other_files_of_faq_paths_hold(
