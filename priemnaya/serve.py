@@ -71,7 +71,8 @@ def log_broken_templates(settings: Settings, rt: Runtime, app: web.Application) 
     rt.texts.broken()
     app[BROKEN_PAGES]()
     for broken in broken_canned(settings):
-        log.error("ready reply %s is left out of the desk's list: %s", broken.file, broken.error)
+        log.error("ready reply %s fails, the desk lists the built-in one of its name (if any) "
+                  "instead: %s", broken.file, broken.error)
     for warning in template_warnings(settings):
         log.warning(warning)
 

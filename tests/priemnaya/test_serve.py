@@ -55,8 +55,9 @@ async def test_the_start_logs_each_failing_template_and_each_misspelt_name(
                   "shown instead: line 1: Unexpected end of template. Jinja was looking for the "
                   "following tags: 'endblock'. The innermost block that needs to be closed is "
                   "'block'."),
-        ("ERROR", f"ready reply {texts / 'canned' / 'greeting.j2'} is left out of the desk's "
-                  "list: line 1: Expected an expression, got 'end of statement block'"),
+        ("ERROR", f"ready reply {texts / 'canned' / 'greeting.j2'} fails, the desk lists the "
+                  "built-in one of its name (if any) instead: line 1: Expected an expression, "
+                  "got 'end of statement block'"),
         ("WARNING", f"templates.override_dir: {texts / 'messages' / 'no_macth.j2'}: no built-in "
                     "template has this name, so nothing reads it; did you mean no_match.j2?")]
 
