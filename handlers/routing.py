@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -48,6 +48,27 @@ class UnroutedCategory:
     def __str__(self) -> str:
         return (f"category {self.category!r} names queue {self.queue!r}, which settings.queues "
                 f"does not list: its hand-overs go to {self.default_queue!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberWithoutAccount:
+    """A queue member whose login has no active staff account: a typo in the settings, or an
+    account not made yet or disabled; nobody by that name sees or is given its hand-overs."""
+
+    queue: str
+    title: str
+    login: str
+
+    def __str__(self) -> str:
+        return (f"queue {self.queue!r} lists member {self.login!r}, who has no active staff "
+                "account: create it (priemnaya user add) or correct settings.queues")
+
+
+def members_without_account(
+    queues: Iterable[Queue], active: Collection[str]
+) -> list[MemberWithoutAccount]:
+    return [MemberWithoutAccount(q.id, q.title, login)
+            for q in queues for login in q.members if login not in active]
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,7 +123,7 @@ class JinjaTexts:
             except Exception as exc:  # an institution's template may fail in any way
                 if _is_default(loaded):
                     raise
-                self._note(file, loaded, _broken(loaded.filename or file, exc))
+                self._note(file, loaded, to_broken_template(loaded.filename or file, exc))
             else:
                 self._healed(file, loaded)
                 return text
@@ -176,7 +176,7 @@ class JinjaTexts:
                 else self._loader.first(name)
             if file is None or _in_defaults(file):
                 raise
-            broken = _broken(file, exc)
+            broken = to_broken_template(file, exc)
             self._note(name, None, broken)
             return broken
         found = self._broken.get(name)
@@ -221,7 +221,7 @@ def check_overrides(override_dirs: Sequence[Path]) -> list[BrokenTemplate]:
         try:
             env.compile(path.read_text(encoding="utf-8"), path.name, str(path))
         except (jinja2.TemplateSyntaxError, OSError, UnicodeDecodeError) as exc:
-            broken.append(_broken(str(path), exc))
+            broken.append(to_broken_template(str(path), exc))
     return broken
 
 
@@ -270,7 +270,7 @@ def _is_default(template: jinja2.Template) -> bool:
 _UNDEFINED = re.compile(r"^'([^']+)' is undefined$")
 
 
-def _broken(file: str, exc: Exception) -> BrokenTemplate:
+def to_broken_template(file: str, exc: Exception) -> BrokenTemplate:
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return BrokenTemplate(file, f"line {exc.lineno}: {exc.message}", TemplateTrouble.SYNTAX,
                               exc.lineno, exc.message or "")

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from analytics.retention import build_retention_job
-from analytics.web.deps import AdminDeps, no_reload_failure
+from analytics.web.deps import AdminDeps, no_broken_templates, no_reload_failure
 from faq.live import LiveFaq, ReloadFailure
 from handlers.actions import erase_client
 from handlers.faq_ports import Faq
 from handlers.pii import MaskingFilter
-from handlers.routing import QueueDirectory
+from handlers.routing import MemberWithoutAccount, QueueDirectory, members_without_account
+from handlers.texts import BrokenTemplate
 from priemnaya.faq_setup import unrouted_categories
 from priemnaya.runtime import Runtime
 from priemnaya.settings import Settings
 from priemnaya.settings_work import build_queue_directory
+from storage.users import SqlStaffAccounts
 
 
 def build_queues(settings: Settings) -> QueueDirectory:
@@ -30,7 +32,9 @@ def kb_failure_of(faq: Faq) -> Callable[[], ReloadFailure | None]:
     return (lambda: faq.reload_failure) if isinstance(faq, LiveFaq) else no_reload_failure
 
 
-def build_admin_deps(rt: Runtime) -> AdminDeps:
+def build_admin_deps(
+    rt: Runtime, broken_pages: Callable[[], Sequence[BrokenTemplate]] = no_broken_templates,
+) -> AdminDeps:
     settings, faq = rt.settings, rt.faq
     kb_failure = kb_failure_of(faq)
     async def erase(client_id: int, now: datetime) -> None:
@@ -40,8 +44,17 @@ def build_admin_deps(rt: Runtime) -> AdminDeps:
     return AdminDeps(sessions=rt.sessions, queues=build_queues(settings),
                      tz=ZoneInfo(settings.institution.timezone), clock=rt.clock,
                      erase_client=erase, institution=settings.institution.id,
-                     faq=faq, kb_failure=kb_failure, broken_templates=rt.texts.broken,
-                     unrouted=lambda: unrouted_categories(settings, faq.kb))
+                     faq=faq, kb_failure=kb_failure,
+                     broken_templates=lambda: [*rt.texts.broken(), *broken_pages()],
+                     unrouted=lambda: unrouted_categories(settings, faq.kb),
+                     without_account=lambda: queue_members_without_account(rt))
+
+
+async def queue_members_without_account(rt: Runtime) -> list[MemberWithoutAccount]:
+    queues = rt.directory.queues
+    logins = sorted({login for q in queues for login in q.members})
+    active = await SqlStaffAccounts(rt.sessions).active_logins(logins) if logins else set()
+    return members_without_account(queues, active)
 
 
 def add_retention(rt: Runtime) -> None:

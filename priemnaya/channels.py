@@ -57,7 +57,9 @@ def to_vk_config(vk: VkSettings) -> VkConfig:
     if not vk.token.get_secret_value():
         raise SettingsError("vk.token is empty: set PRIEMNAYA_VK__TOKEN in the environment")
     if vk.group_id is None:
-        raise SettingsError("vk.group_id is required when vk.enabled is true")
+        # Long Poll, catch-up and the Callback check need it before the first call to VK.
+        raise SettingsError("vk.group_id is required when vk.enabled is true: the community's "
+                            "number, as in its address vk.com/club123456789")
     if vk.mode == "callback" and not vk.confirmation:
         raise SettingsError("vk.confirmation is required in callback mode: copy the string "
                             "from the community's Callback API settings")

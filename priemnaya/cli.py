@@ -14,9 +14,11 @@ from typing import Any
 from priemnaya import users_cli
 from priemnaya.cli_errors import CommandError, database_errors, shown_url
 from priemnaya.settings import Settings, SettingsError, check_folders, load_settings
+from priemnaya.settings_errors import without_passwords
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+DEFAULT_SECRETS = Path("secrets.yaml")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,21 +111,28 @@ def _before_matching(args: argparse.Namespace, text: str) -> str | None:
 def _settings_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--settings", type=Path, default=Path("settings.yaml"),
                         help="settings file (default: settings.yaml)")
-    parser.add_argument("--secrets", type=Path, default=Path("secrets.yaml"),
-                        help="untracked file with tokens and passwords (default: secrets.yaml)")
+    parser.add_argument("--secrets", type=Path, default=None,
+                        help="untracked file with tokens and passwords (default: secrets.yaml "
+                        "if there is one)")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     path: Path = args.settings
+    # Only the default may be absent: a file named on the command line and not found would
+    # leave the tokens it was meant to give unset without a word.
+    secrets: Path | None = args.secrets
+    if secrets is None and DEFAULT_SECRETS.exists():
+        secrets = DEFAULT_SECRETS
     return load_settings(path if path.exists() or path != Path("settings.yaml") else None,
-                         args.secrets)
+                         secrets)
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not files_usable(settings):
         return EXIT_USAGE
-    print(settings.model_dump_json(indent=2))
+    # Tokens print as ********** (SecretStr); the URLs' passwords are plain strings.
+    print(without_passwords(settings.model_dump_json(indent=2)))
     return 0
 
 
@@ -134,11 +143,13 @@ def files_usable(settings: Settings) -> bool:
     from handlers.texts import check_overrides
     from priemnaya.channels import check_channels
     from priemnaya.runtime import build_crisis_rules, message_overrides
+    from priemnaya.templates_check import template_problems, template_warnings
 
     problems = [str(p) for p in check_kb(settings.faq.paths)]
     problems += [str(p) for p in check_synonyms(settings.faq.synonyms)]
     problems += [f"templates.override_dir: {t}" for t in check_overrides(
         message_overrides(settings))]
+    problems += template_problems(settings)
     # Another folder's files would hide an empty one from check_kb: a mistyped path, likely.
     problems += [f"{path}: -: no knowledge-base files" for path in settings.faq.paths
                  if path.is_dir() and not kb_files([path])]
@@ -154,7 +165,8 @@ def files_usable(settings: Settings) -> bool:
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        for warning in [*_unrouted(settings), *_template_variables(settings)]:
+        for warning in [*_unrouted(settings), *_template_variables(settings),
+                        *template_warnings(settings)]:
             print(f"warning: {warning}", file=sys.stderr)
     return not problems
 

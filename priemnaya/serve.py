@@ -9,14 +9,14 @@ import signal
 
 from aiohttp import web
 
-from priemnaya.analytics_setup import add_retention
+from priemnaya.analytics_setup import add_retention, queue_members_without_account
 from priemnaya.channels import build_channels
 from priemnaya.cli_errors import CommandError, database_errors, os_reason
 from priemnaya.runner import build_runner
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings, check_folders
 from priemnaya.users_cli import FIRST_ADMIN, ensure_first_admin
-from priemnaya.webapp import build_app
+from priemnaya.webapp import BROKEN_PAGES, build_app
 from storage.users import SqlStaffAccounts
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,22 @@ def build_service(settings: Settings) -> tuple[Runtime, web.Application]:
     for plugin in build_channels(settings, rt.context):
         rt.add_channel(plugin)
     app = build_app(rt)
+    log_broken_templates(settings, rt, app)
     return rt, app
+
+
+def log_broken_templates(settings: Settings, rt: Runtime, app: web.Application) -> None:
+    """At start, what `priemnaya settings` reports of the institution's templates: the ones
+    that fail are logged as ERROR (once, as at a render) and served by the built-in ones."""
+    from priemnaya.templates_check import broken_canned, template_warnings
+
+    rt.texts.broken()
+    app[BROKEN_PAGES]()
+    for broken in broken_canned(settings):
+        log.error("ready reply %s fails, the desk lists the built-in one of its name (if any) "
+                  "instead: %s", broken.file, broken.error)
+    for warning in template_warnings(settings):
+        log.warning(warning)
 
 
 async def serve(settings: Settings) -> None:
@@ -67,6 +82,8 @@ async def serve(settings: Settings) -> None:
     # The first query: a database that is down or not migrated stops the start here.
     with database_errors(settings.database.url):
         await announce_first_admin(rt)
+        for member in await queue_members_without_account(rt):
+            log.warning("%s", member)
     runner = build_runner(app)
     await runner.setup()
     try:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 from faq.strict_yaml import parse_yaml, repeated_message
+from priemnaya.settings_env import EnvValueError, ReadableEnvSource, unknown_variables
 from priemnaya.settings_errors import SECRET_KEYS, describe
 from priemnaya.settings_sections import (
     ConversationSettings,
@@ -99,7 +102,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over the files, so a deployment overrides without editing them.
-        return env_settings, init_settings
+        return ReadableEnvSource(settings_cls), init_settings
 
 
 class SettingsError(Exception):
@@ -117,12 +120,18 @@ def load_settings(path: Path | None, secrets: Path | None = None) -> Settings:
     data = _read_yaml(path, "settings") if path else {}
     file_data = copy.deepcopy(data)
     _refuse_committed_secrets(data, path)
-    if secrets is not None and secrets.exists():
+    if secrets is not None:
         _deep_merge(data, _read_yaml(secrets, "secrets"))
+    if unknown := unknown_variables(os.environ, Settings):
+        raise SettingsError("invalid environment: " + "; ".join(unknown))
     try:
         settings = Settings(**data) if data else Settings()
     except ValidationError as exc:
         raise SettingsError(describe(exc, data)) from None
+    except SourceError as exc:
+        cause = exc.__cause__
+        reason = str(cause) if isinstance(cause, EnvValueError) else f"{exc}: {cause}"
+        raise SettingsError(f"invalid environment variable: {reason}") from None
     return anchored(settings, path.resolve().parent if path else None, file_data)
 
 

@@ -33,13 +33,15 @@ def describe(exc: ValidationError, data: dict[str, Any]) -> str:
             parts.append(f"{key}: {reason}")
         else:
             parts.append(f"{key} = {shown}: {reason}")
-    return "invalid settings: " + _without_passwords("; ".join(parts))
+    return "invalid settings: " + without_passwords("; ".join(parts))
 
 
-# The password of a URL (postgresql://user:PASSWORD@host, redis://:PASSWORD@host): an error
-# message about a database or Redis address goes to the terminal and the service's log.
+# The password of a URL (postgresql://user:PASSWORD@host, redis://:PASSWORD@host, and in the
+# query, unix:///run/redis.sock?password=PASSWORD as redis-py reads it): an error message about
+# a database or Redis address, and `priemnaya settings`, go to the terminal and the log.
 _URL_PASSWORD = re.compile(r"(\w://[^\s:/@'\"]*:)[^\s@'\"]*@")
+_QUERY_PASSWORD = re.compile(r"(\w://[^\s'\"]*[?&]password=)[^\s&'\"]*")
 
 
-def _without_passwords(text: str) -> str:
-    return _URL_PASSWORD.sub(r"\1***@", text)
+def without_passwords(text: str) -> str:
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))

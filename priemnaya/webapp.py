@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,8 +28,9 @@ from bots.web.chat import (
 from bots.web.desk import DeskServices, setup_desk
 from bots.web.desk.canned import CannedResponses
 from bots.web.desk.uploads import upload_limit
+from bots.web.pages import PageLoader, PageTemplate
 from bots.web.ratelimit import LoginLimiter, RedisLoginLimiter
-from handlers.texts import OverridingLoader
+from handlers.texts import BrokenTemplate
 from priemnaya.analytics_setup import build_admin_deps, kb_failure_of
 from priemnaya.runtime import Runtime, running
 from storage.desk_queries import SqlDeskQueries
@@ -42,6 +44,8 @@ STATIC = WEB_TEMPLATES.parent / "static"
 # Browsers ask for the icon on every page that names none; a day's cache spares those requests.
 _ICON_CACHE = "public, max-age=86400"
 RUNTIME = web.AppKey("runtime", Runtime)
+# The institution's pages that fail, each compiled anew once changed (bots/web/pages.py).
+BROKEN_PAGES: web.AppKey[Callable[[], Sequence[BrokenTemplate]]] = web.AppKey("broken_pages")
 
 
 @web.middleware
@@ -84,17 +88,19 @@ def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     app[FILES] = rt.context.files
     app[TEXTS] = rt.texts
     app[CHAT_LIMITS] = ChatLimits(rt.settings.web.max_message_chars, rt.settings.web.cookie_secure)
-    folders = [WEB_TEMPLATES]
-    if rt.settings.templates.override_dir:
-        folders.insert(0, rt.settings.templates.override_dir / "web")
-    add_number_filters(aiohttp_jinja2.setup(app, loader=OverridingLoader(folders),
-                                           autoescape=True))
+    override = rt.settings.templates.override_dir
+    pages = PageLoader(WEB_TEMPLATES, override / "web" if override else None)
+    env = aiohttp_jinja2.setup(app, loader=pages, autoescape=True)
+    env.template_class = PageTemplate
+    add_number_filters(env)
     setup_chat(app)
     auth = setup_auth(app, rt.sessions, rt.settings.web, clock=rt.clock,
                       limiter=build_login_limiter(app, rt),
                       institution_id=rt.settings.institution.id, notifier=rt.notifier)
     setup_desk(app, build_desk_services(rt, auth.audit))
-    setup_admin(app, build_admin_deps(rt))
+    broken_pages: Callable[[], Sequence[BrokenTemplate]] = partial(pages.broken, env)
+    app[BROKEN_PAGES] = broken_pages
+    setup_admin(app, build_admin_deps(rt, broken_pages))
     for channel in rt.channels:
         channel.setup_routes(app)
     app.router.add_get("/healthz", healthz)

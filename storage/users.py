@@ -158,6 +158,12 @@ class SqlStaffAccounts:
                 Specialist.role == "admin", Specialist.active.is_(True)).limit(1))
             return found is not None
 
+    async def active_logins(self, logins: Sequence[str]) -> set[str]:
+        """Those of logins that have an active account."""
+        async with self._sessions() as s:
+            return set(await s.scalars(select(Specialist.login).where(
+                Specialist.login.in_(logins), Specialist.active.is_(True))))
+
     async def open_load(self, logins: Sequence[str]) -> dict[str, tuple[int, int]]:
         """Active accounts among logins: login -> (id, open conversations assigned)."""
         if not logins:

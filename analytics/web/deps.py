@@ -17,7 +17,7 @@ from analytics.records import Filters, Period
 from faq.live import ReloadFailure
 from handlers.faq_ports import Faq
 from handlers.pii import contacts_of
-from handlers.routing import QueueDirectory, UnroutedCategory
+from handlers.routing import MemberWithoutAccount, QueueDirectory, UnroutedCategory
 from handlers.texts import BrokenTemplate
 from storage.replay_backoff import stuck_events
 from storage.staff_posts import left_over
@@ -40,6 +40,10 @@ def no_unrouted() -> Sequence[UnroutedCategory]:
     return ()
 
 
+async def members_with_accounts() -> Sequence[MemberWithoutAccount]:
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class AdminDeps:
     sessions: async_sessionmaker[AsyncSession]
@@ -55,13 +59,17 @@ class AdminDeps:
     broken_templates: Callable[[], Sequence[BrokenTemplate]] = no_broken_templates
     # Categories whose queue the settings lack: their hand-overs go to the default queue.
     unrouted: Callable[[], Sequence[UnroutedCategory]] = no_unrouted
+    # Queue members the settings list without an active account: read on every page, as
+    # accounts are made and disabled while running.
+    without_account: Callable[[], Awaitable[Sequence[MemberWithoutAccount]]] = \
+        members_with_accounts
 
     async def banners(self) -> dict[str, object]:
         """What every admin page warns of: files edited while running that are not in use,
         posts about erased clients the bot could not delete in the staff group, and client
         messages that keep failing to be processed."""
         return {"kb_failure": self.kb_failure(), "broken_templates": self.broken_templates(),
-                "unrouted": self.unrouted(),
+                "unrouted": self.unrouted(), "without_account": await self.without_account(),
                 "staff_left_over": await left_over(self.sessions, self.institution),
                 "stuck_events": await stuck_events(self.sessions)}
 

@@ -522,3 +522,74 @@ async def test_client_messages_replayed_in_vain_are_shown_on_every_page(admin_si
         assert 'id="stuck-events"' in html, path
         assert "Сообщения клиентов не удаётся обработать: 1 шт." in html, path
         assert "OperationalError: locked" in html and "[SQL" not in html, path
+
+
+async def test_a_broken_page_override_gives_way_to_the_built_in_page_with_a_banner(
+        database_url: str, tmp_path, caplog) -> None:
+    import os
+
+    web_dir = tmp_path / "web"
+    web_dir.mkdir()
+    chat, nav = web_dir / "chat.html", web_dir / "admin_nav.html"
+    chat.write_text("{% block x %}broken\n", encoding="utf-8")
+    nav.write_text("{{ nonexistent.attr }}\n", encoding="utf-8")
+    settings = Settings(database={"url": database_url}, templates={"override_dir": tmp_path})
+    clock = Clock(AS_OF)
+    rt = build_runtime(settings, FakeFaq(), clock=clock)
+    await add_staff(rt, clock)
+    async with TestClient(TestServer(build_app(rt, start_background=False))) as client:
+        with caplog.at_level("ERROR", logger="bots.web.pages"):
+            for _ in range(2):
+                r = await client.get("/")
+                assert r.status == 200 and "<title>Онлайн-приёмная</title>" in await r.text()
+            await log_in(client, "boss")
+            for _ in range(2):
+                r = await client.get("/admin/")
+                html = await r.text()
+                assert r.status == 200, html
+        assert 'id="template-failure"' in html and "Показатели</a>" in html
+        assert (f"{chat}: строка 1: ошибка в разметке шаблона (сообщение jinja2: Unexpected "
+                "end of template.") in html
+        assert f"{nav}: неизвестная переменная «nonexistent»" in html
+        assert sorted(r.getMessage() for r in caplog.records if r.name == "bots.web.pages") == [
+            f"page template {nav} fails, the built-in page is shown instead: UndefinedError: "
+            "'nonexistent' is undefined",
+            f"page template {chat} fails, the built-in page is shown instead: line 1: "
+            "Unexpected end of template. Jinja was looking for the following tags: 'endblock'. "
+            "The innermost block that needs to be closed is 'block'."]
+
+        chat.write_text("<p>Наш чат</p>\n", encoding="utf-8")
+        os.utime(chat, ns=(0, chat.stat().st_mtime_ns + 2_000_000_000))
+        assert await (await client.get("/")).text() == "<p>Наш чат</p>"
+        assert str(chat) not in await (await client.get("/admin/")).text()
+    await rt.engine.dispose()
+
+
+async def test_admin_pages_warn_of_queue_members_without_an_active_account(
+        database_url: str) -> None:
+    from priemnaya.analytics_setup import queue_members_without_account
+    from storage.users import SqlStaffAccounts
+
+    settings = Settings(database={"url": database_url}, queues=[
+        {"id": "general", "title": "Общие", "members": ["anna", "nobody"]},
+        {"id": "urgent", "title": "Срочные", "members": ["oleg"]}])
+    clock = Clock(AS_OF)
+    rt = build_runtime(settings, FakeFaq(), clock=clock)
+    await add_staff(rt, clock)
+    await SqlStaffAccounts(rt.sessions).set_active("oleg", False)
+    assert [str(m) for m in await queue_members_without_account(rt)] == [
+        "queue 'general' lists member 'nobody', who has no active staff account: create it "
+        "(priemnaya user add) or correct settings.queues",
+        "queue 'urgent' lists member 'oleg', who has no active staff account: create it "
+        "(priemnaya user add) or correct settings.queues"]
+    async with TestClient(TestServer(build_app(rt, start_background=False))) as client:
+        await log_in(client, "boss")
+        html = await (await client.get("/admin/")).text()
+        assert 'id="members-without-account"' in html
+        assert "Очередь «Общие» (general): логин «nobody»" in html
+        assert "Очередь «Срочные» (urgent): логин «oleg»" in html
+        assert "логин «anna»" not in html
+        await SqlStaffAccounts(rt.sessions).set_active("oleg", True)
+        html = await (await client.get("/admin/staff")).text()
+        assert "логин «nobody»" in html and "логин «oleg»" not in html
+    await rt.engine.dispose()

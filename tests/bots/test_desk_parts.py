@@ -183,3 +183,19 @@ def test_canned_override_wins_and_broken_files_are_skipped(tmp_path) -> None:
     assert found["greeting.j2"].text == "Добрый день, Анна!"
     assert "broken.j2" not in found
     assert "goodbye.j2" in found  # defaults stay available
+
+
+def test_a_broken_canned_override_gives_way_to_the_default_with_one_error_line(
+        tmp_path, caplog) -> None:
+    (tmp_path / "greeting.j2").write_text("Здравствуйте, {% if %}", encoding="utf-8")
+    canned, context = CannedResponses([tmp_path]), {"client_name": "Анна",
+                                                    "specialist_name": "Олег"}
+    defaults = {c.name: c for c in CannedResponses().render_all(**context)}
+    with caplog.at_level("ERROR", logger="bots.web.desk.canned"):
+        for _ in range(2):
+            found = {c.name: c for c in canned.render_all(**context)}
+            assert found["greeting.j2"] == defaults["greeting.j2"]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", f"ready reply {tmp_path / 'greeting.j2'} fails, the desk lists the built-in "
+                  "one of its name (if any) instead: line 1: Expected an expression, got 'end "
+                  "of statement block'")]

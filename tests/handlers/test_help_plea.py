@@ -7,8 +7,9 @@ import pytest
 from faq.model import Decision, MatchResult, SmallTalk
 from faq.smalltalk import detect_smalltalk
 from handlers.crisis import load_crisis_rules
+from handlers.deps import Deps
 from handlers.model import Action, ActionKind, ClientApp, State
-from handlers.reception import Deps, Reception
+from handlers.reception import Reception
 from handlers.replies import ReplyBuilder
 from handlers.texts import JinjaTexts
 from tests.fakes import KB, Clock, FakeFaq, FakeNotifier, FakeStore

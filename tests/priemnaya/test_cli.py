@@ -188,6 +188,36 @@ def test_settings_check_prints_good_settings(capsys: pytest.CaptureFixture[str])
     assert err == "" and '"port": 8080' in out
 
 
+def test_a_secrets_file_named_but_missing_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    for command in ("settings", "run"):
+        result = run_cli(command, "--settings", str(ROOT / "settings.yaml"),
+                         "--secrets", str(missing))
+        assert (result.returncode, result.stderr) == (
+            2, f"priemnaya: cannot read secrets file {missing}: No such file or directory\n")
+
+
+def test_the_default_secrets_file_may_be_absent(tmp_path: Path) -> None:
+    (tmp_path / "settings.yaml").write_text("web:\n  port: 8081\n", encoding="utf-8")
+    result = run_cli("settings", cwd=tmp_path)
+    assert result.returncode == 0 and '"port": 8081' in result.stdout
+
+
+def test_settings_check_masks_the_passwords_of_the_database_and_redis_urls(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PRIEMNAYA_DATABASE__URL",
+                       "postgresql+asyncpg://postgres:S3cretPW@127.0.0.1:5432/acc_it")
+    monkeypatch.setenv("PRIEMNAYA_REDIS__URL", "redis://:R3dispw@127.0.0.1:6379/7")
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "S3cretPW" not in out and "R3dispw" not in out
+    assert '"url": "postgresql+asyncpg://postgres:***@127.0.0.1:5432/acc_it"' in out
+    assert '"url": "redis://:***@127.0.0.1:6379/7"' in out
+    monkeypatch.setenv("PRIEMNAYA_REDIS__URL", "unix:///run/redis.sock?db=2&password=R3dispw")
+    assert main(["settings", "--settings", str(ROOT / "settings.yaml")]) == 0
+    assert '"url": "unix:///run/redis.sock?db=2&password=***"' in capsys.readouterr().out
+
+
 def test_faq_import_refuses_ids_that_other_files_of_faq_paths_hold(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "kb"
@@ -286,6 +316,39 @@ def test_a_broken_synonyms_file_stops_a_first_start_with_one_line(
     assert capsys.readouterr().err == (
         f"priemnaya: knowledge base faq.synonyms is not usable: {tmp_path / 'synonyms.yaml'}: "
         f"-: bad YAML in the synonyms file: {NEW_SYN_REASON}\n")
+
+
+def test_settings_check_reports_pages_and_ready_replies_that_do_not_compile_and_misspelt_names(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    texts = tmp_path / "texts"
+    for sub in ("web", "canned", "messages"):
+        (texts / sub).mkdir(parents=True)
+    chat, greeting = texts / "web" / "chat.html", texts / "canned" / "greeting.j2"
+    chat.write_text("{% block x %}broken\n", encoding="utf-8")
+    greeting.write_text("Здравствуйте, {% if %}\n", encoding="utf-8")
+    (texts / "web" / "admin_nav.html").write_text("{{ nonexistent.attr }}\n", encoding="utf-8")
+    (texts / "messages" / "no_macth.j2").write_text("Не нашла.\n", encoding="utf-8")
+    (texts / "canned" / "farewell.j2").write_text("{# Прощание #}До свидания.", encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"faq:\n  paths: [{ROOT / 'kb' / 'sample'}]\n"
+                        "templates:\n  override_dir: texts\n", encoding="utf-8")
+    assert main(["settings", "--settings", str(settings)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"templates.override_dir: {chat}: line 1: Unexpected end of template. Jinja was looking "
+        "for the following tags: 'endblock'. The innermost block that needs to be closed is "
+        "'block'.",
+        f"templates.override_dir: {greeting}: line 1: Expected an expression, got 'end of "
+        "statement block'"]
+    chat.unlink()
+    greeting.unlink()
+    assert main(["settings", "--settings", str(settings)]) == 0
+    # A ready reply of the institution's own (farewell.j2) is no typo: the desk lists it.
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: templates.override_dir: {texts / 'messages' / 'no_macth.j2'}: no built-in "
+        "template has this name, so nothing reads it; did you mean no_match.j2?",
+        f"warning: templates.override_dir: {texts / 'web' / 'admin_nav.html'}: uses "
+        "nonexistent, which no built-in page is given: empty on the page, or the built-in page "
+        "instead if it fails"]
 
 
 def test_settings_check_reports_client_text_templates_that_do_not_compile(
@@ -491,7 +554,8 @@ WEBHOOK = {"PRIEMNAYA_TELEGRAM__ENABLED": "true", "PRIEMNAYA_TELEGRAM__TOKEN": "
     ({"PRIEMNAYA_TELEGRAM__ENABLED": "true"},
      "telegram.token is empty: set PRIEMNAYA_TELEGRAM__TOKEN"),
     ({"PRIEMNAYA_VK__ENABLED": "true", "PRIEMNAYA_VK__TOKEN": "vk-token"},
-     "vk.group_id is required when vk.enabled is true"),
+     "vk.group_id is required when vk.enabled is true: the community's number, as in its "
+     "address vk.com/club123456789"),
 ], ids=["webhook without url", "webhook without secret", "no token", "vk without group"])
 def test_settings_check_refuses_a_channel_run_would_refuse_with_the_same_line(
         environment: dict[str, str], problem: str, monkeypatch: pytest.MonkeyPatch,

@@ -282,3 +282,53 @@ def test_a_webhook_secret_telegram_refuses_is_a_settings_error_that_hides_it(
         load_settings(None)
     assert str(exc.value) == ("invalid settings: telegram.webhook_secret = (hidden): expected "
                               "1-256 characters of A-Z, a-z, 0-9, _ and -")
+
+
+@pytest.mark.parametrize("text", ["/srv/kb", "/srv/kb, /srv/more", "[/srv/kb, /srv/more]",
+                                  '["/srv/kb", "/srv/more"]'])
+def test_a_list_from_the_environment_is_read_as_written_in_a_shell(
+        text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_FAQ__PATHS", text)
+    monkeypatch.setenv("PRIEMNAYA_WEB__TRUSTED_PROXIES", "127.0.0.1,10.0.0.0/8")
+    s = load_settings(None)
+    assert s.faq.paths[0] == Path("/srv/kb") and s.faq.paths[1:] in ([], [Path("/srv/more")])
+    assert s.web.trusted_proxies == ["127.0.0.1", "10.0.0.0/8"]
+
+
+def test_an_unreadable_list_from_the_environment_is_one_line_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_WEB__TRUSTED_PROXIES", "[127.0.0.1")
+    with pytest.raises(SettingsError) as exc:
+        load_settings(None)
+    assert str(exc.value) == (
+        "invalid environment variable: PRIEMNAYA_WEB__TRUSTED_PROXIES = '[127.0.0.1': "
+        "expected a comma-separated list such as a,b, or [a, b] (JSON or YAML)")
+
+
+@pytest.mark.parametrize(("variable", "meant"), [
+    ("PRIEMNAYA_WBE__PORT", "PRIEMNAYA_WEB__PORT"),
+    ("PRIEMNAYA_WEB_PORT", "PRIEMNAYA_WEB__PORT"),
+    ("PRIEMNAYA_TELEGRAM_TOKEN", "PRIEMNAYA_TELEGRAM__TOKEN"),
+])
+def test_a_variable_that_names_no_setting_is_refused_with_the_closest_name(
+        variable: str, meant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(variable, "9000")
+    with pytest.raises(SettingsError) as exc:
+        load_settings(None)
+    assert str(exc.value) == (f"invalid environment: {variable} names no setting "
+                              f"(PRIEMNAYA_<SECTION>__<KEY>); did you mean {meant}?")
+    assert "9000" not in str(exc.value)  # the value may be a token
+
+
+def test_the_project_tools_own_variables_are_no_settings_and_pass(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIEMNAYA_TEST_PG", "postgresql+asyncpg://u@h/db")
+    monkeypatch.setenv("PRIEMNAYA_DEFAULT_QUEUE", "urgent")
+    assert load_settings(None).default_queue == "urgent"
+
+
+def test_the_shipped_settings_say_vk_group_id_is_required_as_the_start_does() -> None:
+    # It once read "saves a groups.getById call at start", while a start without it stops.
+    [line] = [line for line in (ROOT / "settings.yaml").read_text(encoding="utf-8").splitlines()
+              if line.strip().startswith("group_id:")]
+    assert "required when enabled" in line and "getById" not in line

@@ -30,6 +30,7 @@ async def test_priemnaya_run_with_telegram_polling(tmp_path: Path, api: FakeBotA
         f"telegram:\n  enabled: true\n  mode: polling\n  api_server: {api.url}\n"
         f"  specialists_chat_id: {STAFF_CHAT}\n", encoding="utf-8")
     env = {**os.environ, "PRIEMNAYA_TELEGRAM__TOKEN": TOKEN}
+    (tmp_path / "none.yaml").write_text("", encoding="utf-8")  # not the checkout's secrets
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "priemnaya", "run", "--settings", str(settings),
         "--secrets", str(tmp_path / "none.yaml"), cwd=ROOT, env=env,
