@@ -181,7 +181,7 @@ def require(*roles: Role) -> Callable[[Handler], Handler]:
             if user is None:
                 raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
             if not user.has_role(roles):
-                return render_error(request, 403, "forbidden")
+                return render_error(request, 403, "admin_only")
             return await handler(request)
 
         return cast(Handler, checked)

@@ -60,13 +60,16 @@ async def test_anonymous_is_sent_to_login(admin_site, path: str) -> None:
     assert r.headers["Location"].startswith("/login?next=")
 
 
-@pytest.mark.parametrize("path", ["/admin/", "/admin/log", "/admin/gaps",
-                                  "/admin/export/conversations.csv"])
+@pytest.mark.parametrize("path", ["/admin/", "/admin/log", "/admin/gaps", "/admin/staff",
+                                  "/admin/export/conversations.csv", "/desk/suggestions"])
 async def test_specialist_is_forbidden(admin_site, path: str) -> None:
     staff, _ = admin_site
     await log_in(staff.client, "anna")
     r = await staff.client.get(path, allow_redirects=False)
     assert r.status == 403
+    html = await r.text()
+    assert "Эта страница доступна только администратору." in html
+    assert "Файлы обращения" not in html  # the refusal of a file says why it is refused
 
 
 async def test_dashboard_shows_the_figures_and_charts(admin_site) -> None:

@@ -881,7 +881,9 @@ async def test_a_clients_photo_opens_for_who_works_on_the_conversation(desk: Des
     assert r.headers["Content-Type"] == "image/jpeg"
     assert await audit(desk, "file_view") == ["anna"]
 
-    assert (await oleg.get(f"/desk/files/{mid}/0")).status == 403  # not theirs: no file
+    refused = await oleg.get(f"/desk/files/{mid}/0")  # not theirs: no file
+    assert refused.status == 403
+    assert "Файлы обращения видят специалист" in await refused.text()
     assert f"/desk/files/{mid}/0" not in await (await oleg.get(f"/desk/c/{conv}")).text()
     assert (await anna.get(f"/desk/files/{mid}/1")).status == 404
     source.gone = True
