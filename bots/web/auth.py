@@ -261,9 +261,18 @@ def setup_auth(
     _add_context_processor(app)
     # Order: auth (who is it), context processors (see the user), CSRF (its error page too).
     app.middlewares.extend([auth_middleware, context_middleware, csrf_middleware])
+    app.on_response_prepare.append(no_store)
     login.setup_routes(app)
     password_page.setup_routes(app)
     return auth
+
+
+async def no_store(request: web.Request, response: web.StreamResponse) -> None:
+    """Staff pages, exports and files show clients' personal data: after «Выход» the Back
+    button must not bring them back from the browser's cache. A signal, unlike a middleware,
+    also reaches streamed responses (events, files) and the errors aiohttp renders itself."""
+    if request.path.startswith(STAFF_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
 
 
 def _add_context_processor(app: web.Application) -> None:

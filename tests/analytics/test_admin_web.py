@@ -72,6 +72,24 @@ async def test_specialist_is_forbidden(admin_site, path: str) -> None:
     assert "Файлы обращения" not in html  # the refusal of a file says why it is refused
 
 
+async def test_no_staff_response_is_kept_in_the_browsers_cache(admin_site) -> None:
+    """After «Выход» the Back button must not show a client's data from the cache."""
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    for path in ("/admin/", "/admin/log", "/admin/conversations/1", "/admin/audit",
+                 f"/admin/export/conversations.csv?{NOV}", "/admin/gaps.csv", "/admin/staff",
+                 "/desk/", "/desk/c/1", "/desk/suggestions", "/admin/conversations/999999",
+                 "/admin"):
+        r = await staff.client.get(path, allow_redirects=False)
+        assert r.status in (200, 302, 303, 404), path
+        assert r.headers.get("Cache-Control") == "no-store", path
+    await log_in(staff.client, "anna")
+    refused = await staff.client.get("/admin/log")
+    assert (refused.status, refused.headers.get("Cache-Control")) == (403, "no-store")
+    chat = await staff.client.get("/")  # the clients' chat is not a staff page
+    assert chat.headers.get("Cache-Control") != "no-store"
+
+
 async def test_dashboard_shows_the_figures_and_charts(admin_site) -> None:
     staff, _ = admin_site
     await log_in(staff.client, "boss")

@@ -879,6 +879,7 @@ async def test_a_clients_photo_opens_for_who_works_on_the_conversation(desk: Des
     assert r.status == 200
     assert await r.read() == b"\xff\xd8 jpeg of PHOTO-FILE-ID"
     assert r.headers["Content-Type"] == "image/jpeg"
+    assert r.headers["Cache-Control"] == "no-store"  # a passport photo stays off the disk
     assert await audit(desk, "file_view") == ["anna"]
 
     refused = await oleg.get(f"/desk/files/{mid}/0")  # not theirs: no file
