@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import re
 import secrets
 import warnings
@@ -136,6 +135,11 @@ async def still_signed_in(request: web.Request) -> bool:
     return await auth.sessions.find(hash_token(session[0]), auth.clock()) is not None
 
 
+def expected_csrf(request: web.Request) -> str:
+    """The token a form must carry: the session's; before login, the pre-session cookie's."""
+    return request.get(_SESSION_CSRF) or request.cookies.get(LOGIN_COOKIE, "")
+
+
 def csrf_token(request: web.Request) -> str:
     """The session's token; before login, one bound to a pre-session cookie."""
     known: str | None = request.get(_SESSION_CSRF) or request.get(_LOGIN_CSRF)
@@ -232,26 +236,13 @@ async def _refresh_cookies(request: web.Request, auth: Auth,
         auth.set_cookie(response, COOKIE, token)
 
 
-@web.middleware
-async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    if request.method in UNSAFE_METHODS and request.path.startswith(STAFF_PREFIXES):
-        expected = request.get(_SESSION_CSRF) or request.cookies.get(LOGIN_COOKIE, "")
-        given = request.headers.get(CSRF_HEADER)
-        if given is None:
-            field = (await request.post()).get(CSRF_FIELD)
-            given = field if isinstance(field, str) else ""
-        if not expected or not hmac.compare_digest(given.encode(), str(expected).encode()):
-            return render_error(request, 403, "csrf")
-    response: web.StreamResponse = await handler(request)
-    return response
-
-
 def setup_auth(
     app: web.Application, sessions: async_sessionmaker[AsyncSession], config: CookieSettings,
     *, clock: Callable[[], datetime] = utc_now, limiter: LoginLimiter | None = None,
     institution_id: str = "default", notifier: Notifier | None = None,
 ) -> Auth:
     from bots.web import login, password_page
+    from bots.web.csrf import csrf_middleware
 
     auth = Auth(SqlStaffAccounts(sessions), SqlWebSessions(sessions),
                 SqlAuditLog(sessions, institution_id), limiter or MemoryLoginLimiter(clock), clock,

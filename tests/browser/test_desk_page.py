@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
-from storage.models import Specialist
+from storage.models import Specialist, WebSession
 from tests.bots.staff import PASSWORDS, add_staff
 from tests.bots.test_desk import waiting_conversation
 from tests.fakes import Clock, FakeFaq
@@ -160,6 +161,33 @@ async def test_a_second_click_on_send_posts_nothing_more(browser, served) -> Non
     assert len(posts) == 1
     answered.set()
     await staff.wait_for_selector("text=Ответ отправлен клиенту.")
+
+
+async def test_a_reply_typed_as_the_session_ended_survives_signing_in(browser, served) -> None:
+    """It was lost behind «Действие отклонено… Форма устарела», with no way to sign in."""
+    server, rt = served
+    conv = await waiting_conversation(rt, name="Пётр")
+    staff = await logged_in(browser, server, f"/desk/c/{conv}")
+    typed = "Путёвку дают раз в год.\nПриходите с паспортом."
+    await staff.fill("#reply-text", typed)
+    async with rt.sessions() as s:
+        await s.execute(update(WebSession).values(expires_at=datetime(2020, 1, 1, tzinfo=UTC)))
+        await s.commit()
+    await staff.click("#reply-send")
+    ended = staff.locator("#session-ended")
+    await ended.wait_for()
+    assert "Сеанс работы закончился" in await ended.inner_text()
+    assert "Действие отклонено" not in await staff.content()
+    await staff.fill("#password", PASSWORDS["anna"])
+    await staff.fill("#login", "anna")
+    await staff.click("button[type=submit]")
+    await staff.wait_for_url(f"**/desk/c/{conv}")
+    assert await staff.input_value("#reply-text") == typed
+    await staff.click("#reply-send")
+    await staff.wait_for_selector("text=Ответ отправлен клиенту.")
+    assert await staff.input_value("#reply-text") == ""  # sent: the draft is gone
+    await staff.reload()
+    assert await staff.input_value("#reply-text") == ""
 
 
 LINES_OF = """cell => { const range = document.createRange(); range.selectNodeContents(cell);
