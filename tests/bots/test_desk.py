@@ -695,6 +695,8 @@ async def test_hostile_input_gets_clear_answers(desk: Desk) -> None:
     assert (await anna.get("/desk/c/abc")).status == 404
     r = await post(anna, f"/desk/c/{conv}/reply", text="я" * 5000)
     assert r.headers["Location"].endswith("error=too_long")
+    refused = await (await anna.get(r.headers["Location"])).text()
+    assert "Не отправлено: текст длиннее 4000 знаков." in refused  # the limit, in numbers
     # 3,995 characters with 128 line breaks, sent as CRLF: as many as the page counted.
     lines = "\r\n".join(["я" * 30] * 128) + "я" * (3995 - 30 * 128 - 127)
     r = await post(anna, f"/desk/c/{conv}/reply", text=lines)

@@ -190,6 +190,30 @@ async def test_a_reply_typed_as_the_session_ended_survives_signing_in(browser, s
     assert await staff.input_value("#reply-text") == ""
 
 
+async def test_a_refused_reply_comes_back_in_the_box_until_sign_out(browser, served) -> None:
+    server, rt = served
+    conv = await waiting_conversation(rt, name="Пётр")
+    staff = await logged_in(browser, server, f"/desk/c/{conv}")
+    await staff.fill("#reply-text", "Мой ответ клиенту")
+    await staff.fill("#note-text", "Моя заметка")
+    async with rt.sessions() as s:
+        oleg = await s.scalar(select(Specialist.id).where(Specialist.login == "oleg"))
+    assert await rt.desk.take(conv, oleg)  # a colleague takes it meanwhile
+    await staff.click("#reply-send")
+    await staff.wait_for_selector("text=Обращение в работе у другого специалиста.")
+    assert not await staff.locator("#reply-text").count()  # no longer hers to answer
+    assert await staff.input_value("#unsent-text") == "Мой ответ клиенту\n\nМоя заметка"
+    await rt.desk.release(conv, by=oleg)  # back in the queue: her texts go back in the boxes
+    await staff.goto(str(server.make_url(f"/desk/c/{conv}")))
+    assert await staff.input_value("#reply-text") == "Мой ответ клиенту"
+    assert await staff.input_value("#note-text") == "Моя заметка"
+    assert not await staff.is_visible("#unsent")
+    await staff.click("text=Выход")
+    await staff.wait_for_selector("#login")
+    kept = await staff.evaluate("Object.keys(sessionStorage)")
+    assert not [k for k in kept if k.startswith("desk-draft:")]
+
+
 LINES_OF = """cell => { const range = document.createRange(); range.selectNodeContents(cell);
     return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; }"""
 
