@@ -327,6 +327,13 @@ async def test_release_transfer_and_close(desk: Desk) -> None:
     await post(anna, f"/desk/c/{conv}/take")
     r = await post(anna, f"/desk/c/{conv}/release")
     assert r.headers["Location"].endswith("done=released")
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    chosen = re.search(r'<select name="queue"[^>]*>\s*<option value="" selected>([^<]+)<', page)
+    assert chosen and chosen.group(1) == "— выберите очередь —"  # no queue chosen for her
+    r = await post(anna, f"/desk/c/{conv}/transfer", queue="")
+    assert r.headers["Location"].endswith("error=no_queue")
+    refused = await (await anna.get(r.headers["Location"])).text()
+    assert "Не передано: выберите очередь, в которую передать обращение." in refused
     r = await post(anna, f"/desk/c/{conv}/transfer", queue="nowhere")
     assert r.headers["Location"].endswith("error=unknown_queue")
     r = await post(anna, f"/desk/c/{conv}/transfer", queue="urgent")
