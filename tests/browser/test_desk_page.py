@@ -258,3 +258,20 @@ async def test_desk_and_admin_pages_fit_a_phone(browser, served) -> None:
         width = await staff.evaluate("document.documentElement.scrollWidth")
         wide = await staff.evaluate(WIDER_THAN_SCREEN)
         assert width <= 360, (path, width, wide)
+
+
+async def test_on_a_phone_each_conversation_is_a_card_with_every_field(browser, served) -> None:
+    """At 360 px «Состояние», «Ждёт» and «До срока ответа» were off-screen, with no hint."""
+    server, rt = served
+    await waiting_conversation(rt, name="Константинопольская Мария-Александра Владимировна")
+    staff = await logged_in(browser, server, "/desk/")
+    await staff.set_viewport_size({"width": 360, "height": 640})
+    await staff.wait_for_selector("#live tbody tr")
+    cells = await staff.evaluate("""() => [...document.querySelectorAll('#live tbody td')]
+        .map(td => [getComputedStyle(td, '::before').content, td.getBoundingClientRect().left,
+                    td.getBoundingClientRect().right])""")
+    labels = [label for label, _, _ in cells]
+    for name in ("Состояние", "Ждёт", "До срока ответа"):
+        assert f'"{name}: "' in labels, labels
+    assert all(left >= 0 and right <= 360 for _, left, right in cells), cells
+    assert await staff.evaluate("document.documentElement.scrollWidth") <= 360
