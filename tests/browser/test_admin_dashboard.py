@@ -15,6 +15,8 @@ from tests.analytics.generator import AS_OF, write_log
 from tests.bots.staff import PASSWORDS, add_staff
 from tests.fakes import Clock, FakeFaq
 
+NOV = "from=2026-11-01&to=2026-11-30"
+
 
 @pytest.fixture
 async def server(tmp_path, sqlite_template) -> AsyncIterator[TestServer]:
@@ -82,3 +84,24 @@ async def test_log_headers_keep_their_words_whole(browser, server: TestServer,
     # The page itself does not scroll sideways: a wide table scrolls inside its box.
     assert await page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+async def signed_in(browser, server: TestServer, width: int, path: str):
+    page = await browser.new_page(viewport={"width": width, "height": 640})
+    await page.goto(str(server.make_url(path)))
+    await page.fill("#login", "boss")
+    await page.fill("#password", PASSWORDS["boss"])
+    await page.click("button[type=submit] >> text=Войти")
+    await page.wait_for_selector("main h1", timeout=10_000)
+    return page
+
+
+async def test_the_top_lists_share_the_width_and_keep_their_own_heights(
+        browser, server: TestServer) -> None:
+    page = await signed_in(browser, server, 1280, f"/admin/?{NOV}")
+    boxes = [await t.bounding_box() for t in await page.query_selector_all(".top-lists table")]
+    main = await page.evaluate("document.querySelector('main').clientWidth")
+    assert len(boxes) == 2 and sum(b["width"] for b in boxes if b) > 0.85 * main
+    rows = await page.evaluate("""() => [...document.querySelectorAll(
+        '.top-lists table:last-child tr')].map(r => r.getBoundingClientRect().height)""")
+    assert len(rows) > 2 and max(rows) < 70, rows  # a row is its own text's height
