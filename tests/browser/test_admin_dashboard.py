@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestServer
+from sqlalchemy import update
 
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
-from priemnaya.webapp import build_app
+from priemnaya.webapp import RUNTIME, build_app
+from storage.models import Specialist
 from tests.analytics.generator import AS_OF, write_log
 from tests.bots.staff import PASSWORDS, add_staff
 from tests.fakes import Clock, FakeFaq
@@ -94,6 +96,19 @@ async def signed_in(browser, server: TestServer, width: int, path: str):
     await page.click("button[type=submit] >> text=Войти")
     await page.wait_for_selector("main h1", timeout=10_000)
     return page
+
+
+async def test_the_top_bar_is_one_line_at_1280_px(browser, server: TestServer) -> None:
+    """«Выход» wrapped onto a second line beside a name like «Администратор»."""
+    async with server.app[RUNTIME].sessions.begin() as s:
+        await s.execute(update(Specialist).where(Specialist.login == "boss")
+                        .values(display_name="Администратор учреждения Иванова"))
+    page = await signed_in(browser, server, 1280, "/admin/")
+    first = await page.locator("nav a").first.bounding_box()
+    out = await page.locator("nav button", has_text="Выход").bounding_box()
+    assert first and out and abs(out["y"] + out["height"] / 2
+                                 - first["y"] - first["height"] / 2) < 4
+    assert out["x"] + out["width"] <= 1280
 
 
 async def test_the_top_lists_share_the_width_and_keep_their_own_heights(
