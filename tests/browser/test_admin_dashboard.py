@@ -120,3 +120,15 @@ async def test_the_top_lists_share_the_width_and_keep_their_own_heights(
     rows = await page.evaluate("""() => [...document.querySelectorAll(
         '.top-lists table:last-child tr')].map(r => r.getBoundingClientRect().height)""")
     assert len(rows) > 2 and max(rows) < 70, rows  # a row is its own text's height
+
+
+@pytest.mark.parametrize("path", [f"/admin/?{NOV}", f"/admin/log?{NOV}", f"/admin/gaps?{NOV}"])
+async def test_on_a_phone_the_page_starts_within_the_first_screen(
+        browser, server: TestServer, path: str) -> None:
+    """Two bars of links and the filter form pushed the first row ~1.5 screens down."""
+    page = await signed_in(browser, server, 360, path)
+    first = page.locator("#m-conversations, #log-total, #gap-count").first
+    box = await first.bounding_box()
+    assert box and box["y"] + box["height"] < 640, box
+    await page.locator(".filters-box summary").click()  # the form is a tap away
+    assert await page.locator(".filters button[type=submit]").is_visible()
