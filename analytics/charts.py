@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -52,7 +53,7 @@ def _num(value: float) -> str:
 def render_bars(chart: Chart) -> str:
     """Grouped bars, one colour per series, a legend at the top and every n-th label."""
     n, k = len(chart.labels), max(1, len(chart.series))
-    top = max([v for s in chart.series for v in s.values] + [1])
+    top = axis_top([v for s in chart.series for v in s.values])
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
     slot = plot_w / max(n, 1)
     bar = max(1.0, slot * 0.8 / k)
@@ -77,6 +78,15 @@ def render_bars(chart: Chart) -> str:
                    f"{escape(chart.labels[i])}</text>")
     out.append("</svg>")
     return "".join(out)
+
+
+def axis_top(values: Sequence[float]) -> float:
+    """The value at the top of the axis, whose half is the middle tick: counts (whole
+    numbers) get an even top, so no tick reads «224,5» messages or «0,5» ratings."""
+    top = max([*values, 1])
+    if all(float(v).is_integer() for v in values):
+        return float(2 * math.ceil(top / 2))
+    return top
 
 
 def _axis(top: float, plot_h: float) -> list[str]:

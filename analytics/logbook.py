@@ -74,6 +74,7 @@ class TranscriptLine:
     decision: str
     redacted: bool
     action: str = ""  # the button pressed, for a message without text
+    author_name: str = ""  # the specialist who wrote it or made the transfer
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +252,7 @@ async def transcript(
     lines = tuple(TranscriptLine(m.id, m.author, m.created_at,
                                  _masked(m.text, client.display_name, public),
                                  m.internal, m.decision, m.redacted_at is not None,
-                                 mask(m.action))
+                                 mask(m.action), names.get(m.specialist_id or 0, ""))
                   for m in messages)
     return Transcript(c.id, c.client_id, c.channel, c.state, c.queue, c.category, c.opened_at,
                       c.closed_at, c.rating, names.get(c.assigned_to or 0, ""),

@@ -13,7 +13,7 @@ from analytics.logbook import audit
 from analytics.metrics import Report, compute
 from analytics.queries import load_dataset
 from analytics.records import Dataset
-from analytics.web.deps import ADMIN, Selection, page_context, parse_selection
+from analytics.web.deps import ADMIN, Selection, page_context, read_selection
 from bots.web.auth import Role, current_user, require
 
 EXPORTS = ("conversations.csv", "daily.csv", "report.xlsx")
@@ -23,7 +23,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 async def _report(request: web.Request) -> tuple[Selection, Dataset, Report]:
     deps = request.app[ADMIN]
     now = deps.clock()
-    sel = parse_selection(request.query, deps.tz, now)
+    sel = await read_selection(request)
     data = await load_dataset(deps.sessions, sel.period, sel.filters, now, deps.institution,
                               deps.categories())
     # Working-time arithmetic over thousands of conversations must not stall the event loop.
@@ -42,8 +42,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
 
 @require(Role.ADMIN)
 async def export_page(request: web.Request) -> web.StreamResponse:
-    deps = request.app[ADMIN]
-    sel = parse_selection(request.query, deps.tz, deps.clock())
+    sel = await read_selection(request)
     return aiohttp_jinja2.render_template("admin_export.html", request,
                                           await page_context(request, sel))
 

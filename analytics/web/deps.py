@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -26,6 +27,11 @@ MAX_PERIOD_DAYS = 400
 # Far years would overflow date arithmetic (9999-12-31 + 1 day) and mean nothing here.
 MIN_YEAR, MAX_YEAR = 2000, 2100
 _FILTER_CHARS = 64
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Without a valid start, the period is the 30 days up to its end.
+DEFAULT_SPAN = timedelta(days=29)
+_UNKNOWN = {"channel": "Неизвестный канал", "queue": "Неизвестная очередь",
+            "category": "Неизвестная категория"}
 
 
 def no_reload_failure() -> ReloadFailure | None:
@@ -108,7 +114,8 @@ def _date(text: str, name: str, errors: list[str]) -> date | None:
     try:
         day = date.fromisoformat(text[:10])
     except ValueError:
-        errors.append(f"{name}: ожидалась дата ГГГГ-ММ-ДД, получено «{text[:20]}»")
+        errors.append(f"{name}: такой даты нет: {text[:10]}" if _ISO_DAY.fullmatch(text[:10])
+                      else f"{name}: ожидалась дата ГГГГ-ММ-ДД, получено «{text[:20]}»")
         return None
     if not MIN_YEAR <= day.year <= MAX_YEAR:
         errors.append(f"{name}: год должен быть от {MIN_YEAR} до {MAX_YEAR}")
@@ -120,8 +127,11 @@ def parse_selection(query: Mapping[str, str], tz: ZoneInfo, now: datetime) -> Se
     """Defaults to the current month up to today; a bad value is reported, never fatal."""
     today = now.astimezone(tz).date()
     errors: list[str] = []
-    first = _date(query.get("from", ""), "Начало периода", errors) or today.replace(day=1)
-    last = _date(query.get("to", ""), "Конец периода", errors) or today
+    given_first = _date(query.get("from", ""), "Начало периода", errors)
+    given_last = _date(query.get("to", ""), "Конец периода", errors)
+    # A missing or bad bound is put next to the other one, never reported as a reversal.
+    first = given_first or (given_last - DEFAULT_SPAN if given_last else today.replace(day=1))
+    last = given_last or max(today, first)
     if last < first:
         errors.append("Конец периода раньше начала: показан один день начала.")
         last = first
@@ -131,6 +141,22 @@ def parse_selection(query: Mapping[str, str], tz: ZoneInfo, now: datetime) -> Se
     filters = Filters(*(query.get(k, "").strip()[:_FILTER_CHARS]
                         for k in ("channel", "queue", "category")))
     return Selection(Period(first, last, tz), filters, tuple(errors))
+
+
+async def read_selection(request: web.Request) -> Selection:
+    """The page's period and filters; a channel, queue or category the drop-downs do not
+    offer is left out and said so, not applied to show «Обращений 0»."""
+    deps = request.app[ADMIN]
+    sel = parse_selection(request.query, deps.tz, deps.clock())
+    choices = await filter_choices(deps.sessions, deps.institution)
+    known = {"channel": set(choices.get("channel", [])),
+             "queue": set(queue_choices(deps.queues, choices.get("queue", []))),
+             "category": {*choices.get("category", []), *deps.categories()}}
+    kept = {k: v for k, v in asdict(sel.filters).items() if not v or v in known[k]}
+    notices = tuple(f"{_UNKNOWN[k]} «{v}»: фильтр не применён."
+                    for k, v in asdict(sel.filters).items() if k not in kept)
+    filters = Filters(**{k: kept.get(k, "") for k in _UNKNOWN})
+    return Selection(sel.period, filters, sel.errors + notices)
 
 
 async def page_context(request: web.Request, sel: Selection) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from analytics.logbook import (
     staff_names,
     transcript,
 )
-from analytics.web.deps import ADMIN, AdminDeps, page_context, parse_selection
+from analytics.web.deps import ADMIN, AdminDeps, page_context, read_selection
 from bots.web.auth import Role, current_user, render_error, require, see_other
 from faq.csv_io import drafts_csv
 from faq.model import Decision
@@ -49,7 +49,7 @@ def _int(text: str) -> int | None:
 @require(Role.ADMIN)
 async def log_page(request: web.Request) -> web.StreamResponse:
     deps = request.app[ADMIN]
-    sel = parse_selection(request.query, deps.tz, deps.clock())
+    sel = await read_selection(request)
     typed = request.query.get("q", "").strip()
     text = typed[:_MAX_QUERY]
     refused = bool(text) and not searchable(text)
@@ -129,7 +129,7 @@ async def erase(request: web.Request) -> web.StreamResponse:
 @require(Role.ADMIN)
 async def gaps_page(request: web.Request) -> web.StreamResponse:
     deps = request.app[ADMIN]
-    sel = parse_selection(request.query, deps.tz, deps.clock())
+    sel = await read_selection(request)
     messages = await gap_messages(deps.sessions, sel.period, sel.filters, deps.institution)
     erased = await erased_gap_count(deps.sessions, sel.period, sel.filters, deps.institution)
     clusters = await asyncio.to_thread(cluster, messages)
@@ -158,7 +158,7 @@ async def gaps_csv(request: web.Request) -> web.StreamResponse:
     """The groups the bot still does not answer, as new entries for `faq import`: the question
     and the other wordings as variants; the methodologist adds the category and the answer."""
     deps = request.app[ADMIN]
-    sel = parse_selection(request.query, deps.tz, deps.clock())
+    sel = await read_selection(request)
     messages = await gap_messages(deps.sessions, sel.period, sel.filters, deps.institution)
     clusters = await asyncio.to_thread(cluster, messages)
     still = [c for c, now in zip(clusters, _answered_now(deps, clusters), strict=True)

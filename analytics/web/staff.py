@@ -107,7 +107,10 @@ async def create(request: web.Request) -> web.StreamResponse:
     typed = {"login": login, "name": name, "role": role}
     problem = "role" if role not in ROLES else account_problem(login, name)
     if problem is not None:
-        return await _page(request, 400, form=typed, form_error=problem)
+        # The name sent back is cut to _FIELD: its length is the one typed.
+        typed_name = form.get("name", "")
+        chars = len(typed_name.strip()) if isinstance(typed_name, str) else 0
+        return await _page(request, 400, form=typed, form_error=problem, name_chars=chars)
     try:
         _, password = await auth.registry().create(login, name, role, request.app[ADMIN].clock())
     except LoginTaken:

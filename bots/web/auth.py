@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import re
 import secrets
 import warnings
@@ -136,6 +135,11 @@ async def still_signed_in(request: web.Request) -> bool:
     return await auth.sessions.find(hash_token(session[0]), auth.clock()) is not None
 
 
+def expected_csrf(request: web.Request) -> str:
+    """The token a form must carry: the session's; before login, the pre-session cookie's."""
+    return request.get(_SESSION_CSRF) or request.cookies.get(LOGIN_COOKIE, "")
+
+
 def csrf_token(request: web.Request) -> str:
     """The session's token; before login, one bound to a pre-session cookie."""
     known: str | None = request.get(_SESSION_CSRF) or request.get(_LOGIN_CSRF)
@@ -181,7 +185,7 @@ def require(*roles: Role) -> Callable[[Handler], Handler]:
             if user is None:
                 raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
             if not user.has_role(roles):
-                return render_error(request, 403, "forbidden")
+                return render_error(request, 403, "admin_only")
             return await handler(request)
 
         return cast(Handler, checked)
@@ -232,26 +236,13 @@ async def _refresh_cookies(request: web.Request, auth: Auth,
         auth.set_cookie(response, COOKIE, token)
 
 
-@web.middleware
-async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    if request.method in UNSAFE_METHODS and request.path.startswith(STAFF_PREFIXES):
-        expected = request.get(_SESSION_CSRF) or request.cookies.get(LOGIN_COOKIE, "")
-        given = request.headers.get(CSRF_HEADER)
-        if given is None:
-            field = (await request.post()).get(CSRF_FIELD)
-            given = field if isinstance(field, str) else ""
-        if not expected or not hmac.compare_digest(given.encode(), str(expected).encode()):
-            return render_error(request, 403, "csrf")
-    response: web.StreamResponse = await handler(request)
-    return response
-
-
 def setup_auth(
     app: web.Application, sessions: async_sessionmaker[AsyncSession], config: CookieSettings,
     *, clock: Callable[[], datetime] = utc_now, limiter: LoginLimiter | None = None,
     institution_id: str = "default", notifier: Notifier | None = None,
 ) -> Auth:
     from bots.web import login, password_page
+    from bots.web.csrf import csrf_middleware
 
     auth = Auth(SqlStaffAccounts(sessions), SqlWebSessions(sessions),
                 SqlAuditLog(sessions, institution_id), limiter or MemoryLoginLimiter(clock), clock,
@@ -261,9 +252,18 @@ def setup_auth(
     _add_context_processor(app)
     # Order: auth (who is it), context processors (see the user), CSRF (its error page too).
     app.middlewares.extend([auth_middleware, context_middleware, csrf_middleware])
+    app.on_response_prepare.append(no_store)
     login.setup_routes(app)
     password_page.setup_routes(app)
     return auth
+
+
+async def no_store(request: web.Request, response: web.StreamResponse) -> None:
+    """Staff pages, exports and files show clients' personal data: after «Выход» the Back
+    button must not bring them back from the browser's cache. A signal, unlike a middleware,
+    also reaches streamed responses (events, files) and the errors aiohttp renders itself."""
+    if request.path.startswith(STAFF_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
 
 
 def _add_context_processor(app: web.Application) -> None:

@@ -43,7 +43,9 @@ async def show_login(request: web.Request) -> web.StreamResponse:
     next_url = safe_next(request.query.get("next", DEFAULT_NEXT))
     if current_user(request) is not None:
         raise web.HTTPSeeOther(next_url)
-    return login_page(request, next_url=next_url)
+    # csrf.py sends here a form posted after its session ended.
+    ended = request.query.get("ended") == "1"
+    return login_page(request, error="ended" if ended else "", next_url=next_url)
 
 
 async def do_login(request: web.Request) -> web.StreamResponse:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
 from analytics.logbook import audit
 from handlers.model import Channel, IncomingMessage
@@ -14,7 +15,7 @@ from handlers.ports import Escalation
 from priemnaya.runtime import build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
-from storage.models import Client, Conversation
+from storage.models import Client, Conversation, Specialist
 from tests.bots.staff import Staff, add_staff, log_in
 from tests.fakes import Clock, FakeFaq
 
@@ -66,8 +67,14 @@ async def test_the_transcript_shows_a_transfer_in_words(site: Staff) -> None:
     cid = rec.conversation.id
     await site.rt.store.escalate(cid, Escalation("general", "", False, None, "client"),
                                  site.clock())
-    assert await site.rt.desk.transfer(cid, "urgent")
+    async with site.rt.sessions() as s:
+        anna = await s.scalar(select(Specialist.id).where(Specialist.login == "anna"))
+    assert await site.rt.desk.transfer(cid, "urgent", anna)
     await log_in(site.client, "boss")
     page = await (await site.client.get(f"/admin/conversations/{cid}")).text()
     assert "передано из очереди «Общие вопросы» в очередь «Срочные обращения»" in page
     assert "transfer:" not in page
+    who = re.search(r'<div class="who">(.*?)</div>', page.split("передано из очереди")[0]
+                    .rsplit('<div class="msg-line', 1)[1], re.S)
+    assert who and re.sub(r"\s+", " ", who.group(1)).startswith("Передача · Anna · ")
+    assert "заметка" not in who.group(1)  # as on the desk: who moved it, not «Система»

@@ -61,13 +61,34 @@ async def test_anonymous_is_sent_to_login(admin_site, path: str) -> None:
     assert r.headers["Location"].startswith("/login?next=")
 
 
-@pytest.mark.parametrize("path", ["/admin/", "/admin/log", "/admin/gaps",
-                                  "/admin/export/conversations.csv"])
+@pytest.mark.parametrize("path", ["/admin/", "/admin/log", "/admin/gaps", "/admin/staff",
+                                  "/admin/export/conversations.csv", "/desk/suggestions"])
 async def test_specialist_is_forbidden(admin_site, path: str) -> None:
     staff, _ = admin_site
     await log_in(staff.client, "anna")
     r = await staff.client.get(path, allow_redirects=False)
     assert r.status == 403
+    html = await r.text()
+    assert "Эта страница доступна только администратору." in html
+    assert "Файлы обращения" not in html  # the refusal of a file says why it is refused
+
+
+async def test_no_staff_response_is_kept_in_the_browsers_cache(admin_site) -> None:
+    """After «Выход» the Back button must not show a client's data from the cache."""
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    for path in ("/admin/", "/admin/log", "/admin/conversations/1", "/admin/audit",
+                 f"/admin/export/conversations.csv?{NOV}", "/admin/gaps.csv", "/admin/staff",
+                 "/desk/", "/desk/c/1", "/desk/suggestions", "/admin/conversations/999999",
+                 "/admin"):
+        r = await staff.client.get(path, allow_redirects=False)
+        assert r.status in (200, 302, 303, 404), path
+        assert r.headers.get("Cache-Control") == "no-store", path
+    await log_in(staff.client, "anna")
+    refused = await staff.client.get("/admin/log")
+    assert (refused.status, refused.headers.get("Cache-Control")) == (403, "no-store")
+    chat = await staff.client.get("/")  # the clients' chat is not a staff page
+    assert chat.headers.get("Cache-Control") != "no-store"
 
 
 async def test_dashboard_shows_the_figures_and_charts(admin_site) -> None:
@@ -116,6 +137,36 @@ async def test_bad_input_gets_a_clear_answer(admin_site, path: str, status: int,
     r = await staff.client.get(path)
     assert r.status == status
     assert shown in await r.text()
+
+
+async def test_a_date_that_does_not_exist_is_named_and_not_reported_as_a_reversal(
+        admin_site) -> None:
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    html = await (await staff.client.get("/admin/?from=2026-02-30&to=2026-03-01")).text()
+    assert "Начало периода: такой даты нет: 2026-02-30" in html
+    assert "раньше начала" not in html and "ожидалась дата" not in html
+    # The end given stands; the start is 30 days before it, not this month's first day.
+    assert 'name="from" value="2026-01-31"' in html and 'name="to" value="2026-03-01"' in html
+    html = await (await staff.client.get("/admin/?from=2026-11-10")).text()
+    assert 'name="to" value="2026-11-10"' not in html  # up to today, as without a start
+    assert "раньше начала" not in html
+
+
+async def test_an_unknown_filter_is_named_and_not_applied(admin_site) -> None:
+    staff, _ = admin_site
+    await log_in(staff.client, "boss")
+    every = await (await staff.client.get(f"/admin/?{NOV}")).text()
+    r = await staff.client.get(f"/admin/?{NOV}&channel=xx&queue=%3Cb%3Ex%3C/b%3E&category=zz")
+    html = await r.text()
+    assert "Неизвестный канал «xx»: фильтр не применён." in html
+    assert "Неизвестная очередь «&lt;b&gt;x&lt;/b&gt;»: фильтр не применён." in html
+    assert "<b>x</b>" not in html
+    assert "Неизвестная категория «zz»: фильтр не применён." in html
+    total = re.compile(r"Обращений\D{0,80}?(\d+)", re.S)
+    assert total.search(html).group(1) == total.search(every).group(1) != "0"
+    known = await (await staff.client.get(f"/admin/?{NOV}&channel=telegram")).text()
+    assert "фильтр не применён" not in known
 
 
 async def test_transcript_is_masked_and_its_viewing_audited(admin_site) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import re
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 
@@ -55,8 +56,22 @@ def test_chart_svg_and_alt_text() -> None:
     assert svg.count("<rect") == 2 + 1 + 1  # background, legend, two bars
     assert chart.alt == "Оценки. Оценок <b>: 2 3"
     assert chart.data_uri().startswith("data:image/svg+xml;base64,")
-    halves = Chart("y", "Оценки", ("1",), (Series("Оценок", (1.5,)),))
+    halves = Chart("y", "Минуты", ("1",), (Series("Минут", (1.5,)),))
     assert "1,5" in halves.svg() and "1.5" not in halves.svg()  # the Russian decimal comma
+
+
+def ticks(chart: Chart) -> list[str]:
+    return re.findall(r'text-anchor="end">([^<]+)<', chart.svg())
+
+
+def test_count_axes_have_whole_ticks() -> None:
+    """A top of 449 messages made a middle tick of «224,5»; one rating, «0,5»."""
+    messages = Chart("m", "Сообщения", ("0", "1"), (Series("Сообщения", (449.0, 3.0)),))
+    assert ticks(messages) == ["225", "450"]
+    ratings = Chart("r", "Оценки", ("1", "2"), (Series("Оценок", (0.0, 1.0)),))
+    assert ticks(ratings) == ["1", "2"]
+    assert ticks(Chart("e", "Оценки", ("1",), (Series("Оценок", (0.0,)),))) == ["1", "2"]
+    assert ticks(Chart("d", "Дни", ("1", "2"), (Series("Дни", (0.0, 8.0)),))) == ["4", "8"]
 
 
 def test_csv_is_excel_friendly_and_defuses_formulas() -> None:

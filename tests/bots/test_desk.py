@@ -327,6 +327,13 @@ async def test_release_transfer_and_close(desk: Desk) -> None:
     await post(anna, f"/desk/c/{conv}/take")
     r = await post(anna, f"/desk/c/{conv}/release")
     assert r.headers["Location"].endswith("done=released")
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    chosen = re.search(r'<select name="queue"[^>]*>\s*<option value="" selected>([^<]+)<', page)
+    assert chosen and chosen.group(1) == "— выберите очередь —"  # no queue chosen for her
+    r = await post(anna, f"/desk/c/{conv}/transfer", queue="")
+    assert r.headers["Location"].endswith("error=no_queue")
+    refused = await (await anna.get(r.headers["Location"])).text()
+    assert "Не передано: выберите очередь, в которую передать обращение." in refused
     r = await post(anna, f"/desk/c/{conv}/transfer", queue="nowhere")
     assert r.headers["Location"].endswith("error=unknown_queue")
     r = await post(anna, f"/desk/c/{conv}/transfer", queue="urgent")
@@ -695,6 +702,8 @@ async def test_hostile_input_gets_clear_answers(desk: Desk) -> None:
     assert (await anna.get("/desk/c/abc")).status == 404
     r = await post(anna, f"/desk/c/{conv}/reply", text="я" * 5000)
     assert r.headers["Location"].endswith("error=too_long")
+    refused = await (await anna.get(r.headers["Location"])).text()
+    assert "Не отправлено: текст длиннее 4000 знаков." in refused  # the limit, in numbers
     # 3,995 characters with 128 line breaks, sent as CRLF: as many as the page counted.
     lines = "\r\n".join(["я" * 30] * 128) + "я" * (3995 - 30 * 128 - 127)
     r = await post(anna, f"/desk/c/{conv}/reply", text=lines)
@@ -879,9 +888,12 @@ async def test_a_clients_photo_opens_for_who_works_on_the_conversation(desk: Des
     assert r.status == 200
     assert await r.read() == b"\xff\xd8 jpeg of PHOTO-FILE-ID"
     assert r.headers["Content-Type"] == "image/jpeg"
+    assert r.headers["Cache-Control"] == "no-store"  # a passport photo stays off the disk
     assert await audit(desk, "file_view") == ["anna"]
 
-    assert (await oleg.get(f"/desk/files/{mid}/0")).status == 403  # not theirs: no file
+    refused = await oleg.get(f"/desk/files/{mid}/0")  # not theirs: no file
+    assert refused.status == 403
+    assert "Файлы обращения видят специалист" in await refused.text()
     assert f"/desk/files/{mid}/0" not in await (await oleg.get(f"/desk/c/{conv}")).text()
     assert (await anna.get(f"/desk/files/{mid}/1")).status == 404
     source.gone = True

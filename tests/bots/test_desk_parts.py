@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import jinja2
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -15,12 +16,13 @@ from redis.exceptions import RedisError
 from bots.web.desk.canned import CannedResponses
 from bots.web.desk.hub import MAX_QUEUED, DeskHub
 from bots.web.desk.masking import masked, masked_attachments
-from bots.web.desk.timing import timing_of
+from bots.web.desk.timing import Timing, timing_of
 from bots.web.ratelimit import Limits, LoginLimiter, MemoryLoginLimiter, RedisLoginLimiter
 from faq.model import Entry, KnowledgeBase
 from handlers.event_ports import ConversationEvent, EventKind
 from handlers.pii import contacts_of
 from priemnaya.settings_work import CalendarSettings, QueueSettings, build_queue_directory
+from priemnaya.webapp import WEB_TEMPLATES
 from storage.desk_queries import DeskRow
 from tests.fakes import Clock, FakeRedisServer
 
@@ -159,6 +161,15 @@ def test_overdue_time_is_rounded_like_waiting_time() -> None:
     breached = timing_of(row(MONDAY_9, breached_at=MONDAY_9), directory,
                          MONDAY_9 + timedelta(seconds=10))
     assert (breached.level, breached.left_minutes) == ("late", 0)
+
+
+def test_a_just_missed_target_reads_overdue_without_zero_minutes() -> None:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_TEMPLATES), autoescape=True)
+    shown = env.from_string('{% from "desk_macros.html" import time_left %}{{ time_left(t) }}')
+    assert shown.render(t=Timing(5, 0, "late")) == '<span class="late">просрочено</span>'
+    assert shown.render(t=Timing(9, -4, "late")) == (
+        '<span class="late">просрочено на 4 мин</span>')
+    assert shown.render(t=Timing(8, 0, "answered")) == "ответили через 8 мин"
 
 
 def test_desk_masking_keeps_the_institutions_contacts_and_masks_attachments() -> None:

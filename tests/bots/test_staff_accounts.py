@@ -124,6 +124,10 @@ async def test_created_account_signs_in_with_the_password_shown_once(site: Site)
     html = await r.text()
     password = shown_password(html)
     assert len(password) >= 12 and "показан один раз" in html
+    # Named as the page and the menu name it, not «Сменить пароль» that neither shows.
+    assert "на странице «Смена пароля» (пункт «Пароль» в меню)" in html
+    assert ">Пароль</a>" in html and "«Сменить пароль»" not in html
+    assert "<h1>Смена пароля</h1>" in await (await boss.get("/account/password")).text()
     maria = await site.signed_in("maria", password)
     assert await signed_in_still(maria)
     assert (await maria.get("/admin/staff")).status == 403  # a specialist, as chosen
@@ -149,7 +153,8 @@ async def test_created_admin_reaches_the_admin_pages(site: Site) -> None:
     ("анна", "", "specialist", "латинские буквы"),
     ("anna petrovna", "", "specialist", "латинские буквы"),
     ("<script>", "", "specialist", "латинские буквы"),
-    ("maria", "Я" * 201, "specialist", "не длиннее 200 символов"),
+    ("maria", "Я" * 201, "specialist", "не длиннее 200 символов (сейчас 201)"),
+    ("maria", "Я" * 5000, "specialist", "не длиннее 200 символов (сейчас 5000)"),
     ("maria", "Мария\nИвановна", "specialist", "одна строка"),
     ("maria", "Мария\x00", "specialist", "одна строка"),
     ("maria", "", "root", "Выберите роль"),

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from priemnaya.runtime import Runtime, build_runtime
 from priemnaya.settings import Settings
 from priemnaya.webapp import build_app
-from storage.models import Specialist
+from storage.models import Specialist, WebSession
 from tests.bots.staff import PASSWORDS, add_staff
 from tests.bots.test_desk import waiting_conversation
 from tests.fakes import Clock, FakeFaq
@@ -162,6 +163,57 @@ async def test_a_second_click_on_send_posts_nothing_more(browser, served) -> Non
     await staff.wait_for_selector("text=Ответ отправлен клиенту.")
 
 
+async def test_a_reply_typed_as_the_session_ended_survives_signing_in(browser, served) -> None:
+    """It was lost behind «Действие отклонено… Форма устарела», with no way to sign in."""
+    server, rt = served
+    conv = await waiting_conversation(rt, name="Пётр")
+    staff = await logged_in(browser, server, f"/desk/c/{conv}")
+    typed = "Путёвку дают раз в год.\nПриходите с паспортом."
+    await staff.fill("#reply-text", typed)
+    async with rt.sessions() as s:
+        await s.execute(update(WebSession).values(expires_at=datetime(2020, 1, 1, tzinfo=UTC)))
+        await s.commit()
+    await staff.click("#reply-send")
+    ended = staff.locator("#session-ended")
+    await ended.wait_for()
+    assert "Сеанс работы закончился" in await ended.inner_text()
+    assert "Действие отклонено" not in await staff.content()
+    await staff.fill("#password", PASSWORDS["anna"])
+    await staff.fill("#login", "anna")
+    await staff.click("button[type=submit]")
+    await staff.wait_for_url(f"**/desk/c/{conv}")
+    assert await staff.input_value("#reply-text") == typed
+    await staff.click("#reply-send")
+    await staff.wait_for_selector("text=Ответ отправлен клиенту.")
+    assert await staff.input_value("#reply-text") == ""  # sent: the draft is gone
+    await staff.reload()
+    assert await staff.input_value("#reply-text") == ""
+
+
+async def test_a_refused_reply_comes_back_in_the_box_until_sign_out(browser, served) -> None:
+    server, rt = served
+    conv = await waiting_conversation(rt, name="Пётр")
+    staff = await logged_in(browser, server, f"/desk/c/{conv}")
+    await staff.fill("#reply-text", "Мой ответ клиенту")
+    await staff.fill("#note-text", "Моя заметка")
+    async with rt.sessions() as s:
+        oleg = await s.scalar(select(Specialist.id).where(Specialist.login == "oleg"))
+    assert await rt.desk.take(conv, oleg)  # a colleague takes it meanwhile
+    await staff.click("#reply-send")
+    await staff.wait_for_selector("text=Обращение в работе у другого специалиста.")
+    assert not await staff.locator("#reply-text").count()  # no longer hers to answer
+    assert await staff.input_value("#unsent-text") == "Мой ответ клиенту\n\nМоя заметка"
+    await rt.desk.release(conv, by=oleg)  # back in the queue: her texts go back in the boxes
+    await staff.goto(str(server.make_url(f"/desk/c/{conv}")))
+    assert await staff.input_value("#reply-text") == "Мой ответ клиенту"
+    assert await staff.input_value("#note-text") == "Моя заметка"
+    assert not await staff.is_visible("#unsent")
+    await staff.click("text=Выход")
+    await staff.wait_for_selector("#login")
+    kept = await staff.evaluate("Object.keys(sessionStorage)")
+    assert not [k for k in kept if k.startswith("desk-draft:")]
+
+
 LINES_OF = """cell => { const range = document.createRange(); range.selectNodeContents(cell);
     return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; }"""
 
@@ -206,3 +258,20 @@ async def test_desk_and_admin_pages_fit_a_phone(browser, served) -> None:
         width = await staff.evaluate("document.documentElement.scrollWidth")
         wide = await staff.evaluate(WIDER_THAN_SCREEN)
         assert width <= 360, (path, width, wide)
+
+
+async def test_on_a_phone_each_conversation_is_a_card_with_every_field(browser, served) -> None:
+    """At 360 px «Состояние», «Ждёт» and «До срока ответа» were off-screen, with no hint."""
+    server, rt = served
+    await waiting_conversation(rt, name="Константинопольская Мария-Александра Владимировна")
+    staff = await logged_in(browser, server, "/desk/")
+    await staff.set_viewport_size({"width": 360, "height": 640})
+    await staff.wait_for_selector("#live tbody tr")
+    cells = await staff.evaluate("""() => [...document.querySelectorAll('#live tbody td')]
+        .map(td => [getComputedStyle(td, '::before').content, td.getBoundingClientRect().left,
+                    td.getBoundingClientRect().right])""")
+    labels = [label for label, _, _ in cells]
+    for name in ("Состояние", "Ждёт", "До срока ответа"):
+        assert f'"{name}: "' in labels, labels
+    assert all(left >= 0 and right <= 360 for _, left, right in cells), cells
+    assert await staff.evaluate("document.documentElement.scrollWidth") <= 360

@@ -76,6 +76,8 @@ async def release(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) ->
 
 async def transfer(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
     queue = _text(form, "queue")
+    if not queue:
+        return "!no_queue"
     if queue not in {q.id for q in d.directory.queues}:
         return "!unknown_queue"
     if not await d.desk.transfer(row.id, queue, user.id):

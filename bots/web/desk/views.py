@@ -205,7 +205,7 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     if found is None or row is None or not found[1].is_file or not may_see(user, row):
         return render_error(request, 404, "not_found")
     if not opens_files(user, row):
-        return render_error(request, 403, "forbidden")
+        return render_error(request, 403, "files_forbidden")
     source = d.files.get(found[1].source)
     if source is None:
         if not _is_link(found[1].ref):
