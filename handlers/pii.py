@@ -118,6 +118,12 @@ def mask(text: str, public: frozenset[str] = frozenset(), names: bool = False,
     return mask_names(text, known=known) if names else text
 
 
+def as_kept(text: str, declined: bool) -> str:
+    """A client's text as stored and shown to staff: masked, names too, from their refusal of
+    consent until they agree, as the bot told them (consent_declined.j2)."""
+    return mask(text, names=True) if declined else text
+
+
 def client_label(name: str, full: bool) -> str:
     """A client's messenger name («Анна Петровна Иванова») is personal data like the texts:
     in full where the texts are, as initials («А. П. И.») elsewhere, enough to tell two

@@ -28,7 +28,7 @@ from handlers.model import (
     State,
 )
 from handlers.person_request import says_lost, topic_of_request, wants_human
-from handlers.pii import has_document_number
+from handlers.pii import as_kept, has_document_number
 from handlers.ports import Annotation, ConversationStore, CrisisDetector, Escalation
 from handlers.queue_ports import Router, Routing
 from handlers.readings import readings_of
@@ -385,8 +385,10 @@ class Reception:
         return rec.client.consent_at is None and rec.conversation.awaiting_consent
 
     async def _while_human(self, rec: Recorded, text: str, now: datetime) -> list[Reply]:
+        # The staff are shown what is stored (a crisis hands over a client who declined too).
+        shown = as_kept(text, rec.client.declined)
         await self._d.notifier.publish(
-            ConversationEvent(EventKind.CLIENT_MESSAGE, rec.conversation.id, rec.message_id, text)
+            ConversationEvent(EventKind.CLIENT_MESSAGE, rec.conversation.id, rec.message_id, shown)
         )
         if rec.conversation.state is State.WITH_SPECIALIST or not text:
             return []

@@ -284,3 +284,21 @@ async def test_a_broken_override_of_a_client_text_still_offers_the_specialist(
     labels = [b["label"] for row in reply["buttons"] for b in row]
     assert "Задать вопрос специалисту" in labels
     assert [b.file for b in rt.texts.broken()] == [str(tmp_path / "messages" / "no_match.j2")]
+
+
+async def test_after_declining_consent_the_chat_shows_and_stores_the_data_masked(
+        client: TestClient) -> None:
+    """The bot has just said it keeps no phone or СНИЛС: the client's next message is shown
+    back, and stored, masked (the acceptance tester's steps)."""
+    await open_chat(client)
+    await send(client, {"id": "m1", "text": "оператор!"})
+    notice = (await wait_for_messages(client, 2))[-1]
+    decline = next(b for row in notice["buttons"] for b in row if b["label"].startswith("Не"))
+    await send(client, {"id": "m2", "action": decline["action"], "text": decline["label"]})
+    said = (await wait_for_messages(client, 4))[-1]["text"]
+    assert "личные данные из ваших сообщений мы не храним" in said
+    await send(client, {"id": "m3", "text": "мой телефон 89001234567, СНИЛС 112-233-445 95"})
+    shown = (await wait_for_messages(client, 6))[4]
+    async with SESSIONS[id(client)]() as s:
+        stored = await s.scalar(select(Message.text).where(Message.dedupe_key == "web:m3"))
+    assert shown["text"] == stored == "мой телефон [телефон], СНИЛС [СНИЛС]"
