@@ -171,6 +171,8 @@ class ClientRef:
     display_name: str
     consent_at: datetime | None
     app: ClientApp = ALL_BUTTONS  # as their latest message that said it told
+    # Refused consent and has not agreed since: their words are kept masked (handlers.pii).
+    declined: bool = False
 
 
 @dataclass(frozen=True, slots=True)

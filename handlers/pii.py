@@ -11,6 +11,7 @@ from stdnum import luhn
 from stdnum.ru import inn
 
 from faq.model import KnowledgeBase
+from handlers.addresses import ADDRESS_PATTERN, LIVES_AT_PATTERN, address_key
 from handlers.names import NAME, mask_names
 from handlers.secrets import redact
 
@@ -32,32 +33,6 @@ _PASSPORT = re.compile(
     r"(?<!\d)\d{2} ?\d{2}(?:\s*(?:№|N|номер)?\s*)\d{6}(?!\d)",
     re.IGNORECASE,
 )
-# An address: a street's type and name with the house (and flat) numbers after it — «ул. Ленина,
-# д. 5, кв. 12», «ул Мира 1-15», «Сибирский тракт 12», «д. 5 кв. 12» —, or what follows
-# «адрес» up to its numbers («мой адрес Екатеринбург Ленина 5-12»). A city alone is no one's.
-_NO = r"\d{1,4}(?:\s?[а-яА-Я](?!\w))?"  # 5, 18а, 18 б
-_MORE = (r"(?:(?:,?\s*|\s*-\s*)(?:(?:корп(?:ус)?|к|стр(?:оение)?|кв(?:артира)?|комн(?:ата)?)"
-         rf"\.?\s*)?{_NO}(?![\d.,]\d))*")  # the building, flat, room numbers after the house
-_HOUSE = rf"(?:,?\s*(?:д(?:ом)?\.?\s*)?№?\s*{_NO}(?:/\d{{1,4}})?){_MORE}"
-_ANY_WORD = r"[А-ЯЁA-Zа-яёa-z][\w\-]*\.?"
-_CAPITAL_WORD = r"[А-ЯЁA-Z][\w\-]*\.?"
-_SHORT_TYPE = r"(?i:ул|пр-к?т|просп|пер|б-р|ш|пл|мкрн?|наб|туп)"
-_LONG_TYPE = (r"(?i:улиц[аеуы]|проспект\w*|переул\w*|бульвар\w*|шоссе|площад\w*|"
-              r"микрорайон\w*|набережн\w*|тракт\w*|проезд\w*|тупик\w*)")
-_ADDRESS = re.compile(
-    # «ул. ленина 5»: after a short type the name may be in any case; after a long one it is
-    # capitalised («проезда на 2026 год» is a fare), but for «улица ленина 5», where a
-    # lower-case word must be followed by the house at once («на улице холодно уже 3 дня»).
-    rf"(?<![\w-]){_SHORT_TYPE}(?:\.\s*|\s+)(?:\d{{1,2}}[\s-]+)?{_ANY_WORD}(?:\s+{_ANY_WORD})?"
-    rf"{_HOUSE}"
-    rf"|(?<![\w-]){_LONG_TYPE}\s+(?:\d{{1,2}}[\s-]+)?{_CAPITAL_WORD}(?:\s+{_CAPITAL_WORD})?{_HOUSE}"
-    rf"|(?<![\w-])(?i:улиц[аеуы])\s+{_ANY_WORD}{_HOUSE}"
-    rf"|(?<![\w-]){_ANY_WORD}\s+(?i:улица|тракт|проспект|переулок|бульвар|шоссе|проезд)"
-    rf"(?!\w){_HOUSE}"
-    r"|(?<![\w-])(?i:д\.|дом)\s*\d{1,4}[а-я]?(?:/\d{1,4})?,?\s*(?i:кв\.?|квартира)\s*\d{1,4}"
-    rf"|(?<=(?i:адрес) )[^\n!?;]{{0,60}}?{_NO}{_MORE}"
-    rf"|(?<=(?i:адресу |адресу:|адрес: ))\s*[^\n!?;]{{0,60}}?{_NO}{_MORE}",
-)
 # A date of birth, named as one: «дата рождения 01.02.1950», «родилась 1 февраля 1950 года»,
 # «1950 г.р.». Other dates (of an application, a payment) are no one's personal data.
 _DATE = (r"(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}|\d{1,2}\s+(?:январ|феврал|март|апрел|ма[йя]|"
@@ -70,6 +45,19 @@ _BIRTH = re.compile(
 )
 # Digits joined by single spaces, dashes or brackets form one number token: "+7 (912) 345-67-89".
 _NUMBER = re.compile(r"(?<!\w)(?<!\d[.,])\+?\(?\d(?:[ \-()\u00a0]{0,2}\d)*(?![\w]|[.,]\d)")
+# A landline given without the country code: the city's code and the number, 3 + 7 digits, in a
+# phone's grouping: «(343) 222-33-44», «343 222-33-44», «343-222-3344»; a passport is written
+# «65 12 123456» or «6512 123456», an ИНН in one piece.
+_LOCAL_PHONE = re.compile(r"^(?:\(\d{3}\)\s?|\d{3}[ -])\d{3}(?:[ -]?\d{2}[ -]?\d{2}|[ -]?\d{4})$")
+# The word that names a number decides its kind where the digits leave it open: «тел 343
+# 222-33-44» is a landline, «паспорт 9012345678» no mobile, «заявление № 343-222-33-44» neither.
+# The nearest word wins («паспорт 6512 123456, тел 343 222-33-44»); a label already put in
+# («[паспорт]») names nothing.
+_LABEL_WORDS = re.compile(
+    r"(?<![\w\[])(?:(?P<phone>тел(?:ефон\w*)?|моб(?:ильн\w*)?|сот(?:ов\w*)?|домашн\w*|"
+    r"(?:пере|по)?звон\w*)|(?P<passport>паспорт\w*|сери[яи])|(?P<snils>снилс)|(?P<inn>инн)"
+    r"|(?P<reference>заявлени\w*|обращени\w*|справк\w*|договор\w*|приказ\w*|"
+    r"постановлени\w*|квитанци\w*|№))(?!\w)")
 _SNILS_SHAPE = re.compile(r"^\d{3}[- ]\d{3}[- ]\d{3}[- ]\d{2}$")
 _PRINTED_PASSPORT = re.compile(r"^\d{2} \d{2} \d{6}$")
 _CONTEXT_CHARS = 40
@@ -111,11 +99,17 @@ def mask(text: str, public: frozenset[str] = frozenset(), names: bool = False,
         return text
     text = _EMAIL.sub(lambda m: m.group(0) if m.group(0).lower() in public else EMAIL, text)
     text = _BIRTH.sub(lambda m: f"{m['cue']}{m['gap']}{BIRTH}" if m["cue"] else BIRTH, text)
-    text = _ADDRESS.sub(lambda m: m.group(0) if _address_key(m.group(0)) in public
-                        else ADDRESS, text)
+    text = ADDRESS_PATTERN.sub(lambda m: _address(m, public, ""), text)
+    text = LIVES_AT_PATTERN.sub(lambda m: _address(m, public, m["cue"] or m["on"]), text)
     text = _PASSPORT.sub(lambda m: f"{m['word']}{m['gap']}{PASSPORT}", text)
-    text = _NUMBER.sub(lambda m: _public(m, public) or _classify(m, text) or m.group(0), text)
+    text = _NUMBER.sub(lambda m: _number(m, text, public), text)
     return mask_names(text, known=known) if names else text
+
+
+def as_kept(text: str, declined: bool) -> str:
+    """A client's text as stored and shown to staff: masked, names too, from their refusal of
+    consent until they agree, as the bot told them (consent_declined.j2)."""
+    return mask(text, names=True) if declined else text
 
 
 def client_label(name: str, full: bool) -> str:
@@ -128,18 +122,19 @@ def client_label(name: str, full: bool) -> str:
 
 
 def public_contacts(texts: Iterable[str]) -> frozenset[str]:
-    """The phones (10 digits, without the country code) and e-mails (lower case) of texts the
-    institution publishes, such as its knowledge base's answers."""
+    """The phones (their last 10 digits: without the country code), e-mails (lower case) and
+    street addresses of texts the institution publishes, such as its knowledge base's answers."""
     found: set[str] = set()
     for text in texts:
         found.update(m.group(0).lower() for m in _EMAIL.finditer(text))
-        found.update(key for m in _NUMBER.finditer(text) if (key := _phone_key(m.group(0))))
-        found.update(_address_key(m.group(0)) for m in _ADDRESS.finditer(text))
+        found.update(_digits(m.group(0))[-10:] for m in _NUMBER.finditer(text)
+                     if _classify(m, text) == PHONE)
+        found.update(address_key(m.group(0)) for m in ADDRESS_PATTERN.finditer(text))
     return frozenset(found)
 
 
-def _address_key(address: str) -> str:
-    return "@address " + " ".join(re.findall(r"\w+", address.lower().replace("ё", "е")))
+def _address(m: re.Match[str], public: frozenset[str], cue: str) -> str:
+    return m.group(0) if address_key(m.group(0)[len(cue):]) in public else f"{cue}{ADDRESS}"
 
 
 # The last knowledge base's contacts: read once per reload, not once per page.
@@ -153,18 +148,18 @@ def contacts_of(kb: KnowledgeBase) -> frozenset[str]:
     return _KB_CONTACTS[0][1]
 
 
-def _phone_key(token: str) -> str | None:
-    digits = re.sub(r"\D", "", token)
-    if _phone(token, digits, "") is None:
-        return None
-    return digits[-10:]
+def _digits(token: str) -> str:
+    return re.sub(r"\D", "", token)
 
 
-def _public(m: re.Match[str], public: frozenset[str]) -> str | None:
-    if not public:
-        return None
-    key = _phone_key(m.group(0))
-    return m.group(0) if key is not None and key in public else None
+def _number(m: re.Match[str], text: str, public: frozenset[str]) -> str:
+    """The number's label, or the number itself: when it is none or the institution's phone
+    (a checked СНИЛС may share its digits)."""
+    label = _classify(m, text)
+    if label is None or (public and _digits(m.group(0))[-10:] in public
+                         and label in (PHONE, SNILS, INN, PASSPORT)):
+        return m.group(0)
+    return label
 
 
 def personal_data(text: str, names: bool = False) -> list[str]:
@@ -198,12 +193,35 @@ def mask_labels(text: str) -> list[str]:
 
 def _classify(m: re.Match[str], text: str) -> str | None:
     token = m.group(0)
-    digits = re.sub(r"\D", "", token)
+    digits = _digits(token)
     before = text[max(0, m.start() - _CONTEXT_CHARS):m.start()].lower()
+    named = _labelled(digits, _label(before))
+    if named is not None:
+        return named
     for rule in _RULES:
         label = rule(token, digits, before)
         if label:
             return label
+    return None
+
+
+def _label(before: str) -> str | None:
+    """The kind the nearest naming word gives: phone, passport, snils, inn or reference."""
+    found = list(_LABEL_WORDS.finditer(before[-_NAMED_CHARS:]))
+    return found[-1].lastgroup if found else None
+
+
+def _labelled(digits: str, label: str | None) -> str | None:
+    """A number of a length its naming word allows, whatever its other shapes."""
+    dialled = len(digits) in (7, 10) or (len(digits) == 11 and digits[0] in "78")
+    if label == "phone" and dialled:
+        return None if digits[-10:-7] in _HELP_LINE_PREFIXES else PHONE
+    if label == "passport" and len(digits) == 10:
+        return PASSPORT
+    if label == "snils" and len(digits) == 11:
+        return SNILS
+    if label == "inn" and len(digits) in (10, 12):
+        return INN
     return None
 
 
@@ -217,6 +235,8 @@ def _phone(token: str, digits: str, before: str) -> str | None:
         local = digits[1:]
     elif len(digits) == 10 and digits[0] == "9" and (token != digits or not inn.is_valid(digits)):
         local = digits  # "912 345-67-89", "9123456789": a mobile without the country code
+    elif _LOCAL_PHONE.match(token) and _label(before) != "reference":
+        local = digits
     else:
         return None
     return None if local.startswith(_HELP_LINE_PREFIXES) else PHONE

@@ -91,7 +91,8 @@ class ConversationStore(Protocol):
         """The client declined the consent notice: the conversation waits for it no more, and
         the personal data in its client messages is masked where stored (handlers.pii), with
         the raw platform copies of the client's processed events deleted; the client's
-        messenger name is blanked and not kept again until they agree."""
+        messenger name is blanked, and their later messages (ClientRef.declined) are stored
+        masked, until they agree."""
         ...
 
     async def erase_client(self, client_id: int, now: datetime, by: str = "client") -> list[int]:

@@ -11,6 +11,7 @@ from handlers.handover import HandOver
 from handlers.model import Recorded, Reply, State
 from handlers.offers import CLOSING_REMARKS
 from handlers.person_request import wants_human
+from handlers.pii import as_kept
 from handlers.question_reading import MAX_MATCH_CHARS
 
 # «алло», «ау», «когда ответите» while nobody has taken the question: a word back at most this
@@ -29,8 +30,10 @@ class WhileHuman:
         self._noted_at: dict[int, datetime] = {}
 
     async def reply(self, rec: Recorded, text: str, now: datetime) -> list[Reply]:
+        # The staff are shown what is stored (a crisis hands over a client who declined too).
+        shown = as_kept(text, rec.client.declined)
         await self._d.notifier.publish(
-            ConversationEvent(EventKind.CLIENT_MESSAGE, rec.conversation.id, rec.message_id, text)
+            ConversationEvent(EventKind.CLIENT_MESSAGE, rec.conversation.id, rec.message_id, shown)
         )
         if rec.conversation.state is State.WITH_SPECIALIST or not text:
             return []

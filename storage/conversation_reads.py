@@ -16,7 +16,7 @@ from storage.models import AWAITING_CONSENT, Client, Conversation, Message
 
 def to_client_ref(c: Client) -> ClientRef:
     return ClientRef(c.id, Channel(c.channel), c.user_id, c.display_name, c.consent_at,
-                     parse_app(c.app_lacks))
+                     parse_app(c.app_lacks), c.consent_declined)
 
 
 def to_conversation_ref(c: Conversation) -> ConversationRef:

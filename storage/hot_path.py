@@ -30,6 +30,7 @@ from handlers.model import (
     Reply,
     State,
 )
+from handlers.pii import as_kept
 from handlers.ports import Annotation
 from storage.codec import (
     parse_app,
@@ -40,7 +41,7 @@ from storage.codec import (
 )
 from storage.models import AWAITING_CONSENT, Client, Conversation, Message, OutboxItem
 from storage.outbox import lock_recipients, outbox_delivery, pending_to
-from storage.raw_names import blank_pending_names, erased_meanwhile, forget_pending
+from storage.raw_names import erased_meanwhile, forget_pending, mask_pending
 
 OPEN_STATES = (State.BOT, State.WAITING, State.WITH_SPECIALIST)
 HUMAN_STATES = (State.WAITING, State.WITH_SPECIALIST)  # handed over to the staff
@@ -161,7 +162,8 @@ class HotPath:
         clients = self._clients(conn, firsts, found)
         erased = self._erased(conn, firsts, clients, found)
         convs = self._conversations(conn, firsts, clients, found)
-        ids = self._insert_incoming(conn, firsts, convs, erased)
+        ids = self._insert_incoming(conn, firsts, convs, erased,
+                                    {c.id for c in clients if c.declined})
         batched = iter(None if client.id in erased else Recorded(message_id, client, conv)
                        for message_id, client, conv in zip(ids, clients, convs, strict=True))
         out: list[Recorded | None] = []
@@ -215,11 +217,11 @@ class HotPath:
             touched.append({"b_id": row.id, "name": kept, "now": item.now,
                             "app": to_app_lacks(app)})
             clients.append(ClientRef(row.id, Channel(item.msg.channel), item.msg.user_id, name,
-                                     row.consent_at, app))
+                                     row.consent_at, app, bool(row.consent_declined)))
         if touched:
             conn.execute(_TOUCH_CLIENT, touched)
         for channel, user_id in declined:  # nor in the raw copy of the event (rare: a query)
-            blank_pending_names(conn, channel, user_id)
+            mask_pending(conn, channel, user_id)
         return clients
 
     @staticmethod
@@ -269,7 +271,8 @@ class HotPath:
 
     def _insert_incoming(self, conn: Connection, items: Sequence[Incoming],
                          convs: Sequence[ConversationRef],
-                         erased: Collection[int] = ()) -> list[int]:
+                         erased: Collection[int] = (),
+                         declined: Collection[int] = ()) -> list[int]:
         return self._insert(conn, _INSERT_MESSAGES, [{
             "institution_id": self._institution, "conversation_id": conv.id,
             "client_id": conv.client_id, "direction": Direction.IN, "author": Author.CLIENT,
@@ -277,7 +280,8 @@ class HotPath:
             "dedupe_key": i.key, "text_length": len(i.msg.text),
             **({"text": "", "attachments": [], "redacted_at": i.now}
                if conv.client_id in erased else
-               {"text": i.msg.text, "attachments": to_attachments_json(i.msg.attachments),
+               {"text": as_kept(i.msg.text, conv.client_id in declined),
+                "attachments": to_attachments_json(i.msg.attachments),
                 "redacted_at": None}),
             "action": i.msg.action.to_payload() if i.msg.action else "", "created_at": i.now,
         } for i, conv in zip(items, convs, strict=True)])

@@ -1,4 +1,4 @@
-"""A client's messenger name blanked in the raw platform events kept of them (152-ФЗ)."""
+"""A client's name and personal data blanked in the raw platform events kept of them (152-ФЗ)."""
 
 from __future__ import annotations
 
@@ -26,24 +26,15 @@ ERASED_KIND = "erased-client"
 ERASURE_WINDOW = timedelta(minutes=1)
 
 
-def without_names(raw: str) -> str:
-    """The raw JSON with every profile name field blank; any other body as it was.
-
-    Only values change: update_id and event_id, which dedupe and replay read, stay."""
-    return _rewritten(raw, _same, _same)
-
-
 def masked_without_names(raw: str) -> str:
-    """As without_names, and every other text value masked (handlers.pii, names too).
+    """The raw JSON with every profile name field blank and every other text value masked
+    (handlers.pii, names too); any other body masked as text.
 
-    Values one by one, not the body's text: a Telegram date that reads as an ИНН turned
-    into «"date": [ИНН]», and the JSON could be read no more (one date in ten: 401 of 4,000
+    Only values change: update_id and event_id, which dedupe and replay read, stay. Values
+    one by one, not the body's text: a Telegram date that reads as an ИНН turned into
+    «"date": [ИНН]», and the JSON could be read no more (one date in ten: 401 of 4,000
     consecutive seconds in November 2026)."""
     return _rewritten(raw, _masked, _masked)
-
-
-def _same(text: str) -> str:
-    return text
 
 
 def _masked(text: str) -> str:
@@ -68,16 +59,16 @@ def _blank(value: object, on_text: Callable[[str], str]) -> object:
     return on_text(value) if isinstance(value, str) else value
 
 
-def blank_pending_names(conn: Connection, channel: str, user_id: str) -> None:
-    """Blanks the name in the events of this user not yet processed: the one being processed
-    now among them. Bodies are matched by the user id in them, as erasures match them."""
+def mask_pending(conn: Connection, channel: str, user_id: str) -> None:
+    """Masks the events of this user not yet processed, the one being processed now among
+    them, as their stored messages are: a client who declined consent keeps neither a name
+    nor a phone number in a raw copy. Bodies are matched by the user id, as erasures do."""
     pending = conn.execute(select(_events.c.id, _events.c.raw).where(
         _events.c.channel == channel, _events.c.status == "received",
         _events.c.raw.contains(user_id, autoescape=True)))
     for event_id, raw in pending.all():
-        if (blanked := without_names(raw)) != raw:
-            conn.execute(update(_events).where(_events.c.id == event_id)
-                               .values(raw=blanked))
+        if (masked := masked_without_names(raw)) != raw:
+            conn.execute(update(_events).where(_events.c.id == event_id).values(raw=masked))
 
 
 def forget_pending(conn: Connection, channel: str, user_id: str) -> None:

@@ -34,7 +34,7 @@ from handlers.model import (
     Reply,
     State,
 )
-from handlers.pii import mask
+from handlers.pii import as_kept, mask
 from handlers.ports import Annotation, Escalation, HistoryItem
 
 KB = KnowledgeBase(
@@ -141,7 +141,8 @@ class FakeStore:
                                    State.BOT, "", "")
             self.conversations[conv.id] = conv
         conv = replace(conv, last_answer=self._last_answer(conv.id))
-        m = _Msg(len(self.messages) + 1, conv.id, client.id, Author.CLIENT, msg.text, at=now,
+        m = _Msg(len(self.messages) + 1, conv.id, client.id, Author.CLIENT,
+                 as_kept(msg.text, client.declined), at=now,
                  attachments=msg.attachments, channel_message_id=msg.channel_message_id)
         self.messages.append(m)
         # As the SQL store: the reference carries the name the channel gave now.
@@ -201,7 +202,7 @@ class FakeStore:
 
     async def set_consent(self, client_id: int, now: datetime, display_name: str = "") -> None:
         client = self.clients[client_id]
-        self.clients[client_id] = replace(client, consent_at=now,
+        self.clients[client_id] = replace(client, consent_at=now, declined=False,
                                           display_name=display_name or client.display_name)
 
     async def decline_consent(self, conversation_id: int) -> None:
@@ -209,7 +210,7 @@ class FakeStore:
         self.conversations[conversation_id] = replace(conv, awaiting_consent=False)
         client = self.clients[conv.client_id]
         if client.consent_at is None:
-            self.clients[client.id] = replace(client, display_name="")
+            self.clients[client.id] = replace(client, display_name="", declined=True)
         for m in self.messages:
             if m.conversation_id == conversation_id and m.author is Author.CLIENT:
                 m.text = mask(m.text, names=True)

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bots.json_body import NotJson, UnreadableBody, read_json_body
 from bots.text import to_storable
-from bots.web.chat_text import to_web_text
+from bots.web.chat_text import to_web_numbers, to_web_text
 from bots.web.download import file_response
 from handlers.delivery_ports import ClientTimeline
 from handlers.model import Action, ActionKind, Author, Channel, IncomingMessage
@@ -151,8 +151,10 @@ async def messages(request: web.Request) -> web.Response:
         {"id": i.id, "author": i.author, "text": to_web_text(i.text, i.buttons),
          "at": i.at.isoformat(),
          "note": masked if i.author == Author.CLIENT and has_masks(i.text) else "",
-         "buttons": [[{"label": b.label, "action": b.action.to_payload()} for b in row]
-                     for row in i.buttons],
+         "buttons": [[{"label": b.label, "action": b.action.to_payload(), "number": n}
+                      for b, n in zip(row, numbers, strict=True)]
+                     for row, numbers in zip(i.buttons, to_web_numbers(i.text, i.buttons),
+                                             strict=True)],
          "files": [{"name": a.name or a.kind, "url": f"/api/chat/files/{i.id}/{n}"}
                    for n, a in enumerate(i.attachments)
                    if a.is_file and i.author != Author.CLIENT]}

@@ -298,3 +298,37 @@ async def test_words_masked_after_a_refused_consent_are_explained_under_them(
         ("Меня зовут [ФИО], как быть с пособием",
          "Имя и другие личные данные здесь скрыты: без вашего согласия мы их не храним."),
         ("Как оформить единое пособие?", "")]
+
+
+async def test_after_declining_consent_the_chat_shows_and_stores_the_data_masked(
+        client: TestClient) -> None:
+    """The bot has just said it keeps no phone or СНИЛС: the client's next message is shown
+    back, and stored, masked (the acceptance tester's steps)."""
+    await open_chat(client)
+    await send(client, {"id": "m1", "text": "оператор!"})
+    notice = (await wait_for_messages(client, 2))[-1]
+    decline = next(b for row in notice["buttons"] for b in row if b["label"].startswith("Не"))
+    await send(client, {"id": "m2", "action": decline["action"], "text": decline["label"]})
+    said = (await wait_for_messages(client, 4))[-1]["text"]
+    assert "личные данные из ваших сообщений мы не храним" in said
+    await send(client, {"id": "m3", "text": "мой телефон 89001234567, СНИЛС 112-233-445 95"})
+    shown = (await wait_for_messages(client, 6))[4]
+    async with SESSIONS[id(client)]() as s:
+        stored = await s.scalar(select(Message.text).where(Message.dedupe_key == "web:m3"))
+    assert shown["text"] == stored == "мой телефон [телефон], СНИЛС [СНИЛС]"
+
+
+async def test_the_options_a_clarification_asks_to_number_are_numbered(
+        client: TestClient) -> None:
+    """The text asks for the number of an option whose numbered line the web chat leaves out:
+    each such button says its number, and the number written picks that one."""
+    await open_chat(client)
+    await send(client, {"id": "c1", "text": "получить"})
+    clarify = (await wait_for_messages(client, 2))[-1]
+    assert "напишите его номер" in clarify["text"] and "1." not in clarify["text"]
+    numbered = [(b["number"], b["label"]) for row in clarify["buttons"] for b in row]
+    assert numbered[:2] == [(1, "Как получить областной материнский капитал?"),
+                            (2, "Как получить субсидию на ЖКУ?")]
+    assert [number for number, _ in numbered[2:]] == [None] * (len(numbered) - 2)
+    await send(client, {"id": "c2", "text": "2"})
+    assert (await wait_for_messages(client, 4))[-1]["text"].startswith("Субсидию назначают")

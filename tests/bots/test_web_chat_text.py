@@ -1,8 +1,8 @@
-"""The web chat leaves out the numbered copy of a message's buttons, and nothing else."""
+"""The web chat moves the numbered copy of a message's buttons onto them, and nothing else."""
 
 from __future__ import annotations
 
-from bots.web.chat_text import to_web_text
+from bots.web.chat_text import to_web_numbers, to_web_text
 from handlers.model import Action, ActionKind, Button
 
 
@@ -31,3 +31,9 @@ def test_a_line_that_is_not_the_button_at_its_number_stays() -> None:
         "1. Как получить субсидию на ЖКУ?")
     answer = "Нужно:\n1. Паспорт\n2. СНИЛС"
     assert to_web_text(answer, (entry("Паспорт"),)) == "Нужно:\n2. СНИЛС"
+
+
+def test_the_buttons_whose_line_is_left_out_carry_its_number() -> None:
+    assert to_web_numbers(CLARIFY, ROWS) == [[1], [2], [None]]
+    assert to_web_numbers("Выберите тему", ROWS) == [[None], [None], [None]]
+    assert to_web_numbers("Нужно:\n1. Паспорт\n2. СНИЛС", (entry("Паспорт"),)) == [[1]]

@@ -711,7 +711,7 @@ async def test_on_a_phone_a_clarification_offers_each_option_once(
     page = await open_phone(browser, server)
     clarify = await ask(page, "получить", "Уточните")
     options = await clarify.locator(".buttons button").all_inner_texts()
-    assert "Как получить субсидию на ЖКУ?" in options
+    assert "2. Как получить субсидию на ЖКУ?" in options
     text = await clarify.evaluate("e => e.firstElementChild.nextSibling.nodeValue")
     assert "субсидию" not in text and "1." not in text, text
     # The first option is in view as the message opens, not a screen below it.
@@ -719,6 +719,21 @@ async def test_on_a_phone_a_clarification_offers_each_option_once(
     assert await top_in_view(page, clarify.locator(".buttons button").first) < height - 40
     await clarify.get_by_role("button", name="Как получить субсидию на ЖКУ?").tap()
     await page.locator(".msg.bot", has_text="Субсидию назначают").wait_for(timeout=10_000)
+    await page.context.close()
+
+
+async def test_the_number_a_clarification_asks_for_is_on_its_button(
+        browser, server: TestServer) -> None:
+    """«…или напишите его номер»: the list the chat leaves out numbered its options, so the
+    buttons carry the numbers; the one a client types is the one they read."""
+    page = await open_phone(browser, server)
+    clarify = await ask(page, "получить", "Уточните")
+    assert "напишите его номер" in await clarify.inner_text()
+    options = [t.strip() for t in await clarify.locator(".buttons button").all_inner_texts()]
+    assert options[:2] == ["1. Как получить областной материнский капитал?",
+                           "2. Как получить субсидию на ЖКУ?"]
+    assert not options[2][0].isdigit(), options  # «none of these» had no number in the list
+    await ask(page, "2", "Субсидию назначают")
     await page.context.close()
 
 

@@ -710,6 +710,20 @@ async def test_declining_consent_hides_the_personal_data_already_written(
     assert store.outbox[-1][1].text.startswith("Чтобы специалист мог ответить вам лично")
 
 
+async def test_a_client_who_declined_is_shown_to_the_staff_masked(world) -> None:
+    """A crisis hands over a client who declined consent: what they write next reaches the
+    staff group and the desk as it is stored, masked."""
+    reception, _, store, notifier = world
+    await reception.handle(msg("оператор!"))
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "decline")))
+    await reception.handle(msg("мне очень плохо, не хочу жить"))
+    await reception.handle(msg("мой телефон 89001234567, СНИЛС 112-233-445 95"))
+    masked = "мой телефон [телефон], СНИЛС [СНИЛС]"
+    assert [m.text for m in store.messages if m.author is Author.CLIENT][-1] == masked
+    assert notifier.events[-1].kind is EventKind.CLIENT_MESSAGE
+    assert notifier.events[-1].text == masked
+
+
 async def test_the_greetings_consent_button_hands_over_a_pending_request(world) -> None:
     reception, _, store, _ = world
     await reception.handle(msg(action=Action(ActionKind.START)))

@@ -294,6 +294,36 @@ async def test_declining_consent_masks_what_the_client_wrote(sessions) -> None:
     assert not again.conversation.awaiting_consent
 
 
+async def test_a_client_who_declined_has_every_later_message_stored_masked(
+        sessions) -> None:
+    """After «Не согласен(на)» the bot says it keeps no phone or СНИЛС: the next messages,
+    in this conversation or a later one, and their raw copies are stored masked until the
+    client agrees; another client's are not."""
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("m1", "оператор!"), NOW)
+    await store.await_consent(rec.conversation.id)
+    await store.decline_consent(rec.conversation.id)
+    data = "мой телефон 89001234567, СНИЛС 112-233-445 95"
+    async with sessions.begin() as s:
+        s.add(InboundEvent(channel="vk", dedupe_key="vk:m2", received_at=NOW,
+                           raw=json.dumps({"from_id": 42, "text": data}, ensure_ascii=False)))
+    later = await store.record_incoming(incoming("m2", data), NOW)
+    assert later.client.declined
+    await store.close(rec.conversation.id, NOW, Author.CLIENT)
+    await store.record_incoming(incoming("m3", data), NOW)
+    await store.record_incoming(incoming("m4", data, user="7"), NOW)
+    await store.set_consent(rec.client.id, NOW)
+    agreed = await store.record_incoming(incoming("m5", data), NOW)
+    assert not agreed.client.declined
+    masked = "мой телефон [телефон], СНИЛС [СНИЛС]"
+    async with sessions() as s:
+        texts = dict((await s.execute(select(Message.dedupe_key, Message.text))).all())
+        raw = await s.scalar(select(InboundEvent.raw))
+    assert texts == {"vk:m1": "оператор!", "vk:m2": masked, "vk:m3": masked,
+                     "vk:m4": data, "vk:m5": data}
+    assert json.loads(raw) == {"from_id": 42, "text": masked}
+
+
 def raw_update(update_id: int, user: int, date: int = 1795963928) -> str:
     """A Telegram update as kept; the date reads as an ИНН, which masking the text broke."""
     person = {"id": user, "is_bot": False, "first_name": "Галина", "last_name": "Сергеевна",
@@ -336,11 +366,11 @@ async def test_the_events_still_to_process_are_found_without_reading_the_process
         sessions) -> None:
     """A declined client's every message looks for their events still to process: through
     the index of pending events, not a scan of a year of processed ones (SQLite's plan)."""
-    from storage.raw_names import blank_pending_names
+    from storage.raw_names import mask_pending
     from tests.fakes import with_sqlite_plans
 
     _, plans = await with_sqlite_plans(
-        sessions, lambda conn: conn.run_sync(blank_pending_names, "telegram", "42"),
+        sessions, lambda conn: conn.run_sync(mask_pending, "telegram", "42"),
         "inbound_events")
     assert plans is None or plans == [[
         "SEARCH inbound_events USING INDEX ix_inbound_events_pending (status=? AND channel=?)"]]
