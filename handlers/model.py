@@ -185,6 +185,9 @@ class ConversationRef:
     urgent: bool = False
     # The client asked for a specialist and was asked to agree to the processing first.
     awaiting_consent: bool = False
+    # A specialist has replied to the client in it: kept when it goes back to a queue (a
+    # release, a transfer, the specialist's account disabled), whoever holds it now.
+    answered: bool = False
 
 
 @dataclass(frozen=True, slots=True)

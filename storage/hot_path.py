@@ -54,7 +54,8 @@ _CLIENTS_WITH_LAST_CONVERSATION = (
            _clients.c.consent_declined, _clients.c.app_lacks,
            _conversations.c.id.label("conv_id"), _conversations.c.state,
            _conversations.c.category, _conversations.c.queue, _conversations.c.assigned_to,
-           _conversations.c.urgent, _conversations.c.escalation_reason)
+           _conversations.c.urgent, _conversations.c.escalation_reason,
+           _conversations.c.first_specialist_reply_at)
     .select_from(_clients.outerjoin(_conversations,
                                     _conversations.c.id == _last_conversation))
     .where(_clients.c.institution_id == bindparam("inst"),
@@ -240,7 +241,8 @@ class HotPath:
                 convs.append(ConversationRef(row.conv_id, client.id, client.channel,
                                              State(row.state), row.category, row.queue,
                                              row.assigned_to, bool(row.urgent),
-                                             row.escalation_reason == AWAITING_CONSENT))
+                                             row.escalation_reason == AWAITING_CONSENT,
+                                             row.first_specialist_reply_at is not None))
             else:
                 new.append((len(convs), item, client))
                 convs.append(None)
