@@ -123,6 +123,21 @@ async def test_list_shows_waiting_conversation_with_time_left(desk: Desk) -> Non
     await c.close()
 
 
+async def test_a_closed_conversation_shows_when_it_closed_not_a_countdown(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0045")
+    desk.clock.advance(minutes=5)
+    for n, action in enumerate(("close", "close:confirmed")):
+        await desk.rt.reception.handle(IncomingMessage(
+            Channel.WEB, "client-token-0045", f"close-{n}", action=Action.parse(action)))
+    desk.clock.advance(hours=30)  # past the target: it would read «просрочено»
+    c = await staff_client(desk, "anna")
+    for path in (f"/desk/c/{conv}", f"/desk/c/{conv}?partial=1"):
+        page = await (await c.get(path)).text()
+        assert "закрыто" in page and "Закрыто 23.11.2026 15:05" in page
+        assert "Ждёт" not in page and "осталось" not in page and "просрочено" not in page
+    await c.close()
+
+
 async def test_a_target_cut_after_the_hand_over_moves_neither_the_desk_nor_the_breach(
         desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0033")  # due in 9 working h

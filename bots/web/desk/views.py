@@ -178,6 +178,7 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
             # A reply still unsent a minute on: the platform is down and it is being retried.
             "stale_before": d.clock() - timedelta(minutes=1),
             "open": row.state != State.CLOSED,
+            "closed_at": row.closed_at.astimezone(d.zone) if row.closed_at else None,
             # Which button a client pressed, in words (desk_macros.html pressed_label).
             "entry_questions": {e.id: e.question for e in d.faq.kb.entries},
             "category_titles": {c.id: c.title for c in d.faq.kb.categories}}
