@@ -51,7 +51,7 @@ class DailyRow:
 class Ratings:
     average: float | None
     distribution: tuple[int, int, int, int, int]  # how many 1, 2, 3, 4, 5
-    response: Ratio  # rated closed conversations / closed conversations
+    response: Ratio  # rated / closed conversations asked for a rating (or rated unasked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +181,13 @@ def _ratings(convs: tuple[ConversationRecord, ...]) -> Ratings:
     counts = Counter(rated)
     dist = (counts[1], counts[2], counts[3], counts[4], counts[5])
     average = round(sum(rated) / len(rated), 2) if rated else None
-    return Ratings(average, dist, Ratio(len(rated), len(closed)))
+    # A question the client cancelled, a close by the idle rule: never asked, owe nothing.
+    asked = sum(1 for c in closed if c.rating is not None or _asked_rating(c))
+    return Ratings(average, dist, Ratio(len(rated), asked))
+
+
+def _asked_rating(conv: ConversationRecord) -> bool:
+    return any(m.asks_rating for m in conv.messages)
 
 
 def _specialists(

@@ -50,6 +50,7 @@ class MessageRecord:
     faq_entry_id: str = ""
     internal: bool = False
     specialist_id: int | None = None
+    asks_rating: bool = False  # the bot's message offering the 1–5 rating buttons
 
 
 @dataclass(frozen=True, slots=True)
