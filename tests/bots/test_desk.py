@@ -328,7 +328,7 @@ async def test_taking_again_says_whose_it_is(desk: Desk) -> None:
     assert "Обращение уже у вас в работе." in page
     other = await post(oleg, f"/desk/c/{conv}/take")
     assert other.headers["Location"].endswith("error=taken")
-    await post(anna, f"/desk/c/{conv}/close")
+    await post(anna, f"/desk/c/{conv}/close", confirmed="1")
     late = await post(oleg, f"/desk/c/{conv}/take")
     assert late.headers["Location"].endswith("error=closed")
     assert await audit(desk, "desk_take") == ["anna"]
@@ -346,7 +346,7 @@ async def test_release_transfer_and_close(desk: Desk) -> None:
     assert r.headers["Location"].endswith("error=unknown_queue")
     r = await post(anna, f"/desk/c/{conv}/transfer", queue="urgent")
     assert r.headers["Location"].endswith("done=transferred")
-    r = await post(anna, f"/desk/c/{conv}/close")
+    r = await post(anna, f"/desk/c/{conv}/close", confirmed="1")
     assert r.headers["Location"].endswith("done=closed")
     async with desk.rt.sessions() as s:
         row = await s.get(Conversation, conv)
@@ -354,6 +354,40 @@ async def test_release_transfer_and_close(desk: Desk) -> None:
     page = await (await anna.get("/desk/")).text()
     assert f'href="/desk/c/{conv}"' not in page
     assert [a for a in await audit(desk, "desk_release")] == ["anna"]
+    await anna.close()
+
+
+async def test_closing_asks_first_and_an_unanswered_close_asks_no_rating(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0046")
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/take")
+    r = await post(anna, f"/desk/c/{conv}/close")
+    assert r.headers["Location"] == f"/desk/c/{conv}?confirm=close"
+    page = await (await anna.get(r.headers["Location"])).text()
+    assert "Клиенту ещё никто не ответил." in page and 'name="confirmed" value="1"' in page
+    async with desk.rt.sessions() as s:
+        assert (await s.get_one(Conversation, conv)).state == "waiting_specialist"
+    r = await post(anna, f"/desk/c/{conv}/close", confirmed="1")
+    assert r.headers["Location"].endswith("done=closed")
+    async with desk.rt.sessions() as s:
+        last = await s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+    assert last.text.startswith("Обращение закрыто специалистом.")
+    assert "rate:" not in json.dumps(last.buttons)
+    await anna.close()
+
+
+async def test_closing_an_answered_conversation_asks_for_a_rating(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0047")
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/take")
+    await post(anna, f"/desk/c/{conv}/reply", text="Путёвку дают раз в год.")
+    r = await post(anna, f"/desk/c/{conv}/close")
+    page = await (await anna.get(r.headers["Location"])).text()
+    assert "Клиента попросят оценить ответ." in page
+    await post(anna, f"/desk/c/{conv}/close", confirmed="1")
+    async with desk.rt.sessions() as s:
+        last = await s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+    assert last.text.startswith("Специалист завершил обращение. Оцените")
     await anna.close()
 
 
@@ -375,7 +409,7 @@ async def test_a_refused_transfer_says_the_one_reason_that_applies(desk: Desk) -
     page = await refused(anna, "urgent", "same_queue")
     assert "Не передано: обращение уже в очереди «Срочные обращения»." in page
     assert "такой очереди нет" not in page
-    await post(oleg, f"/desk/c/{conv}/close")
+    await post(oleg, f"/desk/c/{conv}/close", confirmed="1")
     page = await refused(anna, "general", "transfer_closed")
     assert "Не передано: обращение уже закрыто." in page
     await anna.close()

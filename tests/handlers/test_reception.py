@@ -431,6 +431,18 @@ async def test_close_rate_and_new_message_starts_with_bot(world) -> None:
     assert store.outbox[-1][1].faq_entry_id == "family.allowance"
 
 
+async def test_a_specialist_closing_an_unanswered_question_asks_no_rating(world) -> None:
+    reception, desk, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    assert await desk.take(1, 7)
+    assert await desk.close(1, origin="desk")
+    closing = store.outbox[-1][1]
+    assert closing.text.startswith("Обращение закрыто специалистом.")
+    assert ActionKind.RATE not in [b.action.kind for row in closing.buttons for b in row]
+    await reception.handle(msg("5"))
+    assert store.ratings == {}
+
+
 async def test_closing_a_question_nobody_answered_asks_first_and_asks_no_rating(
         world) -> None:
     reception, _, store, notifier = world

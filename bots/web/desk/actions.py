@@ -24,6 +24,9 @@ FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # views.form_token()
 
 
 def _result(row_id: int, outcome: str) -> web.Response:
+    """outcome: a notice's code, an error's after «!», or a query of its own after «?»."""
+    if outcome.startswith("?"):
+        return see_other(f"/desk/c/{row_id}{outcome}")
     key = "error" if outcome.startswith("!") else "done"
     return see_other(f"/desk/c/{row_id}?{key}={outcome.lstrip('!')}")
 
@@ -85,6 +88,8 @@ async def transfer(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -
 
 
 async def close(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
+    if form.get("confirmed") != "1":
+        return "?confirm=close"  # no undo: the page asks first, saying what the client gets
     if not await d.desk.close(row.id, origin="desk"):
         return "!closed"
     await d.log(user, "desk_close", row.id)

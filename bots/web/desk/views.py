@@ -125,6 +125,7 @@ async def conversation(request: web.Request) -> web.StreamResponse:
         await d.log_view(user, row.id)
     context = await _conversation_context(d, user, row)
     context.update(done=request.query.get("done", ""), error=request.query.get("error", ""),
+                   confirm=request.query.get("confirm", ""),
                    transferred_away=not partial and await _transferred_away(d, user, row))
     return aiohttp_jinja2.render_template(
         "desk_conversation_live.html" if partial else "desk_conversation.html", request,
