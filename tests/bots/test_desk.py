@@ -416,6 +416,37 @@ async def test_a_refused_transfer_says_the_one_reason_that_applies(desk: Desk) -
     await oleg.close()
 
 
+async def test_an_action_from_a_page_drawn_before_a_colleagues_move_is_refused(
+        desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0048")
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+
+    async def holder(who: Browser) -> str:
+        page = await (await who.get(f"/desk/c/{conv}")).text()
+        found = re.search(r'name="holder" value="([^"]*)"', page)
+        assert found is not None
+        return found.group(1)
+
+    seen_by_anna, seen_by_oleg = await holder(anna), await holder(oleg)
+    r = await post(anna, f"/desk/c/{conv}/transfer", queue="urgent", holder=seen_by_anna)
+    assert r.headers["Location"].endswith("done=transferred")
+    # 80 ms later Oleg, whose page still showed the general queue, closes it.
+    r = await post(oleg, f"/desk/c/{conv}/close", confirmed="1", holder=seen_by_oleg)
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=changed"
+    page = await (await oleg.get(r.headers["Location"])).text()
+    assert "Не выполнено: обращение тем временем передали в другую очередь" in page
+    r = await post(oleg, f"/desk/c/{conv}/transfer", queue="family", holder=seen_by_oleg)
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=changed"
+    async with desk.rt.sessions() as s:
+        row = await s.get_one(Conversation, conv)
+    assert (row.queue, row.state) == ("urgent", "waiting_specialist")
+    assert await audit(desk, "desk_close") == []
+    r = await post(oleg, f"/desk/c/{conv}/close", confirmed="1", holder=await holder(oleg))
+    assert r.headers["Location"].endswith("done=closed")  # drawn anew, it goes through
+    await anna.close()
+    await oleg.close()
+
+
 async def test_a_transfer_beaten_by_a_colleagues_move_says_so(desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0032")
     anna = await staff_client(desk, "anna")

@@ -11,7 +11,7 @@ from multidict import MultiDictProxy
 
 from bots.text import to_storable
 from bots.web.auth import Role, StaffUser, current_user, render_error, require, see_other
-from bots.web.desk import DESK, DeskServices, may_see, works_on
+from bots.web.desk import DESK, DeskServices, holder_of, may_see, works_on
 from bots.web.desk.uploads import MAX_UPLOAD_BYTES, check_upload
 from bots.web.desk.views import MAX_REPLY_CHARS, conversation_id
 from handlers.desk import note_of
@@ -42,9 +42,19 @@ def action(act: Act, needs_work: bool = True) -> Callable[[web.Request], Awaitab
             return render_error(request, 404, "not_found")
         if needs_work and not works_on(user, row):
             return _result(row.id, "!not_yours")
-        return _result(row.id, await act(d, user, row, await request.post()))
+        form = await request.post()
+        if _changed_since_drawn(form, row):
+            return _result(row.id, "!changed")
+        return _result(row.id, await act(d, user, row, form))
 
     return handler
+
+
+def _changed_since_drawn(form: Form, row: DeskRow) -> bool:
+    """A form that carries the holder its page showed (transfer, close), now another: the
+    specialist acted on what is no longer so (a colleague's transfer a moment before)."""
+    seen = form.get("holder")
+    return isinstance(seen, str) and row.state != "closed" and seen != holder_of(row)
 
 
 def _text(form: Form, name: str = "text") -> str:

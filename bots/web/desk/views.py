@@ -12,7 +12,15 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bots.web.auth import Role, StaffUser, current_user, render_error, require
-from bots.web.desk import DESK, DeskServices, may_see, opens_files, reads_in_full, works_on
+from bots.web.desk import (
+    DESK,
+    DeskServices,
+    holder_of,
+    may_see,
+    opens_files,
+    reads_in_full,
+    works_on,
+)
 from bots.web.desk.masking import masked, masked_attachments
 from bots.web.desk.timing import Timing, timing_of
 from bots.web.download import file_response
@@ -178,7 +186,7 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
             "max_chars": MAX_REPLY_CHARS, "form_token": form_token(),
             # A reply still unsent a minute on: the platform is down and it is being retried.
             "stale_before": d.clock() - timedelta(minutes=1),
-            "open": row.state != State.CLOSED,
+            "open": row.state != State.CLOSED, "holder": holder_of(row),
             "closed_at": row.closed_at.astimezone(d.zone) if row.closed_at else None,
             # Which button a client pressed, in words (desk_macros.html pressed_label).
             "entry_questions": {e.id: e.question for e in d.faq.kb.entries},
