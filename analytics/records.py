@@ -77,6 +77,14 @@ class ConversationRecord:
     closed_by_erasure: bool = False  # closed because its client was erased (152-ФЗ)
 
     @property
+    def repliers(self) -> tuple[int, ...]:
+        """Who handled it: the specialists who replied to the client in it (notes aside), in
+        the order of their first reply, whoever holds it now."""
+        public = sorted((m for m in self.messages if m.author == "specialist"
+                         and not m.internal and m.specialist_id), key=lambda m: m.created_at)
+        return tuple(dict.fromkeys(m.specialist_id for m in public if m.specialist_id))
+
+    @property
     def finished_at(self) -> datetime | None:
         """When it was closed as a conversation: an erasure ends it, but resolves nothing."""
         return None if self.closed_by_erasure else self.closed_at
