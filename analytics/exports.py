@@ -66,7 +66,7 @@ def conversation_table(data: Dataset, report: Report,
             _local(c.opened_at, tz), _local(c.first_reply_at, tz), _local(c.closed_at, tz),
             _minutes(t.first_response), _minutes(t.first_response_working),
             _minutes(t.resolution), c.rating,
-            data.specialists.get(c.assigned_to, "") if c.assigned_to else "",
+            ", ".join(data.specialists.get(sid, f"#{sid}") for sid in c.repliers),
             _yes(t.within_target),
         ))
     return Table("Обращения", CONVERSATION_COLUMNS, tuple(rows))

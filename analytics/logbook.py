@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -52,8 +52,9 @@ class LogRow:
     state: str
     queue: str
     category: str
-    specialist: str
+    specialist: str  # who replied in it (repliers_of), whoever holds it now
     snippet: str  # masked
+    holder: str = ""  # who has it in work now, while it is open
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +89,10 @@ class Transcript:
     opened_at: datetime
     closed_at: datetime | None
     rating: int | None
-    specialist: str
+    specialist: str  # who replied in it, as in the log
     client_erased: bool
     lines: tuple[TranscriptLine, ...]
+    holder: str = ""  # who has it in work now, while it is open
 
 
 def searchable(text: str) -> bool:
@@ -118,8 +120,38 @@ def _where(q: LogQuery, institution: str) -> list[ColumnElement[bool]]:
         if value:
             where.append(column == value)
     if q.specialist_id is not None:
-        where.append(Conversation.assigned_to == q.specialist_id)
+        # Their work stays theirs after a release, a transfer or their account disabled.
+        where.append(or_(Conversation.assigned_to == q.specialist_id, exists().where(
+            _PUBLIC_REPLY, Message.conversation_id == Conversation.id,
+            Message.specialist_id == q.specialist_id)))
     return where
+
+
+_PUBLIC_REPLY = (Message.author == "specialist") & Message.internal.is_(False)
+
+
+async def repliers_of(s: AsyncSession, ids: list[int]) -> dict[int, list[int]]:
+    """Who handled each conversation: the specialists who replied to the client in it, in
+    the order of their first reply (analytics.records.ConversationRecord.repliers)."""
+    found: dict[int, list[int]] = {}
+    if not ids:
+        return found
+    rows = await s.execute(select(Message.conversation_id, Message.specialist_id).where(
+        Message.conversation_id.in_(ids), _PUBLIC_REPLY, Message.specialist_id.is_not(None))
+        .order_by(Message.id))
+    for conversation_id, specialist_id in rows:
+        mine = found.setdefault(conversation_id, [])
+        if specialist_id is not None and specialist_id not in mine:
+            mine.append(specialist_id)
+    return found
+
+
+def _holder(c: Conversation, names: dict[int, str]) -> str:
+    return names.get(c.assigned_to, "") if c.assigned_to and c.closed_at is None else ""
+
+
+def _named(ids: list[int], names: dict[int, str]) -> str:
+    return ", ".join(names.get(i, f"#{i}") for i in ids)
 
 
 async def _text_hits(s: AsyncSession, where: list[ColumnElement[bool]], text: str) -> list[int]:
@@ -164,12 +196,13 @@ async def search(
                                  .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))).all()
         names = await _names(s)
         firsts = await _first_texts(s, [c.id for c in convs])
+        repliers = await repliers_of(s, [c.id for c in convs])
         clients = {i: name for i, name in await s.execute(select(
             Client.id, Client.display_name).where(Client.id.in_({c.client_id for c in convs})))}
     rows = tuple(LogRow(c.id, c.opened_at, c.channel, c.state, c.queue, c.category,
-                        names.get(c.assigned_to or 0, ""),
+                        _named(repliers.get(c.id, []), names),
                         _masked(firsts.get(c.id, ""), clients.get(c.client_id, ""))
-                        [:SNIPPET_CHARS]) for c in convs)
+                        [:SNIPPET_CHARS], _holder(c, names)) for c in convs)
     return LogPage(rows, total, page, pages)
 
 
@@ -249,14 +282,15 @@ async def transcript(
         messages = (await s.scalars(select(Message).where(Message.conversation_id == c.id)
                                     .order_by(Message.id))).all()
         names = await _names(s)
+        repliers = (await repliers_of(s, [c.id])).get(c.id, [])
     lines = tuple(TranscriptLine(m.id, m.author, m.created_at,
                                  _masked(m.text, client.display_name, public),
                                  m.internal, m.decision, m.redacted_at is not None,
                                  mask(m.action), names.get(m.specialist_id or 0, ""))
                   for m in messages)
     return Transcript(c.id, c.client_id, c.channel, c.state, c.queue, c.category, c.opened_at,
-                      c.closed_at, c.rating, names.get(c.assigned_to or 0, ""),
-                      client.erased_at is not None, lines)
+                      c.closed_at, c.rating, _named(repliers, names),
+                      client.erased_at is not None, lines, _holder(c, names))
 
 
 async def gap_messages(

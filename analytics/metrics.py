@@ -32,10 +32,11 @@ class Timing:
 class SpecialistLoad:
     specialist_id: int
     name: str
-    conversations: int
-    closed: int
+    conversations: int  # handled: they replied in it (ConversationRecord.repliers)
+    closed: int  # of those, closed
     replies: int
     first_response_working_median: float | None
+    holding: int = 0  # open ones assigned to them now, replied in or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ class DailyRow:
 class Ratings:
     average: float | None
     distribution: tuple[int, int, int, int, int]  # how many 1, 2, 3, 4, 5
-    response: Ratio  # rated closed conversations / closed conversations
+    response: Ratio  # rated / closed conversations asked for a rating (or rated unasked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,33 +182,36 @@ def _ratings(convs: tuple[ConversationRecord, ...]) -> Ratings:
     counts = Counter(rated)
     dist = (counts[1], counts[2], counts[3], counts[4], counts[5])
     average = round(sum(rated) / len(rated), 2) if rated else None
-    return Ratings(average, dist, Ratio(len(rated), len(closed)))
+    # A question the client cancelled, a close by the idle rule: never asked, owe nothing.
+    asked = sum(1 for c in closed if c.rating is not None or _asked_rating(c))
+    return Ratings(average, dist, Ratio(len(rated), asked))
+
+
+def _asked_rating(conv: ConversationRecord) -> bool:
+    return any(m.asks_rating for m in conv.messages)
 
 
 def _specialists(
     convs: tuple[ConversationRecord, ...], timings: dict[int, Timing], names: dict[int, str]
 ) -> tuple[SpecialistLoad, ...]:
+    """Credited to whoever replied, not to the current holder: a release, a transfer or a
+    disabled account leaves the assignee empty, never the month's work undone."""
     replies = Counter(m.specialist_id for c in convs for m in c.messages
                       if m.author == "specialist" and not m.internal and m.specialist_id)
-    ids = sorted({c.assigned_to for c in convs if c.assigned_to} | set(replies))
-    first_by = {c.id: _first_replier(c) for c in convs}
+    repliers = {c.id: c.repliers for c in convs}
+    holding = Counter(c.assigned_to for c in convs if c.assigned_to and c.closed_at is None)
     loads = []
-    for sid in ids:
-        mine = [c for c in convs if c.assigned_to == sid]
-        # A first response is credited to whoever wrote it, not to the conversation's
-        # current assignee: a colleague's quick reply is not the assignee's speed.
-        frts = [t for c in convs if first_by[c.id] == sid
+    for sid in sorted(set(replies) | set(holding)):
+        mine = [c for c in convs if sid in repliers[c.id]]
+        # A first response is credited to whoever wrote it: a colleague's quick reply is
+        # not the assignee's speed.
+        frts = [t for c in mine if repliers[c.id][0] == sid
                 and (t := timings[c.id].first_response_working) is not None]
         loads.append(SpecialistLoad(
             sid, names.get(sid, f"#{sid}"), len(mine),
-            sum(c.finished_at is not None for c in mine), replies[sid], median(frts)))
+            sum(c.finished_at is not None for c in mine), replies[sid], median(frts),
+            holding[sid]))
     return tuple(sorted(loads, key=lambda s: (-s.conversations, s.name)))
-
-
-def _first_replier(conv: ConversationRecord) -> int | None:
-    public = [m for m in conv.messages
-              if m.author == "specialist" and not m.internal and m.specialist_id]
-    return min(public, key=lambda m: m.created_at).specialist_id if public else None
 
 
 def _histogram(values: Iterable[int], size: int) -> tuple[int, ...]:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, and_, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.records import (
@@ -20,6 +20,10 @@ from storage.models import DEFAULT_INSTITUTION, Client, Conversation, Message, S
 
 # Messages are read in chunks of conversation ids: SQLite allows at most 32,766 parameters.
 _CHUNK = 500
+# The bot's message with the 1–5 buttons (storage/codec.py keeps each as "rate:<n>"): what
+# was asked stays on record, as buttons outlive retention and erasure, where the texts go.
+_ASKS_RATING = and_(Message.author == "bot",
+                    cast(Message.buttons, Text).like('%"rate:%')).label("asks_rating")
 
 
 def conversation_filter(period: Period, filters: Filters, institution: str) -> list[Any]:
@@ -60,11 +64,13 @@ async def _messages(s: AsyncSession, ids: list[int]) -> dict[int, list[MessageRe
         result = await s.execute(
             select(Message.conversation_id, Message.author, Message.created_at,
                    Message.decision, Message.faq_entry_id, Message.internal,
-                   Message.specialist_id)
+                   Message.specialist_id, _ASKS_RATING)
             .where(Message.conversation_id.in_(ids[i:i + _CHUNK]))
             .order_by(Message.id))
         for row in result:
-            found[row[0]].append(MessageRecord(*row))
+            found[row.conversation_id].append(MessageRecord(
+                row.conversation_id, row.author, row.created_at, row.decision,
+                row.faq_entry_id, row.internal, row.specialist_id, bool(row.asks_rating)))
     return found
 
 

@@ -50,6 +50,7 @@ class MessageRecord:
     faq_entry_id: str = ""
     internal: bool = False
     specialist_id: int | None = None
+    asks_rating: bool = False  # the bot's message offering the 1–5 rating buttons
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,14 @@ class ConversationRecord:
     client_first_seen: datetime | None = None
     messages: tuple[MessageRecord, ...] = field(default=())
     closed_by_erasure: bool = False  # closed because its client was erased (152-ФЗ)
+
+    @property
+    def repliers(self) -> tuple[int, ...]:
+        """Who handled it: the specialists who replied to the client in it (notes aside), in
+        the order of their first reply, whoever holds it now."""
+        public = sorted((m for m in self.messages if m.author == "specialist"
+                         and not m.internal and m.specialist_id), key=lambda m: m.created_at)
+        return tuple(dict.fromkeys(m.specialist_id for m in public if m.specialist_id))
 
     @property
     def finished_at(self) -> datetime | None:

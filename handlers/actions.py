@@ -70,13 +70,15 @@ class Actions:
             waiting = conv.state in (State.WAITING, State.WITH_SPECIALIST)
             return [self._handover.already_waiting(rec, now) if waiting
                     else self._d.replies.menu()]
-        # Waiting, nobody has answered: one tap must not drop the question unasked.
-        if conv.state is State.WAITING and value != CONFIRMED:
+        # Handed over, no specialist has replied (whoever holds it now): one tap must not
+        # drop the question unasked.
+        unanswered = conv.state in (State.WAITING, State.WITH_SPECIALIST) and not conv.answered
+        if unanswered and value != CONFIRMED:
             return [self._d.replies.close_confirm()]
         closed = await self._d.store.close(conv.id, now, Author.CLIENT)
         if closed:
             await self._d.notifier.publish(ConversationEvent(EventKind.CLOSED, conv.id))
-        if conv.state is State.WAITING:
+        if unanswered:
             return [self._d.replies.question_cancelled()]  # nobody answered: nothing to rate
         return [self._d.replies.ask_rating()]
 

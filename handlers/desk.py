@@ -151,7 +151,8 @@ class SpecialistDesk:
             return False
         # Its rating request in words for an app without buttons, as the client's last
         # message said, whichever process or replica closes it.
-        closing = [r.for_app(client.app) for r in self._d.replies.closed_by_specialist()]
+        closing = [r.for_app(client.app)
+                   for r in self._d.replies.closed_by_specialist(conv.answered)]
         await self._d.store.enqueue(conv, client, closing, Author.BOT, now)
         await self._d.notifier.publish(
             ConversationEvent(EventKind.CLOSED, conversation_id, origin=origin))

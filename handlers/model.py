@@ -199,6 +199,9 @@ class ConversationRef:
     # Set when the conversation's latest message (before the one being handled) is a bot
     # answer from the knowledge base; read with the conversation, on the hot path only.
     last_answer: LastAnswer | None = None
+    # A specialist has replied to the client in it: kept when it goes back to a queue (a
+    # release, a transfer, the specialist's account disabled), whoever holds it now.
+    answered: bool = False
 
 
 @dataclass(frozen=True, slots=True)

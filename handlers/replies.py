@@ -261,6 +261,9 @@ class ReplyBuilder:
     def forgotten(self) -> Reply:
         return Reply(self._t.render("forgotten"))
 
-    def closed_by_specialist(self) -> list[Reply]:
+    def closed_by_specialist(self, answered: bool = True) -> list[Reply]:
+        """answered: a specialist replied in it; else there is nothing to rate."""
+        if not answered:
+            return [Reply(self._t.render("closed_unanswered"), self._footer())]
         # One message: "closed" and "rate us" as two would say "closed" twice.
         return [self.ask_rating("closed_by_specialist")]

@@ -22,7 +22,8 @@ def to_client_ref(c: Client) -> ClientRef:
 def to_conversation_ref(c: Conversation) -> ConversationRef:
     return ConversationRef(c.id, c.client_id, Channel(c.channel), State(c.state), c.category,
                            c.queue, c.assigned_to, c.urgent,
-                           c.escalation_reason == AWAITING_CONSENT)
+                           c.escalation_reason == AWAITING_CONSENT,
+                           answered=c.first_specialist_reply_at is not None)
 
 
 class ConversationReads:

@@ -33,6 +33,7 @@ class DeskRow:
     breached_at: datetime | None
     last_activity_at: datetime
     due_at: datetime | None = None  # kept at the hand-over; None in older rows
+    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def _to_row(conv: Conversation, client_name: str | None, name: str | None,
     return DeskRow(conv.id, conv.client_id, client_name or "", conv.channel, conv.state,
                    conv.queue, conv.category, conv.urgent, conv.assigned_to,
                    name or login or "", conv.escalated_at, conv.first_specialist_reply_at,
-                   conv.breached_at, conv.last_activity_at, conv.due_at)
+                   conv.breached_at, conv.last_activity_at, conv.due_at, conv.closed_at)
 
 
 def _attachments(data: object) -> tuple[tuple[str, str, str], ...]:

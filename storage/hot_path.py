@@ -66,7 +66,8 @@ _CLIENTS_WITH_LAST_CONVERSATION = (
            _conversations.c.urgent, _conversations.c.escalation_reason,
            _last_shown.c.author.label("last_author"),
            _last_shown.c.faq_entry_id.label("last_entry"),
-           _last_shown.c.created_at.label("last_at"))
+           _last_shown.c.created_at.label("last_at"),
+           _conversations.c.first_specialist_reply_at)
     .select_from(_clients.outerjoin(_conversations,
                                     _conversations.c.id == _last_conversation)
                  .outerjoin(_last_shown, _last_shown.c.id == _last_message))
@@ -255,7 +256,8 @@ class HotPath:
                                              State(row.state), row.category, row.queue,
                                              row.assigned_to, bool(row.urgent),
                                              row.escalation_reason == AWAITING_CONSENT,
-                                             _last_answer(row)))
+                                             last_answer=_last_answer(row),
+                                             answered=row.first_specialist_reply_at is not None))
             else:
                 new.append((len(convs), item, client))
                 convs.append(None)

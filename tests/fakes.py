@@ -303,7 +303,8 @@ class FakeStore:
             if conv.state is State.CLOSED:
                 return None
             self.conversations[conv.id] = replace(
-                conv, state=State.WITH_SPECIALIST, assigned_to=conv.assigned_to or specialist_id)
+                conv, state=State.WITH_SPECIALIST, assigned_to=conv.assigned_to or specialist_id,
+                answered=True)
             if deliver:
                 self.outbox.append((client, Reply(text, attachments=attachments)))
         return m.id

@@ -35,6 +35,7 @@ class M:
     entry: str = ""
     specialist: int | None = None
     internal: bool = False
+    asks_rating: bool = False  # with the 1–5 buttons, as the bot asks for a rating
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +63,14 @@ LOG = (
     C("c1", "A", "web", "11-02 10:00", category="benefits", closed="11-02 10:05", rating=5,
       messages=(M("11-02 10:00", "client", "Как оформить единое пособие?", "answer", "e1"),
                 M("11-02 10:00", "bot", "Единое пособие оформляют…", entry="e1"),
-                M("11-02 10:05", "client"), M("11-02 10:05", "bot", "Оцените"))),
+                M("11-02 10:05", "client"),
+                M("11-02 10:05", "bot", "Оцените", asks_rating=True))),
     C("c2", "B", "telegram", "11-02 11:00", category="benefits",
       messages=(M("11-02 11:00", "client", "пособие на ребенка", "clarify"),
                 M("11-02 11:00", "bot", "Уточните"),
                 M("11-02 11:01", "client", "", "answer", "e1"),
                 M("11-02 11:01", "bot", "Единое пособие…", entry="e1"))),
+    # Rated with no rating request on record (an older row): counts as asked.
     C("c3", "C", "vk", "11-06 15:00", queue="general", escalated="11-06 15:05",
       first_reply="11-09 09:30", closed="11-09 10:00", rating=4, assigned=1,
       messages=(M("11-06 15:00", "client", "Где получить справку о составе семьи? "
@@ -86,7 +89,8 @@ LOG = (
     C("c5", "A", "web", "11-10 09:00", category="housing", queue="urgent", urgent=True,
       escalated="11-10 09:00", first_reply="11-10 14:00", closed="11-10 14:30", assigned=1,
       messages=(M("11-10 09:00", "client", "Отключили отопление", "answer", "e2"),
-                M("11-10 14:00", "specialist", "Звоним в УК", specialist=1))),
+                M("11-10 14:00", "specialist", "Звоним в УК", specialist=1),
+                M("11-10 14:30", "bot", "Специалист завершил. Оцените", asks_rating=True))),
     C("c6", "E", "telegram", "11-11 10:00", queue="general", escalated="11-11 10:00",
       messages=(M("11-11 10:00", "client", "Компенсация за газ пенсионеру", "clarify"),
                 M("11-11 10:00", "bot", "Уточните"))),
@@ -136,5 +140,7 @@ async def _conversation(s: AsyncSession, c: C, client_id: int, staff: dict[int, 
                       specialist_id=staff[m.specialist] if m.specialist else None,
                       channel=c.channel, text=m.text,
                       text_length=len(m.text), decision=m.decision, faq_entry_id=m.entry,
-                      internal=m.internal, created_at=t(m.at)))
+                      internal=m.internal, created_at=t(m.at),
+                      buttons=[[{"label": str(n), "action": f"rate:{n}"} for n in range(1, 6)]]
+                      if m.asks_rating else []))
     return conv.id

@@ -127,3 +127,19 @@ async def test_the_clients_own_first_name_alone_is_masked_in_the_transcript(
         "Здравствуйте, [ФИО]! Справку выдаёт МФЦ.",
         "[ФИО] ждём в пятницу; [ФИО], передайте ей",
         "Надежда есть: вера в лучшее"]
+
+
+async def test_a_specialists_work_is_found_after_it_left_them(sessions, logged) -> None:
+    """Петров replied in c4; it went back to the queue (a release, a transfer, his account
+    disabled) and Иванова took it without replying: it is still his in the log."""
+    async with sessions.begin() as s:
+        c4 = await s.get_one(Conversation, logged["c4"])
+        ivanova = (await s.get_one(Conversation, logged["c3"])).assigned_to
+        petrov, c4.assigned_to = c4.assigned_to, ivanova
+    page = await search(sessions, LogQuery(NOVEMBER, Filters(), specialist_id=petrov))
+    assert [(r.id, r.specialist, r.holder) for r in page.rows] == [
+        (logged["c4"], "Петров", "Иванова")]
+    page = await search(sessions, LogQuery(NOVEMBER, Filters(), specialist_id=ivanova))
+    assert {r.id for r in page.rows} == {logged["c3"], logged["c4"], logged["c5"]}
+    shown = await transcript(sessions, logged["c4"])
+    assert shown is not None and (shown.specialist, shown.holder) == ("Петров", "Иванова")

@@ -31,7 +31,7 @@ def test_percentiles_follow_the_documented_definitions() -> None:
 
 async def test_volumes_and_clients(sessions, logged, queues) -> None:
     r = compute(await november(sessions), queues)
-    assert (r.conversations, r.client_messages, r.outgoing_messages) == (6, 10, 11)
+    assert (r.conversations, r.client_messages, r.outgoing_messages) == (6, 10, 12)
     assert r.clients == Ratio(4, 5)
     assert (r.new_clients, r.returning_clients) == (4, 1)
 
@@ -69,7 +69,7 @@ async def test_satisfaction_and_specialists(sessions, logged, queues) -> None:
     r = compute(await november(sessions), queues)
     assert r.ratings.average == 4.5
     assert r.ratings.distribution == (0, 0, 0, 1, 1)
-    assert r.ratings.response == Ratio(2, 3)
+    assert r.ratings.response == Ratio(2, 3)  # c1, c3 of c1, c3, c5 asked
     loads = {s.name: (s.conversations, s.closed, s.replies, s.first_response_working_median)
              for s in r.specialists}
     assert loads == {"Иванова": (2, 2, 2, 215), "Петров": (1, 0, 1, 60)}
@@ -131,13 +131,50 @@ def handed_over(cid: int, replies: tuple[tuple[int, int], ...] = (),
 
 
 def test_first_response_is_credited_to_whoever_wrote_it(queues) -> None:
-    """A colleague's quick reply in Иванова's conversation is Петров's speed, not hers."""
+    """A colleague's quick reply in Иванова's conversation is Петров's speed, not hers; and
+    the conversation counts for both of them, who replied in it."""
     data = Dataset(NOVEMBER, Filters(), (handed_over(1, ((10, 2), (40, 1))),
                                          handed_over(2, ((30, 1),))),
                    {1: "Иванова", 2: "Петров"}, {}, AS_OF)
-    loads = {s.name: (s.conversations, s.replies, s.first_response_working_median)
+    loads = {s.name: (s.conversations, s.replies, s.first_response_working_median, s.holding)
              for s in compute(data, queues).specialists}
-    assert loads == {"Иванова": (2, 2, 30), "Петров": (0, 1, 10)}
+    assert loads == {"Иванова": (2, 2, 30, 2), "Петров": (1, 1, 10, 0)}
+
+
+def test_a_specialists_work_stays_theirs_after_a_release_a_transfer_or_disabling(
+        queues) -> None:
+    """Борис replied in 209 and took 3; both went back to the queue when his account was
+    disabled (nobody holds them), 209 was closed. Анна holds 3 now and has not replied."""
+    answered = dataclasses.replace(handed_over(209, ((10, 2),), closed_after=60),
+                                   assigned_to=None)
+    taken = dataclasses.replace(handed_over(3), assigned_to=1)
+    data = Dataset(NOVEMBER, Filters(), (answered, taken), {1: "Анна", 2: "Борис"}, {}, AS_OF)
+    r = compute(data, queues)
+    loads = {s.name: (s.conversations, s.closed, s.replies, s.holding) for s in r.specialists}
+    assert loads == {"Борис": (1, 1, 1, 0), "Анна": (0, 0, 0, 1)}
+    rows = {row[0]: row[12] for row in conversation_table(data, r).rows}
+    assert rows == {209: "Борис", 3: ""}
+
+
+def asked_rating(conv: ConversationRecord, rating: int | None = None) -> ConversationRecord:
+    assert conv.closed_at is not None
+    request = MessageRecord(conv.id, "bot", conv.closed_at, asks_rating=True)
+    return dataclasses.replace(conv, rating=rating, messages=(*conv.messages, request))
+
+
+def test_the_satisfaction_rate_counts_only_conversations_asked_for_a_rating(queues) -> None:
+    """A question the client cancelled before any reply is asked for no rating (nor is a
+    conversation closed by an erasure): it owes none. One rated from an old button counts."""
+    cancelled = handed_over(1, closed_after=5)
+    rated = asked_rating(handed_over(2, ((10, 1),), closed_after=20), rating=4)
+    unrated = asked_rating(handed_over(3, ((10, 1),), closed_after=20))
+    unasked = dataclasses.replace(handed_over(4, ((10, 1),), closed_after=20), rating=5)
+    r = compute(Dataset(NOVEMBER, Filters(), (cancelled, rated), {1: "Иванова"}, {}, AS_OF),
+                queues)
+    assert (r.ratings.average, r.ratings.response) == (4, Ratio(1, 1))
+    r = compute(Dataset(NOVEMBER, Filters(), (cancelled, rated, unrated, unasked),
+                        {1: "Иванова"}, {}, AS_OF), queues)
+    assert (r.ratings.average, r.ratings.response) == (4.5, Ratio(2, 3))
 
 
 def test_a_conversation_closed_unanswered_is_judged_by_when_it_closed(queues) -> None:
@@ -161,7 +198,12 @@ async def test_an_erasure_closes_but_resolves_nothing(sessions, logged, queues) 
     data = await november(sessions)
     erased = [c.id for c in data.conversations if c.closed_by_erasure]
     assert erased == [logged["c4"]]
-    assert compute(data, queues) == before
+    after = compute(data, queues)
+    # Only what is in work now changes: Петров no longer has the closed c4.
+    assert [(s.name, s.holding) for s in before.specialists] == [("Иванова", 0), ("Петров", 1)]
+    assert [dataclasses.replace(s, holding=0) for s in before.specialists] == \
+        list(after.specialists)
+    assert dataclasses.replace(after, specialists=before.specialists) == before
 
 
 def tightened() -> QueueDirectory:

@@ -123,6 +123,21 @@ async def test_list_shows_waiting_conversation_with_time_left(desk: Desk) -> Non
     await c.close()
 
 
+async def test_a_closed_conversation_shows_when_it_closed_not_a_countdown(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0045")
+    desk.clock.advance(minutes=5)
+    for n, action in enumerate(("close", "close:confirmed")):
+        await desk.rt.reception.handle(IncomingMessage(
+            Channel.WEB, "client-token-0045", f"close-{n}", action=Action.parse(action)))
+    desk.clock.advance(hours=30)  # past the target: it would read «просрочено»
+    c = await staff_client(desk, "anna")
+    for path in (f"/desk/c/{conv}", f"/desk/c/{conv}?partial=1"):
+        page = await (await c.get(path)).text()
+        assert "закрыто" in page and "Закрыто 23.11.2026 15:05" in page
+        assert "Ждёт" not in page and "осталось" not in page and "просрочено" not in page
+    await c.close()
+
+
 async def test_a_target_cut_after_the_hand_over_moves_neither_the_desk_nor_the_breach(
         desk: Desk) -> None:
     conv = await waiting_conversation(desk.rt, user="client-token-0033")  # due in 9 working h
@@ -313,7 +328,7 @@ async def test_taking_again_says_whose_it_is(desk: Desk) -> None:
     assert "Обращение уже у вас в работе." in page
     other = await post(oleg, f"/desk/c/{conv}/take")
     assert other.headers["Location"].endswith("error=taken")
-    await post(anna, f"/desk/c/{conv}/close")
+    await post(anna, f"/desk/c/{conv}/close", confirmed="1")
     late = await post(oleg, f"/desk/c/{conv}/take")
     assert late.headers["Location"].endswith("error=closed")
     assert await audit(desk, "desk_take") == ["anna"]
@@ -338,7 +353,7 @@ async def test_release_transfer_and_close(desk: Desk) -> None:
     assert r.headers["Location"].endswith("error=unknown_queue")
     r = await post(anna, f"/desk/c/{conv}/transfer", queue="urgent")
     assert r.headers["Location"].endswith("done=transferred")
-    r = await post(anna, f"/desk/c/{conv}/close")
+    r = await post(anna, f"/desk/c/{conv}/close", confirmed="1")
     assert r.headers["Location"].endswith("done=closed")
     async with desk.rt.sessions() as s:
         row = await s.get(Conversation, conv)
@@ -346,6 +361,40 @@ async def test_release_transfer_and_close(desk: Desk) -> None:
     page = await (await anna.get("/desk/")).text()
     assert f'href="/desk/c/{conv}"' not in page
     assert [a for a in await audit(desk, "desk_release")] == ["anna"]
+    await anna.close()
+
+
+async def test_closing_asks_first_and_an_unanswered_close_asks_no_rating(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0046")
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/take")
+    r = await post(anna, f"/desk/c/{conv}/close")
+    assert r.headers["Location"] == f"/desk/c/{conv}?confirm=close"
+    page = await (await anna.get(r.headers["Location"])).text()
+    assert "Клиенту ещё никто не ответил." in page and 'name="confirmed" value="1"' in page
+    async with desk.rt.sessions() as s:
+        assert (await s.get_one(Conversation, conv)).state == "waiting_specialist"
+    r = await post(anna, f"/desk/c/{conv}/close", confirmed="1")
+    assert r.headers["Location"].endswith("done=closed")
+    async with desk.rt.sessions() as s:
+        last = await s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+    assert last.text.startswith("Обращение закрыто специалистом.")
+    assert "rate:" not in json.dumps(last.buttons)
+    await anna.close()
+
+
+async def test_closing_an_answered_conversation_asks_for_a_rating(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0047")
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{conv}/take")
+    await post(anna, f"/desk/c/{conv}/reply", text="Путёвку дают раз в год.")
+    r = await post(anna, f"/desk/c/{conv}/close")
+    page = await (await anna.get(r.headers["Location"])).text()
+    assert "Клиента попросят оценить ответ." in page
+    await post(anna, f"/desk/c/{conv}/close", confirmed="1")
+    async with desk.rt.sessions() as s:
+        last = await s.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+    assert last.text.startswith("Специалист завершил обращение. Оцените")
     await anna.close()
 
 
@@ -367,9 +416,40 @@ async def test_a_refused_transfer_says_the_one_reason_that_applies(desk: Desk) -
     page = await refused(anna, "urgent", "same_queue")
     assert "Не передано: обращение уже в очереди «Срочные обращения»." in page
     assert "такой очереди нет" not in page
-    await post(oleg, f"/desk/c/{conv}/close")
+    await post(oleg, f"/desk/c/{conv}/close", confirmed="1")
     page = await refused(anna, "general", "transfer_closed")
     assert "Не передано: обращение уже закрыто." in page
+    await anna.close()
+    await oleg.close()
+
+
+async def test_an_action_from_a_page_drawn_before_a_colleagues_move_is_refused(
+        desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0048")
+    anna, oleg = await staff_client(desk, "anna"), await staff_client(desk, "oleg")
+
+    async def holder(who: Browser) -> str:
+        page = await (await who.get(f"/desk/c/{conv}")).text()
+        found = re.search(r'name="holder" value="([^"]*)"', page)
+        assert found is not None
+        return found.group(1)
+
+    seen_by_anna, seen_by_oleg = await holder(anna), await holder(oleg)
+    r = await post(anna, f"/desk/c/{conv}/transfer", queue="urgent", holder=seen_by_anna)
+    assert r.headers["Location"].endswith("done=transferred")
+    # 80 ms later Oleg, whose page still showed the general queue, closes it.
+    r = await post(oleg, f"/desk/c/{conv}/close", confirmed="1", holder=seen_by_oleg)
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=changed"
+    page = await (await oleg.get(r.headers["Location"])).text()
+    assert "Не выполнено: обращение тем временем передали в другую очередь" in page
+    r = await post(oleg, f"/desk/c/{conv}/transfer", queue="family", holder=seen_by_oleg)
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=changed"
+    async with desk.rt.sessions() as s:
+        row = await s.get_one(Conversation, conv)
+    assert (row.queue, row.state) == ("urgent", "waiting_specialist")
+    assert await audit(desk, "desk_close") == []
+    r = await post(oleg, f"/desk/c/{conv}/close", confirmed="1", holder=await holder(oleg))
+    assert r.headers["Location"].endswith("done=closed")  # drawn anew, it goes through
     await anna.close()
     await oleg.close()
 

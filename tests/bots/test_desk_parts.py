@@ -150,6 +150,18 @@ def test_timing_levels_in_working_time() -> None:
     assert (answered.level, answered.waiting_minutes) == ("answered", 120)
 
 
+def test_a_closed_conversation_has_no_clock_running() -> None:
+    directory = build_queue_directory(
+        CalendarSettings(), [QueueSettings(id="general", title="Общие")], "general")
+    closed = row(MONDAY_9, state="closed", closed_at=MONDAY_9 + timedelta(minutes=5))
+    for later in (timedelta(minutes=5), timedelta(days=3)):
+        timing = timing_of(closed, directory, MONDAY_9 + later)
+        assert (timing.level, timing.waiting_minutes, timing.left_minutes) == ("closed", 5, 0)
+    answered = row(MONDAY_9, state="closed", first_reply_at=MONDAY_9 + timedelta(minutes=2),
+                   closed_at=MONDAY_9 + timedelta(minutes=5))
+    assert timing_of(answered, directory, MONDAY_9 + timedelta(days=3)).level == "answered"
+
+
 def test_overdue_time_is_rounded_like_waiting_time() -> None:
     directory = build_queue_directory(CalendarSettings(), [QueueSettings(
         id="general", title="Общие", first_reply_hours=0.01)], "general")  # a 36 s target

@@ -432,6 +432,18 @@ async def test_close_rate_and_new_message_starts_with_bot(world) -> None:
     assert store.outbox[-1][1].faq_entry_id == "family.allowance"
 
 
+async def test_a_specialist_closing_an_unanswered_question_asks_no_rating(world) -> None:
+    reception, desk, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    assert await desk.take(1, 7)
+    assert await desk.close(1, origin="desk")
+    closing = store.outbox[-1][1]
+    assert closing.text.startswith("Обращение закрыто специалистом.")
+    assert ActionKind.RATE not in [b.action.kind for row in closing.buttons for b in row]
+    await reception.handle(msg("5"))
+    assert store.ratings == {}
+
+
 async def test_closing_a_question_nobody_answered_asks_first_and_asks_no_rating(
         world) -> None:
     reception, _, store, notifier = world
@@ -470,6 +482,34 @@ async def test_closing_after_a_specialist_answered_asks_for_a_rating_at_once(wor
     await reception.handle(msg(action=Action(ActionKind.CLOSE)))
     assert store.conversations[1].state is State.CLOSED
     assert last_reply(store).startswith("Обращение завершено. Оцените")
+
+
+@pytest.mark.parametrize("back", ["release", "transfer"])
+async def test_a_reply_counts_after_the_conversation_went_back_to_a_queue(
+        world, back: str) -> None:
+    reception, desk, store, _ = world
+    await reception.handle(msg("оператор!", action=Action(ActionKind.CONSENT, "specialist")))
+    assert await desk.take(1, 7)
+    assert await desk.reply(1, 7, "Здравствуйте! Ответ: справку выдают в МФЦ.", origin="desk")
+    assert await (desk.release(1, by=7) if back == "release" else desk.transfer(1, "housing", 7))
+    assert store.conversations[1].state is State.WAITING
+    await reception.handle(msg(action=Action(ActionKind.CLOSE)))
+    assert store.conversations[1].state is State.CLOSED
+    assert last_reply(store).startswith("Обращение завершено. Оцените")
+    await reception.handle(msg("2"))
+    assert store.ratings == {1: 2}
+
+
+async def test_a_taken_question_nobody_answered_is_cancelled_only_when_confirmed(
+        world) -> None:
+    reception, desk, store, _ = world
+    await reception.handle(msg(action=Action(ActionKind.CONSENT, "specialist")))
+    assert await desk.take(1, 7)
+    await reception.handle(msg(action=Action(ActionKind.CLOSE)))
+    assert last_reply(store).startswith("Точно отменить вопрос?")
+    await reception.handle(msg("да"))
+    assert store.conversations[1].state is State.CLOSED
+    assert last_reply(store).startswith("Хорошо, ваш вопрос отменён")
 
 
 async def test_the_close_button_of_an_old_message_opens_nothing(world) -> None:

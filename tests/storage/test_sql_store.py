@@ -138,6 +138,30 @@ async def test_specialist_reply_is_queued_and_marks_first_reply(sessions) -> Non
     assert items[0].address == "42" and items[0].channel == "vk"
 
 
+async def test_a_reply_stays_answered_after_a_release_a_transfer_or_a_disabled_account(
+        sessions) -> None:
+    from storage.models import Specialist
+    from storage.users import SqlStaffAccounts
+
+    store = SqlConversationStore(sessions)
+    rec = await store.record_incoming(incoming("e1"), NOW)
+    assert not rec.conversation.answered
+    conv_id = rec.conversation.id
+    async with sessions.begin() as s:
+        s.add(Specialist(login="boris", created_at=NOW))
+    await store.escalate(conv_id, Escalation("general", "", False, None, "client"), NOW)
+    assert await store.assign(conv_id, 1, only_if_free=True)
+    assert not (await store.get(conv_id))[0].answered  # taken is not answered
+    await store.record_specialist_message(conv_id, 1, "Ответ", False, NOW)
+    assert await store.assign(conv_id, None, only_if_free=False)
+    assert (await store.get(conv_id))[0].answered
+    assert await store.transfer(conv_id, "housing", None, NOW)
+    assert await store.assign(conv_id, 1, only_if_free=True)
+    assert await SqlStaffAccounts(sessions).release_conversations(1) == [conv_id]
+    again = await store.record_incoming(incoming("e2", "/close"), NOW, open_new=False)
+    assert again.conversation.state is State.WAITING and again.conversation.answered
+
+
 async def test_outbox_claim_retry_sent_and_failed(sessions) -> None:
     store = SqlConversationStore(sessions)
     queue = SqlDeliveryQueue(sessions)

@@ -65,6 +65,12 @@ DESK = web.AppKey("desk", DeskServices)
 VIEW_AGAIN = timedelta(minutes=10)
 
 
+def holder_of(row: DeskRow) -> str:
+    """Where a conversation is and who holds it, as a page's action forms carry it: an action
+    sent from a page drawn before a colleague moved, took or released it is refused."""
+    return f"{row.queue}/{row.assigned_to or ''}"
+
+
 def works_on(user: StaffUser, row: DeskRow) -> bool:
     """Who may act on a conversation: its assignee, anyone while it is free, and
     administrators."""

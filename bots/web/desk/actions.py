@@ -11,7 +11,7 @@ from multidict import MultiDictProxy
 
 from bots.text import to_storable
 from bots.web.auth import Role, StaffUser, current_user, render_error, require, see_other
-from bots.web.desk import DESK, DeskServices, may_see, works_on
+from bots.web.desk import DESK, DeskServices, holder_of, may_see, works_on
 from bots.web.desk.uploads import MAX_UPLOAD_BYTES, check_upload
 from bots.web.desk.views import MAX_REPLY_CHARS, conversation_id
 from handlers.desk import note_of
@@ -24,6 +24,9 @@ FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # views.form_token()
 
 
 def _result(row_id: int, outcome: str) -> web.Response:
+    """outcome: a notice's code, an error's after «!», or a query of its own after «?»."""
+    if outcome.startswith("?"):
+        return see_other(f"/desk/c/{row_id}{outcome}")
     key = "error" if outcome.startswith("!") else "done"
     return see_other(f"/desk/c/{row_id}?{key}={outcome.lstrip('!')}")
 
@@ -39,9 +42,19 @@ def action(act: Act, needs_work: bool = True) -> Callable[[web.Request], Awaitab
             return render_error(request, 404, "not_found")
         if needs_work and not works_on(user, row):
             return _result(row.id, "!not_yours")
-        return _result(row.id, await act(d, user, row, await request.post()))
+        form = await request.post()
+        if _changed_since_drawn(form, row):
+            return _result(row.id, "!changed")
+        return _result(row.id, await act(d, user, row, form))
 
     return handler
+
+
+def _changed_since_drawn(form: Form, row: DeskRow) -> bool:
+    """A form that carries the holder its page showed (transfer, close), now another: the
+    specialist acted on what is no longer so (a colleague's transfer a moment before)."""
+    seen = form.get("holder")
+    return isinstance(seen, str) and row.state != "closed" and seen != holder_of(row)
 
 
 def _text(form: Form, name: str = "text") -> str:
@@ -87,6 +100,8 @@ async def transfer(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -
 
 
 async def close(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
+    if form.get("confirmed") != "1":
+        return "?confirm=close"  # no undo: the page asks first, saying what the client gets
     if not await d.desk.close(row.id, origin="desk"):
         return "!closed"
     await d.log(user, "desk_close", row.id)

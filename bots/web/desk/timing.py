@@ -11,7 +11,8 @@ from storage.desk_queries import DeskRow
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    """Minutes for the templates to word; level is "", ok, warn (80%), late or answered."""
+    """Minutes for the templates to word; level is "", ok, warn (80%), late, answered or
+    closed (unanswered: the client cancelled, was erased, or it was closed on the desk)."""
 
     waiting_minutes: int
     left_minutes: int
@@ -30,6 +31,9 @@ def timing_of(row: DeskRow, directory: QueueDirectory, now: datetime) -> Timing:
     waiting = minutes(now - row.escalated_at)
     if row.first_reply_at is not None:
         return Timing(minutes(row.first_reply_at - row.escalated_at), 0, "answered")
+    if row.closed_at is not None:
+        # Nobody waits any more: no clock runs to a target that can no longer be missed.
+        return Timing(minutes(row.closed_at - row.escalated_at), 0, "closed")
     queue = directory.queue_for(row.queue)
     target = target_of(queue, row.escalated_at, row.urgent, row.due_at)
     used = queue.calendar.working_between(row.escalated_at, now)

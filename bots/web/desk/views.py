@@ -12,7 +12,15 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bots.web.auth import Role, StaffUser, current_user, render_error, require
-from bots.web.desk import DESK, DeskServices, may_see, opens_files, reads_in_full, works_on
+from bots.web.desk import (
+    DESK,
+    DeskServices,
+    holder_of,
+    may_see,
+    opens_files,
+    reads_in_full,
+    works_on,
+)
 from bots.web.desk.masking import masked, masked_attachments
 from bots.web.desk.timing import Timing, timing_of
 from bots.web.download import file_response
@@ -125,6 +133,7 @@ async def conversation(request: web.Request) -> web.StreamResponse:
         await d.log_view(user, row.id)
     context = await _conversation_context(d, user, row)
     context.update(done=request.query.get("done", ""), error=request.query.get("error", ""),
+                   confirm=request.query.get("confirm", ""),
                    transferred_away=not partial and await _transferred_away(d, user, row))
     return aiohttp_jinja2.render_template(
         "desk_conversation_live.html" if partial else "desk_conversation.html", request,
@@ -177,7 +186,8 @@ async def _conversation_context(d: DeskServices, user: StaffUser,
             "max_chars": MAX_REPLY_CHARS, "form_token": form_token(),
             # A reply still unsent a minute on: the platform is down and it is being retried.
             "stale_before": d.clock() - timedelta(minutes=1),
-            "open": row.state != State.CLOSED,
+            "open": row.state != State.CLOSED, "holder": holder_of(row),
+            "closed_at": row.closed_at.astimezone(d.zone) if row.closed_at else None,
             # Which button a client pressed, in words (desk_macros.html pressed_label).
             "entry_questions": {e.id: e.question for e in d.faq.kb.entries},
             "category_titles": {c.id: c.title for c in d.faq.kb.categories}}

@@ -205,16 +205,18 @@ async def test_refused_send_is_failed_and_reported(callback: World) -> None:
 
 async def test_closing_asks_for_a_rating_and_takes_it(callback: World) -> None:
     await escalate(callback)
-    assert await callback.rt.desk.close((await callback.conversation()).id, origin="desk")
+    conv = (await callback.conversation()).id
+    assert await callback.rt.desk.reply(conv, None, "Справку выдают в МФЦ.", origin="desk")
+    assert await callback.rt.desk.close(conv, origin="desk")
     # One message says the conversation is closed and asks for the rating.
-    await until(lambda: len(callback.fake.delivered) == 2)
-    closing = callback.fake.delivered[1]
+    await until(lambda: len(callback.fake.delivered) == 3)
+    closing = callback.fake.delivered[2]
     assert closing["message"].startswith("Специалист завершил обращение. Оцените")
     stars = json.loads(closing["keyboard"])
     assert stars["inline"] is True
     assert [b["action"]["label"] for b in stars["buttons"][0]] == ["1", "2", "3", "4", "5"]
     await callback.post(message_event(USER, {"a": "rate:5"}, 9, SECRET))
-    await until(lambda: len(callback.fake.delivered) == 3)
+    await until(lambda: len(callback.fake.delivered) == 4)
     assert (await callback.conversation()).rating == 5
 
 

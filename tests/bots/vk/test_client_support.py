@@ -118,9 +118,11 @@ async def test_the_rating_after_a_desk_close_is_asked_in_words(
         assert await callback.post(message_new(USER, text, number, secret=SECRET,
                                                client_info=info)) == (200, "ok")
         await until(lambda n=number: len(callback.fake.delivered) == n)
-    assert await callback.rt.desk.close((await callback.conversation()).id, origin="desk")
-    await until(lambda: len(callback.fake.delivered) == 3)
-    closing = callback.fake.delivered[2]
+    conv = (await callback.conversation()).id
+    assert await callback.rt.desk.reply(conv, None, "Справку выдают в МФЦ.", origin="desk")
+    assert await callback.rt.desk.close(conv, origin="desk")
+    await until(lambda: len(callback.fake.delivered) == 4)
+    closing = callback.fake.delivered[3]
     assert "keyboard" not in closing
     assert "напишите цифру от 1 (плохо) до 5 (отлично)" in closing["message"]
     # One text: the desk, which does not know what the app shows, stores what was sent.
@@ -147,9 +149,11 @@ async def test_an_app_without_buttons_is_remembered_after_a_restart(
         assert client.app_lacks == "keyboard,inline"
     # A new process on the same database (or another replica): the desk closes it.
     async with started(database_url, fake, "callback") as w:
-        assert await w.rt.desk.close((await w.conversation()).id, origin="desk")
-        await until(lambda: len(fake.delivered) == 3)
-        closing = fake.delivered[2]
+        conv = (await w.conversation()).id
+        assert await w.rt.desk.reply(conv, None, "Справку выдают в МФЦ.", origin="desk")
+        assert await w.rt.desk.close(conv, origin="desk")
+        await until(lambda: len(fake.delivered) == 4)
+        closing = fake.delivered[3]
         assert "keyboard" not in closing
         assert "напишите цифру от 1 (плохо) до 5 (отлично)" in closing["message"]
 
