@@ -89,6 +89,11 @@ class _Collector:
             )
         for file in files:
             self._file(file)
+        if files and not self.seen and not self.problems:
+            # Every question would get «не нашёл ответа»: as broken as a bad edit, never
+            # served in place of the previous version nor kept as the last good copy.
+            self._note(", ".join(map(str, paths)), "", "no entries: the knowledge base has "
+                       "no questions to answer", _K.NO_ENTRIES)
         for origin, label, category in self.references:
             if category not in self.categories:
                 self._note(origin, label, f"unknown category {category!r}",
@@ -131,6 +136,10 @@ class _Collector:
                        "and dropped; put the whole text in quotes (\"…\") to keep it",
                        _K.CUT_BY_COMMENT, line)
         if data is None:
+            # A save cut short (a full disk, an editor's crash) leaves a file like this; its
+            # entries would silently vanish from the answers.
+            self._note(file, "", "the file is empty (or holds only comments): restore its "
+                       "entries, or delete the file if it is meant to go", _K.EMPTY_FILE)
             return
         if not isinstance(data, Mapping):
             self._note(file, "", "top level must be a mapping", _K.TOP_NOT_MAPPING)
