@@ -132,11 +132,18 @@ def _parse(reader: csv.DictReader[str], source: str, base: KnowledgeBase | None)
         raise KbError([Problem(source, "", f"missing column {c!r}") for c in missing])
     reading = _Reading(source, base, "links" in reader.fieldnames)
     for line, row in enumerate(reader, 2):
-        cells = {c: _undefused((row.get(c) or "").strip()) for c in (*COLUMNS, *EXTRA_COLUMNS)}
+        cells = {c: _undefused(_plain_lines(row.get(c)).strip())
+                 for c in (*COLUMNS, *EXTRA_COLUMNS)}
         # Excel saves the rows a sheet once used as separators only («;;;;;»).
         if any(cells.values()) and _readable(reading, cells, line):
             _row(reading, cells, line)
     return _result(reading)
+
+
+def _plain_lines(cell: str | None) -> str:
+    # A cell of several lines keeps the file's line ends: Excel's «\r\n» went into the YAML
+    # and on to the clients as it stood.
+    return (cell or "").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _readable(reading: _Reading, cells: Mapping[str, str], line: int) -> bool:
