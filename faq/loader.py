@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,9 @@ class _Collector:
         file = str(path)
         try:
             content = path.read_bytes()
+            if looks_utf16(content):  # without a BOM its Latin text reads as UTF-8 with NULs
+                self._note(file, "", UTF16, _K.NOT_UTF8, 1)
+                return
             text = content.decode("utf-8-sig")
         except OSError as exc:
             self._note(file, "", f"cannot read: {exc.strerror or exc}", _K.UNREADABLE)
@@ -278,6 +282,18 @@ class _Collector:
             else:
                 links.append(link)
         return tuple(links) if len(links) == len(value) else None
+
+
+UTF16 = ("the file is in UTF-16 (Notepad's «Юникод», Excel's «Текст в Юникоде»), not UTF-8: "
+         "save it as UTF-8 (Notepad: «Сохранить как» → Кодировка UTF-8)")
+
+
+def looks_utf16(raw: bytes) -> bool:
+    """A UTF-16 BOM, or the NUL byte beside every Latin letter that UTF-16 writes."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    head = raw[:1000]
+    return len(head) >= 4 and head.count(0) * 4 >= len(head)
 
 
 def not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:

@@ -178,3 +178,13 @@ def test_load_kb_raises_with_all_problems(tmp_path: Path) -> None:
         "unknown category 'x'",
     }
     assert str(caught.value.problems[0]).startswith(f"{path}: a: ")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_a_file_saved_in_utf16_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_bytes("categories:\n  - {id: c, title: Семья}\n".encode(encoding))
+    [problem] = check_kb([kb])
+    assert (problem.kind, problem.reason) == (
+        "not_utf8", "the file is in UTF-16 (Notepad's «Юникод», Excel's «Текст в Юникоде»), "
+        "not UTF-8: save it as UTF-8 (Notepad: «Сохранить как» → Кодировка UTF-8)")
