@@ -303,3 +303,17 @@ def test_a_crlf_file_with_a_cell_of_several_lines_gives_plain_line_ends(tmp_path
     [entry] = import_csv(path).entries
     assert entry.answer == "Подайте заявление.\nСрок — 10 дней."
     assert "\\r" not in to_yaml(import_csv(path))
+
+
+def test_an_unclosed_quote_is_named_with_its_line_not_as_empty_cells() -> None:
+    with pytest.raises(KbError) as caught:
+        parse_csv(HEADER + 'ok;fuel;Вопрос?;;;"Ответ\nв две строки"\n'
+                  'fuel.z;fuel;"unclosed;a;b;c\nx.y;fuel;Вопрос;;;Ответ\n', "in.csv")
+    assert [p.reason for p in caught.value.problems] == [
+        'line 4: a quote (") opened in this row is never closed, so the rest of the file was '
+        'read as one cell: close it, or write a quote inside a text as two ("")']
+
+
+def test_a_quote_inside_an_unquoted_cell_is_text() -> None:
+    kb = parse_csv(HEADER + 'tv;c;Экран 5" дюймов?;;;Ответ\n', "in.csv")
+    assert kb.entries[0].question == 'Экран 5" дюймов?'
