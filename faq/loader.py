@@ -29,6 +29,7 @@ _CATEGORY_KEYS = frozenset({"id", "title", "queue"})
 _ENTRY_REQUIRED = ("id", "category", "question", "answer")
 _ENTRY_KEYS = frozenset({*_ENTRY_REQUIRED, "variants", "keywords", "links"})
 _LINK_KEYS = frozenset({"title", "url"})
+_EXTENSIONS = (".yaml", ".yml")
 
 
 def kb_files(paths: Iterable[Path]) -> list[Path]:
@@ -36,9 +37,11 @@ def kb_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = [*path.rglob("*.yaml"), *path.rglob("*.yml")]
+            # Any case: Windows shows KCSON.YAML and kcson.yaml alike, and saves either.
+            found = [p for p in path.rglob("*") if p.suffix.lower() in _EXTENSIONS]
             # Dot-files are editors' swap files and our own atomic-write temporaries.
-            files.extend(sorted(p for p in found if not p.name.startswith(".")))
+            files.extend(sorted(p for p in found if not p.name.startswith(".")
+                                and p.is_file()))
         else:
             files.append(path)
     return files
