@@ -66,8 +66,10 @@ def defined_in(paths: Sequence[Path]) -> Definitions:
     return Definitions(entries, frozenset(collector.categories))
 
 
-def load_kb(paths: Sequence[Path]) -> KnowledgeBase:
-    kb, problems = _Collector().run(paths)
+def load_kb(paths: Sequence[Path], *, servable: bool = True) -> KnowledgeBase:
+    """servable=False: empty files and no entries at all are no problem (what a CSV import
+    takes categories and links from need not be a knowledge base to answer from)."""
+    kb, problems = _Collector(servable).run(paths)
     if problems:
         raise KbError(problems)
     return kb
@@ -76,7 +78,8 @@ def load_kb(paths: Sequence[Path]) -> KnowledgeBase:
 class _Collector:
     """Walks the files once, keeping what is valid and noting every problem."""
 
-    def __init__(self) -> None:
+    def __init__(self, servable: bool = True) -> None:
+        self.servable = servable
         self.problems: list[Problem] = []
         self.categories: dict[str, Category] = {}
         self.entries: dict[str, tuple[str, Entry]] = {}
@@ -93,7 +96,7 @@ class _Collector:
             )
         for file in files:
             self._file(file)
-        if files and not self.seen and not self.problems:
+        if self.servable and files and not self.seen and not self.problems:
             # Every question would get «не нашёл ответа»: as broken as a bad edit, never
             # served in place of the previous version nor kept as the last good copy.
             self._note(", ".join(map(str, paths)), "", "no entries: the knowledge base has "
@@ -142,6 +145,8 @@ class _Collector:
             self._note(file, "", f"line {line}: the text after ' #' was read as a YAML comment "
                        "and dropped; put the whole text in quotes (\"…\") to keep it",
                        _K.CUT_BY_COMMENT, line)
+        if data is None and not self.servable:
+            return
         if data is None:
             # A save cut short (a full disk, an editor's crash) leaves a file like this; its
             # entries would silently vanish from the answers.

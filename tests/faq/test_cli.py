@@ -207,6 +207,20 @@ def test_export_then_import_round_trip(tmp_path: Path, capsys) -> None:
     assert "ok: 13 entries in 3 categories" in capsys.readouterr().out.splitlines()
 
 
+def test_import_takes_categories_from_a_file_without_entries_into_an_empty_file(
+        tmp_path: Path) -> None:
+    csv_path, target = tmp_path / "faq.csv", tmp_path / "faq.yaml"
+    categories = tmp_path / "categories.yaml"
+    categories.write_text("categories:\n  - {id: help, title: Помощь, queue: general}\n",
+                          encoding="utf-8")
+    csv_path.write_text("id;category;question;variants;keywords;answer\n"
+                        "help.a;help;Вопрос?;;;Ответ.\n", encoding="utf-8")
+    target.write_text("", encoding="utf-8")  # made ready for the import
+    assert cli.main(["import", "--kb", str(target), "--categories", str(categories),
+                     str(csv_path)]) == 0
+    assert load_kb([target]).categories[0].queue == "general"
+
+
 def test_export_then_import_into_a_new_file_loses_nothing(tmp_path: Path) -> None:
     out_csv, out_yaml = tmp_path / "faq.csv", tmp_path / "faq.yaml"
     assert cli.main(["export", "--kb", str(REHAB), "--semicolon", str(out_csv)]) == 0
