@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from storage.models import (
     StoredFile,
 )
 from storage.staff_posts import make_due
+from storage.wal import truncate_wal
 
 log = logging.getLogger(__name__)
 RUN_EVERY = timedelta(hours=1)
@@ -90,8 +91,11 @@ async def purge_raw_texts(
             Conversation.id.not_in(_live_conversations(cutoff))), now)
         if dry_run:
             await transaction.rollback()
-    return Purged(_count(messages), _count(events), _count(deliveries), _count(files),
-                  _count(dropped) + _count(blanked), _count(names), staff_posts)
+    purged = Purged(_count(messages), _count(events), _count(deliveries), _count(files),
+                    _count(dropped) + _count(blanked), _count(names), staff_posts)
+    if not dry_run and any(astuple(purged)):
+        await truncate_wal(sessions)
+    return purged
 
 
 def build_retention_job(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bots.outage_log import OutageLog
 from handlers.delivery_ports import (
     ChannelSender,
     Delivery,
@@ -52,9 +54,12 @@ class OutboxWorker:
 
     def __init__(self, queue: DeliveryQueue, senders: Mapping[str, ChannelSender],
                  notifier: Notifier, clock: Callable[[], datetime],
-                 poll_interval: float = 1.0, batch: int = 50) -> None:
+                 poll_interval: float = 1.0, batch: int = 50,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._queue, self._senders, self._notifier = queue, senders, notifier
         self._clock, self._interval, self._batch = clock, poll_interval, batch
+        # The database away: a pass fails every poll_interval, logged once a minute.
+        self._outage = OutageLog(log, "outbox pass", monotonic=monotonic)
         self._event = asyncio.Event()
         self._handed: list[Delivery] = []
         self._poll = True  # the first pass looks for rows left from before a restart
@@ -107,8 +112,9 @@ class OutboxWorker:
             poll, self._poll = self._poll, False
             try:
                 busy = await self._pass(poll)
-            except Exception:  # a broken database connection must not stop delivery for good
-                log.exception("outbox pass failed")
+                self._outage.succeeded()
+            except Exception as exc:  # a broken database connection must not stop delivery
+                self._outage.failed(exc)
                 busy = 0
             if busy < self._batch and not self._handed:
                 await self._sleep()

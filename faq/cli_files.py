@@ -105,7 +105,7 @@ def _base(args: argparse.Namespace, others: Sequence[Path]) -> KnowledgeBase | N
     base_path = args.categories or (args.kb if args.kb.exists() else None)
     paths = [] if base_path is None else [base_path]
     paths += [f for f in others if base_path is None or f.resolve() != base_path.resolve()]
-    return load_kb(paths) if paths else None
+    return load_kb(paths, servable=False) if paths else None
 
 
 def _other_files(args: argparse.Namespace) -> list[Path]:

@@ -115,14 +115,41 @@ class _Reading:
 
 def parse_csv(text: str, source: str, base: KnowledgeBase | None = None) -> KnowledgeBase:
     """Entries from CSV; what the file's optional columns do not say comes from `base`."""
-    reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(text))
+    delimiter = _delimiter(text)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     try:
+        if (line := _unclosed_quote(text, delimiter)) is not None:
+            raise KbError([Problem(source, "", f"line {line}: a quote (\") opened in this row "
+                                   "is never closed, so the rest of the file was read as one "
+                                   "cell: close it, or write a quote inside a text as two "
+                                   "(\"\")")])
         return _parse(reader, source, base)
     except csv.Error as error:
         # Python's hint after " - " (universal-newline mode) is for programmers.
         what = str(error).split(" - ")[0]
         reason = f"line {reader.reader.line_num}: not readable as CSV ({what}): {SAVE_AS}"
         raise KbError([Problem(source, "", reason)]) from None
+
+
+def _unclosed_quote(text: str, delimiter: str) -> int | None:
+    """The line of the row whose quoted cell is never closed, or None. The reader takes such
+    a cell to the end of the file and reports only the empty cells after it."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    start, before = 1, 0
+    try:
+        while next(reader, None) is not None:  # an unclosed cell makes its row the last one
+            start, before = before + 1, reader.line_num
+    except csv.Error:
+        return None  # text the reader refuses: the reading proper names it with its line
+    last_row = "".join(io.StringIO(text).readlines()[start - 1:])
+    try:
+        # Strict about the last row only: the lenient reader tolerates what earlier rows
+        # may hold («"a"b»), and says nothing when the file ends inside quotes.
+        for _ in csv.reader(io.StringIO(last_row), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as error:
+        return start if "unexpected end of data" in str(error) else None
+    return None
 
 
 def _parse(reader: csv.DictReader[str], source: str, base: KnowledgeBase | None) -> KnowledgeBase:
@@ -132,11 +159,18 @@ def _parse(reader: csv.DictReader[str], source: str, base: KnowledgeBase | None)
         raise KbError([Problem(source, "", f"missing column {c!r}") for c in missing])
     reading = _Reading(source, base, "links" in reader.fieldnames)
     for line, row in enumerate(reader, 2):
-        cells = {c: _undefused((row.get(c) or "").strip()) for c in (*COLUMNS, *EXTRA_COLUMNS)}
+        cells = {c: _undefused(_plain_lines(row.get(c)).strip())
+                 for c in (*COLUMNS, *EXTRA_COLUMNS)}
         # Excel saves the rows a sheet once used as separators only («;;;;;»).
         if any(cells.values()) and _readable(reading, cells, line):
             _row(reading, cells, line)
     return _result(reading)
+
+
+def _plain_lines(cell: str | None) -> str:
+    # A cell of several lines keeps the file's line ends: Excel's «\r\n» went into the YAML
+    # and on to the clients as it stood.
+    return (cell or "").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _readable(reading: _Reading, cells: Mapping[str, str], line: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ _CATEGORY_KEYS = frozenset({"id", "title", "queue"})
 _ENTRY_REQUIRED = ("id", "category", "question", "answer")
 _ENTRY_KEYS = frozenset({*_ENTRY_REQUIRED, "variants", "keywords", "links"})
 _LINK_KEYS = frozenset({"title", "url"})
+_EXTENSIONS = (".yaml", ".yml")
 
 
 def kb_files(paths: Iterable[Path]) -> list[Path]:
@@ -35,9 +37,11 @@ def kb_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = [*path.rglob("*.yaml"), *path.rglob("*.yml")]
+            # Any case: Windows shows KCSON.YAML and kcson.yaml alike, and saves either.
+            found = [p for p in path.rglob("*") if p.suffix.lower() in _EXTENSIONS]
             # Dot-files are editors' swap files and our own atomic-write temporaries.
-            files.extend(sorted(p for p in found if not p.name.startswith(".")))
+            files.extend(sorted(p for p in found if not p.name.startswith(".")
+                                and p.is_file()))
         else:
             files.append(path)
     return files
@@ -62,8 +66,10 @@ def defined_in(paths: Sequence[Path]) -> Definitions:
     return Definitions(entries, frozenset(collector.categories))
 
 
-def load_kb(paths: Sequence[Path]) -> KnowledgeBase:
-    kb, problems = _Collector().run(paths)
+def load_kb(paths: Sequence[Path], *, servable: bool = True) -> KnowledgeBase:
+    """servable=False: empty files and no entries at all are no problem (what a CSV import
+    takes categories and links from need not be a knowledge base to answer from)."""
+    kb, problems = _Collector(servable).run(paths)
     if problems:
         raise KbError(problems)
     return kb
@@ -72,7 +78,8 @@ def load_kb(paths: Sequence[Path]) -> KnowledgeBase:
 class _Collector:
     """Walks the files once, keeping what is valid and noting every problem."""
 
-    def __init__(self) -> None:
+    def __init__(self, servable: bool = True) -> None:
+        self.servable = servable
         self.problems: list[Problem] = []
         self.categories: dict[str, Category] = {}
         self.entries: dict[str, tuple[str, Entry]] = {}
@@ -89,6 +96,11 @@ class _Collector:
             )
         for file in files:
             self._file(file)
+        if self.servable and files and not self.seen and not self.problems:
+            # Every question would get «не нашёл ответа»: as broken as a bad edit, never
+            # served in place of the previous version nor kept as the last good copy.
+            self._note(", ".join(map(str, paths)), "", "no entries: the knowledge base has "
+                       "no questions to answer", _K.NO_ENTRIES)
         for origin, label, category in self.references:
             if category not in self.categories:
                 self._note(origin, label, f"unknown category {category!r}",
@@ -108,6 +120,9 @@ class _Collector:
         file = str(path)
         try:
             content = path.read_bytes()
+            if looks_utf16(content):  # without a BOM its Latin text reads as UTF-8 with NULs
+                self._note(file, "", UTF16, _K.NOT_UTF8, 1)
+                return
             text = content.decode("utf-8-sig")
         except OSError as exc:
             self._note(file, "", f"cannot read: {exc.strerror or exc}", _K.UNREADABLE)
@@ -130,7 +145,13 @@ class _Collector:
             self._note(file, "", f"line {line}: the text after ' #' was read as a YAML comment "
                        "and dropped; put the whole text in quotes (\"…\") to keep it",
                        _K.CUT_BY_COMMENT, line)
+        if data is None and not self.servable:
+            return
         if data is None:
+            # A save cut short (a full disk, an editor's crash) leaves a file like this; its
+            # entries would silently vanish from the answers.
+            self._note(file, "", "the file is empty (or holds only comments): restore its "
+                       "entries, or delete the file if it is meant to go", _K.EMPTY_FILE)
             return
         if not isinstance(data, Mapping):
             self._note(file, "", "top level must be a mapping", _K.TOP_NOT_MAPPING)
@@ -269,6 +290,18 @@ class _Collector:
             else:
                 links.append(link)
         return tuple(links) if len(links) == len(value) else None
+
+
+UTF16 = ("the file is in UTF-16 (Notepad's «Юникод», Excel's «Текст в Юникоде»), not UTF-8: "
+         "save it as UTF-8 (Notepad: «Сохранить как» → Кодировка UTF-8)")
+
+
+def looks_utf16(raw: bytes) -> bool:
+    """A UTF-16 BOM, or the NUL byte beside every Latin letter that UTF-16 writes."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    head = raw[:1000]
+    return len(head) >= 4 and head.count(0) * 4 >= len(head)
 
 
 def not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:

@@ -12,6 +12,8 @@ class ProblemKind(StrEnum):
 
     OTHER = "other"  # no details: a page shows the English reason
     NO_FILES = "no_files"
+    EMPTY_FILE = "empty_file"
+    NO_ENTRIES = "no_entries"
     UNREADABLE = "unreadable"
     NOT_UTF8 = "not_utf8"  # line
     BAD_YAML = "bad_yaml"  # line, the line's text, YamlAdvice

@@ -32,6 +32,7 @@ from bots.web.pages import PageLoader, PageTemplate
 from bots.web.ratelimit import LoginLimiter, RedisLoginLimiter
 from handlers.texts import BrokenTemplate
 from priemnaya.analytics_setup import build_admin_deps, kb_failure_of
+from priemnaya.health import DatabaseProbe, build_database_probe
 from priemnaya.runtime import Runtime, running
 from storage.desk_queries import SqlDeskQueries
 from storage.faq_suggestions import SqlFaqSuggestions
@@ -46,6 +47,7 @@ _ICON_CACHE = "public, max-age=86400"
 RUNTIME = web.AppKey("runtime", Runtime)
 # The institution's pages that fail, each compiled anew once changed (bots/web/pages.py).
 BROKEN_PAGES: web.AppKey[Callable[[], Sequence[BrokenTemplate]]] = web.AppKey("broken_pages")
+DATABASE_PROBE = web.AppKey("database_probe", DatabaseProbe)
 
 
 @web.middleware
@@ -83,6 +85,7 @@ def _reason(exc: web.HTTPException) -> str:
 def build_app(rt: Runtime, *, start_background: bool = True) -> web.Application:
     app = web.Application(middlewares=[errors, upload_limit], client_max_size=1024 * 1024)
     app[RUNTIME] = rt
+    app[DATABASE_PROBE] = build_database_probe(rt.engine)
     app[RECEPTION] = rt.reception
     app[TIMELINE] = rt.timeline
     app[FILES] = rt.context.files
@@ -149,8 +152,14 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 while the process serves; a replica cut off from the others says so, but it still
-    answers its own clients (their replies never wait on Redis)."""
+    """200 while the process serves and its database answers; 503 with the reason when the
+    database does not (no client could be answered: a load balancer should send them to
+    another replica). A replica cut off from the others says so, but it still answers its
+    own clients (their replies never wait on Redis): still 200."""
     bus = request.app[RUNTIME].event_bus
     state = "off" if bus is None else "connected" if bus.connected else "degraded"
-    return web.json_response({"ok": True, "event_bus": state})
+    database = await request.app[DATABASE_PROBE].check()
+    if not database.ok:
+        return web.json_response({"ok": False, "event_bus": state, "database": "down",
+                                  "reason": database.reason}, status=503)
+    return web.json_response({"ok": True, "event_bus": state, "database": "ok"})

@@ -58,6 +58,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_timeout_ms: int = 
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # An erased text's bytes are zeroed where it stood, not left in free space for `strings`
+    # to find (152-ФЗ erasure); ON, not FAST: FAST leaves freed overflow pages (long texts).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.close()
     # SQLite's own lower()/upper() fold ASCII only; searches (icontains) must also match

@@ -26,6 +26,7 @@ from storage.models import (
 )
 from storage.raw_names import forget_pending, masked_without_names
 from storage.staff_posts import make_due
+from storage.wal import truncate_wal
 
 
 class ConsentAndErasure:
@@ -125,8 +126,10 @@ class ConsentAndErasure:
                 OutboxItem.status != "pending",
                 OutboxItem.message_id.in_(select(Message.id).where(
                     Message.client_id == client_id))).values(payload={}, address=""))
-            return list(await s.scalars(select(Conversation.id).where(
+            conversations = list(await s.scalars(select(Conversation.id).where(
                 Conversation.client_id == client_id).order_by(Conversation.id)))
+        await truncate_wal(self._sessions)
+        return conversations
 
     @staticmethod
     async def _trim_audit(s: AsyncSession, client_id: int) -> None:

@@ -217,15 +217,18 @@ class InlineSQLiteDialect(SQLiteDialect_aiosqlite):
         return AsyncAdapt_aiosqlite_dbapi(__import__(__name__, fromlist=["connect"]), sqlite3)
 
 
-def checkpoint(path: str) -> tuple[int, int]:
+def checkpoint(path: str, mode: str = "PASSIVE") -> tuple[int, int]:
     """Blocking: copies the WAL into the database file; run it in a worker thread.
 
     Returns the WAL's frames and how many of them are now in the database (PASSIVE: frames a
-    reader still needs stay for the next run).
+    reader still needs stay for the next run). TRUNCATE waits (5 s at most) for readers and
+    writers to finish, then empties the WAL file; its frames are (0, 0) once it has.
     """
+    if mode not in ("PASSIVE", "TRUNCATE"):
+        raise ValueError(f"unknown checkpoint mode {mode!r}")
     conn = sqlite3.connect(path, timeout=5)
     try:
-        _busy, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        _busy, frames, done = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
         return int(frames), int(done)
     finally:
         conn.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
@@ -432,3 +433,44 @@ async def test_sends_that_went_through_before_a_cut_off_stop_are_recorded() -> N
     await worker.release_unsent()
     assert queue.sent_batches == [[(1, "ext-out-1")]]
     assert queue.released == [3]
+
+
+class DownQueue(FakeQueue):
+    """The database away for the first `down` claims; each claim is a second on its clock.
+    It stops the worker at claim `stop_at`."""
+
+    def __init__(self, down: int, stop_at: int) -> None:
+        super().__init__([])
+        self.down, self.stop_at = down, stop_at
+        self.worker: OutboxWorker | None = None
+
+    def seconds(self) -> float:
+        return float(self.claims)
+
+    async def claim_due(self, now: datetime, limit: int,
+                        channels: Collection[str] | None = None) -> list[Delivery]:
+        await super().claim_due(now, limit, channels)
+        if self.claims == self.stop_at and self.worker is not None:
+            self.worker.stop()
+        if self.claims <= self.down:
+            raise OSError("connection refused\n[SQL: SELECT ...]")
+        return []
+
+
+async def test_a_database_outage_is_logged_in_full_once_then_a_line_a_minute(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "bots.outbox")
+    queue = DownQueue(down=150, stop_at=155)
+    queue.worker = worker = OutboxWorker(queue, {"telegram": ScriptedSender()}, FakeNotifier(),
+                                         Clock(), poll_interval=0, monotonic=queue.seconds)
+    async with asyncio.timeout(30):
+        await worker.run()
+    records = [r for r in caplog.records if r.name == "bots.outbox"]
+    assert [(r.levelname, r.getMessage(), r.exc_info is not None) for r in records] == [
+        ("ERROR", "outbox pass failed", True),
+        ("ERROR", "outbox pass still failing for 60 s (61 failures): "
+                  "OSError: connection refused", False),
+        ("ERROR", "outbox pass still failing for 120 s (121 failures): "
+                  "OSError: connection refused", False),
+        ("INFO", "outbox pass works again after 150 s (150 failures)", False),
+    ]

@@ -89,6 +89,32 @@ def test_check_prints_each_problem_and_exits_2(tmp_path: Path, capsys) -> None:
     ]
 
 
+@pytest.mark.parametrize("text", ["", "\n  \n", "# only a comment\n"])
+def test_check_fails_on_an_empty_file(tmp_path: Path, capsys, text: str) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(text, encoding="utf-8")
+    assert cli.main(["check", str(empty)]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        f"{empty}: -: the file is empty (or holds only comments): restore its entries, or "
+        "delete the file if it is meant to go"]
+
+
+def test_check_fails_on_a_knowledge_base_without_entries(tmp_path: Path, capsys) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_text("categories:\n  - {id: c, title: Раздел}\nentries: []\n", encoding="utf-8")
+    assert cli.main(["check", str(tmp_path)]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        f"{tmp_path}: -: no entries: the knowledge base has no questions to answer"]
+
+
+def test_an_empty_file_beside_others_is_blamed_alone(tmp_path: Path, capsys) -> None:
+    (tmp_path / "a.yaml").write_text(REHAB.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("", encoding="utf-8")
+    assert cli.main(["check", str(tmp_path)]) == 2
+    assert [line.split(": ")[0] for line in capsys.readouterr().out.splitlines()] == [
+        str(tmp_path / "b.yaml")]
+
+
 def test_check_reports_an_impossible_date_with_its_line(tmp_path: Path, capsys) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("categories: []\nentries:\n  - id: a\n    answer: 2026-13-01\n",
@@ -179,6 +205,20 @@ def test_export_then_import_round_trip(tmp_path: Path, capsys) -> None:
     )
     assert cli.main(["check", str(out_yaml)]) == 0
     assert "ok: 13 entries in 3 categories" in capsys.readouterr().out.splitlines()
+
+
+def test_import_takes_categories_from_a_file_without_entries_into_an_empty_file(
+        tmp_path: Path) -> None:
+    csv_path, target = tmp_path / "faq.csv", tmp_path / "faq.yaml"
+    categories = tmp_path / "categories.yaml"
+    categories.write_text("categories:\n  - {id: help, title: Помощь, queue: general}\n",
+                          encoding="utf-8")
+    csv_path.write_text("id;category;question;variants;keywords;answer\n"
+                        "help.a;help;Вопрос?;;;Ответ.\n", encoding="utf-8")
+    target.write_text("", encoding="utf-8")  # made ready for the import
+    assert cli.main(["import", "--kb", str(target), "--categories", str(categories),
+                     str(csv_path)]) == 0
+    assert load_kb([target]).categories[0].queue == "general"
 
 
 def test_export_then_import_into_a_new_file_loses_nothing(tmp_path: Path) -> None:

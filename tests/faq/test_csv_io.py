@@ -240,7 +240,7 @@ def test_excel_unicode_text_utf16_and_tabs_is_read(tmp_path: Path) -> None:
     path.write_bytes(text.encode("utf-16"))
     [entry] = import_csv(path).entries
     assert (entry.question, entry.variants, entry.answer) == (
-        "Вопрос?", ("Вариант",), "Строка 1\r\nСтрока 2")
+        "Вопрос?", ("Вариант",), "Строка 1\nСтрока 2")
 
 
 def test_text_the_csv_reader_rejects_is_one_problem_with_its_line() -> None:
@@ -293,3 +293,27 @@ def test_drafts_of_unanswered_questions_import_once_completed(rehab_kb) -> None:
     assert entry is not None and entry.category == category
     assert entry.variants == ("бассейн работает?", "плавание")
     assert entry.answer == "Да, по вторникам."
+
+
+def test_a_crlf_file_with_a_cell_of_several_lines_gives_plain_line_ends(tmp_path: Path) -> None:
+    path = tmp_path / "kb.csv"
+    path.write_bytes("id;category;question;variants;keywords;answer\r\n"
+                     'fuel.a;fuel;Как получить?;;;"Подайте заявление.\r\nСрок — 10 дней.\r"\r\n'
+                     .encode("utf-8-sig"))
+    [entry] = import_csv(path).entries
+    assert entry.answer == "Подайте заявление.\nСрок — 10 дней."
+    assert "\\r" not in to_yaml(import_csv(path))
+
+
+def test_an_unclosed_quote_is_named_with_its_line_not_as_empty_cells() -> None:
+    with pytest.raises(KbError) as caught:
+        parse_csv(HEADER + 'ok;fuel;Вопрос?;;;"Ответ\nв две строки"\n'
+                  'fuel.z;fuel;"unclosed;a;b;c\nx.y;fuel;Вопрос;;;Ответ\n', "in.csv")
+    assert [p.reason for p in caught.value.problems] == [
+        'line 4: a quote (") opened in this row is never closed, so the rest of the file was '
+        'read as one cell: close it, or write a quote inside a text as two ("")']
+
+
+def test_a_quote_inside_an_unquoted_cell_is_text() -> None:
+    kb = parse_csv(HEADER + 'tv;c;Экран 5" дюймов?;;;Ответ\n', "in.csv")
+    assert kb.entries[0].question == 'Экран 5" дюймов?'

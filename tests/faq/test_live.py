@@ -289,6 +289,24 @@ def test_a_start_with_broken_files_answers_from_the_copy_that_loaded_last(
     assert restarted.kb.entry("center.phone").answer == "+7 111 111-11-11."
 
 
+def test_an_emptied_file_keeps_the_old_kb_and_is_not_kept_as_the_last_good_copy(
+    kb_file: Path, tmp_path: Path, caplog
+) -> None:
+    live = LiveFaq([kb_file], last_good=_last_good(tmp_path, kb_file))
+    _bump(kb_file, "")  # a save cut short: `: > kb.yaml`
+    with caplog.at_level(logging.ERROR, logger="faq.live"):
+        assert not live.reload_if_changed()
+    assert live.match("какой телефон регистратуры").best.entry_id == "center.phone"
+    assert live.reload_failure is not None
+    [problem] = live.reload_failure.problems
+    assert (problem.file, problem.kind) == (str(kb_file), "empty_file")
+    assert "knowledge base not reloaded" in caplog.text
+    copy = _last_good(tmp_path, kb_file).load()
+    assert copy is not None and len(load_kb(copy.kb).entries) == 13
+    restarted = LiveFaq([kb_file], last_good=_last_good(tmp_path, kb_file))
+    assert len(restarted.kb.entries) == 13
+
+
 def test_a_first_start_with_broken_files_still_fails(kb_file: Path, tmp_path: Path) -> None:
     _bump(kb_file, "entries: [")
     with pytest.raises(KbError):

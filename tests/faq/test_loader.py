@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from faq.loader import KbError, check_kb, load_kb
+from faq.loader import KbError, check_kb, kb_files, load_kb
 
 from .conftest import REHAB
 
@@ -178,3 +178,22 @@ def test_load_kb_raises_with_all_problems(tmp_path: Path) -> None:
         "unknown category 'x'",
     }
     assert str(caught.value.problems[0]).startswith(f"{path}: a: ")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_a_file_saved_in_utf16_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_bytes("categories:\n  - {id: c, title: Семья}\n".encode(encoding))
+    [problem] = check_kb([kb])
+    assert (problem.kind, problem.reason) == (
+        "not_utf8", "the file is in UTF-16 (Notepad's «Юникод», Excel's «Текст в Юникоде»), "
+        "not UTF-8: save it as UTF-8 (Notepad: «Сохранить как» → Кодировка UTF-8)")
+
+
+def test_files_with_an_upper_case_extension_are_found_in_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "KCSON.YAML").write_text(REHAB.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "extra.Yml").write_text("categories: [{id: more, title: Ещё}]\n",
+                                        encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("не база знаний\n", encoding="utf-8")
+    assert [p.name for p in kb_files([tmp_path])] == ["KCSON.YAML", "extra.Yml"]
+    assert len(load_kb([tmp_path]).entries) == 13

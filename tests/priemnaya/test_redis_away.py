@@ -32,7 +32,7 @@ async def test_a_crisis_message_is_answered_and_the_service_stops(database_url: 
                 messages = await wait_for_messages(c, 2)
                 assert messages[1]["author"] == "bot"
                 assert await (await c.get("/healthz")).json() == {
-                    "ok": True, "event_bus": "degraded"}
+                    "ok": True, "event_bus": "degraded", "database": "ok"}
         async with rt.sessions() as s:
             conv = await s.scalar(select(Conversation))
         assert conv is not None and (conv.state, conv.urgent) == ("waiting_specialist", True)
@@ -61,5 +61,6 @@ async def test_healthz_without_redis_says_the_bus_is_off(database_url: str) -> N
     rt = build_runtime(Settings(database={"url": database_url}), FakeFaq())
     async with TestClient(TestServer(build_app(rt, start_background=False))) as c:
         r = await c.get("/healthz")
-        assert (r.status, await r.json()) == (200, {"ok": True, "event_bus": "off"})
+        assert (r.status, await r.json()) == (
+            200, {"ok": True, "event_bus": "off", "database": "ok"})
     await rt.engine.dispose()
