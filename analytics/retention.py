@@ -14,6 +14,7 @@ from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.model import State
+from handlers.outage_log import OutageLog
 from storage.models import (
     Client,
     Conversation,
@@ -105,15 +106,17 @@ def build_retention_job(
     """A coroutine factory for Runtime.background: purges now, then once per `every`."""
 
     async def retention() -> None:
+        outage = OutageLog(log, "retention run")
         while True:
             try:
                 purged = await purge_raw_texts(sessions, clock(), days)
                 if purged.messages or purged.staff_posts:
                     log.info("retention: erased the text of %d messages; %d staff group posts "
                              "due for deletion", purged.messages, purged.staff_posts)
-            except Exception:
+                outage.succeeded()
+            except Exception as exc:
                 # A failed run (database briefly away) is retried at the next tick.
-                log.exception("retention run failed")
+                outage.failed(exc)
             await asyncio.sleep(every.total_seconds())
 
     return retention

@@ -9,7 +9,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bots.outage_log import OutageLog
 from handlers.delivery_ports import (
     ChannelSender,
     Delivery,
@@ -18,6 +17,7 @@ from handlers.delivery_ports import (
     DeliveryRetry,
 )
 from handlers.event_ports import ConversationEvent, EventKind, Notifier
+from handlers.outage_log import OutageLog
 from handlers.secrets import error_text, redact
 
 log = logging.getLogger(__name__)

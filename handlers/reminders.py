@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from handlers.event_ports import ConversationEvent, EventKind, Notifier
+from handlers.outage_log import OutageLog
 from handlers.queue_ports import ReplyTargets, WaitingTarget
 from handlers.routing import QueueDirectory, breached, reminder_due
 
@@ -23,16 +25,19 @@ class ReminderJob:
         self, targets: ReplyTargets, directory: QueueDirectory, notifier: Notifier,
         clock: Callable[[], datetime], interval_s: float = DEFAULT_INTERVAL_S,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._targets, self._directory, self._notifier = targets, directory, notifier
         self._clock, self._interval, self._sleep = clock, interval_s, sleep
+        self._outage = OutageLog(log, "reminder pass", monotonic=monotonic)
 
     async def run(self) -> None:
         while True:
             try:
                 await self.tick()
-            except Exception:  # a database hiccup must not end reminders for good
-                log.exception("reminder pass failed")
+                self._outage.succeeded()
+            except Exception as exc:  # a database hiccup must not end reminders for good
+                self._outage.failed(exc)
             await self._sleep(self._interval)
 
     async def tick(self) -> list[ConversationEvent]:

@@ -29,6 +29,7 @@ from handlers.desk import SpecialistDesk
 from handlers.escalation import CalendarRouter
 from handlers.faq_ports import Faq, KnowledgeBaseEditor
 from handlers.model import Channel
+from handlers.outage_log import OutageLog
 from handlers.ports import CrisisDetector
 from handlers.queue_ports import Router
 from handlers.reception import Reception
@@ -155,14 +156,16 @@ def build_runtime(
 
 async def close_idle_conversations(rt: Runtime, interval_s: float = 300.0) -> None:
     idle = timedelta(hours=rt.settings.conversations.idle_close_hours)
+    outage = OutageLog(log, "closing idle conversations")
     while True:
         try:
             now = rt.clock()
             closed = await rt.store.close_idle(now - idle, now)
             if closed:
                 log.info("closed %s idle bot conversations", closed)
-        except Exception:  # the database may be briefly unavailable; try again later
-            log.exception("closing idle conversations failed")
+            outage.succeeded()
+        except Exception as exc:  # the database may be briefly unavailable; try again later
+            outage.failed(exc)
         await asyncio.sleep(interval_s)
 
 
@@ -186,12 +189,14 @@ async def replay_unfinished(rt: Runtime) -> int:
 
 
 async def replay_unfinished_events(rt: Runtime, interval_s: float = 60.0) -> None:
+    outage = OutageLog(log, "replaying unfinished events")
     while True:
         try:
             if replayed := await replay_unfinished(rt):
                 log.warning("replayed %s events left unfinished by an earlier stop", replayed)
-        except Exception:
-            log.exception("replaying unfinished events failed")
+            outage.succeeded()
+        except Exception as exc:
+            outage.failed(exc)
         await asyncio.sleep(interval_s)
 
 
@@ -208,12 +213,14 @@ async def checkpoint_wal(path: str, interval_s: float = 10.0) -> None:
     The inline driver turns automatic checkpoints off (storage/sqlite_inline.py): they would
     write and fsync the database file inside a commit on the loop's thread.
     """
+    outage = OutageLog(log, "SQLite checkpoint")
     while True:
         await asyncio.sleep(interval_s)
         try:
             await asyncio.to_thread(checkpoint, path)
-        except Exception:  # a busy or missing file: the next round tries again
-            log.exception("SQLite checkpoint failed")
+            outage.succeeded()
+        except Exception as exc:  # a busy or missing file: the next round tries again
+            outage.failed(exc)
 
 
 def build_crisis_rules(settings: Settings) -> CrisisDetector:

@@ -99,7 +99,7 @@ class StaffBacklogRunner:
 
     async def run(self) -> None:
         await run_passes(self.catch_up, BATCH, self._wake, self._interval, log,
-                         "posting the staff group's backlog failed")
+                         "posting the staff group's backlog")
 
     async def catch_up(self) -> int:
         """One pass over the conversations whose backlog is due; how many there were."""

@@ -57,7 +57,7 @@ class StaffCleanup:
 
     async def run(self) -> None:
         await run_passes(self._pass, BATCH, self._wake, self._interval, log,
-                         "deleting erased clients' posts in the staff group failed")
+                         "deleting erased clients' posts in the staff group")
 
     async def _pass(self) -> int:
         now = self._clock()

@@ -7,17 +7,21 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from handlers.outage_log import OutageLog
+
 
 async def run_passes(one_pass: Callable[[], Awaitable[int]], batch: int, wake: asyncio.Event,
-                     interval_s: float, log: logging.Logger, failure: str) -> None:
+                     interval_s: float, log: logging.Logger, what: str) -> None:
     """Runs `one_pass` until it takes less than a full batch, then waits for `wake` or the
     interval; a failing pass (a broken database connection) is logged, never the end of it."""
+    outage = OutageLog(log, what)
     while True:
         try:
             while await one_pass() == batch:
                 pass
-        except Exception:
-            log.exception(failure)
+            outage.succeeded()
+        except Exception as exc:
+            outage.failed(exc)
         try:
             async with asyncio.timeout(interval_s):
                 await wake.wait()

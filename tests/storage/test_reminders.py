@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -131,3 +132,37 @@ async def test_run_keeps_going_after_a_failed_pass(directory) -> None:
     with pytest.raises(StopAsyncIteration):
         await job.run()
     assert (Broken.calls, sleeps) == (2, [7, 7])
+
+
+async def test_an_outage_is_logged_in_full_once_then_a_line_a_minute(
+        directory, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "handlers.reminders")
+
+    class Down:
+        """The database away for 150 passes; each pass is a second on its clock."""
+
+        calls = 0
+
+        async def waiting(self):
+            Down.calls += 1
+            if Down.calls <= 150:
+                raise OSError("connection refused\n[SQL: SELECT ...]")
+            return []
+
+    async def sleep(seconds: float) -> None:
+        if Down.calls == 155:
+            raise StopAsyncIteration
+
+    job = ReminderJob(Down(), directory, FakeNotifier(), Clock(), sleep=sleep,
+                      monotonic=lambda: float(Down.calls))
+    with pytest.raises(StopAsyncIteration):
+        await job.run()
+    records = [r for r in caplog.records if r.name == "handlers.reminders"]
+    assert [(r.levelname, r.getMessage(), r.exc_info is not None) for r in records] == [
+        ("ERROR", "reminder pass failed", True),
+        ("ERROR", "reminder pass still failing for 60 s (61 failures): "
+                  "OSError: connection refused", False),
+        ("ERROR", "reminder pass still failing for 120 s (121 failures): "
+                  "OSError: connection refused", False),
+        ("INFO", "reminder pass works again after 150 s (150 failures)", False),
+    ]
