@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -12,16 +12,20 @@ from analytics.charts import build_charts, table_rows
 from analytics.metrics import Report
 from analytics.numbers import add_number_filters
 from analytics.records import Dataset
+from bots.web.pages import PageLoader, PageTemplate
+from handlers.texts import BrokenTemplate
 
 TEMPLATE = "admin_report.html"
 
 
-def build_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
-    """The same template folders as the web app, so an override of the layout applies here too."""
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in template_dirs]),
-        autoescape=True,
-    )
+def build_environment(
+    builtin: Path, override: Path | None,
+    on_broken: Callable[[BrokenTemplate], None] | None = None,
+) -> jinja2.Environment:
+    """The same template folders and the same rule as the web app: an override of the layout
+    applies here too, and one that fails gives way to the built-in template."""
+    env = jinja2.Environment(loader=PageLoader(builtin, override, on_broken), autoescape=True)
+    env.template_class = PageTemplate
     add_number_filters(env)
     return env
 

@@ -20,6 +20,7 @@ from analytics.records import Filters, Period
 from analytics.report import build_environment, render_html
 from analytics.retention import Purged, purge_raw_texts
 from faq.loader import KbError, load_kb
+from handlers.texts import BrokenTemplate
 from priemnaya.analytics_setup import build_queues
 from priemnaya.cli_errors import shown_url
 from priemnaya.settings import Settings
@@ -126,11 +127,16 @@ async def build_report(settings: Settings, period: Period, fmt: str, now: dateti
         # One file: the conversations, an empty line, then the daily series.
         daily = to_csv(daily_table(report)).lstrip("\ufeff")
         return (to_csv(conversations) + "\r\n" + daily).encode("utf-8")
-    dirs = [WEB_TEMPLATES]
-    if settings.templates.override_dir:
-        dirs.insert(0, settings.templates.override_dir / "web")
-    html = render_html(build_environment(dirs), data, report, settings.institution.name, now)
+    override = settings.templates.override_dir
+    env = build_environment(WEB_TEMPLATES, override / "web" if override else None,
+                            on_broken=warn_broken)
+    html = render_html(env, data, report, settings.institution.name, now)
     return html.encode("utf-8")
+
+
+def warn_broken(broken: BrokenTemplate) -> None:
+    print(f"priemnaya: warning: {broken.file} fails, the built-in report template is used: "
+          f"{(broken.error.splitlines() or [''])[0]}", file=sys.stderr)
 
 
 def _first_line(exc: BaseException) -> str:

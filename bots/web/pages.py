@@ -21,8 +21,10 @@ class PageLoader(OverridingLoader):
     the admin's navigation included in every admin page) must not take the web chat or the
     admin pages down, nor hide the banner that says what is wrong."""
 
-    def __init__(self, builtin: Path, override: Path | None = None) -> None:
+    def __init__(self, builtin: Path, override: Path | None = None,
+                 on_broken: Callable[[BrokenTemplate], None] | None = None) -> None:
         super().__init__([str(p) for p in (override, builtin) if p is not None])
+        self._on_broken = on_broken or _log_broken
         self._override = None if override is None else os.path.normpath(override)
         # Per override file: its modification time when it failed, and why.
         self._broken: dict[str, tuple[int, BrokenTemplate]] = {}
@@ -75,8 +77,7 @@ class PageLoader(OverridingLoader):
         self._broken[path] = (_mtime(path), broken)
         if broken not in self._logged:
             self._logged.add(broken)
-            log.error("page template %s fails, the built-in page is shown instead: %s",
-                      broken.file, broken.error)
+            self._on_broken(broken)
 
     def broken(self, environment: jinja2.Environment) -> list[BrokenTemplate]:
         """The overrides passed over; each changed file is compiled first, so that one that does
@@ -118,6 +119,11 @@ class PageTemplate(jinja2.Template):
                 raise
             loader.note(culprit, exc)
         return self.environment.get_template(self.name or "").render(*args, **kwargs)
+
+
+def _log_broken(broken: BrokenTemplate) -> None:
+    log.error("page template %s fails, the built-in page is shown instead: %s",
+              broken.file, broken.error)
 
 
 def _mtime(path: str) -> int:

@@ -181,3 +181,24 @@ def test_a_broken_knowledge_base_leaves_the_report_with_category_ids_and_a_warni
     absent = tmp_path / "absent.yaml"
     assert err[0].startswith("priemnaya: warning: categories shown by id, the knowledge base "
                              f"faq.paths is not usable: {absent}: -: cannot read")
+
+
+@pytest.mark.parametrize(("override", "error"), [
+    ("{% if %}", "line 1: Expected an expression, got 'end of statement block'"),
+    ("{{ data.nothing_here() }}", "UndefinedError: "),
+])
+def test_a_broken_report_override_gives_way_to_the_built_in_report_with_a_warning(
+    tmp_path: Path, settings_file: Path, capsys, override: str, error: str
+) -> None:
+    (tmp_path / "web").mkdir()
+    broken = tmp_path / "web" / "admin_report.html"
+    broken.write_text(override, encoding="utf-8")
+    settings_file.write_text(settings_file.read_text()
+                             + f"templates:\n  override_dir: {tmp_path}\n")
+    out = tmp_path / "report.html"
+    assert run_cli(month("html", out, settings_file)) == 0
+    assert "<th>Обращений</th><td>6</td>" in out.read_text(encoding="utf-8")
+    err = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(err) == 1
+    assert err[0].startswith(f"priemnaya: warning: {broken} fails, the built-in report "
+                             f"template is used: {error}")
