@@ -103,7 +103,9 @@ class SqlDeskQueries:
             return await s.scalar(select(Message.id).where(Message.dedupe_key == dedupe_key))
 
     async def messages(self, client_id: int, limit: int = 300) -> list[DeskMessage]:
-        """The client's whole history, across conversations, oldest first."""
+        """The client's latest messages, conversation by conversation in the order they were
+        opened, oldest first within each: a note added to a closed conversation after the next
+        one began stays with its own conversation instead of splitting the next one in two."""
         author = aliased(Specialist)
         query = (select(Message, author.display_name)
                  .outerjoin(author, author.id == Message.specialist_id)
@@ -114,7 +116,7 @@ class SqlDeskQueries:
         return [DeskMessage(m.id, m.conversation_id, m.direction, m.author, name or "",
                             m.channel, m.text, m.internal, _attachments(m.attachments),
                             m.delivery, m.created_at, m.redacted_at is not None, m.action)
-                for m, name in reversed(rows)]
+                for m, name in sorted(rows, key=lambda r: (r[0].conversation_id, r[0].id))]
 
     async def attachment(self, message_id: int, index: int) -> tuple[int, Attachment] | None:
         """A message's attachment and its conversation; the source is the message's channel

@@ -1240,3 +1240,27 @@ async def test_a_reply_unsent_a_minute_on_says_so(desk: Desk) -> None:
     assert "ещё не доставлено, отправка повторяется" in await (
         await anna.get(f"/desk/c/{conv}")).text()
     await anna.close()
+
+
+async def test_a_note_on_a_closed_conversation_stays_in_its_block_of_the_history(
+        desk: Desk) -> None:
+    user = "client-token-0041"
+    first = await waiting_conversation(desk.rt, user=user)
+    anna = await staff_client(desk, "anna")
+    await post(anna, f"/desk/c/{first}/take")
+    assert (await post(anna, f"/desk/c/{first}/close", confirmed="1")).status == 303
+
+    async def client_says(n: int, text: str) -> None:
+        await desk.rt.reception.handle(IncomingMessage(Channel.WEB, user, f"{user}-{n}", text))
+
+    await client_says(2, "Ещё вопрос про путёвку")
+    async with desk.rt.sessions() as s:
+        second = await s.scalar(select(func.max(Conversation.id)))
+    assert second != first
+    r = await post(anna, f"/desk/c/{first}/reply", text="!клиент звонил, всё решено")
+    assert r.headers["Location"] == f"/desk/c/{first}?done=noted"
+    await client_says(3, "Когда будет ответ?")
+    page = await (await anna.get(f"/desk/c/{first}")).text()
+    assert page.count(f"— обращение №{second} —") == 1
+    assert page.index("клиент звонил") < page.index(f"— обращение №{second} —")
+    await anna.close()
