@@ -8,6 +8,7 @@ from enum import StrEnum
 from handlers.deps import Deps
 from handlers.event_ports import ConversationEvent, EventKind
 from handlers.model import Attachment, Author, State
+from handlers.ports import Holder
 
 # A specialist's text starting with this is an internal note, on every surface they write from.
 NOTE_PREFIX = "!"
@@ -108,12 +109,14 @@ class SpecialistDesk:
         return released
 
     async def transfer(
-        self, conversation_id: int, queue: str, specialist_id: int | None = None
+        self, conversation_id: int, queue: str, specialist_id: int | None = None,
+        expected: Holder | None = None,
     ) -> bool:
+        """expected: where it was and who had it when the specialist chose (none: anywhere)."""
         if self._queues and queue not in self._queues:
             return False  # a mistyped id would leave it in no queue's list
         moved = await self._d.store.transfer(conversation_id, queue, specialist_id,
-                                             self._d.clock())
+                                             self._d.clock(), expected)
         if moved:
             await self._d.notifier.publish(
                 ConversationEvent(EventKind.TRANSFERRED, conversation_id, text=queue,
@@ -141,13 +144,14 @@ class SpecialistDesk:
             return NotSent.TRANSFERRED_AWAY
         return NotSent.CLOSED
 
-    async def close(self, conversation_id: int, origin: str) -> bool:
+    async def close(self, conversation_id: int, origin: str,
+                    expected: Holder | None = None) -> bool:
         found = await self._d.store.get(conversation_id)
         if found is None or found[0].state is State.CLOSED:
             return False
         conv, client = found
         now = self._d.clock()
-        if not await self._d.store.close(conversation_id, now, Author.SPECIALIST):
+        if not await self._d.store.close(conversation_id, now, Author.SPECIALIST, expected):
             return False
         # Its rating request in words for an app without buttons, as the client's last
         # message said, whichever process or replica closes it.

@@ -42,6 +42,15 @@ class Annotation:
 
 
 @dataclass(frozen=True, slots=True)
+class Holder:
+    """Where a conversation is and who has it, as an action saw it: a close or a transfer
+    expecting it changes nothing once a colleague's move has got there first."""
+
+    queue: str
+    assigned_to: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryItem:
     message_id: int
     author: Author
@@ -71,7 +80,8 @@ class ConversationStore(Protocol):
 
     async def escalate(self, conversation_id: int, esc: Escalation, now: datetime) -> bool: ...
 
-    async def close(self, conversation_id: int, now: datetime, by: Author) -> bool: ...
+    async def close(self, conversation_id: int, now: datetime, by: Author,
+                    expected: Holder | None = None) -> bool: ...
 
     async def rate(self, conversation_id: int, rating: int, now: datetime) -> bool: ...
 
@@ -147,10 +157,11 @@ class ConversationStore(Protocol):
     ) -> bool: ...
 
     async def transfer(
-        self, conversation_id: int, queue: str, specialist_id: int | None, now: datetime
+        self, conversation_id: int, queue: str, specialist_id: int | None, now: datetime,
+        expected: Holder | None = None,
     ) -> bool:
         """Waiting and unassigned in the new queue, the move in the history; False when it
-        is closed, still with the bot, or already in that queue."""
+        is closed, still with the bot, already in that queue, or no longer `expected`."""
 
     async def transferred_away(self, conversation_id: int, specialist_id: int | None) -> bool:
         """This specialist moved the conversation to another queue and nobody took it since:

@@ -25,7 +25,7 @@ from handlers.model import (
     State,
 )
 from handlers.platform_ports import InboundLog
-from handlers.ports import Annotation, Escalation
+from handlers.ports import Annotation, Escalation, Holder
 from storage.codec import to_attachments_json
 from storage.conversation_reads import ConversationReads, to_client_ref, to_conversation_ref
 from storage.engine import in_core_transaction
@@ -34,7 +34,7 @@ from storage.group_commit import GroupCommit
 from storage.hot_path import OPEN_STATES, Enqueued, HotPath, Incoming, Outgoing, annotate
 from storage.models import DEFAULT_INSTITUTION, Client, Conversation, Message
 from storage.outbox import LEASE
-from storage.transfers import QueueMoves, transferred_away_by
+from storage.transfers import QueueMoves, held_as, transferred_away_by
 
 
 class SqlConversationStore(ConversationReads, ConsentAndErasure, QueueMoves):
@@ -122,10 +122,12 @@ class SqlConversationStore(ConversationReads, ConsentAndErasure, QueueMoves):
                      closed_by=Author.SYSTEM))
             return int(getattr(result, "rowcount", 0))
 
-    async def close(self, conversation_id: int, now: datetime, by: Author) -> bool:
+    async def close(self, conversation_id: int, now: datetime, by: Author,
+                    expected: Holder | None = None) -> bool:
         async with self._sessions.begin() as s:
             result = await s.execute(update(Conversation).where(
                 Conversation.id == conversation_id, Conversation.state.in_(OPEN_STATES),
+                *held_as(expected),
             ).values(state=State.CLOSED, closed_at=now, closed_by=by, last_activity_at=now))
             return bool(getattr(result, "rowcount", 0))
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import ColumnElement, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.model import Author, Direction, State
+from handlers.ports import Holder
 from storage.hot_path import HUMAN_STATES, OPEN_STATES
 from storage.models import Conversation, Message
 
@@ -37,7 +38,8 @@ class QueueMoves:
             return bool(getattr(result, "rowcount", 0))
 
     async def transfer(
-        self, conversation_id: int, queue: str, specialist_id: int | None, now: datetime
+        self, conversation_id: int, queue: str, specialist_id: int | None, now: datetime,
+        expected: Holder | None = None,
     ) -> bool:
         """Back to waiting, unassigned, in the new queue; the move is kept in the history.
 
@@ -52,10 +54,10 @@ class QueueMoves:
             source = conv.queue
             result = await s.execute(update(Conversation).where(
                 Conversation.id == conversation_id, Conversation.queue == source,
-                Conversation.state.in_(HUMAN_STATES)).values(
+                Conversation.state.in_(HUMAN_STATES), *held_as(expected)).values(
                 queue=queue, assigned_to=None, state=State.WAITING, reminded_at=None))
             if not getattr(result, "rowcount", 0):
-                return False  # another transfer or a close got there first
+                return False  # another transfer, a take or a close got there first
             s.add(Message(institution_id=conv.institution_id, conversation_id=conv.id,
                           client_id=conv.client_id, direction=Direction.OUT,
                           author=Author.SYSTEM, specialist_id=specialist_id,
@@ -67,6 +69,16 @@ class QueueMoves:
         async with self._sessions() as s:
             conv = await s.get(Conversation, conversation_id)
             return conv is not None and await transferred_away_by(s, conv, specialist_id)
+
+
+def held_as(expected: Holder | None) -> list[ColumnElement[bool]]:
+    """The UPDATE's own check that nobody moved, took or released it since the action's page
+    was drawn: a check read before the UPDATE lets two actions at one instant both pass."""
+    if expected is None:
+        return []
+    who = Conversation.assigned_to
+    return [Conversation.queue == expected.queue,
+            who.is_(None) if expected.assigned_to is None else who == expected.assigned_to]
 
 
 def transfer_action(source: str, target: str) -> str:

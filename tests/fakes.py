@@ -35,7 +35,7 @@ from handlers.model import (
     State,
 )
 from handlers.pii import as_kept, mask
-from handlers.ports import Annotation, Escalation, HistoryItem
+from handlers.ports import Annotation, Escalation, HistoryItem, Holder
 
 KB = KnowledgeBase(
     categories=(Category("family", "Семьи с детьми", "family"),
@@ -177,9 +177,10 @@ class FakeStore:
         self.escalations[conversation_id] = esc
         return True
 
-    async def close(self, conversation_id: int, now: datetime, by: Author) -> bool:
+    async def close(self, conversation_id: int, now: datetime, by: Author,
+                    expected: Holder | None = None) -> bool:
         conv = self.conversations[conversation_id]
-        if conv.state is State.CLOSED:
+        if conv.state is State.CLOSED or not held_as(conv, expected):
             return False
         self.conversations[conversation_id] = replace(conv, state=State.CLOSED)
         return True
@@ -322,10 +323,12 @@ class FakeStore:
         return True
 
     async def transfer(
-        self, conversation_id: int, queue: str, specialist_id: int | None, now: datetime
+        self, conversation_id: int, queue: str, specialist_id: int | None, now: datetime,
+        expected: Holder | None = None,
     ) -> bool:
         conv = self.conversations[conversation_id]
-        if conv.state not in (State.WAITING, State.WITH_SPECIALIST) or conv.queue == queue:
+        if conv.state not in (State.WAITING, State.WITH_SPECIALIST) or conv.queue == queue \
+                or not held_as(conv, expected):
             return False
         self.conversations[conversation_id] = replace(conv, queue=queue, assigned_to=None,
                                                       state=State.WAITING)
@@ -452,3 +455,8 @@ async def with_sqlite_plans(sessions: Any, run: Callable[[Any], Awaitable[_R]], 
                 rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
                 plans.append([row[3] for row in rows.all()])
     return result, plans
+
+
+def held_as(conv: ConversationRef, expected: Holder | None) -> bool:
+    return expected is None or (conv.queue, conv.assigned_to) == (expected.queue,
+                                                                  expected.assigned_to)

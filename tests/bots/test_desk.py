@@ -1264,3 +1264,26 @@ async def test_a_note_on_a_closed_conversation_stays_in_its_block_of_the_history
     assert page.count(f"— обращение №{second} —") == 1
     assert page.index("клиент звонил") < page.index(f"— обращение №{second} —")
     await anna.close()
+
+
+async def test_a_close_beaten_by_a_colleagues_take_is_refused_and_says_so(desk: Desk) -> None:
+    conv = await waiting_conversation(desk.rt, user="client-token-0042")
+    anna = await staff_client(desk, "anna")
+    page = await (await anna.get(f"/desk/c/{conv}")).text()
+    found = re.search(r'name="holder" value="([^"]*)"', page)
+    assert found is not None
+    store, close = desk.rt.store, desk.rt.store.close
+
+    async def beaten(conversation_id: int, *args: object) -> bool:
+        # Oleg's take lands between the action's read and the close's update.
+        await store.assign(conversation_id, desk.ids["oleg"], only_if_free=True)
+        return await close(conversation_id, *args)  # type: ignore[arg-type]
+
+    store.close = beaten  # type: ignore[method-assign]
+    r = await post(anna, f"/desk/c/{conv}/close", confirmed="1", holder=found.group(1))
+    assert r.headers["Location"] == f"/desk/c/{conv}?error=changed"
+    async with desk.rt.sessions() as s:
+        row = await s.get_one(Conversation, conv)
+    assert (row.state, row.assigned_to) == ("waiting_specialist", desk.ids["oleg"])
+    assert await audit(desk, "desk_close") == []
+    await anna.close()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
 from handlers.event_ports import EventKind
-from handlers.model import Channel, IncomingMessage, State
-from handlers.ports import Escalation
+from handlers.model import Author, Channel, IncomingMessage, State
+from handlers.ports import Escalation, Holder
 from handlers.reminders import ReminderJob
 from priemnaya.settings_work import CalendarSettings, QueueSettings, build_queue_directory
 from storage.conversations import SqlConversationStore
@@ -132,3 +134,48 @@ async def test_a_released_conversation_waits_again_in_its_queue(sessions) -> Non
     assert (conv.state, conv.queue, conv.assigned_to) == (State.WAITING, "general", None)
     waiting = await SqlDeskQueries(sessions).open_conversations("general")
     assert [(r.id, r.state) for r in waiting] == [(cid, State.WAITING)]
+
+
+async def test_a_transfer_or_close_for_a_holder_no_longer_so_changes_nothing(sessions) -> None:
+    """Both pages drawn while it waited free in «general»: Oleg takes it first, then Anna's
+    transfer and close from her older page arrive."""
+    store = SqlConversationStore(sessions)
+    _, oleg = await staff(sessions)
+    cid = await handed_over(sessions, store)
+    seen = Holder("general", None)
+    assert await store.assign(cid, oleg, only_if_free=True)
+    assert not await store.transfer(cid, "urgent", None, NOW, seen)
+    assert not await store.close(cid, NOW, Author.SPECIALIST, seen)
+    row = await conversation(sessions, cid)
+    assert (row.queue, row.state, row.assigned_to) == ("general", State.WAITING, oleg)
+    assert await store.close(cid, NOW, Author.SPECIALIST, Holder("general", oleg))
+
+
+async def test_a_close_and_a_transfer_at_one_instant_exactly_one_is_done(sessions) -> None:
+    store = SqlConversationStore(sessions)
+    anna, _ = await staff(sessions)
+    cid = await handed_over(sessions, store)
+    assert await store.assign(cid, anna, only_if_free=True)
+    seen = Holder("general", anna)
+    done = await asyncio.gather(store.transfer(cid, "urgent", anna, NOW, seen),
+                                store.close(cid, NOW, Author.SPECIALIST, seen))
+    assert sorted(done) == [False, True]
+
+
+async def test_a_close_waiting_on_a_colleagues_take_sees_the_take(sessions) -> None:
+    """PostgreSQL re-reads the row a concurrent UPDATE waited for: the condition in the
+    UPDATE itself refuses the close a check read before it would have let through."""
+    if sessions.kw["bind"].dialect.name == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: no interleaving")
+    store = SqlConversationStore(sessions)
+    _, oleg = await staff(sessions)
+    cid = await handed_over(sessions, store)
+    async with sessions.begin() as s:
+        await s.execute(update(Conversation).where(Conversation.id == cid)
+                        .values(assigned_to=oleg))  # Oleg's take, not yet committed
+        close = asyncio.create_task(
+            store.close(cid, NOW, Author.SPECIALIST, Holder("general", None)))
+        await asyncio.sleep(0.3)
+        assert not close.done()  # waiting for the row
+    assert not await close
+    assert (await conversation(sessions, cid)).state == State.WAITING

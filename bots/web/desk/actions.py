@@ -15,6 +15,7 @@ from bots.web.desk import DESK, DeskServices, holder_of, may_see, works_on
 from bots.web.desk.uploads import MAX_UPLOAD_BYTES, check_upload
 from bots.web.desk.views import MAX_REPLY_CHARS, conversation_id
 from handlers.desk import note_of
+from handlers.ports import Holder
 from storage.desk_queries import DeskRow
 
 Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
@@ -57,6 +58,18 @@ def _changed_since_drawn(form: Form, row: DeskRow) -> bool:
     return isinstance(seen, str) and row.state != "closed" and seen != holder_of(row)
 
 
+def seen_holder(form: Form) -> Holder | None:
+    """The holder the page showed, for the store to update only if it still is (none when
+    the form carries none, or one it could not have drawn)."""
+    seen = form.get("holder")
+    if not isinstance(seen, str) or "/" not in seen:
+        return None
+    queue, _, who = seen.rpartition("/")
+    if who and not (who.isdigit() and len(who) < 18):
+        return None
+    return Holder(queue, int(who) if who else None)
+
+
 def _text(form: Form, name: str = "text") -> str:
     value = form.get(name, "")
     if not isinstance(value, str):
@@ -93,7 +106,7 @@ async def transfer(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -
         return "!no_queue"
     if queue not in {q.id for q in d.directory.queues}:
         return "!unknown_queue"
-    if not await d.desk.transfer(row.id, queue, user.id):
+    if not await d.desk.transfer(row.id, queue, user.id, seen_holder(form)):
         return f"!{await d.desk.why_not_transferred(row.id, queue)}"
     await d.log(user, "desk_transfer", row.id, f"{row.queue} -> {queue}")
     return "transferred"
@@ -102,8 +115,9 @@ async def transfer(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -
 async def close(d: DeskServices, user: StaffUser, row: DeskRow, form: Form) -> str:
     if form.get("confirmed") != "1":
         return "?confirm=close"  # no undo: the page asks first, saying what the client gets
-    if not await d.desk.close(row.id, origin="desk"):
-        return "!closed"
+    if not await d.desk.close(row.id, origin="desk", expected=seen_holder(form)):
+        now = await d.queries.conversation(row.id)  # read again: what refused it
+        return "!closed" if now is None or now.state == "closed" else "!changed"
     await d.log(user, "desk_close", row.id)
     return "closed"
 
