@@ -38,6 +38,17 @@ def _matcher(args: argparse.Namespace) -> Matcher:
                          neural=neural or args.neural, neural_cache=args.neural_cache or cache)
 
 
+def _matcher_or_exit_code(args: argparse.Namespace) -> Matcher | int:
+    """The matcher, or the exit code once what keeps it from being built is printed."""
+    try:
+        return _matcher(args)
+    except KbError as error:
+        return fail(error)
+    except NeuralUnavailable as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
 def _kb_paths(args: argparse.Namespace) -> Sequence[Path]:
     """--kb, else the files the service reads (argparse requires --kb when the host cannot
     say which those are)."""
@@ -63,13 +74,9 @@ def run_ask(args: argparse.Namespace) -> int:
     if not args.text.strip():
         print("ask: the text is empty: give the client's message to match", file=sys.stderr)
         return 2
-    try:
-        matcher = _matcher(args)
-    except KbError as error:
-        return fail(error)
-    except NeuralUnavailable as error:
-        print(error, file=sys.stderr)
-        return 2
+    matcher = _matcher_or_exit_code(args)
+    if isinstance(matcher, int):
+        return matcher
     before = getattr(args, "before_matching", None)
     note = before(args, args.text) if before is not None else None
     if note:
@@ -125,13 +132,9 @@ def describe_neural(explained: Explained, kb: KnowledgeBase) -> str:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    try:
-        matcher = _matcher(args)
-    except KbError as error:
-        return fail(error)
-    except NeuralUnavailable as error:
-        print(error, file=sys.stderr)
-        return 2
+    matcher = _matcher_or_exit_code(args)
+    if isinstance(matcher, int):
+        return matcher
     try:
         cases = load_cases(args.cases)
     except (OSError, UnicodeDecodeError, ValueError) as error:
